@@ -1,0 +1,362 @@
+"""Ballot templates: YAML -> typed, validated :class:`Template`.
+
+A template is written by a clerk, so every error names the file, the line, the field, what is
+wrong and what is allowed. All text is normalised to NFC: decomposed Vietnamese input would
+misplace accents in the printed PDF and change the fingerprint of an otherwise equal template.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIDENCE_LEVELS_VI: tuple[tuple[str, str], ...] = (
+    ("cao", "Tín nhiệm cao"),
+    ("tin-nhiem", "Tín nhiệm"),
+    ("thap", "Tín nhiệm thấp"),
+)
+CONFIDENCE_LEVELS_EN: tuple[tuple[str, str], ...] = (
+    ("cao", "High confidence"),
+    ("tin-nhiem", "Confidence"),
+    ("thap", "Low confidence"),
+)
+PAPER_SIZES_MM: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "Letter": (215.9, 279.4)}
+LANGUAGES = ("vi", "en")
+CONTEST_KINDS = ("confidence", "choose", "yesno")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+class TemplateError(ValueError):
+    """All problems found in one template file, each on its own line."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: {len(problems)} problem(s) in the ballot template:\n"
+                         + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Person:
+    """One row of a confidence contest."""
+
+    id: str
+    name: str
+    position: str
+
+
+@dataclass(frozen=True)
+class Contest:
+    id: str
+    kind: str  # confidence | choose | yesno
+    title: str
+    instructions: str
+    options: tuple[Option, ...]  # levels for confidence, choices for choose, yes/no for yesno
+    rows: tuple[Person, ...] = ()  # confidence only
+    min_marks: int = 1
+    max_marks: int = 1
+
+    @property
+    def row_ids(self) -> tuple[str, ...]:
+        """Rows a sheet is judged on: people for confidence, the contest itself otherwise."""
+        return tuple(p.id for p in self.rows) if self.kind == "confidence" else (self.id,)
+
+
+@dataclass(frozen=True)
+class Header:
+    left: tuple[str, ...]  # issuing organisation, top to bottom
+    right: tuple[str, ...]  # e.g. "ĐẢNG CỘNG SẢN VIỆT NAM"
+    place_date: str
+    title: str
+    subtitle: str
+    instructions: str
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    language: str
+    paper: str
+    header: Header
+    contests: tuple[Contest, ...]
+    serial_numbers: bool = False
+    source: str = field(default="", compare=False)
+
+    @property
+    def paper_size_mm(self) -> tuple[float, float]:
+        return PAPER_SIZES_MM[self.paper]
+
+    def canonical(self) -> dict[str, Any]:
+        """Plain data with every default filled in: the input of the fingerprint."""
+        return {
+            "id": self.id,
+            "language": self.language,
+            "paper": self.paper,
+            "serial_numbers": self.serial_numbers,
+            "header": {
+                "left": list(self.header.left), "right": list(self.header.right),
+                "place_date": self.header.place_date, "title": self.header.title,
+                "subtitle": self.header.subtitle, "instructions": self.header.instructions,
+            },
+            "contests": [
+                {
+                    "id": c.id, "kind": c.kind, "title": c.title, "instructions": c.instructions,
+                    "min": c.min_marks, "max": c.max_marks,
+                    "options": [{"id": o.id, "label": o.label} for o in c.options],
+                    "rows": [{"id": p.id, "name": p.name, "position": p.position} for p in c.rows],
+                }
+                for c in self.contests
+            ],
+        }
+
+
+# --- YAML with line numbers -------------------------------------------------------------------
+
+Path_ = tuple[Any, ...]
+
+
+def _plain(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[str],
+           source: str) -> Any:
+    """Turn a composed YAML node into plain data, remembering each value's line."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in out:
+                problems.append(f"{source}:{key_node.start_mark.line + 1}: "
+                                f"{_dotted(path + (key,))}: the key is given twice")
+            out[key] = _plain(value_node, path + (key,), lines, problems, source)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(v, path + (i,), lines, problems, source) for i, v in enumerate(node.value)]
+    return yaml.constructor.SafeConstructor().construct_object(node)
+
+
+def _dotted(path: Path_) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+class _Checker:
+    """Collects every problem instead of stopping at the first one."""
+
+    def __init__(self, source: str, lines: dict[Path_, int]):
+        self.source = source
+        self.lines = lines
+        self.problems: list[str] = []
+
+    def fail(self, path: Path_, message: str) -> None:
+        line = None
+        for cut in range(len(path), -1, -1):
+            line = self.lines.get(path[:cut])
+            if line is not None:
+                break
+        where = f"{self.source}:{line}" if line else self.source
+        self.problems.append(f"{where}: {_dotted(path)}: {message}")
+
+    def mapping(self, value: Any, path: Path_, required: set[str], optional: set[str]) -> dict:
+        if not isinstance(value, dict):
+            self.fail(path, f"expected a mapping with the keys {sorted(required | optional)}")
+            return {}
+        for key in value:
+            if key not in required | optional:
+                self.fail(path + (key,), f"unknown key '{key}'; allowed here: "
+                          + ", ".join(sorted(required | optional)))
+        for key in sorted(required - set(value)):
+            self.fail(path, f"missing required field '{key}'")
+        return value
+
+    def text(self, value: Any, path: Path_, default: str | None = None, max_len: int = 400) -> str:
+        if value is None and default is not None:
+            return default
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            self.fail(path, "expected text")
+            return ""
+        text = unicodedata.normalize("NFC", " ".join(value.split()))
+        if len(text) > max_len:
+            self.fail(path, f"text is {len(text)} characters long; at most {max_len} allowed")
+        return text
+
+    def text_list(self, value: Any, path: Path_) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            self.fail(path, "expected a list of lines of text")
+            return ()
+        return tuple(self.text(v, path + (i,), max_len=80) for i, v in enumerate(value))
+
+    def ident(self, value: Any, path: Path_, seen: set[str]) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not ID_PATTERN.match(value):
+            self.fail(path, f"invalid id {value!r}: use 1-40 lowercase letters, digits, '-' or '_', "
+                      "starting with a letter or digit")
+            return str(value)
+        if value in seen:
+            self.fail(path, f"duplicate id '{value}': ids must be unique within their list")
+        seen.add(value)
+        return value
+
+    def integer(self, value: Any, path: Path_, default: int, low: int, high: int) -> int:
+        if value is None:
+            return default
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            self.fail(path, f"expected a whole number from {low} to {high}, got {value!r}")
+            return default
+        return value
+
+
+def _contest(ck: _Checker, raw: Any, path: Path_, language: str, seen: set[str]) -> Contest | None:
+    kind = raw.get("kind") if isinstance(raw, dict) else None
+    if kind not in CONTEST_KINDS:
+        ck.fail(path + ("kind",), f"unknown contest kind {kind!r}; allowed: {', '.join(CONTEST_KINDS)}")
+        return None
+    common = {"id", "kind", "title"}
+    extra = {"confidence": ({"rows"}, {"levels", "instructions"}),
+             "choose": ({"options"}, {"min", "max", "instructions"}),
+             "yesno": (set(), {"options", "instructions"})}[kind]
+    raw = ck.mapping(raw, path, common | extra[0], extra[1])
+    cid = ck.ident(raw.get("id"), path + ("id",), seen)
+    title = ck.text(raw.get("title"), path + ("title",), max_len=200)
+    instructions = ck.text(raw.get("instructions"), path + ("instructions",), default="")
+
+    def options(key: str, defaults: tuple[tuple[str, str], ...]) -> tuple[Option, ...]:
+        items = raw.get(key)
+        if items is None:
+            return tuple(Option(i, label) for i, label in defaults)
+        if not isinstance(items, list) or not items:
+            ck.fail(path + (key,), "expected a non-empty list of {id, label}")
+            return ()
+        ids: set[str] = set()
+        out = []
+        for i, item in enumerate(items):
+            m = ck.mapping(item, path + (key, i), {"id", "label"}, set())
+            out.append(Option(ck.ident(m.get("id"), path + (key, i, "id"), ids),
+                              ck.text(m.get("label"), path + (key, i, "label"), max_len=120)))
+        return tuple(out)
+
+    if kind == "confidence":
+        levels = options("levels", CONFIDENCE_LEVELS_VI if language == "vi" else CONFIDENCE_LEVELS_EN)
+        rows_raw = raw.get("rows")
+        rows: list[Person] = []
+        if not isinstance(rows_raw, list) or not rows_raw:
+            if "rows" in raw:
+                ck.fail(path + ("rows",), "the contest is empty: list at least one person "
+                        "(id, name, position)")
+        else:
+            ids: set[str] = set()
+            for i, r in enumerate(rows_raw):
+                m = ck.mapping(r, path + ("rows", i), {"id", "name"}, {"position"})
+                rows.append(Person(ck.ident(m.get("id"), path + ("rows", i, "id"), ids),
+                                   ck.text(m.get("name"), path + ("rows", i, "name"), max_len=80),
+                                   ck.text(m.get("position"), path + ("rows", i, "position"),
+                                           default="", max_len=160)))
+        return Contest(cid, kind, title, instructions, levels, tuple(rows), 1, 1)
+    if kind == "choose":
+        opts = options("options", ())
+        if "options" in raw and not opts:
+            ck.fail(path + ("options",), "the contest is empty: list at least one option")
+        hi = max(len(opts), 1)
+        max_marks = ck.integer(raw.get("max"), path + ("max",), 1, 1, hi)
+        min_marks = ck.integer(raw.get("min"), path + ("min",), 0, 0, hi)
+        if min_marks > max_marks:
+            ck.fail(path + ("min",), f"min ({min_marks}) is larger than max ({max_marks})")
+        return Contest(cid, kind, title, instructions, opts, (), min_marks, max_marks)
+    yes_no = (("yes", "Đồng ý"), ("no", "Không đồng ý")) if language == "vi" else (("yes", "Yes"), ("no", "No"))
+    opts = options("options", yes_no)
+    if len(opts) != 2:
+        ck.fail(path + ("options",), f"a yes/no question has exactly 2 options, got {len(opts)}")
+    return Contest(cid, kind, title, instructions, opts, (), 1, 1)
+
+
+def parse_template(text: str, source: str = "<template>") -> Template:
+    """Validate YAML text into a Template; raise TemplateError listing every problem."""
+    problems: list[str] = []
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise TemplateError(source, [f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
+    if node is None:
+        raise TemplateError(source, [f"{source}: the file is empty"])
+    lines: dict[Path_, int] = {}
+    raw = _plain(node, (), lines, problems, source)
+    ck = _Checker(source, lines)
+    ck.problems.extend(problems)
+    top = ck.mapping(raw, (), {"id", "header", "contests"}, {"language", "paper", "serial_numbers"})
+    tid = ck.ident(top.get("id"), ("id",), set())
+    language = top.get("language", "vi")
+    if language not in LANGUAGES:
+        ck.fail(("language",), f"unknown language {language!r}; allowed: {', '.join(LANGUAGES)}")
+        language = "vi"
+    paper = top.get("paper", "A4")
+    if paper not in PAPER_SIZES_MM:
+        ck.fail(("paper",), f"invalid paper size {paper!r}; allowed: {', '.join(PAPER_SIZES_MM)}")
+        paper = "A4"
+    serial = top.get("serial_numbers", False)
+    if not isinstance(serial, bool):
+        ck.fail(("serial_numbers",), "expected true or false")
+        serial = False
+    h = ck.mapping(top.get("header", {}), ("header",), {"title"},
+                   {"left", "right", "place_date", "subtitle", "instructions"})
+    header = Header(
+        left=ck.text_list(h.get("left"), ("header", "left")),
+        right=ck.text_list(h.get("right"), ("header", "right")),
+        place_date=ck.text(h.get("place_date"), ("header", "place_date"), default="", max_len=120),
+        title=ck.text(h.get("title"), ("header", "title"), max_len=120),
+        subtitle=ck.text(h.get("subtitle"), ("header", "subtitle"), default="", max_len=300),
+        instructions=ck.text(h.get("instructions"), ("header", "instructions"), default="", max_len=600),
+    )
+    contests_raw = top.get("contests")
+    contests: list[Contest] = []
+    if "contests" in top and (not isinstance(contests_raw, list) or not contests_raw):
+        ck.fail(("contests",), "expected a non-empty list of contests")
+    elif isinstance(contests_raw, list):
+        seen: set[str] = set()
+        for i, c in enumerate(contests_raw):
+            contest = _contest(ck, c, ("contests", i), language, seen)
+            if contest is not None:
+                contests.append(contest)
+    if ck.problems:
+        raise TemplateError(source, ck.problems)
+    template = Template(tid, language, paper, header, tuple(contests), serial, source)
+    # Text that does not fit its printed cell is a layout question; ask the layout now so that
+    # `omr validate` reports it with the other problems.
+    from omr.layout import fit_problems
+
+    too_long = fit_problems(template, lambda path: lines.get(path))
+    if too_long:
+        raise TemplateError(source, [f"{source}:{line}: {msg}" if line else f"{source}: {msg}"
+                                     for line, msg in too_long])
+    return template
+
+
+def load_template(path: str | Path) -> Template:
+    """Read and validate a template file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TemplateError(str(p), [f"{p}: no such file"]) from None
+    except UnicodeDecodeError as exc:
+        raise TemplateError(str(p), [f"{p}: not UTF-8 text (byte {exc.start})"]) from None
+    return parse_template(text, str(p))
