@@ -73,6 +73,7 @@ class SheetRead:
     registration: Registration | None = None
     rows: tuple[RowRead, ...] = ()
     metrics: dict[str, float] = field(default_factory=dict)  # image quality numbers behind reasons
+    signature: bytes = b""  # compact descriptor of the voter's ink: finds the same sheet scanned twice
 
     @property
     def rotation(self) -> int | None:
