@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from omr.fonts import PT_TO_MM, text_width_mm, wrap_text
-from omr.template import Contest, Template
+from omr.template import PAPER_SIZES_MM, Contest, Template
 
 LAYOUT_VERSION = "1"
 
@@ -22,6 +22,7 @@ FIDUCIAL_SIZE = 10.0  # ArUco DICT_4X4_50 marker, 6x6 cells of 1.67 mm
 FIDUCIAL_INSET = 7.0  # paper edge to the marker's outer edge (nothing printed within 5 mm)
 ARUCO_DICTIONARY = "DICT_4X4_50"
 FIDUCIAL_IDS = {"top_left": 0, "top_right": 1, "bottom_right": 2, "bottom_left": 3}
+FIDUCIAL_ID_BASE = {"A4": 0, "Letter": 4}  # distinct markers per paper size: no mistaking one for the other
 QR_SIZE = 20.0
 QR_GAP = 5.0  # between the bottom-left fiducial and the QR code
 BOX_SIZE = 6.0
@@ -141,14 +142,16 @@ def fingerprint(template: Template) -> str:
     return hashlib.sha256(f"{canonical}\nlayout:{LAYOUT_VERSION}".encode()).hexdigest()
 
 
-def page_frame(width: float, height: float) -> tuple[tuple[Fiducial, ...], Rect]:
+def page_frame(paper: str) -> tuple[tuple[Fiducial, ...], Rect]:
     """Fiducials and QR region of a paper size: the same for every template."""
+    width, height = PAPER_SIZES_MM[paper]
     s, m = FIDUCIAL_SIZE, FIDUCIAL_INSET
+    base = FIDUCIAL_ID_BASE[paper]
     fids = (
-        Fiducial("top_left", FIDUCIAL_IDS["top_left"], Rect(m, m, s, s)),
-        Fiducial("top_right", FIDUCIAL_IDS["top_right"], Rect(width - m - s, m, s, s)),
-        Fiducial("bottom_right", FIDUCIAL_IDS["bottom_right"], Rect(width - m - s, height - m - s, s, s)),
-        Fiducial("bottom_left", FIDUCIAL_IDS["bottom_left"], Rect(m, height - m - s, s, s)),
+        Fiducial("top_left", base + FIDUCIAL_IDS["top_left"], Rect(m, m, s, s)),
+        Fiducial("top_right", base + FIDUCIAL_IDS["top_right"], Rect(width - m - s, m, s, s)),
+        Fiducial("bottom_right", base + FIDUCIAL_IDS["bottom_right"], Rect(width - m - s, height - m - s, s, s)),
+        Fiducial("bottom_left", base + FIDUCIAL_IDS["bottom_left"], Rect(m, height - m - s, s, s)),
     )
     qr = Rect(m + s + QR_GAP, height - m - QR_SIZE, QR_SIZE, QR_SIZE)
     return fids, qr
@@ -247,7 +250,8 @@ class _Flow:
             style = "regular" if i == 0 and len(h.left) > 1 else "bold"
             self.text(line, left_cx, y - 0.9, style, HEADER_PT, "center")
         if h.left:
-            self.text("*", left_cx, y + 4.0, "bold", 11, "center")
+            if self.t.language == "vi":  # the star under the issuing body is a Party-document convention
+                self.text("*", left_cx, y + 4.0, "bold", 11, "center")
             y += 4.0
         y_left = y
         y = top
@@ -359,13 +363,8 @@ class _Flow:
 
     def choose(self, c: Contest) -> None:
         instructions = contest_instructions(c, self.t.language)
-        title_h = _line_h(12) * len(wrap_text(c.title, "bold", 12, 180.0))
-        instr_h = _line_h(10) * len(wrap_text(instructions, "italic", 10, 180.0)) if instructions else 0.0
         option_rows = [len(wrap_text(o.label, "regular", NAME_PT, 160.0)) for o in c.options]
-        body = sum(max(CHOICE_ROW_H, n * _line_h(NAME_PT) + 3.0) for n in option_rows)
-        if c.kind == "yesno":
-            body = CHOICE_ROW_H
-        if self.room() < title_h + instr_h + body + 6.0:
+        if self.room() < _choice_height(c, self.t.language):
             self.new_page()
         self.page.lines.append(Line(self.x0, self.y, self.x1, self.y, 0.5))
         self.y += 1.0
@@ -398,6 +397,19 @@ class _Flow:
             self.text(line, x + BOX_SIZE + 4.0, ty - 0.25 * NAME_PT * PT_TO_MM - 0.3, "regular", NAME_PT)
 
 
+def _choice_height(c: Contest, language: str) -> float:
+    """Height a choose or yes/no contest needs: it is never split across pages."""
+    instructions = contest_instructions(c, language)
+    title_h = _line_h(12) * len(wrap_text(c.title, "bold", 12, 180.0))
+    instr_h = _line_h(10) * len(wrap_text(instructions, "italic", 10, 180.0)) if instructions else 0.0
+    if c.kind == "yesno":
+        body = CHOICE_ROW_H
+    else:
+        body = sum(max(CHOICE_ROW_H, len(wrap_text(o.label, "regular", NAME_PT, 160.0)) * _line_h(NAME_PT) + 3.0)
+                   for o in c.options)
+    return title_h + instr_h + body + 6.0
+
+
 def layout(template: Template) -> BallotLayout:
     """Every page of a template: what is printed where, and where the reader looks."""
     flow = _Flow(template)
@@ -407,7 +419,7 @@ def layout(template: Template) -> BallotLayout:
         else:
             flow.choose(contest)
     width, height = template.paper_size_mm
-    fids, qr = page_frame(width, height)
+    fids, qr = page_frame(template.paper)
     count = len(flow.pages)
     footer = Rect(qr.x + qr.w + 4.0, height - 17.0, width - 2 * (qr.x + qr.w + 4.0), 10.0)
     pages = []
@@ -470,11 +482,14 @@ def fit_problems(template: Template, line_of: Callable[[tuple], int | None]) -> 
             problems.append((line_of(("contests", ci, "title")),
                              f"contests[{ci}].title: more than 3 lines; shorten it"))
     if not problems:
-        # a contest taller than a page cannot be printed
+        # a contest taller than a page cannot be printed: measure it as the layout will place it,
+        # on a page that starts with the continuation title
         height = template.paper_size_mm[1]
-        room = height - CONTENT_BOTTOM_GAP - CONTENT_TOP - 20.0
+        continued = f"{template.header.title} {WORDS[template.language]['continued']}"
+        room = (height - CONTENT_BOTTOM_GAP - CONTENT_TOP - 2.0
+                - _line_h(11) * len(wrap_text(continued, "bold", 11, x_width)))
         for ci, c in enumerate(template.contests):
-            if c.kind == "choose" and len(c.options) * CHOICE_ROW_H + 30.0 > room:
+            if c.kind == "choose" and _choice_height(c, template.language) > room:
                 problems.append((line_of(("contests", ci, "options")),
                                  f"contests[{ci}].options: {len(c.options)} options do not fit on one page; "
                                  "split the contest"))

@@ -21,6 +21,7 @@ class Reason:
 
     code: str
     detail: str = ""
+    where: tuple[float, float, float, float] | None = None  # x, y, w, h in page mm: what to zoom on
 
     def __str__(self) -> str:
         return f"{self.code}: {self.detail}" if self.detail else self.code

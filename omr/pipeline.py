@@ -1,0 +1,198 @@
+"""One sheet, from pixels to a typed read: register -> identify -> measure -> inspect -> interpret.
+
+Pure: takes an image array and the known templates, returns a SheetRead. No file, database or
+network I/O, so the same pixels always give the same read, in any process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import pypdfium2 as pdfium
+
+from omr.calibration import Profile
+from omr.generate import ballots_pdf
+from omr.identify import read_sheet_code, upright_patch
+from omr.inspect import NAME_PX_PER_MM, PAGE_PX_PER_MM, PageReference, inspect_page, page_reference
+from omr.interpret import interpret_row, sheet_status
+from omr.layout import BallotLayout, PageLayout, Rect, layout, page_frame
+from omr.marks import InkLevels, ink_levels, measure_box, sample_px_per_mm
+from omr.register import Frame, PageTransform, register
+from omr.results import (
+    MARKED,
+    SHEET_REJECTED,
+    MarkRead,
+    Reason,
+    Registration,
+    RowRead,
+    SheetRead,
+)
+from omr.template import PAPER_SIZES_MM, Template
+
+# Sheet reasons that send a registered, identified sheet to a human
+SHEET_REVIEW_CODES = {"extra-writing", "crossed-out-name", "streak-over-boxes", "blurred", "faint",
+                      "blank-sheet", "duplicate"}
+SIGNATURE_PX = 6  # each marked box's interior is summarised as 6x6 darkness cells
+
+
+@dataclass
+class TemplateBook:
+    """The templates a batch is read against, with their layouts and blank-page references."""
+
+    templates: dict[str, Template]  # by fingerprint
+    layouts: dict[str, BallotLayout]
+    _references: dict[tuple[str, int], PageReference] = field(default_factory=dict)
+
+    @classmethod
+    def from_templates(cls, templates: list[Template]) -> TemplateBook:
+        layouts = {}
+        by_fp = {}
+        for t in templates:
+            bl = layout(t)
+            layouts[bl.fingerprint] = bl
+            by_fp[bl.fingerprint] = t
+        return cls(by_fp, layouts)
+
+    def frames(self) -> list[Frame]:
+        papers = sorted({t.paper for t in self.templates.values()}) or ["A4"]
+        return [Frame(p, *PAPER_SIZES_MM[p], page_frame(p)[0]) for p in papers]
+
+    def reference(self, fingerprint: str, page: int) -> PageReference:
+        """The blank page as printed, rendered from the generated PDF (once per page)."""
+        key = (fingerprint, page)
+        if key not in self._references:
+            pdf = pdfium.PdfDocument(ballots_pdf(self.templates[fingerprint], 1))
+            try:
+                scale = NAME_PX_PER_MM * 25.4 / 72.0
+                fine = pdf[page - 1].render(scale=scale, grayscale=True).to_numpy()
+            finally:
+                pdf.close()
+            fine = np.ascontiguousarray(fine[:, :, 0] if fine.ndim == 3 else fine)
+            pl = self.layouts[fingerprint].pages[page - 1]
+            size = (int(round(pl.width * PAGE_PX_PER_MM)), int(round(pl.height * PAGE_PX_PER_MM)))
+            coarse = cv2.resize(fine, size, interpolation=cv2.INTER_AREA)
+            self._references[key] = page_reference(pl, coarse, fine)
+        return self._references[key]
+
+
+def image_sha256(pixels: np.ndarray) -> str:
+    h = hashlib.sha256()
+    h.update(f"{pixels.shape[0]}x{pixels.shape[1]}:".encode())
+    h.update(memoryview(np.ascontiguousarray(pixels)).cast("B"))
+    return h.hexdigest()
+
+
+def _registration(pt: PageTransform) -> Registration:
+    return Registration(rotation=pt.rotation, fiducials_found=len(pt.fiducials_found),
+                        residual_mm=round(pt.residual_mm, 3), px_per_mm=round(pt.px_per_mm, 3),
+                        homography=tuple(round(float(v), 6) for v in pt.homography.ravel()))
+
+
+def _signature(gray: np.ndarray, homography: np.ndarray, marks: list[tuple[Rect, MarkRead]],
+               levels: InkLevels) -> bytes:
+    """The voter's ink in each marked box, coarsely: equal for two scans of one sheet, different
+    for two voters who marked the same boxes (no two hands draw the same X)."""
+    out = bytearray()
+    for index, (rect, mark) in enumerate(marks):
+        if mark.state != MARKED:
+            continue
+        out += index.to_bytes(2, "big")
+        patch = upright_patch(gray, homography, rect.grow(-0.8), 4.0).astype(np.float32)
+        dark = np.clip((levels.paper - patch) / max(levels.contrast, 1.0), 0, 1)
+        cells = cv2.resize(dark, (SIGNATURE_PX, SIGNATURE_PX), interpolation=cv2.INTER_AREA)
+        out += bytes(np.round(cells * 15).astype(np.uint8).ravel())
+    return bytes(out)
+
+
+def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, profile: Profile) -> SheetRead:
+    """Everything the machine can say about one page image."""
+    digest = image_sha256(pixels)
+    gray = pixels if pixels.dtype == np.uint8 else np.clip(pixels, 0, 255).astype(np.uint8)
+
+    def rejected(code_detail: str, registration: Registration | None = None, **extra) -> SheetRead:
+        return SheetRead(source, page, SHEET_REJECTED, (Reason("rejected", code_detail),), digest,
+                         registration=registration, **extra)
+
+    found = register(gray, book.frames())
+    if not isinstance(found, tuple):
+        return rejected(f"not registered: {found.reason}")
+    frame, pt = found
+    registration = _registration(pt)
+    reasons: list[Reason] = []
+    if pt.fiducials_missing:
+        reasons.append(Reason("fiducial-missing", f"corner mark {', '.join(pt.fiducials_missing)} not found "
+                              f"(damaged or covered); registered on {len(pt.fiducials_found)}"))
+    _, qr_rect = page_frame(frame.paper)
+    code, raw = read_sheet_code(gray, pt.homography, qr_rect, pt.px_per_mm)
+    if code is None:
+        what = f"QR code '{raw[:40]}' is not a ballot code of ours" if raw else "QR code not readable"
+        return rejected(f"not identified: {what}", registration)
+    template = book.templates.get(code.fingerprint)
+    if template is None:
+        return rejected(f"not issued by the counting committee: fingerprint {code.fingerprint[:16]}… matches "
+                        "no given template", registration, fingerprint=code.fingerprint, test=code.test)
+    bl = book.layouts[code.fingerprint]
+    if code.page_count != len(bl.pages) or template.paper != frame.paper:
+        return rejected(f"QR code says page {code.page} of {code.page_count} on {frame.paper}; template "
+                        f"{template.id} has {len(bl.pages)} page(s) on {template.paper}", registration,
+                        template_id=template.id, fingerprint=code.fingerprint, test=code.test)
+    pl: PageLayout = bl.pages[code.page - 1]
+    s = sample_px_per_mm(pt.px_per_mm)
+    levels = ink_levels(gray, pt.homography, [f.rect for f in pl.fiducials if f.corner in pt.fiducials_found], s)
+    measured: list[tuple[Rect, MarkRead]] = []
+    for box in pl.boxes:
+        m = measure_box(gray, pt.homography, box.rect, s, levels)
+        measured.append((box.rect, MarkRead(box.contest_id, box.row_id, box.option_id, m.score,
+                                            profile.thresholds.state(m.score), m.dx_mm, m.dy_mm)))
+    inspection = inspect_page(gray, pt.homography, pl, book.reference(code.fingerprint, code.page), levels,
+                              pt.px_per_mm)
+    crossed = {(f.contest_id, f.row_id): f for f in inspection.findings if f.code == "crossed-out-name"}
+    box_zones = [b.rect.grow(1.0) for b in pl.boxes] + [c.rect for c in pl.name_cells]
+    for f in inspection.findings:
+        if f.code == "streak":
+            hits_boxes = any(_overlaps(f.rect, z) for z in box_zones)
+            reasons.append(Reason("streak-over-boxes" if hits_boxes else "streak", f.detail, _where(f.rect)))
+        elif f.code == "extra-writing":
+            reasons.append(Reason("extra-writing", f.detail + " (a signature is allowed: a person decides)",
+                                  _where(f.rect)))
+    if inspection.edge_width_mm > profile.max_edge_width_mm:
+        reasons.append(Reason("blurred", f"printed edges are {inspection.edge_width_mm:.2f} mm wide "
+                              f"(limit {profile.max_edge_width_mm} mm): too blurred to trust"))
+    if inspection.contrast < profile.min_contrast:
+        reasons.append(Reason("faint", f"paper-to-print contrast is {inspection.contrast:.0f} grey levels "
+                              f"(at least {profile.min_contrast:.0f} needed): too faint to trust"))
+    rows: list[RowRead] = []
+    for contest in template.contests:
+        for row_id in contest.row_ids:
+            marks = [m for _, m in measured if m.contest_id == contest.id and m.row_id == row_id]
+            if not marks:
+                continue  # this row is on another page of the template
+            strike = crossed.get((contest.id, row_id))
+            rows.append(interpret_row(contest, row_id, marks, strike.detail if strike else None))
+    if all(m.state != MARKED for _, m in measured) and not any(m.state == "marginal" for _, m in measured) \
+            and inspection.new_ink_mm2 == 0 and not crossed:
+        reasons.append(Reason("blank-sheet", "no box is marked and nothing is written on the sheet"))
+    for (contest_id, row_id), strike in crossed.items():
+        reasons.append(Reason("crossed-out-name", f"{contest_id} / {row_id}: the printed name is crossed out",
+                              _where(strike.rect)))
+    status = sheet_status(rows, reasons, SHEET_REVIEW_CODES, profile.policy)
+    metrics = {"edge_width_mm": inspection.edge_width_mm, "contrast": inspection.contrast,
+               "new_ink_mm2": inspection.new_ink_mm2, "paper_level": round(levels.paper, 1),
+               "black_level": round(levels.black, 1)}
+    return SheetRead(
+        source=source, page=page, status=status, reasons=tuple(reasons), image_sha256=digest,
+        template_id=template.id, fingerprint=code.fingerprint, template_page=code.page, test=code.test,
+        serial=code.serial, registration=registration, rows=tuple(rows), metrics=metrics,
+        signature=_signature(gray, pt.homography, measured, levels),
+    )
+
+
+def _where(r: Rect) -> tuple[float, float, float, float]:
+    return (round(r.x, 1), round(r.y, 1), round(r.w, 1), round(r.h, 1))
+
+
+def _overlaps(a: Rect, b: Rect) -> bool:
+    return a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h

@@ -1,0 +1,229 @@
+"""Registration: find the corner fiducials, the orientation and the page transform (mm -> pixels).
+
+The fiducials are ArUco markers with a distinct id per corner, so one detection gives both the
+position and the orientation (0, 90, 180, 270 degrees, or any skew and perspective in between).
+Detection first runs on the four corners of the image at about 4 px/mm, which is where the markers
+are on a scanner; only when that fails (phone photos, pages far off-centre) the whole image is
+searched. Three markers are enough; the missing one is reported.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from omr.layout import Fiducial
+
+DETECT_PX_PER_MM = 4.0  # ~100 dpi: markers of 10 mm are 40 px, 6.7 px per cell
+CORNER_WINDOW_MM = 55.0  # side of the square searched at each image corner on the fast path
+MAX_RESIDUAL_MM = 0.6  # fiducial corners farther than this from the fitted transform: not trusted
+MIN_PX_PER_MM, MAX_PX_PER_MM = 2.0, 25.0  # 50 to 635 dpi
+
+
+@dataclass(frozen=True)
+class MarkerHit:
+    marker_id: int
+    corners: np.ndarray  # (4, 2) float64 image pixels, in the marker's own TL, TR, BR, BL order
+
+
+@dataclass(frozen=True)
+class PageTransform:
+    homography: np.ndarray  # 3x3, page mm -> image pixels
+    rotation: int  # 0, 90, 180, 270: clockwise turn of the page on the image
+    fiducials_found: tuple[str, ...]  # corners used
+    fiducials_missing: tuple[str, ...]
+    residual_mm: float
+    px_per_mm: float
+
+
+@dataclass(frozen=True)
+class RegistrationFailure:
+    reason: str
+
+
+def _detector() -> cv2.aruco.ArucoDetector:
+    params = cv2.aruco.DetectorParameters()
+    params.cornerRefinementMethod = cv2.aruco.CORNER_REFINE_SUBPIX
+    params.cornerRefinementWinSize = 3
+    # 1-bit and photo pages: a few more thresholding windows than the default
+    params.adaptiveThreshWinSizeMin = 5
+    params.adaptiveThreshWinSizeMax = 35
+    params.adaptiveThreshWinSizeStep = 10
+    return cv2.aruco.ArucoDetector(cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50), params)
+
+
+def _detect(detector: cv2.aruco.ArucoDetector, image: np.ndarray, scale: float,
+            offset: tuple[float, float]) -> list[MarkerHit]:
+    """Markers in `image` (a crop scaled by `scale` from the original at `offset`)."""
+    corners, ids, _ = detector.detectMarkers(image)
+    hits = []
+    if ids is None:
+        return hits
+    for c, i in zip(corners, ids.ravel()):
+        pts = c.reshape(4, 2).astype(np.float64) / scale + np.asarray(offset, dtype=np.float64)
+        hits.append(MarkerHit(int(i), pts))
+    return hits
+
+
+def _refine(gray: np.ndarray, hits: list[MarkerHit], window: int) -> list[MarkerHit]:
+    """Sub-pixel corners on the full-resolution image."""
+    if window < 2:
+        return hits
+    pts = np.concatenate([h.corners for h in hits]).astype(np.float32).reshape(-1, 1, 2)
+    h, w = gray.shape
+    inside = (pts[:, 0, 0] > window + 1) & (pts[:, 0, 0] < w - window - 2) & \
+             (pts[:, 0, 1] > window + 1) & (pts[:, 0, 1] < h - window - 2)
+    if not inside.all():
+        return hits
+    cv2.cornerSubPix(gray, pts, (window, window), (-1, -1),
+                     (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 20, 0.01))
+    out = pts.reshape(-1, 4, 2).astype(np.float64)
+    refined = []
+    for hit, new in zip(hits, out):
+        # keep the detector's corners if refinement wandered off (blur, pen strokes)
+        moved = np.abs(new - hit.corners).max()
+        refined.append(MarkerHit(hit.marker_id, new if moved < window else hit.corners))
+    return refined
+
+
+def find_markers(gray: np.ndarray, page_width_mm: float, page_height_mm: float,
+                 wanted_ids: set[int]) -> list[MarkerHit]:
+    """ArUco markers with the wanted ids; the corners of the image first, then the whole image."""
+    detector = _detector()
+    h, w = gray.shape
+    # Estimate the scan resolution as if the page filled the image (true for scanners).
+    px_per_mm = max(h, w) / max(page_width_mm, page_height_mm)
+    scale = min(1.0, DETECT_PX_PER_MM / px_per_mm)
+    side = int(round(CORNER_WINDOW_MM * px_per_mm))
+    hits: dict[int, MarkerHit] = {}
+    if side * 2 < min(h, w):
+        for y, x in ((0, 0), (0, w - side), (h - side, w - side), (h - side, 0)):
+            crop = gray[y:y + side, x:x + side]
+            small = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else crop
+            for hit in _detect(detector, small, scale, (x, y)):
+                if hit.marker_id in wanted_ids:
+                    hits.setdefault(hit.marker_id, hit)
+    if len(hits) < 4:
+        # Whole image: phone photos, shifted pages, or a marker outside its corner window.
+        whole_scale = min(1.0, 2.0 * DETECT_PX_PER_MM / px_per_mm)
+        small = cv2.resize(gray, None, fx=whole_scale, fy=whole_scale, interpolation=cv2.INTER_AREA) \
+            if whole_scale < 1 else gray
+        found = [h for h in _detect(detector, small, whole_scale, (0, 0)) if h.marker_id in wanted_ids]
+        by_id: dict[int, list[MarkerHit]] = {}
+        for hit in found:
+            by_id.setdefault(hit.marker_id, []).append(hit)
+        for marker_id, group in by_id.items():
+            if marker_id not in hits:
+                # the same id twice: keep the largest (a real marker, not a look-alike in ink)
+                hits[marker_id] = max(group, key=lambda m: cv2.contourArea(m.corners.astype(np.float32)))
+    window = int(round(px_per_mm * 0.4))
+    return _refine(gray, sorted(hits.values(), key=lambda m: m.marker_id), window)
+
+
+def _fit(hits: list[MarkerHit], by_id: dict[int, Fiducial]) -> tuple[np.ndarray, float, float]:
+    """Least-squares homography page mm -> pixels, residual in mm, and mean px/mm."""
+    page_pts, img_pts = [], []
+    for hit in hits:
+        r = by_id[hit.marker_id].rect
+        page_pts += [(r.x, r.y), (r.x + r.w, r.y), (r.x + r.w, r.y + r.h), (r.x, r.y + r.h)]
+        img_pts += list(hit.corners)
+    src = np.asarray(page_pts, dtype=np.float64)
+    dst = np.asarray(img_pts, dtype=np.float64)
+    homography, _ = cv2.findHomography(src, dst, 0)
+    if homography is None:
+        return np.eye(3), float("inf"), 0.0
+    projected = cv2.perspectiveTransform(src.reshape(-1, 1, 2), homography).reshape(-1, 2)
+    px_per_mm = local_scale(homography, src.mean(axis=0))
+    residual_px = float(np.linalg.norm(projected - dst, axis=1).mean())
+    return homography, residual_px / max(px_per_mm, 1e-9), px_per_mm
+
+
+def local_scale(homography: np.ndarray, at_mm: np.ndarray | tuple[float, float]) -> float:
+    """Pixels per mm of the transform around a page point (geometric mean of both axes)."""
+    jac = local_affine(homography, at_mm)[:, :2]
+    return float(np.sqrt(abs(np.linalg.det(jac))))
+
+
+def local_affine(homography: np.ndarray, at_mm: np.ndarray | tuple[float, float]) -> np.ndarray:
+    """The 2x3 affine map that equals the homography to first order around a page point."""
+    x, y = float(at_mm[0]), float(at_mm[1])
+    hm = homography
+    d = hm[2, 0] * x + hm[2, 1] * y + hm[2, 2]
+    u = (hm[0, 0] * x + hm[0, 1] * y + hm[0, 2]) / d
+    v = (hm[1, 0] * x + hm[1, 1] * y + hm[1, 2]) / d
+    jac = np.array([[(hm[0, 0] - u * hm[2, 0]) / d, (hm[0, 1] - u * hm[2, 1]) / d],
+                    [(hm[1, 0] - v * hm[2, 0]) / d, (hm[1, 1] - v * hm[2, 1]) / d]])
+    offset = np.array([u, v]) - jac @ np.array([x, y])
+    return np.hstack([jac, offset.reshape(2, 1)])
+
+
+def rotation_of(homography: np.ndarray, width_mm: float, height_mm: float) -> int:
+    """How the page lies on the image: the angle of the page's x axis, to the nearest quarter turn."""
+    centre = np.array([[[width_mm / 2, height_mm / 2]], [[width_mm / 2 + 10.0, height_mm / 2]]])
+    a, b = cv2.perspectiveTransform(centre, homography).reshape(2, 2)
+    angle = np.degrees(np.arctan2(b[1] - a[1], b[0] - a[0]))
+    return int(round(angle / 90.0)) % 4 * 90
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Where the fiducials of one paper size are."""
+
+    paper: str
+    width_mm: float
+    height_mm: float
+    fiducials: tuple[Fiducial, ...]
+
+
+def fit_frame(hits: list[MarkerHit], frame: Frame) -> PageTransform | RegistrationFailure:
+    """The page transform of one paper size from at least three markers, or why it cannot be trusted."""
+    by_id = {f.marker_id: f for f in frame.fiducials}
+    hits = [h for h in hits if h.marker_id in by_id]
+    if len(hits) < 3:
+        names = [by_id[h.marker_id].corner for h in hits]
+        return RegistrationFailure(f"only {len(hits)} of 4 corner marks found"
+                                   + (f" ({', '.join(names)})" if names else "")
+                                   + ": not a ballot of ours, or the corners are cut off, covered or torn")
+    best: tuple[float, list[MarkerHit], np.ndarray, float] | None = None
+    # All four when they agree; otherwise the best three (one marker damaged or a look-alike).
+    candidates = [hits] + ([list(c) for c in itertools.combinations(hits, 3)] if len(hits) == 4 else [])
+    for subset in candidates:
+        homography, residual, px_per_mm = _fit(subset, by_id)
+        if best is None or residual < best[0] - 1e-9:
+            best = (residual, subset, homography, px_per_mm)
+        if subset is hits and residual <= MAX_RESIDUAL_MM / 2:
+            break
+    assert best is not None
+    residual, used, homography, px_per_mm = best
+    if residual > MAX_RESIDUAL_MM:
+        return RegistrationFailure(f"corner marks do not fit one {frame.paper} page (off by {residual:.2f} mm): "
+                                   "folded, torn or badly distorted sheet")
+    if not MIN_PX_PER_MM <= px_per_mm <= MAX_PX_PER_MM:
+        return RegistrationFailure(f"implausible scale of {px_per_mm * 25.4:.0f} dpi")
+    used_ids = {h.marker_id for h in used}
+    found = tuple(f.corner for f in frame.fiducials if f.marker_id in used_ids)
+    missing = tuple(f.corner for f in frame.fiducials if f.marker_id not in used_ids)
+    return PageTransform(homography, rotation_of(homography, frame.width_mm, frame.height_mm), found, missing,
+                         round(residual, 4), px_per_mm)
+
+
+def register(gray: np.ndarray, frames: list[Frame]) -> tuple[Frame, PageTransform] | RegistrationFailure:
+    """Find the fiducials once and fit every candidate paper size; the best fit wins."""
+    wanted = {f.marker_id for frame in frames for f in frame.fiducials}
+    width = max(f.width_mm for f in frames)
+    height = max(f.height_mm for f in frames)
+    hits = find_markers(gray, width, height, wanted)
+    results = [(frame, fit_frame(hits, frame)) for frame in frames]
+    fits = [(frame, r) for frame, r in results if isinstance(r, PageTransform)]
+    if not fits:
+        return results[0][1]  # type: ignore[return-value]
+    return min(fits, key=lambda fr: (len(fr[1].fiducials_missing), fr[1].residual_mm))
+
+
+def project(homography: np.ndarray, points_mm: np.ndarray) -> np.ndarray:
+    """Page points (N, 2) in mm -> image pixels (N, 2)."""
+    pts = np.asarray(points_mm, dtype=np.float64).reshape(-1, 1, 2)
+    return cv2.perspectiveTransform(pts, homography).reshape(-1, 2)
