@@ -118,7 +118,9 @@ def draw_mark(page: _Page, r: Rect) -> None:
 def _new_canvas(buffer: io.BytesIO, template: Template, title: str) -> Canvas:
     _register_fonts()
     w, h = template.paper_size_mm
-    canvas = Canvas(buffer, pagesize=(w * mm, h * mm), invariant=1, pageCompression=1)
+    # initialFontName: without it reportlab starts every page with an unembedded Helvetica.
+    canvas = Canvas(buffer, pagesize=(w * mm, h * mm), invariant=1, pageCompression=1,
+                    initialFontName=ttfont("regular").fontName)
     canvas.setTitle(title)
     canvas.setAuthor("Ballot OMR")
     canvas.setCreator("Ballot OMR")
@@ -218,3 +220,8 @@ def _footer_wrapped(page: _Page, pl: PageLayout, text: str) -> None:
         lines = wrap_text(text, "regular", size, width)
     for i, line in enumerate(lines[:3]):
         _footer_line(page, pl, line, i + 1, "regular", size)
+
+
+# Not pytest tests, despite their names.
+test_deck_votes.__test__ = False  # type: ignore[attr-defined]
+test_deck_pdf.__test__ = False  # type: ignore[attr-defined]

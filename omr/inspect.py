@@ -7,6 +7,7 @@ render of the generated PDF): ink the reference does not have is the voter's, or
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import cv2
 import numpy as np
@@ -21,7 +22,6 @@ NEW_INK = 0.35  # darkness (after the noise floor) that counts as ink
 PAGE_BORDER_MM = 4.0  # scanner edges and shadows: not looked at
 MIN_WRITING_MM2 = 4.0  # less ink than this in one place is a speck, not writing
 STRIKE_COVERAGE = 0.55  # share of a printed name's width a line must cover to cross it out
-LINE_ARTEFACT_SPAN = 0.5  # a thin straight component spanning this share of the page: streak or fold
 
 
 @dataclass(frozen=True)
@@ -85,45 +85,60 @@ def new_ink(scan: np.ndarray, reference: np.ndarray, levels: InkLevels, grow_px:
     return (scan < ink_level(levels)) & ~printed
 
 
-def _best_lag(a: np.ndarray, b: np.ndarray, max_lag: int) -> int:
-    """The shift of profile `a` that best matches profile `b` (both 1-D, same length)."""
-    a = a - a.mean()
-    b = b - b.mean()
-    best, best_value = 0, -np.inf
-    n = a.size
-    for lag in sorted(range(-max_lag, max_lag + 1), key=abs):
-        if lag >= 0:
-            value = float(np.dot(a[lag:], b[: n - lag]))
-        else:
-            value = float(np.dot(a[: n + lag], b[-lag:]))
-        if value > best_value + 1e-9:
-            best, best_value = lag, value
-    return best
+STRIKE_KERNEL_MM = 3.0  # a pen line is straight over this length; printed letters are not
+STRIKE_ANGLES = (-20.0, -10.0, 0.0, 10.0, 20.0)
+
+
+@cache
+def _line_kernels(length_px: int) -> list[np.ndarray]:
+    kernels = []
+    for angle in STRIKE_ANGLES:
+        k = np.zeros((length_px, length_px), np.uint8)
+        c = (length_px - 1) / 2
+        dx, dy = np.cos(np.radians(angle)) * c, np.sin(np.radians(angle)) * c
+        cv2.line(k, (int(round(c - dx)), int(round(c - dy))), (int(round(c + dx)), int(round(c + dy))), 1, 1)
+        kernels.append(k)
+    return kernels
+
+
+def straight_strokes(ink: np.ndarray, length_px: int) -> np.ndarray:
+    """Ink pixels that belong to a straight stroke at least `length_px` long (at -20..20 degrees)."""
+    out = np.zeros_like(ink)
+    for k in _line_kernels(length_px):
+        out |= cv2.morphologyEx(ink, cv2.MORPH_OPEN, k)
+    return out
 
 
 def crossed_out(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
                 levels: InkLevels) -> tuple[float, Rect]:
-    """Share of the printed name's width covered by new ink in the name's band, and the band."""
+    """Share of the printed name's width covered by a straight pen stroke, and the band looked at.
+
+    Printed letters have no straight run of 3 mm; a line drawn through a name does, even where it
+    crosses the letters, so the strokes are found by opening the ink with line-shaped kernels, and
+    what the same opening finds on the blank reference is discounted.
+    """
     s = NAME_PX_PER_MM
-    band = Rect(cell.text_rect.x - 1.0, cell.text_rect.y - 0.6, cell.text_rect.w + 2.0, cell.text_rect.h + 1.2)
-    margin = 1.0
-    scan = upright_patch(gray, homography, band, s, margin_mm=margin)
-    x0, y0, _, _ = _rect_px(band.grow(margin), s)
+    band = Rect(cell.text_rect.x - 1.0, cell.text_rect.y - 0.8, cell.text_rect.w + 2.0, cell.text_rect.h + 1.6)
+    scan = upright_patch(gray, homography, band, s)
+    x0, y0, _, _ = _rect_px(band, s)
     ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
     if ref.shape != scan.shape:
         return 0.0, band
-    # Align the letters locally (paper stretch): 1-D profiles are enough for a text line.
-    m = int(round(margin * s))
-    scan_f, ref_f = 255.0 - scan.astype(np.float32), 255.0 - ref.astype(np.float32)
-    dy = _best_lag(scan_f.sum(axis=1), ref_f.sum(axis=1), m - 1)
-    dx = _best_lag(scan_f.sum(axis=0), ref_f.sum(axis=0), m - 1)
-    scan = np.roll(scan, (-dy, -dx), axis=(0, 1))
-    ink = new_ink(scan, ref, levels, grow_px=1)
-    inner = ink[m:-m, m + int(s):-m - int(s)]  # the band over the letters, not the cell borders
+    length = int(round(STRIKE_KERNEL_MM * s))
+    ink = (scan < ink_level(levels)).astype(np.uint8)
+    if np.count_nonzero(ink & (cv2.erode(ref, np.ones((3, 3), np.uint8)) >= 200)) < length:
+        return 0.0, band  # not even one stroke's worth of ink the blank ballot does not have
+    strokes = straight_strokes(ink, length)
+    printed = straight_strokes((ref < 128).astype(np.uint8), length)
+    strokes &= ~cv2.dilate(printed, np.ones((5, 5), np.uint8)).astype(bool)
+    inner = strokes[:, int(s):-int(s)]  # over the letters, not the cell borders
     if inner.size == 0:
         return 0.0, band
-    columns = inner.any(axis=0)
-    return float(columns.mean()), band
+    return float(inner.any(axis=0).mean()), band
+
+
+STREAK_SHARE = 0.7  # a scanner streak darkens this share of its column, top to bottom
+STREAK_MAX_MM = 3.0
 
 
 def edge_width_mm(gray: np.ndarray, homography: np.ndarray, rect: Rect, px_per_mm: float) -> float:
@@ -131,7 +146,8 @@ def edge_width_mm(gray: np.ndarray, homography: np.ndarray, rect: Rect, px_per_m
     patch = upright_patch(gray, homography, Rect(rect.x - 2.0, rect.y + 2.0, 4.0, rect.h - 4.0),
                           px_per_mm).astype(np.float32)
     profile = patch.mean(axis=0)
-    hi, lo = float(profile[: max(2, profile.size // 4)].mean()), float(profile[-max(2, profile.size // 4):].mean())
+    quarter = max(2, profile.size // 4)
+    hi, lo = float(profile[:quarter].mean()), float(profile[-quarter:].mean())
     if hi - lo < 10:
         return float("inf")
     norm = (hi - profile) / (hi - lo)
@@ -142,49 +158,99 @@ def edge_width_mm(gray: np.ndarray, homography: np.ndarray, rect: Rect, px_per_m
     return max(float(above90[0] - above10[0]), 1.0) / px_per_mm
 
 
+STREAK_ROWS = 64  # image rows sampled to find streaks
+
+
+def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, reference: PageReference,
+                   levels: InkLevels) -> list[Rect]:
+    """Dark lines along the scanner's feed (image columns) through the page, as page rectangles.
+
+    Image rows are sampled across the page; at each sampled pixel the page position says whether
+    the blank ballot prints something there (or voter ink is expected): those pixels do not count.
+    A column dark in most of the remaining samples is a streak."""
+    s = PAGE_PX_PER_MM
+    corners = cv2.perspectiveTransform(np.float64([[[0, 0]], [[pl.width, 0]], [[pl.width, pl.height]],
+                                                   [[0, pl.height]]]), homography).reshape(-1, 2)
+    top, bottom = max(int(corners[:, 1].min()), 0), min(int(corners[:, 1].max()), gray.shape[0] - 1)
+    if bottom - top < STREAK_ROWS:
+        return []
+    rows = np.linspace(top, bottom, STREAK_ROWS).astype(np.int64)
+    inv = np.linalg.inv(homography)
+    x = np.arange(gray.shape[1], dtype=np.float64)[None, :]
+    y = rows.astype(np.float64)[:, None]
+    d = inv[2, 0] * x + inv[2, 1] * y + inv[2, 2]
+    px = np.floor((inv[0, 0] * x + inv[0, 1] * y + inv[0, 2]) / d * s).astype(np.int64)
+    py = np.floor((inv[1, 0] * x + inv[1, 1] * y + inv[1, 2]) / d * s).astype(np.int64)
+    h, w = reference.not_voter_ink.shape
+    on_page = (px >= 0) & (px < w) & (py >= 0) & (py < h)
+    valid = on_page.copy()
+    valid[on_page] = ~reference.not_voter_ink[py[on_page], px[on_page]]
+    dark = (gray[rows] < ink_level(levels)) & valid
+    counted = valid.sum(axis=0)
+    share = np.where(counted >= 0.3 * on_page.sum(axis=0).clip(1), dark.sum(axis=0) / counted.clip(1), 0.0)
+    hot = share >= STREAK_SHARE
+    native = float(np.sqrt(abs(np.linalg.det(homography[:2, :2]))))
+    found: list[Rect] = []
+    col = 0
+    while col < hot.size:
+        if not hot[col]:
+            col += 1
+            continue
+        end = col
+        while end + 1 < hot.size and hot[end + 1]:
+            end += 1
+        if (end - col + 1) / native <= STREAK_MAX_MM:
+            sel = on_page[:, col:end + 1]
+            xs, ys = px[:, col:end + 1][sel] / s, py[:, col:end + 1][sel] / s
+            x0, x1, y0, y1 = xs.min(), xs.max(), ys.min(), ys.max()
+            found.append(Rect(round(float(x0), 1), round(float(y0), 1), round(float(x1 - x0), 1),
+                              round(float(y1 - y0), 1)))
+        col = end + 1
+    return found
+
+
 def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, reference: PageReference,
                  levels: InkLevels, native_px_per_mm: float) -> PageInspection:
     """Findings outside the boxes, against the blank page as printed."""
     s = PAGE_PX_PER_MM
-    scan = upright_patch(gray, homography, Rect(0, 0, pl.width, pl.height), s)
-    ink = ((scan < ink_level(levels)) & ~reference.not_voter_ink).astype(np.uint8)
     findings: list[Finding] = []
-    count, stats = 1, np.zeros((1, 5), np.int32)
-    if cv2.countNonZero(ink):
-        count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    px_mm2 = s * s
-    writing_px = 0
-    page_h, page_w = ink.shape
-    name_rects = [c.rect for c in pl.name_cells]
-    for i in range(1, count):
-        x, y, w, h, area = (int(v) for v in stats[i])
-        rect = Rect(round(x / s, 1), round(y / s, 1), round(w / s, 1), round(h / s, 1))
-        thin = min(w, h) <= 3.0 * s
-        if thin and (h >= LINE_ARTEFACT_SPAN * page_h or w >= LINE_ARTEFACT_SPAN * page_w):
-            findings.append(Finding("streak", f"a straight line across the page at x={rect.x:.0f} mm, "
-                                    f"y={rect.y:.0f} mm ({rect.w:.0f} x {rect.h:.0f} mm): scanner streak or fold",
-                                    rect))
-            continue
-        if area / px_mm2 < MIN_WRITING_MM2:
-            continue
-        if any(_inside(rect, r) for r in name_rects):
-            continue  # judged by the name check below
-        writing_px += area
-        findings.append(Finding("extra-writing", f"writing outside the boxes at x={rect.x:.0f} mm, y={rect.y:.0f} mm "
-                                f"({rect.w:.0f} x {rect.h:.0f} mm)", rect))
+    scan = upright_patch(gray, homography, Rect(0, 0, pl.width, pl.height), s)
+    ink = (scan < ink_level(levels)) & ~reference.not_voter_ink
+    for rect in streak_columns(gray, homography, pl, reference, levels):
+        findings.append(Finding("streak", f"a dark line along the scanner's feed at x={rect.cx:.0f} mm on the page: "
+                                "scanner streak (dirty glass or sensor)", rect))
+        x0, y0, x1, y1 = _rect_px(rect.grow(1.0), s)
+        ink[max(y0, 0):y1, max(x0, 0):x1] = False  # the streak is reported as such, not as writing
+    crossed: dict[tuple[str, str], Finding] = {}
     for cell in pl.name_cells:
         coverage, band = crossed_out(gray, homography, cell, reference.fine, levels)
         if coverage >= STRIKE_COVERAGE:
-            findings.append(Finding("crossed-out-name", f"a line through the printed name ({coverage:.0%} of its "
-                                    "width)", band, cell.contest_id, cell.row_id))
+            crossed[(cell.contest_id, cell.row_id)] = Finding(
+                "crossed-out-name", f"a line through the printed name ({coverage:.0%} of its width)", band,
+                cell.contest_id, cell.row_id)
+            x0, y0, x1, y1 = _rect_px(cell.rect, s)
+            ink[y0:y1, x0:x1] = False  # that ink is the strike, reported as such
+    findings.extend(crossed.values())
+    ink8 = ink.astype(np.uint8)
+    count, stats = 1, np.zeros((1, 5), np.int32)
+    bx, by, bw, bh = cv2.boundingRect(ink8)
+    if bw and bh:
+        count, _, stats, _ = cv2.connectedComponentsWithStats(ink8[by:by + bh, bx:bx + bw], connectivity=8)
+        stats[:, 0] += bx
+        stats[:, 1] += by
+    px_mm2 = s * s
+    writing_px = 0
+    for i in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if area / px_mm2 < MIN_WRITING_MM2 and max(w, h) < 3.0 * s:
+            continue  # a speck of dust or toner
+        rect = Rect(round(x / s, 1), round(y / s, 1), round(w / s, 1), round(h / s, 1))
+        writing_px += area
+        findings.append(Finding("extra-writing", f"writing outside the boxes at x={rect.x:.0f} mm, y={rect.y:.0f} mm "
+                                f"({rect.w:.0f} x {rect.h:.0f} mm)", rect))
     blur = min(edge_width_mm(gray, homography, f.rect, min(native_px_per_mm, 12.0)) for f in pl.fiducials)
-    # merge many pieces of the same writing into a few findings for people to read
     findings = _merge_writing(findings)
     return PageInspection(tuple(findings), round(writing_px / px_mm2, 1), round(blur, 3), round(levels.contrast, 1))
-
-
-def _inside(a: Rect, b: Rect) -> bool:
-    return a.x >= b.x - 0.5 and a.y >= b.y - 0.5 and a.x + a.w <= b.x + b.w + 0.5 and a.y + a.h <= b.y + b.h + 0.5
 
 
 def _merge_writing(findings: list[Finding]) -> list[Finding]:

@@ -18,7 +18,7 @@ import numpy as np
 from omr.layout import Fiducial
 
 DETECT_PX_PER_MM = 4.0  # ~100 dpi: markers of 10 mm are 40 px, 6.7 px per cell
-CORNER_WINDOW_MM = 55.0  # side of the square searched at each image corner on the fast path
+CORNER_WINDOW_MM = 42.0  # side of the square searched at each image corner on the fast path
 MAX_RESIDUAL_MM = 0.6  # fiducial corners farther than this from the fitted transform: not trusted
 MIN_PX_PER_MM, MAX_PX_PER_MM = 2.0, 25.0  # 50 to 635 dpi
 
