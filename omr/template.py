@@ -141,7 +141,15 @@ def _plain(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_plain(v, path + (i,), lines, problems, source) for i, v in enumerate(node.value)]
+    if node.tag in _KEEP_AS_WRITTEN and not (node.tag == _BOOL and node.value.lower() in ("true", "false")):
+        # YAML 1.1 reads yes/no/on/off as booleans and 2023-06-29 as a date: `{id: no, label: No}` and
+        # `place_date: 2023-06-29` mean the text as written (as in YAML 1.2); true/false stay booleans
+        return node.value
     return yaml.constructor.SafeConstructor().construct_object(node)
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+_KEEP_AS_WRITTEN = (_BOOL, "tag:yaml.org,2002:timestamp")
 
 
 def _dotted(path: Path_) -> str:
@@ -158,8 +166,14 @@ class _Checker:
         self.source = source
         self.lines = lines
         self.problems: list[str] = []
+        self.missing: set[Path_] = set()  # required fields already reported missing
+        self.not_mappings: set[Path_] = set()  # values already reported as not a mapping
 
     def fail(self, path: Path_, message: str) -> None:
+        # one message per cause: nothing more about a missing field, or inside a value that is not a mapping
+        if any(path[:cut] in self.missing for cut in range(1, len(path) + 1)) or any(
+                path[:cut] in self.not_mappings for cut in range(len(path))):
+            return
         line = None
         for cut in range(len(path), -1, -1):
             line = self.lines.get(path[:cut])
@@ -171,6 +185,7 @@ class _Checker:
     def mapping(self, value: Any, path: Path_, required: set[str], optional: set[str]) -> dict:
         if not isinstance(value, dict):
             self.fail(path, f"expected a mapping with the keys {sorted(required | optional)}")
+            self.not_mappings.add(path)
             return {}
         for key in value:
             if key not in required | optional:
@@ -178,6 +193,7 @@ class _Checker:
                           + ", ".join(sorted(required | optional)))
         for key in sorted(required - set(value)):
             self.fail(path, f"missing required field '{key}'")
+            self.missing.add(path + (key,))
         return value
 
     def text(self, value: Any, path: Path_, default: str | None = None, max_len: int = 400) -> str:
@@ -271,10 +287,12 @@ def _contest(ck: _Checker, raw: Any, path: Path_, language: str, seen: set[str])
                                            default="", max_len=160)))
         return Contest(cid, kind, title, instructions, levels, tuple(rows), 1, 1)
     if kind == "choose":
-        opts = options("options", ())
-        if "options" in raw and not opts:
-            ck.fail(path + ("options",), "the contest is empty: list at least one option")
-        hi = max(len(opts), 1)
+        if raw.get("options") == []:
+            ck.fail(path + ("options",), "the contest is empty: list at least one option {id, label}")
+            opts: tuple[Option, ...] = ()
+        else:
+            opts = options("options", ())
+        hi = len(opts) or 999  # no options: already reported, do not also blame min/max
         max_marks = ck.integer(raw.get("max"), path + ("max",), 1, 1, hi)
         min_marks = ck.integer(raw.get("min"), path + ("min",), 0, 0, hi)
         if min_marks > max_marks:

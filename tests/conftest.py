@@ -1,0 +1,116 @@
+"""Shared fixtures: the bundled templates, writing templates to disk, rendering PDF pages to pixels.
+
+Kept generic on purpose: generator tests use them now, scanning tests will use them later
+(render a generated ballot, draw on the pixels, read it back).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pypdfium2 as pdfium
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run from a checkout without installing the package
+    sys.path.insert(0, str(ROOT))
+
+TEMPLATE_DIR = ROOT / "ballot_templates"
+BUNDLED_TEMPLATES = sorted(TEMPLATE_DIR.glob("*.yaml"))
+SEED_TEMPLATE = TEMPLATE_DIR / "tin-nhiem-cdyt-dong-nai-2023.yaml"
+LEADERS_TEMPLATE = TEMPLATE_DIR / "tin-nhiem-28-lanh-dao.yaml"
+GENERAL_EN_TEMPLATE = TEMPLATE_DIR / "general-election-en.yaml"
+
+RENDER_DPI = 200
+
+
+def mm_to_px(value_mm: float, dpi: float = RENDER_DPI) -> float:
+    """Millimetres from the page's top-left corner to continuous pixel coordinates."""
+    return value_mm * dpi / 25.4
+
+
+def px_to_mm(value_px: float, dpi: float = RENDER_DPI) -> float:
+    return value_px * 25.4 / dpi
+
+
+def render_pdf(pdf: bytes | str | Path, dpi: float = RENDER_DPI) -> list[np.ndarray]:
+    """Every page of a PDF rendered by PDFium to a grey uint8 array (0 black, 255 white)."""
+    source = pdf if isinstance(pdf, bytes) else str(pdf)
+    doc = pdfium.PdfDocument(source)
+    try:
+        pages = []
+        for i in range(len(doc)):
+            page = doc[i]
+            bitmap = page.render(scale=dpi / 72.0, grayscale=True)
+            pixels = bitmap.to_numpy()
+            pages.append(np.array(pixels.reshape(pixels.shape[0], pixels.shape[1]), dtype=np.uint8))
+            page.close()
+        return pages
+    finally:
+        doc.close()
+
+
+def pdf_page_sizes_mm(pdf: bytes | str | Path) -> list[tuple[float, float]]:
+    """(width, height) of every page in millimetres, as the PDF declares it."""
+    doc = pdfium.PdfDocument(pdf if isinstance(pdf, bytes) else str(pdf))
+    try:
+        return [(w * 25.4 / 72.0, h * 25.4 / 72.0) for w, h in (doc.get_page_size(i) for i in range(len(doc)))]
+    finally:
+        doc.close()
+
+
+@pytest.fixture(scope="session")
+def root_dir() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def bundled_templates() -> list[Path]:
+    assert BUNDLED_TEMPLATES, f"no templates in {TEMPLATE_DIR}"
+    return BUNDLED_TEMPLATES
+
+
+@pytest.fixture(scope="session")
+def seed_template() -> Path:
+    return SEED_TEMPLATE
+
+
+@pytest.fixture(scope="session")
+def leaders_template() -> Path:
+    return LEADERS_TEMPLATE
+
+
+@pytest.fixture(scope="session")
+def general_en_template() -> Path:
+    return GENERAL_EN_TEMPLATE
+
+
+@pytest.fixture(scope="session")
+def render() -> Callable[..., list[np.ndarray]]:
+    """`render(pdf_bytes_or_path, dpi=200)`: every page as a grey numpy array."""
+    return render_pdf
+
+
+@pytest.fixture(scope="session")
+def pdf_page_sizes() -> Callable[..., list[tuple[float, float]]]:
+    """`pdf_page_sizes(pdf_bytes_or_path)`: (width, height) of every page in mm."""
+    return pdf_page_sizes_mm
+
+
+@pytest.fixture
+def write_template(tmp_path: Path) -> Callable[..., Path]:
+    """`write_template(text, name="ballot.yaml")`: a template file in a temporary folder (UTF-8),
+    or raw bytes written as they are."""
+
+    def write(content: str | bytes, name: str = "ballot.yaml") -> Path:
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return path
+
+    return write
