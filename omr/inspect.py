@@ -141,6 +141,9 @@ STREAK_SHARE = 0.7  # a scanner streak darkens this share of its column, top to 
 STREAK_MAX_MM = 3.0
 
 
+UNMEASURABLE_MM = 99.0  # no clean edge to measure: as bad as it gets, but a finite number to store
+
+
 def edge_width_mm(gray: np.ndarray, homography: np.ndarray, rect: Rect, px_per_mm: float) -> float:
     """Blur as the 10-90 % rise of a fiducial's outer left edge, in mm (sharp print: ~0.15 mm)."""
     patch = upright_patch(gray, homography, Rect(rect.x - 2.0, rect.y + 2.0, 4.0, rect.h - 4.0),
@@ -149,12 +152,12 @@ def edge_width_mm(gray: np.ndarray, homography: np.ndarray, rect: Rect, px_per_m
     quarter = max(2, profile.size // 4)
     hi, lo = float(profile[:quarter].mean()), float(profile[-quarter:].mean())
     if hi - lo < 10:
-        return float("inf")
+        return UNMEASURABLE_MM
     norm = (hi - profile) / (hi - lo)
     above10 = np.nonzero(norm > 0.1)[0]
     above90 = np.nonzero(norm > 0.9)[0]
     if not above10.size or not above90.size:
-        return float("inf")
+        return UNMEASURABLE_MM
     return max(float(above90[0] - above10[0]), 1.0) / px_per_mm
 
 
