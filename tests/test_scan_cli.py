@@ -13,6 +13,7 @@ import cv2
 import img2pdf
 import numpy as np
 import pytest
+from conftest import BUNDLED_TEMPLATES, LEADERS_TEMPLATE, ROOT, SEED_TEMPLATE, render_pdf
 from PIL import Image
 
 from omr import batch
@@ -21,8 +22,6 @@ from omr.generate import test_deck_pdf as make_deck_pdf
 from omr.generate import test_deck_votes as make_deck
 from omr.store import Store
 from omr.template import load_template
-
-from conftest import BUNDLED_TEMPLATES, LEADERS_TEMPLATE, ROOT, SEED_TEMPLATE, render_pdf
 
 TEMPLATE_ARGS = ["--template", *[str(p) for p in BUNDLED_TEMPLATES]]
 
@@ -94,7 +93,8 @@ def test_scan_reads_the_batch_reports_bad_files_and_exits_2(batch_dir, tmp_path:
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert con.execute("SELECT count(*) FROM sheets").fetchone()[0] == 7
-    assert con.execute("SELECT count(*) FROM marks").fetchone()[0] == 4 * 15 * 3 + 3 * 13 * 3  # page 1 holds 15 people, page 2 the other 13
+    # page 1 holds 15 people, page 2 the other 13, three boxes each
+    assert con.execute("SELECT count(*) FROM marks").fetchone()[0] == 4 * 15 * 3 + 3 * 13 * 3
     assert con.execute("SELECT status FROM runs").fetchone()[0] == "finished"
     con.close()
     assert "7 sheet(s) read" in proc.stdout
