@@ -7,6 +7,8 @@ the whole page is searched only when that fails.
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 import zxingcpp
@@ -46,6 +48,11 @@ def read_sheet_code(gray: np.ndarray, homography: np.ndarray | None, qr_rect: Re
         if not texts:  # blurred or 1-bit jagged: a sharper binarisation sometimes helps
             _, binary = cv2.threshold(patch, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
             texts = _codes(binary, thorough=True)
+        # a scanner streak across the code: remove thin light (then dark) lines along either axis
+        for op, kernel in itertools.product((cv2.MORPH_OPEN, cv2.MORPH_CLOSE), ((1, 5), (5, 1))):
+            if texts:
+                break
+            texts = _codes(cv2.morphologyEx(patch, op, np.ones(kernel, np.uint8)), thorough=True)
     if not texts:
         texts = _codes(gray, thorough=True)
     for text in texts:
@@ -53,3 +60,30 @@ def read_sheet_code(gray: np.ndarray, homography: np.ndarray | None, qr_rect: Re
         if code is not None:
             return code, text
     return None, texts[0] if texts else ""
+
+
+MATCH_PX_PER_MM = 2.0
+MIN_MATCH = 0.6  # normalised correlation of the printed page with the blank reference
+MIN_MATCH_MARGIN = 0.1  # over the next best candidate
+
+
+def match_printed_page(page: np.ndarray, references: dict[tuple[str, int], np.ndarray]
+                       ) -> tuple[tuple[str, int] | None, float, float]:
+    """Which blank page the registered scan shows, by its print alone (for a sheet whose QR code
+    cannot be read): the best normalised correlation, and the runner-up's. All images upright at the
+    same resolution; voter ink lowers every score alike."""
+    def norm(a: np.ndarray) -> np.ndarray:
+        a = a.astype(np.float32)
+        a -= a.mean()
+        return a / (np.linalg.norm(a) + 1e-6)
+
+    scan = norm(page)
+    scores = sorted(((float(np.sum(scan * norm(ref))), key) for key, ref in references.items()
+                     if ref.shape == page.shape), reverse=True)
+    if not scores:
+        return None, 0.0, 0.0
+    best, key = scores[0]
+    second = scores[1][0] if len(scores) > 1 else 0.0
+    if best < MIN_MATCH or best - second < MIN_MATCH_MARGIN:
+        return None, round(best, 3), round(second, 3)
+    return key, round(best, 3), round(second, 3)

@@ -18,7 +18,7 @@ from omr.marks import NOISE_FLOOR, InkLevels
 
 PAGE_PX_PER_MM = 4.0  # the whole-page check runs at ~100 dpi
 NAME_PX_PER_MM = 8.0
-NEW_INK = 0.35  # darkness (after the noise floor) that counts as ink
+NEW_INK = 0.2  # darkness (after the noise floor) that counts as ink outside the boxes: thin ballpoint too
 PAGE_BORDER_MM = 4.0  # scanner edges and shadows: not looked at
 MIN_WRITING_MM2 = 4.0  # less ink than this in one place is a speck, not writing
 STRIKE_COVERAGE = 0.55  # share of a printed name's width a line must cover to cross it out
@@ -30,12 +30,13 @@ class PageReference:
 
     coarse: np.ndarray  # grey at PAGE_PX_PER_MM
     fine: np.ndarray  # grey at NAME_PX_PER_MM
-    not_voter_ink: np.ndarray  # bool at PAGE_PX_PER_MM: printed (grown) or ignored zones
+    printed: np.ndarray  # bool at PAGE_PX_PER_MM: printed, grown by 0.5 mm
+    not_voter_ink: np.ndarray  # bool at PAGE_PX_PER_MM: printed, or where voter ink is expected or ignored
 
 
 def page_reference(pl: PageLayout, coarse: np.ndarray, fine: np.ndarray) -> PageReference:
     printed = cv2.dilate((coarse < 200).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    return PageReference(coarse, fine, printed | ignore_mask(pl, coarse.shape, PAGE_PX_PER_MM))
+    return PageReference(coarse, fine, printed, printed | ignore_mask(pl, coarse.shape, PAGE_PX_PER_MM))
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,6 @@ class Finding:
 class PageInspection:
     findings: tuple[Finding, ...]
     new_ink_mm2: float  # voter ink outside the boxes' zones, in mm^2
-    edge_width_mm: float  # blur: how wide a printed black-white edge is on the scan
     contrast: float  # paper white minus printed black, in grey levels
 
 
@@ -77,15 +77,22 @@ def ink_level(levels: InkLevels) -> float:
     return levels.paper - (NOISE_FLOOR + NEW_INK * (1.0 - NOISE_FLOOR)) * levels.contrast
 
 
-def new_ink(scan: np.ndarray, reference: np.ndarray, levels: InkLevels, grow_px: int) -> np.ndarray:
-    """Ink on the scan where the blank ballot (grey, 0-255, grown by `grow_px`) has none."""
-    printed = reference < 200
-    if grow_px:
-        printed = cv2.dilate(printed.astype(np.uint8), np.ones((2 * grow_px + 1, 2 * grow_px + 1), np.uint8)) > 0
-    return (scan < ink_level(levels)) & ~printed
+PAPER_WINDOW_MM = 3.0  # strokes thinner than this vanish from the local paper estimate
+
+
+def ink_mask(scan: np.ndarray, levels: InkLevels, px_per_mm: float, darkness: float = NEW_INK) -> np.ndarray:
+    """Ink, judged against the paper around it: phone photos are unevenly lit, so a fixed grey level
+    would miss light writing on a bright part of the page and see ink in a shadow."""
+    k = 2 * int(round(PAPER_WINDOW_MM * px_per_mm / 2)) + 1
+    paper = cv2.blur(cv2.dilate(scan, np.ones((k, k), np.uint8)), (k, k)).astype(np.float32)
+    # reflectance relative to the local paper below which a pixel is ink (black/paper is the darkest)
+    ratio = 1.0 - (NOISE_FLOOR + darkness * (1.0 - NOISE_FLOOR)) * (1.0 - levels.black / levels.paper)
+    return scan.astype(np.float32) < paper * ratio
 
 
 STRIKE_KERNEL_MM = 3.0  # a pen line is straight over this length; printed letters are not
+STRIKE_MAX_WIDTH_MM = 1.2  # pen lines are thinner; the shadow of a fold is wider
+STRIKE_INK = 0.2  # a line drawn through a name counts from lighter than other ink: pencil, faint scans
 STRIKE_ANGLES = (-20.0, -10.0, 0.0, 10.0, 20.0)
 
 
@@ -105,17 +112,19 @@ def straight_strokes(ink: np.ndarray, length_px: int) -> np.ndarray:
     """Ink pixels that belong to a straight stroke at least `length_px` long (at -20..20 degrees)."""
     out = np.zeros_like(ink)
     for k in _line_kernels(length_px):
-        out |= cv2.morphologyEx(ink, cv2.MORPH_OPEN, k)
+        out |= cv2.morphologyEx(ink, cv2.MORPH_OPEN, k, borderType=cv2.BORDER_CONSTANT, borderValue=0)
     return out
 
 
 def crossed_out(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
-                levels: InkLevels) -> tuple[float, Rect]:
-    """Share of the printed name's width covered by a straight pen stroke, and the band looked at.
+                levels: InkLevels, blur_mm: float = 0.0) -> tuple[float, Rect]:
+    """Share of the printed name's width covered by a straight pen stroke through the letters'
+    bodies, and the band looked at.
 
     Printed letters have no straight run of 3 mm; a line drawn through a name does, even where it
     crosses the letters, so the strokes are found by opening the ink with line-shaped kernels, and
-    what the same opening finds on the blank reference is discounted.
+    what the same opening finds on the blank reference, blurred as much as the scan, is discounted
+    (blur merges bold letters into runs of their own).
     """
     s = NAME_PX_PER_MM
     band = Rect(cell.text_rect.x - 1.0, cell.text_rect.y - 0.8, cell.text_rect.w + 2.0, cell.text_rect.h + 1.6)
@@ -125,16 +134,32 @@ def crossed_out(gray: np.ndarray, homography: np.ndarray, cell: NameCell, refere
     if ref.shape != scan.shape:
         return 0.0, band
     length = int(round(STRIKE_KERNEL_MM * s))
-    ink = (scan < ink_level(levels)).astype(np.uint8)
+    ink = ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8)
     if np.count_nonzero(ink & (cv2.erode(ref, np.ones((3, 3), np.uint8)) >= 200)) < length:
         return 0.0, band  # not even one stroke's worth of ink the blank ballot does not have
     strokes = straight_strokes(ink, length)
-    printed = straight_strokes((ref < 128).astype(np.uint8), length)
-    strokes &= ~cv2.dilate(printed, np.ones((5, 5), np.uint8)).astype(bool)
-    inner = strokes[:, int(s):-int(s)]  # over the letters, not the cell borders
+    # the blank name blurred as much as the scan may be (10-90 % rise of a Gaussian edge: 2.56 sigma;
+    # resampling and JPEG add to what the fiducial edge shows): whatever straight runs it has are print
+    printed = np.zeros_like(strokes)
+    sigma_scan = blur_mm * s / 2.56
+    for sigma in sorted({0.0, round(sigma_scan, 1), round(1.5 * sigma_scan, 1)}):
+        blurred = cv2.GaussianBlur(ref, (0, 0), sigma) if sigma > 0 else ref
+        printed |= straight_strokes(ink_mask(blurred, InkLevels(0.0, 255.0), s, STRIKE_INK).astype(np.uint8), length)
+    strokes &= ~cv2.dilate(printed, np.ones((7, 7), np.uint8)).astype(bool)
+    # through the letters' bodies (not an underline, not a shadow along the cell's edge)
+    top = int(round((0.8 + 0.25 * cell.text_rect.h) * s))
+    bottom = int(round((0.8 + 0.8 * cell.text_rect.h) * s))
+    inner = strokes[top:bottom, int(s):-int(s)]  # over the letters, not the cell borders
     if inner.size == 0:
         return 0.0, band
-    return float(inner.any(axis=0).mean()), band
+    covered = inner.any(axis=0)
+    # How thick is it between the words, where nothing is printed? A pen line is thin; the shadow of
+    # a fold across the name is broad.
+    letters = ink_mask(ref, InkLevels(0.0, 255.0), s, STRIKE_INK)[top:bottom, int(s):-int(s)].any(axis=0)
+    gaps = covered & ~letters
+    if gaps.sum() >= 4 and np.median(inner.sum(axis=0)[gaps]) > STRIKE_MAX_WIDTH_MM * s:
+        return 0.0, band
+    return float(covered.mean()), band
 
 
 STREAK_SHARE = 0.7  # a scanner streak darkens this share of its column, top to bottom
@@ -142,6 +167,12 @@ STREAK_MAX_MM = 3.0
 
 
 UNMEASURABLE_MM = 99.0  # no clean edge to measure: as bad as it gets, but a finite number to store
+
+
+def sheet_blur_mm(gray: np.ndarray, homography: np.ndarray, fiducial_rects: list[Rect],
+                  native_px_per_mm: float) -> float:
+    """How blurred the scan is: the sharpest fiducial edge found (a damaged one does not count)."""
+    return round(min(edge_width_mm(gray, homography, r, min(native_px_per_mm, 12.0)) for r in fiducial_rects), 3)
 
 
 def edge_width_mm(gray: np.ndarray, homography: np.ndarray, rect: Rect, px_per_mm: float) -> float:
@@ -169,8 +200,8 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
     """Dark lines along the scanner's feed (image columns) through the page, as page rectangles.
 
     Image rows are sampled across the page; at each sampled pixel the page position says whether
-    the blank ballot prints something there (or voter ink is expected): those pixels do not count.
-    A column dark in most of the remaining samples is a streak."""
+    the blank ballot prints something there: those pixels do not count. A column dark in most of the
+    remaining samples is a streak (voter marks cover a few millimetres of a column, not most of it)."""
     s = PAGE_PX_PER_MM
     corners = cv2.perspectiveTransform(np.float64([[[0, 0]], [[pl.width, 0]], [[pl.width, pl.height]],
                                                    [[0, pl.height]]]), homography).reshape(-1, 2)
@@ -184,10 +215,11 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
     d = inv[2, 0] * x + inv[2, 1] * y + inv[2, 2]
     px = np.floor((inv[0, 0] * x + inv[0, 1] * y + inv[0, 2]) / d * s).astype(np.int64)
     py = np.floor((inv[1, 0] * x + inv[1, 1] * y + inv[1, 2]) / d * s).astype(np.int64)
-    h, w = reference.not_voter_ink.shape
-    on_page = (px >= 0) & (px < w) & (py >= 0) & (py < h)
+    h, w = reference.printed.shape
+    b = int(round(1.5 * PAGE_BORDER_MM * s))  # the paper's edge on a photo is no streak
+    on_page = (px >= b) & (px < w - b) & (py >= b) & (py < h - b)
     valid = on_page.copy()
-    valid[on_page] = ~reference.not_voter_ink[py[on_page], px[on_page]]
+    valid[on_page] = ~reference.printed[py[on_page], px[on_page]]
     dark = (gray[rows] < ink_level(levels)) & valid
     counted = valid.sum(axis=0)
     share = np.where(counted >= 0.3 * on_page.sum(axis=0).clip(1), dark.sum(axis=0) / counted.clip(1), 0.0)
@@ -213,20 +245,20 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
 
 
 def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, reference: PageReference,
-                 levels: InkLevels, native_px_per_mm: float) -> PageInspection:
+                 levels: InkLevels, blur_mm: float = 0.0) -> PageInspection:
     """Findings outside the boxes, against the blank page as printed."""
     s = PAGE_PX_PER_MM
     findings: list[Finding] = []
     scan = upright_patch(gray, homography, Rect(0, 0, pl.width, pl.height), s)
-    ink = (scan < ink_level(levels)) & ~reference.not_voter_ink
+    ink = ink_mask(scan, levels, s) & ~reference.not_voter_ink
     for rect in streak_columns(gray, homography, pl, reference, levels):
         findings.append(Finding("streak", f"a dark line along the scanner's feed at x={rect.cx:.0f} mm on the page: "
                                 "scanner streak (dirty glass or sensor)", rect))
-        x0, y0, x1, y1 = _rect_px(rect.grow(1.0), s)
-        ink[max(y0, 0):y1, max(x0, 0):x1] = False  # the streak is reported as such, not as writing
+        x0, _, x1, _ = _rect_px(rect.grow(1.0), s)
+        ink[:, max(x0, 0):x1] = False  # the streak is reported as such, not as writing
     crossed: dict[tuple[str, str], Finding] = {}
     for cell in pl.name_cells:
-        coverage, band = crossed_out(gray, homography, cell, reference.fine, levels)
+        coverage, band = crossed_out(gray, homography, cell, reference.fine, levels, blur_mm)
         if coverage >= STRIKE_COVERAGE:
             crossed[(cell.contest_id, cell.row_id)] = Finding(
                 "crossed-out-name", f"a line through the printed name ({coverage:.0%} of its width)", band,
@@ -251,9 +283,8 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
         writing_px += area
         findings.append(Finding("extra-writing", f"writing outside the boxes at x={rect.x:.0f} mm, y={rect.y:.0f} mm "
                                 f"({rect.w:.0f} x {rect.h:.0f} mm)", rect))
-    blur = min(edge_width_mm(gray, homography, f.rect, min(native_px_per_mm, 12.0)) for f in pl.fiducials)
     findings = _merge_writing(findings)
-    return PageInspection(tuple(findings), round(writing_px / px_mm2, 1), round(blur, 3), round(levels.contrast, 1))
+    return PageInspection(tuple(findings), round(writing_px / px_mm2, 1), round(levels.contrast, 1))
 
 
 def _merge_writing(findings: list[Finding]) -> list[Finding]:

@@ -18,7 +18,8 @@ from omr.layout import BOX_LINE, Rect
 from omr.results import BLANK, MARGINAL, MARKED
 
 SEARCH_MM = 1.2  # how far the printed box may be from where the page transform puts it
-INTERIOR_INSET_MM = BOX_LINE / 2 + 0.5  # from the outline's centre line to the measured interior
+INTERIOR_INSET_MM = BOX_LINE / 2 + 0.4  # from the outline's centre line to the measured interior
+MAX_BLUR_INSET_MM = 0.8
 NOISE_FLOOR = 0.15  # darkness below this is paper grain, JPEG noise or a faint erasure
 MAX_SAMPLE_PX_PER_MM = 8.0
 
@@ -96,7 +97,7 @@ def _best_offset(profile: np.ndarray, start: int, length: int, search: int, line
 
 
 def measure_box(gray: np.ndarray, homography: np.ndarray, rect: Rect, px_per_mm: float,
-                levels: InkLevels) -> BoxMeasure:
+                levels: InkLevels, blur_mm: float = 0.0) -> BoxMeasure:
     """Score one box: find its printed outline near the expected place, then average its interior."""
     s = px_per_mm
     patch = upright_patch(gray, homography, rect, s, margin_mm=SEARCH_MM + 0.5)
@@ -115,7 +116,8 @@ def measure_box(gray: np.ndarray, homography: np.ndarray, rect: Rect, px_per_mm:
     dx = _best_offset(band.sum(axis=0), m, side, search, line)
     band = dark[:, m + dx: m + dx + side + 1]
     dy = _best_offset(band.sum(axis=1), m, int(round(rect.h * s)), search, line)
-    inset = int(np.ceil(INTERIOR_INSET_MM * s))
+    # a blurred scan spreads the printed outline inwards: measure further in
+    inset = int(np.ceil((INTERIOR_INSET_MM + 0.5 * min(blur_mm, MAX_BLUR_INSET_MM)) * s))
     y0, x0 = m + dy + inset, m + dx + inset
     interior = dark[y0: m + dy + int(round(rect.h * s)) - inset + 1, x0: m + dx + side - inset + 1]
     score = float(interior.mean()) if interior.size else 0.0

@@ -15,13 +15,14 @@ import pypdfium2 as pdfium
 
 from omr.calibration import Profile
 from omr.generate import ballots_pdf
-from omr.identify import read_sheet_code, upright_patch
-from omr.inspect import NAME_PX_PER_MM, PAGE_PX_PER_MM, PageReference, inspect_page, page_reference
+from omr.identify import MATCH_PX_PER_MM, match_printed_page, read_sheet_code, upright_patch
+from omr.inspect import NAME_PX_PER_MM, PAGE_PX_PER_MM, PageReference, inspect_page, page_reference, sheet_blur_mm
 from omr.interpret import interpret_row, sheet_status
 from omr.layout import BallotLayout, PageLayout, Rect, layout, page_frame
 from omr.marks import InkLevels, ink_levels, measure_box, sample_px_per_mm
 from omr.register import Frame, PageTransform, register
 from omr.results import (
+    MARGINAL,
     MARKED,
     SHEET_REJECTED,
     MarkRead,
@@ -30,12 +31,13 @@ from omr.results import (
     RowRead,
     SheetRead,
 )
+from omr.sheetcode import SheetCode
 from omr.template import PAPER_SIZES_MM, Template
 
 # Sheet reasons that send a registered, identified sheet to a human
-SHEET_REVIEW_CODES = {"extra-writing", "crossed-out-name", "streak-over-boxes", "blurred", "faint",
-                      "blank-sheet", "duplicate"}
-SIGNATURE_PX = 6  # each marked box's interior is summarised as 6x6 darkness cells
+SHEET_REVIEW_CODES = {"identified-by-print", "extra-writing", "crossed-out-name", "streak-over-boxes", "blurred",
+                      "faint", "blank-sheet", "duplicate"}
+SIGNATURE_PX = 8  # each marked box's interior is summarised as 8x8 darkness cells
 
 
 @dataclass
@@ -129,7 +131,12 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     code, raw = read_sheet_code(gray, pt.homography, qr_rect, pt.px_per_mm)
     if code is None:
         what = f"QR code '{raw[:40]}' is not a ballot code of ours" if raw else "QR code not readable"
-        return rejected(f"not identified: {what}", registration)
+        code = _identify_by_print(gray, pt.homography, frame, book)
+        if code is None:
+            return rejected(f"not identified: {what}, and the printed page matches no given template", registration)
+        reasons.append(Reason("identified-by-print", f"{what}: identified by its printed content as page "
+                              f"{code.page} of a given template; whether it is an official or a test sheet "
+                              "issued by the committee cannot be checked: a person decides", _where(qr_rect)))
     template = book.templates.get(code.fingerprint)
     if template is None:
         return rejected(f"not issued by the counting committee: fingerprint {code.fingerprint[:16]}… matches "
@@ -141,14 +148,19 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
                         template_id=template.id, fingerprint=code.fingerprint, test=code.test)
     pl: PageLayout = bl.pages[code.page - 1]
     s = sample_px_per_mm(pt.px_per_mm)
-    levels = ink_levels(gray, pt.homography, [f.rect for f in pl.fiducials if f.corner in pt.fiducials_found], s)
+    found = [f.rect for f in pl.fiducials if f.corner in pt.fiducials_found]
+    levels = ink_levels(gray, pt.homography, found, s)
+    blur = sheet_blur_mm(gray, pt.homography, found, pt.px_per_mm)
+    inspection = inspect_page(gray, pt.homography, pl, book.reference(code.fingerprint, code.page), levels, blur)
+    streaks = [f.rect.grow(0.3) for f in inspection.findings if f.code == "streak"]
     measured: list[tuple[Rect, MarkRead]] = []
     for box in pl.boxes:
-        m = measure_box(gray, pt.homography, box.rect, s, levels)
-        measured.append((box.rect, MarkRead(box.contest_id, box.row_id, box.option_id, m.score,
-                                            profile.thresholds.state(m.score), m.dx_mm, m.dy_mm)))
-    inspection = inspect_page(gray, pt.homography, pl, book.reference(code.fingerprint, code.page), levels,
-                              pt.px_per_mm)
+        m = measure_box(gray, pt.homography, box.rect, s, levels, blur)
+        state = profile.thresholds.state(m.score)
+        if any(_overlaps(box.rect.grow(-0.5), z) for z in streaks):
+            state = MARGINAL  # a scanner streak crosses the box: its score says nothing about the voter
+        measured.append((box.rect, MarkRead(box.contest_id, box.row_id, box.option_id, m.score, state,
+                                            m.dx_mm, m.dy_mm)))
     crossed = {(f.contest_id, f.row_id): f for f in inspection.findings if f.code == "crossed-out-name"}
     box_zones = [b.rect.grow(1.0) for b in pl.boxes] + [c.rect for c in pl.name_cells]
     for f in inspection.findings:
@@ -158,8 +170,8 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
         elif f.code == "extra-writing":
             reasons.append(Reason("extra-writing", f.detail + " (a signature is allowed: a person decides)",
                                   _where(f.rect)))
-    if inspection.edge_width_mm > profile.max_edge_width_mm:
-        reasons.append(Reason("blurred", f"printed edges are {inspection.edge_width_mm:.2f} mm wide "
+    if blur > profile.max_edge_width_mm:
+        reasons.append(Reason("blurred", f"printed edges are {blur:.2f} mm wide "
                               f"(limit {profile.max_edge_width_mm} mm): too blurred to trust"))
     if inspection.contrast < profile.min_contrast:
         reasons.append(Reason("faint", f"paper-to-print contrast is {inspection.contrast:.0f} grey levels "
@@ -172,14 +184,14 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
                 continue  # this row is on another page of the template
             strike = crossed.get((contest.id, row_id))
             rows.append(interpret_row(contest, row_id, marks, strike.detail if strike else None))
-    if all(m.state != MARKED for _, m in measured) and not any(m.state == "marginal" for _, m in measured) \
+    if all(m.state != MARKED for _, m in measured) and not any(m.state == MARGINAL for _, m in measured) \
             and inspection.new_ink_mm2 == 0 and not crossed:
         reasons.append(Reason("blank-sheet", "no box is marked and nothing is written on the sheet"))
     for (contest_id, row_id), strike in crossed.items():
         reasons.append(Reason("crossed-out-name", f"{contest_id} / {row_id}: the printed name is crossed out",
                               _where(strike.rect)))
     status = sheet_status(rows, reasons, SHEET_REVIEW_CODES, profile.policy)
-    metrics = {"edge_width_mm": inspection.edge_width_mm, "contrast": inspection.contrast,
+    metrics = {"edge_width_mm": blur, "contrast": inspection.contrast,
                "new_ink_mm2": inspection.new_ink_mm2, "paper_level": round(levels.paper, 1),
                "black_level": round(levels.black, 1)}
     return SheetRead(
@@ -188,6 +200,24 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
         serial=code.serial, registration=registration, rows=tuple(rows), metrics=metrics,
         signature=_signature(gray, pt.homography, measured, levels),
     )
+
+
+def _identify_by_print(gray: np.ndarray, homography: np.ndarray, frame: Frame, book: TemplateBook) -> SheetCode | None:
+    """A sheet code for a page whose QR code cannot be read, from the page's print alone."""
+    s = MATCH_PX_PER_MM
+    size = (int(round(frame.width_mm * s)), int(round(frame.height_mm * s)))
+    scan = upright_patch(gray, homography, Rect(0, 0, frame.width_mm, frame.height_mm), s)
+    refs = {}
+    for fp, bl in book.layouts.items():
+        if book.templates[fp].paper != frame.paper:
+            continue
+        for pl in bl.pages:
+            coarse = book.reference(fp, pl.number).coarse
+            refs[(fp, pl.number)] = cv2.resize(coarse, size, interpolation=cv2.INTER_AREA)
+    key, _, _ = match_printed_page(scan, refs)
+    if key is None:
+        return None
+    return SheetCode(key[0], key[1], len(book.layouts[key[0]].pages), test=False)
 
 
 def _where(r: Rect) -> tuple[float, float, float, float]:

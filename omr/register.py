@@ -44,8 +44,9 @@ class RegistrationFailure:
     reason: str
 
 
-def _detector() -> cv2.aruco.ArucoDetector:
+def _detector(error_correction: float = 0.6) -> cv2.aruco.ArucoDetector:
     params = cv2.aruco.DetectorParameters()
+    params.errorCorrectionRate = error_correction
     params.cornerRefinementMethod = cv2.aruco.CORNER_REFINE_SUBPIX
     params.cornerRefinementWinSize = 3
     # 1-bit and photo pages: a few more thresholding windows than the default
@@ -107,18 +108,27 @@ def find_markers(gray: np.ndarray, page_width_mm: float, page_height_mm: float,
                 if hit.marker_id in wanted_ids:
                     hits.setdefault(hit.marker_id, hit)
     if len(hits) < 4:
-        # Whole image: phone photos, shifted pages, or a marker outside its corner window.
-        whole_scale = min(1.0, 2.0 * DETECT_PX_PER_MM / px_per_mm)
-        small = cv2.resize(gray, None, fx=whole_scale, fy=whole_scale, interpolation=cv2.INTER_AREA) \
-            if whole_scale < 1 else gray
-        found = [h for h in _detect(detector, small, whole_scale, (0, 0)) if h.marker_id in wanted_ids]
-        by_id: dict[int, list[MarkerHit]] = {}
-        for hit in found:
-            by_id.setdefault(hit.marker_id, []).append(hit)
-        for marker_id, group in by_id.items():
-            if marker_id not in hits:
-                # the same id twice: keep the largest (a real marker, not a look-alike in ink)
-                hits[marker_id] = max(group, key=lambda m: cv2.contourArea(m.corners.astype(np.float32)))
+        # Whole image: phone photos, shifted pages, or a marker outside its corner window. Then once
+        # more, softened: adaptive 1-bit scanning hollows solid black areas out.
+        for factor, rescue in ((2.0, False), (1.0, True)):
+            whole_scale = min(1.0, factor * DETECT_PX_PER_MM / px_per_mm)
+            image = cv2.resize(gray, None, fx=whole_scale, fy=whole_scale, interpolation=cv2.INTER_AREA) \
+                if whole_scale < 1 else gray
+            if rescue:
+                # softened, and more bit errors allowed: hollow cells still vote black at their edges;
+                # a wrong id cannot slip through, as the page fit below rejects corners that disagree
+                image = cv2.GaussianBlur(image, (0, 0), 0.3 * DETECT_PX_PER_MM)
+                detector = _detector(error_correction=1.0)
+            found = [h for h in _detect(detector, image, whole_scale, (0, 0)) if h.marker_id in wanted_ids]
+            by_id: dict[int, list[MarkerHit]] = {}
+            for hit in found:
+                by_id.setdefault(hit.marker_id, []).append(hit)
+            for marker_id, group in by_id.items():
+                if marker_id not in hits:
+                    # the same id twice: keep the largest (a real marker, not a look-alike in ink)
+                    hits[marker_id] = max(group, key=lambda m: cv2.contourArea(m.corners.astype(np.float32)))
+            if len(hits) >= 4:
+                break
     window = int(round(px_per_mm * 0.4))
     return _refine(gray, sorted(hits.values(), key=lambda m: m.marker_id), window)
 

@@ -164,7 +164,7 @@ def test_marginal_mark_names_the_box_and_sends_to_review() -> None:
     img = render(ballots_pdf(template), 0)
     box = layout(template).pages[0].boxes[2]
     # a short light dot: neither clearly a mark nor clearly nothing
-    cv2.circle(img, (int(box.rect.cx * PX), int(box.rect.cy * PX)), int(0.6 * PX), 60, -1, cv2.LINE_AA)
+    cv2.circle(img, (int(box.rect.cx * PX), int(box.rect.cy * PX)), int(0.4 * PX), 120, -1, cv2.LINE_AA)
     r = read(img)
     mark = r.rows[0].marks[2]
     assert mark.state == "marginal", mark
