@@ -122,6 +122,16 @@ def _write_annotation(pixels: np.ndarray, read: SheetRead, book: TemplateBook, o
 
 # --- coordinator side -----------------------------------------------------------------------
 
+def _annotate_again(read: SheetRead, options: ScanOptions) -> None:
+    """Annotate a sheet whose status changed after it was read (found to be a copy of another)."""
+    assert options.annotate_dir is not None
+    book = TemplateBook.from_templates(list(options.templates))
+    for item in read_pages(read.source, max_megapixels=options.max_megapixels, render_dpi=options.render_dpi,
+                           first=read.page, last=read.page):
+        if not isinstance(item, PageError):
+            _write_annotation(item.pixels, read, book, options.annotate_dir)
+
+
 def _chunks(path: str) -> list[_Chunk]:
     pages = count_pages(path)
     if not pages:
@@ -162,21 +172,32 @@ def same_sheet(a: bytes, b: bytes) -> bool:
 
 
 class _Duplicates:
-    """Finds a sheet's earlier copy among the sheets already stored and those read before it."""
+    """Finds a sheet's earlier copy among the sheets already stored and those read before it. Only
+    sheets of the same template page with the same boxes marked can be copies, so they are grouped
+    by that: each read is compared with a handful of others, not with the whole batch."""
 
     def __init__(self, store: Store):
-        self.known: list[tuple[str, int, str | None, int | None, bytes]] = [
-            (path, page, fp, tpage, sig) for _, path, page, fp, tpage, sig in store.signatures() if sig]
+        self.known: dict[tuple, list[tuple[str, int, bytes]]] = {}
+        for _, path, page, fp, tpage, sig in store.signatures():
+            self._add(path, page, fp, tpage, sig)
+
+    @staticmethod
+    def _key(fp: str | None, tpage: int | None, sig: bytes) -> tuple:
+        return fp, tpage, tuple(sorted(_signature_cells(sig)))
+
+    def _add(self, path: str, page: int, fp: str | None, tpage: int | None, sig: bytes) -> None:
+        if sig:
+            self.known.setdefault(self._key(fp, tpage, sig), []).append((path, page, sig))
 
     def check(self, read: SheetRead) -> SheetRead:
         if read.status == SHEET_REJECTED or read.test or not read.signature:
             return read
-        for path, page, fp, tpage, sig in self.known:
-            if fp == read.fingerprint and tpage == read.template_page and same_sheet(sig, read.signature):
+        for path, page, sig in self.known.get(self._key(read.fingerprint, read.template_page, read.signature), []):
+            if same_sheet(sig, read.signature):
                 reason = Reason("duplicate", f"the same sheet as {path} page {page}: scanned twice, counts once")
                 read = replace(read, status=SHEET_REVIEW, reasons=read.reasons + (reason,))
                 break
-        self.known.append((read.source, read.page, read.fingerprint, read.template_page, read.signature))
+        self._add(read.source, read.page, read.fingerprint, read.template_page, read.signature)
         return read
 
 
@@ -226,7 +247,11 @@ def scan(inputs: list[str], store: Store, options: ScanOptions,
     try:
         for chunk, reads, errors in _results(chunks, options):
             got_reads, got_errors, _ = pending.setdefault(chunk.path, ([], [], 0))
-            got_reads.extend(duplicates.check(r) for r in reads)
+            for read in reads:
+                checked = duplicates.check(read)
+                if checked is not read and options.annotate_dir:
+                    _annotate_again(checked, options)  # it became a duplicate after the worker drew it
+                got_reads.append(checked)
             got_errors.extend(errors)
             if on_page:
                 on_page(len(reads) + len(errors))

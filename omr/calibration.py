@@ -88,42 +88,37 @@ def load_profile(name_or_path: str = "default") -> Profile:
 class Derivation:
     profile: Profile
     boxes: int
-    blank_cluster_p99: float
-    marked_cluster_p01: float
-    gap: float
+    blank_noise: float  # 99th percentile of the lower half of the scores
+    typical_mark: float  # median score of the clearly marked boxes
     note: str
 
 
 def derive_profile(scores: np.ndarray, name: str, base: Profile) -> Derivation:
-    """Thresholds in the widest gap between the blank and marked clusters of a batch's box scores.
+    """Score bands for one scanner and pen, from the box scores of a batch it scanned.
 
-    The blank band ends at twice the 99.9th percentile of the blank cluster (noise grows with the
-    scanner), and the marked band starts at the larger of half the marked cluster's 1st percentile
-    and 2.5x the blank threshold; never looser than the base profile's marked threshold allows for a
-    1 mm pencil line (VVSG 2.0), which is why the marked threshold is capped at the base's.
+    On a ballot at most half the boxes are marked, so the lower half of the scores shows the
+    scanner's noise on blank boxes: the blank band ends at three times its 99th percentile (never
+    below the base profile's). Clearly marked boxes (score 0.1 and more) show how much ink this pen
+    puts in a box: the marked band starts at 15 % of their median, but never above the base profile's
+    marked threshold (a 1 mm pencil line must still count, VVSG 2.0) and always at least twice the
+    blank threshold, so that a marginal band remains for people to look at.
     """
     scores = np.sort(np.asarray(scores, dtype=np.float64))
     if scores.size < 20:
         raise ProfileError(f"only {scores.size} box scores: calibrate on a batch with at least 20 boxes")
-    # Split the clusters at the largest gap between consecutive scores above the base blank threshold.
-    gaps = np.diff(scores)
-    candidates = np.nonzero(scores[:-1] >= 0.0)[0]
-    split = int(candidates[np.argmax(gaps[candidates])]) + 1
-    blank, marked = scores[:split], scores[split:]
-    if marked.size == 0 or blank.size == 0:
-        raise ProfileError("the batch has no marked boxes (or no blank ones): nothing to calibrate on")
-    blank_p = float(np.percentile(blank, 99.9))
-    marked_p = float(np.percentile(marked, 1))
-    blank_below = round(max(0.01, min(2.0 * blank_p + 0.005, base.blank_below * 2)), 3)
-    marked_at = round(min(base.marked_at_least, max(0.5 * marked_p, 2.5 * blank_below)), 3)
+    strong = scores[scores >= 0.1]
+    if strong.size < 5:
+        raise ProfileError(f"only {strong.size} clearly marked boxes: calibrate on a batch of marked ballots")
+    noise = float(np.percentile(scores[: scores.size // 2], 99))
+    typical_mark = float(np.median(strong))
+    blank_below = round(max(base.blank_below, 3.0 * noise), 4)
+    marked_at = round(max(2.0 * blank_below, min(base.marked_at_least, 0.15 * typical_mark)), 4)
     note = "ok"
-    if marked_at <= blank_below:
-        marked_at = round(blank_below * 1.5, 3)
-        note = "the clusters overlap: keep the default profile and review this scanner's settings"
-    profile = Profile(name, f"derived from {scores.size} boxes", blank_below, marked_at, base.max_edge_width_mm,
-                      base.min_contrast, base.review_invalid_rows)
-    return Derivation(profile, int(scores.size), round(blank_p, 4), round(marked_p, 4),
-                      round(float(marked.min() - blank.max()), 4), note)
+    if marked_at > base.marked_at_least:
+        note = "this scanner is noisy: blank boxes score high; check its settings (brightness, resolution)"
+    profile = Profile(name, f"derived from {scores.size} box scores", blank_below, marked_at,
+                      base.max_edge_width_mm, base.min_contrast, base.review_invalid_rows)
+    return Derivation(profile, int(scores.size), round(noise, 4), round(typical_mark, 4), note)
 
 
 def write_profile(profile: Profile, path: str | Path) -> None:

@@ -151,8 +151,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     d = derive_profile(np.asarray(scores), name, base)
     write_profile(d.profile, args.output)
     hist, edges = np.histogram(scores, bins=[0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3, 0.5, 1.0001])
-    print(f"{d.boxes} boxes: blank cluster up to {d.blank_cluster_p99:.4f} (99.9th percentile), marked cluster from "
-          f"{d.marked_cluster_p01:.4f} (1st percentile), gap {d.gap:.4f}")
+    print(f"{d.boxes} boxes: blank boxes score up to {d.blank_noise:.4f} (99th percentile of the lower half), "
+          f"clearly marked boxes {d.typical_mark:.4f} (median)")
     for count, lo, hi in zip(hist, edges[:-1], edges[1:]):
         print(f"  {lo:5.2f}-{min(hi, 1):4.2f} {'#' * int(60 * count / max(hist.max(), 1)):60} {count}")
     print(f"thresholds: blank below {d.profile.blank_below}, marked from {d.profile.marked_at_least} "

@@ -6,7 +6,7 @@ render of the generated PDF): ink the reference does not have is the voter's, or
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import cv2
@@ -32,6 +32,7 @@ class PageReference:
     fine: np.ndarray  # grey at NAME_PX_PER_MM
     printed: np.ndarray  # bool at PAGE_PX_PER_MM: printed, grown by 0.5 mm
     not_voter_ink: np.ndarray  # bool at PAGE_PX_PER_MM: printed, or where voter ink is expected or ignored
+    memo: dict = field(default_factory=dict, compare=False, repr=False)  # per-name print masks, by blur
 
 
 def page_reference(pl: PageLayout, coarse: np.ndarray, fine: np.ndarray) -> PageReference:
@@ -84,10 +85,11 @@ def ink_mask(scan: np.ndarray, levels: InkLevels, px_per_mm: float, darkness: fl
     """Ink, judged against the paper around it: phone photos are unevenly lit, so a fixed grey level
     would miss light writing on a bright part of the page and see ink in a shadow."""
     k = 2 * int(round(PAPER_WINDOW_MM * px_per_mm / 2)) + 1
-    paper = cv2.blur(cv2.dilate(scan, np.ones((k, k), np.uint8)), (k, k)).astype(np.float32)
-    # reflectance relative to the local paper below which a pixel is ink (black/paper is the darkest)
+    paper = cv2.blur(cv2.dilate(scan, np.ones((k, k), np.uint8)), (k, k))
+    reflectance = cv2.divide(scan, np.maximum(paper, 1), scale=255.0)  # 255: as bright as the paper around
+    # below this share of the local paper's brightness a pixel is ink (black/paper is the darkest)
     ratio = 1.0 - (NOISE_FLOOR + darkness * (1.0 - NOISE_FLOOR)) * (1.0 - levels.black / levels.paper)
-    return scan.astype(np.float32) < paper * ratio
+    return reflectance < ratio * 255.0
 
 
 STRIKE_KERNEL_MM = 3.0  # a pen line is straight over this length; printed letters are not
@@ -116,8 +118,30 @@ def straight_strokes(ink: np.ndarray, length_px: int) -> np.ndarray:
     return out
 
 
+def _printed_name(ref: np.ndarray, sigma_scan: float, length: int, memo: dict, key: tuple
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the print of a name explains, for a scan this blurred: the straight runs of the blank
+    name blurred by 0, 1 and 1.5 times the scan's blur (10-90 % rise of a Gaussian edge is 2.56
+    sigma; resampling and JPEG add to what the fiducial edge shows), and all of its ink, both grown
+    by 3 px; and which columns hold letters. The same for every sheet of a template page: memoised."""
+    memo_key = (key, sigma_scan, length)
+    if memo_key not in memo:
+        s = NAME_PX_PER_MM
+        runs = np.zeros(ref.shape, np.uint8)
+        ink = np.zeros(ref.shape, np.uint8)
+        for sigma in sorted({0.0, sigma_scan, round(1.5 * sigma_scan, 1)}):
+            blurred = cv2.GaussianBlur(ref, (0, 0), sigma) if sigma > 0 else ref
+            this = ink_mask(blurred, InkLevels(0.0, 255.0), s, STRIKE_INK).astype(np.uint8)
+            runs |= straight_strokes(this, length)
+            ink |= this
+        grow = np.ones((7, 7), np.uint8)
+        letters = ink_mask(ref, InkLevels(0.0, 255.0), s, STRIKE_INK).any(axis=0)
+        memo[memo_key] = (cv2.dilate(runs, grow).astype(bool), cv2.dilate(ink, grow).astype(bool), letters)
+    return memo[memo_key]
+
+
 def crossed_out(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
-                levels: InkLevels, blur_mm: float = 0.0) -> tuple[float, Rect]:
+                levels: InkLevels, blur_mm: float = 0.0, memo: dict | None = None) -> tuple[float, Rect]:
     """Share of the printed name's width covered by a straight pen stroke through the letters'
     bodies, and the band looked at.
 
@@ -134,18 +158,13 @@ def crossed_out(gray: np.ndarray, homography: np.ndarray, cell: NameCell, refere
     if ref.shape != scan.shape:
         return 0.0, band
     length = int(round(STRIKE_KERNEL_MM * s))
+    sigma_scan = round(blur_mm * s / 2.56, 1)
+    runs, printed, letters = _printed_name(ref, sigma_scan, length, {} if memo is None else memo,
+                                           (cell.contest_id, cell.row_id))
     ink = ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8)
-    if np.count_nonzero(ink & (cv2.erode(ref, np.ones((3, 3), np.uint8)) >= 200)) < length:
-        return 0.0, band  # not even one stroke's worth of ink the blank ballot does not have
-    strokes = straight_strokes(ink, length)
-    # the blank name blurred as much as the scan may be (10-90 % rise of a Gaussian edge: 2.56 sigma;
-    # resampling and JPEG add to what the fiducial edge shows): whatever straight runs it has are print
-    printed = np.zeros_like(strokes)
-    sigma_scan = blur_mm * s / 2.56
-    for sigma in sorted({0.0, round(sigma_scan, 1), round(1.5 * sigma_scan, 1)}):
-        blurred = cv2.GaussianBlur(ref, (0, 0), sigma) if sigma > 0 else ref
-        printed |= straight_strokes(ink_mask(blurred, InkLevels(0.0, 255.0), s, STRIKE_INK).astype(np.uint8), length)
-    strokes &= ~cv2.dilate(printed, np.ones((7, 7), np.uint8)).astype(bool)
+    if np.count_nonzero(ink & ~printed) < length:
+        return 0.0, band  # not even one stroke's worth of ink that the (blurred) print does not explain
+    strokes = straight_strokes(ink, length) & ~runs
     # through the letters' bodies (not an underline, not a shadow along the cell's edge)
     top = int(round((0.8 + 0.25 * cell.text_rect.h) * s))
     bottom = int(round((0.8 + 0.8 * cell.text_rect.h) * s))
@@ -155,8 +174,7 @@ def crossed_out(gray: np.ndarray, homography: np.ndarray, cell: NameCell, refere
     covered = inner.any(axis=0)
     # How thick is it between the words, where nothing is printed? A pen line is thin; the shadow of
     # a fold across the name is broad.
-    letters = ink_mask(ref, InkLevels(0.0, 255.0), s, STRIKE_INK)[top:bottom, int(s):-int(s)].any(axis=0)
-    gaps = covered & ~letters
+    gaps = covered & ~letters[int(s):-int(s)]
     if gaps.sum() >= 4 and np.median(inner.sum(axis=0)[gaps]) > STRIKE_MAX_WIDTH_MM * s:
         return 0.0, band
     return float(covered.mean()), band
@@ -258,7 +276,7 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
         ink[:, max(x0, 0):x1] = False  # the streak is reported as such, not as writing
     crossed: dict[tuple[str, str], Finding] = {}
     for cell in pl.name_cells:
-        coverage, band = crossed_out(gray, homography, cell, reference.fine, levels, blur_mm)
+        coverage, band = crossed_out(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo)
         if coverage >= STRIKE_COVERAGE:
             crossed[(cell.contest_id, cell.row_id)] = Finding(
                 "crossed-out-name", f"a line through the printed name ({coverage:.0%} of its width)", band,
