@@ -26,7 +26,6 @@ from omr.generate import test_deck_pdf as deck_pdf_of
 from omr.generate import test_deck_votes as deck_votes_of
 from omr.layout import (
     BOX_LINE,
-    FIDUCIAL_ID_BASE,
     FIDUCIAL_IDS,
     WORDS,
     BallotLayout,
@@ -218,13 +217,15 @@ def test_page_count_and_size(printed: Printed, pdf_page_sizes):
 
 
 def test_four_fiducials_with_the_right_ids_at_layout_positions(printed: Printed):
-    base = FIDUCIAL_ID_BASE[printed.template.paper]  # each paper size has its own four markers
+    ids = FIDUCIAL_IDS[printed.template.paper]  # each paper size has its own four markers
+    other = {i for paper, corners in FIDUCIAL_IDS.items() if paper != printed.template.paper for i in corners.values()}
+    assert not other & set(ids.values())
     for what, gray, pl, _ in printed.every_page():
         found = detect_fiducials(gray)
-        assert sorted(found) == [base, base + 1, base + 2, base + 3], f"{what}: markers {sorted(found)}"
+        assert sorted(found) == sorted(ids.values()), f"{what}: markers {sorted(found)}"
         assert len(pl.fiducials) == 4
         for f in pl.fiducials:
-            assert f.marker_id == base + FIDUCIAL_IDS[f.corner]
+            assert f.marker_id == ids[f.corner]
             r = f.rect
             expected = np.array([[r.x, r.y], [r.x + r.w, r.y], [r.x + r.w, r.y + r.h], [r.x, r.y + r.h]])
             error = np.abs(found[f.marker_id] - expected).max()

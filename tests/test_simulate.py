@@ -246,8 +246,9 @@ def test_rotation_agrees_with_aruco():
     p = simulator().ballot(50, templates()[0], "clean", ["normal"], overrides={"rotation": 90})[0]
     detector = cv2.aruco.ArucoDetector(cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50))
     corners, ids, _ = detector.detectMarkers(p.scan.pixels)
-    assert ids is not None and 0 in ids.ravel()
-    c = corners[list(ids.ravel()).index(0)][0]
+    top_left = next(f.marker_id for f in p.marked.clean.layout.fiducials if f.corner == "top_left")
+    assert ids is not None and top_left in ids.ravel()
+    c = corners[list(ids.ravel()).index(top_left)][0]
     h, w = p.scan.pixels.shape
     assert c[:, 0].mean() > w / 2 and c[:, 1].mean() < h / 2  # 90° clockwise: top-left goes top-right
 

@@ -1,0 +1,7 @@
+"""`python -m omr ...` is `omr ...`: works wherever the console script is not on PATH."""
+
+import sys
+
+from omr.cli import main
+
+sys.exit(main())
