@@ -57,6 +57,7 @@ def run_profile(profile: str, sheets: int, jobs: int, seed: int, workdir: Path) 
         expected = S.ExpectedSet(seed, generator={"benchmark": "accuracy", "profile": profile})
         for records in pool.imap(_make_chunk, jobs_list):
             expected.pages.extend(records)
+    expected.save(folder / "expected.json")
     made = time.perf_counter()
     templates = [load_template(p) for p in TEMPLATES]
     options = ScanOptions(tuple(templates), tuple(str(p) for p in TEMPLATES), load_profile(), jobs=jobs)
