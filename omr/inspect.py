@@ -94,6 +94,7 @@ def ink_mask(scan: np.ndarray, levels: InkLevels, px_per_mm: float, darkness: fl
 
 STRIKE_KERNEL_MM = 3.0  # a pen line is straight over this length; printed letters are not
 STRIKE_MAX_WIDTH_MM = 1.2  # pen lines are thinner; the shadow of a fold is wider
+STRIKE_DARK_INK = 0.5  # a broad stroke this dark is a felt pen, not a shadow
 STRIKE_INK = 0.2  # a line drawn through a name counts from lighter than other ink: pencil, faint scans
 STRIKE_ANGLES = (-20.0, -10.0, 0.0, 10.0, 20.0)
 
@@ -172,11 +173,13 @@ def crossed_out(gray: np.ndarray, homography: np.ndarray, cell: NameCell, refere
     if inner.size == 0:
         return 0.0, band
     covered = inner.any(axis=0)
-    # How thick is it between the words, where nothing is printed? A pen line is thin; the shadow of
-    # a fold across the name is broad.
+    # Between the words, where nothing is printed: the shadow of a fold across the name is broad and
+    # pale; a pen line is thin, or (a felt pen) broad and dark.
     gaps = covered & ~letters[int(s):-int(s)]
     if gaps.sum() >= 4 and np.median(inner.sum(axis=0)[gaps]) > STRIKE_MAX_WIDTH_MM * s:
-        return 0.0, band
+        dark = ink_mask(scan, levels, s, STRIKE_DARK_INK)[top:bottom, int(s):-int(s)].any(axis=0)
+        if dark[gaps].mean() < 0.5:
+            return 0.0, band
     return float(covered.mean()), band
 
 
