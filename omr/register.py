@@ -19,7 +19,7 @@ from omr.layout import Fiducial
 
 DETECT_PX_PER_MM = 4.0  # ~100 dpi: markers of 10 mm are 40 px, 6.7 px per cell
 CORNER_WINDOW_MM = 42.0  # side of the square searched at each image corner on the fast path
-MAX_RESIDUAL_MM = 0.6  # fiducial corners farther than this from the fitted transform: not trusted
+MAX_RESIDUAL_MM = 0.25  # fiducial corners farther than this from the fitted transform: not trusted
 MIN_PX_PER_MM, MAX_PX_PER_MM = 2.0, 25.0  # 50 to 635 dpi
 
 
@@ -90,6 +90,37 @@ def _refine(gray: np.ndarray, hits: list[MarkerHit], window: int) -> list[Marker
     return refined
 
 
+STREAK_DARK_SHARE = 0.85  # a column this dark from top to bottom is a scanner streak, not print
+STREAK_MAX_WIDTH_MM = 3.0
+
+
+def without_feed_streaks(gray: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """The image with dark scanner streaks (thin image columns dark from top to bottom) painted over
+    from their neighbours, for finding the markers: a streak through a marker moves its corners.
+    The image itself is returned when there is none."""
+    rows = gray[::8]
+    paper = float(np.median(rows[::2, ::4]))
+    share = (rows < 0.6 * paper).mean(axis=0)
+    hot = share > STREAK_DARK_SHARE
+    if not hot.any():
+        return gray
+    out = gray.copy()
+    w = gray.shape[1]
+    col = 0
+    while col < w:
+        if not hot[col]:
+            col += 1
+            continue
+        end = col
+        while end + 1 < w and hot[end + 1]:
+            end += 1
+        if end - col + 1 <= STREAK_MAX_WIDTH_MM * px_per_mm:
+            left, right = out[:, max(col - 2, 0)], out[:, min(end + 2, w - 1)]
+            out[:, col:end + 1] = np.maximum(left, right)[:, None]
+        col = end + 1
+    return out
+
+
 def find_markers(gray: np.ndarray, page_width_mm: float, page_height_mm: float,
                  wanted_ids: set[int]) -> list[MarkerHit]:
     """ArUco markers with the wanted ids; the corners of the image first, then the whole image."""
@@ -97,6 +128,7 @@ def find_markers(gray: np.ndarray, page_width_mm: float, page_height_mm: float,
     h, w = gray.shape
     # Estimate the scan resolution as if the page filled the image (true for scanners).
     px_per_mm = max(h, w) / max(page_width_mm, page_height_mm)
+    gray = without_feed_streaks(gray, px_per_mm)
     scale = min(1.0, DETECT_PX_PER_MM / px_per_mm)
     side = int(round(CORNER_WINDOW_MM * px_per_mm))
     hits: dict[int, MarkerHit] = {}
