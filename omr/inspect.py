@@ -229,23 +229,25 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
     top, bottom = max(int(corners[:, 1].min()), 0), min(int(corners[:, 1].max()), gray.shape[0] - 1)
     if bottom - top < STREAK_ROWS:
         return []
-    rows = np.linspace(top, bottom, STREAK_ROWS).astype(np.int64)
-    inv = np.linalg.inv(homography)
-    x = np.arange(gray.shape[1], dtype=np.float64)[None, :]
-    y = rows.astype(np.float64)[:, None]
-    d = inv[2, 0] * x + inv[2, 1] * y + inv[2, 2]
-    px = np.floor((inv[0, 0] * x + inv[0, 1] * y + inv[0, 2]) / d * s).astype(np.int64)
-    py = np.floor((inv[1, 0] * x + inv[1, 1] * y + inv[1, 2]) / d * s).astype(np.int64)
+    step = (bottom - top) / (STREAK_ROWS - 1)
+    rows = np.round(top + step * np.arange(STREAK_ROWS)).astype(np.int64)
+    # the sampled rows as a strip image; page (coarse pixels) -> strip by one perspective warp
     h, w = reference.printed.shape
+    to_strip = np.array([[1.0, 0, 0], [0, 1.0 / step, -top / step], [0, 0, 1.0]]) @ homography @ \
+        np.array([[1.0 / s, 0, 0], [0, 1.0 / s, 0], [0, 0, 1.0]])
     b = int(round(1.5 * PAGE_BORDER_MM * s))  # the paper's edge on a photo is no streak
-    on_page = (px >= b) & (px < w - b) & (py >= b) & (py < h - b)
-    valid = on_page.copy()
-    valid[on_page] = ~reference.printed[py[on_page], px[on_page]]
+    inner = np.zeros((h, w), np.uint8)
+    inner[b:h - b, b:w - b] = 1
+    size = (gray.shape[1], STREAK_ROWS)
+    on_page = cv2.warpPerspective(inner, to_strip, size, flags=cv2.INTER_NEAREST).astype(bool)
+    valid = on_page & ~cv2.warpPerspective(reference.printed.astype(np.uint8), to_strip, size,
+                                           flags=cv2.INTER_NEAREST).astype(bool)
     dark = (gray[rows] < ink_level(levels)) & valid
     counted = valid.sum(axis=0)
     share = np.where(counted >= 0.3 * on_page.sum(axis=0).clip(1), dark.sum(axis=0) / counted.clip(1), 0.0)
     hot = share >= STREAK_SHARE
     native = float(np.sqrt(abs(np.linalg.det(homography[:2, :2]))))
+    inv = np.linalg.inv(homography)
     found: list[Rect] = []
     col = 0
     while col < hot.size:
@@ -256,9 +258,10 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
         while end + 1 < hot.size and hot[end + 1]:
             end += 1
         if (end - col + 1) / native <= STREAK_MAX_MM:
-            sel = on_page[:, col:end + 1]
-            xs, ys = px[:, col:end + 1][sel] / s, py[:, col:end + 1][sel] / s
-            x0, x1, y0, y1 = xs.min(), xs.max(), ys.min(), ys.max()
+            ys = rows[on_page[:, col:end + 1].any(axis=1)]
+            pts = np.float64([[[x, y]] for x in (col, end) for y in (ys.min(), ys.max())])
+            page = cv2.perspectiveTransform(pts, inv).reshape(-1, 2)
+            (x0, y0), (x1, y1) = page.min(axis=0), page.max(axis=0)
             found.append(Rect(round(float(x0), 1), round(float(y0), 1), round(float(x1 - x0), 1),
                               round(float(y1 - y0), 1)))
         col = end + 1

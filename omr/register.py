@@ -44,14 +44,15 @@ class RegistrationFailure:
     reason: str
 
 
-def _detector(error_correction: float = 0.6) -> cv2.aruco.ArucoDetector:
+def _detector(error_correction: float = 0.6, thorough: bool = True) -> cv2.aruco.ArucoDetector:
+    """Two thresholding windows suit a marker of known size (40 px); `thorough` tries four, for
+    1-bit and photo pages and markers of any size."""
     params = cv2.aruco.DetectorParameters()
     params.errorCorrectionRate = error_correction
     params.cornerRefinementMethod = cv2.aruco.CORNER_REFINE_SUBPIX
     params.cornerRefinementWinSize = 3
-    # 1-bit and photo pages: a few more thresholding windows than the default
-    params.adaptiveThreshWinSizeMin = 5
-    params.adaptiveThreshWinSizeMax = 35
+    params.adaptiveThreshWinSizeMin = 5 if thorough else 13
+    params.adaptiveThreshWinSizeMax = 35 if thorough else 23
     params.adaptiveThreshWinSizeStep = 10
     return cv2.aruco.ArucoDetector(cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50), params)
 
@@ -124,7 +125,7 @@ def without_feed_streaks(gray: np.ndarray, px_per_mm: float) -> np.ndarray:
 def find_markers(gray: np.ndarray, page_width_mm: float, page_height_mm: float,
                  wanted_ids: set[int]) -> list[MarkerHit]:
     """ArUco markers with the wanted ids; the corners of the image first, then the whole image."""
-    detector = _detector()
+    detector = _detector(thorough=False)
     h, w = gray.shape
     # Estimate the scan resolution as if the page filled the image (true for scanners).
     px_per_mm = max(h, w) / max(page_width_mm, page_height_mm)
@@ -142,6 +143,7 @@ def find_markers(gray: np.ndarray, page_width_mm: float, page_height_mm: float,
     if len(hits) < 4:
         # Whole image: phone photos, shifted pages, or a marker outside its corner window. Then once
         # more, softened: adaptive 1-bit scanning hollows solid black areas out.
+        detector = _detector()
         for factor, rescue in ((2.0, False), (1.0, True)):
             whole_scale = min(1.0, factor * DETECT_PX_PER_MM / px_per_mm)
             image = cv2.resize(gray, None, fx=whole_scale, fy=whole_scale, interpolation=cv2.INTER_AREA) \
