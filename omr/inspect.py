@@ -42,7 +42,7 @@ def page_reference(pl: PageLayout, coarse: np.ndarray, fine: np.ndarray) -> Page
 
 @dataclass(frozen=True)
 class Finding:
-    code: str  # extra-writing | streak | crossed-out-name
+    code: str  # extra-writing | streak | crossed-out-name | name-obscured
     detail: str
     rect: Rect  # where, in page mm
     contest_id: str = ""
@@ -142,9 +142,10 @@ def _printed_name(ref: np.ndarray, sigma_scan: float, length: int, memo: dict, k
 
 
 def crossed_out(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
-                levels: InkLevels, blur_mm: float = 0.0, memo: dict | None = None) -> tuple[float, Rect]:
-    """Share of the printed name's width covered by a straight pen stroke through the letters'
-    bodies, and the band looked at.
+                levels: InkLevels, blur_mm: float = 0.0, memo: dict | None = None) -> tuple[float, Rect, bool]:
+    """Share of the printed name's width covered by a straight stroke through the letters' bodies,
+    the band looked at, and whether the stroke is broad and pale (the shadow of a fold, or a soft
+    pencil: a person decides; a pen line is thin, or broad and dark).
 
     Printed letters have no straight run of 3 mm; a line drawn through a name does, even where it
     crosses the letters, so the strokes are found by opening the ink with line-shaped kernels, and
@@ -157,30 +158,30 @@ def crossed_out(gray: np.ndarray, homography: np.ndarray, cell: NameCell, refere
     x0, y0, _, _ = _rect_px(band, s)
     ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
     if ref.shape != scan.shape:
-        return 0.0, band
+        return 0.0, band, False
     length = int(round(STRIKE_KERNEL_MM * s))
     sigma_scan = round(blur_mm * s / 2.56, 1)
     runs, printed, letters = _printed_name(ref, sigma_scan, length, {} if memo is None else memo,
                                            (cell.contest_id, cell.row_id))
     ink = ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8)
     if np.count_nonzero(ink & ~printed) < length:
-        return 0.0, band  # not even one stroke's worth of ink that the (blurred) print does not explain
+        return 0.0, band, False  # not even one stroke's worth of ink that the (blurred) print does not explain
     strokes = straight_strokes(ink, length) & ~runs
     # through the letters' bodies (not an underline, not a shadow along the cell's edge)
     top = int(round((0.8 + 0.25 * cell.text_rect.h) * s))
     bottom = int(round((0.8 + 0.8 * cell.text_rect.h) * s))
     inner = strokes[top:bottom, int(s):-int(s)]  # over the letters, not the cell borders
     if inner.size == 0:
-        return 0.0, band
+        return 0.0, band, False
     covered = inner.any(axis=0)
     # Between the words, where nothing is printed: the shadow of a fold across the name is broad and
     # pale; a pen line is thin, or (a felt pen) broad and dark.
     gaps = covered & ~letters[int(s):-int(s)]
+    pale = False
     if gaps.sum() >= 4 and np.median(inner.sum(axis=0)[gaps]) > STRIKE_MAX_WIDTH_MM * s:
         dark = ink_mask(scan, levels, s, STRIKE_DARK_INK)[top:bottom, int(s):-int(s)].any(axis=0)
-        if dark[gaps].mean() < 0.5:
-            return 0.0, band
-    return float(covered.mean()), band
+        pale = bool(dark[gaps].mean() < 0.5)
+    return float(covered.mean()), band, pale
 
 
 STREAK_SHARE = 0.7  # a scanner streak darkens this share of its column, top to bottom
@@ -282,8 +283,13 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
         ink[:, max(x0, 0):x1] = False  # the streak is reported as such, not as writing
     crossed: dict[tuple[str, str], Finding] = {}
     for cell in pl.name_cells:
-        coverage, band = crossed_out(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo)
-        if coverage >= STRIKE_COVERAGE:
+        coverage, band, pale = crossed_out(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo)
+        if coverage >= STRIKE_COVERAGE and pale:
+            # never voided by the machine, never passed silently either
+            findings.append(Finding("name-obscured", f"a broad pale line across the printed name ({coverage:.0%} of "
+                                    "its width): a fold, or a name crossed out in soft pencil; a person decides",
+                                    band, cell.contest_id, cell.row_id))
+        elif coverage >= STRIKE_COVERAGE:
             crossed[(cell.contest_id, cell.row_id)] = Finding(
                 "crossed-out-name", f"a line through the printed name ({coverage:.0%} of its width)", band,
                 cell.contest_id, cell.row_id)
@@ -291,16 +297,22 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
             ink[y0:y1, x0:x1] = False  # that ink is the strike, reported as such
     findings.extend(crossed.values())
     ink8 = ink.astype(np.uint8)
-    count, stats = 1, np.zeros((1, 5), np.int32)
+    count, stats, ink_px = 1, np.zeros((1, 5), np.int32), np.zeros(1)
     bx, by, bw, bh = cv2.boundingRect(ink8)
     if bw and bh:
-        count, _, stats, _ = cv2.connectedComponentsWithStats(ink8[by:by + bh, bx:bx + bw], connectivity=8)
+        # pieces less than half a millimetre apart are one piece: pencil dithered by a 1-bit scanner
+        # comes out as a cloud of dots, each too small to count alone
+        crop = ink8[by:by + bh, bx:bx + bw]
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(crop, np.ones((3, 3), np.uint8)),
+                                                                  connectivity=8)
+        ink_px = np.bincount(labels[crop > 0], minlength=count)  # the ink itself, not the bridges
         stats[:, 0] += bx
         stats[:, 1] += by
     px_mm2 = s * s
     writing_px = 0
     for i in range(1, count):
-        x, y, w, h, area = (int(v) for v in stats[i])
+        x, y, w, h, _ = (int(v) for v in stats[i])
+        area = int(ink_px[i])
         if area / px_mm2 < MIN_WRITING_MM2 and max(w, h) < 3.0 * s:
             continue  # a speck of dust or toner
         rect = Rect(round(x / s, 1), round(y / s, 1), round(w / s, 1), round(h / s, 1))

@@ -35,8 +35,8 @@ from omr.sheetcode import SheetCode
 from omr.template import PAPER_SIZES_MM, Template
 
 # Sheet reasons that send a registered, identified sheet to a human
-SHEET_REVIEW_CODES = {"identified-by-print", "extra-writing", "crossed-out-name", "streak-over-boxes", "blurred",
-                      "faint", "blank-sheet", "duplicate"}
+SHEET_REVIEW_CODES = {"identified-by-print", "extra-writing", "crossed-out-name", "name-obscured",
+                      "streak-over-boxes", "blurred", "faint", "blank-sheet", "duplicate"}
 SIGNATURE_PX = 8  # each marked box's interior is summarised as 8x8 darkness cells
 
 
@@ -167,6 +167,8 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
         if f.code == "streak":
             hits_boxes = any(_overlaps(f.rect, z) for z in box_zones)
             reasons.append(Reason("streak-over-boxes" if hits_boxes else "streak", f.detail, _where(f.rect)))
+        elif f.code == "name-obscured":
+            reasons.append(Reason("name-obscured", f"{f.contest_id} / {f.row_id}: {f.detail}", _where(f.rect)))
         elif f.code == "extra-writing":
             reasons.append(Reason("extra-writing", f.detail + " (a signature is allowed: a person decides)",
                                   _where(f.rect)))
