@@ -201,6 +201,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", default="default", help="profile whose other settings are kept")
     p.add_argument("--jobs", type=int, default=1)
     p.set_defaults(func=_cmd_calibrate)
+
+    # --- tally (issue 4): sub-commands added below this line ---
+
+    # --- review (issue 5): sub-commands added below this line ---
+
+    # --- audit and verify (issue 6): sub-commands added below this line ---
+
     return parser
 
 
