@@ -47,6 +47,19 @@ class Finding:
     rect: Rect  # where, in page mm
     contest_id: str = ""
     row_id: str = ""
+    line: tuple[float, float, float, float, float] | None = None  # a streak: x0, y0, x1, y1, width (mm)
+
+    def crosses(self, r: Rect) -> bool:
+        """Whether this finding (a streak's line, else its rectangle) passes through a rectangle."""
+        if self.line is None:
+            return self.rect.x < r.x + r.w and r.x < self.rect.x + self.rect.w and \
+                self.rect.y < r.y + r.h and r.y < self.rect.y + self.rect.h
+        x0, y0, x1, y1, width = self.line
+        dx, dy = x1 - x0, y1 - y0
+        t = min(1.0, max(0.0, ((r.cx - x0) * dx + (r.cy - y0) * dy) / max(dx * dx + dy * dy, 1e-9)))
+        px, py = x0 + t * dx, y0 + t * dy
+        # the point of the line nearest the centre, within the rectangle grown by half the line's width
+        return abs(px - r.cx) <= r.w / 2 + width / 2 and abs(py - r.cy) <= r.h / 2 + width / 2
 
 
 @dataclass(frozen=True)
@@ -217,9 +230,20 @@ def edge_width_mm(gray: np.ndarray, homography: np.ndarray, rect: Rect, px_per_m
 STREAK_ROWS = 64  # image rows sampled to find streaks
 
 
+@dataclass(frozen=True)
+class Streak:
+    """A scanner streak: an image column, which on the page is a line (any direction, the page may
+    lie sideways or skewed on the glass)."""
+
+    rect: Rect  # its extent on the page, mm
+    start: tuple[float, float]  # page mm, where the image's top row crosses it
+    end: tuple[float, float]  # page mm, the image's bottom row
+    width_mm: float
+
+
 def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, reference: PageReference,
-                   levels: InkLevels) -> list[Rect]:
-    """Dark lines along the scanner's feed (image columns) through the page, as page rectangles.
+                   levels: InkLevels) -> list[Streak]:
+    """Dark lines along the scanner's feed (image columns) through the page.
 
     Image rows are sampled across the page; at each sampled pixel the page position says whether
     the blank ballot prints something there: those pixels do not count. A column dark in most of the
@@ -249,7 +273,7 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
     hot = share >= STREAK_SHARE
     native = float(np.sqrt(abs(np.linalg.det(homography[:2, :2]))))
     inv = np.linalg.inv(homography)
-    found: list[Rect] = []
+    found: list[Streak] = []
     col = 0
     while col < hot.size:
         if not hot[col]:
@@ -259,12 +283,14 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
         while end + 1 < hot.size and hot[end + 1]:
             end += 1
         if (end - col + 1) / native <= STREAK_MAX_MM:
-            ys = rows[on_page[:, col:end + 1].any(axis=1)]
-            pts = np.float64([[[x, y]] for x in (col, end) for y in (ys.min(), ys.max())])
-            page = cv2.perspectiveTransform(pts, inv).reshape(-1, 2)
-            (x0, y0), (x1, y1) = page.min(axis=0), page.max(axis=0)
-            found.append(Rect(round(float(x0), 1), round(float(y0), 1), round(float(x1 - x0), 1),
-                              round(float(y1 - y0), 1)))
+            # the whole image column, from the image's top to its bottom, on the page
+            centre = (col + end) / 2
+            ends = cv2.perspectiveTransform(np.float64([[[centre, 0]], [[centre, gray.shape[0] - 1]]]), inv)
+            (ax, ay), (bx, by) = ends.reshape(2, 2)
+            found.append(Streak(
+                Rect(round(float(min(ax, bx)), 1), round(float(min(ay, by)), 1), round(float(abs(bx - ax)), 1),
+                     round(float(abs(by - ay)), 1)),
+                (float(ax), float(ay)), (float(bx), float(by)), (end - col + 1) / native))
         col = end + 1
     return found
 
@@ -276,11 +302,18 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
     findings: list[Finding] = []
     scan = upright_patch(gray, homography, Rect(0, 0, pl.width, pl.height), s)
     ink = ink_mask(scan, levels, s) & ~reference.not_voter_ink
-    for rect in streak_columns(gray, homography, pl, reference, levels):
-        findings.append(Finding("streak", f"a dark line along the scanner's feed at x={rect.cx:.0f} mm on the page: "
-                                "scanner streak (dirty glass or sensor)", rect))
-        x0, _, x1, _ = _rect_px(rect.grow(1.0), s)
-        ink[:, max(x0, 0):x1] = False  # the streak is reported as such, not as writing
+    streaks = streak_columns(gray, homography, pl, reference, levels)
+    if streaks:
+        drawn = np.zeros(ink.shape, np.uint8)
+        for st in streaks:
+            where = f"x={st.rect.cx:.0f} mm" if st.rect.h >= st.rect.w else f"y={st.rect.cy:.0f} mm"
+            findings.append(Finding("streak", f"a dark line along the scanner's feed at {where} on the page: "
+                                    "scanner streak (dirty glass or sensor)", st.rect,
+                                    line=(*st.start, *st.end, st.width_mm)))
+            a = (int(round(st.start[0] * s)), int(round(st.start[1] * s)))
+            b = (int(round(st.end[0] * s)), int(round(st.end[1] * s)))
+            cv2.line(drawn, a, b, 1, max(1, int(round((st.width_mm + 2.0) * s))))
+        ink &= ~drawn.astype(bool)  # a streak is reported as such, not as writing
     crossed: dict[tuple[str, str], Finding] = {}
     for cell in pl.name_cells:
         coverage, band, pale = crossed_out(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo)

@@ -152,12 +152,12 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     levels = ink_levels(gray, pt.homography, found, s)
     blur = sheet_blur_mm(gray, pt.homography, found, pt.px_per_mm)
     inspection = inspect_page(gray, pt.homography, pl, book.reference(code.fingerprint, code.page), levels, blur)
-    streaks = [f.rect.grow(0.3) for f in inspection.findings if f.code == "streak"]
+    streaks = [f for f in inspection.findings if f.code == "streak"]
     measured: list[tuple[Rect, MarkRead]] = []
     for box in pl.boxes:
         m = measure_box(gray, pt.homography, box.rect, s, levels, blur)
         state = profile.thresholds.state(m.score)
-        if any(_overlaps(box.rect.grow(-0.5), z) for z in streaks):
+        if any(st.crosses(box.rect.grow(-0.5)) for st in streaks):
             state = MARGINAL  # a scanner streak crosses the box: its score says nothing about the voter
         measured.append((box.rect, MarkRead(box.contest_id, box.row_id, box.option_id, m.score, state,
                                             m.dx_mm, m.dy_mm)))
@@ -165,7 +165,7 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     box_zones = [b.rect.grow(1.0) for b in pl.boxes] + [c.rect for c in pl.name_cells]
     for f in inspection.findings:
         if f.code == "streak":
-            hits_boxes = any(_overlaps(f.rect, z) for z in box_zones)
+            hits_boxes = any(f.crosses(z) for z in box_zones)
             reasons.append(Reason("streak-over-boxes" if hits_boxes else "streak", f.detail, _where(f.rect)))
         elif f.code == "name-obscured":
             reasons.append(Reason("name-obscured", f"{f.contest_id} / {f.row_id}: {f.detail}", _where(f.rect)))
@@ -224,7 +224,3 @@ def _identify_by_print(gray: np.ndarray, homography: np.ndarray, frame: Frame, b
 
 def _where(r: Rect) -> tuple[float, float, float, float]:
     return (round(r.x, 1), round(r.y, 1), round(r.w, 1), round(r.h, 1))
-
-
-def _overlaps(a: Rect, b: Rect) -> bool:
-    return a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h
