@@ -24,6 +24,7 @@ on any computer (``sheet_payload``), so they can be compared or digested across 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -90,8 +91,21 @@ class PageErrorLike(Protocol):
     def message(self) -> str: ...
 
 
+@functools.cache
+def tool_code_sha256() -> str:
+    """SHA-256 of the tool's own source files (names and text, line endings normalised): the version
+    number does not change with every edit of the code that reads, this does."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py"), key=lambda p: p.relative_to(root).as_posix()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+    return digest.hexdigest()
+
+
 def environment_info() -> dict[str, Any]:
-    """What a re-run needs to match: Python, platform and the versions of the libraries that read."""
+    """What a re-run needs to match: the tool's version and code, Python, platform and the versions
+    of the libraries that read."""
     libraries: dict[str, str | None] = {}
     for key, dists in (
         ("numpy", ("numpy",)),
@@ -120,6 +134,7 @@ def environment_info() -> dict[str, Any]:
         libraries["pdfium"] = None
     return {
         "tool": __version__,
+        "tool_code": tool_code_sha256(),
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
         "platform": platform.platform(),
@@ -990,6 +1005,24 @@ class Store:
     def sheets_of_source(self, sha256: str) -> list[SheetRead]:
         """The reads stored for one file content, by page (what a skipped file had given)."""
         return [x.read for x in self._load_sheets("s.source_sha256 = ?", (_check_sha256(sha256),))]
+
+    def sheet_records(self) -> list[tuple[int, str, int, SheetRead]]:
+        """(sheet id, source SHA-256, run id, read) of every stored sheet, ordered by (first path, page):
+        the reads keyed by file content and page, as an audit compares them with a re-run."""
+        return [(x.id, x.source_sha256, x.run_id, x.read) for x in self._load_sheets()]
+
+    def sources(self) -> list[dict[str, Any]]:
+        """Every file content recorded, by SHA-256: size, first_path, first_run_id, page_count, status,
+        error, and `files`: each time a run was given it, [{id, run, path, outcome}], oldest first."""
+        files: dict[str, list[dict[str, Any]]] = {}
+        for fid, run_id, path, sha, outcome in self._conn.execute(
+                "SELECT id, run_id, path, sha256, outcome FROM run_files ORDER BY id"):
+            files.setdefault(sha, []).append({"id": fid, "run": run_id, "path": path, "outcome": outcome})
+        return [{"sha256": sha, "size": size, "first_path": first_path, "first_run_id": first_run,
+                 "page_count": pages, "status": status, "error": error, "files": files.get(sha, [])}
+                for sha, size, first_path, first_run, pages, status, error in self._conn.execute(
+                    "SELECT sha256, size, first_path, first_run_id, page_count, status, error FROM sources "
+                    "ORDER BY first_path, sha256")]
 
     def sheet(self, sheet_id: int) -> SheetRead:
         loaded = self._load_sheets("s.id = ?", (sheet_id,))
