@@ -1,0 +1,899 @@
+"""Reconciliation and results: machine reads + human decisions -> the count a committee signs.
+
+The core, :func:`tally_reads`, is a pure function: reads, decisions and templates in, a frozen
+:class:`Tally` out; no file, database or clock. :func:`compute_tally` is the thin shell that takes
+them from a :class:`~omr.store.Store` (and loads the templates the scan runs recorded).
+
+What counts (Quy định 96-QĐ/TW and DESIGN.md):
+
+- Every sheet gets one outcome: ``counted``; ``duplicate`` (the same physical sheet scanned again:
+  the later copy is left out); ``test`` (a test-deck sheet: never counted); ``not-issued`` (a
+  sheet the committee did not issue: an invalid ballot); ``rejected-by-reviewer`` (a person
+  declared the ballot invalid as a whole); ``unreadable`` (the machine could not register or
+  identify the page: must be rescanned or set aside); ``set-aside`` (an unreadable page a person
+  declared not to be a ballot, e.g. the blank back of a duplex scan).
+- Human decisions (latest per sheet and row, ``Store.latest_decisions``) override the machine read
+  without erasing it: row ``accept`` applies the contest rules to the machine's choices (a crossed-out
+  name stays void), row ``set`` applies them to the choices the person gives, row ``invalid`` voids
+  the row; sheet ``reject-sheet`` makes the ballot invalid as a whole (or sets an unreadable page
+  aside, or confirms a duplicate), sheet ``accept`` clears the sheet-level flags (a sheet flagged
+  duplicate that a person accepts is counted: they say it is another ballot).
+- A counted sheet the machine sent to review still awaits a person while (a) it has a sheet-level
+  flag and no sheet decision, or (b) a row the machine could not decide (marginal mark) has no row
+  decision, or (c) a row it flagged as invalid (no mark, several marks, crossed-out name) has
+  neither a row decision nor a sheet ``accept``. Any such sheet makes the tally PROVISIONAL. Its
+  rows are counted as the machine read them where the machine decided (valid or invalid), and an
+  undecided row is ``pending``: in neither valid nor invalid, shown on its own. Each confidence
+  row says whether its band can still change (``band_settled``) whatever the pending sheets become.
+- Percentages are of the ballots collected (the committee's hand count), two decimals rounded half
+  up; the bands on "tín nhiệm thấp" compare integers exactly: ``low * 2 > collected`` (over half),
+  ``low * 3 >= 2 * collected`` (two thirds or more). A rounded percentage never decides a band.
+- Ballots are reconciled per template page: the sheets of each page (counted + rejected by a
+  reviewer) plus the sheets not issued by the committee must add up to the ballots collected; every
+  difference is a :class:`Discrepancy` naming the files and pages concerned.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path, PurePath
+from typing import Any
+
+from omr import __version__
+from omr.results import INVALID, REVIEW, SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, VALID, MarkRead, Reason, SheetRead
+from omr.store import Decision, Store
+from omr.template import Contest, Template, TemplateError, load_template
+
+RESULTS_FORMAT = "ballot-omr-results"
+RESULTS_VERSION = 1
+
+# Sheet reason codes that send a registered, identified sheet to a person. The same set as
+# omr.pipeline.SHEET_REVIEW_CODES (a test keeps them equal); copied so that the tally, which the
+# review web app imports, does not pull in the vision stack.
+SHEET_REVIEW_CODES = frozenset({"identified-by-print", "extra-writing", "crossed-out-name", "name-obscured",
+                                "streak-over-boxes", "blurred", "faint", "blank-sheet", "duplicate"})
+ROW_REVIEW_CODES = frozenset({"marginal-mark", "crossed-out-name"})  # as omr.interpret.ROW_REVIEW_CODES
+ROW_INVALID_CODES = ("no-mark", "several-marks", "overvote", "undervote", "crossed-out-name", "decided-invalid",
+                     "ballot-invalid")
+
+PENDING = "pending"
+# sheet outcomes
+COUNTED, DUPLICATE, TEST = "counted", "duplicate", "test"
+NOT_ISSUED, UNREADABLE, REJECTED_BY_REVIEWER, SET_ASIDE = "not-issued", "unreadable", "rejected-by-reviewer", \
+    "set-aside"
+OUTCOMES = (COUNTED, DUPLICATE, TEST, NOT_ISSUED, UNREADABLE, REJECTED_BY_REVIEWER, SET_ASIDE)
+# bands on "tín nhiệm thấp"
+BAND_NONE, BAND_OVER_HALF, BAND_TWO_THIRDS = "none", "over_half", "two_thirds"
+ERROR, WARNING = "error", "warning"
+LOW_OPTION = "thap"  # the "Tín nhiệm thấp" level; a template with custom levels: its last level
+
+
+class TallyError(ValueError):
+    """The tally cannot be made as asked (a template is missing, a number is impossible)."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Numbers
+
+
+def band(low: int, collected: int) -> str:
+    """The consequence band of a person's "tín nhiệm thấp" count, by exact integer comparison:
+    ``two_thirds`` when low >= 2/3 of collected, ``over_half`` when low > 1/2 (and < 2/3), else
+    ``none``. Exactly one half is not over half; exactly two thirds is two thirds."""
+    if collected <= 0:
+        return BAND_NONE
+    if low * 3 >= 2 * collected:
+        return BAND_TWO_THIRDS
+    if low * 2 > collected:
+        return BAND_OVER_HALF
+    return BAND_NONE
+
+
+def percent(count: int, base: int | None) -> Decimal:
+    """count / base as a percentage with two decimals, rounded half up from the exact fraction
+    (integers only: no binary float, no double rounding)."""
+    if not base:
+        return Decimal("0.00")
+    hundredths = (2 * count * 10000 + base) // (2 * base)
+    return Decimal(hundredths).scaleb(-2)
+
+
+def low_option(contest: Contest) -> str:
+    ids = [o.id for o in contest.options]
+    return LOW_OPTION if LOW_OPTION in ids else ids[-1]
+
+
+def judge(contest: Contest, choices: Sequence[str]) -> tuple[str, str | None]:
+    """The contest rules on a list of chosen options: (valid | invalid, reason code or None)."""
+    n = len(choices)
+    if contest.kind in ("confidence", "yesno"):
+        if n == 1:
+            return VALID, None
+        return INVALID, "no-mark" if n == 0 else "several-marks"
+    if n > contest.max_marks:
+        return INVALID, "overvote"
+    if n < contest.min_marks:
+        return INVALID, "undervote"
+    return VALID, None
+
+
+# --------------------------------------------------------------------------------------------------
+# The result
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    """One row (a person, or a choose/yes-no contest) of one sheet, as it counts."""
+
+    contest_id: str
+    row_id: str
+    status: str  # valid | invalid | pending
+    choices: tuple[str, ...]  # what counts (valid rows)
+    codes: tuple[str, ...]  # why invalid or pending
+    machine_status: str
+    machine_choices: tuple[str, ...]
+    marks: tuple[MarkRead, ...]
+    decision: Decision | None = None
+    machine_codes: tuple[str, ...] = ()  # the reason codes of the machine read
+
+
+@dataclass(frozen=True)
+class SheetOutcome:
+    """What became of one sheet read."""
+
+    sheet_id: int | None
+    source: str
+    page: int
+    outcome: str  # one of OUTCOMES
+    machine_status: str
+    reasons: tuple[Reason, ...]
+    image_sha256: str
+    template_id: str | None
+    fingerprint: str | None
+    template_page: int | None
+    test: bool
+    batch: str
+    pending: tuple[str, ...] = ()  # what still awaits a person (codes); empty: nothing
+    rows: tuple[RowOutcome, ...] = ()
+    decision: Decision | None = None  # the sheet-level decision in force
+    note: str = ""  # e.g. which sheet this one duplicates
+
+    @property
+    def awaiting_review(self) -> bool:
+        return bool(self.pending)
+
+    @property
+    def decisions(self) -> tuple[Decision, ...]:
+        found = [self.decision] if self.decision else []
+        return tuple(found + [r.decision for r in self.rows if r.decision is not None])
+
+    @property
+    def listed(self) -> bool:
+        """Belongs on the list of invalid and reviewed sheets."""
+        return (self.outcome != COUNTED or self.machine_status != SHEET_OK or bool(self.decisions)
+                or any(r.status != VALID for r in self.rows))
+
+
+@dataclass(frozen=True)
+class RowResult:
+    contest_id: str
+    row_id: str
+    name: str
+    position: str
+    valid: int
+    invalid: int
+    pending: int
+    counts: dict[str, int]
+    percent: dict[str, Decimal]
+    band: str | None  # confidence rows only
+    band_settled: bool | None
+    invalid_detail: dict[str, int]
+    overvotes: int | None = None  # choose contests: ballots with more marks than allowed
+    undervotes: int | None = None  # choose contests: ballots with fewer marks than allowed (blank included)
+
+
+@dataclass(frozen=True)
+class ContestResult:
+    template_id: str
+    fingerprint: str
+    id: str
+    kind: str
+    title: str
+    options: tuple[tuple[str, str], ...]  # (id, label)
+    base: int  # the denominator of every percentage: ballots collected
+    base_is_collected: bool
+    pages: tuple[int, ...]
+    rows: tuple[RowResult, ...]
+    low_option: str | None = None
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    code: str
+    severity: str  # error: the numbers do not add up or a page is unresolved; warning: handled, but say it
+    message: str  # English, for the terminal and JSON; the minutes word it from code and params
+    count: int = 0
+    sheets: tuple[tuple[str, int | None], ...] = ()  # (file, page): never a voter
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "severity": self.severity, "message": self.message, "count": self.count,
+                "sheets": [{"source": s, "page": p} for s, p in self.sheets], **self.params}
+
+
+@dataclass(frozen=True)
+class BatchCount:
+    name: str
+    hand_count: int | None  # None: no hand count given for this batch
+    ballots: int  # ballots the scans account for in it (counted + invalid ballots)
+    sheets: int  # every sheet read from it
+
+    @property
+    def difference(self) -> int | None:
+        return None if self.hand_count is None else self.ballots - self.hand_count
+
+
+@dataclass(frozen=True)
+class Quorum:
+    convened: int
+    present: int
+
+    @property
+    def met(self) -> bool:
+        return self.present * 3 >= self.convened * 2
+
+    @property
+    def required(self) -> int:
+        return -(-2 * self.convened // 3)
+
+
+@dataclass(frozen=True)
+class PageCount:
+    template_id: str
+    fingerprint: str
+    page: int
+    pages: int
+    counted: int
+    rejected: int  # rejected by a reviewer: invalid ballots of this page
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    issued: int | None
+    collected: int | None
+    sheets_read: int
+    valid_sheets: int  # sheets in the count
+    ballots_counted: int
+    invalid_ballots: int  # not issued + rejected by a reviewer
+    accounted: int  # ballots counted + invalid ballots: what must equal ballots collected
+    not_issued: int
+    unreadable: int
+    rejected_by_reviewer: int
+    set_aside: int
+    duplicates: int
+    test_sheets: int
+    page_failures: int
+    pending_review: int
+    missing: int
+    extra: int
+    pages: tuple[PageCount, ...]
+    batches: tuple[BatchCount, ...]
+    quorum: Quorum | None
+    discrepancies: tuple[Discrepancy, ...]
+
+    @property
+    def rejected(self) -> int:
+        return self.not_issued + self.unreadable + self.rejected_by_reviewer + self.set_aside
+
+    @property
+    def reconciled(self) -> bool:
+        return not any(d.severity == ERROR for d in self.discrepancies)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Everything the minutes and the exports say; built only by :func:`tally_reads`."""
+
+    provisional: bool
+    reconciliation: Reconciliation
+    contests: tuple[ContestResult, ...]
+    sheets: tuple[SheetOutcome, ...]  # every sheet read, in (file, page) order
+    templates: tuple[Template, ...]  # the ballots in the tally, in order
+    language: str  # vi | en: of the reports
+    as_of: str | None = None  # time of the latest data (run end or decision): not the time of printing
+    log_head: tuple[int, str] | None = None  # the store's log head: anchors the minutes to the data
+    pages_per_ballot: int = 1  # pages of the one ballot design in the count (1 with several designs)
+    tool_version: str = __version__
+
+    def ballots(self, sheets: Iterable[SheetOutcome]) -> int:
+        """Ballots some sheets account for (counted and invalid): what a batch holds."""
+        return _ballots(sheets, self.pages_per_ballot)[2]
+
+    @property
+    def pending_sheets(self) -> tuple[SheetOutcome, ...]:
+        return tuple(s for s in self.sheets if s.awaiting_review)
+
+    @property
+    def listed_sheets(self) -> tuple[SheetOutcome, ...]:
+        return tuple(s for s in self.sheets if s.listed)
+
+    @property
+    def quorum_met(self) -> bool | None:
+        q = self.reconciliation.quorum
+        return None if q is None else q.met
+
+    def to_json(self) -> dict:
+        """The results.json shape of issue 4 (keep these names: others build on them)."""
+        r = self.reconciliation
+        return {
+            "format": RESULTS_FORMAT,
+            "version": RESULTS_VERSION,
+            "provisional": self.provisional,
+            "reconciled": r.reconciled,
+            "language": self.language,
+            "as_of": self.as_of,
+            "log_head": None if self.log_head is None else {"id": self.log_head[0], "hash": self.log_head[1]},
+            "tool_version": self.tool_version,
+            "templates": [{"id": t.id, "fingerprint": _fp(t), "title": t.header.title, "subtitle": t.header.subtitle,
+                           "language": t.language} for t in self.templates],
+            "reconciliation": {
+                "issued": r.issued,
+                "collected": r.collected,
+                "sheets_read": r.sheets_read,
+                "valid_sheets": r.valid_sheets,
+                "ballots_counted": r.ballots_counted,
+                "invalid_ballots": r.invalid_ballots,
+                "accounted": r.accounted,
+                "rejected": r.rejected,
+                "rejected_detail": {"not_issued": r.not_issued, "unreadable": r.unreadable,
+                                    "rejected_by_reviewer": r.rejected_by_reviewer, "set_aside": r.set_aside},
+                "duplicates": r.duplicates,
+                "test_sheets": r.test_sheets,
+                "page_failures": r.page_failures,
+                "pending_review": r.pending_review,
+                "missing": r.missing,
+                "extra": r.extra,
+                "reconciled": r.reconciled,
+                "pages": [{"template": p.template_id, "page": p.page, "of": p.pages, "counted": p.counted,
+                           "rejected": p.rejected} for p in r.pages],
+                "batches": [{"name": b.name, "hand_count": b.hand_count, "ballots": b.ballots, "sheets": b.sheets,
+                             "difference": b.difference} for b in r.batches],
+                "quorum": None if r.quorum is None else {"convened": r.quorum.convened, "present": r.quorum.present,
+                                                         "required": r.quorum.required, "met": r.quorum.met},
+                "discrepancies": [d.to_json() for d in r.discrepancies],
+            },
+            "contests": [{
+                "id": c.id,
+                "template": c.template_id,
+                "kind": c.kind,
+                "title": c.title,
+                "options": [{"id": o, "label": label} for o, label in c.options],
+                "percent_base": c.base,
+                "percent_base_is_collected": c.base_is_collected,
+                "rows": [_row_json(c, row) for row in c.rows],
+            } for c in self.contests],
+            "sheets": [_sheet_json(s) for s in self.listed_sheets],
+        }
+
+
+def _row_json(contest: ContestResult, row: RowResult) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": row.row_id, "name": row.name, "valid": row.valid, "invalid": row.invalid, "pending": row.pending,
+        "counts": dict(row.counts), "percent": {k: float(v) for k, v in row.percent.items()},
+        "band": row.band,
+    }
+    if contest.kind == "confidence":
+        out["position"] = row.position
+        out["band_settled"] = row.band_settled
+    if contest.kind == "choose":
+        out["overvotes"] = row.overvotes
+        out["undervotes"] = row.undervotes
+    out["invalid_detail"] = dict(row.invalid_detail)
+    return out
+
+
+def decision_json(d: Decision) -> dict[str, Any]:
+    return {"id": d.id, "scope": d.scope, "contest": d.contest_id, "row": d.row_id, "action": d.action,
+            "choices": list(d.choices), "reason": d.reason, "reviewer": d.reviewer, "at": d.created_at}
+
+
+def _sheet_json(s: SheetOutcome) -> dict[str, Any]:
+    return {
+        "source": s.source, "page": s.page, "outcome": s.outcome, "machine_status": s.machine_status,
+        "template": s.template_id, "template_page": s.template_page, "batch": s.batch,
+        "awaiting_review": list(s.pending), "note": s.note,
+        "reasons": [str(r) for r in s.reasons],
+        "rows": [{"contest": r.contest_id, "row": r.row_id, "status": r.status, "codes": list(r.codes),
+                  "choices": list(r.choices), "machine_status": r.machine_status,
+                  "machine_choices": list(r.machine_choices), "machine_codes": list(r.machine_codes)}
+                 for r in s.rows if r.status != VALID or r.decision is not None or r.machine_status != VALID],
+        "decisions": [decision_json(d) for d in s.decisions],
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# The core
+
+
+def _fp(template: Template) -> str:
+    from omr.layout import fingerprint
+
+    return fingerprint(template)
+
+
+def batch_name(source: str) -> str:
+    """The batch a sheet was scanned in: its file's name without the extension."""
+    return PurePath(source.replace("\\", "/")).stem
+
+
+def _match_batch(source: str, names: Iterable[str]) -> str | None:
+    p = PurePath(source.replace("\\", "/"))
+    for name in names:
+        if name in (p.stem, p.name, source) or name in p.parent.parts:
+            return name
+    return None
+
+
+def _rejected_kind(read: SheetRead, known: Mapping[str, Template]) -> str:
+    detail = " ".join(r.detail for r in read.reasons if r.code == "rejected")
+    if detail.startswith(("not issued", "QR code says page")) or (read.fingerprint and read.fingerprint not in known):
+        return NOT_ISSUED
+    return UNREADABLE
+
+
+def _row_outcome(contest: Contest, row, decision: Decision | None) -> RowOutcome:
+    machine_codes = tuple(r.code for r in row.reasons)
+    base = dict(contest_id=row.contest_id, row_id=row.row_id, machine_status=row.status,
+                machine_choices=tuple(row.choices), marks=tuple(row.marks), decision=decision,
+                machine_codes=machine_codes)
+    if decision is not None:
+        if decision.action == "invalid":
+            return RowOutcome(status=INVALID, choices=(), codes=("decided-invalid",), **base)
+        if decision.action == "accept" and "crossed-out-name" in machine_codes:
+            return RowOutcome(status=INVALID, choices=(), codes=("crossed-out-name",), **base)
+        choices = tuple(row.choices) if decision.action == "accept" else tuple(decision.choices)
+        status, code = judge(contest, choices)
+        if status == VALID:
+            return RowOutcome(status=VALID, choices=choices, codes=(), **base)
+        return RowOutcome(status=INVALID, choices=choices if code in ("overvote", "undervote") else (),
+                          codes=(code,), **base)
+    if row.status == VALID:
+        return RowOutcome(status=VALID, choices=tuple(row.choices), codes=(), **base)
+    if row.status == INVALID:
+        codes = tuple(c for c in machine_codes if c in ROW_INVALID_CODES)
+        if not codes:
+            codes = (judge(contest, row.choices)[1] or "invalid",)
+        return RowOutcome(status=INVALID, choices=tuple(row.choices), codes=codes, **base)
+    return RowOutcome(status=PENDING, choices=(), codes=machine_codes or ("review",), **base)
+
+
+def _pending(read: SheetRead, rows: Sequence[RowOutcome], sheet_decision: Decision | None) -> tuple[str, ...]:
+    """What on a counted sheet still awaits a person (see the module docstring)."""
+    needs: list[str] = []
+    if read.status == SHEET_REVIEW and sheet_decision is None:
+        needs += [r.code for r in read.reasons if r.code in SHEET_REVIEW_CODES and r.code != "duplicate"]
+    for row, machine in zip(rows, read.rows):
+        if row.decision is not None:
+            continue
+        undecided = machine.status == REVIEW
+        flagged = read.status == SHEET_REVIEW and sheet_decision is None and (
+            machine.status == INVALID or bool({r.code for r in machine.reasons} & ROW_REVIEW_CODES))
+        if undecided or flagged:
+            needs.append(f"{row.contest_id}/{row.row_id}")
+    return tuple(dict.fromkeys(needs))
+
+
+def _ballots(outcomes: Iterable[SheetOutcome], pages_per_foreign: int) -> tuple[int, int, int]:
+    """(ballots counted, invalid ballots, accounted) among some sheets: per template, the page with
+    most sheets; sheets not issued by the committee as whole ballots of `pages_per_foreign` pages."""
+    per_page: dict[str, Counter] = {}
+    rejected_pages: dict[str, Counter] = {}
+    not_issued = 0
+    for s in outcomes:
+        if s.outcome == COUNTED:
+            per_page.setdefault(s.fingerprint, Counter())[s.template_page] += 1
+        elif s.outcome == REJECTED_BY_REVIEWER:
+            rejected_pages.setdefault(s.fingerprint, Counter())[s.template_page] += 1
+        elif s.outcome == NOT_ISSUED:
+            not_issued += 1
+    counted = invalid = 0
+    for fp in set(per_page) | set(rejected_pages):
+        pages = set(per_page.get(fp, {})) | set(rejected_pages.get(fp, {}))
+        both = max(per_page.get(fp, Counter())[p] + rejected_pages.get(fp, Counter())[p] for p in pages)
+        rej = max((rejected_pages.get(fp, Counter())[p] for p in pages), default=0)
+        counted += both - rej
+        invalid += rej
+    invalid += math.ceil(not_issued / max(1, pages_per_foreign))
+    return counted, invalid, counted + invalid
+
+
+def _check_count(name: str, value: int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TallyError(f"{name} must be a whole number of 0 or more, got {value!r}")
+    return value
+
+
+def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], decisions: Mapping,
+                templates: Mapping[str, Template] | Sequence[Template], *,
+                sheet_ids: Sequence[int] | None = None, issued: int | None = None, collected: int | None = None,
+                convened: int | None = None, present: int | None = None, batches: Mapping[str, int] | None = None,
+                failures: Sequence[tuple[str, int | None, str]] = (), as_of: str | None = None,
+                log_head: tuple[int, str] | None = None, scans_running: int = 0) -> Tally:
+    """The tally of some reads: pure, deterministic (the same inputs give the same Tally).
+
+    `reads`: SheetReads, or (sheet id, SheetRead) pairs as ``Store.sheet_items()`` gives them; with
+    plain reads, `sheet_ids` gives their store ids (needed to apply decisions). Later copies are
+    those with the higher id (scanned later), or later in the list when there are no ids.
+    `decisions`: as ``Store.latest_decisions()`` returns them (keyed by (sheet id, contest, row)).
+    `templates`: the ballots' templates (any keys: each is found by its fingerprint).
+    `failures`: the store's standing failures (path, page or None, message).
+    """
+    if sheet_ids is not None and len(sheet_ids) != len(reads):
+        raise TallyError(f"{len(sheet_ids)} sheet id(s) for {len(reads)} read(s)")
+    # (rank, sheet id, read): the rank orders copies (a later copy has a higher store id, or comes later)
+    items: list[tuple[int, int | None, SheetRead]] = []
+    for i, item in enumerate(reads):
+        if isinstance(item, tuple):
+            sid, read = int(item[0]), item[1]
+        else:
+            sid, read = (None if sheet_ids is None else int(sheet_ids[i])), item
+        items.append((sid if sid is not None else i, sid, read))
+    if decisions and any(sid is None for _, sid, _ in items):
+        raise TallyError("decisions are keyed by sheet id: pass (id, read) pairs or sheet_ids")
+    issued, collected = _check_count("issued", issued), _check_count("collected", collected)
+    convened, present = _check_count("convened", convened), _check_count("present", present)
+    batches = {str(k): _check_count(f"batch {k}", v) for k, v in (batches or {}).items()}
+    known: dict[str, Template] = {}
+    for t in (templates.values() if isinstance(templates, Mapping) else templates):
+        known.setdefault(_fp(t), t)
+    unknown = sorted({r.fingerprint for _, _, r in items
+                      if r.status != SHEET_REJECTED and not r.test and r.fingerprint not in known})
+    if unknown:
+        raise TallyError("no template for the fingerprint(s) " + ", ".join(str(f)[:16] + "…" for f in unknown)
+                         + ": give the templates the ballots were printed from")
+    sheet_decisions: dict[int, Decision] = {}
+    row_decisions: dict[tuple[int, str, str], Decision] = {}
+    for d in decisions.values():
+        if d.scope == "sheet":
+            sheet_decisions[d.sheet_id] = d
+        else:
+            row_decisions[(d.sheet_id, d.contest_id, d.row_id)] = d
+    contests_of = {fp: {c.id: c for c in t.contests} for fp, t in known.items()}
+
+    ranked: list[tuple[int, SheetOutcome]] = []
+    seen_images: dict[str, SheetRead] = {}
+    for rank, sid, read in sorted(items, key=lambda x: x[0]):
+        sdec = sheet_decisions.get(sid) if sid is not None else None
+        common = dict(sheet_id=sid, source=read.source, page=read.page, machine_status=read.status,
+                      reasons=tuple(read.reasons), image_sha256=read.image_sha256, template_id=read.template_id,
+                      fingerprint=read.fingerprint, template_page=read.template_page, test=bool(read.test),
+                      batch=batch_name(read.source), decision=sdec)
+        duplicate = next((r for r in read.reasons if r.code == "duplicate"), None)
+        earlier = seen_images.get(read.image_sha256)
+        if read.test:
+            outcome = SheetOutcome(outcome=TEST, **common)
+        elif read.status == SHEET_REJECTED:
+            kind = _rejected_kind(read, known)
+            if kind == UNREADABLE and sdec is not None and sdec.action == "reject-sheet":
+                kind = SET_ASIDE
+            outcome = SheetOutcome(outcome=kind, **common)
+        elif duplicate is not None and not (sdec is not None and sdec.action == "accept"):
+            outcome = SheetOutcome(outcome=DUPLICATE, note=duplicate.detail, **common)
+        elif earlier is not None:
+            outcome = SheetOutcome(outcome=DUPLICATE, note=f"the same image as {earlier.source} page {earlier.page}: "
+                                   "scanned twice, counts once", **common)
+        else:
+            contests = contests_of[read.fingerprint]
+            rows = tuple(_row_outcome(contests[row.contest_id], row, row_decisions.get((sid, row.contest_id,
+                                                                                         row.row_id)))
+                         for row in read.rows)
+            if sdec is not None and sdec.action == "reject-sheet":  # rows kept to show what was read
+                outcome = SheetOutcome(outcome=REJECTED_BY_REVIEWER, rows=rows, **common)
+            else:
+                outcome = SheetOutcome(outcome=COUNTED, rows=rows, pending=_pending(read, rows, sdec), **common)
+        if outcome.outcome in (COUNTED, REJECTED_BY_REVIEWER):
+            seen_images.setdefault(read.image_sha256, read)
+        ranked.append((rank, outcome))
+    outcomes = [o for _, o in sorted(ranked, key=lambda x: (x[1].source, x[1].page, x[0]))]
+
+    # the ballots in the tally: templates with sheets counted (or rejected by a person); none: all given
+    with_sheets = {s.fingerprint for s in outcomes if s.outcome in (COUNTED, REJECTED_BY_REVIEWER)}
+    in_tally = sorted(with_sheets or known, key=lambda fp: (known[fp].id, fp))
+    single = len(in_tally) == 1
+    pages_per_ballot = len(_layout_pages(known[in_tally[0]])) if single else 1
+    ballots_counted, invalid_ballots, accounted = _ballots(outcomes, pages_per_ballot)
+    not_issued_ballots = math.ceil(sum(s.outcome == NOT_ISSUED for s in outcomes) / pages_per_ballot)
+
+    by = Counter(s.outcome for s in outcomes)
+    discrepancies: list[Discrepancy] = []
+
+    def listed(outcome: str) -> tuple[tuple[str, int | None], ...]:
+        return tuple((s.source, s.page) for s in outcomes if s.outcome == outcome)
+
+    # per template page
+    page_counts: list[PageCount] = []
+    for fp in in_tally:
+        t = known[fp]
+        n_pages = len(_layout_pages(t))
+        counts = [(p, sum(1 for s in outcomes if s.fingerprint == fp and s.template_page == p and s.outcome == COUNTED),
+                   sum(1 for s in outcomes if s.fingerprint == fp and s.template_page == p
+                       and s.outcome == REJECTED_BY_REVIEWER)) for p in range(1, n_pages + 1)]
+        page_counts += [PageCount(t.id, fp, p, n_pages, c, rej) for p, c, rej in counts]
+        most = max(c + rej for _, c, rej in counts)
+        for p, c, rej in counts:
+            if c + rej < most:
+                discrepancies.append(Discrepancy(
+                    "incomplete-ballot", ERROR, f"{t.id}: {c + rej} sheet(s) of page {p} of {n_pages} but {most} of "
+                    f"another page: {most - c - rej} sheet(s) of page {p} missing", most - c - rej,
+                    params={"template": t.id, "page": p, "pages": n_pages, "found": c + rej, "expected": most}))
+
+    missing = extra = 0
+    if collected is not None:
+        if accounted < collected:
+            missing = collected - accounted
+            note = f"; {by[UNREADABLE]} unreadable page(s) may be among them" if by[UNREADABLE] else ""
+            discrepancies.append(Discrepancy(
+                "missing", ERROR, f"{collected} ballot(s) collected, the scans account for {accounted}: {missing} "
+                f"missing{note}", missing, params={"collected": collected, "accounted": accounted}))
+        elif accounted > collected:
+            extra = accounted - collected
+            discrepancies.append(Discrepancy(
+                "extra", ERROR, f"{collected} ballot(s) collected, the scans account for {accounted}: {extra} more "
+                "than collected", extra, params={"collected": collected, "accounted": accounted}))
+    else:
+        discrepancies.append(Discrepancy("collected-unknown", WARNING, "the number of ballots collected was not "
+                                         f"given: percentages are of the {accounted} ballot(s) the scans account for",
+                                         params={"accounted": accounted}))
+    if issued is not None and collected is not None and collected > issued:
+        discrepancies.append(Discrepancy("collected-over-issued", ERROR, f"{collected} ballot(s) collected but "
+                                         f"only {issued} issued", collected - issued,
+                                         params={"issued": issued, "collected": collected}))
+    if present is not None and collected is not None and collected > present:
+        discrepancies.append(Discrepancy("collected-over-present", ERROR, f"{collected} ballot(s) collected but "
+                                         f"only {present} people present", collected - present,
+                                         params={"present": present, "collected": collected}))
+    if present is not None and issued is not None and issued > present:
+        discrepancies.append(Discrepancy("issued-over-present", WARNING, f"{issued} ballot(s) issued to "
+                                         f"{present} people present", issued - present,
+                                         params={"present": present, "issued": issued}))
+    if by[DUPLICATE]:
+        discrepancies.append(Discrepancy(
+            "duplicate", WARNING, f"{by[DUPLICATE]} sheet(s) scanned again: each sheet counted once, the later copy "
+            "left out", by[DUPLICATE], listed(DUPLICATE),
+            params={"copies": [{"source": s.source, "page": s.page, "note": s.note}
+                               for s in outcomes if s.outcome == DUPLICATE]}))
+    if by[TEST]:
+        discrepancies.append(Discrepancy("test-deck", WARNING, f"{by[TEST]} test-deck sheet(s) found among the "
+                                         "scans: never counted; take them out of the ballots", by[TEST], listed(TEST)))
+    if by[NOT_ISSUED]:
+        discrepancies.append(Discrepancy("not-issued", WARNING, f"{by[NOT_ISSUED]} sheet(s) not issued by the "
+                                         f"counting committee: {not_issued_ballots} invalid ballot(s)",
+                                         by[NOT_ISSUED], listed(NOT_ISSUED), params={"ballots": not_issued_ballots}))
+    if by[UNREADABLE]:
+        discrepancies.append(Discrepancy("unreadable", ERROR, f"{by[UNREADABLE]} page(s) could not be read as a "
+                                         "ballot: rescan them, or a person sets each aside (reject-sheet)",
+                                         by[UNREADABLE], listed(UNREADABLE)))
+    if failures:
+        discrepancies.append(Discrepancy("page-failure", ERROR, f"{len(failures)} file(s) or page(s) could not be "
+                                         "opened or decoded: rescan them", len(failures),
+                                         tuple((path, page) for path, page, _ in failures),
+                                         params={"failures": [{"source": p, "page": pg, "message": m}
+                                                              for p, pg, m in failures]}))
+    if scans_running:
+        discrepancies.append(Discrepancy("scan-running", WARNING, f"{scans_running} scan run(s) have not finished "
+                                         "(still running, or stopped without closing)", scans_running))
+
+    # per batch (a batch: the file a pile of ballots was scanned into)
+    batch_counts: list[BatchCount] = []
+    if batches:
+        for name, hand in batches.items():
+            group = [s for s in outcomes if _match_batch(s.source, [name])]
+            found = _ballots(group, pages_per_ballot)[2]
+            batch_counts.append(BatchCount(name, hand, found, len(group)))
+            if found != hand:
+                discrepancies.append(Discrepancy(
+                    "batch-mismatch", ERROR, f"batch {name}: {hand} ballot(s) counted by hand, the scans account for "
+                    f"{found}", abs(found - hand), tuple((s.source, s.page) for s in group if s.outcome != COUNTED),
+                    params={"batch": name, "hand_count": hand, "ballots": found}))
+        unlisted: dict[str, list[SheetOutcome]] = {}
+        for s in outcomes:
+            if _match_batch(s.source, batches) is None:
+                unlisted.setdefault(s.batch, []).append(s)
+        for name, group in sorted(unlisted.items()):
+            found = _ballots(group, pages_per_ballot)[2]
+            batch_counts.append(BatchCount(name, None, found, len(group)))
+            discrepancies.append(Discrepancy(
+                "batch-unlisted", ERROR, f"batch {name}: {len(group)} sheet(s) scanned, but no hand count was given "
+                "for it", len(group), tuple((s.source, s.page) for s in group),
+                params={"batch": name, "ballots": found}))
+
+    quorum = Quorum(convened, present) if convened is not None and present is not None else None
+    if quorum is not None and not quorum.met:
+        discrepancies.append(Discrepancy("quorum", WARNING, f"{present} of {convened} convened present: fewer than "
+                                         f"two thirds ({quorum.required} needed)", quorum.required - present,
+                                         params={"convened": convened, "present": present,
+                                                 "required": quorum.required}))
+
+    pending_sheets = [s for s in outcomes if s.outcome == COUNTED and s.pending]
+    reconciliation = Reconciliation(
+        issued=issued, collected=collected, sheets_read=len(outcomes), valid_sheets=by[COUNTED],
+        ballots_counted=ballots_counted, invalid_ballots=invalid_ballots, accounted=accounted,
+        not_issued=by[NOT_ISSUED], unreadable=by[UNREADABLE], rejected_by_reviewer=by[REJECTED_BY_REVIEWER],
+        set_aside=by[SET_ASIDE], duplicates=by[DUPLICATE], test_sheets=by[TEST], page_failures=len(failures),
+        pending_review=len(pending_sheets), missing=missing, extra=extra, pages=tuple(page_counts),
+        batches=tuple(batch_counts), quorum=quorum, discrepancies=tuple(discrepancies))
+
+    # results per contest and row. The percentage base is the ballots collected; with several ballot
+    # designs in one count (or no hand count), each design's own ballots.
+    contest_results: list[ContestResult] = []
+    for fp in in_tally:
+        t = known[fp]
+        sheets_t = [s for s in outcomes if s.fingerprint == fp]
+        base_is_collected = collected is not None and single
+        if base_is_collected:
+            base = collected
+        elif single:
+            base = accounted
+        else:
+            base = _ballots(sheets_t, 1)[2]
+        row_pages = _row_pages(t)
+        for c in t.contests:
+            rows = tuple(_row_result(c, row_id, row_pages.get((c.id, row_id)), sheets_t, base,
+                                     not_issued_ballots if single else 0) for row_id in c.row_ids)
+            contest_results.append(ContestResult(
+                template_id=t.id, fingerprint=fp, id=c.id, kind=c.kind, title=c.title,
+                options=tuple((o.id, o.label) for o in c.options), base=base, base_is_collected=base_is_collected,
+                pages=tuple(sorted({p for (cid, _), p in row_pages.items() if cid == c.id})), rows=rows,
+                low_option=low_option(c) if c.kind == "confidence" else None))
+
+    templates_in = tuple(known[fp] for fp in in_tally)
+    language = "vi" if templates_in and all(t.language == "vi" for t in templates_in) else "en"
+    return Tally(provisional=bool(pending_sheets), reconciliation=reconciliation, contests=tuple(contest_results),
+                 sheets=tuple(outcomes), templates=templates_in, language=language, as_of=as_of, log_head=log_head,
+                 pages_per_ballot=pages_per_ballot)
+
+
+def _layout_pages(t: Template):
+    from omr.layout import layout
+
+    return layout(t).pages
+
+
+def _row_pages(t: Template) -> dict[tuple[str, str], int]:
+    """(contest, row) -> the template page its boxes are printed on."""
+    out: dict[tuple[str, str], int] = {}
+    for pl in _layout_pages(t):
+        for b in pl.boxes:
+            out.setdefault((b.contest_id, b.row_id), pl.number)
+    return out
+
+
+def _row_result(c: Contest, row_id: str, page: int | None, sheets: Sequence[SheetOutcome], base: int | None,
+                not_issued_ballots: int) -> RowResult:
+    option_ids = [o.id for o in c.options]
+    counts = dict.fromkeys(option_ids, 0)
+    valid = invalid = pending = 0
+    detail: Counter = Counter()
+    over = under = 0
+    low_id = low_option(c) if c.kind == "confidence" else None
+    low_on_pending = not_low_on_pending = 0
+    for s in sheets:
+        if s.template_page != page:
+            continue
+        if s.outcome == REJECTED_BY_REVIEWER:
+            invalid += 1
+            detail["ballot-invalid"] += 1
+            continue
+        if s.outcome != COUNTED:
+            continue
+        row = next((r for r in s.rows if r.contest_id == c.id and r.row_id == row_id), None)
+        if row is None:  # a sheet of that page without the row: read by another layout; nothing to count
+            continue
+        is_low = False
+        if row.status == VALID:
+            valid += 1
+            for choice in row.choices:
+                counts[choice] = counts.get(choice, 0) + 1
+            is_low = low_id is not None and low_id in row.choices
+            if c.kind == "choose" and len(row.choices) < c.max_marks:
+                under += 1
+        elif row.status == INVALID:
+            invalid += 1
+            code = row.codes[0] if row.codes else "invalid"
+            detail[code] += 1
+            if code == "overvote":
+                over += 1
+            elif code == "undervote":
+                under += 1
+        else:
+            pending += 1
+        if s.pending:
+            if is_low:
+                low_on_pending += 1
+            else:
+                not_low_on_pending += 1
+    if not_issued_ballots:
+        invalid += not_issued_ballots
+        detail["not-issued"] += not_issued_ballots
+    pct = {o: percent(counts[o], base) for o in option_ids}
+    b = settled = None
+    if c.kind == "confidence":
+        n = base or 0
+        low = counts[low_id]
+        b = band(low, n)
+        settled = band(low - low_on_pending, n) == band(low + not_low_on_pending, n)
+    person = next((p for p in c.rows if p.id == row_id), None)
+    return RowResult(
+        contest_id=c.id, row_id=row_id, name=person.name if person else c.title, position=person.position if person
+        else "", valid=valid, invalid=invalid, pending=pending, counts=counts, percent=pct, band=b,
+        band_settled=settled, invalid_detail=dict(sorted(detail.items())),
+        overvotes=over if c.kind == "choose" else None, undervotes=under if c.kind == "choose" else None)
+
+
+# --------------------------------------------------------------------------------------------------
+# The shell: from a store
+
+
+def run_templates(store: Store, paths: Sequence[str | Path] | None = None,
+                  base_dir: str | Path | None = None) -> dict[str, Template]:
+    """The templates of the ballots in a store, by fingerprint: from `paths` when given, else from
+    the template paths the scan runs recorded (newest run first; a relative path is tried from the
+    current folder, then from the database's folder). A template whose file changed since the scan
+    (another fingerprint) is not used: its ballots then ask for `--template`."""
+    found: dict[str, Template] = {}
+    if paths:
+        for p in paths:
+            t = load_template(p)
+            found.setdefault(_fp(t), t)
+        return found
+    base = Path(base_dir) if base_dir is not None else store.path.parent
+    for run in reversed(store.runs()):
+        for entry in run.get("templates") or []:
+            fp, path = entry.get("fingerprint"), entry.get("path")
+            if not fp or fp in found or not path:
+                continue
+            for candidate in (Path(path), base / path):
+                if candidate.is_file():
+                    try:
+                        t = load_template(candidate)
+                    except TemplateError:
+                        continue
+                    if _fp(t) == fp:
+                        found[fp] = t
+                        break
+    return found
+
+
+def store_inputs(store: Store) -> dict[str, Any]:
+    """What tally_reads needs from a store besides the templates and the committee's numbers."""
+    runs = store.runs()
+    decisions = store.latest_decisions()
+    times = [r.get("finished_at") or r.get("started_at") for r in runs] + [d.created_at for d in store.decisions()]
+    return {
+        "reads": store.sheet_items(),
+        "decisions": decisions,
+        "failures": store.failures(),
+        "as_of": max((t for t in times if t), default=None),
+        "log_head": store.log_head(),
+        "scans_running": sum(1 for r in runs if r.get("status") == "running"),
+    }
+
+
+def tally_store(store: Store, templates: Mapping[str, Template] | Sequence[Template], **numbers: Any) -> Tally:
+    """The tally of everything in a store, with the given templates and the committee's numbers
+    (issued, collected, convened, present, batches)."""
+    inputs = store_inputs(store)
+    return tally_reads(inputs.pop("reads"), inputs.pop("decisions"), templates, **inputs, **numbers)
+
+
+def compute_tally(store: Store, issued: int | None = None, collected: int | None = None, convened: int | None = None,
+                  present: int | None = None, batches: dict[str, int] | None = None) -> Tally:
+    """The tally of a store, its templates found through the paths its scan runs recorded."""
+    return tally_store(store, run_templates(store), issued=issued, collected=collected, convened=convened,
+                       present=present, batches=batches)

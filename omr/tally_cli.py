@@ -1,0 +1,118 @@
+"""`omr tally`: the committee's numbers + the results database -> minutes and exports (thin shell).
+
+    omr tally --db results.sqlite --issued N --collected M [--convened C --present P]
+              [--batch NAME=COUNT ...] [--template T.yaml ...] [-o OUTDIR]
+
+The templates are those the scan runs recorded (their paths are in the database; a relative path is
+tried from the current folder, then from the database's folder); ``--template`` gives them instead,
+e.g. when the files moved. A template file edited since the scan has another fingerprint and is not
+used: its ballots then ask for ``--template``.
+
+Exit status: 0 the count is final, reconciles (and the quorum is met when given); 1 the tally is
+PROVISIONAL, does not reconcile, or the meeting had no quorum (the reports are written all the
+same, saying so); 2 nothing could be tallied (no database, a template missing, impossible numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from omr.tally import ERROR, Tally, TallyError
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def _batch(text: str) -> tuple[str, int]:
+    name, sep, count = text.rpartition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: write a batch as NAME=COUNT, e.g. lo-1=40")
+    return name.strip(), _count(count.strip())
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tally", help="reconcile with the hand count; write the minutes, results, CVR and manifest",
+                       description="Reconcile the sheets read with the ballots counted by hand and write the "
+                                   "minutes (bien-ban-kiem-phieu.pdf), results.json, results.csv, cvr.json (NIST SP "
+                                   "1500-103) and manifest.csv (Arlo) into OUTDIR.")
+    p.add_argument("--db", required=True, help="the results database `omr scan` wrote")
+    p.add_argument("--issued", type=_count, required=True, metavar="N", help="ballots issued")
+    p.add_argument("--collected", type=_count, required=True, metavar="M", help="ballots collected (hand count)")
+    p.add_argument("--convened", type=_count, metavar="C", help="people convened to the meeting")
+    p.add_argument("--present", type=_count, metavar="P", help="people present (quorum: P x 3 >= C x 2)")
+    p.add_argument("--batch", type=_batch, action="append", default=[], metavar="NAME=COUNT",
+                   help="ballots counted by hand in one batch (NAME: the scanned file's name, without extension, "
+                        "or its folder); repeat for each batch")
+    p.add_argument("--template", action="extend", nargs="+", metavar="T.yaml",
+                   help="the templates the ballots were printed from (default: those the scans recorded)")
+    p.add_argument("-o", "--output", default=".", metavar="OUTDIR", help="folder for the reports (default: .)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from omr.reports import write_reports
+    from omr.store import Store, StoreError
+    from omr.tally import run_templates, tally_store
+
+    if (args.convened is None) != (args.present is None):
+        print("error: give both --convened and --present (the quorum needs both), or neither", file=sys.stderr)
+        return 2
+    batches: dict[str, int] = {}
+    for name, count in args.batch:
+        if name in batches:
+            print(f"error: batch {name} is given twice", file=sys.stderr)
+            return 2
+        batches[name] = count
+    try:
+        with Store(args.db, create=False) as store:
+            templates = run_templates(store, args.template)
+            tally = tally_store(store, templates, issued=args.issued, collected=args.collected,
+                                convened=args.convened, present=args.present, batches=batches or None)
+    except (StoreError, TallyError) as exc:
+        hint = "" if args.template or "no template" not in str(exc) else \
+            " (the template files the scans recorded were not found or have changed: pass --template T.yaml)"
+        print(f"error: {exc}{hint}", file=sys.stderr)
+        return 2
+    written = write_reports(tally, args.output)
+    _print_summary(tally, args.db)
+    print("written: " + ", ".join(str(p) for p in written.values()))
+    if tally.provisional or not tally.reconciliation.reconciled or tally.quorum_met is False:
+        return 1
+    return 0
+
+
+def _print_summary(tally: Tally, db: str) -> None:
+    r = tally.reconciliation
+    state = "PROVISIONAL" if tally.provisional else "final"
+    print(f"tally of {Path(db).name} ({state}): {r.collected} ballot(s) collected, {r.accounted} accounted for by "
+          f"the scans ({r.ballots_counted} valid, {r.invalid_ballots} invalid); {r.sheets_read} sheet(s) scanned")
+    if tally.provisional:
+        print(f"PROVISIONAL: {len(tally.pending_sheets)} sheet(s) await review; the results may change:")
+        for s in tally.pending_sheets[:20]:
+            print(f"  {s.source} page {s.page}: {', '.join(s.pending)}")
+        if len(tally.pending_sheets) > 20:
+            print(f"  ... and {len(tally.pending_sheets) - 20} more")
+    if r.quorum is not None:
+        print(f"quorum: {r.quorum.present} of {r.quorum.convened} present "
+              + ("(at least two thirds)" if r.quorum.met else f"(FEWER than two thirds: {r.quorum.required} needed)"))
+    print("reconciled: yes" if r.reconciled else "reconciled: NO")
+    for d in r.discrepancies:
+        print(f"  {'ERROR' if d.severity == ERROR else 'note'}: {d.message}")
+    for c in tally.contests:
+        title = c.title or c.id
+        print(f"{title} ({c.kind}, % of {c.base}):")
+        for row in c.rows:
+            counts = ", ".join(f"{o} {row.counts[o]} ({row.percent[o]}%)" for o, _ in c.options)
+            extra = f"; {row.pending} pending" if row.pending else ""
+            band = f"; band {row.band}" + ("" if row.band_settled is not False else " (may change)") \
+                if row.band not in (None, "none") else ""
+            print(f"  {row.name}: valid {row.valid}, invalid {row.invalid}{extra}: {counts}{band}")
