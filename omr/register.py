@@ -72,7 +72,7 @@ def _detect(detector: cv2.aruco.ArucoDetector, image: np.ndarray, scale: float,
 
 def _refine(gray: np.ndarray, hits: list[MarkerHit], window: int) -> list[MarkerHit]:
     """Sub-pixel corners on the full-resolution image."""
-    if window < 2:
+    if window < 2 or not hits:
         return hits
     pts = np.concatenate([h.corners for h in hits]).astype(np.float32).reshape(-1, 1, 2)
     h, w = gray.shape

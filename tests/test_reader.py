@@ -170,3 +170,16 @@ def test_marginal_mark_names_the_box_and_sends_to_review() -> None:
     assert mark.state == "marginal", mark
     assert r.status == "review"
     assert any(x.code == "marginal-mark" and "thap" in x.detail for x in r.rows[0].reasons)
+
+
+@pytest.mark.parametrize("what", ["white page", "photo-like noise", "another paper size"])
+def test_a_page_that_is_not_one_of_our_ballots_is_rejected_with_the_reason(what: str) -> None:
+    if what == "white page":
+        img = np.full((2339, 1654), 255, np.uint8)
+    elif what == "photo-like noise":
+        img = cv2.GaussianBlur(np.random.default_rng(3).integers(0, 256, (1200, 1600), dtype=np.uint8), (0, 0), 3)
+    else:  # a Letter ballot when only A4 templates are given
+        img = render(ballots_pdf(load_template(GENERAL)), 0)
+    r = read(img, TemplateBook.from_templates([load_template(SEED)]))
+    assert r.status == "rejected"
+    assert "corner marks found" in str(r.reasons[0])
