@@ -145,7 +145,8 @@ def _results(chunks: list[_Chunk], options: ScanOptions) -> Iterator[tuple[_Chun
         _init_worker(options)
         yield from map(_read_chunk, chunks)
         return
-    context = multiprocessing.get_context("spawn" if os.name == "nt" else "fork")
+    # spawn, not fork: a process forked after OpenCV started its thread pool can hang in it
+    context = multiprocessing.get_context("spawn")
     with context.Pool(options.jobs, initializer=_init_worker, initargs=(options,)) as pool:
         yield from pool.imap(_read_chunk, chunks)
 

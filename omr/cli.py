@@ -203,10 +203,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_calibrate)
 
     # --- tally (issue 4): sub-commands added below this line ---
+    from omr.tally_cli import add_parser as add_tally_parser
+
+    add_tally_parser(sub)
 
     # --- review (issue 5): sub-commands added below this line ---
+    from omr.review.cli import add_parser as add_review_parser
+
+    add_review_parser(sub)
 
     # --- audit and verify (issue 6): sub-commands added below this line ---
+    from omr.audit import add_commands as add_audit_commands
+
+    add_audit_commands(sub)
 
     return parser
 

@@ -1,0 +1,11 @@
+"""`omr review`: the web screen where people decide what the machine could not.
+
+- omr.review.app: the Flask app (queue, sheet, decisions, results), `create_app(ReviewConfig)`
+- omr.review.server: waitress serving it, `ReviewServer` and `serve`
+- omr.review.model: what awaits a person, from the store's reads and decisions
+- omr.review.images: the annotated sheet, zooms and the original scan, from the file the store names
+- omr.review.i18n: Vietnamese and English words, reason codes in plain words
+- omr.review.security: loopback-only binding, access token, CSRF
+
+Nothing is imported here, so `omr --help` does not load the web stack.
+"""

@@ -1,0 +1,86 @@
+"""Serving the review app with waitress (pure-Python WSGI server, threads, no C build needed)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from waitress.server import create_server
+
+from omr.review.app import ReviewConfig, create_app
+from omr.review.security import is_loopback, new_token
+from omr.store import Store
+
+THREADS = 4
+
+
+class ReviewServer:
+    """The review app bound to host:port. `url` is what to open (with the token when one is needed);
+    `run()` serves until interrupted, `start()` serves from a background thread (tests), `close()` stops."""
+
+    def __init__(self, db: str | Path, host: str = "127.0.0.1", port: int = 8000, templates: tuple[str, ...] = (),
+                 token: str | None = None, language: str | None = None):
+        db = Path(db)
+        with Store(db, create=False):  # refuse at once a missing file or one that is not ours
+            pass
+        loopback = is_loopback(host)
+        if not loopback and token is None:
+            token = new_token()
+        self.token = token
+        self.config = ReviewConfig(db=db, templates=tuple(templates), token=token, loopback_only=loopback,
+                                   language=language)
+        self.app = create_app(self.config)
+        self.server = create_server(self.app, host=host, port=port, threads=THREADS, ident="omr-review",
+                                    clear_untrusted_proxy_headers=True)
+        self.port = int(self.server.effective_port)
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        self.base = f"http://{shown}:{self.port}"
+        self.url = f"{self.base}/" + (f"?token={token}" if token else "")
+        self._thread: threading.Thread | None = None
+        self._closing = False
+
+    def run(self) -> None:
+        try:
+            self.server.run()
+        except (OSError, ValueError):
+            if not self._closing:  # the sockets closed under the loop by close(): the expected way out
+                raise
+
+    def start(self) -> ReviewServer:
+        self._thread = threading.Thread(target=self.run, name="omr-review", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._closing = True
+        self.server.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def serve(db: str | Path, host: str = "127.0.0.1", port: int = 8000, templates: tuple[str, ...] = (),
+          language: str | None = None, out: TextIO = sys.stdout,
+          ready: Callable[[ReviewServer], None] | None = None) -> int:
+    server = ReviewServer(db, host, port, templates, language=language)
+    print(f"Review screen for {db}: open {server.url}", file=out)
+    if server.token:
+        where = ("from another computer, put this computer's network address in place of 127.0.0.1"
+                 if host in ("0.0.0.0", "::") else "")
+        print(f"Bound to {host}: every request needs the access token {server.token} (the address above carries "
+              f"it; share it only with the committee){'; ' + where if where else ''}", file=out)
+    else:
+        print("Only this computer can connect (bound to the loopback interface).", file=out)
+    print("Stop with Ctrl+C; every decision is already saved.", file=out, flush=True)
+    if ready:
+        ready(server)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0

@@ -1,0 +1,123 @@
+// Review screen: highlights, original-scan toggle, reviewer check and keyboard shortcuts.
+// Everything works without this file (plain forms and links); it only makes the screen quicker.
+(function () {
+  "use strict";
+
+  function placeHighlights() {
+    var box = document.getElementById("sheetimg");
+    if (!box) return;
+    var w = parseFloat(box.dataset.w), h = parseFloat(box.dataset.h);
+    box.querySelectorAll(".hl").forEach(function (el) {
+      el.style.left = (100 * parseFloat(el.dataset.x) / w) + "%";
+      el.style.top = (100 * parseFloat(el.dataset.y) / h) + "%";
+      el.style.width = (100 * parseFloat(el.dataset.w) / w) + "%";
+      el.style.height = (100 * parseFloat(el.dataset.h) / h) + "%";
+    });
+  }
+
+  function showPane(id) {
+    document.querySelectorAll(".pane").forEach(function (p) { p.classList.toggle("on", p.id === id); });
+    document.querySelectorAll(".tab").forEach(function (t) { t.classList.toggle("on", t.dataset.pane === id); });
+    if (id === "pane-original") {
+      var img = document.getElementById("original-img");
+      if (img && img.dataset.src && !img.getAttribute("src")) img.setAttribute("src", img.dataset.src);
+    }
+  }
+
+  function cards() { return Array.prototype.slice.call(document.querySelectorAll(".rowcard.needs")); }
+
+  var focusIndex = -1;  // index into cards()
+
+  function setFocus(i, scroll) {
+    var list = cards();
+    if (!list.length) return;
+    focusIndex = Math.max(0, Math.min(i, list.length - 1));
+    list.forEach(function (c, k) { c.classList.toggle("focus", k === focusIndex); });
+    var row = list[focusIndex].dataset.row;
+    var active = null;
+    document.querySelectorAll(".hl.row").forEach(function (el) {
+      var on = el.dataset.row === row;
+      el.classList.toggle("active", on);
+      if (on) active = el;
+    });
+    if (scroll) list[focusIndex].scrollIntoView({ block: "nearest", behavior: "smooth" });
+    if (active) {
+      var pane = document.getElementById("pane-registered");
+      var top = active.offsetTop - pane.clientHeight / 3;
+      pane.scrollTo({ top: Math.max(0, top), behavior: scroll ? "smooth" : "auto" });
+    }
+  }
+
+  function reviewerOk() {
+    var input = document.getElementById("reviewer");
+    var warn = document.getElementById("reviewer-missing");
+    if (!input) return true;
+    if (input.value.trim()) { if (warn) warn.hidden = true; return true; }
+    if (warn) warn.hidden = false;
+    input.focus();
+    input.scrollIntoView({ block: "center" });
+    return false;
+  }
+
+  function press(button) {
+    if (!button) return;
+    if (!reviewerOk()) return;
+    button.click();
+  }
+
+  function focusedCard() { var list = cards(); return focusIndex >= 0 ? list[focusIndex] : null; }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    placeHighlights();
+    var form = document.getElementById("decide");
+    if (form) {
+      form.noValidate = true;  // our own message, in the screen's language
+      form.addEventListener("submit", function (e) { if (!reviewerOk()) e.preventDefault(); });
+      var wanted = parseInt(form.dataset.focus, 10);
+      var list = cards();
+      var k = list.findIndex(function (c) { return parseInt(c.dataset.row, 10) === wanted; });
+      if (list.length) setFocus(k >= 0 ? k : 0, false);
+      list.forEach(function (c, i) { c.addEventListener("click", function () { setFocus(i, false); }); });
+    }
+    var orig = document.getElementById("tab-original");
+    if (orig) orig.addEventListener("click", function (e) {
+      if (e.ctrlKey || e.metaKey || e.shiftKey) return;  // open in a new tab as asked
+      e.preventDefault();
+      showPane("pane-original");
+    });
+    var reg = document.getElementById("tab-registered");
+    if (reg) reg.addEventListener("click", function () { showPane("pane-registered"); });
+    var flash = document.getElementById("flash");
+    if (flash) setTimeout(function () { flash.hidden = true; }, 4000);
+  });
+
+  document.addEventListener("keydown", function (e) {
+    if (!document.getElementById("decide")) return;
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    var tag = (e.target.tagName || "").toLowerCase();
+    if (tag === "input" && e.target.type !== "checkbox" || tag === "textarea" || tag === "select") return;
+    var key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+    var card = focusedCard();
+    var handled = true;
+    if (key === "ArrowDown" || key === "j") setFocus(focusIndex + 1, true);
+    else if (key === "ArrowUp" || key === "k") setFocus(focusIndex - 1, true);
+    else if (key === "a" && card) press(card.querySelector("[data-act=accept]"));
+    else if (key === "x" && card) press(card.querySelector("[data-act=invalid]"));
+    else if (/^[1-9]$/.test(key) && card) {
+      var option = card.querySelector("[data-act=option][data-n='" + key + "']");
+      var box = card.querySelector("input[type=checkbox][data-n='" + key + "']");
+      if (option) press(option); else if (box) box.checked = !box.checked; else handled = false;
+    }
+    else if (key === "Enter" && card && card.querySelector("[data-act=save]")) press(card.querySelector("[data-act=save]"));
+    else if (key === "s") press(document.getElementById("accept-sheet"));
+    else if (key === "r") press(document.getElementById("reject-sheet"));
+    else if (key === "n" || key === "ArrowRight") { var n = document.getElementById("next"); if (n) n.click(); }
+    else if (key === "p" || key === "ArrowLeft") { var p = document.getElementById("prev"); if (p) p.click(); }
+    else if (key === "o") {
+      var onOriginal = document.getElementById("pane-original").classList.contains("on");
+      showPane(onOriginal ? "pane-registered" : "pane-original");
+    }
+    else handled = false;
+    if (handled) e.preventDefault();
+  });
+})();
