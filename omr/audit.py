@@ -22,7 +22,6 @@ so an honest archive re-read on any computer gives bit-identical reads.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import shutil
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from omr.digest import reads_digest
+from omr.ingest import file_sha256
 from omr.results import BLANK, MARKED, SheetRead
 from omr.store import Decision, Store, StoreError, environment_info
 
@@ -490,14 +490,6 @@ def _utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def snapshot_database(db: str | Path, into: Path) -> Path:
     """A private copy of the results database (the SQLite backup of a read-only connection): the
     audited file is never written and nothing is created next to it. With no write-ahead log beside
@@ -712,7 +704,7 @@ def _hash_archive(archive: Sequence[str]) -> tuple[dict[str, list[str]], list[Di
     archived: dict[str, list[str]] = {}
     for path in sorted(set(files)):
         try:
-            archived.setdefault(_file_sha256(Path(path)), []).append(path)
+            archived.setdefault(file_sha256(str(path)), []).append(path)
         except OSError as exc:
             problems.append(Difference("archive-input", path, None, None, None, None,
                                        f"cannot read: {exc.strerror or exc}"))
@@ -759,7 +751,7 @@ def run_audit(archive: Sequence[str], db: str | Path, template_paths: Sequence[s
     with tempfile.TemporaryDirectory(prefix="omr-audit-") as tmp_name:
         tmp = Path(tmp_name)
         with contextlib.closing(open_snapshot(db, tmp)) as store:
-            report.database_sha256 = _file_sha256(Path(db))
+            report.database_sha256 = file_sha256(str(db))
             report.integrity = _log_problems(store)
             report.log_head = store.log_head()
             try:
