@@ -145,8 +145,14 @@ def _results(chunks: list[_Chunk], options: ScanOptions) -> Iterator[tuple[_Chun
         _init_worker(options)
         yield from map(_read_chunk, chunks)
         return
-    # spawn, not fork: a process forked after OpenCV started its thread pool can hang in it
-    context = multiprocessing.get_context("spawn")
+    # Not a plain fork: a process forked after OpenCV started its thread pool can hang in it. A fork
+    # server is a fresh process that has only imported the reader (no thread started), so its
+    # workers start fast and clean; Windows has none, and spawns.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["omr.batch"])
+    else:
+        context = multiprocessing.get_context("spawn")
     with context.Pool(options.jobs, initializer=_init_worker, initargs=(options,)) as pool:
         yield from pool.imap(_read_chunk, chunks)
 
