@@ -22,6 +22,7 @@ from omr import __version__
 from omr.annotate import annotate
 from omr.calibration import Profile
 from omr.ingest import PageError, count_pages, expand_inputs, file_sha256, read_pages
+from omr.layout import fingerprint
 from omr.pipeline import SIGNATURE_PX, TemplateBook, read_sheet
 from omr.results import SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, Reason, SheetRead
 from omr.store import RunInfo, Store, environment_info
@@ -122,10 +123,9 @@ def _write_annotation(pixels: np.ndarray, read: SheetRead, book: TemplateBook, o
 
 # --- coordinator side -----------------------------------------------------------------------
 
-def _annotate_again(read: SheetRead, options: ScanOptions) -> None:
+def _annotate_again(read: SheetRead, options: ScanOptions, book: TemplateBook) -> None:
     """Annotate a sheet whose status changed after it was read (found to be a copy of another)."""
     assert options.annotate_dir is not None
-    book = TemplateBook.from_templates(list(options.templates))
     for item in read_pages(read.source, max_megapixels=options.max_megapixels, render_dpi=options.render_dpi,
                            first=read.page, last=read.page):
         if not isinstance(item, PageError):
@@ -220,8 +220,8 @@ def scan(inputs: list[str], store: Store, options: ScanOptions,
         tool_version=__version__,
         options={"jobs": options.jobs, "render_dpi": options.render_dpi, "max_megapixels": options.max_megapixels,
                  "inputs": list(inputs)},
-        templates=[{"id": t.id, "fingerprint": fp, "path": p} for t, p, fp in zip(
-            options.templates, options.template_paths, TemplateBook.from_templates(list(options.templates)).layouts)],
+        templates=[{"id": t.id, "fingerprint": fingerprint(t), "path": p}
+                   for t, p in zip(options.templates, options.template_paths)],
         calibration=options.profile.to_json(),
         environment=environment_info(),
     ))
@@ -250,6 +250,7 @@ def scan(inputs: list[str], store: Store, options: ScanOptions,
     remaining = {path: sum(1 for c in chunks if c.path == path) for path, _, _ in todo}
     info = {path: (digest, size) for path, digest, size in todo}
     duplicates = _Duplicates(store)
+    annotate_book: TemplateBook | None = None
     status = "interrupted"
     try:
         for chunk, reads, errors in _results(chunks, options):
@@ -257,7 +258,9 @@ def scan(inputs: list[str], store: Store, options: ScanOptions,
             for read in reads:
                 checked = duplicates.check(read)
                 if checked is not read and options.annotate_dir:
-                    _annotate_again(checked, options)  # it became a duplicate after the worker drew it
+                    if annotate_book is None:
+                        annotate_book = TemplateBook.from_templates(list(options.templates))
+                    _annotate_again(checked, options, annotate_book)  # a copy found after the worker drew it
                 got_reads.append(checked)
             got_errors.extend(errors)
             if on_page:

@@ -38,19 +38,9 @@ def px_to_mm(value_px: float, dpi: float = RENDER_DPI) -> float:
 
 def render_pdf(pdf: bytes | str | Path, dpi: float = RENDER_DPI) -> list[np.ndarray]:
     """Every page of a PDF rendered by PDFium to a grey uint8 array (0 black, 255 white)."""
-    source = pdf if isinstance(pdf, bytes) else str(pdf)
-    doc = pdfium.PdfDocument(source)
-    try:
-        pages = []
-        for i in range(len(doc)):
-            page = doc[i]
-            bitmap = page.render(scale=dpi / 72.0, grayscale=True)
-            pixels = bitmap.to_numpy()
-            pages.append(np.array(pixels.reshape(pixels.shape[0], pixels.shape[1]), dtype=np.uint8))
-            page.close()
-        return pages
-    finally:
-        doc.close()
+    from omr.simulate import render_pdf as render
+
+    return render(pdf if isinstance(pdf, bytes) else Path(pdf).read_bytes(), dpi)
 
 
 def pdf_page_sizes_mm(pdf: bytes | str | Path) -> list[tuple[float, float]]:

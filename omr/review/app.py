@@ -318,11 +318,8 @@ def create_app(config: ReviewConfig) -> Flask:
                     abort(400, description=f"Row {row.name}: the ticked options are not options of this row.")
                 kwargs.update(action="set", choices=[o for o in options if o in chosen])
             elif parts[0] == "invalid" and len(parts) == 2:
-                why = form.get(f"invalid-reason-{row.index}", "")
-                if why not in i18n.ROW_INVALID_REASONS:
-                    abort(400, description="Choose why the row is invalid from the list.")
-                if why == "other" and not note:
-                    abort(400, description="'Other reason': explain it in the note.")
+                why = _listed_reason(form.get(f"invalid-reason-{row.index}", ""), i18n.ROW_INVALID_REASONS, note,
+                                     "why the row is invalid")
                 kwargs.update(action="invalid", reason=why)
             else:
                 abort(400, description=f"Unknown decision {action[:60]!r}.")
@@ -335,11 +332,8 @@ def create_app(config: ReviewConfig) -> Flask:
                                            "scan it again if the paper ballot is valid.")
                 kwargs.update(action="accept")
             else:
-                why = form.get("reject-reason", "")
-                if why not in i18n.SHEET_REJECT_REASONS:
-                    abort(400, description="Choose why the sheet is rejected from the list.")
-                if why == "other" and not note:
-                    abort(400, description="'Other reason': explain it in the note.")
+                why = _listed_reason(form.get("reject-reason", ""), i18n.SHEET_REJECT_REASONS, note,
+                                     "why the sheet is rejected")
                 kwargs.update(action="reject-sheet", reason=why)
         else:
             abort(400, description=f"Unknown decision {action[:60]!r}.")
@@ -562,3 +556,12 @@ def _clean(text: str, limit: int, what: str, multiline: bool = False) -> str:
     if any(unicodedata.category(ch) == "Cc" and ch not in allowed and ch != "\r" for ch in text):
         abort(400, description=f"{what} contains control characters.")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _listed_reason(why: str, allowed: Any, note: str, what: str) -> str:
+    """A reason picked from its list; 'other' needs the note to say it. Anything else is a 400."""
+    if why not in allowed:
+        abort(400, description=f"Choose {what} from the list.")
+    if why == "other" and not note:
+        abort(400, description="'Other reason': explain it in the note.")
+    return why
