@@ -2,7 +2,7 @@
 
 import sys
 
-from omr.cli import main
+from omr.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,11 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from omr import simulate as S  # noqa: E402
-from omr.batch import ScanOptions, scan  # noqa: E402
-from omr.calibration import load_profile  # noqa: E402
-from omr.store import Store  # noqa: E402
-from omr.template import load_template  # noqa: E402
+from ballot_sim import simulate as S  # noqa: E402
+from omr.ballot.template import load_template  # noqa: E402
+from omr.read.calibration import load_profile  # noqa: E402
+from omr.scan.batch import ScanOptions, scan  # noqa: E402
+from omr.store.database import Store  # noqa: E402
 
 CHUNK = 50  # pages a file
 TEMPLATES = sorted((ROOT / "ballot_templates").glob("*.yaml"))

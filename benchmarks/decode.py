@@ -4,7 +4,7 @@ Makes, in a temporary folder, from a bundled template rendered and "scanned" (pa
   * a PDF of 200 dpi grey JPEG pages (img2pdf embeds the JPEG as stored, like a scanner),
   * a PDF of 200 dpi 1-bit CCITT G4 pages (likewise),
   * the vector ballot PDF itself,
-then reads them with omr.ingest.read_pages and prints milliseconds per page (median and mean), next to
+then reads them with omr.scan.ingest.read_pages and prints milliseconds per page (median and mean), next to
 PDFium rendering the same scanned pages at 200 dpi (what reading would cost without taking the
 embedded image). ``--memory-pages N`` also reads N-page G4 and JPEG PDFs in a fresh process and prints
 the peak memory (Linux), next to 50-page ones, to show it stays flat in the number of pages.
@@ -34,9 +34,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from omr.generate import ballots_pdf  # noqa: E402
-from omr.ingest import PageImage, read_pages  # noqa: E402
-from omr.template import load_template  # noqa: E402
+from omr.ballot.generate import ballots_pdf  # noqa: E402
+from omr.ballot.template import load_template  # noqa: E402
+from omr.scan.ingest import PageImage, read_pages  # noqa: E402
 
 TEMPLATE = ROOT / "ballot_templates" / "tin-nhiem-28-lanh-dao.yaml"
 
@@ -106,7 +106,7 @@ def line(name: str, times: list[float]) -> str:
 PEAK_MEMORY = """
 import sys
 sys.path.insert(0, {root!r})
-from omr.ingest import PageImage, read_pages
+from omr.scan.ingest import PageImage, read_pages
 
 
 def peak_mib():  # this process's own high-water mark (ru_maxrss would count the parent's, copied at fork)

@@ -23,13 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from omr import simulate as S  # noqa: E402
-from omr.batch import ScanOptions, scan  # noqa: E402
-from omr.calibration import load_profile  # noqa: E402
-from omr.ingest import PageImage, read_pages  # noqa: E402
-from omr.pipeline import TemplateBook, read_sheet  # noqa: E402
-from omr.store import Store  # noqa: E402
-from omr.template import load_template  # noqa: E402
+from ballot_sim import simulate as S  # noqa: E402
+from omr.ballot.template import load_template  # noqa: E402
+from omr.read.calibration import load_profile  # noqa: E402
+from omr.read.pipeline import TemplateBook, read_sheet  # noqa: E402
+from omr.scan.batch import ScanOptions, scan  # noqa: E402
+from omr.scan.ingest import PageImage, read_pages  # noqa: E402
+from omr.store.database import Store  # noqa: E402
 
 TEMPLATES = {"seed (1 person, 3 boxes)": ROOT / "ballot_templates" / "tin-nhiem-cdyt-dong-nai-2023.yaml",
              "28 leaders (2 pages, 84 boxes)": ROOT / "ballot_templates" / "tin-nhiem-28-lanh-dao.yaml"}
@@ -118,7 +118,7 @@ def memory(work: Path, pages: int) -> None:
         writer.write(f)
     for pdf in (small, big):
         # VmHWM: the peak of this process alone (ru_maxrss would carry the parent's over exec)
-        code = ("import sys; from omr.cli import main; rc = main(sys.argv[1:]); "
+        code = ("import sys; from omr.cli.main import main; rc = main(sys.argv[1:]); "
                 "print([ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0])")
         out = subprocess.run([sys.executable, "-c", code, "scan", str(pdf), "--template", str(tpath), "--db",
                               str(work / f"{pdf.stem}.sqlite")], capture_output=True, text=True,

@@ -2,6 +2,6 @@
 
 import sys
 
-from omr.cli import main
+from omr.cli.main import main
 
 sys.exit(main())

@@ -5,7 +5,7 @@
     python3 sample_scans/make_samples.py --out /tmp/set --sheets 500 --profile all --format tiff
 
 The bundled set is fully determined by --seed (default 96): running the script again rewrites the
-same bytes. Every page's expected read is in expected.json (see omr.simulate.ExpectedSet).
+same bytes. Every page's expected read is in expected.json (see ballot_sim.simulate.ExpectedSet).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
-from omr import simulate as S  # noqa: E402
-from omr.template import Template, load_template  # noqa: E402
+from ballot_sim import simulate as S  # noqa: E402
+from omr.ballot.template import Template, load_template  # noqa: E402
 
 TEMPLATE_FILES = ("tin-nhiem-cdyt-dong-nai-2023.yaml", "tin-nhiem-28-lanh-dao.yaml", "general-election-en.yaml")
 ALL_KINDS = tuple(k for k in S.MARK_KINDS if k not in ("none", "printed"))
@@ -224,7 +224,7 @@ def write_readme(exp: S.ExpectedSet, out: Path) -> None:
         "Simulated scans of the bundled ballot templates, hand-marked and degraded like real scanners",
         "and phones, with the reads a correct reader must give. Made by `make_samples.py` in this",
         f"folder (seed {exp.seed}; running it again rewrites the same bytes); the simulator is",
-        "`omr/simulate.py`. `expected.json` lists every page: file, page, template, rotation, test",
+        "`ballot_sim/simulate.py`. `expected.json` lists every page: file, page, template, rotation, test",
         "flag, each box's expected class (`marked`: read marked or marginal; `blank`: read blank or",
         "marginal; `ambiguous`: any, but two scans of one sheet must not read marked and blank) and",
         "mark kind, each row's acceptable statuses, and the sheet's flags and acceptable statuses.",

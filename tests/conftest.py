@@ -38,7 +38,7 @@ def px_to_mm(value_px: float, dpi: float = RENDER_DPI) -> float:
 
 def render_pdf(pdf: bytes | str | Path, dpi: float = RENDER_DPI) -> list[np.ndarray]:
     """Every page of a PDF rendered by PDFium to a grey uint8 array (0 black, 255 white)."""
-    from omr.simulate import render_pdf as render
+    from ballot_sim.simulate import render_pdf as render
 
     return render(pdf if isinstance(pdf, bytes) else Path(pdf).read_bytes(), dpi)
 

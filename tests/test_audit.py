@@ -21,8 +21,8 @@ import pytest
 import yaml
 from conftest import LEADERS_TEMPLATE, ROOT, SEED_TEMPLATE
 
-from omr import simulate as S
-from omr.audit import (
+from ballot_sim import simulate as S
+from omr.audit.rerun import (
     AuditError,
     compare_environment,
     compare_profiles,
@@ -31,11 +31,11 @@ from omr.audit import (
     match_files,
     run_audit,
 )
-from omr.calibration import load_profile
-from omr.layout import layout
-from omr.results import MarkRead, Reason, Registration, RowRead, SheetRead
-from omr.store import Store, canonical_json, chain_hash, sheet_payload, tool_code_sha256
-from omr.template import load_template
+from omr.ballot.layout import layout
+from omr.ballot.template import load_template
+from omr.read.calibration import load_profile
+from omr.read.results import MarkRead, Reason, Registration, RowRead, SheetRead
+from omr.store.database import Store, canonical_json, chain_hash, sheet_payload, tool_code_sha256
 
 TEMPLATES = [str(SEED_TEMPLATE), str(LEADERS_TEMPLATE)]
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
-from omr.layout import layout
-from omr.sheetcode import decode_sheet_code
-from omr.template import load_template
+from omr.ballot.layout import layout
+from omr.ballot.sheetcode import decode_sheet_code
+from omr.ballot.template import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = sorted((ROOT / "ballot_templates").glob("*.yaml"))

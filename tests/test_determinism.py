@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from conftest import LEADERS_TEMPLATE, ROOT, SEED_TEMPLATE
 
-from omr import batch
-from omr import simulate as S
-from omr.batch import ScanOptions, scan
-from omr.calibration import load_profile
-from omr.digest import reads_digest
-from omr.store import Store, canonical_json, sheet_payload
-from omr.template import load_template
+from ballot_sim import simulate as S
+from omr.audit.digest import reads_digest
+from omr.ballot.template import load_template
+from omr.read.calibration import load_profile
+from omr.scan import batch
+from omr.scan.batch import ScanOptions, scan
+from omr.store.database import Store, canonical_json, sheet_payload
 
 TEMPLATES = [str(SEED_TEMPLATE), str(LEADERS_TEMPLATE)]
 

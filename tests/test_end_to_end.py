@@ -12,11 +12,11 @@ import pytest
 import yaml
 from conftest import BUNDLED_TEMPLATES, ROOT
 
-from omr import simulate as S
-from omr.batch import ScanOptions, scan
-from omr.calibration import load_profile
-from omr.store import Store
-from omr.template import load_template
+from ballot_sim import simulate as S
+from omr.ballot.template import load_template
+from omr.read.calibration import load_profile
+from omr.scan.batch import ScanOptions, scan
+from omr.store.database import Store
 
 SAMPLES = ROOT / "sample_scans"
 

@@ -20,11 +20,11 @@ import pytest
 import zxingcpp
 
 # aliases: names starting with "test" would be collected by pytest as tests
-from omr.generate import SERIAL_WORDS, TEST_WORDS, ballots_pdf
-from omr.generate import TestSheet as DeckSheet
-from omr.generate import test_deck_pdf as deck_pdf_of
-from omr.generate import test_deck_votes as deck_votes_of
-from omr.layout import (
+from omr.ballot.generate import SERIAL_WORDS, TEST_WORDS, ballots_pdf
+from omr.ballot.generate import TestSheet as DeckSheet
+from omr.ballot.generate import test_deck_pdf as deck_pdf_of
+from omr.ballot.generate import test_deck_votes as deck_votes_of
+from omr.ballot.layout import (
     BOX_LINE,
     FIDUCIAL_IDS,
     WORDS,
@@ -35,8 +35,8 @@ from omr.layout import (
     layout,
     page_frame,
 )
-from omr.sheetcode import SheetCode, decode_sheet_code
-from omr.template import PAPER_SIZES_MM, Template, load_template
+from omr.ballot.sheetcode import SheetCode, decode_sheet_code
+from omr.ballot.template import PAPER_SIZES_MM, Template, load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = sorted((ROOT / "ballot_templates").glob("*.yaml"))

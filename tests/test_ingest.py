@@ -1,4 +1,4 @@
-"""omr.ingest: real files made in temporary folders, read back page by page."""
+"""omr.scan.ingest: real files made in temporary folders, read back page by page."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ import pytest
 from PIL import Image, ImageOps
 from reportlab.pdfgen.canvas import Canvas
 
-from omr import ingest
-from omr.ingest import (
+from omr.scan import ingest
+from omr.scan.ingest import (
     SUPPORTED_SUFFIXES,
     PageError,
     PageImage,
@@ -328,7 +328,7 @@ def test_long_pdfs_reopen_the_document_and_lose_no_page(tmp_path, monkeypatch):
 
 PEAK_MEMORY = """
 import sys
-from omr.ingest import PageImage, read_pages
+from omr.scan.ingest import PageImage, read_pages
 n = sum(isinstance(p, PageImage) for p in read_pages(sys.argv[1]))
 with open("/proc/self/status") as f:
     print(n, next(int(line.split()[1]) // 1024 for line in f if line.startswith("VmHWM:")))

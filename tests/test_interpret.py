@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from omr.interpret import Policy, interpret_row, sheet_status
-from omr.results import BLANK, MARGINAL, MARKED, MarkRead, Reason
-from omr.template import Contest, Option, Person
+from omr.ballot.template import Contest, Option, Person
+from omr.read.interpret import Policy, interpret_row, sheet_status
+from omr.read.results import BLANK, MARGINAL, MARKED, MarkRead, Reason
 
 LEVELS = (Option("cao", "Tín nhiệm cao"), Option("tin-nhiem", "Tín nhiệm"), Option("thap", "Tín nhiệm thấp"))
 CONFIDENCE = Contest("tn", "confidence", "", "", LEVELS, (Person("p1", "Nguyễn Văn A", ""),), 1, 1)
@@ -70,11 +70,10 @@ def test_sheet_status() -> None:
     valid = interpret_row(CONFIDENCE, "p1", marks(CONFIDENCE, "p1", {"cao": MARKED}), None)
     invalid = interpret_row(CONFIDENCE, "p1", marks(CONFIDENCE, "p1", {}), None)
     unsure = interpret_row(CONFIDENCE, "p1", marks(CONFIDENCE, "p1", {"cao": MARGINAL}), None)
-    codes = {"extra-writing"}
-    assert sheet_status([valid], [], codes, Policy()) == "ok"
-    assert sheet_status([unsure], [], codes, Policy()) == "review"
-    assert sheet_status([invalid], [], codes, Policy(review_invalid_rows=True)) == "review"
-    assert sheet_status([invalid], [], codes, Policy(review_invalid_rows=False)) == "ok"
-    assert sheet_status([valid], [Reason("extra-writing", "a note")], codes, Policy()) == "review"
-    assert sheet_status([valid], [Reason("fiducial-missing", "said, not judged")], codes, Policy()) == "ok"
-    assert sheet_status([valid], [Reason("rejected", "not issued")], codes, Policy()) == "rejected"
+    assert sheet_status([valid], [], Policy()) == "ok"
+    assert sheet_status([unsure], [], Policy()) == "review"
+    assert sheet_status([invalid], [], Policy(review_invalid_rows=True)) == "review"
+    assert sheet_status([invalid], [], Policy(review_invalid_rows=False)) == "ok"
+    assert sheet_status([valid], [Reason("extra-writing", "a note")], Policy()) == "review"
+    assert sheet_status([valid], [Reason("fiducial-missing", "said, not judged")], Policy()) == "ok"
+    assert sheet_status([valid], [Reason("rejected", "not issued")], Policy()) == "rejected"

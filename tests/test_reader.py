@@ -10,11 +10,11 @@ import numpy as np
 import pypdfium2 as pdfium
 import pytest
 
-from omr.calibration import load_profile
-from omr.generate import ballots_pdf, test_deck_pdf, test_deck_votes
-from omr.layout import layout
-from omr.pipeline import TemplateBook, read_sheet
-from omr.template import load_template
+from omr.ballot.generate import ballots_pdf, test_deck_pdf, test_deck_votes
+from omr.ballot.layout import layout
+from omr.ballot.template import load_template
+from omr.read.calibration import load_profile
+from omr.read.pipeline import TemplateBook, read_sheet
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "ballot_templates" / "tin-nhiem-cdyt-dong-nai-2023.yaml"

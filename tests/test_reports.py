@@ -17,12 +17,12 @@ import pytest
 from pypdf import PdfReader
 from test_tally_support import decision, make_read, person, rejected_read, tally_of, template
 
-from omr.layout import fingerprint
+from omr.ballot.layout import fingerprint
+from omr.read.results import Reason
 from omr.reports import MINUTES, REPORT_FILES, render_reports, write_reports
 from omr.reports.cvr import cvr_id, cvr_report
 from omr.reports.exports import MANIFEST_COLUMNS, manifest_csv, results_csv
 from omr.reports.text import fmt_int, fmt_pct
-from omr.results import Reason
 
 SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "data" / "nist-cvr-1500-103.schema.json"
 

@@ -1,6 +1,6 @@
 """`omr review` over real HTTP: access token, CSRF, path traversal, input validation, decisions.
 
-The database comes from real scanned PDFs (omr.simulate pages -> PDF -> omr scan). The server is
+The database comes from real scanned PDFs (ballot_sim.simulate pages -> PDF -> omr scan). The server is
 the real one (waitress, in-process, on a free loopback port); requests are plain HTTP so that every
 header and every path goes out exactly as written.
 """
@@ -19,14 +19,14 @@ import cv2
 import pytest
 from conftest import BUNDLED_TEMPLATES, ROOT, SEED_TEMPLATE
 
-from omr import simulate as S
-from omr.batch import ScanOptions, scan
-from omr.calibration import load_profile
-from omr.layout import layout
+from ballot_sim import simulate as S
+from omr.ballot.layout import layout
+from omr.ballot.template import load_template
+from omr.read.calibration import load_profile
 from omr.review.security import host_name, is_loopback
 from omr.review.server import ReviewServer
-from omr.store import Store
-from omr.template import load_template
+from omr.scan.batch import ScanOptions, scan
+from omr.store.database import Store
 
 CHOOSE_TEMPLATE = """\
 id: hoi-dong-thu

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from test_review_app import build_review_db
 
+from omr.count.tally import compute_tally
 from omr.review.model import AWAITING, DECIDED, REJECTED, TemplateShelf, load_queue
 from omr.review.server import ReviewServer
-from omr.store import Store
-from omr.tally import compute_tally
+from omr.store.database import Store
 
 SHOTS = Path("/tmp/review-screens")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -98,7 +98,7 @@ def tally_sheet(t: dict, source: str, page: int) -> dict | None:
 
 
 def pending_everywhere(db: Path) -> tuple[set[int], set[int]]:
-    """(sheets the queue says await a person and that count, sheets omr.tally says are pending)."""
+    """(sheets the queue says await a person and that count, sheets omr.count.tally says are pending)."""
     q = queue(db)
     mine = {s.id for s in q.sheets if s.state == AWAITING and s.read.status == "review" and not s.read.test
             and not any(r.code == "duplicate" for r in s.read.reasons)}
@@ -392,7 +392,7 @@ def test_from_the_queue_through_every_reason_to_the_final_count(page, server, db
     assert after["counts"][marginal.option_id] == t_before_marginal["counts"][marginal.option_id]
     assert after["counts"][other] == t_before_marginal["counts"][other] + 1
 
-    # --- results: PROVISIONAL while anything awaits review, the numbers of omr.tally
+    # --- results: PROVISIONAL while anything awaits review, the numbers of omr.count.tally
     pg.goto(f"{base}/results")
     t = tally(db)
     assert t["provisional"] is True and pg.is_visible("#provisional")

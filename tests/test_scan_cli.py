@@ -16,12 +16,12 @@ import pytest
 from conftest import BUNDLED_TEMPLATES, LEADERS_TEMPLATE, ROOT, SEED_TEMPLATE, render_pdf
 from PIL import Image
 
-from omr import batch
-from omr.calibration import load_profile
-from omr.generate import test_deck_pdf as make_deck_pdf
-from omr.generate import test_deck_votes as make_deck
-from omr.store import Store
-from omr.template import load_template
+from omr.ballot.generate import test_deck_pdf as make_deck_pdf
+from omr.ballot.generate import test_deck_votes as make_deck
+from omr.ballot.template import load_template
+from omr.read.calibration import load_profile
+from omr.scan import batch
+from omr.store.database import Store
 
 TEMPLATE_ARGS = ["--template", *[str(p) for p in BUNDLED_TEMPLATES]]
 

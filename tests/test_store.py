@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from omr.results import MarkRead, Reason, Registration, RowRead, SheetRead
-from omr.store import (
+from omr.read.results import MarkRead, Reason, Registration, RowRead, SheetRead
+from omr.store.database import (
     APPLICATION_ID,
     SCHEMA_VERSION,
     RunInfo,
@@ -29,7 +29,7 @@ OPTIONS = ("high", "mid", "low")
 
 
 @dataclass(frozen=True)
-class Failure:  # what omr.ingest.PageError looks like to the store
+class Failure:  # what omr.scan.ingest.PageError looks like to the store
     source: str
     page: int | None
     message: str

@@ -22,10 +22,8 @@ from test_tally_support import (
     template,
 )
 
-from omr.layout import fingerprint
-from omr.results import Reason
-from omr.store import RunInfo, Store, environment_info
-from omr.tally import (
+from omr.ballot.layout import fingerprint
+from omr.count.tally import (
     BAND_NONE,
     BAND_OVER_HALF,
     BAND_TWO_THIRDS,
@@ -36,6 +34,8 @@ from omr.tally import (
     tally_reads,
     tally_store,
 )
+from omr.read.results import Reason
+from omr.store.database import RunInfo, Store, environment_info
 
 SEED = "seed"
 
@@ -443,7 +443,7 @@ def test_templates_are_found_next_to_the_database_or_given(tmp_path: Path) -> No
 
 
 def load(path: Path):
-    from omr.template import load_template
+    from omr.ballot.template import load_template
 
     return load_template(path)
 

@@ -17,10 +17,10 @@ import pytest
 from conftest import ROOT, SEED_TEMPLATE
 from pypdf import PdfReader
 
-from omr import simulate as S
-from omr.layout import layout
-from omr.store import Store
-from omr.template import load_template
+from ballot_sim import simulate as S
+from omr.ballot.layout import layout
+from omr.ballot.template import load_template
+from omr.store.database import Store
 
 VOTES = ["thap", "thap", "cao", "thap", "cao", "thap", None]  # None: a ballot left blank
 

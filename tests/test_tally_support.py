@@ -1,5 +1,5 @@
 """Helpers shared by the tally and report tests: sheet reads as the scanner makes them (the contest
-rules of omr.interpret applied to box states), decisions as the store returns them, and the
+rules of omr.read.interpret applied to box states), decisions as the store returns them, and the
 tally of a few reads. Also the checks that keep the tally's copies of reader constants in step."""
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from functools import cache
 
 from conftest import GENERAL_EN_TEMPLATE, LEADERS_TEMPLATE, SEED_TEMPLATE
 
-from omr.interpret import Policy, interpret_row, sheet_status
-from omr.layout import fingerprint, layout
-from omr.results import BLANK, MARGINAL, MARKED, MarkRead, Reason, SheetRead
-from omr.store import Decision
-from omr.tally import SHEET_REVIEW_CODES, Tally, tally_reads
-from omr.template import Template, load_template
+from omr.ballot.layout import fingerprint, layout
+from omr.ballot.template import Template, load_template
+from omr.count.tally import Tally, tally_reads
+from omr.read.interpret import Policy, interpret_row, sheet_status
+from omr.read.results import BLANK, MARGINAL, MARKED, MarkRead, Reason, SheetRead
+from omr.store.database import Decision
 
 SCORES = {MARKED: 0.21, MARGINAL: 0.015, BLANK: 0.002}
 _decisions = itertools.count(1)
@@ -55,7 +55,7 @@ def make_read(t: Template, votes: Mapping[str, Sequence[str]] | None = None, *, 
         rows.append(interpret_row(contests[cid], rid, marks, strike))
     sheet_reasons = list(reasons) + [Reason("crossed-out-name", f"{contests[t.contests[0].id].id} / {rid}")
                                      for rid in crossed]
-    status = sheet_status(rows, sheet_reasons, set(SHEET_REVIEW_CODES), Policy())
+    status = sheet_status(rows, sheet_reasons, Policy())
     # the same arguments, the same image: reproducible, and different reads get different images
     digest = image or hashlib.sha256(repr((t.id, sorted(votes.items()), source, page, template_page,
                                            sorted(marginal.items()), list(crossed), [str(r) for r in reasons],
@@ -111,15 +111,6 @@ def row_of(t: Tally, row_id: str, contest_id: str | None = None):
 
 def codes(t: Tally) -> list[str]:
     return [d.code for d in t.reconciliation.discrepancies]
-
-
-def test_the_tally_keeps_the_readers_review_codes() -> None:
-    from omr.interpret import ROW_REVIEW_CODES
-    from omr.pipeline import SHEET_REVIEW_CODES as READER_CODES
-    from omr.tally import ROW_REVIEW_CODES as TALLY_ROW_CODES
-
-    assert set(SHEET_REVIEW_CODES) == set(READER_CODES)
-    assert set(TALLY_ROW_CODES) == set(ROW_REVIEW_CODES)
 
 
 def test_helper_reads_look_like_the_scanners() -> None:

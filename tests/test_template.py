@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from omr.layout import fingerprint, layout
-from omr.template import CONFIDENCE_LEVELS_VI, TemplateError, load_template, parse_template
+from omr.ballot.layout import fingerprint, layout
+from omr.ballot.template import CONFIDENCE_LEVELS_VI, TemplateError, load_template, parse_template
 
 # A small valid template using every contest kind; tests break it one way at a time.
 BASE = """\

@@ -18,7 +18,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from omr.tally import Tally
+from omr.count.tally import Tally
 
 MINUTES = "bien-ban-kiem-phieu.pdf"
 RESULTS_JSON = "results.json"

@@ -25,10 +25,11 @@ import hmac
 import json
 from typing import Any
 
-from omr.layout import fingerprint
-from omr.results import BLANK, INVALID, MARKED, VALID
-from omr.tally import COUNTED, PENDING, REJECTED_BY_REVIEWER, RowOutcome, SheetOutcome, Tally
-from omr.template import Template
+from omr.ballot.layout import fingerprint
+from omr.ballot.template import Template
+from omr.codes import COUNTED, PENDING, REJECTED_BY_REVIEWER
+from omr.count.tally import RowOutcome, SheetOutcome, Tally
+from omr.read.results import BLANK, INVALID, MARKED, VALID
 
 DEVICE_ID = "ballot-omr"
 CVR_ID_KEY = b"ballot-omr/cvr-id/v1"

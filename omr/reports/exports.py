@@ -1,6 +1,6 @@
 """results.csv, results.json and manifest.csv: the same numbers as the minutes, for machines.
 
-- ``results.json``: :meth:`omr.tally.Tally.to_json` (the shape issue 4 fixed; others build on it).
+- ``results.json``: :meth:`omr.count.tally.Tally.to_json` (the shape issue 4 fixed; others build on it).
 - ``results.csv``: one line per row and option (a person's level, a choice, yes/no), the numbers of
   the row repeated on each of its lines; percentages with a decimal point (it is data), and a
   ``provisional`` column on every line.
@@ -17,7 +17,7 @@ import io
 import json
 from pathlib import PurePath
 
-from omr.tally import Tally
+from omr.count.tally import Tally
 
 TABULATOR = "ballot-omr"  # the CVR's reporting device: one scanning tool
 MANIFEST_COLUMNS = ("Container", "Tabulator", "Batch Name", "Number of Ballots")

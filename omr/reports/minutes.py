@@ -40,8 +40,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from omr.fonts import ttfont
-from omr.generate import _register_fonts
+from omr.ballot.fonts import ttfont
+from omr.ballot.generate import _register_fonts
+from omr.codes import COUNTED, DUPLICATE, ERROR, PENDING
+from omr.count.tally import ContestResult, SheetOutcome, Tally
 from omr.reports.text import (
     band_word,
     discrepancy_text,
@@ -53,7 +55,6 @@ from omr.reports.text import (
     reason_word,
     words,
 )
-from omr.tally import COUNTED, DUPLICATE, ERROR, PENDING, ContestResult, SheetOutcome, Tally
 
 PAGE_W, PAGE_H = 210 * mm, 297 * mm
 MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 15 * mm, 15 * mm, 20 * mm
@@ -303,7 +304,7 @@ def _numbers(tally: Tally, st: _Styles) -> list:
 
 
 def _share(part: int, whole: int):
-    from omr.tally import percent
+    from omr.count.tally import percent
 
     return percent(part, whole)
 

@@ -10,18 +10,8 @@ import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from omr.tally import (
-    BAND_OVER_HALF,
-    BAND_TWO_THIRDS,
-    COUNTED,
-    DUPLICATE,
-    NOT_ISSUED,
-    REJECTED_BY_REVIEWER,
-    SET_ASIDE,
-    TEST,
-    UNREADABLE,
-    Discrepancy,
-)
+from omr.codes import OUTCOME_REASONS, OUTCOME_WORDS, reason_phrase
+from omr.count.tally import BAND_OVER_HALF, BAND_TWO_THIRDS, Discrepancy
 
 WORDS: dict[str, dict[str, str]] = {
     "vi": {
@@ -248,51 +238,6 @@ WORDS: dict[str, dict[str, str]] = {
     },
 }
 
-OUTCOME_WORDS = {  # the verdict on a listed sheet; its reasons go in their own column
-    "vi": {COUNTED: "Được kiểm", DUPLICATE: "Không tính lại", TEST: "Không tính", NOT_ISSUED: "Không hợp lệ",
-           UNREADABLE: "Chưa kiểm được: cần quét lại", REJECTED_BY_REVIEWER: "Không hợp lệ (Ban kiểm phiếu loại)",
-           SET_ASIDE: "Để riêng: không phải phiếu", "pending": "Được kiểm, CHỜ XEM XÉT",
-           "reviewed": "Được kiểm (đã xem xét)"},
-    "en": {COUNTED: "Counted", DUPLICATE: "Not counted again", TEST: "Never counted", NOT_ISSUED: "Invalid",
-           UNREADABLE: "Not counted yet: rescan", REJECTED_BY_REVIEWER: "Invalid (rejected by the committee)",
-           SET_ASIDE: "Set aside: not a ballot", "pending": "Counted, AWAITING REVIEW",
-           "reviewed": "Counted (reviewed)"},
-}
-OUTCOME_REASONS = {  # why a sheet is out of the count, when the machine's reasons do not say it
-    "vi": {DUPLICATE: "quét trùng", TEST: "phiếu thử (test deck)", NOT_ISSUED: "không do Ban kiểm phiếu phát ra",
-           UNREADABLE: "máy không nhận dạng được trang này", SET_ASIDE: "máy không nhận dạng được trang này"},
-    "en": {DUPLICATE: "scanned twice", TEST: "test-deck sheet", NOT_ISSUED: "not issued by the counting committee",
-           UNREADABLE: "the machine could not recognise this page",
-           SET_ASIDE: "the machine could not recognise this page"},
-}
-
-REASON_WORDS = {
-    "vi": {
-        "duplicate": "quét trùng", "rejected": "không nhận dạng được", "blank-sheet": "phiếu không đánh dấu",
-        "crossed-out-name": "gạch xoá họ tên", "name-obscured": "họ tên bị che hoặc gạch mờ",
-        "extra-writing": "có viết thêm trên phiếu", "no-mark": "không đánh dấu ô nào",
-        "several-marks": "đánh dấu từ hai ô trở lên", "marginal-mark": "dấu mờ, máy không chắc chắn",
-        "overvote": "chọn quá số lượng", "undervote": "chọn ít hơn số lượng tối thiểu",
-        "identified-by-print": "không đọc được mã QR", "streak-over-boxes": "vệt máy quét đi qua ô",
-        "streak": "vệt máy quét", "blurred": "ảnh quét bị nhoè", "faint": "ảnh quét quá nhạt",
-        "fiducial-missing": "thiếu một dấu định vị góc", "decided-invalid": "Ban kiểm phiếu xác định không hợp lệ",
-        "ballot-invalid": "cả tờ phiếu không hợp lệ", "not-issued": "không do Ban kiểm phiếu phát ra",
-        "test": "phiếu thử", "review": "cần xem xét",
-    },
-    "en": {
-        "duplicate": "scanned twice", "rejected": "not recognised", "blank-sheet": "nothing marked on the sheet",
-        "crossed-out-name": "printed name crossed out", "name-obscured": "printed name covered or faintly crossed",
-        "extra-writing": "writing outside the boxes", "no-mark": "no box marked",
-        "several-marks": "two or more boxes marked", "marginal-mark": "faint mark the machine is unsure of",
-        "overvote": "more marks than allowed", "undervote": "fewer marks than required",
-        "identified-by-print": "QR code unreadable", "streak-over-boxes": "scanner streak across boxes",
-        "streak": "scanner streak", "blurred": "blurred scan", "faint": "faint scan",
-        "fiducial-missing": "a corner marker missing", "decided-invalid": "declared invalid by the committee",
-        "ballot-invalid": "the whole ballot invalid", "not-issued": "not issued by the committee",
-        "test": "test-deck sheet", "review": "needs review",
-    },
-}
-
 DISCREPANCY_WORDS = {
     "vi": {
         "missing": "Thiếu {count} phiếu: thu về {collected}, máy đã kiểm {accounted}.",
@@ -333,7 +278,7 @@ def fmt_int(n: int | None, lang: str) -> str:
 
 def fmt_pct(value: Decimal | float, lang: str) -> str:
     """Two decimals; a decimal comma in Vietnamese (66,67), a point in English (66.67). Give the
-    exact percentage (omr.tally.percent) or an already rounded one: a float goes through its
+    exact percentage (omr.count.tally.percent) or an already rounded one: a float goes through its
     shortest text, so 65.63 stays 65.63."""
     number = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
     text = f"{number.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
@@ -343,15 +288,17 @@ def fmt_pct(value: Decimal | float, lang: str) -> str:
 
 
 def reason_word(code: str, lang: str) -> str:
-    return REASON_WORDS.get(lang, REASON_WORDS["en"]).get(code, code)
+    return reason_phrase(code, lang)
 
 
 def outcome_word(outcome: str, lang: str) -> str:
-    return OUTCOME_WORDS.get(lang, OUTCOME_WORDS["en"]).get(outcome, outcome)
+    words = OUTCOME_WORDS.get(outcome)
+    return words(lang) if words else outcome
 
 
 def outcome_reason(outcome: str, lang: str) -> str:
-    return OUTCOME_REASONS.get(lang, OUTCOME_REASONS["en"]).get(outcome, "")
+    words = OUTCOME_REASONS.get(outcome)
+    return words(lang) if words else ""
 
 
 def band_word(band: str | None, lang: str) -> str:

@@ -19,11 +19,12 @@ from urllib.parse import urlencode, urlsplit
 from flask import Flask, Response, abort, g, redirect, render_template, request, send_file
 from werkzeug.exceptions import HTTPException
 
-from omr.annotate import ANNOTATE_PX_PER_MM
-from omr.fonts import FONT_FILES, font_dir
-from omr.results import SheetRead
+from omr.ballot.fonts import FONT_FILES, font_dir
+from omr.count.tally import compute_tally, tally_store
+from omr.read.annotate import ANNOTATE_PX_PER_MM
+from omr.read.results import SheetRead
 from omr.review import i18n
-from omr.review.images import ImageUnavailable, SheetImages
+from omr.review.images import ImageUnavailable, NeverAligned, SheetImages
 from omr.review.model import AWAITING, DECIDED, REJECTED, Queue, SheetItem, TemplateShelf, build_sheet, duplicate_of
 from omr.review.security import (
     LOOPBACK_NAMES,
@@ -35,8 +36,7 @@ from omr.review.security import (
     new_session,
     same_token,
 )
-from omr.store import Store, StoreError
-from omr.tally import compute_tally, tally_store
+from omr.store.database import Store, StoreError
 
 SHOWS = ("awaiting", "decided", "all")
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -397,7 +397,7 @@ def create_app(config: ReviewConfig) -> Flask:
         try:
             return _png(reads.images.registered(sheet_id, item.read, page))
         except ImageUnavailable as exc:
-            abort(404 if "never aligned" in str(exc) else 409, description=str(exc))
+            abort(404 if isinstance(exc, NeverAligned) else 409, description=str(exc))
 
     @app.get("/sheet/<int:sheet_id>/zoom/<int:index>.png")
     def zoom_image(sheet_id: int, index: int) -> Response:

@@ -1,12 +1,13 @@
-"""Words of the review screen in Vietnamese and English: labels, and every reason code in plain words.
+"""Words of the review screen in Vietnamese and English: its labels and messages.
 
-A reason code (``Reason.code``) is stable; what it means to a committee member, and what they are
-expected to do about it, is written here once per language. Unknown codes are shown as they are.
+The codes' own words (reasons, decisions, discrepancies) are declared once in omr.codes; this
+module lays them out as the screen's templates read them. Unknown codes are shown as they are.
 """
 
 from __future__ import annotations
 
-LANGS = ("vi", "en")
+from omr import codes
+from omr.codes import LANGS
 
 MESSAGES: dict[str, dict[str, str]] = {
     "app_title": {"vi": "Xem xét phiếu", "en": "Ballot review"},
@@ -165,120 +166,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error_back": {"vi": "Quay lại danh sách", "en": "Back to the queue"},
 }
 
-# Reason codes: a short title, what it means, and what the reviewer is expected to do.
+# The codes' words come from omr.codes (declared once); the screen's tables keep their shape here.
 REASONS: dict[str, dict[str, tuple[str, str]]] = {
-    "marginal-mark": {
-        "vi": ("Dấu không rõ", "Một ô có vết mực quá nhẹ hoặc quá nhỏ để máy kết luận đã được đánh dấu hay chưa "
-                               "(khung cam). Hãy nhìn ảnh phóng to và chọn đúng ý người bỏ phiếu."),
-        "en": ("Unclear mark", "A box holds too little ink for the machine to say whether it is marked (orange "
-                               "frame). Look at the zoomed image and record what the voter chose."),
-    },
-    "no-mark": {
-        "vi": ("Không đánh dấu ô nào", "Dòng này không có ô nào được đánh dấu: theo Quy định 96, dòng này không "
-                                       "hợp lệ. Hãy xác nhận, hoặc chọn ô nếu thật ra có dấu."),
-        "en": ("No box marked", "No box of this row is marked: under the rules this row is invalid. Confirm it, "
-                                "or record the choice if there is a mark after all."),
-    },
-    "several-marks": {
-        "vi": ("Đánh dấu nhiều ô", "Dòng này có từ hai ô trở lên được đánh dấu: theo Quy định 96, dòng này không "
-                                   "hợp lệ. Hãy xác nhận; nếu một dấu đã bị xoá rõ ràng thì chọn ô còn lại."),
-        "en": ("Several boxes marked", "Two or more boxes of this row are marked: under the rules this row is "
-                                       "invalid. Confirm it; if one mark is clearly erased, record the other."),
-    },
-    "overvote": {
-        "vi": ("Chọn quá số lượng", "Số ô được đánh dấu nhiều hơn số được phép chọn."),
-        "en": ("Overvote", "More boxes are marked than the contest allows."),
-    },
-    "undervote": {
-        "vi": ("Chọn chưa đủ số lượng", "Số ô được đánh dấu ít hơn số bắt buộc phải chọn."),
-        "en": ("Undervote", "Fewer boxes are marked than the contest requires."),
-    },
-    "crossed-out-name": {
-        "vi": ("Họ tên bị gạch xoá", "Có nét gạch qua họ tên in sẵn: theo Quy định 96, dòng của người này không "
-                                     "hợp lệ. Hãy nhìn ảnh phóng to để xác nhận."),
-        "en": ("Name crossed out", "A line runs through the printed name: under the rules this person's row is "
-                                  "invalid. Look at the zoomed image to confirm."),
-    },
-    "name-obscured": {
-        "vi": ("Họ tên bị che hoặc bôi", "Có vệt rộng đè lên họ tên in sẵn (gạch bằng bút dạ, hoặc chỉ là nếp "
-                                         "gấp, bóng mờ). Hãy xem và quyết định."),
-        "en": ("Name obscured", "A broad stroke covers the printed name (a felt-pen strike, or only a fold or "
-                                "shadow). Look and decide."),
-    },
-    "extra-writing": {
-        "vi": ("Có chữ viết thêm", "Có nét viết ngoài các ô (khung tím). Chữ ký được phép; ghi thêm tên hoặc nội "
-                                   "dung khác thì Ban kiểm phiếu quyết định."),
-        "en": ("Writing on the sheet", "There is writing outside the boxes (purple frame). A signature is allowed; "
-                                       "added names or other content are for the committee to judge."),
-    },
-    "blank-sheet": {
-        "vi": ("Phiếu trắng", "Không có ô nào được đánh dấu và không có gì viết trên phiếu."),
-        "en": ("Blank sheet", "No box is marked and nothing is written on the sheet."),
-    },
-    "duplicate": {
-        "vi": ("Phiếu bị quét hai lần", "Phiếu này giống hệt một phiếu đã quét trước đó. Nếu đúng là cùng một tờ "
-                                        "phiếu, hãy loại bản quét này: mỗi phiếu chỉ được đếm một lần."),
-        "en": ("Scanned twice", "This sheet is identical to one scanned earlier. If it is the same sheet, reject "
-                                "this copy: a ballot counts once."),
-    },
-    "streak-over-boxes": {
-        "vi": ("Vệt máy quét đè lên ô", "Máy quét để lại một vệt đậm chạy qua các ô, nên điểm của các ô đó không "
-                                        "đáng tin. Hãy nhìn ảnh và ghi lại lựa chọn."),
-        "en": ("Scanner streak over boxes", "The scanner left a dark streak across boxes, so their scores cannot "
-                                            "be trusted. Look at the image and record the choices."),
-    },
-    "streak": {
-        "vi": ("Vệt máy quét", "Máy quét để lại một vệt đậm (kính bẩn) nhưng không đè lên ô nào."),
-        "en": ("Scanner streak", "The scanner left a dark streak (dirty glass) that crosses no box."),
-    },
-    "blurred": {
-        "vi": ("Ảnh bị nhoè", "Ảnh quét quá nhoè để tin kết quả máy đọc. Hãy so với phiếu giấy hoặc quét lại."),
-        "en": ("Blurred scan", "The scan is too blurred to trust. Compare with the paper or scan it again."),
-    },
-    "faint": {
-        "vi": ("Ảnh quá nhạt", "Ảnh quét quá nhạt để tin kết quả máy đọc. Hãy so với phiếu giấy hoặc quét lại."),
-        "en": ("Faint scan", "The scan is too faint to trust. Compare with the paper or scan it again."),
-    },
-    "identified-by-print": {
-        "vi": ("Không đọc được mã QR", "Phiếu được nhận ra nhờ nội dung in, nhưng không kiểm tra được đây là phiếu "
-                                       "chính thức do Ban kiểm phiếu phát ra. Hãy kiểm tra tờ phiếu giấy."),
-        "en": ("QR code unreadable", "The sheet was recognised by its print, but whether the committee issued it "
-                                     "cannot be checked. Check the paper sheet."),
-    },
-    "fiducial-missing": {
-        "vi": ("Thiếu dấu định vị ở góc", "Một dấu định vị ở góc phiếu bị che hoặc hỏng; phiếu vẫn được căn chỉnh "
-                                          "bằng ba dấu còn lại."),
-        "en": ("Corner mark missing", "A corner mark is covered or damaged; the sheet was still aligned on the "
-                                      "other three."),
-    },
-    "rejected": {
-        "vi": ("Máy không đếm được phiếu này", "Phiếu không nhận dạng được, không do Ban kiểm phiếu phát ra, "
-                                               "hoặc không đọc được."),
-        "en": ("The machine cannot count this sheet", "The sheet could not be identified, was not issued by the "
-                                                      "committee, or could not be read."),
-    },
-}
-
-# What a reviewer may give as the reason a row is invalid (stored as the code).
+    code: {lang: (r.title(lang), r.explain(lang)) for lang in LANGS} for code, r in codes.REASONS.items()}
 ROW_INVALID_REASONS: dict[str, dict[str, str]] = {
-    "no-mark": {"vi": "Không đánh dấu ô nào", "en": "No box marked"},
-    "several-marks": {"vi": "Đánh dấu nhiều ô", "en": "Several boxes marked"},
-    "overvote": {"vi": "Chọn quá số lượng", "en": "Overvote"},
-    "undervote": {"vi": "Chọn chưa đủ số lượng", "en": "Undervote"},
-    "crossed-out-name": {"vi": "Họ tên bị gạch xoá", "en": "Name crossed out"},
-    "unclear-mark": {"vi": "Không xác định được ý người bỏ phiếu", "en": "The voter's intent cannot be told"},
-    "other": {"vi": "Lý do khác (ghi trong phần ghi chú)", "en": "Other (explained in the note)"},
-}
-
-# What a reviewer may give as the reason a whole sheet is rejected (stored as the code).
+    code: {lang: w(lang) for lang in LANGS} for code, w in codes.ROW_INVALID_CHOICES.items()}
 SHEET_REJECT_REASONS: dict[str, dict[str, str]] = {
-    "not-issued": {"vi": "Không phải phiếu do Ban kiểm phiếu phát ra", "en": "Not issued by the counting committee"},
-    "duplicate": {"vi": "Cùng một phiếu bị quét hai lần", "en": "The same sheet scanned twice"},
-    "added-content": {"vi": "Ghi thêm tên hoặc nội dung khác", "en": "Names or other content added"},
-    "unreadable": {"vi": "Phiếu rách, hỏng, không đọc được", "en": "Torn, damaged or unreadable"},
-    "test-sheet": {"vi": "Phiếu thử, không phải phiếu bầu", "en": "A test sheet, not a ballot"},
-    "other": {"vi": "Lý do khác (ghi trong phần ghi chú)", "en": "Other (explained in the note)"},
-}
+    code: {lang: w(lang) for lang in LANGS} for code, w in codes.SHEET_REJECT_CHOICES.items()}
 
 
 RECONCILIATION: dict[str, dict[str, str]] = {
@@ -300,22 +194,7 @@ RECONCILIATION: dict[str, dict[str, str]] = {
 
 
 DISCREPANCIES: dict[str, dict[str, str]] = {
-    "missing": {"vi": "Thiếu phiếu so với số phiếu thu về", "en": "Ballots missing"},
-    "extra": {"vi": "Thừa phiếu so với số phiếu thu về", "en": "More sheets than ballots collected"},
-    "incomplete-ballot": {"vi": "Phiếu thiếu trang", "en": "Ballot pages missing"},
-    "duplicate": {"vi": "Phiếu bị quét hai lần (chỉ đếm một lần)", "en": "Sheets scanned twice (counted once)"},
-    "test-deck": {"vi": "Có phiếu thử lẫn trong phiếu bầu", "en": "Test-deck sheets among the ballots"},
-    "not-issued": {"vi": "Phiếu không do Ban kiểm phiếu phát ra", "en": "Sheets not issued by the committee"},
-    "unreadable": {"vi": "Trang không đọc được", "en": "Pages that could not be read"},
-    "page-failure": {"vi": "Tệp hoặc trang quét bị lỗi", "en": "Files or pages that failed"},
-    "collected-unknown": {"vi": "Chưa nhập số phiếu thu về", "en": "Ballots collected not given"},
-    "collected-over-issued": {"vi": "Số phiếu thu về nhiều hơn số phát ra", "en": "More collected than issued"},
-    "collected-over-present": {"vi": "Số phiếu thu về nhiều hơn số người có mặt",
-                               "en": "More collected than members present"},
-    "issued-over-present": {"vi": "Số phiếu phát ra nhiều hơn số người có mặt", "en": "More issued than present"},
-    "quorum": {"vi": "Không đủ 2/3 số người được triệu tập có mặt", "en": "Fewer than 2/3 of those convened present"},
-    "scan-running": {"vi": "Đang có lượt quét chưa xong", "en": "A scan is still running"},
-}
+    code: {lang: w(lang) for lang in LANGS} for code, w in codes.DISCREPANCIES.items()}
 
 
 def reconciliation_words(lang: str) -> dict[str, str]:
@@ -338,11 +217,4 @@ def reason_words(code: str, lang: str) -> tuple[str, str]:
     return entry.get(lang) or entry["en"]
 
 
-def decision_reason_words(code: str, lang: str) -> str:
-    """A stored decision reason (a code from the lists above, or free text) in words."""
-    for table in (ROW_INVALID_REASONS, SHEET_REJECT_REASONS):
-        if code in table:
-            return table[code].get(lang) or table[code]["en"]
-    if code in REASONS:
-        return reason_words(code, lang)[0]
-    return code
+decision_reason_words = codes.decision_reason_words

@@ -16,12 +16,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from omr.annotate import ANNOTATE_PX_PER_MM, COLOURS, FINDING, annotate
-from omr.identify import upright_patch
-from omr.ingest import PageError, read_pages
-from omr.layout import PageLayout, Rect
-from omr.pipeline import image_sha256
-from omr.results import BLANK, SheetRead
+from omr.ballot.layout import PageLayout, Rect
+from omr.read.annotate import ANNOTATE_PX_PER_MM, COLOURS, FINDING, annotate
+from omr.read.identify import upright_patch
+from omr.read.pipeline import image_sha256
+from omr.read.results import BLANK, SheetRead
+from omr.scan.ingest import PageError, read_pages
 
 ZOOM_PX_PER_MM = 9.0
 ZOOM_MAX_PX = 1800
@@ -31,6 +31,10 @@ HIGHLIGHT = (0, 200, 255)  # BGR: the row being decided
 
 class ImageUnavailable(Exception):
     """The sheet cannot be shown: the message says why, for a person."""
+
+
+class NeverAligned(ImageUnavailable):
+    """The sheet was never registered: there is no aligned image, only the original scan."""
 
 
 class _Lru:
@@ -105,7 +109,7 @@ class SheetImages:
     # ---- the three pictures
 
     def registered(self, sheet_id: int, read: SheetRead, page: PageLayout) -> bytes:
-        """The annotated registered page (omr.annotate), without its text panel: the screen says the
+        """The annotated registered page (omr.read.annotate), without its text panel: the screen says the
         reasons in words beside it. Its pixels are page mm x ANNOTATE_PX_PER_MM."""
         homography = _homography(read)
 
@@ -165,7 +169,7 @@ class SheetImages:
 
 def _homography(read: SheetRead) -> np.ndarray:
     if read.registration is None:
-        raise ImageUnavailable("the sheet was never aligned (registered): only the original scan can be shown")
+        raise NeverAligned("the sheet was never aligned (registered): only the original scan can be shown")
     return np.array(read.registration.homography, dtype=np.float64).reshape(3, 3)
 
 

@@ -2,7 +2,7 @@
 
 Pure logic over the store's reads and decisions (no web code). A sheet goes to a person when the
 machine did not read it cleanly (status ``review``) or could not count it at all (``rejected``).
-It awaits a person (the same rule as ``omr.tally``'s "pending", plus the copies and unreadable sheets
+It awaits a person (the same rule as ``omr.count.tally``'s "pending", plus the copies and unreadable sheets
 a person should confirm) until
 
 - it is rejected as a whole (a sheet decision ``reject-sheet``), or
@@ -21,12 +21,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omr.interpret import ROW_REVIEW_CODES
-from omr.layout import BallotLayout, PageLayout, Rect, layout
-from omr.pipeline import SHEET_REVIEW_CODES
-from omr.results import REVIEW, SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, VALID, RowRead, SheetRead
-from omr.store import Decision, Store
-from omr.template import Contest, Template, TemplateError, load_template
+from omr.ballot.layout import BallotLayout, PageLayout, Rect, layout
+from omr.ballot.template import Contest, Template, TemplateError, load_template
+from omr.read.interpret import row_needs_person, sheet_needs_person
+from omr.read.results import REVIEW, SHEET_OK, RowRead, SheetRead
+from omr.store.database import Decision, Store
 
 AWAITING, DECIDED, REJECTED = "awaiting", "decided", "rejected"
 BOX_CODES = {"marginal-mark", "no-mark", "several-marks", "overvote", "undervote"}  # judged by looking at the boxes
@@ -138,19 +137,6 @@ class SheetItem:
         return self.rows[index] if 0 <= index < len(self.rows) else None
 
 
-def row_needs_decision(read: SheetRead, row: RowRead) -> bool:
-    """A row a person must decide: on a sheet sent to review, any row not simply valid."""
-    if read.status != SHEET_REVIEW:
-        return False
-    return row.status != VALID or any(r.code in ROW_REVIEW_CODES for r in row.reasons)
-
-
-def sheet_needs_decision(read: SheetRead) -> bool:
-    """A sheet-level decision is needed when the machine rejected it, or found something on the
-    sheet (not in a row) that sends it to a person."""
-    if read.status == SHEET_REJECTED:
-        return True
-    return read.status == SHEET_REVIEW and any(r.code in SHEET_REVIEW_CODES for r in read.reasons)
 
 
 class TemplateShelf:
@@ -251,13 +237,13 @@ def build_sheet(sheet_id: int, read: SheetRead, shelf: TemplateShelf,
     rows: list[RowItem] = []
     for i, row in enumerate(read.rows):
         contest, name, detail, options, max_marks = _row_names(info, row)
-        rows.append(RowItem(i, row, row_needs_decision(read, row), latest.get((sheet_id, row.contest_id, row.row_id)),
+        rows.append(RowItem(i, row, row_needs_person(read, row), latest.get((sheet_id, row.contest_id, row.row_id)),
                             contest, name, detail, options, max_marks))
     sheet_decision = latest.get((sheet_id, None, None))
     if sheet_decision is not None and sheet_decision.action == "accept":
-        for r in rows:  # as omr.tally: a sheet accepted keeps the rows the machine decided as they were read
+        for r in rows:  # as omr.count.tally: a sheet accepted keeps the rows the machine decided as they were read
             r.kept_by_sheet = r.latest is None and r.read.status != REVIEW
-    item = SheetItem(sheet_id, read, info, rows, sheet_needs_decision(read), sheet_decision)
+    item = SheetItem(sheet_id, read, info, rows, sheet_needs_person(read), sheet_decision)
     if page is not None:
         for reason in read.reasons:
             if reason.where is not None:

@@ -12,7 +12,7 @@ from waitress.server import create_server
 
 from omr.review.app import ReviewConfig, create_app
 from omr.review.security import is_loopback, new_token
-from omr.store import Store
+from omr.store.database import Store
 
 THREADS = 4
 

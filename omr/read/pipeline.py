@@ -13,15 +13,17 @@ import cv2
 import numpy as np
 import pypdfium2 as pdfium
 
-from omr.calibration import Profile
-from omr.generate import ballots_pdf
-from omr.identify import MATCH_PX_PER_MM, match_printed_page, read_sheet_code, upright_patch
-from omr.inspect import NAME_PX_PER_MM, PAGE_PX_PER_MM, PageReference, inspect_page, page_reference, sheet_blur_mm
-from omr.interpret import interpret_row, sheet_status
-from omr.layout import BallotLayout, PageLayout, Rect, layout, page_frame
-from omr.marks import InkLevels, ink_levels, measure_box, sample_px_per_mm
-from omr.register import Frame, PageTransform, register
-from omr.results import (
+from omr.ballot.generate import ballots_pdf
+from omr.ballot.layout import BallotLayout, PageLayout, Rect, layout, page_frame
+from omr.ballot.sheetcode import SheetCode
+from omr.ballot.template import PAPER_SIZES_MM, Template
+from omr.read.calibration import Profile
+from omr.read.identify import MATCH_PX_PER_MM, match_printed_page, read_sheet_code, upright_patch
+from omr.read.inspect import NAME_PX_PER_MM, PAGE_PX_PER_MM, PageReference, inspect_page, page_reference, sheet_blur_mm
+from omr.read.interpret import interpret_row, sheet_status
+from omr.read.marks import InkLevels, ink_levels, measure_box, sample_px_per_mm
+from omr.read.register import Frame, PageTransform, register
+from omr.read.results import (
     MARGINAL,
     MARKED,
     SHEET_REJECTED,
@@ -31,12 +33,7 @@ from omr.results import (
     RowRead,
     SheetRead,
 )
-from omr.sheetcode import SheetCode
-from omr.template import PAPER_SIZES_MM, Template
 
-# Sheet reasons that send a registered, identified sheet to a human
-SHEET_REVIEW_CODES = {"identified-by-print", "extra-writing", "crossed-out-name", "name-obscured",
-                      "streak-over-boxes", "blurred", "faint", "blank-sheet", "duplicate"}
 SIGNATURE_PX = 8  # each marked box's interior is summarised as 8x8 darkness cells
 
 
@@ -192,7 +189,7 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     for (contest_id, row_id), strike in crossed.items():
         reasons.append(Reason("crossed-out-name", f"{contest_id} / {row_id}: the printed name is crossed out",
                               _where(strike.rect)))
-    status = sheet_status(rows, reasons, SHEET_REVIEW_CODES, profile.policy)
+    status = sheet_status(rows, reasons, profile.policy)
     metrics = {"edge_width_mm": blur, "contrast": inspection.contrast,
                "new_ink_mm2": inspection.new_ink_mm2, "paper_level": round(levels.paper, 1),
                "black_level": round(levels.black, 1)}

@@ -15,7 +15,7 @@ Style: plain functions on numpy arrays with explicit parameters; all randomness 
 (the clean renders are cached by the caller, see :class:`Simulator`).
 
 Conventions
-- Page coordinates are millimetres from the top-left corner of the paper (as in omr.layout).
+- Page coordinates are millimetres from the top-left corner of the paper (as in omr.ballot.layout).
 - Image coordinates are pixels with pixel centres at integers (OpenCV's convention); a page mm
   point (x, y) of a clean render at ``px_per_mm`` is at ``(x * px_per_mm - 0.5, y * px_per_mm - 0.5)``.
 - Every geometric degradation returns, with the image, the 3x3 matrix mapping its input pixels to
@@ -48,8 +48,8 @@ import numpy as np
 import pypdfium2 as pdfium
 from PIL import Image
 
-from omr.layout import BOX_LINE, INK_MARGIN, PageLayout, Rect, layout
-from omr.template import Contest, Template
+from omr.ballot.layout import BOX_LINE, INK_MARGIN, PageLayout, Rect, layout
+from omr.ballot.template import Contest, Template
 
 MARKED, BLANK, AMBIGUOUS = "marked", "blank", "ambiguous"
 VALID, INVALID, REVIEW = "valid", "invalid", "review"
@@ -126,7 +126,7 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 def clean_pages(template: Template, dpi: float = 200, copies: int = 1) -> tuple[CleanPage, ...]:
     """The official ballot's pages (``copies`` times: only serial-numbered templates differ between
     copies) rendered at ``dpi``."""
-    from omr.generate import ballots_pdf
+    from omr.ballot.generate import ballots_pdf
 
     bl = layout(template)
     images = render_pdf(ballots_pdf(template, copies), dpi)
@@ -141,7 +141,7 @@ def clean_pages(template: Template, dpi: float = 200, copies: int = 1) -> tuple[
 
 def test_deck_pages(template: Template, dpi: float = 200, sheets: int | None = None) -> tuple[CleanPage, ...]:
     """Test-deck pages (QR flag "test", pre-printed X marks) rendered at ``dpi``."""
-    from omr.generate import test_deck_pdf, test_deck_votes
+    from omr.ballot.generate import test_deck_pdf, test_deck_votes
 
     bl = layout(template)
     deck = test_deck_votes(template, sheets)

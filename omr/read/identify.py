@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 import zxingcpp
 
-from omr.layout import Rect
-from omr.sheetcode import SheetCode, decode_sheet_code
+from omr.ballot.layout import Rect
+from omr.ballot.sheetcode import SheetCode, decode_sheet_code
 
 QR_PX_PER_MM = 8.0
 QUIET_MM = 4.0

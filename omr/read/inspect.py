@@ -12,9 +12,9 @@ from functools import cache
 import cv2
 import numpy as np
 
-from omr.identify import upright_patch
-from omr.layout import NameCell, PageLayout, Rect
-from omr.marks import NOISE_FLOOR, InkLevels
+from omr.ballot.layout import NameCell, PageLayout, Rect
+from omr.read.identify import upright_patch
+from omr.read.marks import NOISE_FLOOR, InkLevels
 
 PAGE_PX_PER_MM = 4.0  # the whole-page check runs at ~100 dpi
 NAME_PX_PER_MM = 8.0

@@ -1,7 +1,7 @@
 """Ballots and test decks as vector PDF, drawn only from the layout.
 
 Text stays text (Be Vietnam Pro, embedded as a subset), fiducials and QR codes are vector squares,
-so the printed sheet is exactly what :mod:`omr.layout` says and the reader can find it again.
+so the printed sheet is exactly what :mod:`omr.ballot.layout` says and the reader can find it again.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
-from omr.fonts import FONT_FILES, ttfont
-from omr.layout import BallotLayout, PageLayout, Rect, layout
-from omr.sheetcode import SheetCode, encode_sheet_code
-from omr.template import Contest, Template
+from omr.ballot.fonts import FONT_FILES, ttfont
+from omr.ballot.layout import BallotLayout, PageLayout, Rect, layout
+from omr.ballot.sheetcode import SheetCode, encode_sheet_code
+from omr.ballot.template import Contest, Template
 
 TEST_WORDS = {"vi": "PHIẾU THỬ — KHÔNG DÙNG ĐỂ KIỂM PHIẾU", "en": "TEST DECK — NOT A VALID BALLOT"}
 SERIAL_WORDS = {"vi": "Số phiếu", "en": "Ballot no."}
@@ -94,7 +94,7 @@ def draw_page(page: _Page, pl: PageLayout, code: SheetCode) -> None:
         page.line(ln.x1, ln.y1, ln.x2, ln.y2, ln.width)
     for t in pl.texts:
         page.text(t.text, t.x, t.baseline, t.style, t.size_pt, t.align)
-    from omr.layout import BOX_LINE
+    from omr.ballot.layout import BOX_LINE
 
     for box in pl.boxes:
         page.rect(box.rect, stroke=BOX_LINE)
@@ -210,7 +210,7 @@ def test_deck_pdf(template: Template, deck: list[TestSheet]) -> bytes:
 
 
 def _footer_wrapped(page: _Page, pl: PageLayout, text: str) -> None:
-    from omr.fonts import wrap_text
+    from omr.ballot.fonts import wrap_text
 
     size = 6.0
     width = pl.footer.w * FOOTER_TEXT_W

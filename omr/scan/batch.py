@@ -19,14 +19,14 @@ import cv2
 import numpy as np
 
 from omr import __version__
-from omr.annotate import annotate
-from omr.calibration import Profile
-from omr.ingest import PageError, count_pages, expand_inputs, file_sha256, read_pages
-from omr.layout import fingerprint
-from omr.pipeline import SIGNATURE_PX, TemplateBook, read_sheet
-from omr.results import SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, Reason, SheetRead
-from omr.store import RunInfo, Store, environment_info
-from omr.template import Template
+from omr.ballot.layout import fingerprint
+from omr.ballot.template import Template
+from omr.read.annotate import annotate
+from omr.read.calibration import Profile
+from omr.read.pipeline import SIGNATURE_PX, TemplateBook, read_sheet
+from omr.read.results import SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, Reason, SheetRead
+from omr.scan.ingest import PageError, count_pages, expand_inputs, file_sha256, read_pages
+from omr.store.database import RunInfo, Store, environment_info
 
 PAGES_PER_CHUNK = 8
 # Two scans of one sheet: their ink cells correlate at 0.987 or more (sample set) while different
@@ -150,7 +150,7 @@ def _results(chunks: list[_Chunk], options: ScanOptions) -> Iterator[tuple[_Chun
     # workers start fast and clean; Windows has none, and spawns.
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["omr.batch"])
+        context.set_forkserver_preload(["omr.scan.batch"])
     else:
         context = multiprocessing.get_context("spawn")
     with context.Pool(options.jobs, initializer=_init_worker, initargs=(options,)) as pool:

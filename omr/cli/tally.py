@@ -19,7 +19,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from omr.tally import ERROR, Tally, TallyError
+from omr.codes import ERROR
+from omr.count.tally import Tally, TallyError, TemplateMissing
 
 
 def _count(text: str) -> int:
@@ -59,9 +60,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from omr.count.tally import run_templates, tally_store
     from omr.reports import write_reports
-    from omr.store import Store, StoreError
-    from omr.tally import run_templates, tally_store
+    from omr.store.database import Store, StoreError
 
     if (args.convened is None) != (args.present is None):
         print("error: give both --convened and --present (the quorum needs both), or neither", file=sys.stderr)
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             tally = tally_store(store, templates, issued=args.issued, collected=args.collected,
                                 convened=args.convened, present=args.present, batches=batches or None)
     except (StoreError, TallyError) as exc:
-        hint = "" if args.template or "no template" not in str(exc) else \
+        hint = "" if args.template or not isinstance(exc, TemplateMissing) else \
             " (the template files the scans recorded were not found or have changed: pass --template T.yaml)"
         print(f"error: {exc}{hint}", file=sys.stderr)
         return 2

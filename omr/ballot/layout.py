@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from omr.fonts import PT_TO_MM, text_width_mm, wrap_text
-from omr.template import PAPER_SIZES_MM, Contest, Template
+from omr.ballot.fonts import PT_TO_MM, text_width_mm, wrap_text
+from omr.ballot.template import PAPER_SIZES_MM, Contest, Template
 
 LAYOUT_VERSION = "2"
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from omr.results import (
+from omr.ballot.template import Contest
+from omr.codes import ROW_REVIEW_CODES, RULE_INVALID_CODES, SHEET_REVIEW_CODES
+from omr.read.results import (
     INVALID,
     MARGINAL,
     MARKED,
@@ -22,12 +24,8 @@ from omr.results import (
     MarkRead,
     Reason,
     RowRead,
+    SheetRead,
 )
-from omr.template import Contest
-
-# Row reasons that send the whole sheet to a human
-ROW_REVIEW_CODES = {"marginal-mark", "crossed-out-name"}
-INVALID_ROW_CODES = {"no-mark", "several-marks", "overvote", "undervote"}
 
 
 @dataclass(frozen=True)
@@ -60,19 +58,18 @@ def interpret_row(contest: Contest, row_id: str, marks: list[MarkRead], crossed:
         reasons.append(Reason("undervote", f"{contest.id}: {n} marked, at least {contest.min_marks} required"))
     if marginal:
         status = REVIEW
-    elif any(r.code in INVALID_ROW_CODES for r in reasons):
+    elif any(r.code in RULE_INVALID_CODES for r in reasons):
         status = INVALID
     else:
         status = VALID
     return RowRead(contest.id, row_id, status, tuple(reasons), marked, tuple(marks))
 
 
-def sheet_status(rows: list[RowRead], sheet_reasons: list[Reason], review_codes: set[str],
-                 policy: Policy) -> str:
+def sheet_status(rows: list[RowRead], sheet_reasons: list[Reason], policy: Policy) -> str:
     """ok, review or rejected for a sheet that was registered and identified."""
     if any(r.code == "rejected" for r in sheet_reasons):
         return SHEET_REJECTED
-    if any(r.code in review_codes for r in sheet_reasons):
+    if any(r.code in SHEET_REVIEW_CODES for r in sheet_reasons):
         return SHEET_REVIEW
     for row in rows:
         if row.status == REVIEW or any(r.code in ROW_REVIEW_CODES for r in row.reasons):
@@ -80,3 +77,26 @@ def sheet_status(rows: list[RowRead], sheet_reasons: list[Reason], review_codes:
         if policy.review_invalid_rows and row.status == INVALID:
             return SHEET_REVIEW
     return SHEET_OK
+
+
+# What awaits a person: the one rule the tally and the review screen share
+
+
+def sheet_review_codes(read: SheetRead) -> tuple[str, ...]:
+    """The sheet-level reasons (not a row's) that sent a read sheet to a person."""
+    if read.status != SHEET_REVIEW:
+        return ()
+    return tuple(r.code for r in read.reasons if r.code in SHEET_REVIEW_CODES)
+
+
+def sheet_needs_person(read: SheetRead) -> bool:
+    """A sheet-level decision is needed: the machine rejected the sheet, or found something on it
+    (not in a row) that sends it to a person."""
+    return read.status == SHEET_REJECTED or bool(sheet_review_codes(read))
+
+
+def row_needs_person(read: SheetRead, row: RowRead) -> bool:
+    """A row a person must decide: on a sheet sent to review, any row not simply valid."""
+    if read.status != SHEET_REVIEW:
+        return False
+    return row.status != VALID or any(r.code in ROW_REVIEW_CODES for r in row.reasons)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from omr.identify import upright_patch
-from omr.layout import BOX_LINE, Rect
-from omr.results import BLANK, MARGINAL, MARKED
+from omr.ballot.layout import BOX_LINE, Rect
+from omr.read.identify import upright_patch
+from omr.read.results import BLANK, MARGINAL, MARKED
 
 SEARCH_MM = 1.2  # how far the printed box may be from where the page transform puts it
 INTERIOR_INSET_MM = BOX_LINE / 2 + 0.4  # from the outline's centre line to the measured interior

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from omr import __version__
-from omr.template import TemplateError, load_template
+from omr.ballot.template import TemplateError, load_template
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -20,7 +20,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             print(exc, file=sys.stderr)
             failed += 1
             continue
-        from omr.layout import layout
+        from omr.ballot.layout import layout
 
         bl = layout(template)
         boxes = sum(len(p.boxes) for p in bl.pages)
@@ -30,7 +30,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_layout(args: argparse.Namespace) -> int:
-    from omr.layout import layout
+    from omr.ballot.layout import layout
 
     bl = layout(load_template(args.template))
     if args.json:
@@ -48,7 +48,7 @@ def _cmd_layout(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from omr.generate import ballots_pdf, test_deck_pdf, test_deck_votes
+    from omr.ballot.generate import ballots_pdf, test_deck_pdf, test_deck_votes
 
     template = load_template(args.template)
     out = Path(args.output)
@@ -81,9 +81,9 @@ def _load_templates(paths: list[str]) -> list:
 def _cmd_scan(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from omr.batch import ScanOptions, scan
-    from omr.calibration import ProfileError, load_profile
-    from omr.store import Store, StoreError
+    from omr.read.calibration import ProfileError, load_profile
+    from omr.scan.batch import ScanOptions, scan
+    from omr.store.database import Store, StoreError
 
     try:
         profile = load_profile(args.calibration)
@@ -113,7 +113,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         print(f"FAILED {where}: {failure.message}", file=sys.stderr)
     reads = sorted(summary.reads, key=lambda r: (r.source, r.page))
     if args.json:
-        from omr.digest import reads_digest
+        from omr.audit.digest import reads_digest
 
         payload = {"run": {**run, "digest": reads_digest(reads)}, "sheets": [r.to_json() for r in reads]}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -129,7 +129,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             print(f"  {r.status.upper():8} {r.source} page {r.page}: " + "; ".join(
                 [str(x) for x in r.reasons] + [str(x) for row in r.rows for x in row.reasons])[:300])
     if args.digest:
-        from omr.digest import reads_digest
+        from omr.audit.digest import reads_digest
 
         print(f"digest {reads_digest(reads)}")
     return summary.exit_code
@@ -138,8 +138,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from omr.batch import ScanOptions, scan_scores
-    from omr.calibration import derive_profile, load_profile, write_profile
+    from omr.read.calibration import derive_profile, load_profile, write_profile
+    from omr.scan.batch import ScanOptions, scan_scores
 
     base = load_profile(args.base)
     templates = _load_templates(args.template)
@@ -203,17 +203,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_calibrate)
 
     # --- tally (issue 4): sub-commands added below this line ---
-    from omr.tally_cli import add_parser as add_tally_parser
+    from omr.cli.tally import add_parser as add_tally_parser
 
     add_tally_parser(sub)
 
     # --- review (issue 5): sub-commands added below this line ---
-    from omr.review.cli import add_parser as add_review_parser
+    from omr.cli.review import add_parser as add_review_parser
 
     add_review_parser(sub)
 
     # --- audit and verify (issue 6): sub-commands added below this line ---
-    from omr.audit import add_commands as add_audit_commands
+    from omr.audit.rerun import add_commands as add_audit_commands
 
     add_audit_commands(sub)
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from omr.identify import upright_patch
-from omr.layout import PageLayout, Rect
-from omr.results import BLANK, MARGINAL, MARKED, SheetRead
+from omr.ballot.layout import PageLayout, Rect
+from omr.read.identify import upright_patch
+from omr.read.results import BLANK, MARGINAL, MARKED, SheetRead
 
 ANNOTATE_PX_PER_MM = 5.0
 COLOURS = {MARKED: (40, 160, 40), MARGINAL: (0, 140, 255), BLANK: (160, 160, 160)}  # BGR

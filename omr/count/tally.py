@@ -2,7 +2,7 @@
 
 The core, :func:`tally_reads`, is a pure function: reads, decisions and templates in, a frozen
 :class:`Tally` out; no file, database or clock. :func:`compute_tally` is the thin shell that takes
-them from a :class:`~omr.store.Store` (and loads the templates the scan runs recorded).
+them from a :class:`~omr.store.database.Store` (and loads the templates the scan runs recorded).
 
 What counts (Quy định 96-QĐ/TW and DESIGN.md):
 
@@ -44,36 +44,44 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from omr import __version__
-from omr.results import INVALID, REVIEW, SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, VALID, MarkRead, Reason, SheetRead
-from omr.store import Decision, Store
-from omr.template import Contest, Template, TemplateError, load_template
+from omr.ballot.template import Contest, Template, TemplateError, load_template
+from omr.codes import (
+    COUNTED,
+    DUPLICATE,
+    ERROR,
+    INVALID,
+    NOT_ISSUED,
+    PENDING,
+    REJECTED_BY_REVIEWER,
+    REJECTION_OUTCOME,
+    REVIEW,
+    ROW_INVALID_CODES,
+    SET_ASIDE,
+    SHEET_OK,
+    SHEET_REJECTED,
+    TEST,
+    UNREADABLE,
+    VALID,
+    WARNING,
+)
+from omr.read.interpret import row_needs_person, sheet_review_codes
+from omr.read.results import MarkRead, Reason, SheetRead
+from omr.store.database import Decision, Store
 
 RESULTS_FORMAT = "ballot-omr-results"
 RESULTS_VERSION = 1
 
-# Sheet reason codes that send a registered, identified sheet to a person. The same set as
-# omr.pipeline.SHEET_REVIEW_CODES (a test keeps them equal); copied so that the tally, which the
-# review web app imports, does not pull in the vision stack.
-SHEET_REVIEW_CODES = frozenset({"identified-by-print", "extra-writing", "crossed-out-name", "name-obscured",
-                                "streak-over-boxes", "blurred", "faint", "blank-sheet", "duplicate"})
-ROW_REVIEW_CODES = frozenset({"marginal-mark", "crossed-out-name"})  # as omr.interpret.ROW_REVIEW_CODES
-ROW_INVALID_CODES = ("no-mark", "several-marks", "overvote", "undervote", "crossed-out-name", "decided-invalid",
-                     "ballot-invalid")
-
-PENDING = "pending"
-# sheet outcomes
-COUNTED, DUPLICATE, TEST = "counted", "duplicate", "test"
-NOT_ISSUED, UNREADABLE, REJECTED_BY_REVIEWER, SET_ASIDE = "not-issued", "unreadable", "rejected-by-reviewer", \
-    "set-aside"
-OUTCOMES = (COUNTED, DUPLICATE, TEST, NOT_ISSUED, UNREADABLE, REJECTED_BY_REVIEWER, SET_ASIDE)
 # bands on "tín nhiệm thấp"
 BAND_NONE, BAND_OVER_HALF, BAND_TWO_THIRDS = "none", "over_half", "two_thirds"
-ERROR, WARNING = "error", "warning"
 LOW_OPTION = "thap"  # the "Tín nhiệm thấp" level; a template with custom levels: its last level
 
 
 class TallyError(ValueError):
     """The tally cannot be made as asked (a template is missing, a number is impossible)."""
+
+
+class TemplateMissing(TallyError):
+    """Sheets were read against a template the tally was not given."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -420,7 +428,7 @@ def _sheet_json(s: SheetOutcome) -> dict[str, Any]:
 
 
 def _fp(template: Template) -> str:
-    from omr.layout import fingerprint
+    from omr.ballot.layout import fingerprint
 
     return fingerprint(template)
 
@@ -436,13 +444,6 @@ def _match_batch(source: str, names: Iterable[str]) -> str | None:
         if name in (p.stem, p.name, source) or name in p.parent.parts:
             return name
     return None
-
-
-def _rejected_kind(read: SheetRead, known: Mapping[str, Template]) -> str:
-    detail = " ".join(r.detail for r in read.reasons if r.code == "rejected")
-    if detail.startswith(("not issued", "QR code says page")) or (read.fingerprint and read.fingerprint not in known):
-        return NOT_ISSUED
-    return UNREADABLE
 
 
 def _row_outcome(contest: Contest, row, decision: Decision | None) -> RowOutcome:
@@ -474,15 +475,12 @@ def _row_outcome(contest: Contest, row, decision: Decision | None) -> RowOutcome
 def _pending(read: SheetRead, rows: Sequence[RowOutcome], sheet_decision: Decision | None) -> tuple[str, ...]:
     """What on a counted sheet still awaits a person (see the module docstring)."""
     needs: list[str] = []
-    if read.status == SHEET_REVIEW and sheet_decision is None:
-        needs += [r.code for r in read.reasons if r.code in SHEET_REVIEW_CODES and r.code != "duplicate"]
+    if sheet_decision is None:
+        needs += [code for code in sheet_review_codes(read) if code != "duplicate"]
     for row, machine in zip(rows, read.rows):
-        if row.decision is not None:
-            continue
-        undecided = machine.status == REVIEW
-        flagged = read.status == SHEET_REVIEW and sheet_decision is None and (
-            machine.status == INVALID or bool({r.code for r in machine.reasons} & ROW_REVIEW_CODES))
-        if undecided or flagged:
+        # a sheet-level "accept" settles the rows the machine read; a row it could not read stays open
+        if row.decision is None and row_needs_person(read, machine) and (
+                machine.status == REVIEW or sheet_decision is None):
             needs.append(f"{row.contest_id}/{row.row_id}")
     return tuple(dict.fromkeys(needs))
 
@@ -555,7 +553,7 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
     unknown = sorted({r.fingerprint for _, _, r in items
                       if r.status != SHEET_REJECTED and not r.test and r.fingerprint not in known})
     if unknown:
-        raise TallyError("no template for the fingerprint(s) " + ", ".join(str(f)[:16] + "…" for f in unknown)
+        raise TemplateMissing("no template for the fingerprint(s) " + ", ".join(str(f)[:16] + "…" for f in unknown)
                          + ": give the templates the ballots were printed from")
     sheet_decisions: dict[int, Decision] = {}
     row_decisions: dict[tuple[int, str, str], Decision] = {}
@@ -579,7 +577,7 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
         if read.test:
             outcome = SheetOutcome(outcome=TEST, **common)
         elif read.status == SHEET_REJECTED:
-            kind = _rejected_kind(read, known)
+            kind = REJECTION_OUTCOME[read.rejection]
             if kind == UNREADABLE and sdec is not None and sdec.action == "reject-sheet":
                 kind = SET_ASIDE
             outcome = SheetOutcome(outcome=kind, **common)
@@ -760,7 +758,7 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
 
 
 def _layout_pages(t: Template):
-    from omr.layout import layout
+    from omr.ballot.layout import layout
 
     return layout(t).pages
 

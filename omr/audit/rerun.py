@@ -35,10 +35,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from omr.digest import reads_digest
-from omr.ingest import file_sha256
-from omr.results import BLANK, MARKED, SheetRead
-from omr.store import Decision, Store, StoreError, environment_info
+from omr.audit.digest import reads_digest
+from omr.read.results import BLANK, MARKED, SheetRead
+from omr.scan.ingest import file_sha256
+from omr.store.database import Decision, Store, StoreError, environment_info
 
 ERROR, MARGINAL_CHANGE, MINOR = "error", "marginal", "minor"
 
@@ -586,8 +586,8 @@ def _resolve_templates(runs: Sequence[Mapping[str, Any]], template_paths: Sequen
     """For each run, its templates (Template, path) with the fingerprints it recorded: from the
     files given, else from the paths the run recorded (as given, or from the database's folder `base`)
     when they still hold the same template."""
-    from omr.layout import fingerprint
-    from omr.template import TemplateError, load_template
+    from omr.ballot.layout import fingerprint
+    from omr.ballot.template import TemplateError, load_template
 
     given: dict[str, tuple[Any, str]] = {}
     seen_ids: dict[str, list[tuple[str, str]]] = {}  # template id -> (path, fingerprint) of files looked at
@@ -634,7 +634,7 @@ def _resolve_templates(runs: Sequence[Mapping[str, Any]], template_paths: Sequen
 
 
 def _profile_of(run: Mapping[str, Any], override: Any | None) -> tuple[Any, list[Note]]:
-    from omr.calibration import ProfileError, parse_profile
+    from omr.read.calibration import ProfileError, parse_profile
 
     recorded = run["calibration"]
     notes: list[Note] = []
@@ -697,7 +697,7 @@ def _progress(total_files: int, enabled: bool) -> Iterator[Any]:
 
 def _hash_archive(archive: Sequence[str]) -> tuple[dict[str, list[str]], list[Difference]]:
     """SHA-256 -> the archived paths with that content (folders walked as `omr scan` walks them)."""
-    from omr.ingest import expand_inputs
+    from omr.scan.ingest import expand_inputs
 
     files, missing_inputs = expand_inputs(list(archive))
     problems = [Difference("archive-input", f.source, None, None, None, None, f.message) for f in missing_inputs]
@@ -739,7 +739,7 @@ def run_audit(archive: Sequence[str], db: str | Path, template_paths: Sequence[s
     """Re-read every archived file as the database's runs read it and compare; see the module doc.
     `calibration`: a profile name or path to re-read with instead of each run's recorded thresholds
     (to see what another threshold would change)."""
-    from omr.calibration import ProfileError, load_profile
+    from omr.read.calibration import ProfileError, load_profile
 
     report = AuditReport(str(db), "", None, [str(a) for a in archive], _utc_now())
     override = None
@@ -842,7 +842,7 @@ def _reread(plan: Sequence[tuple[int, tuple, str, str]], runs: Mapping[int, Mapp
     run's templates, thresholds and options. Each run's files are linked under names that sort in
     the order the run read them (scan reads in path order). Returns the re-read sheets, the pages
     that could not be read, and link path -> archived path."""
-    from omr.batch import ScanOptions, scan
+    from omr.scan.batch import ScanOptions, scan
 
     links: dict[str, str] = {}
     with Store(tmp / "rerun.sqlite") as rerun, _progress(len(plan), progress) as bar:
@@ -915,9 +915,9 @@ def _totals(report: AuditReport, records: Sequence[tuple[int, str, int, SheetRea
             decisions: Mapping[tuple[int, str | None, str | None], Decision],
             resolved: Mapping[int, Sequence[tuple[Any, str]]]) -> None:
     """Totals before (stored reads) and after (re-read), the same human decisions applied to both
-    (omr.tally): a re-read sheet carries the id of the stored sheet of the same file content and
+    (omr.count.tally): a re-read sheet carries the id of the stored sheet of the same file content and
     page, so the decisions on it apply; a sheet that appears gets a new id, after all others."""
-    from omr.tally import TallyError, tally_reads
+    from omr.count.tally import TallyError, tally_reads
 
     templates = list({id(t): t for items in resolved.values() for t, _ in items}.values())
     sheet_ids = {(sha, read.page): sid for sid, sha, _, read in records}
@@ -939,7 +939,7 @@ def _totals(report: AuditReport, records: Sequence[tuple[int, str, int, SheetRea
 
 
 # --------------------------------------------------------------------------------------------------
-# Command line (registered in omr/cli.py)
+# Command line (registered in omr/cli/main.py)
 
 
 def cmd_audit(args: Any) -> int:
@@ -955,7 +955,7 @@ def cmd_audit(args: Any) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
     if args.report:
-        from omr.audit_report import write_audit_pdf
+        from omr.audit.report import write_audit_pdf
 
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)
         write_audit_pdf(report, args.report)

@@ -20,9 +20,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import registerFontFamily
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from omr.audit import ERROR, KINDS, MARGINAL_CHANGE, MINOR, AuditReport, Difference
-from omr.fonts import ttfont
-from omr.generate import _register_fonts
+from omr.audit.rerun import ERROR, KINDS, MARGINAL_CHANGE, MINOR, AuditReport, Difference
+from omr.ballot.fonts import ttfont
+from omr.ballot.generate import _register_fonts
 
 RED = colors.HexColor("#b00020")
 GREEN = colors.HexColor("#1b6e20")

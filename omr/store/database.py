@@ -39,7 +39,7 @@ from pathlib import Path, PurePath
 from typing import Any, Protocol
 
 from omr import __version__
-from omr.results import (
+from omr.read.results import (
     BLANK,
     INVALID,
     MARGINAL,
@@ -79,7 +79,7 @@ class StoreError(Exception):
 
 
 class PageErrorLike(Protocol):
-    """A file or page that could not be read (omr.ingest.PageError): page is None for the whole file."""
+    """A file or page that could not be read (omr.scan.ingest.PageError): page is None for the whole file."""
 
     @property
     def source(self) -> str: ...

@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 
-from omr.results import SheetRead
+from omr.read.results import SheetRead
 
 
 def read_key(read: SheetRead) -> str:

@@ -1,4 +1,4 @@
-"""The `omr review` sub-command (registered in omr/cli.py)."""
+"""The `omr review` sub-command (registered in omr/cli/main.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from omr.review.server import serve
-    from omr.store import StoreError
+    from omr.store.database import StoreError
 
     if not 0 <= args.port <= 65535:
         print(f"error: --port must be from 0 to 65535, not {args.port}", file=sys.stderr)

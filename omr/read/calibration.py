@@ -1,6 +1,8 @@
 """Calibration profiles: score bands and image-quality limits, kept with every run.
 
-A profile is a small YAML file in `calibration/`. `derive_profile` proposes thresholds for one
+A profile is a small YAML file: the bundled ones are package data (`omr/read/profiles/`), and a
+committee's own go in a `calibration/` folder of the working directory, which is searched first.
+`derive_profile` proposes thresholds for one
 scanner and pen from the scores of a real batch: blank boxes form a tight cluster near 0 and marked
 boxes a wide one far above it; the bands are put in the gap, with a margin on each side.
 """
@@ -14,10 +16,11 @@ from typing import Any
 import numpy as np
 import yaml
 
-from omr.interpret import Policy
-from omr.marks import Thresholds
+from omr.read.interpret import Policy
+from omr.read.marks import Thresholds
 
-PROFILE_DIR = Path(__file__).resolve().parent.parent / "calibration"
+BUNDLED_PROFILES = Path(__file__).resolve().parent / "profiles"
+USER_PROFILES = Path("calibration")  # relative to the working directory
 KEYS = {"name", "description", "blank_below", "marked_at_least", "max_edge_width_mm", "min_contrast",
         "review_invalid_rows"}
 
@@ -70,14 +73,15 @@ def parse_profile(data: Any, source: str) -> Profile:
 
 
 def load_profile(name_or_path: str = "default") -> Profile:
-    """A profile by name (calibration/NAME.yaml) or by path."""
+    """A profile by name (calibration/NAME.yaml in the working directory, else a bundled one) or by path."""
     path = Path(name_or_path)
     if not path.suffix:
-        path = PROFILE_DIR / f"{name_or_path}.yaml"
+        user = USER_PROFILES / f"{name_or_path}.yaml"
+        path = user if user.is_file() else BUNDLED_PROFILES / f"{name_or_path}.yaml"
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        known = sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+        known = sorted({p.stem for d in (USER_PROFILES, BUNDLED_PROFILES) if d.is_dir() for p in d.glob("*.yaml")})
         raise ProfileError(f"{path}: no such calibration profile; known: {', '.join(known)}") from None
     except yaml.YAMLError as exc:
         raise ProfileError(f"{path}: not valid YAML: {exc}") from None

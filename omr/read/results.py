@@ -9,9 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-MARKED, MARGINAL, BLANK = "marked", "marginal", "blank"
-VALID, INVALID, REVIEW = "valid", "invalid", "review"
-SHEET_OK, SHEET_REVIEW, SHEET_REJECTED = "ok", "review", "rejected"
+from omr.codes import (  # noqa: F401  (re-exported: the read's own vocabulary)
+    BLANK,
+    INVALID,
+    MARGINAL,
+    MARKED,
+    NOT_IDENTIFIED,
+    NOT_ISSUED,
+    NOT_REGISTERED,
+    REVIEW,
+    SHEET_OK,
+    SHEET_REJECTED,
+    SHEET_REVIEW,
+    VALID,
+    WRONG_PAGE,
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,17 @@ class SheetRead:
     @property
     def rotation(self) -> int | None:
         return self.registration.rotation if self.registration else None
+
+    @property
+    def rejection(self) -> str | None:
+        """Why the reader rejected the sheet (omr.codes.REJECTIONS), from what it established:
+        no page frame found, no template recognised, a QR of ours the committee did not issue (an
+        unknown fingerprint), or a QR whose page or paper does not match its template."""
+        if self.status != SHEET_REJECTED:
+            return None
+        if self.fingerprint is None:
+            return NOT_REGISTERED if self.registration is None else NOT_IDENTIFIED
+        return NOT_ISSUED if self.template_id is None else WRONG_PAGE
 
     def to_json(self) -> dict[str, Any]:
         """The `--json` shape documented in the README; keep these names."""

@@ -359,7 +359,7 @@ def parse_template(text: str, source: str = "<template>") -> Template:
     template = Template(tid, language, paper, header, tuple(contests), serial, source)
     # Text that does not fit its printed cell is a layout question; ask the layout now so that
     # `omr validate` reports it with the other problems.
-    from omr.layout import fit_problems
+    from omr.ballot.layout import fit_problems
 
     too_long = fit_problems(template, lambda path: lines.get(path))
     if too_long:

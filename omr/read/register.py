@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from omr.layout import Fiducial
+from omr.ballot.layout import Fiducial
 
 DETECT_PX_PER_MM = 4.0  # ~100 dpi: markers of 10 mm are 40 px, 6.7 px per cell
 CORNER_WINDOW_MM = 42.0  # side of the square searched at each image corner on the fast path

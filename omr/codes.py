@@ -1,0 +1,267 @@
+"""Every status and reason code of the project, declared once, with its meaning and its words.
+
+The reader, the store, the tally, the review screen, the reports and the command line all take
+their codes from here, and decide by code, never by the wording of a message: rewording any text
+below changes what people read, not what is counted.
+
+Each reason has three texts in Vietnamese (``vi``) and English (``en``): a ``title`` (a heading on
+the review screen), a ``phrase`` (inside a sentence of the minutes or a list) and an ``explain``
+(what it means and what the reviewer is expected to do). Every string is NFC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LANGS = ("vi", "en")
+
+# How one box was read
+MARKED, MARGINAL, BLANK = "marked", "marginal", "blank"
+MARK_STATES = (MARKED, MARGINAL, BLANK)
+# How one row (a person, or a whole choose/yes-no contest) was read
+VALID, INVALID, REVIEW = "valid", "invalid", "review"
+ROW_STATUSES = (VALID, INVALID, REVIEW)
+# How one sheet was read
+SHEET_OK, SHEET_REVIEW, SHEET_REJECTED = "ok", "review", "rejected"
+SHEET_STATUSES = (SHEET_OK, SHEET_REVIEW, SHEET_REJECTED)
+
+# What becomes of a sheet in the count (the tally's verdict)
+COUNTED, DUPLICATE, TEST = "counted", "duplicate", "test"
+NOT_ISSUED, UNREADABLE, REJECTED_BY_REVIEWER, SET_ASIDE = "not-issued", "unreadable", "rejected-by-reviewer", \
+    "set-aside"
+OUTCOMES = (COUNTED, DUPLICATE, TEST, NOT_ISSUED, UNREADABLE, REJECTED_BY_REVIEWER, SET_ASIDE)
+PENDING = "pending"  # a row or sheet that still awaits a person
+
+
+@dataclass(frozen=True)
+class Words:
+    vi: str
+    en: str
+
+    def __call__(self, lang: str) -> str:
+        return self.vi if lang == "vi" else self.en
+
+
+@dataclass(frozen=True)
+class ReasonCode:
+    """A reason a row or sheet is not simply valid."""
+
+    code: str
+    scope: str  # "sheet" or "row": where the reader puts it
+    title: Words
+    phrase: Words
+    explain: Words
+    to_review: bool = False  # the reader sends the sheet to a person for it
+    voids_row: bool = False  # the row is invalid by rule
+
+
+def _r(code: str, scope: str, title: tuple[str, str], phrase: tuple[str, str], explain: tuple[str, str],
+       *, to_review: bool = False, voids_row: bool = False) -> ReasonCode:
+    return ReasonCode(code, scope, Words(*title), Words(*phrase), Words(*explain), to_review, voids_row)
+
+
+_READER_REASONS = (
+    _r("marginal-mark", "row", ("Dấu không rõ", "Unclear mark"),
+       ("dấu mờ, máy không chắc chắn", "faint mark the machine is unsure of"),
+       ("Một ô có vết mực quá nhẹ hoặc quá nhỏ để máy kết luận đã được đánh dấu hay chưa (khung cam). Hãy nhìn "
+        "ảnh phóng to và chọn đúng ý người bỏ phiếu.",
+        "A box holds too little ink for the machine to say whether it is marked (orange frame). Look at the "
+        "zoomed image and record what the voter chose."), to_review=True),
+    _r("no-mark", "row", ("Không đánh dấu ô nào", "No box marked"),
+       ("không đánh dấu ô nào", "no box marked"),
+       ("Dòng này không có ô nào được đánh dấu: theo Quy định 96, dòng này không hợp lệ. Hãy xác nhận, hoặc chọn "
+        "ô nếu thật ra có dấu.",
+        "No box of this row is marked: under the rules this row is invalid. Confirm it, or record the choice if "
+        "there is a mark after all."), voids_row=True),
+    _r("several-marks", "row", ("Đánh dấu nhiều ô", "Several boxes marked"),
+       ("đánh dấu từ hai ô trở lên", "two or more boxes marked"),
+       ("Dòng này có từ hai ô trở lên được đánh dấu: theo Quy định 96, dòng này không hợp lệ. Hãy xác nhận; nếu "
+        "một dấu đã bị xoá rõ ràng thì chọn ô còn lại.",
+        "Two or more boxes of this row are marked: under the rules this row is invalid. Confirm it; if one mark "
+        "is clearly erased, record the other."), voids_row=True),
+    _r("overvote", "row", ("Chọn quá số lượng", "Overvote"),
+       ("chọn quá số lượng", "more marks than allowed"),
+       ("Số ô được đánh dấu nhiều hơn số được phép chọn.", "More boxes are marked than the contest allows."),
+       voids_row=True),
+    _r("undervote", "row", ("Chọn chưa đủ số lượng", "Undervote"),
+       ("chọn ít hơn số lượng tối thiểu", "fewer marks than required"),
+       ("Số ô được đánh dấu ít hơn số bắt buộc phải chọn.", "Fewer boxes are marked than the contest requires."),
+       voids_row=True),
+    _r("crossed-out-name", "row", ("Họ tên bị gạch xoá", "Name crossed out"),
+       ("gạch xoá họ tên", "printed name crossed out"),
+       ("Có nét gạch qua họ tên in sẵn: theo Quy định 96, dòng của người này không hợp lệ. Hãy nhìn ảnh phóng to "
+        "để xác nhận.",
+        "A line runs through the printed name: under the rules this person's row is invalid. Look at the zoomed "
+        "image to confirm."), to_review=True, voids_row=True),
+    _r("name-obscured", "sheet", ("Họ tên bị che hoặc bôi", "Name obscured"),
+       ("họ tên bị che hoặc gạch mờ", "printed name covered or faintly crossed"),
+       ("Có vệt rộng đè lên họ tên in sẵn (gạch bằng bút dạ, hoặc chỉ là nếp gấp, bóng mờ). Hãy xem và quyết định.",
+        "A broad stroke covers the printed name (a felt-pen strike, or only a fold or shadow). Look and decide."),
+       to_review=True),
+    _r("extra-writing", "sheet", ("Có chữ viết thêm", "Writing on the sheet"),
+       ("có viết thêm trên phiếu", "writing outside the boxes"),
+       ("Có nét viết ngoài các ô (khung tím). Chữ ký được phép; ghi thêm tên hoặc nội dung khác thì Ban kiểm phiếu "
+        "quyết định.",
+        "There is writing outside the boxes (purple frame). A signature is allowed; added names or other content "
+        "are for the committee to judge."), to_review=True),
+    _r("blank-sheet", "sheet", ("Phiếu trắng", "Blank sheet"),
+       ("phiếu không đánh dấu", "nothing marked on the sheet"),
+       ("Không có ô nào được đánh dấu và không có gì viết trên phiếu.",
+        "No box is marked and nothing is written on the sheet."), to_review=True),
+    _r("duplicate", "sheet", ("Phiếu bị quét hai lần", "Scanned twice"),
+       ("quét trùng", "scanned twice"),
+       ("Phiếu này giống hệt một phiếu đã quét trước đó. Nếu đúng là cùng một tờ phiếu, hãy loại bản quét này: "
+        "mỗi phiếu chỉ được đếm một lần.",
+        "This sheet is identical to one scanned earlier. If it is the same sheet, reject this copy: a ballot "
+        "counts once."), to_review=True),
+    _r("streak-over-boxes", "sheet", ("Vệt máy quét đè lên ô", "Scanner streak over boxes"),
+       ("vệt máy quét đi qua ô", "scanner streak across boxes"),
+       ("Máy quét để lại một vệt đậm chạy qua các ô, nên điểm của các ô đó không đáng tin. Hãy nhìn ảnh và ghi "
+        "lại lựa chọn.",
+        "The scanner left a dark streak across boxes, so their scores cannot be trusted. Look at the image and "
+        "record the choices."), to_review=True),
+    _r("streak", "sheet", ("Vệt máy quét", "Scanner streak"), ("vệt máy quét", "scanner streak"),
+       ("Máy quét để lại một vệt đậm (kính bẩn) nhưng không đè lên ô nào.",
+        "The scanner left a dark streak (dirty glass) that crosses no box.")),
+    _r("blurred", "sheet", ("Ảnh bị nhoè", "Blurred scan"), ("ảnh quét bị nhoè", "blurred scan"),
+       ("Ảnh quét quá nhoè để tin kết quả máy đọc. Hãy so với phiếu giấy hoặc quét lại.",
+        "The scan is too blurred to trust. Compare with the paper or scan it again."), to_review=True),
+    _r("faint", "sheet", ("Ảnh quá nhạt", "Faint scan"), ("ảnh quét quá nhạt", "faint scan"),
+       ("Ảnh quét quá nhạt để tin kết quả máy đọc. Hãy so với phiếu giấy hoặc quét lại.",
+        "The scan is too faint to trust. Compare with the paper or scan it again."), to_review=True),
+    _r("identified-by-print", "sheet", ("Không đọc được mã QR", "QR code unreadable"),
+       ("không đọc được mã QR", "QR code unreadable"),
+       ("Phiếu được nhận ra nhờ nội dung in, nhưng không kiểm tra được đây là phiếu chính thức do Ban kiểm phiếu "
+        "phát ra. Hãy kiểm tra tờ phiếu giấy.",
+        "The sheet was recognised by its print, but whether the committee issued it cannot be checked. Check the "
+        "paper sheet."), to_review=True),
+    _r("fiducial-missing", "sheet", ("Thiếu dấu định vị ở góc", "Corner mark missing"),
+       ("thiếu một dấu định vị góc", "a corner marker missing"),
+       ("Một dấu định vị ở góc phiếu bị che hoặc hỏng; phiếu vẫn được căn chỉnh bằng ba dấu còn lại.",
+        "A corner mark is covered or damaged; the sheet was still aligned on the other three.")),
+    _r("rejected", "sheet", ("Máy không đếm được phiếu này", "The machine cannot count this sheet"),
+       ("không nhận dạng được", "not recognised"),
+       ("Phiếu không nhận dạng được, không do Ban kiểm phiếu phát ra, hoặc không đọc được.",
+        "The sheet could not be identified, was not issued by the committee, or could not be read.")),
+)
+
+# Codes the tally gives a row besides the reader's (a person's decision, a void ballot)
+_TALLY_REASONS = (
+    _r("decided-invalid", "row", ("Ban kiểm phiếu xác định không hợp lệ", "Declared invalid by the committee"),
+       ("Ban kiểm phiếu xác định không hợp lệ", "declared invalid by the committee"),
+       ("Người xem xét đã quyết định dòng này không hợp lệ.", "A reviewer decided this row is invalid."),
+       voids_row=True),
+    _r("ballot-invalid", "row", ("Cả tờ phiếu không hợp lệ", "The whole ballot invalid"),
+       ("cả tờ phiếu không hợp lệ", "the whole ballot invalid"),
+       ("Tờ phiếu không hợp lệ, nên mọi dòng của nó không hợp lệ.",
+        "The ballot is invalid, so every row on it is invalid."), voids_row=True),
+)
+
+REASONS: dict[str, ReasonCode] = {r.code: r for r in _READER_REASONS + _TALLY_REASONS}
+
+# A crossed-out name is said of its row and, naming the row, of the sheet: both send it to a person
+SHEET_REVIEW_CODES = frozenset({r.code for r in _READER_REASONS if r.scope == "sheet" and r.to_review}
+                               | {"crossed-out-name"})
+ROW_REVIEW_CODES = frozenset(r.code for r in _READER_REASONS if r.scope == "row" and r.to_review)
+ROW_INVALID_CODES = frozenset(r.code for r in REASONS.values() if r.voids_row)
+RULE_INVALID_CODES = frozenset({"no-mark", "several-marks", "overvote", "undervote"})  # the contest rules' own
+
+
+# Why a sheet was rejected by the reader: a typed kind, never read from the message
+NOT_REGISTERED, NOT_IDENTIFIED, WRONG_PAGE = "not-registered", "not-identified", "wrong-page"
+REJECTIONS: dict[str, Words] = {
+    NOT_REGISTERED: Words("không tìm thấy các dấu định vị góc", "the corner marks could not be found"),
+    NOT_IDENTIFIED: Words("không nhận ra mẫu phiếu", "the ballot design could not be identified"),
+    NOT_ISSUED: Words("không do Ban kiểm phiếu phát ra", "not issued by the counting committee"),
+    WRONG_PAGE: Words("mã QR không khớp với trang của mẫu phiếu", "the QR code does not match the template's pages"),
+}
+# A rejected sheet is out of the count as "not issued" (an invalid ballot) or "unreadable" (rescan)
+REJECTION_OUTCOME = {NOT_REGISTERED: UNREADABLE, NOT_IDENTIFIED: UNREADABLE, NOT_ISSUED: NOT_ISSUED,
+                     WRONG_PAGE: NOT_ISSUED}
+
+
+# The verdict on a sheet in the minutes' list, and why it is out of the count
+OUTCOME_WORDS: dict[str, Words] = {
+    COUNTED: Words("Được kiểm", "Counted"),
+    DUPLICATE: Words("Không tính lại", "Not counted again"),
+    TEST: Words("Không tính", "Never counted"),
+    NOT_ISSUED: Words("Không hợp lệ", "Invalid"),
+    UNREADABLE: Words("Chưa kiểm được: cần quét lại", "Not counted yet: rescan"),
+    REJECTED_BY_REVIEWER: Words("Không hợp lệ (Ban kiểm phiếu loại)", "Invalid (rejected by the committee)"),
+    SET_ASIDE: Words("Để riêng: không phải phiếu", "Set aside: not a ballot"),
+    PENDING: Words("Được kiểm, CHỜ XEM XÉT", "Counted, AWAITING REVIEW"),
+    "reviewed": Words("Được kiểm (đã xem xét)", "Counted (reviewed)"),
+}
+OUTCOME_REASONS: dict[str, Words] = {
+    DUPLICATE: Words("quét trùng", "scanned twice"),
+    TEST: Words("phiếu thử (test deck)", "test-deck sheet"),
+    NOT_ISSUED: Words("không do Ban kiểm phiếu phát ra", "not issued by the counting committee"),
+    UNREADABLE: Words("máy không nhận dạng được trang này", "the machine could not recognise this page"),
+    SET_ASIDE: Words("máy không nhận dạng được trang này", "the machine could not recognise this page"),
+}
+
+
+# What a reviewer may give as the reason a row is invalid, or a whole sheet rejected (stored as the code)
+ROW_INVALID_CHOICES: dict[str, Words] = {
+    "no-mark": Words("Không đánh dấu ô nào", "No box marked"),
+    "several-marks": Words("Đánh dấu nhiều ô", "Several boxes marked"),
+    "overvote": Words("Chọn quá số lượng", "Overvote"),
+    "undervote": Words("Chọn chưa đủ số lượng", "Undervote"),
+    "crossed-out-name": Words("Họ tên bị gạch xoá", "Name crossed out"),
+    "unclear-mark": Words("Không xác định được ý người bỏ phiếu", "The voter's intent cannot be told"),
+    "other": Words("Lý do khác (ghi trong phần ghi chú)", "Other (explained in the note)"),
+}
+SHEET_REJECT_CHOICES: dict[str, Words] = {
+    "not-issued": Words("Không phải phiếu do Ban kiểm phiếu phát ra", "Not issued by the counting committee"),
+    "duplicate": Words("Cùng một phiếu bị quét hai lần", "The same sheet scanned twice"),
+    "added-content": Words("Ghi thêm tên hoặc nội dung khác", "Names or other content added"),
+    "unreadable": Words("Phiếu rách, hỏng, không đọc được", "Torn, damaged or unreadable"),
+    "test-sheet": Words("Phiếu thử, không phải phiếu bầu", "A test sheet, not a ballot"),
+    "other": Words("Lý do khác (ghi trong phần ghi chú)", "Other (explained in the note)"),
+}
+
+
+# What does not add up in the reconciliation (titles; the minutes word each one as a sentence)
+ERROR, WARNING = "error", "warning"
+DISCREPANCIES: dict[str, Words] = {
+    "missing": Words("Thiếu phiếu so với số phiếu thu về", "Ballots missing"),
+    "extra": Words("Thừa phiếu so với số phiếu thu về", "More sheets than ballots collected"),
+    "incomplete-ballot": Words("Phiếu thiếu trang", "Ballot pages missing"),
+    "duplicate": Words("Phiếu bị quét hai lần (chỉ đếm một lần)", "Sheets scanned twice (counted once)"),
+    "test-deck": Words("Có phiếu thử lẫn trong phiếu bầu", "Test-deck sheets among the ballots"),
+    "not-issued": Words("Phiếu không do Ban kiểm phiếu phát ra", "Sheets not issued by the committee"),
+    "unreadable": Words("Trang không đọc được", "Pages that could not be read"),
+    "page-failure": Words("Tệp hoặc trang quét bị lỗi", "Files or pages that failed"),
+    "collected-unknown": Words("Chưa nhập số phiếu thu về", "Ballots collected not given"),
+    "collected-over-issued": Words("Số phiếu thu về nhiều hơn số phát ra", "More collected than issued"),
+    "collected-over-present": Words("Số phiếu thu về nhiều hơn số người có mặt",
+                                    "More collected than members present"),
+    "issued-over-present": Words("Số phiếu phát ra nhiều hơn số người có mặt", "More issued than present"),
+    "quorum": Words("Không đủ 2/3 số người được triệu tập có mặt", "Fewer than 2/3 of those convened present"),
+    "scan-running": Words("Đang có lượt quét chưa xong", "A scan is still running"),
+    "batch-mismatch": Words("Số phiếu của lô không khớp số đếm tay", "A batch does not match its hand count"),
+    "batch-unlisted": Words("Lô chưa có số đếm tay", "A batch without a hand count"),
+}
+
+
+def reason_phrase(code: str, lang: str) -> str:
+    """A reason in a sentence or list; a code from elsewhere (a test, a sheet outcome) as itself."""
+    r = REASONS.get(code)
+    if r is not None:
+        return r.phrase(lang)
+    if code in REJECTIONS:
+        return REJECTIONS[code](lang)
+    if code in OUTCOME_REASONS:
+        return OUTCOME_REASONS[code](lang)
+    return {"test": Words("phiếu thử", "test-deck sheet"), "review": Words("cần xem xét", "needs review")}.get(
+        code, Words(code, code))(lang)
+
+
+def decision_reason_words(code: str, lang: str) -> str:
+    """A stored decision reason (a code from the reviewer's lists, or free text) in words."""
+    for table in (ROW_INVALID_CHOICES, SHEET_REJECT_CHOICES):
+        if code in table:
+            return table[code](lang)
+    if code in REASONS:
+        return REASONS[code].title(lang)
+    return code

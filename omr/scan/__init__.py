@@ -1,0 +1,1 @@
+"""Scanning a batch: files -> page images (ingest), worker processes, the store."""

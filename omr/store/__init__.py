@@ -1,0 +1,1 @@
+"""The SQLite store: schema, typed records, hash-chained log."""
