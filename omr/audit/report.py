@@ -21,8 +21,7 @@ from reportlab.pdfbase.pdfmetrics import registerFontFamily
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from omr.audit.rerun import ERROR, KINDS, MARGINAL_CHANGE, MINOR, AuditReport, Difference
-from omr.ballot.fonts import ttfont
-from omr.ballot.generate import _register_fonts
+from omr.ballot.fonts import register_fonts, ttfont
 
 RED = colors.HexColor("#b00020")
 GREEN = colors.HexColor("#1b6e20")
@@ -67,7 +66,7 @@ def _t(value: Any) -> str:
 
 class _Styles:
     def __init__(self) -> None:
-        _register_fonts()
+        register_fonts()
         regular, bold = ttfont("regular").fontName, ttfont("bold").fontName
         registerFontFamily(regular, normal=regular, bold=bold, italic=ttfont("italic").fontName,
                            boldItalic=ttfont("bolditalic").fontName)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
 FONT_FILES = {
@@ -37,17 +39,16 @@ def text_width_mm(text: str, style: str, size_pt: float) -> float:
     return ttfont(style).stringWidth(text, size_pt) * PT_TO_MM
 
 
+def register_fonts() -> None:
+    """Make every style known to reportlab by name (the generator, the minutes and wrapping use it)."""
+    for style in FONT_FILES:
+        font = ttfont(style)
+        if font.fontName not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(font)
+
+
 def wrap_text(text: str, style: str, size_pt: float, width_mm: float) -> list[str]:
-    """Greedy word wrap; a single word wider than the width stays on its own (over-long) line."""
-    lines: list[str] = []
-    current = ""
-    for word in text.split():
-        candidate = f"{current} {word}" if current else word
-        if current and text_width_mm(candidate, style, size_pt) > width_mm:
-            lines.append(current)
-            current = word
-        else:
-            current = candidate
-    if current:
-        lines.append(current)
-    return lines
+    """Greedy word wrap (reportlab's simpleSplit); a single word wider than the width stays on its
+    own (over-long) line."""
+    register_fonts()
+    return simpleSplit(text, ttfont(style).fontName, size_pt, width_mm / PT_TO_MM)

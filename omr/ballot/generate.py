@@ -14,10 +14,9 @@ import cv2
 import numpy as np
 import segno
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
-from omr.ballot.fonts import FONT_FILES, ttfont
+from omr.ballot.fonts import register_fonts, ttfont
 from omr.ballot.layout import BallotLayout, PageLayout, Rect, layout
 from omr.ballot.sheetcode import SheetCode, encode_sheet_code
 from omr.ballot.template import Contest, Template
@@ -32,13 +31,6 @@ class TestSheet:
 
     number: int
     marks: dict[str, dict[str, tuple[str, ...]]]  # contest id -> row id -> marked option ids
-
-
-def _register_fonts() -> None:
-    for style in FONT_FILES:
-        font = ttfont(style)
-        if font.fontName not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(font)
 
 
 def _aruco_cells(marker_id: int) -> np.ndarray:
@@ -116,7 +108,7 @@ def draw_mark(page: _Page, r: Rect) -> None:
 
 
 def _new_canvas(buffer: io.BytesIO, template: Template, title: str) -> Canvas:
-    _register_fonts()
+    register_fonts()
     w, h = template.paper_size_mm
     # initialFontName: without it reportlab starts every page with an unembedded Helvetica.
     canvas = Canvas(buffer, pagesize=(w * mm, h * mm), invariant=1, pageCompression=1,

@@ -11,10 +11,13 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omr.ballot.fonts import PT_TO_MM, text_width_mm, wrap_text
-from omr.ballot.template import PAPER_SIZES_MM, Contest, Template
+from omr.ballot.paper import PAPER_SIZES_MM
+
+if TYPE_CHECKING:  # the layout reads templates; the template module asks the layout what fits
+    from omr.ballot.template import Contest, Template
 
 LAYOUT_VERSION = "2"
 

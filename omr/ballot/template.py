@@ -15,6 +15,9 @@ from typing import Any
 
 import yaml
 
+from omr.ballot.layout import fit_problems
+from omr.ballot.paper import PAPER_SIZES_MM
+
 CONFIDENCE_LEVELS_VI: tuple[tuple[str, str], ...] = (
     ("cao", "Tín nhiệm cao"),
     ("tin-nhiem", "Tín nhiệm"),
@@ -25,7 +28,6 @@ CONFIDENCE_LEVELS_EN: tuple[tuple[str, str], ...] = (
     ("tin-nhiem", "Confidence"),
     ("thap", "Low confidence"),
 )
-PAPER_SIZES_MM: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "Letter": (215.9, 279.4)}
 LANGUAGES = ("vi", "en")
 CONTEST_KINDS = ("confidence", "choose", "yesno")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -359,8 +361,6 @@ def parse_template(text: str, source: str = "<template>") -> Template:
     template = Template(tid, language, paper, header, tuple(contests), serial, source)
     # Text that does not fit its printed cell is a layout question; ask the layout now so that
     # `omr validate` reports it with the other problems.
-    from omr.ballot.layout import fit_problems
-
     too_long = fit_problems(template, lambda path: lines.get(path))
     if too_long:
         raise TemplateError(source, [f"{source}:{line}: {msg}" if line else f"{source}: {msg}"

@@ -40,8 +40,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from omr.ballot.fonts import ttfont
-from omr.ballot.generate import _register_fonts
+from omr.ballot.fonts import register_fonts, ttfont
 from omr.codes import COUNTED, DUPLICATE, ERROR, PENDING
 from omr.count.tally import ContestResult, SheetOutcome, Tally
 from omr.reports.text import (
@@ -71,7 +70,7 @@ PENDING_COLOUR = colors.HexColor("#f2d16b")
 
 
 def _fonts() -> dict[str, str]:
-    _register_fonts()
+    register_fonts()
     names = {style: ttfont(style).fontName for style in ("regular", "bold", "italic", "bolditalic")}
     pdfmetrics.registerFontFamily(FAMILY, normal=names["regular"], bold=names["bold"], italic=names["italic"],
                                   boldItalic=names["bolditalic"])
