@@ -22,6 +22,7 @@ from omr.tally import (
     UNREADABLE,
     Discrepancy,
 )
+from omr.template import Contest
 
 WORDS: dict[str, dict[str, str]] = {
     "vi": {
@@ -318,6 +319,14 @@ DISCREPANCY_WORDS = {
 
 def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
+
+
+def row_title(contest: Contest, row_id: str) -> str:
+    """What a row is called in the exports: a person as "name — position", another contest by its title."""
+    person = next((p for p in contest.rows if p.id == row_id), None)
+    if person is None:
+        return contest.title or contest.id
+    return f"{person.name} — {person.position}" if person.position else person.name
 
 
 def words(lang: str) -> dict[str, str]:
