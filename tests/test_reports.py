@@ -20,11 +20,12 @@ from test_tally_support import decision, make_read, person, rejected_read, tally
 from omr.ballot.layout import fingerprint
 from omr.read.results import Reason
 from omr.reports import MINUTES, REPORT_FILES, render_reports, write_reports
+from omr.reports.arlo import MANIFEST_COLUMNS, manifest_csv
 from omr.reports.cvr import cvr_id, cvr_report
-from omr.reports.exports import MANIFEST_COLUMNS, manifest_csv, results_csv
+from omr.reports.exports import results_csv
 from omr.reports.text import fmt_int, fmt_pct
 
-SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "data" / "nist-cvr-1500-103.schema.json"
+SCHEMA = Path(__file__).resolve().parent / "data" / "nist-cvr-1500-103.schema.json"  # vendored: see data/README.md
 
 
 def pdf_text(data: bytes) -> str:
@@ -184,7 +185,7 @@ def test_cvr_schema_validation_can_fail(validator) -> None:
     assert list(validator.iter_errors(report))
 
 
-def test_cvr_records_machine_and_adjudicated_snapshots_with_scores_and_image_hashes() -> None:
+def test_cvr_records_original_interpreted_and_adjudicated_snapshots_with_scores_and_images() -> None:
     result = committee_day()
     report = cvr_report(result)
     assert report["Version"] == "1.0.0" and "adjudicated" in report["ReportType"]
@@ -193,19 +194,33 @@ def test_cvr_records_machine_and_adjudicated_snapshots_with_scores_and_image_has
     assert len(records) == len(counted) == 6
     decided = next(s for s in counted if s.rows[0].decision is not None)
     rec = records[cvr_id(decided.fingerprint, decided.image_sha256)]
-    assert rec["BallotImage"][0]["Hash"] == {"@type": "CVR.Hash", "Type": "sha-256", "Value": decided.image_sha256}
-    original, modified = rec["CVRSnapshot"]
-    assert (original["Type"], modified["Type"], rec["CurrentSnapshotId"]) == ("original", "modified", modified["@id"])
-    (contest,) = original["CVRContest"]
-    assert contest["Status"] == ["overvoted"]
-    scores = {s["ContestSelectionId"].rsplit("/", 1)[1]: s["SelectionPosition"][0] for s in
-              contest["CVRContestSelection"]}
-    assert {k: (v["MarkMetricValue"], v["HasIndication"], v["NumberVotes"]) for k, v in scores.items()} == {
-        "cao": (["0.2100"], "yes", 0), "tin-nhiem": (["0.0020"], "no", 0), "thap": (["0.2100"], "yes", 0)}
-    (adjudicated,) = modified["CVRContest"]
-    (selection,) = adjudicated["CVRContestSelection"]
-    assert selection["ContestSelectionId"].endswith("/thap") and selection["SelectionPosition"][0]["Status"] == [
-        "adjudicated"]
+    # the file (relative to the folder of the scans) and page; the pixel hash under its own name
+    assert rec["BallotImage"] == [{"@type": "CVR.ImageData", "Location": "lo-2.pdf#page=1", "Hash": {
+        "@type": "CVR.Hash", "Type": "other", "OtherType": "ballot-omr-pixels-sha-256", "Value": decided.image_sha256}}]
+    assert (rec["BatchId"], rec["BatchSequenceId"], rec["BallotSheetId"]) == ("lo-2", 1, "1")
+    original, interpreted, modified = rec["CVRSnapshot"]
+    assert (original["Type"], interpreted["Type"], modified["Type"]) == ("original", "interpreted", "modified")
+    assert rec["CurrentSnapshotId"] == modified["@id"]
+
+    def positions(contest: dict) -> dict:
+        return {s["ContestSelectionId"].rsplit("/", 1)[1]: s["SelectionPosition"][0]
+                for s in contest["CVRContestSelection"]}
+
+    (raw,) = original["CVRContest"]
+    assert "Status" not in raw and "Overvotes" not in raw  # as captured: no rule applied yet
+    assert {k: (v["MarkMetricValue"], v["HasIndication"], v["NumberVotes"], v["IsAllocable"])
+            for k, v in positions(raw).items()} == {
+        "cao": (["0.2100"], "yes", 1, "unknown"), "tin-nhiem": (["0.0020"], "no", 1, "unknown"),
+        "thap": (["0.2100"], "yes", 1, "unknown")}
+    (machine,) = interpreted["CVRContest"]  # two marks for one vote: the vote lost to Overvotes
+    assert (machine["Status"], machine["Overvotes"], machine["Undervotes"]) == (["overvoted"], 1, 0)
+    assert interpreted["Status"] == ["needs-adjudication"]
+    assert {k: v["IsAllocable"] for k, v in positions(machine).items()} == {"cao": "no", "tin-nhiem": "no",
+                                                                              "thap": "no"}
+    (adjudicated,) = modified["CVRContest"]  # a person set "thap"
+    assert (adjudicated["Overvotes"], adjudicated["Undervotes"], "Status" in adjudicated) == (0, 0, False)
+    assert {k: (v["IsAllocable"], v["Status"]) for k, v in positions(adjudicated).items()} == {
+        "cao": ("no", ["adjudicated"]), "tin-nhiem": ("no", ["adjudicated"]), "thap": ("yes", ["adjudicated"])}
     assert modified["Annotation"][0]["AdjudicatorName"] == ["Nguyễn Văn Tâm"]
     plain = next(s for s in counted if not s.decisions and s.machine_status == "ok")
     snapshots = records[cvr_id(plain.fingerprint, plain.image_sha256)]["CVRSnapshot"]
@@ -226,8 +241,12 @@ def test_cvr_ids_are_stable_and_reveal_nothing_of_the_scan_order() -> None:
     assert ids == [r["UniqueId"] for r in second["CVR"]] == sorted(ids)  # same ids, sorted by id, whatever order
     scan_order = [cvr_id(fingerprint(t), r.image_sha256) for r in reads]
     assert ids != scan_order and sorted(scan_order) == ids
-    text = json.dumps(first)
-    assert "lo.pdf" not in text and '"BatchSequenceId"' not in text and "scans/" not in text
+    # where each sheet is (batch, card number, file and page) is in the record on purpose, for audits;
+    # the id and the order of the records say nothing of it
+    by_id = {r["UniqueId"]: r for r in first["CVR"]}
+    places = [(by_id[i]["BatchId"], by_id[i]["BatchSequenceId"], by_id[i]["BallotImage"][0]["Location"])
+              for i in scan_order]
+    assert places == [("lo", n, f"lo.pdf#page={n}") for n in range(1, 13)]
 
 
 def test_provisional_cvr_marks_what_awaits_review(provisional_reports) -> None:
@@ -243,7 +262,8 @@ def test_provisional_cvr_marks_what_awaits_review(provisional_reports) -> None:
 
 def test_results_csv_holds_the_numbers_of_results_json(final_reports) -> None:
     data = json.loads(final_reports["results.json"])
-    rows = list(csv.DictReader(io.StringIO(final_reports["results.csv"].decode("utf-8"))))
+    assert final_reports["results.csv"].startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8
+    rows = list(csv.DictReader(io.StringIO(final_reports["results.csv"].decode("utf-8-sig"))))
     assert len(rows) == sum(len(c["rows"]) * len(c["options"]) for c in data["contests"])
     for line in rows:
         contest = next(c for c in data["contests"] if c["id"] == line["contest"])
@@ -256,16 +276,23 @@ def test_results_csv_holds_the_numbers_of_results_json(final_reports) -> None:
     assert (thap["count"], thap["percent"], thap["percent_base"], thap["band"]) == ("4", "57.14", "7", "over_half")
 
 
-def test_provisional_is_in_every_export(provisional_reports) -> None:
+def test_provisional_is_in_every_export(provisional_reports, final_reports) -> None:
     assert json.loads(provisional_reports["results.json"])["provisional"] is True
     assert all(r["provisional"] == "true" for r in csv.DictReader(
-        io.StringIO(provisional_reports["results.csv"].decode("utf-8"))))
-    assert provisional_reports["manifest.csv"].decode("utf-8").startswith("# PROVISIONAL")
+        io.StringIO(provisional_reports["results.csv"].decode("utf-8-sig"))))
     assert "PROVISIONAL" in json.loads(provisional_reports["cvr.json"])["Notes"]
+    # the manifest lists the cards in the box, whatever review is pending: importable as it is (the
+    # unreadable page is a card until a person sets it aside)
+    assert list(csv.reader(io.StringIO(provisional_reports["manifest.csv"].decode("utf-8-sig")))) == [
+        list(MANIFEST_COLUMNS), ["scans", "ballot-omr", "lo-1", "4"], ["scans", "ballot-omr", "lo-2", "4"]]
+    # the sheet awaiting a person is written so that Arlo refuses to read it as votes
+    lines = provisional_reports["cvr-dominion.csv"].decode("utf-8-sig").splitlines()
+    assert [line.split(",", 3)[2:] for line in lines if "pending-review" in line] == [
+        ["lo-2", "2,ballot-omr-lo-2-2,tin-nhiem-cdyt-dong-nai-2023,pending-review,pending-review,pending-review"]]
 
 
 def test_manifest_has_arlos_columns_and_one_line_per_batch(final_reports) -> None:
-    text = final_reports["manifest.csv"].decode("utf-8")
+    text = final_reports["manifest.csv"].decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert tuple(rows[0]) == MANIFEST_COLUMNS
     # lo-1: 4 ballots; lo-2: the decided ballot, the one with writing and the sheet not issued (the copy,

@@ -169,6 +169,8 @@ class SheetOutcome:
     rows: tuple[RowOutcome, ...] = ()
     decision: Decision | None = None  # the sheet-level decision in force
     note: str = ""  # e.g. which sheet this one duplicates
+    source_sha256: str = ""  # SHA-256 of the scanned file's bytes ("" when not known): finds the file in an archive
+    serial: int | None = None  # the ballot's printed serial number, when the template prints one
 
     @property
     def awaiting_review(self) -> bool:
@@ -522,7 +524,8 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
                 sheet_ids: Sequence[int] | None = None, issued: int | None = None, collected: int | None = None,
                 convened: int | None = None, present: int | None = None, batches: Mapping[str, int] | None = None,
                 failures: Sequence[tuple[str, int | None, str]] = (), as_of: str | None = None,
-                log_head: tuple[int, str] | None = None, scans_running: int = 0) -> Tally:
+                log_head: tuple[int, str] | None = None, scans_running: int = 0,
+                source_sha256: Mapping[int, str] | None = None) -> Tally:
     """The tally of some reads: pure, deterministic (the same inputs give the same Tally).
 
     `reads`: SheetReads, or (sheet id, SheetRead) pairs as ``Store.sheet_items()`` gives them; with
@@ -531,6 +534,7 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
     `decisions`: as ``Store.latest_decisions()`` returns them (keyed by (sheet id, contest, row)).
     `templates`: the ballots' templates (any keys: each is found by its fingerprint).
     `failures`: the store's standing failures (path, page or None, message).
+    `source_sha256`: the SHA-256 of each sheet's file, by sheet id (the CVR names the file by it).
     """
     if sheet_ids is not None and len(sheet_ids) != len(reads):
         raise TallyError(f"{len(sheet_ids)} sheet id(s) for {len(reads)} read(s)")
@@ -571,7 +575,8 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
         common = dict(sheet_id=sid, source=read.source, page=read.page, machine_status=read.status,
                       reasons=tuple(read.reasons), image_sha256=read.image_sha256, template_id=read.template_id,
                       fingerprint=read.fingerprint, template_page=read.template_page, test=bool(read.test),
-                      batch=batch_name(read.source), decision=sdec)
+                      batch=batch_name(read.source), decision=sdec, serial=read.serial,
+                      source_sha256=(source_sha256 or {}).get(sid, "") if sid is not None else "")
         duplicate = next((r for r in read.reasons if r.code == "duplicate"), None)
         earlier = seen_images.get(read.image_sha256)
         if read.test:
@@ -873,8 +878,10 @@ def store_inputs(store: Store) -> dict[str, Any]:
     runs = store.runs()
     decisions = store.latest_decisions()
     times = [r.get("finished_at") or r.get("started_at") for r in runs] + [d.created_at for d in store.decisions()]
+    records = store.sheet_records()
     return {
-        "reads": store.sheet_items(),
+        "reads": [(sid, read) for sid, _, _, read in records],
+        "source_sha256": {sid: sha for sid, sha, _, _ in records},
         "decisions": decisions,
         "failures": store.failures(),
         "as_of": max((t for t in times if t), default=None),

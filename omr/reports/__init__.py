@@ -4,9 +4,14 @@
 English otherwise):
 
 - ``bien-ban-kiem-phieu.pdf``: the minutes (:mod:`omr.reports.minutes`);
-- ``results.json`` and ``results.csv``: the same numbers (:mod:`omr.reports.exports`);
+- ``results.json``, ``results.csv``, ``results-vi.csv`` (``;`` and decimal commas) and
+  ``results.xlsx``: the same numbers (:mod:`omr.reports.exports`);
 - ``cvr.json``: NIST SP 1500-103 cast vote records (:mod:`omr.reports.cvr`);
-- ``manifest.csv``: a ballot manifest in Arlo's columns (:mod:`omr.reports.exports`).
+- ``manifest.csv``, ``manifest-hybrid.csv`` and ``cvr-dominion.csv``: a ballot manifest and cast
+  vote records for a risk-limiting audit in Arlo (:mod:`omr.reports.arlo`).
+
+The CSV files are UTF-8 with a byte-order mark (what Excel needs to read UTF-8, and what makes
+Arlo's encoding detection sure).
 
 Each file is written whole or not at all (a temporary file renamed into place), and the same tally
 gives the same bytes: an auditor re-running the tally can compare files by hash.
@@ -23,9 +28,14 @@ from omr.count.tally import Tally
 MINUTES = "bien-ban-kiem-phieu.pdf"
 RESULTS_JSON = "results.json"
 RESULTS_CSV = "results.csv"
+RESULTS_VI_CSV = "results-vi.csv"
+RESULTS_XLSX = "results.xlsx"
 CVR_JSON = "cvr.json"
 MANIFEST_CSV = "manifest.csv"
-REPORT_FILES = (MINUTES, RESULTS_JSON, RESULTS_CSV, CVR_JSON, MANIFEST_CSV)
+MANIFEST_HYBRID_CSV = "manifest-hybrid.csv"
+DOMINION_CVR_CSV = "cvr-dominion.csv"
+REPORT_FILES = (MINUTES, RESULTS_JSON, RESULTS_CSV, RESULTS_VI_CSV, RESULTS_XLSX, CVR_JSON, MANIFEST_CSV,
+                MANIFEST_HYBRID_CSV, DOMINION_CVR_CSV)
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -42,16 +52,21 @@ def _write(path: Path, data: bytes) -> None:
 
 def render_reports(tally: Tally) -> dict[str, bytes]:
     """Every report's bytes, by file name."""
+    from omr.reports.arlo import dominion_cvr_csv, manifest_csv
     from omr.reports.cvr import cvr_json
-    from omr.reports.exports import manifest_csv, results_csv, results_json
+    from omr.reports.exports import results_csv, results_json, results_xlsx
     from omr.reports.minutes import minutes_pdf
 
     return {
         MINUTES: minutes_pdf(tally),
         RESULTS_JSON: results_json(tally).encode("utf-8"),
-        RESULTS_CSV: results_csv(tally).encode("utf-8"),
+        RESULTS_CSV: results_csv(tally).encode("utf-8-sig"),
+        RESULTS_VI_CSV: results_csv(tally, vietnamese=True).encode("utf-8-sig"),
+        RESULTS_XLSX: results_xlsx(tally),
         CVR_JSON: cvr_json(tally).encode("utf-8"),
-        MANIFEST_CSV: manifest_csv(tally).encode("utf-8"),
+        MANIFEST_CSV: manifest_csv(tally).encode("utf-8-sig"),
+        MANIFEST_HYBRID_CSV: manifest_csv(tally, hybrid=True).encode("utf-8-sig"),
+        DOMINION_CVR_CSV: dominion_cvr_csv(tally).encode("utf-8-sig"),
     }
 
 

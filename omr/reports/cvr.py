@@ -1,21 +1,28 @@
 """cvr.json: NIST SP 1500-103 cast vote records (JSON), one per ballot sheet read.
 
-- Each record has two snapshots: ``original`` (what the machine read: every box with its score as
-  ``MarkMetricValue`` and whether it was read as marked) and the counted one (``interpreted`` when
-  no person decided anything on the sheet, ``modified`` when a decision applies, with the decisions
-  as annotations). ``CurrentSnapshotId`` points at the counted one; a sheet still awaiting review
-  has the status ``needs-adjudication``.
-- ``BallotImage`` carries the SHA-256 of the decoded page pixels (``SheetRead.image_sha256``), which
-  an auditor recomputes from the archived scans to find a record's image.
-- Record ids reveal nothing about scan order, yet an auditor re-running the count gets the same
-  ids: ``HMAC-SHA256(key, template fingerprint + image hash)`` with a fixed, published key (a
-  secret key would hide nothing, since the record carries the image hash itself, and would break
-  re-runs). Records are sorted by id, and carry no file, page, batch or time.
+- Three snapshots, as VVSG and VxSuite keep them: ``original`` (every box as read: its score as
+  ``MarkMetricValue``, ``HasIndication`` marked/blank/marginal, nothing allocated yet),
+  ``interpreted`` (the machine's reading under the contest rules, ``needs-adjudication`` when it
+  sent the sheet to a person) and, when a person decided anything on the sheet, ``modified`` (what
+  counts, the decisions as annotations). ``CurrentSnapshotId`` is the last of them.
+- Every box is a ``SelectionPosition`` with ``NumberVotes`` 1 (what a mark there is worth);
+  ``IsAllocable`` says whether it counts. In every decided contest Overvotes + Undervotes + the
+  votes allocated = VotesAllowed (1 for confidence and yes/no): see :func:`contest_record`.
+- ``BatchId``/``BatchSequenceId`` are the ballot manifest's batch and card number
+  (:mod:`omr.reports.batches`), ``BallotAuditId`` links the sheets of one ballot, ``BallotSheetId``
+  is the page. ``BallotImage`` gives the scanned file (path relative to the folder of the scans, and
+  page) with the SHA-256 of the file's bytes, and the SHA-256 of the decoded pixels under its own
+  name (``ballot-omr-pixels-sha-256``), which an auditor recomputes from any copy of the scan.
+- Record ids are stable across re-runs and unrelated to scan order: ``HMAC-SHA256(key, template
+  fingerprint + image hash)`` with a fixed, published key; records are sorted by id. Batch and
+  card number do say where a sheet was in the pile, as any audit needs; the pile is the ballot box's,
+  not the voters' order.
 - Records are made for sheets in the count and sheets a person rejected as invalid ballots (their
   contests ``invalidated-rules``); duplicates, test-deck sheets and sheets not issued by the
   committee have none (they are not ballots of this count).
-- Each person of a confidence contest is a ``BallotMeasureContest`` (its three levels the
-  selections); a choose contest is a ``CandidateContest``; a yes/no question a ``BallotMeasureContest``.
+- Each person of a confidence contest is a ``RetentionContest`` on that person (a ``Candidate``),
+  its levels the selections; a choose contest is a ``CandidateContest`` with a ``Candidate`` per
+  choice; a yes/no question a ``BallotMeasureContest``.
 """
 
 from __future__ import annotations
@@ -23,17 +30,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import posixpath
 from typing import Any
+from urllib.parse import quote
 
 from omr.ballot.layout import fingerprint
 from omr.ballot.template import Template
-from omr.codes import COUNTED, PENDING, REJECTED_BY_REVIEWER
+from omr.codes import COUNTED, REJECTED_BY_REVIEWER
 from omr.count.tally import RowOutcome, SheetOutcome, Tally
-from omr.read.results import BLANK, INVALID, MARKED, VALID
+from omr.read.results import BLANK, INVALID, MARKED, VALID, MarkRead
+from omr.reports.arlo import OVERVOTE_CODES, votes_allowed
+from omr.reports.batches import Batch, ballot_batches, ballot_ids, card_places
+from omr.reports.text import row_title
 
 DEVICE_ID = "ballot-omr"
 CVR_ID_KEY = b"ballot-omr/cvr-id/v1"
 EPOCH = "1970-01-01T00:00:00Z"
+PIXELS_HASH = "ballot-omr-pixels-sha-256"
 
 
 def cvr_id(template_fingerprint: str | None, image_sha256: str) -> str:
@@ -46,12 +59,17 @@ def _contest_id(t: Template, contest_id: str, row_id: str, kind: str) -> str:
     return f"{t.id}/{contest_id}/{row_id}" if kind == "confidence" else f"{t.id}/{contest_id}"
 
 
+def _person_id(t: Template, contest_id: str, row_id: str) -> str:
+    return f"{t.id}/person/{contest_id}/{row_id}"
+
+
 def _election(t: Template) -> dict[str, Any]:
     contests: list[dict[str, Any]] = []
     candidates: list[dict[str, Any]] = []
     for c in t.contests:
         for row_id in c.row_ids:
             cid = _contest_id(t, c.id, row_id, c.kind)
+            name = row_title(c, row_id)
             if c.kind == "choose":
                 selections = []
                 for o in c.options:
@@ -59,17 +77,21 @@ def _election(t: Template) -> dict[str, Any]:
                     candidates.append({"@id": cand, "@type": "CVR.Candidate", "Name": o.label})
                     selections.append({"@id": f"{cid}/{o.id}", "@type": "CVR.CandidateSelection",
                                        "CandidateIds": [cand]})
-                contests.append({"@id": cid, "@type": "CVR.CandidateContest", "Name": c.title,
-                                 "ContestSelection": selections, "VotesAllowed": c.max_marks,
+                contests.append({"@id": cid, "@type": "CVR.CandidateContest", "Name": name,
+                                 "ContestSelection": selections, "VotesAllowed": votes_allowed(c),
                                  "NumberElected": c.max_marks, "VoteVariation": "n-of-m" if c.max_marks > 1
                                  else "plurality"})
+                continue
+            levels = [{"@id": f"{cid}/{o.id}", "@type": "CVR.BallotMeasureSelection", "Selection": o.label}
+                      for o in c.options]
+            if c.kind == "confidence":  # a vote on keeping a person: NIST's retention contest
+                person = next(p for p in c.rows if p.id == row_id)
+                candidates.append({"@id": _person_id(t, c.id, row_id), "@type": "CVR.Candidate", "Name": person.name})
+                contests.append({"@id": cid, "@type": "CVR.RetentionContest", "Name": name,
+                                 "CandidateId": _person_id(t, c.id, row_id), "ContestSelection": levels})
             else:
-                person = next((p for p in c.rows if p.id == row_id), None)
-                name = f"{person.name} — {person.position}" if person and person.position else (
-                    person.name if person else c.title)
                 contests.append({"@id": cid, "@type": "CVR.BallotMeasureContest", "Name": name,
-                                 "ContestSelection": [{"@id": f"{cid}/{o.id}", "@type": "CVR.BallotMeasureSelection",
-                                                       "Selection": o.label} for o in c.options]})
+                                 "ContestSelection": levels})
     election: dict[str, Any] = {"@id": f"election/{t.id}", "@type": "CVR.Election",
                                 "Name": " — ".join(x for x in (t.header.title, t.header.subtitle) if x),
                                 "ElectionScopeId": f"gpunit/{t.id}", "Contest": contests}
@@ -87,61 +109,49 @@ def _indication(state: str) -> str:
     return "yes" if state == MARKED else "no" if state == BLANK else "unknown"
 
 
-def _counts(kind: str, max_marks: int, n: int) -> dict[str, int]:
-    if kind == "choose":
-        return {"Selections": n, "Overvotes": max(0, n - max_marks), "Undervotes": max(0, max_marks - n)}
-    return {"Selections": n, "Overvotes": int(n > 1), "Undervotes": int(n == 0)}
+def _position(m: MarkRead, allocable: str, adjudicated: bool) -> dict[str, Any]:
+    """One box: NumberVotes is what a mark there is worth (1); IsAllocable says whether it counts."""
+    position: dict[str, Any] = {"@type": "CVR.SelectionPosition", "Position": 1, "HasIndication": _indication(m.state),
+                                "MarkMetricValue": [f"{m.score:.4f}"], "NumberVotes": 1, "IsAllocable": allocable}
+    if adjudicated:
+        position["Status"] = ["adjudicated"]
+    return position
 
 
-def _original_contest(cid: str, row: RowOutcome, kind: str, max_marks: int) -> dict[str, Any]:
-    votes = set(row.machine_choices) if row.machine_status == VALID else set()
-    selections = []
-    for i, m in enumerate(row.marks, start=1):
-        counted = m.option_id in votes
-        allocable = "yes" if counted else "unknown" if row.machine_status not in (VALID, INVALID) else "no"
-        selections.append({
-            "@type": "CVR.CVRContestSelection", "ContestSelectionId": f"{cid}/{m.option_id}", "OptionPosition": i,
-            "SelectionPosition": [{"@type": "CVR.SelectionPosition", "Position": 1,
-                                   "HasIndication": _indication(m.state), "MarkMetricValue": [f"{m.score:.4f}"],
-                                   "NumberVotes": int(counted), "IsAllocable": allocable}],
-            "TotalNumberVotes": int(counted)})
-    out: dict[str, Any] = {"@type": "CVR.CVRContest", "ContestId": cid, "CVRContestSelection": selections,
-                           **_counts(kind, max_marks, len(row.machine_choices))}
-    if row.machine_status == INVALID:
-        codes = [c for c in row.machine_codes if c in _INVALID_STATUS] or ["invalid"]
-        out["Status"] = [_INVALID_STATUS.get(codes[0], "invalidated-rules")]
-    elif row.machine_status != VALID:
-        out["Status"] = ["other"]
-        out["OtherStatus"] = "needs-adjudication"
-    return out
+def _selections(cid: str, marks: tuple[MarkRead, ...], allocable: dict[str, str], adjudicated: bool) -> list[dict]:
+    return [{"@type": "CVR.CVRContestSelection", "ContestSelectionId": f"{cid}/{m.option_id}", "OptionPosition": i,
+             "SelectionPosition": [_position(m, allocable.get(m.option_id, "unknown"), adjudicated)],
+             "TotalNumberVotes": int(allocable.get(m.option_id) == "yes")}
+            for i, m in enumerate(marks, start=1)]
 
 
-def _counted_contest(cid: str, row: RowOutcome | None, kind: str, max_marks: int, ballot_invalid: bool) -> dict:
-    if row is None or ballot_invalid:
-        return {"@type": "CVR.CVRContest", "ContestId": cid, "Status": ["invalidated-rules"], "Selections": 0}
-    marks = {m.option_id: m for m in row.marks}
-    decided = row.decision is not None
-    selections = []
-    if row.status == VALID:
-        for option in row.choices:
-            m = marks.get(option)
-            position: dict[str, Any] = {"@type": "CVR.SelectionPosition", "Position": 1,
-                                        "HasIndication": _indication(m.state) if m else "unknown", "NumberVotes": 1,
-                                        "IsAllocable": "yes"}
-            if m is not None:
-                position["MarkMetricValue"] = [f"{m.score:.4f}"]
-            if decided:
-                position["Status"] = ["adjudicated"]
-            selections.append({"@type": "CVR.CVRContestSelection", "ContestSelectionId": f"{cid}/{option}",
-                               "OptionPosition": list(marks).index(option) + 1 if option in marks else 1,
-                               "SelectionPosition": [position], "TotalNumberVotes": 1})
-    out: dict[str, Any] = {"@type": "CVR.CVRContest", "ContestId": cid, "CVRContestSelection": selections,
-                           **_counts(kind, max_marks, len(row.choices))}
-    if row.status == INVALID:
-        out["Status"] = [_INVALID_STATUS.get(row.codes[0] if row.codes else "", "invalidated-rules")]
-    elif row.status == PENDING:
-        out["Status"] = ["other"]
-        out["OtherStatus"] = "needs-adjudication"
+def _original_contest(cid: str, row: RowOutcome) -> dict[str, Any]:
+    """The boxes as captured, no rule applied yet: nothing allocated, nothing lost."""
+    return {"@type": "CVR.CVRContest", "ContestId": cid, "CVRContestSelection": _selections(cid, row.marks, {}, False),
+            "Selections": sum(m.state == MARKED for m in row.marks)}
+
+
+def contest_record(cid: str, marks: tuple[MarkRead, ...], status: str, choices: tuple[str, ...],
+                   codes: tuple[str, ...], allowed: int, adjudicated: bool = False) -> dict[str, Any]:
+    """A contest after the rules (the machine's, or a person's decision): the votes it gives and the
+    votes lost, so that Overvotes + Undervotes + votes = VotesAllowed. A row void for too many marks
+    loses every vote to Overvotes; a row void for any other reason (no mark, too few, a crossed-out
+    name, a person's decision, a rejected ballot) loses them to Undervotes; a row still awaiting a
+    person allocates nothing yet and says so (needs-adjudication, no over/undervotes)."""
+    decided = status in (VALID, INVALID)
+    counted = set(choices) if status == VALID else set()
+    allocable = {m.option_id: "yes" if m.option_id in counted else "no" for m in marks} if decided else {}
+    out: dict[str, Any] = {"@type": "CVR.CVRContest", "ContestId": cid,
+                           "CVRContestSelection": _selections(cid, marks, allocable, adjudicated),
+                           "Selections": len(choices)}
+    if status == VALID:
+        out.update(Overvotes=0, Undervotes=allowed - len(counted))
+    elif status == INVALID:
+        over = bool(codes) and codes[0] in OVERVOTE_CODES
+        out.update(Overvotes=allowed if over else 0, Undervotes=0 if over else allowed,
+                   Status=[_INVALID_STATUS.get(codes[0] if codes else "", "invalidated-rules")])
+    else:
+        out.update(Status=["other"], OtherStatus="needs-adjudication")
     return out
 
 
@@ -156,51 +166,98 @@ def _annotations(sheet: SheetOutcome) -> list[dict[str, Any]]:
     return notes
 
 
-def cvr_record(sheet: SheetOutcome, template: Template) -> dict[str, Any]:
+def image_location(sheet: SheetOutcome, folder: str) -> str:
+    """The scanned file as a URI reference relative to `folder` (the folder holding the scans), with
+    its page: what an auditor opens to see the record's image."""
+    path = sheet.source.replace("\\", "/")
+    if folder and path.startswith(folder.rstrip("/") + "/"):
+        path = path[len(folder.rstrip("/")) + 1:]
+    return f"{quote(path, safe='/')}#page={sheet.page}"
+
+
+def scans_folder(sheets: list[SheetOutcome]) -> str:
+    """The deepest folder holding every scanned file ("" when they share none)."""
+    folders = [posixpath.dirname(s.source.replace("\\", "/")) for s in sheets]
+    if not folders or not all(folders) or len({f.startswith("/") for f in folders}) != 1:
+        return ""
+    return posixpath.commonpath(folders)
+
+
+def _images(sheet: SheetOutcome, folder: str) -> list[dict[str, Any]]:
+    location = image_location(sheet, folder)
+    images = []
+    if sheet.source_sha256:
+        images.append({"@type": "CVR.ImageData", "Location": location,
+                       "Hash": {"@type": "CVR.Hash", "Type": "sha-256", "Value": sheet.source_sha256}})
+    images.append({"@type": "CVR.ImageData", "Location": location,
+                   "Hash": {"@type": "CVR.Hash", "Type": "other", "OtherType": PIXELS_HASH,
+                            "Value": sheet.image_sha256}})
+    return images
+
+
+def cvr_record(sheet: SheetOutcome, template: Template, place: tuple[Batch, int] | None = None,
+               ballot_id: str | None = None, folder: str = "") -> dict[str, Any]:
     fp = fingerprint(template)
     rid = cvr_id(fp, sheet.image_sha256)
     contests = {c.id: c for c in template.contests}
-    rows = {(r.contest_id, r.row_id): r for r in sheet.rows}
-    ballot_invalid = sheet.outcome == REJECTED_BY_REVIEWER
-    original, counted = [], []
-    source_rows = list(sheet.rows)
-    for row in source_rows:
+    rejected = sheet.outcome == REJECTED_BY_REVIEWER
+    original, interpreted, modified = [], [], []
+    for row in sheet.rows:
         c = contests[row.contest_id]
         cid = _contest_id(template, c.id, row.row_id, c.kind)
-        original.append(_original_contest(cid, row, c.kind, c.max_marks))
-        counted.append(_counted_contest(cid, rows.get((row.contest_id, row.row_id)), c.kind, c.max_marks,
-                                        ballot_invalid))
-    machine_status = [] if sheet.machine_status == "ok" else ["needs-adjudication"]
-    snap_original: dict[str, Any] = {"@id": f"{rid}/original", "@type": "CVR.CVRSnapshot", "Type": "original",
-                                     "CVRContest": original}
-    if machine_status:
-        snap_original["Status"] = machine_status
-        snap_original["Annotation"] = [{"@type": "CVR.Annotation", "Message": sorted(
-            {r.code for r in sheet.reasons} | {code for r in source_rows if r.machine_status != VALID
-                                               for code in r.codes})}]
-    kind = "modified" if sheet.decisions else "interpreted"
-    snap_counted: dict[str, Any] = {"@id": f"{rid}/{kind}", "@type": "CVR.CVRSnapshot", "Type": kind,
-                                    "CVRContest": counted}
-    if sheet.pending:
-        snap_counted["Status"] = ["needs-adjudication"]
-    notes = _annotations(sheet)
-    if notes:
-        snap_counted["Annotation"] = notes
-    return {
+        allowed = votes_allowed(c)
+        original.append(_original_contest(cid, row))
+        interpreted.append(contest_record(cid, row.marks, row.machine_status, row.machine_choices, row.machine_codes,
+                                          allowed))
+        if rejected:
+            modified.append(contest_record(cid, row.marks, INVALID, (), ("ballot-invalid",), allowed, True))
+        else:
+            modified.append(contest_record(cid, row.marks, row.status, row.choices, row.codes, allowed,
+                                           row.decision is not None))
+    snapshots: list[dict[str, Any]] = [
+        {"@id": f"{rid}/original", "@type": "CVR.CVRSnapshot", "Type": "original", "CVRContest": original}]
+    machine: dict[str, Any] = {"@id": f"{rid}/interpreted", "@type": "CVR.CVRSnapshot", "Type": "interpreted",
+                               "CVRContest": interpreted}
+    if sheet.machine_status != "ok":
+        machine["Status"] = ["needs-adjudication"]
+        machine["Annotation"] = [{"@type": "CVR.Annotation", "Message": sorted(
+            {r.code for r in sheet.reasons} | {code for r in sheet.rows if r.machine_status != VALID
+                                               for code in r.machine_codes})}]
+    snapshots.append(machine)
+    if sheet.decisions:
+        snap: dict[str, Any] = {"@id": f"{rid}/modified", "@type": "CVR.CVRSnapshot", "Type": "modified",
+                                "CVRContest": modified}
+        if sheet.pending:
+            snap["Status"] = ["needs-adjudication"]
+        snap["Annotation"] = _annotations(sheet)
+        snapshots.append(snap)
+    elif sheet.pending:
+        machine["Status"] = ["needs-adjudication"]
+    record: dict[str, Any] = {
         "@type": "CVR.CVR", "UniqueId": rid, "ElectionId": f"election/{template.id}", "BallotStyleId": template.id,
         "BallotSheetId": str(sheet.template_page or 1), "CreatingDeviceId": DEVICE_ID,
-        "BallotImage": [{"@type": "CVR.ImageData",
-                         "Hash": {"@type": "CVR.Hash", "Type": "sha-256", "Value": sheet.image_sha256}}],
-        "CVRSnapshot": [snap_original, snap_counted], "CurrentSnapshotId": snap_counted["@id"],
     }
+    if ballot_id:
+        record["BallotAuditId"] = ballot_id
+    if sheet.serial is not None:
+        record["BallotPrePrintedId"] = str(sheet.serial)
+    if place is not None:
+        record["BatchId"] = place[0].name
+        record["BatchSequenceId"] = place[1]
+    record.update(BallotImage=_images(sheet, folder), CVRSnapshot=snapshots, CurrentSnapshotId=snapshots[-1]["@id"])
+    return record
 
 
 def cvr_report(tally: Tally) -> dict[str, Any]:
     from omr import __version__
 
     by_fp = {fingerprint(t): t for t in tally.templates}
-    records = [cvr_record(s, by_fp[s.fingerprint]) for s in tally.sheets
-               if s.outcome in (COUNTED, REJECTED_BY_REVIEWER) and s.fingerprint in by_fp]
+    batches = ballot_batches(tally)
+    places, ballots = card_places(batches), ballot_ids(batches)
+    sheets = [s for s in tally.sheets if s.outcome in (COUNTED, REJECTED_BY_REVIEWER) and s.fingerprint in by_fp]
+    folder = scans_folder(sheets)
+    records = [cvr_record(s, by_fp[s.fingerprint], places.get((s.source, s.page)), ballots.get((s.source, s.page)),
+                          folder) for s in sheets]
     records.sort(key=lambda r: r["UniqueId"])
     decided = any(s.decisions for s in tally.sheets)
     report: dict[str, Any] = {
@@ -213,8 +270,16 @@ def cvr_report(tally: Tally) -> dict[str, Any]:
             "@id": DEVICE_ID, "@type": "CVR.ReportingDevice", "Application": f"Ballot OMR {__version__}",
             "Manufacturer": "Ballot OMR", "Model": "omr tally",
             "MarkMetricType": "share of the box interior covered by new ink, 0 to 1 (4 decimals)",
-            "Notes": ["BallotImage Hash: SHA-256 of the decoded page pixels (height x width header, then the grey "
-                      "bytes), as recorded in the results database for each sheet read",
+            "Notes": ["BallotImage: the scanned file as a path relative to the folder that held the scans, with "
+                      "#page=N; one entry with the SHA-256 of the file's bytes (when the results database has it), "
+                      f"one with Hash Type other, OtherType {PIXELS_HASH}: SHA-256 of the decoded page pixels "
+                      "(height x width header, then the grey bytes)",
+                      "BatchId and BatchSequenceId: the ballot manifest's batch and card number (manifest.csv); "
+                      "BallotAuditId: the ballot the sheet belongs to (its sheets share it); BallotSheetId: the "
+                      "page of the ballot",
+                      "Snapshots: original (the boxes as read, no rule applied), interpreted (the machine's reading "
+                      "under the contest rules), modified (after the committee's decisions, when any); "
+                      "CurrentSnapshotId is the one counted",
                       "UniqueId: 'cvr-' + the first 24 hex digits of HMAC-SHA256(key 'ballot-omr/cvr-id/v1', "
                       "template fingerprint + ':' + image hash): stable across re-runs, unrelated to scan order; "
                       "records are sorted by it"]}],

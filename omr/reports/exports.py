@@ -1,13 +1,16 @@
-"""results.csv, results.json and manifest.csv: the same numbers as the minutes, for machines.
+"""results.json, results.csv, results-vi.csv and results.xlsx: the same numbers as the minutes, for
+machines and for the committee's spreadsheets.
 
 - ``results.json``: :meth:`omr.count.tally.Tally.to_json` (the shape issue 4 fixed; others build on it).
-- ``results.csv``: one line per row and option (a person's level, a choice, yes/no), the numbers of
-  the row repeated on each of its lines; percentages with a decimal point (it is data), and a
-  ``provisional`` column on every line.
-- ``manifest.csv``: a ballot manifest for risk-limiting audits in Arlo's columns (Container,
-  Tabulator, Batch Name, Number of Ballots): one line per batch (a scanned file), the container being
-  the folder it was in. While the tally is provisional, the file's first line says so: on purpose,
-  Arlo refuses such a file, so a provisional manifest cannot be audited against by mistake.
+- ``results.csv``: one line per row and option (a person's level, a choice, yes/no) with the ids,
+  the contest's title, the person's name and position and the option's label beside them; the
+  numbers of the row repeated on each of its lines, ``total`` = valid + invalid + pending; a
+  ``provisional`` column on every line. UTF-8 with a byte-order mark (Excel on Windows reads the
+  file as UTF-8 only then), comma separated, decimal point.
+- ``results-vi.csv``: the same lines as a spreadsheet in a Vietnamese locale expects them:
+  ``;`` separated, decimal comma (57,14).
+- ``results.xlsx``: the same lines as a workbook (numbers as numbers, percentages with two
+  decimals), written so that the same tally gives the same bytes.
 """
 
 from __future__ import annotations
@@ -15,69 +18,83 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import PurePath
+import zipfile
+from datetime import datetime
 
 from omr.count.tally import Tally
 
-TABULATOR = "ballot-omr"  # the CVR's reporting device: one scanning tool
-MANIFEST_COLUMNS = ("Container", "Tabulator", "Batch Name", "Number of Ballots")
-RESULTS_COLUMNS = ("provisional", "template", "contest", "kind", "row", "name", "position", "option",
-                   "option_label", "count", "percent", "percent_base", "valid", "invalid", "pending", "band",
+RESULTS_COLUMNS = ("provisional", "template", "contest", "contest_title", "kind", "row", "name", "position", "option",
+                   "option_label", "count", "percent", "percent_base", "valid", "invalid", "pending", "total", "band",
                    "band_settled", "overvotes", "undervotes")
+XLSX_TIME = datetime(2000, 1, 1)  # the workbook's stated creation time: fixed, so the bytes are reproducible
 
 
 def results_json(tally: Tally) -> str:
     return json.dumps(tally.to_json(), ensure_ascii=False, indent=1) + "\n"
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def results_csv(tally: Tally) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(RESULTS_COLUMNS)
+def results_rows(tally: Tally) -> list[list[object]]:
+    """The lines of results.csv as values (bool, int, Decimal, str or None), header excluded."""
+    lines: list[list[object]] = []
     for c in tally.contests:
         labels = dict(c.options)
         for row in c.rows:
             for option_id, _ in c.options:
-                writer.writerow([_cell(v) for v in (
-                    tally.provisional, c.template_id, c.id, c.kind, row.row_id, row.name, row.position, option_id,
-                    labels[option_id], row.counts[option_id], f"{row.percent[option_id]:.2f}", c.base, row.valid,
-                    row.invalid, row.pending, row.band, row.band_settled, row.overvotes, row.undervotes)])
+                lines.append([tally.provisional, c.template_id, c.id, c.title, c.kind, row.row_id, row.name,
+                              row.position, option_id, labels[option_id], row.counts[option_id],
+                              row.percent[option_id], c.base, row.valid, row.invalid, row.pending,
+                              row.valid + row.invalid + row.pending, row.band, row.band_settled, row.overvotes,
+                              row.undervotes])
+    return lines
+
+
+def _cell(value: object, decimal_comma: bool) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if not isinstance(value, (int, str)):  # a percentage (Decimal)
+        text = f"{value:.2f}"
+        return text.replace(".", ",") if decimal_comma else text
+    return str(value)
+
+
+def results_csv(tally: Tally, vietnamese: bool = False) -> str:
+    """results.csv (``vietnamese``: results-vi.csv); written with a byte-order mark (utf-8-sig)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";" if vietnamese else ",", lineterminator="\r\n")
+    writer.writerow(RESULTS_COLUMNS)
+    for line in results_rows(tally):
+        writer.writerow([_cell(v, vietnamese) for v in line])
     return out.getvalue()
 
 
-def manifest_rows(tally: Tally) -> list[tuple[str, str, str, int]]:
-    """(container, tabulator, batch name, ballots) per scanned file holding ballots, sorted."""
-    groups: dict[tuple[str, str], list] = {}
-    for s in tally.sheets:
-        path = PurePath(s.source.replace("\\", "/"))
-        groups.setdefault((path.parent.name or "-", s.batch), []).append(s)
-    names: dict[str, int] = {}
-    for _, batch in groups:
-        names[batch] = names.get(batch, 0) + 1
-    rows = []
-    for (container, batch), sheets in sorted(groups.items()):
-        ballots = tally.ballots(sheets)
-        if ballots:
-            rows.append((container, TABULATOR, batch if names[batch] == 1 else f"{container}/{batch}", ballots))
-    return rows
+def results_xlsx(tally: Tally) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "results"
+    ws.append(list(RESULTS_COLUMNS))
+    percent_column = RESULTS_COLUMNS.index("percent") + 1
+    for line in results_rows(tally):
+        ws.append([float(v) if i == percent_column - 1 else v for i, v in enumerate(line)])
+        ws.cell(row=ws.max_row, column=percent_column).number_format = "0.00"
+    ws.freeze_panes = "A2"
+    wb.properties.creator = "Ballot OMR"
+    wb.properties.created = wb.properties.modified = XLSX_TIME
+    raw = io.BytesIO()
+    wb.save(raw)
+    return _fixed_zip_times(raw.getvalue())
 
 
-def manifest_csv(tally: Tally) -> str:
-    out = io.StringIO()
-    if tally.provisional:
-        n = len(tally.pending_sheets)
-        out.write(f"# PROVISIONAL: {n} sheet(s) await review; not a final ballot manifest (this line makes audit "
-                  "tools refuse it on purpose)\n")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(MANIFEST_COLUMNS)
-    for row in manifest_rows(tally):
-        writer.writerow(row)
+def _fixed_zip_times(data: bytes) -> bytes:
+    """The same archive with every member dated XLSX_TIME (openpyxl stamps them with the clock)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            member = zipfile.ZipInfo(info.filename, date_time=XLSX_TIME.timetuple()[:6])
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.external_attr = info.external_attr
+            dst.writestr(member, src.read(info.filename))
     return out.getvalue()

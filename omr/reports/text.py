@@ -10,6 +10,7 @@ import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from omr.ballot.template import Contest
 from omr.codes import OUTCOME_REASONS, OUTCOME_WORDS, reason_phrase
 from omr.count.tally import BAND_OVER_HALF, BAND_TWO_THIRDS, Discrepancy
 
@@ -263,6 +264,14 @@ DISCREPANCY_WORDS = {
 
 def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
+
+
+def row_title(contest: Contest, row_id: str) -> str:
+    """What a row is called in the exports: a person as "name — position", another contest by its title."""
+    person = next((p for p in contest.rows if p.id == row_id), None)
+    if person is None:
+        return contest.title or contest.id
+    return f"{person.name} — {person.position}" if person.position else person.name
 
 
 def words(lang: str) -> dict[str, str]:

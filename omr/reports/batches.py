@@ -1,0 +1,79 @@
+"""The ballot cards of a tally, by batch, in the order they were scanned.
+
+One numbering shared by the ballot manifest, the Dominion CVR file and ``cvr.json``, so that an
+auditor who draws "card 7 of batch lo-2" finds the same sheet in every file and in the box:
+
+- a **batch** is one scanned file (its name without the extension; ``folder/name`` when two folders
+  hold a file of that name), its **container** the folder it was in, its **tabulator** the tool;
+- a **ballot card** is a physical sheet in the pile: every sheet read from the file except another
+  image of a card already listed (a duplicate), a test-deck sheet (taken out of the ballots) and a
+  page a person set aside as no ballot (e.g. the blank back of a duplex scan). Counted sheets,
+  sheets a person rejected, sheets the committee did not issue and unreadable pages are cards: they
+  are in the box whatever review decides about their votes;
+- a card's **record** number is its place in its batch (1, 2, ...), in page order;
+- the sheets of one multi-page ballot share a **ballot id**: its printed serial number when the
+  template prints one, else the sheets that follow each other in a file, page 1 first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from omr.count.tally import COUNTED, NOT_ISSUED, REJECTED_BY_REVIEWER, UNREADABLE, SheetOutcome, Tally
+
+TABULATOR = "ballot-omr"  # the scanning tool: the store records no scanner of its own
+CARD_OUTCOMES = (COUNTED, REJECTED_BY_REVIEWER, NOT_ISSUED, UNREADABLE)
+
+
+@dataclass(frozen=True)
+class Batch:
+    container: str
+    tabulator: str
+    name: str
+    cards: tuple[SheetOutcome, ...]  # in page order: record number = index + 1
+
+
+def _folder(source: str) -> str:
+    return PurePath(source.replace("\\", "/")).parent.name or "-"
+
+
+def ballot_batches(tally: Tally) -> list[Batch]:
+    """The batches holding at least one card, sorted by (container, name)."""
+    groups: dict[tuple[str, str], list[SheetOutcome]] = {}
+    for s in tally.sheets:  # in (file, page) order
+        groups.setdefault((_folder(s.source), s.batch), []).append(s)
+    uses: dict[str, int] = {}
+    for _, batch in groups:
+        uses[batch] = uses.get(batch, 0) + 1
+    batches = []
+    for (container, batch), sheets in sorted(groups.items()):
+        cards = tuple(s for s in sheets if s.outcome in CARD_OUTCOMES)
+        if cards:
+            name = batch if uses[batch] == 1 else f"{container}/{batch}"
+            batches.append(Batch(container, TABULATOR, name, cards))
+    return batches
+
+
+def card_places(batches: list[Batch]) -> dict[tuple[str, int], tuple[Batch, int]]:
+    """(file, page) -> (its batch, its record number in the batch)."""
+    return {(s.source, s.page): (b, i) for b in batches for i, s in enumerate(b.cards, start=1)}
+
+
+def ballot_ids(batches: list[Batch]) -> dict[tuple[str, int], str]:
+    """(file, page) -> the id of the ballot the card belongs to (see the module docstring)."""
+    out: dict[tuple[str, int], str] = {}
+    for b in batches:
+        current: tuple[str | None, int, str] | None = None  # (fingerprint, last page, ballot id)
+        for i, s in enumerate(b.cards, start=1):
+            if s.serial is not None and s.template_id:
+                out[(s.source, s.page)] = f"{s.template_id}/serial-{s.serial}"
+                current = None
+                continue
+            page = s.template_page or 1
+            if current is None or current[0] != s.fingerprint or page <= current[1] or s.fingerprint is None:
+                current = (s.fingerprint, page, f"{b.name}/{i}")
+            else:
+                current = (current[0], page, current[2])
+            out[(s.source, s.page)] = current[2]
+    return out
