@@ -15,7 +15,8 @@ from flask import Blueprint, Response, abort, redirect, request
 
 from omr.review import i18n
 from omr.review.context import filters, nav, review
-from omr.review.model import AWAITING, SheetItem
+from omr.review.model import AWAITING, RowItem, SheetItem
+from omr.review.pages import sheet_view
 from omr.store import StoreError
 
 decide = Blueprint("decide", __name__)
@@ -23,30 +24,50 @@ decide = Blueprint("decide", __name__)
 MAX_REVIEWER = 80
 MAX_NOTE = 1000
 ROW_ACTIONS = ("accept", "set", "setmany", "invalid")
+SHEET_ACTIONS = ("accept-sheet", "reject-sheet", "duplicate-once")
+
+
+class FormProblem(Exception):
+    """A mistake in what the reviewer sent (a missing name or reason, too many choices, a decision made
+    by someone else in between): shown on the same sheet, in the screen's language; nothing is saved."""
+
+    def __init__(self, status: int, key: str, **values: Any):
+        super().__init__(key)
+        self.status, self.key, self.values = status, key, values
 
 
 @decide.post("/sheet/<int:sheet_id>/decide")
-def decide_sheet(sheet_id: int) -> Response:
+def decide_sheet(sheet_id: int) -> Response | tuple[str, int]:
     ctx = review()
     reason_filter, show = filters()
     item = ctx.sheet(ctx.queue(), sheet_id)
+    try:
+        reviewer, note, kwargs, seen, focus = _decision(item)
+        _append(sheet_id, reviewer, note, seen, kwargs)
+    except FormProblem as exc:
+        lang = ctx.language(item)
+        values = {k: i18n.message(v, lang) if k == "what" else v for k, v in exc.values.items()}
+        return sheet_view(sheet_id, error=i18n.message(exc.key, lang, **values)), exc.status
+    response = _after(sheet_id, focus, reason_filter, show)
+    response.set_cookie("reviewer", reviewer, max_age=12 * 3600, httponly=True, samesite="Strict")
+    return response
+
+
+def _decision(item: SheetItem) -> tuple[str, str, dict[str, Any], int | None, int]:
+    """(reviewer, note, store arguments, decision id seen, row index or -1) of the form sent."""
     form = request.form
-    reviewer = _clean(form.get("reviewer", ""), MAX_REVIEWER, "the reviewer's name")
+    reviewer = _clean(form.get("reviewer", ""), MAX_REVIEWER, "w_reviewer")
     if not reviewer:
-        abort(400, description="The reviewer's name is required: type it in the box at the top and try again.")
-    note = _clean(form.get("note", ""), MAX_NOTE, "the note", multiline=True)
+        raise FormProblem(400, "f_reviewer")
+    note = _clean(form.get("note", ""), MAX_NOTE, "w_note", multiline=True)
     action = form.get("do", "")
     parts = action.split(":")
     if parts[0] in ROW_ACTIONS and len(parts) >= 2:
         kwargs, seen, focus = _row_decision(item, parts, note)
-    elif action in ("accept-sheet", "reject-sheet"):
-        kwargs, seen, focus = _sheet_decision(item, action, note), _seen(form.get("seen-sheet")), -1
-    else:
-        abort(400, description=f"Unknown decision {action[:60]!r}.")
-    _append(sheet_id, reviewer, note, seen, kwargs)
-    response = _after(sheet_id, focus, reason_filter, show)
-    response.set_cookie("reviewer", reviewer, max_age=12 * 3600, httponly=True, samesite="Strict")
-    return response
+        return reviewer, note, kwargs, seen, focus
+    if action in SHEET_ACTIONS:
+        return reviewer, note, _sheet_decision(item, action, note), _seen(form.get("seen-sheet")), -1
+    abort(400, description=f"Unknown decision {action[:60]!r}.")
 
 
 def _row_decision(item: SheetItem, parts: list[str], note: str) -> tuple[dict[str, Any], int | None, int]:
@@ -66,28 +87,54 @@ def _row_decision(item: SheetItem, parts: list[str], note: str) -> tuple[dict[st
             abort(400, description=f"Row {row.name} has no option {parts[2][:40]!r}.")
         kwargs.update(action="set", choices=[parts[2]])
     elif parts[0] == "setmany" and len(parts) == 2:
-        chosen = form.getlist(f"choices-{row.index}")
-        unknown = [c for c in chosen if c not in options]
-        if unknown or len(set(chosen)) != len(chosen) or len(chosen) > len(options):
-            abort(400, description=f"Row {row.name}: the ticked options are not options of this row.")
-        kwargs.update(action="set", choices=[o for o in options if o in chosen])
+        kwargs.update(action="set", choices=_ticked(row, options))
     elif parts[0] == "invalid" and len(parts) == 2:
-        why = _listed_reason(form.get(f"invalid-reason-{row.index}", ""), i18n.ROW_INVALID_REASONS, note,
-                             "why the row is invalid")
+        why = form.get(f"invalid-reason-{row.index}", "")
+        if why not in i18n.ROW_INVALID_REASONS:
+            raise FormProblem(400, "f_row_reason", name=row.name)
+        if why == "other" and not note:
+            raise FormProblem(400, "f_other_note")
         kwargs.update(action="invalid", reason=why)
     else:
         abort(400, description=f"Unknown decision {':'.join(parts)[:60]!r}.")
     return kwargs, seen, row.index
 
 
+def _ticked(row: RowItem, options: list[str]) -> list[str]:
+    """The ticked choices of a several-choice row, refused outside the contest's minimum and maximum:
+    a row saved with too many or too few choices would silently become invalid."""
+    chosen = request.form.getlist(f"choices-{row.index}")
+    unknown = [c for c in chosen if c not in options]
+    if unknown or len(set(chosen)) != len(chosen) or len(chosen) > len(options):
+        abort(400, description=f"Row {row.name}: the ticked options are not options of this row.")
+    if row.contest is not None and row.contest.kind == "choose":
+        if len(chosen) > row.contest.max_marks:
+            raise FormProblem(400, "f_too_many", name=row.name, max=row.contest.max_marks, n=len(chosen))
+        if len(chosen) < row.contest.min_marks:
+            raise FormProblem(400, "f_too_few", name=row.name, min=row.contest.min_marks, n=len(chosen))
+    return [o for o in options if o in chosen]
+
+
 def _sheet_decision(item: SheetItem, action: str, note: str) -> dict[str, Any]:
+    """Accept (also: restore a rejected sheet; count a suspected copy as another ballot, only when the
+    reviewer ticked that they are two ballots), reject with a chosen reason, or count a copy once."""
+    form = request.form
+    duplicate = "duplicate" in item.codes
     if action == "accept-sheet":
         if item.read.status == "rejected":
-            abort(400, description="The machine could not count this sheet: it cannot be accepted here; "
-                                   "scan it again if the paper ballot is valid.")
+            raise FormProblem(400, "f_machine_rejected")
+        if duplicate and form.get("distinct") != "yes":
+            raise FormProblem(400, "f_distinct")
         return {"scope": "sheet", "action": "accept"}
-    why = _listed_reason(request.form.get("reject-reason", ""), i18n.SHEET_REJECT_REASONS, note,
-                         "why the sheet is rejected")
+    if action == "duplicate-once":
+        if not duplicate:
+            raise FormProblem(400, "f_not_duplicate")
+        return {"scope": "sheet", "action": "reject-sheet", "reason": "duplicate"}
+    why = form.get("reject-reason", "")
+    if why not in i18n.SHEET_REJECT_REASONS:
+        raise FormProblem(400, "reject_reason_missing")
+    if why == "other" and not note:
+        raise FormProblem(400, "f_other_note")
     return {"scope": "sheet", "action": "reject-sheet", "reason": why}
 
 
@@ -97,13 +144,13 @@ def _append(sheet_id: int, reviewer: str, note: str, seen: int | None, kwargs: d
     key = (sheet_id, kwargs.get("contest_id"), kwargs.get("row_id"))
     current = store.latest_decisions(sheet_id).get(key)
     if seen is None and current is not None:
-        abort(409, description="Someone decided this in the meantime: reload the sheet, look at the history, "
-                               "and decide again if needed.")
+        raise FormProblem(409, "f_conflict")
     try:
         store.add_decision(sheet_id, reviewer=reviewer, note=note, supersedes=seen, **kwargs)
     except StoreError as exc:
-        text = str(exc)
-        abort(409 if "someone decided in between" in text else 400, description=text)
+        if "someone decided in between" in str(exc):
+            raise FormProblem(409, "f_conflict") from None
+        abort(400, description=str(exc))
 
 
 def _after(sheet_id: int, focus: int, reason_filter: str | None, show: str) -> Response:
@@ -146,19 +193,11 @@ def _seen(raw: str | None) -> int | None:
 
 
 def _clean(text: str, limit: int, what: str, multiline: bool = False) -> str:
+    """NFC text, refused when too long or holding control characters; `what`: its name's message key."""
     text = unicodedata.normalize("NFC", text).strip()
     if len(text) > limit:
-        abort(400, description=f"{what} is too long ({len(text)} characters, at most {limit}).")
+        raise FormProblem(400, "f_too_long", what=what, n=len(text), limit=limit)
     allowed = {"\n", "\t"} if multiline else set()
     if any(unicodedata.category(ch) == "Cc" and ch not in allowed and ch != "\r" for ch in text):
-        abort(400, description=f"{what} contains control characters.")
+        raise FormProblem(400, "f_control", what=what)
     return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _listed_reason(why: str, allowed: Any, note: str, what: str) -> str:
-    """A reason picked from its list; 'other' needs the note to say it. Anything else is a 400."""
-    if why not in allowed:
-        abort(400, description=f"Choose {what} from the list.")
-    if why == "other" and not note:
-        abort(400, description="'Other reason': explain it in the note.")
-    return why
