@@ -110,10 +110,10 @@ _READER_REASONS = (
         "No box is marked and nothing is written on the sheet."), to_review=True),
     _r("duplicate", "sheet", ("Phiếu bị quét hai lần", "Scanned twice"),
        ("quét trùng", "scanned twice"),
-       ("Phiếu này giống hệt một phiếu đã quét trước đó. Nếu đúng là cùng một tờ phiếu, hãy loại bản quét này: "
-        "mỗi phiếu chỉ được đếm một lần.",
-        "This sheet is identical to one scanned earlier. If it is the same sheet, reject this copy: a ballot "
-        "counts once."), to_review=True),
+       ("Phiếu này giống hệt một phiếu đã quét trước đó. So hai bản quét: nếu đúng là cùng một tờ phiếu, chỉ "
+        "đếm một lần.",
+        "This sheet is identical to one scanned earlier. Compare the two scans: if it is the same sheet, count it "
+        "once."), to_review=True),
     _r("streak-over-boxes", "sheet", ("Vệt máy quét đè lên ô", "Scanner streak over boxes"),
        ("vệt máy quét đi qua ô", "scanner streak across boxes"),
        ("Máy quét để lại một vệt đậm chạy qua các ô, nên điểm của các ô đó không đáng tin. Hãy nhìn ảnh và ghi "

@@ -384,7 +384,8 @@ def test_decisions_are_appended_revisable_and_refused_when_stale(server: ReviewS
     assert first.machine["status"] == machine.rows[row].status
     # the same form again (the reviewer did not see the decision just made): refused, nothing written
     status, _, body = c.post(f"/sheet/{sid}/decide", form)
-    assert status == 409 and b"decided in between" in body
+    assert status == 409 and b'id="form-error"' in body  # said on the sheet itself, in the screen's language
+    assert "Người khác vừa quyết định".encode() in body
     # a revision that names the decision it replaces
     revise = {**form, f"seen-{row}": str(first.id), "do": f"invalid:{row}", f"invalid-reason-{row}": "no-mark"}
     assert c.post(f"/sheet/{sid}/decide", revise)[0] == 303

@@ -329,9 +329,12 @@ def test_from_the_queue_through_every_reason_to_the_final_count(page, server, db
     t = tally(db)
     open_from_queue(pg, base, "extra-writing", sheet.id)
     shot(pg, "04-sheet-extra-writing")
-    pg.select_option("#reject-reason", "added-content")
     pg.evaluate("document.activeElement.blur()")
-    press(pg, "r")
+    pg.keyboard.press("r")  # R asks for the reason and a confirmation: nothing is decided yet
+    assert pg.locator("#reject-box").evaluate("d => d.open") and pg.input_value("#reject-reason") == ""
+    assert latest(db, sheet.id) == [] and state(db, sheet.id) == AWAITING
+    pg.select_option("#reject-reason", "added-content")
+    click(pg, "#reject-sheet")
     assert state(db, sheet.id) == REJECTED
     t2 = tally(db)
     assert t2["reconciliation"]["rejected_detail"]["rejected_by_reviewer"] == \
@@ -352,6 +355,7 @@ def test_from_the_queue_through_every_reason_to_the_final_count(page, server, db
     # --- faint: the committee cannot trust it: rejected as unreadable (mouse)
     sheet, _ = chosen["faint"]
     open_from_queue(pg, base, "faint", sheet.id)
+    pg.click("#reject-open")
     pg.select_option("#reject-reason", "unreadable")
     click(pg, "#reject-sheet")
     assert (latest(db, sheet.id)[-1].action, latest(db, sheet.id)[-1].reason) == ("reject-sheet", "unreadable")
@@ -361,9 +365,9 @@ def test_from_the_queue_through_every_reason_to_the_final_count(page, server, db
     dups = tally(db)["reconciliation"]["duplicates"]
     open_from_queue(pg, base, "duplicate", sheet.id)
     assert pg.locator("#sheet-card a.btn.small").count() == 1  # a link to the earlier scan
-    assert pg.input_value("#reject-reason") == "duplicate"
     shot(pg, "05-sheet-duplicate")
-    click(pg, "#reject-sheet")
+    press(pg, "s")  # the main action on a copy: the same sheet, counted once
+    assert (latest(db, sheet.id)[-1].action, latest(db, sheet.id)[-1].reason) == ("reject-sheet", "duplicate")
     assert state(db, sheet.id) == REJECTED and tally(db)["reconciliation"]["duplicates"] == dups
 
     # --- rejected by the machine (not issued by the committee): the original scan, then confirm
@@ -372,6 +376,8 @@ def test_from_the_queue_through_every_reason_to_the_final_count(page, server, db
     assert pg.is_visible("#pane-original") and pg.locator("#original-img").evaluate("i => i.naturalWidth > 500")
     assert pg.locator("#accept-sheet").count() == 0  # it cannot be counted from here
     shot(pg, "06-sheet-rejected-by-machine")
+    assert pg.input_value("#reject-reason") == ""  # the reviewer chooses the reason
+    pg.select_option("#reject-reason", "not-issued")
     click(pg, "#reject-sheet")
     assert state(db, sheet.id) == REJECTED
     assert tally_sheet(tally(db), sheet.read.source, sheet.read.page)["outcome"] == "not-issued"

@@ -1,6 +1,8 @@
 """`omr review`: the web screen where people decide what the machine could not.
 
-- omr.review.app: the Flask app (queue, sheet, decisions, results), `create_app(ReviewConfig)`
+- omr.review.app: the Flask app, `create_app(ReviewConfig)`: guard, headers, error pages
+- omr.review.pages, omr.review.decide, omr.review.files: the routes (queue, sheet, results; decisions;
+  images and fonts), sharing omr.review.context (config, cached reads, the request's store)
 - omr.review.server: waitress serving it, `ReviewServer` and `serve`
 - omr.review.model: what awaits a person, from the store's reads and decisions
 - omr.review.images: the annotated sheet, zooms and the original scan, from the file the store names

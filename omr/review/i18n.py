@@ -104,9 +104,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "shortcuts": {"vi": "Phím tắt", "en": "Keyboard shortcuts"},
     "shortcuts_text": {
         "vi": "↑/↓: chọn dòng · A: giữ kết quả máy · 1, 2, 3…: chọn ô · X: dòng không hợp lệ · "
-              "S: phiếu hợp lệ · R: loại phiếu · N hoặc →: phiếu sau · P hoặc ←: phiếu trước · O: bản quét gốc",
+              "S: phiếu hợp lệ (phiếu quét trùng: chỉ đếm một lần) · R: loại phiếu (chọn lý do rồi xác nhận) · "
+              "N hoặc →: phiếu sau · P hoặc ←: phiếu trước · O: bản quét gốc · Enter trong ô họ tên: chỉ xác nhận tên",
         "en": "↑/↓: pick a row · A: keep the machine read · 1, 2, 3…: choose a box · X: row invalid · "
-              "S: valid ballot · R: reject sheet · N or →: next sheet · P or ←: previous sheet · O: original scan"},
+              "S: valid ballot (a copy: count it once) · R: reject the sheet (choose a reason, then confirm) · "
+              "N or →: next sheet · P or ←: previous sheet · O: original scan · Enter in the name box: the name only"},
     "duplicate_of": {"vi": "Xem phiếu đã quét trước", "en": "See the earlier scan"},
     "status_ok": {"vi": "máy đọc được", "en": "read"},
     "status_valid": {"vi": "hợp lệ", "en": "valid"},
@@ -161,6 +163,67 @@ MESSAGES: dict[str, dict[str, str]] = {
     "band_over_half": {"vi": "Trên 1/2 tín nhiệm thấp", "en": "More than 1/2 low confidence"},
     "band_two_thirds": {"vi": "Từ 2/3 trở lên tín nhiệm thấp", "en": "2/3 or more low confidence"},
     "contest": {"vi": "Nội dung bầu", "en": "Contest"},
+    # the reviewer, the sheet decision, duplicates (issue 11)
+    "reviewer_now": {"vi": "Đang xem xét với tên", "en": "Reviewing as"},
+    "reviewer_change": {"vi": "đổi", "en": "change"},
+    "reviewer_enter": {"vi": "Nhập họ và tên rồi nhấn Enter", "en": "Type your full name, then press Enter"},
+    "reviewer_short": {"vi": "Hãy nhập đầy đủ họ và tên (ít nhất hai chữ), rồi nhấn Enter.",
+                       "en": "Type your full name (at least two words), then press Enter."},
+    "choose_reason": {"vi": "— chọn lý do —", "en": "— choose a reason —"},
+    "reject_open": {"vi": "Loại cả phiếu (không hợp lệ)…", "en": "Reject the whole sheet (not a valid ballot)…"},
+    "reject_confirm_help": {"vi": "Phiếu bị loại sẽ không được đếm. Chọn lý do rồi bấm xác nhận; có thể khôi phục "
+                                  "lại sau.",
+                            "en": "A rejected sheet is not counted. Choose the reason, then confirm; it can be "
+                                  "restored later."},
+    "reject_reason_missing": {"vi": "Hãy chọn lý do loại phiếu trước khi xác nhận.",
+                              "en": "Choose why the sheet is rejected before confirming."},
+    "restore_sheet": {"vi": "Khôi phục phiếu — tiếp tục đếm", "en": "Restore the sheet — count it again"},
+    "restore_help": {"vi": "Huỷ quyết định loại phiếu: phiếu được đếm lại như máy đọc, trừ các dòng bạn quyết định "
+                           "riêng.",
+                     "en": "Undo the rejection: the sheet counts again as read, except rows you decide one by one."},
+    "dup_title": {"vi": "So sánh hai bản quét", "en": "Compare the two scans"},
+    "dup_this": {"vi": "Bản quét này", "en": "This scan"},
+    "dup_earlier": {"vi": "Bản quét trước (phiếu #{id})", "en": "The earlier scan (sheet #{id})"},
+    "dup_unknown": {"vi": "Không tìm thấy bản quét trước trong cơ sở dữ liệu.",
+                    "en": "The earlier scan is not in this database."},
+    "dup_once": {"vi": "Cùng một tờ phiếu: chỉ đếm một lần", "en": "The same sheet: count it once"},
+    "dup_once_help": {"vi": "Bản quét này không được đếm; tờ phiếu đã được đếm ở bản quét trước.",
+                      "en": "This scan is not counted; the ballot counts through the earlier scan."},
+    "dup_both_open": {"vi": "Đây là hai lá phiếu khác nhau…", "en": "These are two different ballots…"},
+    "dup_both_confirm": {"vi": "Tôi đã so hai tờ phiếu giấy: đây là hai lá phiếu khác nhau, phải đếm cả hai.",
+                         "en": "I compared the two paper sheets: they are two different ballots, both count."},
+    "dup_both": {"vi": "Đếm cả hai phiếu", "en": "Count both ballots"},
+    "f_reviewer": {"vi": "Hãy nhập họ tên người xem xét ở ô phía trên rồi quyết định lại.",
+                   "en": "Type the reviewer's name in the box at the top, then decide again."},
+    "f_too_long": {"vi": "{what} quá dài ({n} ký tự, tối đa {limit}).", "en": "{what} is too long ({n} characters, "
+                                                                              "at most {limit})."},
+    "f_control": {"vi": "{what} có ký tự điều khiển.", "en": "{what} contains control characters."},
+    "w_reviewer": {"vi": "Họ tên người xem xét", "en": "The reviewer's name"},
+    "w_note": {"vi": "Ghi chú", "en": "The note"},
+    "f_row_reason": {"vi": "Dòng {name}: hãy chọn lý do không hợp lệ trong danh sách.",
+                     "en": "Row {name}: choose why it is invalid from the list."},
+    "f_other_note": {"vi": "“Lý do khác”: hãy ghi rõ lý do trong ô ghi chú rồi bấm lại.",
+                     "en": "“Other reason”: explain it in the note, then press again."},
+    "f_too_many": {"vi": "{name}: chỉ được chọn tối đa {max}, bạn đã đánh dấu {n}. Nếu người bỏ phiếu đã chọn quá số "
+                         "lượng, hãy bấm “Dòng này không hợp lệ” với lý do “Chọn quá số lượng”.",
+                   "en": "{name}: at most {max} may be chosen, you ticked {n}. If the voter chose too many, press "
+                         "“This row is invalid” with the reason “Overvote”."},
+    "f_too_few": {"vi": "{name}: phải chọn ít nhất {min}, bạn đã đánh dấu {n}. Nếu người bỏ phiếu chọn chưa đủ, hãy "
+                        "bấm “Dòng này không hợp lệ” với lý do “Chọn chưa đủ số lượng”.",
+                  "en": "{name}: at least {min} must be chosen, you ticked {n}. If the voter chose too few, press "
+                        "“This row is invalid” with the reason “Undervote”."},
+    "f_conflict": {"vi": "Người khác vừa quyết định phiếu này trong lúc bạn xem: hãy xem lịch sử bên dưới rồi quyết "
+                         "định lại nếu cần. Chưa có gì được lưu.",
+                   "en": "Someone decided this in between: look at the history below and decide again if needed. "
+                         "Nothing was saved."},
+    "f_machine_rejected": {"vi": "Máy không thể đếm phiếu này nên không thể chấp nhận ở đây; nếu phiếu giấy hợp lệ, "
+                                 "hãy quét lại.",
+                           "en": "The machine could not count this sheet: it cannot be accepted here; scan it again "
+                                 "if the paper ballot is valid."},
+    "f_distinct": {"vi": "Để đếm cả hai bản quét, hãy đánh dấu ô xác nhận rằng đây là hai lá phiếu khác nhau.",
+                   "en": "To count both scans, tick the box confirming they are two different ballots."},
+    "f_not_duplicate": {"vi": "Phiếu này không bị nghi là quét trùng.", "en": "This sheet is not a suspected copy."},
+    "choices_over": {"vi": "Đã đánh dấu {n}, tối đa được {max}.", "en": "{n} ticked, at most {max} allowed."},
     # errors
     "error_title": {"vi": "Không thực hiện được", "en": "That did not work"},
     "error_back": {"vi": "Quay lại danh sách", "en": "Back to the queue"},

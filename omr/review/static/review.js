@@ -48,21 +48,83 @@
     }
   }
 
+  function fullName(value) { return value.trim().split(/\s+/).filter(Boolean).length >= 2; }
+
+  // The name is needed before any decision; the prompt opens the name box. A name of one word is
+  // refused here (a shortcut letter typed into the box by mistake must not become a reviewer).
   function reviewerOk() {
     var input = document.getElementById("reviewer");
-    var warn = document.getElementById("reviewer-missing");
+    var missing = document.getElementById("reviewer-missing");
+    var short = document.getElementById("reviewer-short");
     if (!input) return true;
-    if (input.value.trim()) { if (warn) warn.hidden = true; return true; }
-    if (warn) warn.hidden = false;
+    var value = input.value.trim();
+    if (missing) missing.hidden = !!value;
+    if (short) short.hidden = !value || fullName(value);
+    if (value && fullName(value)) return true;
+    var box = document.getElementById("reviewer-box");
+    if (box) box.open = true;
     input.focus();
     input.scrollIntoView({ block: "center" });
     return false;
+  }
+
+  // Enter in the name box confirms the name and nothing else: the box folds, the keys act on the
+  // rows again at once.
+  function confirmName(e) {
+    if (e.key !== "Enter") return;
+    e.preventDefault();
+    e.stopPropagation();
+    var input = e.target;
+    if (!reviewerOk()) return;
+    var shown = document.getElementById("reviewer-shown");
+    if (shown) shown.textContent = input.value.trim();
+    var box = document.getElementById("reviewer-box");
+    if (box) box.open = false;
+    input.blur();
+    var card = focusedCard();
+    if (card) keepInView(card);
   }
 
   function press(button) {
     if (!button) return;
     if (!reviewerOk()) return;
     button.click();
+  }
+
+  // The card the keys act on stays on screen: after each decision the page comes back with the
+  // next row to decide, scrolled to it.
+  function keepInView(el) {
+    var r = el.getBoundingClientRect();
+    if (r.top >= 0 && r.bottom <= window.innerHeight) return;
+    el.scrollIntoView({ block: r.height > window.innerHeight * 0.9 ? "start" : "center" });
+  }
+
+  function openReject() {
+    var box = document.getElementById("reject-box");
+    if (!box) return;
+    box.open = true;
+    keepInView(box);
+    var select = document.getElementById("reject-reason");
+    if (select) select.focus();
+  }
+
+  function checkReject(e) {
+    var select = document.getElementById("reject-reason");
+    var warn = document.getElementById("reject-reason-missing");
+    if (select && !select.value) {
+      e.preventDefault();
+      if (warn) warn.hidden = false;
+      select.focus();
+    }
+  }
+
+  function countChoices(card) {
+    var warn = card.querySelector(".choices-over");
+    if (!warn) return;
+    var n = card.querySelectorAll("input[type=checkbox]:checked").length;
+    var max = parseInt(warn.dataset.max, 10);
+    warn.hidden = !(n > max);
+    warn.textContent = warn.dataset.text.replace("{n}", n);
   }
 
   function focusedCard() { var list = cards(); return focusIndex >= 0 ? list[focusIndex] : null; }
@@ -77,7 +139,17 @@
       var list = cards();
       var k = list.findIndex(function (c) { return parseInt(c.dataset.row, 10) === wanted; });
       if (list.length) setFocus(k >= 0 ? k : 0, false);
-      list.forEach(function (c, i) { c.addEventListener("click", function () { setFocus(i, false); }); });
+      list.forEach(function (c, i) {
+        c.addEventListener("click", function () { setFocus(i, false); });
+        c.addEventListener("change", function () { countChoices(c); });
+      });
+      var name = document.getElementById("reviewer");
+      if (name) name.addEventListener("keydown", confirmName);
+      var confirmReject = document.getElementById("reject-sheet");
+      if (confirmReject) confirmReject.addEventListener("click", checkReject);
+      var target = focusedCard() || document.getElementById("sheet-decision");
+      var error = document.getElementById("form-error");
+      if (error) keepInView(error); else if (target && /[?&](msg|row)=/.test(location.search)) keepInView(target);
     }
     var orig = document.getElementById("tab-original");
     if (orig) orig.addEventListener("click", function (e) {
@@ -106,11 +178,13 @@
     else if (/^[1-9]$/.test(key) && card) {
       var option = card.querySelector("[data-act=option][data-n='" + key + "']");
       var box = card.querySelector("input[type=checkbox][data-n='" + key + "']");
-      if (option) press(option); else if (box) box.checked = !box.checked; else handled = false;
+      if (option) press(option);
+      else if (box) { box.checked = !box.checked; countChoices(card); }
+      else handled = false;
     }
     else if (key === "Enter" && card && card.querySelector("[data-act=save]")) press(card.querySelector("[data-act=save]"));
-    else if (key === "s") press(document.getElementById("accept-sheet"));
-    else if (key === "r") press(document.getElementById("reject-sheet"));
+    else if (key === "s") press(document.getElementById("duplicate-once") || document.getElementById("accept-sheet"));
+    else if (key === "r") openReject();
     else if (key === "n" || key === "ArrowRight") { var n = document.getElementById("next"); if (n) n.click(); }
     else if (key === "p" || key === "ArrowLeft") { var p = document.getElementById("prev"); if (p) p.click(); }
     else if (key === "o") {
