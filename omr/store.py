@@ -596,6 +596,9 @@ class Store:
                 raise StoreError(f"{self.path}: no such results database")
             if not self.path.parent.is_dir():
                 raise StoreError(f"{self.path}: the folder {self.path.parent} does not exist")
+        elif self.path.stat().st_size == 0:  # SQLite would take it for a new database and fill it in
+            raise StoreError(f"{self.path} is an empty file (0 bytes), not a results database: give the database "
+                             "`omr scan` wrote, or the name of a file that does not exist yet")
         try:
             self._conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
         except sqlite3.Error as exc:

@@ -427,3 +427,61 @@ def test_fuzzed_scans_give_a_page_or_a_named_error(sim_pages, tmp_path: Path) ->
                 assert item.message
         tried += 1
     assert tried == 300
+
+
+# --- 8, 9, 11: tally and review arguments checked before any work -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def scanned_db(sim_pages, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pages, _ = sim_pages
+    work = tmp_path_factory.mktemp("tally")
+    write_batch(work / "scans", pages[:3])
+    assert omr("scan", str(work / "scans"), *TEMPLATE_ARGS, "--db", str(work / "r.sqlite")).returncode == 0
+    return work / "r.sqlite"
+
+
+def test_tally_output_that_is_a_file_or_unwritable_gets_a_message_and_exit_2(scanned_db: Path, tmp_path: Path) -> None:
+    counts = ["--issued", "3", "--collected", "3"]
+    a_file = tmp_path / "minutes.pdf"
+    a_file.write_bytes(b"keep me")
+    for out, said in ((a_file, "is a file, not a folder"), (a_file / "sub", f"({a_file} is a file)")):
+        proc = omr("tally", "--db", str(scanned_db), *counts, "-o", str(out))
+        assert proc.returncode == 2 and said in proc.stderr, proc.stdout + proc.stderr
+        assert "Traceback" not in proc.stderr and a_file.read_bytes() == b"keep me"
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    read_only.chmod(0o555)
+    try:
+        proc = subprocess.run([*_unprivileged(), sys.executable, str(ROOT / "cli.py"), "tally", "--db",
+                               str(scanned_db), *counts, "-o", str(read_only / "reports")],
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        read_only.chmod(0o755)
+    assert proc.returncode == 2 and "cannot write into" in proc.stderr and "ermission denied" in proc.stderr, \
+        proc.stdout + proc.stderr
+    good = omr("tally", "--db", str(scanned_db), *counts, "-o", str(tmp_path / "reports"))
+    assert good.returncode == 0, good.stdout + good.stderr
+
+
+def test_an_empty_file_is_never_adopted_as_a_results_database(tmp_path: Path) -> None:
+    empty = tmp_path / "results.sqlite"
+    empty.write_bytes(b"")
+    tally = omr("tally", "--db", str(empty), "--issued", "1", "--collected", "1")
+    assert tally.returncode == 2 and "is an empty file (0 bytes), not a results database" in tally.stderr
+    review = omr("review", "--db", str(empty), "--port", "0", timeout=60)
+    assert review.returncode == 2 and "is an empty file (0 bytes)" in review.stderr, review.stdout + review.stderr
+    assert empty.stat().st_size == 0
+
+
+@pytest.mark.parametrize("text", ["3_00", "٣", "３", "1" + "0" * 30, "1e3", " 7 8", "+5", "-1"])
+def test_tally_numbers_are_plain_ascii_digits_within_bounds(scanned_db: Path, text: str) -> None:
+    proc = omr("tally", "--db", str(scanned_db), "--issued", "3", "--collected", text)
+    assert proc.returncode == 2 and "--collected" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize(("convened", "present", "said"), [("10", "11", "--present 11 is more than --convened 10"),
+                                                            ("0", "0", "nobody was convened")])
+def test_quorum_numbers_must_be_consistent(scanned_db: Path, convened: str, present: str, said: str) -> None:
+    proc = omr("tally", "--db", str(scanned_db), "--issued", "3", "--collected", "3", "--convened", convened,
+               "--present", present)
+    assert proc.returncode == 2 and said in proc.stderr, proc.stdout + proc.stderr
