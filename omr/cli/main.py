@@ -128,6 +128,12 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         if r.status != "ok":
             print(f"  {r.status.upper():8} {r.source} page {r.page}: " + "; ".join(
                 [str(x) for x in r.reasons] + [str(x) for row in r.rows for x in row.reasons])[:300])
+    for run_id in summary.runs_interrupted:
+        print(f"note: run {run_id} was left open by a process that stopped (killed or crashed): marked "
+              "interrupted; what it stored is kept", file=sys.stderr)
+    if summary.awaiting_review:
+        print(f"{summary.awaiting_review} sheet(s) in {args.db} await review (omr review --db {args.db}); "
+              "the count is not final until they are decided")
     if args.digest:
         from omr.audit.digest import reads_digest
 

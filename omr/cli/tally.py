@@ -16,20 +16,29 @@ same, saying so); 2 nothing could be tallied (no database, a template missing, i
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+import tempfile
 from pathlib import Path
 
 from omr.codes import ERROR
 from omr.count.tally import Tally, TallyError, TemplateMissing
 
+MAX_COUNT = 100_000_000  # more ballots or people than any meeting or election this tool counts
+
 
 def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative")
+    """A count as a clerk types it: ASCII digits only (no sign, '_', other scripts' digits or spaces
+    inside), at most MAX_COUNT."""
+    text = text.strip()
+    if not re.fullmatch(r"[0-9]+", text):
+        if re.fullmatch(r"-[0-9]+", text):
+            raise argparse.ArgumentTypeError(f"{text} is negative")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number written with the digits 0-9")
+    value = int(text)
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"{text} is more than {MAX_COUNT:,}: check the number")
     return value
 
 
@@ -67,6 +76,15 @@ def run(args: argparse.Namespace) -> int:
     if (args.convened is None) != (args.present is None):
         print("error: give both --convened and --present (the quorum needs both), or neither", file=sys.stderr)
         return 2
+    if args.convened is not None and (args.convened == 0 or args.present > args.convened):
+        what = "nobody was convened (--convened 0)" if args.convened == 0 else \
+            f"--present {args.present} is more than --convened {args.convened}"
+        print(f"error: {what}: check the meeting's numbers", file=sys.stderr)
+        return 2
+    problem = _output_problem(args.output)
+    if problem:
+        print(f"error: -o {args.output}: {problem}", file=sys.stderr)
+        return 2
     batches: dict[str, int] = {}
     for name, count in args.batch:
         if name in batches:
@@ -83,12 +101,32 @@ def run(args: argparse.Namespace) -> int:
             " (the template files the scans recorded were not found or have changed: pass --template T.yaml)"
         print(f"error: {exc}{hint}", file=sys.stderr)
         return 2
-    written = write_reports(tally, args.output)
+    try:
+        written = write_reports(tally, args.output)
+    except OSError as exc:
+        print(f"error: cannot write the reports into {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     _print_summary(tally, args.db)
     print("written: " + ", ".join(str(p) for p in written.values()))
     if tally.provisional or not tally.reconciliation.reconciled or tally.quorum_met is False:
         return 1
     return 0
+
+
+def _output_problem(outdir: str) -> str | None:
+    """Why the reports cannot be written into that folder (checked before any work), or None."""
+    path = Path(outdir).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        where = "" if existing == path else f" ({existing} is a file)"
+        return f"is a file, not a folder{where}: -o names the folder the reports go into"
+    try:  # nothing is created before the tally is made: a probe file in the folder that exists
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".omr-write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"cannot write into {existing} ({exc.strerror or exc})"
+    return None
 
 
 def _print_summary(tally: Tally, db: str) -> None:

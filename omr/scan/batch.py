@@ -9,11 +9,17 @@ is the same for any number of workers.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
+import socket
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -21,14 +27,18 @@ import numpy as np
 from omr import __version__
 from omr.ballot.layout import fingerprint
 from omr.ballot.template import Template
+from omr.codes import DUPLICATE, NOT_ISSUED, UNREADABLE
 from omr.read.annotate import annotate
 from omr.read.calibration import Profile
 from omr.read.pipeline import SIGNATURE_PX, TemplateBook, read_sheet
 from omr.read.results import SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, Reason, SheetRead
-from omr.scan.ingest import PageError, count_pages, expand_inputs, file_sha256, read_pages
-from omr.store.database import RunInfo, Store, environment_info
+from omr.scan.ingest import PageError, count_pages, expand_inputs, file_sha256, path_text, read_pages, text_path
+from omr.store.database import RunInfo, Store, StoreError, environment_info
 
 PAGES_PER_CHUNK = 8
+CHUNKS_IN_FLIGHT_PER_JOB = 2  # handed to the pool ahead: workers never wait, and a dead one held few
+READER_DIED = ("the reading process died on this page every time it was tried (a crash, or the system "
+               "stopped it for lack of memory): not read; scan the page again or check the file")
 # Two scans of one sheet: their ink cells correlate at 0.987 or more (sample set) while different
 # voters' marks on the same boxes reach 0.944 at most (300 simulated sheets); cells also agree in level.
 DUPLICATE_MIN_CORRELATION = 0.97
@@ -60,12 +70,16 @@ class ScanSummary:
     page_failures: int = 0
     reads: list[SheetRead] = field(default_factory=list)
     failures: list[PageError] = field(default_factory=list)
+    awaiting_review: int = 0  # sheets in the whole database that wait for a person, after this run
+    runs_interrupted: list[int] = field(default_factory=list)  # runs of killed processes, closed by this run
 
     @property
     def exit_code(self) -> int:
+        """2: an input or page of this run could not be read; 1: sheets await a person (of this run
+        or stored before); 0: everything in the database is read and settled."""
         if self.page_failures or self.files_failed:
             return 2
-        return 1 if self.review or self.rejected else 0
+        return 1 if self.review or self.rejected or self.awaiting_review else 0
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,9 @@ class _Chunk:
     path: str
     first: int  # 1-based, inclusive
     last: int | None  # inclusive; None: to the end
+
+
+_ChunkResult = tuple[_Chunk, list[SheetRead], list[PageError]]
 
 
 # --- worker side: one process-wide book of templates, set up once per process ----------------
@@ -88,7 +105,7 @@ def _init_worker(options: ScanOptions) -> None:
     _BOOK = TemplateBook.from_templates(list(options.templates))
 
 
-def _read_chunk(chunk: _Chunk) -> tuple[_Chunk, list[SheetRead], list[PageError]]:
+def _read_chunk(chunk: _Chunk) -> _ChunkResult:
     assert _BOOK is not None and _OPTIONS is not None
     reads: list[SheetRead] = []
     errors: list[PageError] = []
@@ -126,7 +143,7 @@ def _write_annotation(pixels: np.ndarray, read: SheetRead, book: TemplateBook, o
 def _annotate_again(read: SheetRead, options: ScanOptions, book: TemplateBook) -> None:
     """Annotate a sheet whose status changed after it was read (found to be a copy of another)."""
     assert options.annotate_dir is not None
-    for item in read_pages(read.source, max_megapixels=options.max_megapixels, render_dpi=options.render_dpi,
+    for item in read_pages(text_path(read.source), max_megapixels=options.max_megapixels, render_dpi=options.render_dpi,
                            first=read.page, last=read.page):
         if not isinstance(item, PageError):
             _write_annotation(item.pixels, read, book, options.annotate_dir)
@@ -140,21 +157,86 @@ def _chunks(path: str) -> list[_Chunk]:
             for first in range(1, pages + 1, PAGES_PER_CHUNK)]
 
 
-def _results(chunks: list[_Chunk], options: ScanOptions) -> Iterator[tuple[_Chunk, list[SheetRead], list[PageError]]]:
+def _results(chunks: list[_Chunk], options: ScanOptions, reader: Callable[[_Chunk], _ChunkResult] | None = None,
+             ) -> Iterator[_ChunkResult]:
+    """Each chunk's reads and errors, in the order of the chunks (so the results never depend on the
+    number of workers). `reader` is the worker function (default: read the chunk's pages)."""
+    reader = reader or _read_chunk
     if options.jobs <= 1:
         _init_worker(options)
-        yield from map(_read_chunk, chunks)
+        yield from map(reader, chunks)
         return
+    yield from _pooled(chunks, options, reader)
+
+
+def _context() -> multiprocessing.context.BaseContext:
     # Not a plain fork: a process forked after OpenCV started its thread pool can hang in it. A fork
     # server is a fresh process that has only imported the reader (no thread started), so its
     # workers start fast and clean; Windows has none, and spawns.
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["omr.scan.batch"])
-    else:
-        context = multiprocessing.get_context("spawn")
-    with context.Pool(options.jobs, initializer=_init_worker, initargs=(options,)) as pool:
-        yield from pool.imap(_read_chunk, chunks)
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _pool(options: ScanOptions, workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker, initargs=(options,))
+
+
+def _pooled(chunks: list[_Chunk], options: ScanOptions, reader: Callable[[_Chunk], _ChunkResult],
+            ) -> Iterator[_ChunkResult]:
+    """Chunks read by a pool of workers, a few at a time. A worker that dies (a native crash, the
+    out-of-memory killer, kill -9) breaks the pool: the chunks it held are read again alone in fresh
+    processes (see _alone), the rest goes on in a new pool. Nothing hangs, nothing is read twice."""
+    todo = deque(chunks)
+    while todo:
+        pool = _pool(options, options.jobs)
+        window: deque[tuple[_Chunk, Future]] = deque()
+        try:
+            while todo or window:
+                while todo and len(window) < CHUNKS_IN_FLIGHT_PER_JOB * options.jobs:
+                    chunk = todo.popleft()
+                    window.append((chunk, pool.submit(reader, chunk)))
+                try:
+                    result = window[0][1].result()
+                except BrokenProcessPool:
+                    break
+                window.popleft()
+                yield result
+        finally:
+            pool.shutdown(wait=not window, cancel_futures=True)
+        for chunk, future in window:  # the pool broke: keep what was finished, read the rest alone
+            done = future.done() and not future.cancelled() and future.exception() is None
+            yield future.result() if done else _alone(chunk, options, reader)
+
+
+def _alone(chunk: _Chunk, options: ScanOptions, reader: Callable[[_Chunk], _ChunkResult]) -> _ChunkResult:
+    """A chunk whose worker died, read again in a process of its own; if that one dies too, page by
+    page, each in its own process: a page that kills its reader every time is reported, not read."""
+    try:
+        return _in_own_process(chunk, options, reader)
+    except BrokenProcessPool:
+        pass
+    if chunk.last is None or chunk.last == chunk.first:
+        page = chunk.first if chunk.last == chunk.first else None
+        return chunk, [], [PageError(path_text(chunk.path), page, READER_DIED)]
+    reads: list[SheetRead] = []
+    errors: list[PageError] = []
+    for number in range(chunk.first, chunk.last + 1):
+        try:
+            _, got_reads, got_errors = _in_own_process(_Chunk(chunk.path, number, number), options, reader)
+        except BrokenProcessPool:
+            got_reads, got_errors = [], [PageError(path_text(chunk.path), number, READER_DIED)]
+        reads += got_reads
+        errors += got_errors
+    return chunk, reads, errors
+
+
+def _in_own_process(chunk: _Chunk, options: ScanOptions, reader: Callable[[_Chunk], _ChunkResult],
+                    ) -> _ChunkResult:
+    with _pool(options, 1) as pool:
+        return pool.submit(reader, chunk).result()
 
 
 def _signature_cells(signature: bytes) -> dict[int, np.ndarray]:
@@ -179,14 +261,15 @@ def same_sheet(a: bytes, b: bytes) -> bool:
 
 
 class _Duplicates:
-    """Finds a sheet's earlier copy among the sheets already stored and those read before it. Only
-    sheets of the same template page with the same boxes marked can be copies, so they are grouped
-    by that: each read is compared with a handful of others, not with the whole batch."""
+    """Finds a sheet's earlier copy among the sheets already stored, by this process or any other,
+    and those read before it in the same file. Only sheets of the same template page with the same
+    boxes marked can be copies, so they are grouped by that: each read is compared with a handful
+    of others, not with the whole batch."""
 
-    def __init__(self, store: Store):
+    def __init__(self) -> None:
         self.known: dict[tuple, list[tuple[str, int, bytes]]] = {}
-        for _, path, page, fp, tpage, sig in store.signatures():
-            self._add(path, page, fp, tpage, sig)
+        self.last_id = 0
+        self.last_checked: list[SheetRead] = []  # what the last check_file returned
 
     @staticmethod
     def _key(fp: str | None, tpage: int | None, sig: bytes) -> tuple:
@@ -196,16 +279,33 @@ class _Duplicates:
         if sig:
             self.known.setdefault(self._key(fp, tpage, sig), []).append((path, page, sig))
 
-    def check(self, read: SheetRead) -> SheetRead:
-        if read.status == SHEET_REJECTED or read.test or not read.signature:
-            return read
-        for path, page, sig in self.known.get(self._key(read.fingerprint, read.template_page, read.signature), []):
-            if same_sheet(sig, read.signature):
-                reason = Reason("duplicate", f"the same sheet as {path} page {page}: scanned twice, counts once")
-                read = replace(read, status=SHEET_REVIEW, reasons=read.reasons + (reason,))
-                break
-        self._add(read.source, read.page, read.fingerprint, read.template_page, read.signature)
-        return read
+    def refresh(self, store: Store) -> None:
+        """Take in the sheets stored since the last look (called inside the write transaction, so no
+        other process can store a sheet between this look and the insert)."""
+        for sid, path, page, fp, tpage, sig in store.signatures(after_id=self.last_id):
+            self._add(path, page, fp, tpage, sig)
+            self.last_id = max(self.last_id, sid)
+
+    def check_file(self, store: Store, reads: list[SheetRead]) -> list[SheetRead]:
+        """The reads of one file, each sent to review when it is a copy of a stored or earlier sheet."""
+        self.refresh(store)
+        earlier: list[tuple[tuple, tuple[str, int, bytes]]] = []
+        checked = []
+        for read in reads:
+            if read.status == SHEET_REJECTED or read.test or not read.signature:
+                checked.append(read)
+                continue
+            key = self._key(read.fingerprint, read.template_page, read.signature)
+            candidates = self.known.get(key, []) + [entry for k, entry in earlier if k == key]
+            for path, page, sig in candidates:
+                if same_sheet(sig, read.signature):
+                    reason = Reason("duplicate", f"the same sheet as {path} page {page}: scanned twice, counts once")
+                    read = replace(read, status=SHEET_REVIEW, reasons=read.reasons + (reason,))
+                    break
+            earlier.append((key, (read.source, read.page, read.signature)))
+            checked.append(read)
+        self.last_checked = checked
+        return checked
 
 
 def scan(inputs: list[str], store: Store, options: ScanOptions,
@@ -216,68 +316,169 @@ def scan(inputs: list[str], store: Store, options: ScanOptions,
     files = sorted(set(files))
     summary.failures.extend(missing)
     summary.files_failed += len(missing)
+    summary.runs_interrupted = mark_dead_runs(store)
     run_id = store.begin_run(RunInfo(
         tool_version=__version__,
         options={"jobs": options.jobs, "render_dpi": options.render_dpi, "max_megapixels": options.max_megapixels,
-                 "inputs": list(inputs)},
+                 "inputs": [path_text(os.fspath(p)) for p in inputs], "process": this_process()},
         templates=[{"id": t.id, "fingerprint": fingerprint(t), "path": p}
                    for t, p in zip(options.templates, options.template_paths)],
         calibration=options.profile.to_json(),
         environment=environment_info(),
     ))
     summary.run_id = run_id
-    for failure in missing:
-        store.record_failure(run_id, failure)
-    todo: list[tuple[str, str, int]] = []
-    this_run: set[str] = set()
-    copies: list[tuple[str, str]] = []  # the same content under another name: one file, never counted twice
-    for path in files:
-        digest = file_sha256(path)
-        if digest in this_run:
-            copies.append((path, digest))
-            continue
-        if store.source_status(digest) == "read":
-            store.record_skip(run_id, path, digest)
-            summary.files_skipped += 1
-            summary.reads.extend(store.sheets_of_source(digest))
-            continue
-        this_run.add(digest)
-        todo.append((path, digest, os.path.getsize(path)))
-    chunks = [c for path, _, _ in todo for c in _chunks(path)]
-    if on_total:
-        on_total(sum((c.last - c.first + 1) if c.last else 1 for c in chunks))
-    pending: dict[str, tuple[list[SheetRead], list[PageError], int]] = {}
-    remaining = {path: sum(1 for c in chunks if c.path == path) for path, _, _ in todo}
-    info = {path: (digest, size) for path, digest, size in todo}
-    duplicates = _Duplicates(store)
-    annotate_book: TemplateBook | None = None
     status = "interrupted"
     try:
-        for chunk, reads, errors in _results(chunks, options):
-            got_reads, got_errors, _ = pending.setdefault(chunk.path, ([], [], 0))
-            for read in reads:
-                checked = duplicates.check(read)
-                if checked is not read and options.annotate_dir:
-                    if annotate_book is None:
-                        annotate_book = TemplateBook.from_templates(list(options.templates))
-                    _annotate_again(checked, options, annotate_book)  # a copy found after the worker drew it
-                got_reads.append(checked)
-            got_errors.extend(errors)
-            if on_page:
-                on_page(len(reads) + len(errors))
-            remaining[chunk.path] -= 1
-            if remaining[chunk.path] == 0:
-                digest, size = info[chunk.path]
-                reads_done, errors_done, _ = pending.pop(chunk.path)
-                store.record_file(run_id, chunk.path, digest, size, reads_done, errors_done)
-                _count(summary, reads_done, errors_done)
+        for failure in missing:
+            store.record_failure(run_id, failure)
+        todo, copies = _sort_out(files, store, run_id, summary)
+        _read_and_store(todo, store, run_id, options, summary, on_page, on_total)
         for path, digest in copies:
-            store.record_skip(run_id, path, digest)
+            store.record_skip(run_id, path_text(path), digest)
             summary.files_skipped += 1
         status = "finished"
     finally:
         store.finish_run(run_id, status, _summary_json(summary))
+    summary.awaiting_review = awaiting_review(store, options.templates)
     return summary
+
+
+def _sort_out(files: list[str], store: Store, run_id: int, summary: ScanSummary,
+              ) -> tuple[list[tuple[str, str, int]], list[tuple[str, str]]]:
+    """The files to read as (path, SHA-256, size), and second copies of their content in this batch
+    as (path, SHA-256); files that cannot be hashed are recorded as failed, files already read as skipped."""
+    todo: list[tuple[str, str, int]] = []
+    this_run: set[str] = set()
+    copies: list[tuple[str, str]] = []  # the same content under another name: one file, never counted twice
+    for path in files:
+        try:
+            digest, size = file_sha256(path), os.path.getsize(path)
+        except OSError as exc:  # unreadable, or gone or replaced since the folder was listed
+            failure = PageError(path_text(path), None, f"cannot read file: {_os_message(exc)}")
+            store.record_failure(run_id, failure)
+            summary.failures.append(failure)
+            summary.files_failed += 1
+            continue
+        if digest in this_run:
+            copies.append((path, digest))
+            continue
+        if store.source_status(digest) == "read":
+            store.record_skip(run_id, path_text(path), digest)
+            summary.files_skipped += 1
+            summary.reads.extend(store.sheets_of_source(digest))
+            continue
+        this_run.add(digest)
+        todo.append((path, digest, size))
+    return todo, copies
+
+
+def _os_message(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _read_and_store(todo: list[tuple[str, str, int]], store: Store, run_id: int, options: ScanOptions,
+                    summary: ScanSummary, on_page: Callable[[int], None] | None,
+                    on_total: Callable[[int], None] | None) -> None:
+    """Read the files' pages in workers and store each file, whole, as soon as its last chunk is in."""
+    chunks = [c for path, _, _ in todo for c in _chunks(path)]
+    if on_total:
+        on_total(sum((c.last - c.first + 1) if c.last else 1 for c in chunks))
+    pending: dict[str, tuple[list[SheetRead], list[PageError]]] = {}
+    remaining = {path: sum(1 for c in chunks if c.path == path) for path, _, _ in todo}
+    info = {path: (digest, size) for path, digest, size in todo}
+    duplicates = _Duplicates()
+    annotate_book: TemplateBook | None = None
+    for chunk, reads, errors in _results(chunks, options):
+        got_reads, got_errors = pending.setdefault(chunk.path, ([], []))
+        got_reads.extend(reads)
+        got_errors.extend(errors)
+        if on_page:
+            on_page(len(reads) + len(errors))
+        remaining[chunk.path] -= 1
+        if remaining[chunk.path]:
+            continue
+        digest, size = info[chunk.path]
+        reads_done, errors_done = pending.pop(chunk.path)
+        outcome = store.record_file(run_id, path_text(chunk.path), digest, size, reads_done, errors_done,
+                                    vet=functools.partial(duplicates.check_file, store))
+        stored = duplicates.last_checked
+        if outcome == "skipped-already-read":  # another scan stored the same file meanwhile
+            summary.files_skipped += 1
+            summary.reads.extend(store.sheets_of_source(digest))
+            continue
+        if options.annotate_dir:
+            for before, after in zip(sorted(reads_done, key=lambda r: r.page), stored):
+                if after is not before:
+                    if annotate_book is None:
+                        annotate_book = TemplateBook.from_templates(list(options.templates))
+                    _annotate_again(after, options, annotate_book)  # a copy found after the worker drew it
+        _count(summary, stored, errors_done)
+
+
+def this_process() -> dict[str, Any]:
+    """What tells, later, whether the process running a scan is still alive: host, pid, start time."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "started": _process_start(os.getpid())}
+
+
+def _process_start(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux), to tell it from a later one with its pid."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _alive(process: Any) -> bool:
+    """False only when sure: a run recorded on this host by a process that is gone (or whose pid is
+    now another process). Runs from other hosts, or without a record, count as alive."""
+    if not isinstance(process, dict) or process.get("host") != socket.gethostname():
+        return True
+    pid = process.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, another user's
+    started = process.get("started")
+    now = _process_start(pid)
+    return started is None or now is None or now == started
+
+
+def mark_dead_runs(store: Store) -> list[int]:
+    """Close as 'interrupted' the runs whose process was killed (kill -9, a power cut) and left them
+    'running'; their files stored so far are kept. Returns their ids."""
+    closed = []
+    for run_id, run_options in store.running_runs():
+        if _alive(run_options.get("process")):
+            continue
+        try:
+            store.finish_run(run_id, "interrupted", {"note": "the process running this scan stopped without "
+                                                              "closing it (killed or crashed); what it stored is kept"})
+        except StoreError:  # another scan closed it first
+            continue
+        closed.append(run_id)
+    return closed
+
+
+def awaiting_review(store: Store, templates: tuple[Template, ...]) -> int:
+    """Sheets in the database that wait for a person: those the tally counts as pending, and those the
+    machine left out of the count (a copy, unreadable, not issued) that no person has looked at yet."""
+    from omr.count.tally import TallyError, tally_store
+
+    try:
+        tally = tally_store(store, list(templates))
+    except TallyError:  # sheets of a template not given to this run: every unsettled sheet waits
+        decided = {sheet_id for sheet_id, _, _ in store.latest_decisions()}
+        return sum(1 for sheet_id, read in store.sheet_items()
+                   if read.status != SHEET_OK and not read.test and sheet_id not in decided)
+    left_out = (DUPLICATE, UNREADABLE, NOT_ISSUED)
+    return sum(1 for s in tally.sheets if s.awaiting_review or (s.outcome in left_out and s.decision is None))
 
 
 def _count(summary: ScanSummary, reads: list[SheetRead], errors: list[PageError]) -> None:

@@ -19,6 +19,7 @@ stays flat whatever the number of pages.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import math
@@ -27,7 +28,7 @@ import re
 import stat
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -42,8 +43,10 @@ __all__ = [
     "count_pages",
     "expand_inputs",
     "file_sha256",
+    "path_text",
     "read_pages",
     "read_pdf_with_pdf2image",
+    "text_path",
 ]
 
 SUPPORTED_SUFFIXES = (".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg")
@@ -120,46 +123,100 @@ def expand_inputs(paths: Sequence[str]) -> tuple[list[str], list[PageError]]:
         try:
             st = os.stat(path)
         except FileNotFoundError:
-            errors.append(PageError(path, None, "file or folder not found"))
+            message = "file or folder not found" if not os.path.islink(path) else _not_a_file(path)
+            errors.append(PageError(path_text(path), None, message or "file or folder not found"))
             continue
-        except OSError as exc:
-            errors.append(PageError(path, None, f"cannot open: {_os_reason(exc)}"))
+        except OSError:
+            errors.append(PageError(path_text(path), None, _not_a_file(path) or "cannot open"))
             continue
         if stat.S_ISDIR(st.st_mode):
             found = _walk(path, errors)
             if not found:
-                errors.append(PageError(path, None, "folder has no PDF, TIFF, PNG or JPEG file in it"))
+                errors.append(PageError(path_text(path), None, "folder has no PDF, TIFF, PNG or JPEG file in it"))
             for p in found:
                 add(p)
         elif stat.S_ISREG(st.st_mode):
             add(path)
         else:
-            errors.append(PageError(path, None, "not a regular file or folder"))
+            errors.append(PageError(path_text(path), None, f"not a regular file or folder ({_file_kind(st.st_mode)})"))
     return files, errors
 
 
 def _walk(folder: str, errors: list[PageError]) -> list[str]:
-    """Supported, non-hidden files under the folder, in a deterministic order."""
+    """Supported, non-hidden regular files under the folder, in a deterministic order; every other
+    entry with a scan's name (a link loop, a dangling link, a FIFO, a socket, a device) is an error."""
     found: list[tuple[tuple, str]] = []
 
     def walk_error(exc: OSError) -> None:
-        errors.append(PageError(exc.filename or folder, None, f"cannot list folder: {_os_reason(exc)}"))
+        errors.append(PageError(path_text(exc.filename or folder), None, f"cannot list folder: {_os_reason(exc)}"))
 
     for dirpath, dirnames, filenames in os.walk(folder, onerror=walk_error):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         rel = os.path.relpath(dirpath, folder)
         rel_key = () if rel == os.curdir else tuple(_natural_key(p) for p in rel.split(os.sep))
         for name in filenames:
-            if not name.startswith(".") and _supported(name):
-                found.append(((*rel_key, _natural_key(name)), os.path.join(dirpath, name)))
+            if name.startswith(".") or not _supported(name):
+                continue
+            path = os.path.join(dirpath, name)
+            problem = _not_a_file(path)
+            if problem:
+                errors.append(PageError(path_text(path), None, problem))
+            else:
+                found.append(((*rel_key, _natural_key(name)), path))
     found.sort(key=lambda item: item[0])
     return [p for _, p in found]
 
 
+def _not_a_file(path: str) -> str | None:
+    """Why a walked entry is not a regular file that can be read, or None when it is one."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop: the link leads back to itself, there is no file to read"
+        if os.path.islink(path) and isinstance(exc, FileNotFoundError):
+            return f"broken symbolic link: its target {path_text(os.readlink(path))} does not exist"
+        return f"cannot open: {_os_reason(exc)}"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    return f"not a regular file ({_file_kind(st.st_mode)}): only files of scans are read"
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+             (stat.S_ISBLK, "a device"), (stat.S_ISDIR, "a folder"))
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def path_text(path: str) -> str:
+    """The path as text that a UTF-8 database, JSON file or terminal takes, unchanged when it is valid
+    text. A file name that is not valid UTF-8 reaches Python with its raw bytes as lone surrogates;
+    they become ``\\xNN`` escapes (readable; :func:`text_path` turns them back into the file's name)."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def text_path(text: str) -> str:
+    """The file a :func:`path_text` text names: the text itself when such a file exists, else the
+    name with its ``\\xNN`` escapes back to raw bytes."""
+    if os.path.lexists(text) or "\\x" not in text:
+        return text
+    raw = re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m.group(1), 16)]), text.encode("utf-8"))
+    return os.fsdecode(raw)
+
+
 def file_sha256(path: str) -> str:
-    """Hex SHA-256 of the file's bytes (read in 1 MiB blocks). Raises OSError if it cannot be read."""
+    """Hex SHA-256 of the file's bytes (read in 1 MiB blocks). Raises OSError if it cannot be read,
+    at once (never waits) when it is not a regular file: a FIFO named like a scan would block an open."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
+    with open(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"not a regular file ({_file_kind(mode)})", path)
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -234,6 +291,12 @@ class _Limits:
 
 
 def _read(path: str, limits: _Limits) -> Iterator[PageImage | PageError]:
+    name = path_text(path)
+    for item in _read_named(path, limits):  # opened by its OS name, named by its text everywhere after
+        yield item if name == path else replace(item, source=name)
+
+
+def _read_named(path: str, limits: _Limits) -> Iterator[PageImage | PageError]:
     try:
         head, problem = _head(path)
     except Exception as exc:  # never raise for bad input
@@ -732,17 +795,18 @@ def _read_single(path: str, kind: str, limits: _Limits) -> Iterator[PageImage | 
                 with _quiet_pil():
                     im = Image.open(f)
                     size, mode, info = im.size, im.mode, dict(im.info)
-                    tag = _orientation_tag(im, kind)
             except Image.DecompressionBombError as exc:
                 yield PageError(path, 1, _bomb_message(exc, limits))
                 return
             except Exception as exc:
                 yield PageError(path, None, f"corrupt {name}: cannot be opened ({_reason(exc)})")
                 return
-            too_big = limits.refuse(*size)
+            too_big = limits.refuse(*size)  # from the header, before anything decodes pixels
             if too_big:
                 yield PageError(path, 1, too_big)
                 return
+            with _quiet_pil():
+                tag = _orientation_tag(im, kind)  # a PNG's EXIF may follow its pixels: Pillow decodes them
             f.seek(0)
             data = f.read()
     except OSError as exc:

@@ -596,6 +596,9 @@ class Store:
                 raise StoreError(f"{self.path}: no such results database")
             if not self.path.parent.is_dir():
                 raise StoreError(f"{self.path}: the folder {self.path.parent} does not exist")
+        elif self.path.stat().st_size == 0:  # SQLite would take it for a new database and fill it in
+            raise StoreError(f"{self.path} is an empty file (0 bytes), not a results database: give the database "
+                             "`omr scan` wrote, or the name of a file that does not exist yet")
         try:
             self._conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
         except sqlite3.Error as exc:
@@ -795,6 +798,11 @@ class Store:
             "counts": counts,
         }
 
+    def running_runs(self) -> list[tuple[int, dict[str, Any]]]:
+        """(run id, options) of the runs not closed: running now, or left open by a killed process."""
+        return [(rid, json.loads(options)) for rid, options in self._conn.execute(
+            "SELECT id, options FROM runs WHERE status = 'running' ORDER BY id")]
+
     def runs(self) -> list[dict[str, Any]]:
         return [self.run(rid) for (rid,) in self._conn.execute("SELECT id FROM runs ORDER BY id").fetchall()]
 
@@ -807,8 +815,13 @@ class Store:
         return None if row is None else row[0]
 
     def record_file(self, run_id: int, path: str | Path, sha256: str, size: int, sheets: Sequence[SheetRead],
-                    failures: Sequence[PageErrorLike], *, page_count: int | None = None) -> str:
+                    failures: Sequence[PageErrorLike], *, page_count: int | None = None,
+                    vet: Callable[[list[SheetRead]], list[SheetRead]] | None = None) -> str:
         """Store everything read from one file, in ONE transaction: all its pages or nothing.
+
+        `vet`, when given, is called inside that transaction (holding the write lock, so it sees every
+        sheet any process stored before) with the sheets in page order, and returns the sheets to store
+        instead (the same pages; e.g. a copy of a stored sheet sent to review).
 
         `sheets` are the pages read, `failures` the file (page None) or pages that could not be.
         A file with at least one sheet is 'read' (its page failures are kept with it and are final:
@@ -856,6 +869,8 @@ class Store:
                     self._conn.execute("UPDATE sources SET page_count = ?, status = ?, error = ? WHERE sha256 = ?",
                                        (page_count, outcome, error, sha256))
                 self._insert_run_file(run_id, path, sha256, outcome)
+                if vet is not None:
+                    sheets = self._vetted(sheets, vet(list(sheets)), path)
                 for read in sheets:
                     sheet_id = self._insert_sheet(run_id, sha256, read)
                     (loaded,) = self._load_sheets("s.id = ?", (sheet_id,))
@@ -868,6 +883,14 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: could not store its reads: {exc}") from exc
         return outcome
+
+    @staticmethod
+    def _vetted(before: list[SheetRead], after: list[SheetRead], path: str) -> list[SheetRead]:
+        if [r.page for r in after] != [r.page for r in before]:
+            raise StoreError(f"{path}: vetting changed which pages are stored")
+        for read in after:
+            _check_sheet(read, f"{path} page {read.page}")
+        return after
 
     def record_skip(self, run_id: int, path: str | Path, sha256: str) -> None:
         """Record that this run was given a file whose content is already stored, and skipped it."""
@@ -1030,13 +1053,14 @@ class Store:
             raise StoreError(f"sheet {sheet_id} does not exist")
         return loaded[0].read
 
-    def signatures(self) -> list[tuple[int, str, int, str | None, int | None, bytes]]:
+    def signatures(self, after_id: int = 0) -> list[tuple[int, str, int, str | None, int | None, bytes]]:
         """(sheet id, path, page, fingerprint, template page, signature) of every stored sheet that
-        has a signature (sheets never registered have none), across all runs."""
+        has a signature (sheets never registered have none), across all runs and processes;
+        ``after_id``: only those stored after that sheet (ids grow as sheets are stored)."""
         return [(sid, path, page, fp, tpage, bytes(sig)) for sid, path, page, fp, tpage, sig in self._conn.execute(
             "SELECT s.id, s.path, s.page, s.fingerprint, s.template_page, s.signature FROM sheets s "
-            "JOIN sources src ON src.sha256 = s.source_sha256 WHERE length(s.signature) > 0 "
-            "ORDER BY src.first_path, s.page, s.source_sha256")]
+            "JOIN sources src ON src.sha256 = s.source_sha256 WHERE length(s.signature) > 0 AND s.id > ? "
+            "ORDER BY src.first_path, s.page, s.source_sha256", (int(after_id),))]
 
     def failures(self, run_id: int | None = None) -> list[tuple[str, int | None, str]]:
         """(path as given, page or None for the whole file, message). With `run_id`: what that run
