@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_review_app import build_review_db
 
-from omr.count.tally import compute_tally
+from omr.count.stored import compute_tally
 from omr.review.model import AWAITING, DECIDED, REJECTED, TemplateShelf, load_queue
 from omr.review.server import ReviewServer
 from omr.store.database import Store

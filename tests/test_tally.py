@@ -23,16 +23,15 @@ from test_tally_support import (
 )
 
 from omr.ballot.layout import fingerprint
+from omr.count.stored import compute_tally, tally_store
 from omr.count.tally import (
     BAND_NONE,
     BAND_OVER_HALF,
     BAND_TWO_THIRDS,
     TallyError,
     band,
-    compute_tally,
     percent,
     tally_reads,
-    tally_store,
 )
 from omr.read.results import Reason
 from omr.store.database import RunInfo, Store, environment_info

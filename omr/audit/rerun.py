@@ -585,51 +585,31 @@ def _resolve_templates(runs: Sequence[Mapping[str, Any]], template_paths: Sequen
                        ) -> tuple[dict[int, list[tuple[Any, str]]], list[TemplateCheck], list[Note]]:
     """For each run, its templates (Template, path) with the fingerprints it recorded: from the
     files given, else from the paths the run recorded (as given, or from the database's folder `base`)
-    when they still hold the same template."""
-    from omr.ballot.layout import fingerprint
-    from omr.ballot.template import TemplateError, load_template
+    when they still hold the same template (omr.ballot.shelf)."""
+    from omr.ballot.shelf import RecordedTemplate, find_templates
 
-    given: dict[str, tuple[Any, str]] = {}
-    seen_ids: dict[str, list[tuple[str, str]]] = {}  # template id -> (path, fingerprint) of files looked at
-    for path in template_paths:
-        t = load_template(path)  # a bad file given by the auditor: TemplateError, exit 2
-        fp = fingerprint(t)
-        given.setdefault(fp, (t, path))
-        seen_ids.setdefault(t.id, []).append((path, fp))
+    given = find_templates((), template_paths).found  # a bad file given by the auditor: exit 2
     used_given: set[str] = set()
     resolved: dict[int, list[tuple[Any, str]]] = {}
     checks: list[TemplateCheck] = []
     for run in runs:
+        records = [RecordedTemplate.from_record(rec) for rec in run["templates"]]
+        lookup = find_templates(records, template_paths, base)
         resolved[run["id"]] = []
-        for rec in run["templates"]:
-            tid, fp, rpath = str(rec.get("id")), str(rec.get("fingerprint")), rec.get("path")
-            found, note = given.get(fp), ""
-            if found is None and rpath and not Path(rpath).is_file() and (base / rpath).is_file():
-                rpath = str(base / rpath)
-            if found is None and rpath and Path(rpath).is_file():
-                try:
-                    t = load_template(rpath)
-                except TemplateError as exc:
-                    note = f"the recorded path {rpath} is no longer a valid template ({str(exc).splitlines()[0]})"
-                else:
-                    if fingerprint(t) == fp:
-                        found = (t, rpath)
-                    else:
-                        note = f"the recorded path {rpath} now holds fingerprint {fingerprint(t)[:16]}… (edited since)"
-            elif found is None and rpath:
-                note = f"the recorded path {rpath} does not exist here"
+        for rec in records:
+            found = lookup.found.get(rec.fingerprint)
             if found is None:
-                others = [f"{p} has fingerprint {f[:16]}…" for p, f in seen_ids.get(tid, []) if f != fp]
-                note = "; ".join([note] + others if note else others) or "no template file given"
-                checks.append(TemplateCheck(run["id"], tid, fp, rpath, None, "missing", note))
+                checks.append(TemplateCheck(run["id"], rec.id, rec.fingerprint, rec.path, None, "missing",
+                                            lookup.missing.get(rec.fingerprint, "no template file given")))
                 continue
-            if found[1] in template_paths:
-                used_given.add(found[1])
-            resolved[run["id"]].append(found)
-            checks.append(TemplateCheck(run["id"], tid, fp, rpath, found[1], "match",
-                                        "" if found[1] == rpath else f"recorded as {rpath}"))
-    notes = [Note("templates", f"{p} (fingerprint {fingerprint(given_t)[:16]}…) was given but no audited run "
-                               "used it") for given_t, p in given.values() if p not in used_given]
+            if found.path in template_paths:
+                used_given.add(found.path)
+            resolved[run["id"]].append((found.template, found.path))
+            from_record = rec.path is not None and (found.path == rec.path or Path(found.path) == base / rec.path)
+            checks.append(TemplateCheck(run["id"], rec.id, rec.fingerprint, rec.path, found.path, "match",
+                                        "" if from_record else f"recorded as {rec.path}"))
+    notes = [Note("templates", f"{f.path} (fingerprint {fp[:16]}…) was given but no audited run used it")
+             for fp, f in given.items() if f.path not in used_given]
     return resolved, checks, notes
 
 

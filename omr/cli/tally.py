@@ -69,7 +69,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from omr.count.tally import run_templates, tally_store
+    from omr.count.stored import run_templates, tally_store
     from omr.reports import write_reports
     from omr.store.database import Store, StoreError
 

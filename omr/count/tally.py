@@ -1,8 +1,8 @@
 """Reconciliation and results: machine reads + human decisions -> the count a committee signs.
 
 The core, :func:`tally_reads`, is a pure function: reads, decisions and templates in, a frozen
-:class:`Tally` out; no file, database or clock. :func:`compute_tally` is the thin shell that takes
-them from a :class:`~omr.store.database.Store` (and loads the templates the scan runs recorded).
+:class:`Tally` out; no file, database or clock. :mod:`omr.count.stored` is the thin shell that takes
+them from a results database (and finds the templates the scan runs recorded).
 
 What counts (Quy định 96-QĐ/TW and DESIGN.md):
 
@@ -40,11 +40,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path, PurePath
-from typing import Any
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
 
 from omr import __version__
-from omr.ballot.template import Contest, Template, TemplateError, load_template
+from omr.ballot.layout import fingerprint, layout
+from omr.ballot.template import Contest, Template
 from omr.codes import (
     COUNTED,
     DUPLICATE,
@@ -66,7 +67,9 @@ from omr.codes import (
 )
 from omr.read.interpret import row_needs_person, sheet_review_codes
 from omr.read.results import MarkRead, Reason, SheetRead
-from omr.store.database import Decision, Store
+
+if TYPE_CHECKING:  # decisions come from the store; the tally itself never touches it
+    from omr.store.database import Decision
 
 RESULTS_FORMAT = "ballot-omr-results"
 RESULTS_VERSION = 1
@@ -348,8 +351,8 @@ class Tally:
             "as_of": self.as_of,
             "log_head": None if self.log_head is None else {"id": self.log_head[0], "hash": self.log_head[1]},
             "tool_version": self.tool_version,
-            "templates": [{"id": t.id, "fingerprint": _fp(t), "title": t.header.title, "subtitle": t.header.subtitle,
-                           "language": t.language} for t in self.templates],
+            "templates": [{"id": t.id, "fingerprint": fingerprint(t), "title": t.header.title,
+                           "subtitle": t.header.subtitle, "language": t.language} for t in self.templates],
             "reconciliation": {
                 "issued": r.issued,
                 "collected": r.collected,
@@ -427,12 +430,6 @@ def _sheet_json(s: SheetOutcome) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------------------------------
 # The core
-
-
-def _fp(template: Template) -> str:
-    from omr.ballot.layout import fingerprint
-
-    return fingerprint(template)
 
 
 def batch_name(source: str) -> str:
@@ -553,7 +550,7 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
     batches = {str(k): _check_count(f"batch {k}", v) for k, v in (batches or {}).items()}
     known: dict[str, Template] = {}
     for t in (templates.values() if isinstance(templates, Mapping) else templates):
-        known.setdefault(_fp(t), t)
+        known.setdefault(fingerprint(t), t)
     unknown = sorted({r.fingerprint for _, _, r in items
                       if r.status != SHEET_REJECTED and not r.test and r.fingerprint not in known})
     if unknown:
@@ -609,7 +606,7 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
     with_sheets = {s.fingerprint for s in outcomes if s.outcome in (COUNTED, REJECTED_BY_REVIEWER)}
     in_tally = sorted(with_sheets or known, key=lambda fp: (known[fp].id, fp))
     single = len(in_tally) == 1
-    pages_per_ballot = len(_layout_pages(known[in_tally[0]])) if single else 1
+    pages_per_ballot = len(_pages_of(known[in_tally[0]])) if single else 1
     ballots_counted, invalid_ballots, accounted = _ballots(outcomes, pages_per_ballot)
     not_issued_ballots = math.ceil(sum(s.outcome == NOT_ISSUED for s in outcomes) / pages_per_ballot)
 
@@ -623,7 +620,7 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
     page_counts: list[PageCount] = []
     for fp in in_tally:
         t = known[fp]
-        n_pages = len(_layout_pages(t))
+        n_pages = len(_pages_of(t))
         counts = [(p, sum(1 for s in outcomes if s.fingerprint == fp and s.template_page == p and s.outcome == COUNTED),
                    sum(1 for s in outcomes if s.fingerprint == fp and s.template_page == p
                        and s.outcome == REJECTED_BY_REVIEWER)) for p in range(1, n_pages + 1)]
@@ -762,16 +759,14 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
                  pages_per_ballot=pages_per_ballot)
 
 
-def _layout_pages(t: Template):
-    from omr.ballot.layout import layout
-
+def _pages_of(t: Template):
     return layout(t).pages
 
 
 def _row_pages(t: Template) -> dict[tuple[str, str], int]:
     """(contest, row) -> the template page its boxes are printed on."""
     out: dict[tuple[str, str], int] = {}
-    for pl in _layout_pages(t):
+    for pl in _pages_of(t):
         for b in pl.boxes:
             out.setdefault((b.contest_id, b.row_id), pl.number)
     return out
@@ -837,68 +832,3 @@ def _row_result(c: Contest, row_id: str, page: int | None, sheets: Sequence[Shee
         else "", valid=valid, invalid=invalid, pending=pending, counts=counts, percent=pct, band=b,
         band_settled=settled, invalid_detail=dict(sorted(detail.items())),
         overvotes=over if c.kind == "choose" else None, undervotes=under if c.kind == "choose" else None)
-
-
-# --------------------------------------------------------------------------------------------------
-# The shell: from a store
-
-
-def run_templates(store: Store, paths: Sequence[str | Path] | None = None,
-                  base_dir: str | Path | None = None) -> dict[str, Template]:
-    """The templates of the ballots in a store, by fingerprint: from `paths` when given, else from
-    the template paths the scan runs recorded (newest run first; a relative path is tried from the
-    current folder, then from the database's folder). A template whose file changed since the scan
-    (another fingerprint) is not used: its ballots then ask for `--template`."""
-    found: dict[str, Template] = {}
-    if paths:
-        for p in paths:
-            t = load_template(p)
-            found.setdefault(_fp(t), t)
-        return found
-    base = Path(base_dir) if base_dir is not None else store.path.parent
-    for run in reversed(store.runs()):
-        for entry in run.get("templates") or []:
-            fp, path = entry.get("fingerprint"), entry.get("path")
-            if not fp or fp in found or not path:
-                continue
-            for candidate in (Path(path), base / path):
-                if candidate.is_file():
-                    try:
-                        t = load_template(candidate)
-                    except TemplateError:
-                        continue
-                    if _fp(t) == fp:
-                        found[fp] = t
-                        break
-    return found
-
-
-def store_inputs(store: Store) -> dict[str, Any]:
-    """What tally_reads needs from a store besides the templates and the committee's numbers."""
-    runs = store.runs()
-    decisions = store.latest_decisions()
-    times = [r.get("finished_at") or r.get("started_at") for r in runs] + [d.created_at for d in store.decisions()]
-    records = store.sheet_records()
-    return {
-        "reads": [(sid, read) for sid, _, _, read in records],
-        "source_sha256": {sid: sha for sid, sha, _, _ in records},
-        "decisions": decisions,
-        "failures": store.failures(),
-        "as_of": max((t for t in times if t), default=None),
-        "log_head": store.log_head(),
-        "scans_running": sum(1 for r in runs if r.get("status") == "running"),
-    }
-
-
-def tally_store(store: Store, templates: Mapping[str, Template] | Sequence[Template], **numbers: Any) -> Tally:
-    """The tally of everything in a store, with the given templates and the committee's numbers
-    (issued, collected, convened, present, batches)."""
-    inputs = store_inputs(store)
-    return tally_reads(inputs.pop("reads"), inputs.pop("decisions"), templates, **inputs, **numbers)
-
-
-def compute_tally(store: Store, issued: int | None = None, collected: int | None = None, convened: int | None = None,
-                  present: int | None = None, batches: dict[str, int] | None = None) -> Tally:
-    """The tally of a store, its templates found through the paths its scan runs recorded."""
-    return tally_store(store, run_templates(store), issued=issued, collected=collected, convened=convened,
-                       present=present, batches=batches)

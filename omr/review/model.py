@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omr.ballot.layout import BallotLayout, PageLayout, Rect, layout
-from omr.ballot.template import Contest, Template, TemplateError, load_template
+from omr.ballot.shelf import RecordedTemplate, find_templates
+from omr.ballot.template import Contest, Template
 from omr.read.interpret import row_needs_person, sheet_needs_person
 from omr.read.results import REVIEW, SHEET_OK, RowRead, SheetRead
 from omr.store.database import Decision, Store
@@ -141,36 +142,18 @@ class SheetItem:
 
 class TemplateShelf:
     """The templates the reads were made against, found from the runs' records (their paths, checked
-    by fingerprint) and from extra files given on the command line."""
+    by fingerprint) and from extra files given on the command line (omr.ballot.shelf)."""
 
     def __init__(self, store: Store, extra: list[str] | tuple[str, ...] = (), base: Path | None = None):
-        self.by_fingerprint: dict[str, TemplateInfo] = {}
-        self.problems: list[str] = []
-        wanted: dict[str, str] = {}
-        candidates: list[str] = list(extra)
-        for run in store.runs():
-            for t in run.get("templates") or []:
-                if isinstance(t, dict) and t.get("fingerprint"):
-                    wanted.setdefault(str(t["fingerprint"]), str(t.get("id")))
-                    if t.get("path"):
-                        candidates.append(str(t["path"]))
-        seen: set[Path] = set()
-        for candidate in candidates:
-            for path in _locations(candidate, base):
-                if path in seen or not path.is_file():
-                    continue
-                seen.add(path)
-                try:
-                    template = load_template(path)
-                except (TemplateError, OSError) as exc:
-                    self.problems.append(f"{path}: {str(exc).splitlines()[0]}")
-                    continue
-                bl = layout(template)
-                self.by_fingerprint.setdefault(bl.fingerprint, TemplateInfo(template, bl))
-        for fp, tid in wanted.items():
-            if fp not in self.by_fingerprint:
-                self.problems.append(f"template {tid} (fingerprint {fp[:16]}…) not found: labels show ids and "
-                                     "sheet images cannot be drawn; pass it with --template")
+        recorded = [RecordedTemplate.from_record(t) for run in store.runs()
+                    for t in run.get("templates") or [] if isinstance(t, dict)]
+        lookup = find_templates(recorded, extra, base, strict=False)
+        self.by_fingerprint: dict[str, TemplateInfo] = {
+            fp: TemplateInfo(f.template, layout(f.template)) for fp, f in lookup.found.items()}
+        ids = {r.fingerprint: r.id for r in recorded}
+        self.problems: list[str] = lookup.problems + [
+            f"template {ids[fp]} (fingerprint {fp[:16]}…) not found: labels show ids and sheet images cannot be "
+            "drawn; pass it with --template" for fp in lookup.missing]
 
     def get(self, fingerprint: str | None) -> TemplateInfo | None:
         return self.by_fingerprint.get(fingerprint) if fingerprint else None
@@ -180,14 +163,6 @@ class TemplateShelf:
         """The interface language by default: Vietnamese if any template is, else English."""
         langs = {i.template.language for i in self.by_fingerprint.values()}
         return "vi" if "vi" in langs or not langs else "en"
-
-
-def _locations(path: str, base: Path | None) -> list[Path]:
-    p = Path(path)
-    out = [p.resolve()]
-    if not p.is_absolute() and base is not None:
-        out.append((base / p).resolve())
-    return out
 
 
 def _row_names(info: TemplateInfo | None, row: RowRead) -> tuple[Contest | None, str, str, list[tuple[str, str]], int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, request
 
-from omr.count.tally import compute_tally, tally_store
+from omr.count.stored import compute_tally, tally_store
 from omr.read.annotate import ANNOTATE_PX_PER_MM
 from omr.review import i18n
 from omr.review.context import filters, int_arg, nav, optional_count, review

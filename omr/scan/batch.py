@@ -469,7 +469,8 @@ def mark_dead_runs(store: Store) -> list[int]:
 def awaiting_review(store: Store, templates: tuple[Template, ...]) -> int:
     """Sheets in the database that wait for a person: those the tally counts as pending, and those the
     machine left out of the count (a copy, unreadable, not issued) that no person has looked at yet."""
-    from omr.count.tally import TallyError, tally_store
+    from omr.count.stored import tally_store
+    from omr.count.tally import TallyError
 
     try:
         tally = tally_store(store, list(templates))
