@@ -516,55 +516,12 @@ def _check_count(name: str, value: int | None) -> int | None:
     return value
 
 
-def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], decisions: Mapping,
-                templates: Mapping[str, Template] | Sequence[Template], *,
-                sheet_ids: Sequence[int] | None = None, issued: int | None = None, collected: int | None = None,
-                convened: int | None = None, present: int | None = None, batches: Mapping[str, int] | None = None,
-                failures: Sequence[tuple[str, int | None, str]] = (), as_of: str | None = None,
-                log_head: tuple[int, str] | None = None, scans_running: int = 0,
-                source_sha256: Mapping[int, str] | None = None) -> Tally:
-    """The tally of some reads: pure, deterministic (the same inputs give the same Tally).
-
-    `reads`: SheetReads, or (sheet id, SheetRead) pairs as ``Store.sheet_items()`` gives them; with
-    plain reads, `sheet_ids` gives their store ids (needed to apply decisions). Later copies are
-    those with the higher id (scanned later), or later in the list when there are no ids.
-    `decisions`: as ``Store.latest_decisions()`` returns them (keyed by (sheet id, contest, row)).
-    `templates`: the ballots' templates (any keys: each is found by its fingerprint).
-    `failures`: the store's standing failures (path, page or None, message).
-    `source_sha256`: the SHA-256 of each sheet's file, by sheet id (the CVR names the file by it).
-    """
-    if sheet_ids is not None and len(sheet_ids) != len(reads):
-        raise TallyError(f"{len(sheet_ids)} sheet id(s) for {len(reads)} read(s)")
-    # (rank, sheet id, read): the rank orders copies (a later copy has a higher store id, or comes later)
-    items: list[tuple[int, int | None, SheetRead]] = []
-    for i, item in enumerate(reads):
-        if isinstance(item, tuple):
-            sid, read = int(item[0]), item[1]
-        else:
-            sid, read = (None if sheet_ids is None else int(sheet_ids[i])), item
-        items.append((sid if sid is not None else i, sid, read))
-    if decisions and any(sid is None for _, sid, _ in items):
-        raise TallyError("decisions are keyed by sheet id: pass (id, read) pairs or sheet_ids")
-    issued, collected = _check_count("issued", issued), _check_count("collected", collected)
-    convened, present = _check_count("convened", convened), _check_count("present", present)
-    batches = {str(k): _check_count(f"batch {k}", v) for k, v in (batches or {}).items()}
-    known: dict[str, Template] = {}
-    for t in (templates.values() if isinstance(templates, Mapping) else templates):
-        known.setdefault(fingerprint(t), t)
-    unknown = sorted({r.fingerprint for _, _, r in items
-                      if r.status != SHEET_REJECTED and not r.test and r.fingerprint not in known})
-    if unknown:
-        raise TemplateMissing("no template for the fingerprint(s) " + ", ".join(str(f)[:16] + "…" for f in unknown)
-                         + ": give the templates the ballots were printed from")
-    sheet_decisions: dict[int, Decision] = {}
-    row_decisions: dict[tuple[int, str, str], Decision] = {}
-    for d in decisions.values():
-        if d.scope == "sheet":
-            sheet_decisions[d.sheet_id] = d
-        else:
-            row_decisions[(d.sheet_id, d.contest_id, d.row_id)] = d
+def _sheet_outcomes(items: Sequence[tuple[int, int | None, SheetRead]], known: Mapping[str, Template],
+                    sheet_decisions: Mapping[int, Decision], row_decisions: Mapping[tuple[int, str, str], Decision],
+                    source_sha256: Mapping[int, str] | None) -> list[SheetOutcome]:
+    """Every sheet's outcome (counted, a copy, a test sheet, not issued, unreadable, rejected by a
+    person), in file and page order; a later copy of a counted image is the duplicate."""
     contests_of = {fp: {c.id: c for c in t.contests} for fp, t in known.items()}
-
     ranked: list[tuple[int, SheetOutcome]] = []
     seen_images: dict[str, SheetRead] = {}
     for rank, sid, read in sorted(items, key=lambda x: x[0]):
@@ -600,16 +557,16 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
         if outcome.outcome in (COUNTED, REJECTED_BY_REVIEWER):
             seen_images.setdefault(read.image_sha256, read)
         ranked.append((rank, outcome))
-    outcomes = [o for _, o in sorted(ranked, key=lambda x: (x[1].source, x[1].page, x[0]))]
+    return [o for _, o in sorted(ranked, key=lambda x: (x[1].source, x[1].page, x[0]))]
 
-    # the ballots in the tally: templates with sheets counted (or rejected by a person); none: all given
-    with_sheets = {s.fingerprint for s in outcomes if s.outcome in (COUNTED, REJECTED_BY_REVIEWER)}
-    in_tally = sorted(with_sheets or known, key=lambda fp: (known[fp].id, fp))
-    single = len(in_tally) == 1
-    pages_per_ballot = len(_pages_of(known[in_tally[0]])) if single else 1
-    ballots_counted, invalid_ballots, accounted = _ballots(outcomes, pages_per_ballot)
-    not_issued_ballots = math.ceil(sum(s.outcome == NOT_ISSUED for s in outcomes) / pages_per_ballot)
 
+
+def _discrepancies(outcomes: Sequence[SheetOutcome], known: Mapping[str, Template], in_tally: Sequence[str],
+                   accounted: int, not_issued_ballots: int, *, issued: int | None, collected: int | None,
+                   present: int | None, failures: Sequence[tuple[str, int | None, str]], scans_running: int,
+                   ) -> tuple[list[Discrepancy], list[PageCount], int, int]:
+    """What does not add up: pages of a ballot missing, ballots missing or extra against the hand
+    count, impossible numbers, copies, test sheets, sheets not issued, unreadable pages, failures."""
     by = Counter(s.outcome for s in outcomes)
     discrepancies: list[Discrepancy] = []
 
@@ -689,8 +646,14 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
         discrepancies.append(Discrepancy("scan-running", WARNING, f"{scans_running} scan run(s) have not finished "
                                          "(still running, or stopped without closing)", scans_running))
 
-    # per batch (a batch: the file a pile of ballots was scanned into)
+    return discrepancies, page_counts, missing, extra
+
+
+def _batch_counts(outcomes: Sequence[SheetOutcome], batches: Mapping[str, int], pages_per_ballot: int,
+                  ) -> tuple[list[BatchCount], list[Discrepancy]]:
+    """Each batch's ballots against its hand count (a batch: the file a pile was scanned into)."""
     batch_counts: list[BatchCount] = []
+    discrepancies: list[Discrepancy] = []
     if batches:
         for name, hand in batches.items():
             group = [s for s in outcomes if _match_batch(s.source, [name])]
@@ -712,25 +675,14 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
                 "batch-unlisted", ERROR, f"batch {name}: {len(group)} sheet(s) scanned, but no hand count was given "
                 "for it", len(group), tuple((s.source, s.page) for s in group),
                 params={"batch": name, "ballots": found}))
+    return batch_counts, discrepancies
 
-    quorum = Quorum(convened, present) if convened is not None and present is not None else None
-    if quorum is not None and not quorum.met:
-        discrepancies.append(Discrepancy("quorum", WARNING, f"{present} of {convened} convened present: fewer than "
-                                         f"two thirds ({quorum.required} needed)", quorum.required - present,
-                                         params={"convened": convened, "present": present,
-                                                 "required": quorum.required}))
 
-    pending_sheets = [s for s in outcomes if s.outcome == COUNTED and s.pending]
-    reconciliation = Reconciliation(
-        issued=issued, collected=collected, sheets_read=len(outcomes), valid_sheets=by[COUNTED],
-        ballots_counted=ballots_counted, invalid_ballots=invalid_ballots, accounted=accounted,
-        not_issued=by[NOT_ISSUED], unreadable=by[UNREADABLE], rejected_by_reviewer=by[REJECTED_BY_REVIEWER],
-        set_aside=by[SET_ASIDE], duplicates=by[DUPLICATE], test_sheets=by[TEST], page_failures=len(failures),
-        pending_review=len(pending_sheets), missing=missing, extra=extra, pages=tuple(page_counts),
-        batches=tuple(batch_counts), quorum=quorum, discrepancies=tuple(discrepancies))
-
-    # results per contest and row. The percentage base is the ballots collected; with several ballot
-    # designs in one count (or no hand count), each design's own ballots.
+def _contest_results(outcomes: Sequence[SheetOutcome], known: Mapping[str, Template], in_tally: Sequence[str],
+                     collected: int | None, accounted: int, not_issued_ballots: int) -> list[ContestResult]:
+    """Results per contest and row. The percentage base is the ballots collected; with several ballot
+    designs in one count (or no hand count), each design's own ballots."""
+    single = len(in_tally) == 1
     contest_results: list[ContestResult] = []
     for fp in in_tally:
         t = known[fp]
@@ -751,7 +703,90 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
                 options=tuple((o.id, o.label) for o in c.options), base=base, base_is_collected=base_is_collected,
                 pages=tuple(sorted({p for (cid, _), p in row_pages.items() if cid == c.id})), rows=rows,
                 low_option=low_option(c) if c.kind == "confidence" else None))
+    return contest_results
 
+
+def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], decisions: Mapping,
+                templates: Mapping[str, Template] | Sequence[Template], *,
+                sheet_ids: Sequence[int] | None = None, issued: int | None = None, collected: int | None = None,
+                convened: int | None = None, present: int | None = None, batches: Mapping[str, int] | None = None,
+                failures: Sequence[tuple[str, int | None, str]] = (), as_of: str | None = None,
+                log_head: tuple[int, str] | None = None, scans_running: int = 0,
+                source_sha256: Mapping[int, str] | None = None) -> Tally:
+    """The tally of some reads: pure, deterministic (the same inputs give the same Tally).
+
+    `reads`: SheetReads, or (sheet id, SheetRead) pairs as ``Store.sheet_items()`` gives them; with
+    plain reads, `sheet_ids` gives their store ids (needed to apply decisions). Later copies are
+    those with the higher id (scanned later), or later in the list when there are no ids.
+    `decisions`: as ``Store.latest_decisions()`` returns them (keyed by (sheet id, contest, row)).
+    `templates`: the ballots' templates (any keys: each is found by its fingerprint).
+    `failures`: the store's standing failures (path, page or None, message).
+    `source_sha256`: the SHA-256 of each sheet's file, by sheet id (the CVR names the file by it).
+    """
+    if sheet_ids is not None and len(sheet_ids) != len(reads):
+        raise TallyError(f"{len(sheet_ids)} sheet id(s) for {len(reads)} read(s)")
+    # (rank, sheet id, read): the rank orders copies (a later copy has a higher store id, or comes later)
+    items: list[tuple[int, int | None, SheetRead]] = []
+    for i, item in enumerate(reads):
+        if isinstance(item, tuple):
+            sid, read = int(item[0]), item[1]
+        else:
+            sid, read = (None if sheet_ids is None else int(sheet_ids[i])), item
+        items.append((sid if sid is not None else i, sid, read))
+    if decisions and any(sid is None for _, sid, _ in items):
+        raise TallyError("decisions are keyed by sheet id: pass (id, read) pairs or sheet_ids")
+    issued, collected = _check_count("issued", issued), _check_count("collected", collected)
+    convened, present = _check_count("convened", convened), _check_count("present", present)
+    batches = {str(k): _check_count(f"batch {k}", v) for k, v in (batches or {}).items()}
+    known: dict[str, Template] = {}
+    for t in (templates.values() if isinstance(templates, Mapping) else templates):
+        known.setdefault(fingerprint(t), t)
+    unknown = sorted({r.fingerprint for _, _, r in items
+                      if r.status != SHEET_REJECTED and not r.test and r.fingerprint not in known})
+    if unknown:
+        raise TemplateMissing("no template for the fingerprint(s) " + ", ".join(str(f)[:16] + "…" for f in unknown)
+                              + ": give the templates the ballots were printed from")
+    sheet_decisions: dict[int, Decision] = {}
+    row_decisions: dict[tuple[int, str, str], Decision] = {}
+    for d in decisions.values():
+        if d.scope == "sheet":
+            sheet_decisions[d.sheet_id] = d
+        else:
+            row_decisions[(d.sheet_id, d.contest_id, d.row_id)] = d
+
+    outcomes = _sheet_outcomes(items, known, sheet_decisions, row_decisions, source_sha256)
+
+    # the ballots in the tally: templates with sheets counted (or rejected by a person); none: all given
+    with_sheets = {s.fingerprint for s in outcomes if s.outcome in (COUNTED, REJECTED_BY_REVIEWER)}
+    in_tally = sorted(with_sheets or known, key=lambda fp: (known[fp].id, fp))
+    single = len(in_tally) == 1
+    pages_per_ballot = len(_pages_of(known[in_tally[0]])) if single else 1
+    ballots_counted, invalid_ballots, accounted = _ballots(outcomes, pages_per_ballot)
+    not_issued_ballots = math.ceil(sum(s.outcome == NOT_ISSUED for s in outcomes) / pages_per_ballot)
+
+    discrepancies, page_counts, missing, extra = _discrepancies(
+        outcomes, known, in_tally, accounted, not_issued_ballots, issued=issued, collected=collected,
+        present=present, failures=failures, scans_running=scans_running)
+    batch_counts, batch_discrepancies = _batch_counts(outcomes, batches, pages_per_ballot)
+    discrepancies += batch_discrepancies
+    by = Counter(s.outcome for s in outcomes)
+    quorum = Quorum(convened, present) if convened is not None and present is not None else None
+    if quorum is not None and not quorum.met:
+        discrepancies.append(Discrepancy("quorum", WARNING, f"{present} of {convened} convened present: fewer than "
+                                         f"two thirds ({quorum.required} needed)", quorum.required - present,
+                                         params={"convened": convened, "present": present,
+                                                 "required": quorum.required}))
+
+    pending_sheets = [s for s in outcomes if s.outcome == COUNTED and s.pending]
+    reconciliation = Reconciliation(
+        issued=issued, collected=collected, sheets_read=len(outcomes), valid_sheets=by[COUNTED],
+        ballots_counted=ballots_counted, invalid_ballots=invalid_ballots, accounted=accounted,
+        not_issued=by[NOT_ISSUED], unreadable=by[UNREADABLE], rejected_by_reviewer=by[REJECTED_BY_REVIEWER],
+        set_aside=by[SET_ASIDE], duplicates=by[DUPLICATE], test_sheets=by[TEST], page_failures=len(failures),
+        pending_review=len(pending_sheets), missing=missing, extra=extra, pages=tuple(page_counts),
+        batches=tuple(batch_counts), quorum=quorum, discrepancies=tuple(discrepancies))
+
+    contest_results = _contest_results(outcomes, known, in_tally, collected, accounted, not_issued_ballots)
     templates_in = tuple(known[fp] for fp in in_tally)
     language = "vi" if templates_in and all(t.language == "vi" for t in templates_in) else "en"
     return Tally(provisional=bool(pending_sheets), reconciliation=reconciliation, contests=tuple(contest_results),
