@@ -22,15 +22,9 @@ import yaml
 from conftest import LEADERS_TEMPLATE, ROOT, SEED_TEMPLATE
 
 from ballot_sim import simulate as S
-from omr.audit.rerun import (
-    AuditError,
-    compare_environment,
-    compare_profiles,
-    compare_sheet,
-    compare_totals,
-    match_files,
-    run_audit,
-)
+from omr.audit.compare import compare_environment, compare_profiles, compare_sheet, compare_totals, match_files
+from omr.audit.findings import AuditError
+from omr.audit.rerun import run_audit
 from omr.ballot.layout import layout
 from omr.ballot.template import load_template
 from omr.read.calibration import load_profile

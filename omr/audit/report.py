@@ -20,7 +20,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import registerFontFamily
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from omr.audit.rerun import ERROR, KINDS, MARGINAL_CHANGE, MINOR, AuditReport, Difference
+from omr.audit.findings import ERROR, KINDS, MARGINAL_CHANGE, MINOR, AuditReport, Difference
 from omr.ballot.fonts import register_fonts, ttfont
 
 RED = colors.HexColor("#b00020")

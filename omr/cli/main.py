@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_review_parser(sub)
 
     # --- audit and verify (issue 6): sub-commands added below this line ---
-    from omr.audit.rerun import add_commands as add_audit_commands
+    from omr.cli.audit import add_commands as add_audit_commands
 
     add_audit_commands(sub)
 

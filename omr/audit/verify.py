@@ -1,0 +1,114 @@
+"""`omr verify`: is the results database still what its hash-chained log says? Works on a snapshot,
+so the audited file is opened read-only and never written."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from omr.audit.findings import AuditError
+from omr.store.database import Store, StoreError
+
+ERROR, MARGINAL_CHANGE, MINOR = "error", "marginal", "minor"
+
+# --------------------------------------------------------------------------------------------------
+# The runner
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def snapshot_database(db: str | Path, into: Path) -> Path:
+    """A private copy of the results database (the SQLite backup of a read-only connection): the
+    audited file is never written and nothing is created next to it. With no write-ahead log beside
+    it, all of its content is in the file, read as immutable; otherwise the log is read as well."""
+    db = Path(db)
+    if not db.exists():
+        raise AuditError(f"{db}: no such results database")
+    if db.is_dir():
+        raise AuditError(f"{db} is a folder, not a results database")
+    wal = db.with_name(db.name + "-wal")
+    query = "mode=ro" if wal.exists() and wal.stat().st_size > 0 else "immutable=1"
+    copy = into / "audited.sqlite"
+    try:
+        src = sqlite3.connect(f"{db.resolve().as_uri()}?{query}", uri=True)
+        try:
+            with contextlib.closing(sqlite3.connect(copy)) as dst:
+                src.backup(dst)
+        finally:
+            src.close()
+    except sqlite3.DatabaseError as exc:
+        raise AuditError(f"{db}: cannot read the database: {exc}") from None
+    return copy
+
+
+def open_snapshot(db: str | Path, into: Path) -> Store:
+    try:
+        return Store(snapshot_database(db, into), create=False)
+    except StoreError as exc:
+        raise AuditError(str(exc).replace(str(into / "audited.sqlite"), str(db))) from None
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    first_entry: int | None
+    problems: list[tuple[int | None, str]]
+    head: tuple[int, str] | None
+
+    def lines(self, db: str) -> list[str]:
+        if self.ok:
+            if self.head is None:
+                return [f"{db}: log intact: empty (nothing recorded yet)"]
+            return [f"{db}: log intact: {self.head[0]} entries, every run, read and decision matches its entry",
+                    f"log head (print it in the minutes; `omr verify --head` checks it later): {self.head[1]}"]
+        first = f"first broken entry: log entry {self.first_entry}" if self.first_entry is not None else "first problem"
+        lines = [f"{db}: BROKEN: the database was changed behind the tool's back", f"{first}: {self.problems[0][1]}"]
+        if len(self.problems) > 1:
+            lines.append(f"{len(self.problems)} problem(s) in all:")
+            lines += [f"  - {message}" for _, message in self.problems[:50]]
+            if len(self.problems) > 50:
+                lines.append(f"  ... and {len(self.problems) - 50} more")
+        return lines
+
+
+# Columns the tool only ever writes as JSON: an edit that breaks one stops the tables being read back
+_JSON_COLUMNS = {"runs": ("environment", "options", "templates", "calibration", "summary"),
+                 "sheets": ("homography", "metrics"), "rows": ("choices",), "decisions": ("choices", "machine")}
+
+
+def _unreadable(path: Path) -> list[tuple[int | None, str]]:
+    """Rows whose JSON columns no longer parse, named (when the log check cannot even load them)."""
+    out: list[tuple[int | None, str]] = []
+    with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as con:
+        for table, columns in _JSON_COLUMNS.items():
+            key = "sheet_id, contest_id, row_id" if table == "rows" else "id"
+            for column in columns:
+                for *ident, value in con.execute(f"SELECT {key}, {column} FROM {table} "
+                                                 f"WHERE {column} IS NOT NULL AND NOT json_valid({column})"):
+                    out.append((None, f"{table} row {'/'.join(map(str, ident))}: {column} is not what the tool "
+                                      f"writes ({str(value)[:40]!r}): edited behind the tool's back"))
+    return out
+
+
+def log_problems(store: Store, head: str | None = None) -> list[tuple[int | None, str]]:
+    """Store.log_problems, and a named problem instead of a crash when the tables cannot be read back."""
+    try:
+        return store.log_problems(head)
+    except (ValueError, TypeError, KeyError, sqlite3.Error) as exc:
+        return _unreadable(store.path) or [(None, f"the database cannot be read back ({type(exc).__name__}: "
+                                                  f"{exc}): it was edited behind the tool's back")]
+
+
+def verify_database(db: str | Path, head: str | None = None) -> VerifyResult:
+    """Recompute the hash chain of a results database (on a private copy) and check every entry
+    against the tables; `head`: a log head hash published earlier, which must still be there."""
+    with tempfile.TemporaryDirectory(prefix="omr-verify-") as tmp, contextlib.closing(
+            open_snapshot(db, Path(tmp))) as store:
+        problems = log_problems(store, head)
+        return VerifyResult(not problems, problems[0][0] if problems else None, problems, store.log_head())
