@@ -17,8 +17,6 @@ from typing import Any
 from omr.audit.findings import Difference
 from omr.read.results import BLANK, MARKED, SheetRead
 
-ERROR, MARGINAL_CHANGE, MINOR = "error", "marginal", "minor"
-
 # --------------------------------------------------------------------------------------------------
 # Pure comparisons
 

@@ -12,9 +12,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from omr.codes import ERROR
 from omr.store.database import environment_info
 
-ERROR, MARGINAL_CHANGE, MINOR = "error", "marginal", "minor"
+MARGINAL_CHANGE, MINOR = "marginal", "minor"  # severities besides omr.codes.ERROR
 
 # kind -> severity; the order is the order of the report
 KINDS: dict[str, str] = {

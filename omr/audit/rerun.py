@@ -28,7 +28,6 @@ from omr.read.results import SheetRead
 from omr.scan.ingest import file_sha256
 from omr.store.database import Decision, Store, environment_info
 
-ERROR, MARGINAL_CHANGE, MINOR = "error", "marginal", "minor"
 
 def _resolve_templates(runs: Sequence[Mapping[str, Any]], template_paths: Sequence[str], base: Path
                        ) -> tuple[dict[int, list[tuple[Any, str]]], list[TemplateCheck], list[Note]]:

@@ -13,8 +13,6 @@ from pathlib import Path
 from omr.audit.findings import AuditError
 from omr.store.database import Store, StoreError
 
-ERROR, MARGINAL_CHANGE, MINOR = "error", "marginal", "minor"
-
 # --------------------------------------------------------------------------------------------------
 # The runner
 

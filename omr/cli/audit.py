@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,15 +11,8 @@ from omr.audit.findings import AuditError
 from omr.audit.rerun import run_audit
 from omr.audit.verify import verify_database
 
-ERROR, MARGINAL_CHANGE, MINOR = "error", "marginal", "minor"
-
-# --------------------------------------------------------------------------------------------------
-# Command line (registered in omr/cli/main.py)
-
 
 def cmd_audit(args: Any) -> int:
-    import json
-
     try:
         report = run_audit(args.archive, args.db, args.template or [], jobs=args.jobs, calibration=args.calibration,
                            progress=True)
@@ -47,7 +41,7 @@ def cmd_verify(args: Any) -> int:
     return 0 if result.ok else 1
 
 
-def add_commands(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     """`omr audit` and `omr verify` on the command line's sub-parsers."""
     p = sub.add_parser("audit", help="re-read archived scans and compare with the results database")
     p.add_argument("archive", nargs="+", metavar="ARCHIVE", help="the archived scan files or folders")

@@ -1,0 +1,131 @@
+"""`omr scan` and `omr calibrate`: scanned pages into the results database."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from omr.ballot.template import TemplateError, load_template
+
+
+def _load_templates(paths: list[str]) -> list:
+    templates = [load_template(p) for p in paths]
+    seen: dict[str, str] = {}
+    for t in templates:
+        if t.id in seen:
+            raise TemplateError(t.source, [f"{t.source}: template id '{t.id}' is also used by {seen[t.id]}"])
+        seen[t.id] = t.source
+    return templates
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from omr.read.calibration import ProfileError, load_profile
+    from omr.scan.batch import ScanOptions, scan
+    from omr.store.database import Store, StoreError
+
+    try:
+        profile = load_profile(args.calibration)
+    except ProfileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    templates = _load_templates(args.template)
+    options = ScanOptions(tuple(templates), tuple(args.template), profile, jobs=max(1, args.jobs),
+                          annotate_dir=args.annotate)
+    bar = tqdm(total=0, unit="page", desc="reading", disable=None, file=sys.stderr, dynamic_ncols=True)
+
+    def total(n: int) -> None:
+        bar.total = n
+        bar.refresh()
+
+    try:
+        with Store(args.db) as store:
+            summary = scan(args.inputs, store, options, on_page=bar.update, on_total=total)
+            run = store.run(summary.run_id)
+    except StoreError as exc:
+        bar.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    bar.close()
+    for failure in summary.failures:
+        where = f"{failure.source}" + (f" page {failure.page}" if failure.page else "")
+        print(f"FAILED {where}: {failure.message}", file=sys.stderr)
+    reads = sorted(summary.reads, key=lambda r: (r.source, r.page))
+    if args.json:
+        from omr.audit.digest import reads_digest
+
+        payload = {"run": {**run, "digest": reads_digest(reads)}, "sheets": [r.to_json() for r in reads]}
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"run {summary.run_id}: {summary.sheets} sheet(s) read from {summary.files} file(s): "
+          f"{summary.ok} ok, {summary.review} need review, {summary.rejected} rejected"
+          + (f" ({summary.test_sheets} test-deck sheet(s), kept apart from the count)" if summary.test_sheets else "")
+          + (f"; {summary.files_skipped} file(s) already read before, skipped" if summary.files_skipped else "")
+          + (f"; {summary.page_failures + summary.files_failed} input(s) or page(s) could not be read"
+             if summary.page_failures or summary.files_failed else ""))
+    for r in reads:
+        if r.status != "ok":
+            print(f"  {r.status.upper():8} {r.source} page {r.page}: " + "; ".join(
+                [str(x) for x in r.reasons] + [str(x) for row in r.rows for x in row.reasons])[:300])
+    for run_id in summary.runs_interrupted:
+        print(f"note: run {run_id} was left open by a process that stopped (killed or crashed): marked "
+              "interrupted; what it stored is kept", file=sys.stderr)
+    if summary.awaiting_review:
+        print(f"{summary.awaiting_review} sheet(s) in {args.db} await review (omr review --db {args.db}); "
+              "the count is not final until they are decided")
+    if args.digest:
+        from omr.audit.digest import reads_digest
+
+        print(f"digest {reads_digest(reads)}")
+    return summary.exit_code
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from omr.read.calibration import derive_profile, load_profile, write_profile
+    from omr.scan.batch import ScanOptions, scan_scores
+
+    base = load_profile(args.base)
+    templates = _load_templates(args.template)
+    options = ScanOptions(tuple(templates), tuple(args.template), base, jobs=max(1, args.jobs))
+    scores, failures = scan_scores(args.scans, options)
+    for f in failures:
+        print(f"FAILED {f.source}" + (f" page {f.page}" if f.page else "") + f": {f.message}", file=sys.stderr)
+    name = Path(args.output).stem
+    d = derive_profile(np.asarray(scores), name, base)
+    write_profile(d.profile, args.output)
+    hist, edges = np.histogram(scores, bins=[0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3, 0.5, 1.0001])
+    print(f"{d.boxes} boxes: blank boxes score up to {d.blank_noise:.4f} (99th percentile of the lower half), "
+          f"clearly marked boxes {d.typical_mark:.4f} (median)")
+    for count, lo, hi in zip(hist, edges[:-1], edges[1:]):
+        print(f"  {lo:5.2f}-{min(hi, 1):4.2f} {'#' * int(60 * count / max(hist.max(), 1)):60} {count}")
+    print(f"thresholds: blank below {d.profile.blank_below}, marked from {d.profile.marked_at_least} "
+          f"(default: {base.blank_below}, {base.marked_at_least}); {d.note}")
+    print(f"written {args.output}; use it with: omr scan ... --calibration {args.output}")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("scan", help="read scanned ballots into the results database")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="PDF, TIFF, PNG or JPEG files, or folders")
+    p.add_argument("--template", action="extend", nargs="+", required=True, metavar="T.yaml",
+                   help="the templates the ballots were printed from")
+    p.add_argument("--db", required=True, help="SQLite results database (created if missing)")
+    p.add_argument("--json", help="also write the reads of these inputs as JSON")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--calibration", default="default", help="profile name in calibration/ or a path")
+    p.add_argument("--annotate", metavar="DIR", help="write annotated images of sheets needing review")
+    p.add_argument("--digest", action="store_true", help="print one line that fingerprints all reads")
+    p.set_defaults(func=_cmd_scan)
+
+    p = sub.add_parser("calibrate", help="derive score thresholds for a scanner and pen from a batch")
+    p.add_argument("scans", nargs="+", metavar="SCANS")
+    p.add_argument("--template", action="extend", nargs="+", required=True, metavar="T.yaml")
+    p.add_argument("-o", "--output", required=True, help="profile to write, e.g. calibration/office-a.yaml")
+    p.add_argument("--base", default="default", help="profile whose other settings are kept")
+    p.add_argument("--jobs", type=int, default=1)
+    p.set_defaults(func=_cmd_calibrate)
