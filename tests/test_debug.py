@@ -105,6 +105,27 @@ def test_an_empty_trace_draws_nothing() -> None:
     assert stage_images(Trace()) == []
 
 
+def test_a_page_whose_recognition_fails_keeps_the_images_of_the_stages_before(blank, tmp_path: Path,
+                                                                            monkeypatch) -> None:
+    """A bug in a late stage is reported as a page failure, and the debug images show how far it got."""
+    from omr.read import pipeline
+    from omr.scan import batch
+    from omr.store.database import Store
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("inspection broke")
+
+    monkeypatch.setattr(pipeline, "inspect_page", broken)
+    page = blank()
+    cv2.imwrite(str(tmp_path / "ballot.png"), page.pixels)
+    options = batch.ScanOptions((page.template,), ("seed.yaml",), load_profile(), debug_dir=str(tmp_path / "debug"))
+    with Store(tmp_path / "r.db") as store:
+        summary = batch.scan([str(tmp_path / "ballot.png")], store, options)
+    assert [f.message for f in summary.failures] == ["recognition failed: RuntimeError: inspection broke"]
+    assert sorted(p.name for p in (tmp_path / "debug").iterdir()) == \
+        ["ballot-p0001-1-markers.png", "ballot-p0001-2-grid.png", "ballot-p0001-3-qr.png"]
+
+
 def omr(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True, timeout=600)
 

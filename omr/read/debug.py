@@ -295,10 +295,10 @@ def _boxes_region(pl: PageLayout) -> Rect:
     rects = [b.rect for b in pl.boxes] + [c.rect for c in pl.name_cells]
     if not rects:
         return Rect(0, 0, pl.width, pl.height)
-    x0 = max(min(r.x for r in rects) - 6.0, 0.0)
-    y0 = max(min(r.y for r in rects) - 6.0, 0.0)
-    x1 = min(max(r.x + r.w for r in rects) + 6.0, pl.width)
-    y1 = min(max(r.y + r.h for r in rects) + 6.0, pl.height)
+    x0 = max(min(r.x for r in rects) - 10.0, 0.0)
+    y0 = max(min(r.y for r in rects) - 10.0, 0.0)
+    x1 = min(max(r.x + r.w for r in rects) + 10.0, pl.width)
+    y1 = min(max(r.y + r.h for r in rects) + 10.0, pl.height)
     return Rect(x0, y0, x1 - x0, y1 - y0)
 
 
