@@ -8,8 +8,7 @@ import pytest
 
 from omr.ballot.layout import page_frame
 from omr.ballot.template import PAPER_SIZES_MM
-from omr.read.debug import Trace
-from omr.read.register import Frame, PageTransform, RegistrationFailure, project, register
+from omr.read.register import Frame, MarkerHit, PageTransform, RegistrationFailure, project, register
 
 
 def a4() -> list[Frame]:
@@ -104,15 +103,15 @@ def test_two_covered_markers_fail_with_the_reason(blank) -> None:
     assert "top_left" in found.reason and "bottom_right" in found.reason
 
 
-def test_a_page_without_markers_fails_and_the_trace_says_none_were_found() -> None:
-    trace = Trace()
-    found = register(np.full((1170, 830), 255, np.uint8), a4(), trace)
+def test_a_page_without_markers_fails_and_says_none_were_found() -> None:
+    markers: list[MarkerHit] = []
+    found = register(np.full((1170, 830), 255, np.uint8), a4(), markers)
     assert isinstance(found, RegistrationFailure) and "only 0 of 4" in found.reason
-    assert trace.markers == []
+    assert markers == []
 
 
-def test_the_trace_keeps_every_marker_found(blank) -> None:
-    trace = Trace()
-    register(blank().copy(), a4(), trace)
-    assert sorted(m.marker_id for m in trace.markers) == sorted(f.marker_id for f in page_frame("A4")[0])
-    assert all(m.corners.shape == (4, 2) for m in trace.markers)
+def test_every_marker_found_is_handed_back_when_asked(blank) -> None:
+    markers: list[MarkerHit] = []
+    register(blank().copy(), a4(), markers)
+    assert sorted(m.marker_id for m in markers) == sorted(f.marker_id for f in page_frame("A4")[0])
+    assert all(m.corners.shape == (4, 2) for m in markers)

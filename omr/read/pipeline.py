@@ -126,7 +126,7 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
             trace.read = read
         return read
 
-    found = register(gray, book.frames(), trace)
+    found = register(gray, book.frames(), None if trace is None else trace.markers)
     if not isinstance(found, tuple):
         return rejected(f"not registered: {found.reason}")
     frame, pt = found

@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from omr.ballot.layout import Fiducial
-
-if TYPE_CHECKING:
-    from omr.read.debug import Trace
 
 DETECT_PX_PER_MM = 4.0  # ~100 dpi: markers of 10 mm are 40 px, 6.7 px per cell
 CORNER_WINDOW_MM = 42.0  # side of the square searched at each image corner on the fast path
@@ -258,16 +254,16 @@ def fit_frame(hits: list[MarkerHit], frame: Frame) -> PageTransform | Registrati
                          round(residual, 4), px_per_mm)
 
 
-def register(gray: np.ndarray, frames: list[Frame], trace: Trace | None = None
+def register(gray: np.ndarray, frames: list[Frame], markers_found: list[MarkerHit] | None = None
              ) -> tuple[Frame, PageTransform] | RegistrationFailure:
     """Find the fiducials once and fit every candidate paper size; the best fit wins. The markers
-    found are kept in `trace` (debug images), if given."""
+    found are added to `markers_found` when given (debug images show them)."""
     wanted = {f.marker_id for frame in frames for f in frame.fiducials}
     width = max(f.width_mm for f in frames)
     height = max(f.height_mm for f in frames)
     hits = find_markers(gray, width, height, wanted)
-    if trace is not None:
-        trace.markers = hits
+    if markers_found is not None:
+        markers_found.extend(hits)
     results = [(frame, fit_frame(hits, frame)) for frame in frames]
     fits = [(frame, r) for frame, r in results if isinstance(r, PageTransform)]
     if not fits:
