@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pypdfium2 as pdfium
 import pytest
+
+if TYPE_CHECKING:
+    from omr.ballot.layout import PageLayout
+    from omr.ballot.template import Template
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing the package
@@ -104,3 +111,47 @@ def write_template(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@dataclass(frozen=True)
+class BlankPage:
+    """A generated ballot page rendered as a clean scan, with the geometry it was drawn from:
+    the small, exact input the per-stage tests draw on."""
+
+    pixels: np.ndarray  # grey uint8, read-only: draw on `copy()`
+    dpi: float
+    template: Template
+    page: PageLayout
+
+    @property
+    def px_per_mm(self) -> float:
+        return self.dpi / 25.4
+
+    @property
+    def homography(self) -> np.ndarray:
+        """Page mm -> pixels of this unturned render."""
+        return np.diag([self.px_per_mm, self.px_per_mm, 1.0])
+
+    def px(self, x_mm: float, y_mm: float) -> tuple[int, int]:
+        return int(round(x_mm * self.px_per_mm)), int(round(y_mm * self.px_per_mm))
+
+    def copy(self) -> np.ndarray:
+        return self.pixels.copy()
+
+
+@cache
+def blank_page(template_path: Path = SEED_TEMPLATE, dpi: float = 150, page: int = 1) -> BlankPage:
+    from omr.ballot.generate import ballots_pdf
+    from omr.ballot.layout import layout
+    from omr.ballot.template import load_template
+
+    template = load_template(template_path)
+    pixels = render_pdf(ballots_pdf(template, 1), dpi)[page - 1]
+    pixels.setflags(write=False)
+    return BlankPage(pixels, dpi, template, layout(template).pages[page - 1])
+
+
+@pytest.fixture(scope="session")
+def blank() -> Callable[..., BlankPage]:
+    """`blank(template_path=SEED_TEMPLATE, dpi=150, page=1)`: a clean render of one ballot page (cached)."""
+    return blank_page

@@ -199,6 +199,7 @@ def pdf_text(path: Path) -> str:
         doc.close()
 
 
+@pytest.mark.slow
 def test_a_clean_rerun_reports_nothing_exits_0_and_never_writes_the_database(work) -> None:
     archive, db = work
     before = {p.name: file_sha256(p) for p in db.parent.iterdir() if p.name.startswith(db.name)}
@@ -235,6 +236,7 @@ def paint_box(png: Path, read: SheetRead, contest: str, row: str, option: str) -
     assert cv2.imwrite(str(png), pixels)
 
 
+@pytest.mark.slow
 def test_a_scan_file_altered_is_caught_and_the_vote_it_makes_is_named(work) -> None:
     archive, db = work
     png = archive / "loose-01.png"
@@ -262,6 +264,7 @@ def test_a_scan_file_altered_is_caught_and_the_vote_it_makes_is_named(work) -> N
     assert f"vote-flip {png} page 1, {row.contest_id} / {row.row_id} / {blank.option_id}: blank" in proc.stdout
 
 
+@pytest.mark.slow
 def test_a_file_deleted_and_a_file_added_are_caught_and_named(work, tmp_path: Path) -> None:
     archive, db = work
     (archive / "batch-02.pdf").unlink()
@@ -293,6 +296,7 @@ def ok_blank_box(db: Path) -> tuple[int, str, int, str, str, str]:
     raise AssertionError("no blank box on an ok sheet")
 
 
+@pytest.mark.slow
 def test_a_read_edited_in_sqlite_is_caught_by_verify_and_by_the_audit(work) -> None:
     archive, db = work
     sid, sha, page, contest, row, option = ok_blank_box(db)
@@ -316,6 +320,7 @@ def test_a_read_edited_in_sqlite_is_caught_by_verify_and_by_the_audit(work) -> N
     assert len(flip) == 1 and flip[0]["before"] == "marked (0.4321)" and flip[0]["after"].startswith("blank")
 
 
+@pytest.mark.slow
 def test_a_decision_edited_through_writable_schema_is_caught(work) -> None:
     """A careful attacker: no DROP TRIGGER in any log; the guards are taken out of sqlite_master with
     writable_schema, the decision changed, and the guards put back so the schema looks untouched."""
@@ -348,6 +353,7 @@ def test_a_decision_edited_through_writable_schema_is_caught(work) -> None:
     assert any(f"decision {did}" in d["detail"] for d in kinds(report)["integrity"])
 
 
+@pytest.mark.slow
 def test_a_forged_log_passes_verify_but_not_the_published_head_nor_the_audit(work) -> None:
     """Rewriting the log after the edit (every hash recomputed) makes a self-consistent chain: only
     the head printed in the minutes and the re-read of the scans still catch it."""
@@ -386,6 +392,7 @@ def test_a_forged_log_passes_verify_but_not_the_published_head_nor_the_audit(wor
     assert [d["item"] for d in kinds(report)["vote-flip"]] == [f"{contest} / {row} / {option}"]
 
 
+@pytest.mark.slow
 def test_a_different_threshold_is_caught_and_named(work, tmp_path: Path) -> None:
     archive, db = work
     strict = tmp_path / "strict.yaml"
@@ -401,6 +408,7 @@ def test_a_different_threshold_is_caught_and_named(work, tmp_path: Path) -> None
     assert report["runs"][0]["calibration_used"]["marked_at_least"] == 0.4
 
 
+@pytest.mark.slow
 def test_a_threshold_edited_in_the_run_record_is_caught(work) -> None:
     archive, db = work
     con = drop_guards(db)
@@ -418,6 +426,7 @@ def test_a_threshold_edited_in_the_run_record_is_caught(work) -> None:
     assert found["integrity"] and (found.get("vote-flip") or found.get("marginal"))
 
 
+@pytest.mark.slow
 def test_the_templates_must_be_the_ones_the_run_recorded(work, tmp_path: Path) -> None:
     archive, db = work
     with pytest.raises(AuditError, match="does not exist here.*Pass the template files"):
@@ -433,6 +442,7 @@ def test_the_templates_must_be_the_ones_the_run_recorded(work, tmp_path: Path) -
     assert proc.returncode == 2 and "cannot re-read with the same templates" in proc.stderr
 
 
+@pytest.mark.slow
 def test_what_differs_on_the_auditors_computer_is_said(work) -> None:
     archive, db = work
     with Store(db) as store:  # every run records the code that read, not only the version number
@@ -450,6 +460,7 @@ def test_what_differs_on_the_auditors_computer_is_said(work) -> None:
     assert [d.kind for d in report.differences] == ["integrity"]  # the reads agree; the record was edited
 
 
+@pytest.mark.slow
 def test_verify_reports_an_intact_log_with_its_head_and_refuses_what_is_not_a_database(work, tmp_path) -> None:
     _, db = work
     proc = omr("verify", "--db", str(db))
@@ -477,6 +488,7 @@ def test_verify_reports_an_intact_log_with_its_head_and_refuses_what_is_not_a_da
 # Two runs: the order and the thresholds of each run are what the audit repeats
 
 
+@pytest.mark.slow
 def test_each_run_is_replayed_in_its_order_with_its_own_thresholds(tmp_path: Path) -> None:
     """Run 1 reads b-first.pdf then c-again.pdf (a sheet of b scanned again: flagged); run 2, with
     another profile (its file since deleted), reads a-late.pdf (another sheet of b scanned again:

@@ -70,6 +70,7 @@ def test_validate_all_bundled_templates():
         assert t.header.title in line
 
 
+@pytest.mark.slow
 def test_validate_broken_template_fails_with_the_message_on_stderr(broken):
     result = omr("validate", TEMPLATES[0], broken)
     assert result.returncode != 0
@@ -80,6 +81,7 @@ def test_validate_broken_template_fails_with_the_message_on_stderr(broken):
     assert f"{broken}:11: contests[0].rows[1].id: duplicate id 'a'" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [("layout", "--json"), ("layout",), ("generate", "-o", "{out}")])
 def test_other_commands_refuse_a_broken_template(broken, tmp_path, command):
     out = tmp_path / "x.pdf"

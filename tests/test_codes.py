@@ -79,6 +79,7 @@ def _reworded(read: SheetRead) -> SheetRead:
     return dataclasses.replace(read, reasons=say(read.reasons), rows=rows)
 
 
+@pytest.mark.slow
 def test_rewording_every_message_changes_no_outcome(sample_reads) -> None:
     items, templates = sample_reads
     statuses = {r.status for _, r in items}

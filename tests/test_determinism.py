@@ -25,6 +25,8 @@ from omr.scan import batch
 from omr.scan.batch import ScanOptions, scan
 from omr.store.database import Store, canonical_json, sheet_payload
 
+pytestmark = pytest.mark.slow  # the same archive scanned again and again, across jobs and workers
+
 TEMPLATES = [str(SEED_TEMPLATE), str(LEADERS_TEMPLATE)]
 
 

@@ -18,6 +18,8 @@ from omr.read.calibration import load_profile
 from omr.scan.batch import ScanOptions, scan
 from omr.store.database import Store
 
+pytestmark = pytest.mark.slow  # every bundled sample and every degradation profile scanned end to end
+
 SAMPLES = ROOT / "sample_scans"
 
 

@@ -335,6 +335,7 @@ with open("/proc/self/status") as f:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 def test_memory_stays_flat_with_the_number_of_pages(tmp_path):
     jpeg = _jpeg_bytes(np.random.default_rng(0).integers(0, 256, (1000, 700), dtype=np.uint8), quality=95)

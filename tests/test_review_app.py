@@ -400,6 +400,7 @@ def test_decisions_are_appended_revisable_and_refused_when_stale(server: ReviewS
     assert "Lê Văn C".encode() in page
 
 
+@pytest.mark.slow
 def test_omr_review_command_refuses_a_missing_database_and_a_bad_port(tmp_path: Path) -> None:
     cli = [sys.executable, str(ROOT / "cli.py"), "review"]
     proc = subprocess.run([*cli, "--db", str(tmp_path / "nope.sqlite")], capture_output=True, text=True, timeout=60)

@@ -20,6 +20,8 @@ from omr.review.model import AWAITING, DECIDED, REJECTED, TemplateShelf, load_qu
 from omr.review.server import ReviewServer
 from omr.store.database import Store
 
+pytestmark = pytest.mark.slow  # a real browser through the review app
+
 SHOTS = Path("/tmp/review-screens")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]

@@ -65,6 +65,7 @@ def expected_choices(deck, sheet_number: int) -> dict[str, tuple[str, ...]]:
     return dict(deck[sheet_number - 1].marks["tin-nhiem"])
 
 
+@pytest.mark.slow
 def test_scan_reads_the_batch_reports_bad_files_and_exits_2(batch_dir, tmp_path: Path) -> None:
     d, info = batch_dir
     db, out = tmp_path / "results.sqlite", tmp_path / "results.json"
@@ -100,6 +101,7 @@ def test_scan_reads_the_batch_reports_bad_files_and_exits_2(batch_dir, tmp_path:
     assert "7 sheet(s) read" in proc.stdout
 
 
+@pytest.mark.slow
 def test_rescanning_the_same_files_counts_nothing_twice(batch_dir, tmp_path: Path) -> None:
     d, _ = batch_dir
     db = tmp_path / "results.sqlite"
@@ -115,6 +117,7 @@ def test_rescanning_the_same_files_counts_nothing_twice(batch_dir, tmp_path: Pat
         assert [r["status"] for r in store.runs()] == ["finished", "finished"]
 
 
+@pytest.mark.slow
 def test_reads_and_digest_do_not_depend_on_jobs_or_input_order(batch_dir, tmp_path: Path) -> None:
     d, _ = batch_dir
     inputs = [str(d / "batch-01.pdf"), str(d / "sub"), str(d / "loose.png")]

@@ -545,6 +545,7 @@ def _without_sizes(expected: dict) -> dict:
     return {**expected, "files": [{k: v for k, v in f.items() if k != "bytes"} for f in expected["files"]]}
 
 
+@pytest.mark.slow
 def test_bundled_samples_are_reproducible(tmp_path):
     """Regenerating the bundled set gives the same pages, marks and expected reads (catches a stale
     committed set). The encoded bytes are compared only where the image libraries are the ones that

@@ -81,6 +81,7 @@ def test_percentages_two_decimals_rounded_half_up_from_the_exact_fraction(count:
     assert percent(count, base) == Decimal(shown)
 
 
+@pytest.mark.slow
 def test_rounding_would_mislead_but_the_band_does_not() -> None:
     t = template(SEED)
     p = person(t)

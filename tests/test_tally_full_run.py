@@ -22,6 +22,8 @@ from omr.ballot.layout import layout
 from omr.ballot.template import load_template
 from omr.store.database import Store
 
+pytestmark = pytest.mark.slow  # a day of counting from scans: one scan of a batch for the module
+
 VOTES = ["thap", "thap", "cao", "thap", "cao", "thap", None]  # None: a ballot left blank
 
 

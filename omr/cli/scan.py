@@ -34,7 +34,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         return 2
     templates = _load_templates(args.template)
     options = ScanOptions(tuple(templates), tuple(args.template), profile, jobs=max(1, args.jobs),
-                          annotate_dir=args.annotate)
+                          annotate_dir=args.annotate, debug_dir=args.debug)
     bar = tqdm(total=0, unit="page", desc="reading", disable=None, file=sys.stderr, dynamic_ncols=True)
 
     def total(n: int) -> None:
@@ -66,6 +66,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
           + (f"; {summary.files_skipped} file(s) already read before, skipped" if summary.files_skipped else "")
           + (f"; {summary.page_failures + summary.files_failed} input(s) or page(s) could not be read"
              if summary.page_failures or summary.files_failed else ""))
+    if args.debug and summary.files_skipped:
+        print(f"note: {summary.files_skipped} file(s) were read before and skipped: no debug images of them "
+              "(scan them into a new --db to get some)", file=sys.stderr)
     for r in reads:
         if r.status != "ok":
             print(f"  {r.status.upper():8} {r.source} page {r.page}: " + "; ".join(
@@ -120,6 +123,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--calibration", default="default", help="profile name in calibration/ or a path")
     p.add_argument("--annotate", metavar="DIR", help="write annotated images of sheets needing review")
     p.add_argument("--digest", action="store_true", help="print one line that fingerprints all reads")
+    p.add_argument("--debug", metavar="DIR", help="write one image per recognition stage of every page read "
+                   "(markers, registration grid, QR code, boxes, ink found, result), named FILE-pPAGE-STAGE.png")
     p.set_defaults(func=_cmd_scan)
 
     p = sub.add_parser("calibrate", help="derive score thresholds for a scanner and pen from a batch")

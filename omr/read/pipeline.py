@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -33,6 +34,9 @@ from omr.read.results import (
     RowRead,
     SheetRead,
 )
+
+if TYPE_CHECKING:
+    from omr.read.debug import Trace
 
 SIGNATURE_PX = 8  # each marked box's interior is summarised as 8x8 darkness cells
 
@@ -106,19 +110,28 @@ def _signature(gray: np.ndarray, homography: np.ndarray, marks: list[tuple[Rect,
     return bytes(out)
 
 
-def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, profile: Profile) -> SheetRead:
-    """Everything the machine can say about one page image."""
+def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, profile: Profile,
+               trace: Trace | None = None) -> SheetRead:
+    """Everything the machine can say about one page image. A `trace` (debug images) is filled
+    with what each stage found; without one nothing is kept."""
     digest = image_sha256(pixels)
     gray = pixels if pixels.dtype == np.uint8 else np.clip(pixels, 0, 255).astype(np.uint8)
+    if trace is not None:
+        trace.pixels, trace.frames, trace.profile = gray, book.frames(), profile
 
     def rejected(code_detail: str, registration: Registration | None = None, **extra) -> SheetRead:
-        return SheetRead(source, page, SHEET_REJECTED, (Reason("rejected", code_detail),), digest,
+        read = SheetRead(source, page, SHEET_REJECTED, (Reason("rejected", code_detail),), digest,
                          registration=registration, **extra)
+        if trace is not None:
+            trace.read = read
+        return read
 
-    found = register(gray, book.frames())
+    found = register(gray, book.frames(), None if trace is None else trace.markers)
     if not isinstance(found, tuple):
         return rejected(f"not registered: {found.reason}")
     frame, pt = found
+    if trace is not None:
+        trace.frame, trace.transform = frame, pt
     registration = _registration(pt)
     reasons: list[Reason] = []
     if pt.fiducials_missing:
@@ -126,6 +139,8 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
                               f"(damaged or covered); registered on {len(pt.fiducials_found)}"))
     _, qr_rect = page_frame(frame.paper)
     code, raw = read_sheet_code(gray, pt.homography, qr_rect, pt.px_per_mm)
+    if trace is not None:
+        trace.qr_rect, trace.qr_text = qr_rect, raw
     if code is None:
         what = f"QR code '{raw[:40]}' is not a ballot code of ours" if raw else "QR code not readable"
         code = _identify_by_print(gray, pt.homography, frame, book)
@@ -149,6 +164,9 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     levels = ink_levels(gray, pt.homography, found, s)
     blur = sheet_blur_mm(gray, pt.homography, found, pt.px_per_mm)
     inspection = inspect_page(gray, pt.homography, pl, book.reference(code.fingerprint, code.page), levels, blur)
+    if trace is not None:
+        trace.page, trace.levels, trace.blur_mm, trace.inspection = pl, levels, blur, inspection
+        trace.reference = book.reference(code.fingerprint, code.page)
     streaks = [f for f in inspection.findings if f.code == "streak"]
     measured: list[tuple[Rect, MarkRead]] = []
     for box in pl.boxes:
@@ -193,12 +211,15 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     metrics = {"edge_width_mm": blur, "contrast": inspection.contrast,
                "new_ink_mm2": inspection.new_ink_mm2, "paper_level": round(levels.paper, 1),
                "black_level": round(levels.black, 1)}
-    return SheetRead(
+    read = SheetRead(
         source=source, page=page, status=status, reasons=tuple(reasons), image_sha256=digest,
         template_id=template.id, fingerprint=code.fingerprint, template_page=code.page, test=code.test,
         serial=code.serial, registration=registration, rows=tuple(rows), metrics=metrics,
         signature=_signature(gray, pt.homography, measured, levels),
     )
+    if trace is not None:
+        trace.read = read
+    return read
 
 
 def _identify_by_print(gray: np.ndarray, homography: np.ndarray, frame: Frame, book: TemplateBook) -> SheetCode | None:

@@ -254,12 +254,16 @@ def fit_frame(hits: list[MarkerHit], frame: Frame) -> PageTransform | Registrati
                          round(residual, 4), px_per_mm)
 
 
-def register(gray: np.ndarray, frames: list[Frame]) -> tuple[Frame, PageTransform] | RegistrationFailure:
-    """Find the fiducials once and fit every candidate paper size; the best fit wins."""
+def register(gray: np.ndarray, frames: list[Frame], markers_found: list[MarkerHit] | None = None
+             ) -> tuple[Frame, PageTransform] | RegistrationFailure:
+    """Find the fiducials once and fit every candidate paper size; the best fit wins. The markers
+    found are added to `markers_found` when given (debug images show them)."""
     wanted = {f.marker_id for frame in frames for f in frame.fiducials}
     width = max(f.width_mm for f in frames)
     height = max(f.height_mm for f in frames)
     hits = find_markers(gray, width, height, wanted)
+    if markers_found is not None:
+        markers_found.extend(hits)
     results = [(frame, fit_frame(hits, frame)) for frame in frames]
     fits = [(frame, r) for frame, r in results if isinstance(r, PageTransform)]
     if not fits:

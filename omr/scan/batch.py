@@ -30,6 +30,7 @@ from omr.ballot.template import Template
 from omr.codes import DUPLICATE, NOT_ISSUED, UNREADABLE
 from omr.read.annotate import annotate
 from omr.read.calibration import Profile
+from omr.read.debug import Trace, stage_images
 from omr.read.pipeline import SIGNATURE_PX, TemplateBook, read_sheet
 from omr.read.results import SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, Reason, SheetRead
 from omr.scan.ingest import PageError, count_pages, expand_inputs, file_sha256, path_text, read_pages, text_path
@@ -52,6 +53,7 @@ class ScanOptions:
     profile: Profile
     jobs: int = 1
     annotate_dir: str | None = None
+    debug_dir: str | None = None  # one image per recognition stage of every page
     max_megapixels: float = 60.0
     render_dpi: float = 200.0
 
@@ -114,11 +116,15 @@ def _read_chunk(chunk: _Chunk) -> _ChunkResult:
         if isinstance(item, PageError):
             errors.append(item)
             continue
+        trace = Trace() if _OPTIONS.debug_dir else None
         try:
-            read = read_sheet(item.pixels, item.source, item.page, _BOOK, _OPTIONS.profile)
+            read = read_sheet(item.pixels, item.source, item.page, _BOOK, _OPTIONS.profile, trace)
         except Exception as exc:  # a bug must not lose the batch: the page is reported, not guessed
             errors.append(PageError(item.source, item.page, f"recognition failed: {type(exc).__name__}: {exc}"))
             continue
+        finally:
+            if trace is not None and _OPTIONS.debug_dir:  # also the stages reached before a failure
+                _write_debug_images(trace, item.source, item.page, _OPTIONS.debug_dir)
         if _OPTIONS.annotate_dir and read.status != SHEET_OK:
             _write_annotation(item.pixels, read, _BOOK, _OPTIONS.annotate_dir)
         reads.append(read)
@@ -136,6 +142,14 @@ def _write_annotation(pixels: np.ndarray, read: SheetRead, book: TemplateBook, o
     ok, data = cv2.imencode(".png", image)
     if ok:
         (Path(out_dir) / name).write_bytes(data.tobytes())
+
+
+def _write_debug_images(trace: Trace, source: str, page: int, out_dir: str) -> None:
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    for stage, image in stage_images(trace):
+        ok, data = cv2.imencode(".png", image)
+        if ok:
+            (Path(out_dir) / f"{Path(source).stem}-p{page:04d}-{stage}.png").write_bytes(data.tobytes())
 
 
 # --- coordinator side -----------------------------------------------------------------------

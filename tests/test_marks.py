@@ -1,0 +1,99 @@
+"""Box scores on synthetic boxes drawn with numpy: blank, a pencil stroke, a fill, a box printed off its place."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from omr.ballot.layout import BOX_LINE, BOX_SIZE, Rect
+from omr.read.calibration import load_profile
+from omr.read.marks import InkLevels, Thresholds, ink_levels, measure_box, sample_px_per_mm
+from omr.read.results import BLANK, MARGINAL, MARKED
+
+S = 8.0  # px per mm of the synthetic scans
+BOX = Rect(4.0, 4.0, BOX_SIZE, BOX_SIZE)  # where the layout says the box is
+LEVELS = InkLevels(black=20.0, paper=235.0)
+HOMOGRAPHY = np.diag([S, S, 1.0])
+
+
+def px(mm: float) -> int:
+    return int(round(mm * S))
+
+
+def printed_box(offset_mm: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """A 14 x 14 mm scan of one empty printed box (outline BOX_LINE wide), optionally printed off its place."""
+    image = np.full((px(14), px(14)), int(LEVELS.paper), np.uint8)
+    x, y = BOX.x + offset_mm[0], BOX.y + offset_mm[1]
+    half = BOX_LINE / 2
+    cv2.rectangle(image, (px(x - half), px(y - half)), (px(x + BOX.w + half), px(y + BOX.h + half)),
+                  int(LEVELS.black), thickness=max(1, px(BOX_LINE)))
+    return image
+
+
+def score(image: np.ndarray) -> float:
+    return measure_box(image, HOMOGRAPHY, BOX, S, LEVELS).score
+
+
+def test_an_empty_box_scores_zero() -> None:
+    assert score(printed_box()) == 0.0
+
+
+def test_a_filled_box_scores_nearly_one() -> None:
+    image = printed_box()
+    image[px(BOX.y):px(BOX.y + BOX.h), px(BOX.x):px(BOX.x + BOX.w)] = 30
+    assert score(image) > 0.9
+
+
+def test_a_one_millimetre_pencil_line_counts_as_a_mark() -> None:
+    """VVSG 2.0: a 1 mm pencil line through the target must count."""
+    image = printed_box()
+    cv2.line(image, (px(BOX.x + 0.5), px(BOX.y + BOX.h - 0.5)), (px(BOX.x + BOX.w - 0.5), px(BOX.y + 0.5)),
+             140, thickness=px(1.0))
+    value = score(image)
+    assert 0.05 < value < 0.6  # well above the marked threshold, well below a fill
+    assert load_profile().thresholds.state(value) == MARKED
+
+
+def test_a_faint_speck_stays_below_the_blank_threshold() -> None:
+    image = printed_box()
+    cv2.circle(image, (px(BOX.cx), px(BOX.cy)), 1, 200, -1)  # a 0.25 mm dust grain, barely darker than paper
+    assert load_profile().thresholds.state(score(image)) == BLANK
+
+
+def test_more_ink_scores_more() -> None:
+    strokes = []
+    for n in (1, 2, 4):
+        image = printed_box()
+        for i in range(n):
+            y = px(BOX.y + 1.0 + i * 1.2)
+            cv2.line(image, (px(BOX.x + 0.6), y), (px(BOX.x + BOX.w - 0.6), y), 40, thickness=px(0.5))
+        strokes.append(score(image))
+    assert strokes[0] < strokes[1] < strokes[2]
+
+
+@pytest.mark.parametrize("offset", [(0.8, 0.0), (0.0, -0.8), (-0.6, 0.6)])
+def test_a_box_printed_off_its_place_is_found_and_its_outline_not_counted(offset: tuple[float, float]) -> None:
+    m = measure_box(printed_box(offset), HOMOGRAPHY, BOX, S, LEVELS)
+    assert m.score < 0.01
+    assert m.dx_mm == pytest.approx(offset[0], abs=1 / S) and m.dy_mm == pytest.approx(offset[1], abs=1 / S)
+
+
+def test_thresholds_make_three_bands() -> None:
+    t = Thresholds(blank_below=0.01, marked_at_least=0.05)
+    assert [t.state(v) for v in (0.0, 0.0099, 0.01, 0.0499, 0.05, 1.0)] == \
+        [BLANK, BLANK, MARGINAL, MARGINAL, MARKED, MARKED]
+
+
+def test_ink_levels_come_from_the_marker_and_its_quiet_zone() -> None:
+    image = np.full((px(20), px(20)), 228, np.uint8)
+    marker = Rect(5.0, 5.0, 10.0, 10.0)
+    image[px(marker.y):px(marker.y + marker.h), px(marker.x):px(marker.x + marker.w)] = 25
+    levels = ink_levels(image, HOMOGRAPHY, [marker], S)
+    assert levels.black == pytest.approx(25, abs=2) and levels.paper == pytest.approx(228, abs=2)
+    assert levels.contrast == pytest.approx(203, abs=4)
+
+
+@pytest.mark.parametrize("native, sampled", [(2.0, 3.0), (5.9, 6.0), (7.87, 8.0), (11.8, 8.0)])
+def test_boxes_are_sampled_at_the_scan_resolution_capped(native: float, sampled: float) -> None:
+    assert sample_px_per_mm(native) == sampled
