@@ -37,6 +37,7 @@ from typing import Any
 
 from omr.audit.digest import reads_digest
 from omr.read.results import BLANK, MARKED, SheetRead
+from omr.scan import usable_cores
 from omr.scan.ingest import file_sha256
 from omr.store.database import Decision, Store, StoreError, environment_info
 
@@ -983,7 +984,8 @@ def add_commands(sub: Any) -> None:
                         "each must have the fingerprint the runs recorded")
     p.add_argument("--calibration", default=None,
                    help="re-read with this profile instead of the thresholds each run recorded")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--jobs", type=int, default=usable_cores(),
+                   help=f"worker processes (default: the usable cores, here {usable_cores()})")
     p.add_argument("--report", metavar="audit.pdf", help="write the audit report as PDF")
     p.add_argument("--json", metavar="audit.json", help="write every difference as JSON")
     p.set_defaults(func=cmd_audit)
