@@ -220,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_audit_commands(sub)
 
+    # --- the demonstration on the bundled samples (issue 13) ---
+    from omr.cli.demo import add_parser as add_demo_parser
+
+    add_demo_parser(sub)
+
     return parser
 
 
