@@ -65,7 +65,7 @@ ensure_venv() {
     stamp=".venv/.installed${extra:+-$extra}"
     want="$(cksum < pyproject.toml)"
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-        echo "installing ballot-omr${extra:+ [$extra]} into .venv (first run: a few minutes)" >&2
+        echo "installing ballot-omr${extra:+ [$extra]} into .venv (the first time: a minute or more)" >&2
         .venv/bin/python -m pip install -q -e ".${extra:+[$extra]}"
         echo "$want" > "$stamp"
     fi

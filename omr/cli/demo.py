@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -168,6 +169,18 @@ def _state(tally) -> str:
     return ", ".join(words) + f": {r.collected} collected, {r.ballots_counted} valid, {r.invalid_ballots} invalid"
 
 
+def _omr_command() -> str:
+    """How to run `omr` from any folder: the command itself when it is on PATH, else its full path
+    (e.g. inside the clone's .venv, which scripts/demo.sh does not activate)."""
+    on_path = shutil.which("omr")
+    beside = Path(sys.executable).parent / "omr"
+    if on_path and beside.is_file() and Path(on_path).resolve() == beside.resolve():
+        return "omr"
+    if beside.is_file():
+        return shlex.quote(str(beside))
+    return f"{shlex.quote(sys.executable)} -m omr"
+
+
 def run(args: argparse.Namespace) -> int:
     from omr.ballot.template import load_template
     from omr.reports import MINUTES, write_reports
@@ -211,8 +224,8 @@ def run(args: argparse.Namespace) -> int:
             for d in tally.reconciliation.discrepancies:
                 print(f"    {d.severity}: {d.message}")
             print(f"    minutes: {written[MINUTES]}")
-    print(f"\nEverything is in {out}/: ballots/, results.sqlite, and per ballot the minutes "
+    print(f"\nEverything is in {out.resolve()}/: ballots/, results.sqlite, and per ballot the minutes "
           f"({MINUTES}), results.json, results.csv, cvr.json, manifest.csv.")
     print(f"Open the review screen on the same database (the demonstration's decisions are in its history):\n"
-          f"    omr review --db {db}")
+          f"    {_omr_command()} review --db {shlex.quote(str(db.resolve()))}")
     return 1 if pending else 0
