@@ -52,7 +52,7 @@ ensure_venv() {
             ver=$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
             case "$err" in
                 *ensurepip*|*python3-venv*|*"No module named venv"*)
-                    echo "$py has no working venv module: installing python$ver-venv (Debian/Ubuntu)" >&2
+                    echo "$py has no working venv module: it is in the Debian/Ubuntu package python$ver-venv" >&2
                     apt_install "python$ver-venv" || return 1
                     "$py" -m venv .venv || { rm -rf .venv; return 1; } ;;
                 *)
