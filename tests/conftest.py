@@ -155,3 +155,23 @@ def blank_page(template_path: Path = SEED_TEMPLATE, dpi: float = 150, page: int 
 def blank() -> Callable[..., BlankPage]:
     """`blank(template_path=SEED_TEMPLATE, dpi=150, page=1)`: a clean render of one ballot page (cached)."""
     return blank_page
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With OMR_TESTS_NO_SKIP=1 (scripts/test.sh, so CI too) a skipped test fails the run: the test
+    command installs everything the tests need, so a skip means something is missing."""
+    import os
+
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if os.environ.get("OMR_TESTS_NO_SKIP") == "1" and skipped and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    import os
+
+    skipped = terminalreporter.stats.get("skipped", [])
+    if os.environ.get("OMR_TESTS_NO_SKIP") == "1" and skipped:
+        terminalreporter.write_line(f"FAILED: {len(skipped)} test(s) skipped; OMR_TESTS_NO_SKIP=1 (scripts/test.sh) "
+                                    "allows none: install what they need", red=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -180,3 +181,22 @@ def test_an_interrupted_run_leaves_no_half_file_and_the_same_command_finishes(ba
     with Store(db) as store:
         summary = batch.scan([str(d / "batch-01.pdf")], store, options)
         assert summary.sheets == 4 and len(store.sheets()) == 4
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux CPU affinity")
+def test_jobs_default_to_the_cores_the_process_may_use() -> None:
+    """`--jobs` (scan, calibrate, audit) defaults to the usable cores: all of them, or one when the
+    process is pinned to one core (as taskset or a container's CPU set does)."""
+    probe = ("import os, sys\n"
+             "if sys.argv[1] == 'one': os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n"
+             "from omr.cli.main import build_parser\n"
+             "p = build_parser()\n"
+             "print(p.parse_args(['scan', 'x.pdf', '--template', 't.yaml', '--db', 'r.sqlite']).jobs,\n"
+             "      p.parse_args(['calibrate', 'x.pdf', '--template', 't.yaml', '-o', 'c.yaml']).jobs,\n"
+             "      p.parse_args(['audit', 'x.pdf', '--db', 'r.sqlite']).jobs)\n")
+    cores = len(os.sched_getaffinity(0))
+    for pinned, expected in (("all", cores), ("one", 1)):
+        out = subprocess.run([sys.executable, "-c", probe, pinned], capture_output=True, text=True, cwd=ROOT,
+                             timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == [str(expected)] * 3

@@ -10,6 +10,7 @@ from typing import Any
 from omr.audit.findings import AuditError
 from omr.audit.rerun import run_audit
 from omr.audit.verify import verify_database
+from omr.scan import usable_cores
 
 
 def cmd_audit(args: Any) -> int:
@@ -51,7 +52,8 @@ def add_parser(sub: Any) -> None:
                         "each must have the fingerprint the runs recorded")
     p.add_argument("--calibration", default=None,
                    help="re-read with this profile instead of the thresholds each run recorded")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--jobs", type=int, default=usable_cores(),
+                   help=f"worker processes (default: the usable cores, here {usable_cores()})")
     p.add_argument("--report", metavar="audit.pdf", help="write the audit report as PDF")
     p.add_argument("--json", metavar="audit.json", help="write every difference as JSON")
     p.set_defaults(func=cmd_audit)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from omr.ballot.template import TemplateError, load_template
+from omr.scan import usable_cores
 
 
 def _load_templates(paths: list[str]) -> list:
@@ -119,7 +120,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="the templates the ballots were printed from")
     p.add_argument("--db", required=True, help="SQLite results database (created if missing)")
     p.add_argument("--json", help="also write the reads of these inputs as JSON")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--jobs", type=int, default=usable_cores(),
+                   help=f"worker processes (default: the usable cores, here {usable_cores()})")
     p.add_argument("--calibration", default="default", help="profile name in calibration/ or a path")
     p.add_argument("--annotate", metavar="DIR", help="write annotated images of sheets needing review")
     p.add_argument("--digest", action="store_true", help="print one line that fingerprints all reads")
@@ -132,5 +134,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--template", action="extend", nargs="+", required=True, metavar="T.yaml")
     p.add_argument("-o", "--output", required=True, help="profile to write, e.g. calibration/office-a.yaml")
     p.add_argument("--base", default="default", help="profile whose other settings are kept")
-    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--jobs", type=int, default=usable_cores(),
+                   help=f"worker processes (default: the usable cores, here {usable_cores()})")
     p.set_defaults(func=_cmd_calibrate)
