@@ -42,8 +42,9 @@ def _batch(text: str) -> tuple[str, int]:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tally", help="reconcile with the hand count; write the minutes, results, CVR and manifest",
                        description="Reconcile the sheets read with the ballots counted by hand and write the "
-                                   "minutes (bien-ban-kiem-phieu.pdf), results.json, results.csv, cvr.json (NIST SP "
-                                   "1500-103) and manifest.csv (Arlo) into OUTDIR.")
+                                   "minutes (bien-ban-kiem-phieu.pdf), results.json, results.csv, results-vi.csv, "
+                                   "results.xlsx, cvr.json (NIST SP 1500-103), and for Arlo manifest.csv, "
+                                   "manifest-hybrid.csv and cvr-dominion.csv into OUTDIR.")
     p.add_argument("--db", required=True, help="the results database `omr scan` wrote")
     p.add_argument("--issued", type=_count, required=True, metavar="N", help="ballots issued")
     p.add_argument("--collected", type=_count, required=True, metavar="M", help="ballots collected (hand count)")
