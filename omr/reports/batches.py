@@ -17,6 +17,7 @@ auditor who draws "card 7 of batch lo-2" finds the same sheet in every file and 
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -77,3 +78,12 @@ def ballot_ids(batches: list[Batch]) -> dict[tuple[str, int], str]:
                 current = (current[0], page, current[2])
             out[(s.source, s.page)] = current[2]
     return out
+
+
+def scans_folder(sheets: list[SheetOutcome]) -> str:
+    """The deepest folder holding every given sheet's file ("" when they share none): the minutes name
+    files under it, the CVR locates images relative to it."""
+    folders = [posixpath.dirname(s.source.replace("\\", "/")) for s in sheets]
+    if not folders or not all(folders) or len({f.startswith("/") for f in folders}) != 1:
+        return ""
+    return posixpath.commonpath(folders)

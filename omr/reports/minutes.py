@@ -17,7 +17,6 @@ carries PROVISIONAL across it and in its footer, and the signature block says no
 from __future__ import annotations
 
 import io
-import os
 from xml.sax.saxutils import escape
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
@@ -42,6 +41,7 @@ from reportlab.platypus import (
 
 from omr.fonts import ttfont
 from omr.generate import _register_fonts
+from omr.reports.batches import scans_folder
 from omr.reports.text import (
     band_word,
     discrepancy_text,
@@ -469,14 +469,6 @@ def _reconciliation(tally: Tally, st: _Styles) -> list:
     return out
 
 
-def _common_folder(sheets: list[SheetOutcome]) -> str:
-    if not sheets:
-        return ""
-    folders = [os.path.dirname(s.source.replace("\\", "/")) for s in sheets]
-    common = os.path.commonpath(folders) if all(folders) and len({f.startswith("/") for f in folders}) == 1 else ""
-    return common
-
-
 def _decision_text(tally: Tally, sheet: SheetOutcome) -> str:
     lang = tally.language
     w = words(lang)
@@ -531,7 +523,7 @@ def _sheets(tally: Tally, st: _Styles) -> list:
     listed = list(tally.listed_sheets)
     if not listed:
         return [_p(w["no_sheets"], st.body)]
-    folder = _common_folder(listed)
+    folder = scans_folder(listed)
     out: list = []
     if folder:
         out.append(_p(w["folder"].format(folder=folder), st.small))
