@@ -20,7 +20,9 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -648,3 +650,25 @@ def test_results_xlsx_holds_the_numbers(varied) -> None:
             r[header.index("percent")]) for r in rows[1:]]
     assert got == _results_frame(json.loads(reports["results.json"]))
     assert render_reports(varied_count())["results.xlsx"] == reports["results.xlsx"]  # same tally, same bytes
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed (apt-get install "
+                    "libreoffice-calc-nogui)")
+@pytest.mark.parametrize(("variant", "options"), [("results.csv", "44,34,76,1,,1033"),
+                                                  ("results-vi.csv", "59,34,76,1,,1066")])
+def test_results_csv_opens_in_libreoffice(varied, tmp_path: Path, variant: str, options: str) -> None:
+    """LibreOffice Calc imports the file (UTF-8; en-US, resp. vi-VN number formats) with numbers as numbers."""
+    _, reports = varied
+    (tmp_path / variant).write_bytes(reports[variant])
+    proc = subprocess.run(["soffice", "--headless", "--convert-to", "xlsx", f"--infilter=CSV:{options}",
+                           "--outdir", str(tmp_path / "out"), str(tmp_path / variant)], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    sheet = openpyxl.load_workbook(tmp_path / "out" / variant.replace(".csv", ".xlsx")).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    assert header[0] == "provisional"
+    got = [(r[header.index("contest")], r[header.index("row")], r[header.index("option")], r[header.index("count")],
+            r[header.index("percent")]) for r in rows[1:]]
+    assert got == _results_frame(json.loads(reports["results.json"]))
+    assert "Nguyễn Hồng Quang" in {r[header.index("name")] for r in rows[1:]}
