@@ -342,6 +342,16 @@ def test_the_manifest_counts_ballot_cards_not_ballots() -> None:
     assert [(r["Batch Name"], r["Number of Ballots"]) for r in rows] == [("tray", 12)]
 
 
+def test_files_of_one_name_in_folders_of_one_name_stay_separate_batches() -> None:
+    t = template("seed")
+    places = [("/srv/a/scans/lo.pdf", 1), ("/srv/b/scans/lo.pdf", 1), ("/srv/b/scans/lo.pdf", 2),
+              ("/srv/b/box-1/lo.pdf", 1), ("/srv/b/box-1/other.pdf", 1)]
+    tally = tally_of([make_read(t, source=source, page=page) for source, page in places])
+    rows = read_arlo_manifest(render_reports(tally)["manifest.csv"], "BALLOT_POLLING")
+    assert [(r["Container"], r["Batch Name"], r["Number of Ballots"]) for r in rows] == [
+        ("box-1", "box-1/lo", 1), ("box-1", "other", 1), ("scans", "a/scans/lo", 1), ("scans", "b/scans/lo", 2)]
+
+
 def test_a_last_batch_equal_to_the_others_is_not_taken_for_a_total_row() -> None:
     t = template("seed")
     reads = [make_read(t, {person(t): ["cao"]}, source=f"{name}.pdf", page=i + 1)
