@@ -72,15 +72,23 @@ def results_csv(tally: Tally, vietnamese: bool = False) -> str:
 
 def results_xlsx(tally: Tally) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
 
     wb = Workbook()
     ws = wb.active
     ws.title = "results"
     ws.append(list(RESULTS_COLUMNS))
     percent_column = RESULTS_COLUMNS.index("percent") + 1
+    widths = [len(name) for name in RESULTS_COLUMNS]
     for line in results_rows(tally):
-        ws.append([float(v) if i == percent_column - 1 else v for i, v in enumerate(line)])
+        # numbers stay numbers; yes/no as the CSV writes them (a spreadsheet may show a boolean as 1)
+        values = [_cell(v, False) if isinstance(v, bool) else float(v) if i == percent_column - 1 else v
+                  for i, v in enumerate(line)]
+        ws.append(values)
         ws.cell(row=ws.max_row, column=percent_column).number_format = "0.00"
+        widths = [max(w, len(str(v)) if v is not None else 0) for w, v in zip(widths, values)]
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 45)
     ws.freeze_panes = "A2"
     when = datetime.strptime(tally.as_of[:19], "%Y-%m-%dT%H:%M:%S") if tally.as_of else NO_TIME
     wb.properties.creator = "Ballot OMR"
