@@ -61,6 +61,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from omr.reports import write_reports
+    from omr.reports.arlo import manifest_problems
     from omr.store import Store, StoreError
     from omr.tally import run_templates, tally_store
 
@@ -85,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     written = write_reports(tally, args.output)
     _print_summary(tally, args.db)
+    for problem in manifest_problems(tally):
+        print(f"  note: {problem}")
     print("written: " + ", ".join(str(p) for p in written.values()))
     if tally.provisional or not tally.reconciliation.reconciled or tally.quorum_met is False:
         return 1

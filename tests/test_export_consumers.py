@@ -352,6 +352,18 @@ def test_files_of_one_name_in_folders_of_one_name_stay_separate_batches() -> Non
         ("box-1", "box-1/lo", 1), ("box-1", "other", 1), ("scans", "a/scans/lo", 1), ("scans", "b/scans/lo", 2)]
 
 
+def test_a_batch_named_total_is_said_before_arlo_refuses_it() -> None:
+    from omr.reports.arlo import manifest_problems
+
+    t = template("seed")
+    tally = tally_of([make_read(t, source="scans/lo-1.pdf"), make_read(t, source="scans/Totals-2.pdf")])
+    with pytest.raises(Refused, match="total row"):
+        read_arlo_manifest(render_reports(tally)["manifest.csv"], "BALLOT_POLLING")
+    assert manifest_problems(tally) == ["batch Totals-2 (folder scans): Arlo refuses a manifest line with the word "
+                                        "'total' in it; rename the folder or file to audit it in Arlo"]
+    assert manifest_problems(tally_of([make_read(t, source="scans/lo-1.pdf")])) == []
+
+
 def test_a_last_batch_equal_to_the_others_is_not_taken_for_a_total_row() -> None:
     t = template("seed")
     reads = [make_read(t, {person(t): ["cao"]}, source=f"{name}.pdf", page=i + 1)
