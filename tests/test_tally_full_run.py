@@ -6,6 +6,7 @@ issued) -> `omr scan` -> `omr tally` -> minutes and exports; a person's decision
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import subprocess
@@ -100,8 +101,11 @@ def test_a_day_of_counting_from_scans_to_signed_minutes(day: dict) -> None:
     text = pdf_text(out / "bien-ban-kiem-phieu.pdf")
     assert "TẠM TÍNH" in text and "không ký bản tạm tính" in text
     assert "50,00" in text and "Nguyễn Hồng Quang" in text and "Được kiểm, CHỜ XEM XÉT" in text
-    manifest = (out / "manifest.csv").read_text(encoding="utf-8")
-    assert manifest.startswith("# PROVISIONAL")
+    # the ballot cards in the box do not depend on review: the manifest is importable as it is; the
+    # sheet awaiting review is what makes Arlo refuse the CVR file
+    rows = list(csv.DictReader(io.StringIO((out / "manifest.csv").read_text(encoding="utf-8-sig"))))
+    assert [(r["Batch Name"], r["Number of Ballots"]) for r in rows] == [("lo-1", "4"), ("lo-2", "4")]
+    assert "pending-review" in (out / "cvr-dominion.csv").read_text(encoding="utf-8-sig")
     cvr = json.loads((out / "cvr.json").read_text(encoding="utf-8"))
     assert "PROVISIONAL" in cvr["Notes"] and len(cvr["CVR"]) == 7
 
@@ -116,8 +120,9 @@ def test_a_day_of_counting_from_scans_to_signed_minutes(day: dict) -> None:
     final = tally(day, "final")
     assert final.returncode == 0, final.stdout + final.stderr
     out = day["work"] / "final"
-    assert sorted(p.name for p in out.iterdir()) == ["bien-ban-kiem-phieu.pdf", "cvr.json", "manifest.csv",
-                                                     "results.csv", "results.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "bien-ban-kiem-phieu.pdf", "cvr-dominion.csv", "cvr.json", "manifest-hybrid.csv", "manifest.csv",
+        "results-vi.csv", "results.csv", "results.json", "results.xlsx"]
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert results["provisional"] is False and results["reconciled"] is True
     row = results["contests"][0]["rows"][0]
@@ -130,9 +135,17 @@ def test_a_day_of_counting_from_scans_to_signed_minutes(day: dict) -> None:
                    "không do Ban kiểm phiếu phát ra", "phiếu thử", "đủ 2/3"):
         assert phrase in text, phrase
     assert "25,00" in text and "50,00" in text and "25.00" not in text
-    rows = list(csv.DictReader(io.StringIO((out / "manifest.csv").read_text(encoding="utf-8"))))
+    rows = list(csv.DictReader(io.StringIO((out / "manifest.csv").read_text(encoding="utf-8-sig"))))
     assert [(r["Container"], r["Batch Name"], r["Number of Ballots"]) for r in rows] == [
         ("scans", "lo-1", "4"), ("scans", "lo-2", "4")]
+    assert "pending-review" not in (out / "cvr-dominion.csv").read_text(encoding="utf-8-sig")
+    # each record's image: the scanned file, found by its path under the scans folder and its SHA-256
+    cvr = json.loads((out / "cvr.json").read_text(encoding="utf-8"))
+    for record in cvr["CVR"]:
+        location = record["BallotImage"][0]["Location"]
+        scanned = day["work"] / "scans" / location.partition("#")[0]
+        assert record["BallotImage"][0]["Hash"]["Value"] == hashlib.sha256(scanned.read_bytes()).hexdigest()
+        assert location.partition("#")[0] == f"{record['BatchId']}.pdf"
     # the reports say what the simulator drew
     expected = {"cao": VOTES.count("cao"), "tin-nhiem": 0, "thap": VOTES.count("thap")}
     assert row["counts"] == expected

@@ -52,8 +52,9 @@ def _batch(text: str) -> tuple[str, int]:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tally", help="reconcile with the hand count; write the minutes, results, CVR and manifest",
                        description="Reconcile the sheets read with the ballots counted by hand and write the "
-                                   "minutes (bien-ban-kiem-phieu.pdf), results.json, results.csv, cvr.json (NIST SP "
-                                   "1500-103) and manifest.csv (Arlo) into OUTDIR.")
+                                   "minutes (bien-ban-kiem-phieu.pdf), results.json, results.csv, results-vi.csv, "
+                                   "results.xlsx, cvr.json (NIST SP 1500-103), and for Arlo manifest.csv, "
+                                   "manifest-hybrid.csv and cvr-dominion.csv into OUTDIR.")
     p.add_argument("--db", required=True, help="the results database `omr scan` wrote")
     p.add_argument("--issued", type=_count, required=True, metavar="N", help="ballots issued")
     p.add_argument("--collected", type=_count, required=True, metavar="M", help="ballots collected (hand count)")
@@ -71,6 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from omr.count.stored import run_templates, tally_store
     from omr.reports import write_reports
+    from omr.reports.arlo import manifest_problems
     from omr.store.database import Store, StoreError
 
     if (args.convened is None) != (args.present is None):
@@ -107,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: cannot write the reports into {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     _print_summary(tally, args.db)
+    for problem in manifest_problems(tally):
+        print(f"  note: {problem}")
     print("written: " + ", ".join(str(p) for p in written.values()))
     if tally.provisional or not tally.reconciliation.reconciled or tally.quorum_met is False:
         return 1

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from omr.ballot.template import Contest
 from omr.count.tally import NOT_ISSUED, PENDING, REJECTED_BY_REVIEWER, UNREADABLE, VALID, SheetOutcome, Tally
@@ -39,6 +40,7 @@ MANIFEST_COLUMNS = ("Container", "Tabulator", "Batch Name", "Number of Ballots")
 HYBRID_COLUMNS = (*MANIFEST_COLUMNS, "CVR")
 RECORD_COLUMNS = ("CvrNumber", "TabulatorNum", "BatchId", "RecordId", "ImprintedId", "BallotType")
 PENDING_CELL = "pending-review"
+TOTAL_WORD = re.compile(r"(^|[^a-zA-Z])(sub)?totals?($|[^a-zA-Z])", re.IGNORECASE)  # Arlo's "total row" test
 OVERVOTE_CODES = ("overvote", "several-marks")
 
 
@@ -66,6 +68,13 @@ def manifest_csv(tally: Tally, hybrid: bool = False) -> str:
     if hybrid:
         return _csv([list(HYBRID_COLUMNS)] + [[*r, "Y"] for r in rows])
     return _csv([list(MANIFEST_COLUMNS)] + [list(r) for r in rows])
+
+
+def manifest_problems(tally: Tally) -> list[str]:
+    """What would make Arlo refuse the manifest although it is right: a folder or file named with the
+    word "total", which Arlo takes for a total row (the names are the committee's: rename the file)."""
+    return [f"batch {r[2]} (folder {r[0]}): Arlo refuses a manifest line with the word 'total' in it; rename the "
+            "folder or file to audit it in Arlo" for r in manifest_rows(tally) if TOTAL_WORD.search(r[0] + " " + r[2])]
 
 
 def votes_allowed(contest: Contest) -> int:

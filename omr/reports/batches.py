@@ -4,7 +4,8 @@ One numbering shared by the ballot manifest, the Dominion CVR file and ``cvr.jso
 auditor who draws "card 7 of batch lo-2" finds the same sheet in every file and in the box:
 
 - a **batch** is one scanned file (its name without the extension; ``folder/name`` when two folders
-  hold a file of that name), its **container** the folder it was in, its **tabulator** the tool;
+  hold a file of that name, the path under the folder of the scans when even that is ambiguous),
+  its **container** the folder it was in, its **tabulator** the tool;
 - a **ballot card** is a physical sheet in the pile: every sheet read from the file except another
   image of a card already listed (a duplicate), a test-deck sheet (taken out of the ballots) and a
   page a person set aside as no ballot (e.g. the blank back of a duplex scan). Counted sheets,
@@ -17,8 +18,8 @@ auditor who draws "card 7 of batch lo-2" finds the same sheet in every file and 
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
-from pathlib import PurePath
 
 from omr.count.tally import COUNTED, NOT_ISSUED, REJECTED_BY_REVIEWER, UNREADABLE, SheetOutcome, Tally
 
@@ -34,25 +35,38 @@ class Batch:
     cards: tuple[SheetOutcome, ...]  # in page order: record number = index + 1
 
 
-def _folder(source: str) -> str:
-    return PurePath(source.replace("\\", "/")).parent.name or "-"
+def _unique_names(keys: list[tuple[str, str]], folder: str) -> dict[tuple[str, str], str]:
+    """(parent folder, file stem) -> a batch name: the stem, else "container/stem", else the file's
+    path under the folder of the scans (two folders of the same name in different places)."""
+    def tries(parent: str, stem: str) -> list[str]:
+        relative = parent[len(folder):].lstrip("/") if folder and parent.startswith(folder) else parent
+        return [stem, f"{posixpath.basename(parent) or '-'}/{stem}", posixpath.join(relative, stem)]
+
+    names: dict[tuple[str, str], str] = {}
+    for level in range(3):
+        counts: dict[str, int] = {}
+        for key in keys:
+            name = tries(*key)[level]
+            counts[name] = counts.get(name, 0) + 1
+        for key in keys:
+            if key not in names and (counts[tries(*key)[level]] == 1 or level == 2):
+                names[key] = tries(*key)[level]
+    return names
 
 
 def ballot_batches(tally: Tally) -> list[Batch]:
     """The batches holding at least one card, sorted by (container, name)."""
     groups: dict[tuple[str, str], list[SheetOutcome]] = {}
     for s in tally.sheets:  # in (file, page) order
-        groups.setdefault((_folder(s.source), s.batch), []).append(s)
-    uses: dict[str, int] = {}
-    for _, batch in groups:
-        uses[batch] = uses.get(batch, 0) + 1
+        parent = posixpath.dirname(s.source.replace("\\", "/"))
+        groups.setdefault((parent, s.batch), []).append(s)
+    names = _unique_names(list(groups), scans_folder(list(tally.sheets)))
     batches = []
-    for (container, batch), sheets in sorted(groups.items()):
+    for (parent, stem), sheets in groups.items():
         cards = tuple(s for s in sheets if s.outcome in CARD_OUTCOMES)
         if cards:
-            name = batch if uses[batch] == 1 else f"{container}/{batch}"
-            batches.append(Batch(container, TABULATOR, name, cards))
-    return batches
+            batches.append(Batch(posixpath.basename(parent) or "-", TABULATOR, names[(parent, stem)], cards))
+    return sorted(batches, key=lambda b: (b.container, b.name))
 
 
 def card_places(batches: list[Batch]) -> dict[tuple[str, int], tuple[Batch, int]]:
@@ -77,3 +91,12 @@ def ballot_ids(batches: list[Batch]) -> dict[tuple[str, int], str]:
                 current = (current[0], page, current[2])
             out[(s.source, s.page)] = current[2]
     return out
+
+
+def scans_folder(sheets: list[SheetOutcome]) -> str:
+    """The deepest folder holding every given sheet's file ("" when they share none): the minutes name
+    files under it, the CVR locates images relative to it."""
+    folders = [posixpath.dirname(s.source.replace("\\", "/")) for s in sheets]
+    if not folders or not all(folders) or len({f.startswith("/") for f in folders}) != 1:
+        return ""
+    return posixpath.commonpath(folders)

@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import posixpath
 from typing import Any
 from urllib.parse import quote
 
@@ -40,7 +39,7 @@ from omr.codes import COUNTED, REJECTED_BY_REVIEWER
 from omr.count.tally import RowOutcome, SheetOutcome, Tally
 from omr.read.results import BLANK, INVALID, MARKED, VALID, MarkRead
 from omr.reports.arlo import OVERVOTE_CODES, votes_allowed
-from omr.reports.batches import Batch, ballot_batches, ballot_ids, card_places
+from omr.reports.batches import Batch, ballot_batches, ballot_ids, card_places, scans_folder
 from omr.reports.text import row_title
 
 DEVICE_ID = "ballot-omr"
@@ -173,14 +172,6 @@ def image_location(sheet: SheetOutcome, folder: str) -> str:
     if folder and path.startswith(folder.rstrip("/") + "/"):
         path = path[len(folder.rstrip("/")) + 1:]
     return f"{quote(path, safe='/')}#page={sheet.page}"
-
-
-def scans_folder(sheets: list[SheetOutcome]) -> str:
-    """The deepest folder holding every scanned file ("" when they share none)."""
-    folders = [posixpath.dirname(s.source.replace("\\", "/")) for s in sheets]
-    if not folders or not all(folders) or len({f.startswith("/") for f in folders}) != 1:
-        return ""
-    return posixpath.commonpath(folders)
 
 
 def _images(sheet: SheetOutcome, folder: str) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from datetime import datetime
 
@@ -26,7 +27,7 @@ from omr.count.tally import Tally
 RESULTS_COLUMNS = ("provisional", "template", "contest", "contest_title", "kind", "row", "name", "position", "option",
                    "option_label", "count", "percent", "percent_base", "valid", "invalid", "pending", "total", "band",
                    "band_settled", "overvotes", "undervotes")
-XLSX_TIME = datetime(2000, 1, 1)  # the workbook's stated creation time: fixed, so the bytes are reproducible
+NO_TIME = datetime(2000, 1, 1)  # the workbook's time when the tally has none
 
 
 def results_json(tally: Tally) -> str:
@@ -71,30 +72,46 @@ def results_csv(tally: Tally, vietnamese: bool = False) -> str:
 
 def results_xlsx(tally: Tally) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
 
     wb = Workbook()
     ws = wb.active
     ws.title = "results"
     ws.append(list(RESULTS_COLUMNS))
     percent_column = RESULTS_COLUMNS.index("percent") + 1
+    widths = [len(name) for name in RESULTS_COLUMNS]
     for line in results_rows(tally):
-        ws.append([float(v) if i == percent_column - 1 else v for i, v in enumerate(line)])
+        # numbers stay numbers; yes/no as the CSV writes them (a spreadsheet may show a boolean as 1)
+        values = [_cell(v, False) if isinstance(v, bool) else float(v) if i == percent_column - 1 else v
+                  for i, v in enumerate(line)]
+        ws.append(values)
         ws.cell(row=ws.max_row, column=percent_column).number_format = "0.00"
+        widths = [max(w, len(str(v)) if v is not None else 0) for w, v in zip(widths, values)]
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 45)
     ws.freeze_panes = "A2"
+    when = datetime.strptime(tally.as_of[:19], "%Y-%m-%dT%H:%M:%S") if tally.as_of else NO_TIME
     wb.properties.creator = "Ballot OMR"
-    wb.properties.created = wb.properties.modified = XLSX_TIME
+    wb.properties.created = when
     raw = io.BytesIO()
     wb.save(raw)
-    return _fixed_zip_times(raw.getvalue())
+    return _dated(raw.getvalue(), when)
 
 
-def _fixed_zip_times(data: bytes) -> bytes:
-    """The same archive with every member dated XLSX_TIME (openpyxl stamps them with the clock)."""
+def _dated(data: bytes, when: datetime) -> bytes:
+    """The same workbook with every date in it `when` (the time of the tally's data): openpyxl stamps
+    the archive's members and the "modified" property with the clock, which would make two runs on
+    the same data differ."""
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            member = zipfile.ZipInfo(info.filename, date_time=XLSX_TIME.timetuple()[:6])
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + stamp + rb"\g<2>",
+                                 content)
+            member = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
             member.compress_type = zipfile.ZIP_DEFLATED
             member.external_attr = info.external_attr
-            dst.writestr(member, src.read(info.filename))
+            dst.writestr(member, content)
     return out.getvalue()

@@ -17,7 +17,6 @@ carries PROVISIONAL across it and in its footer, and the signature block says no
 from __future__ import annotations
 
 import io
-import os
 from xml.sax.saxutils import escape
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
@@ -43,6 +42,7 @@ from reportlab.platypus import (
 from omr.ballot.fonts import register_fonts, ttfont
 from omr.codes import COUNTED, DUPLICATE, ERROR, PENDING
 from omr.count.tally import ContestResult, SheetOutcome, Tally
+from omr.reports.batches import scans_folder
 from omr.reports.text import (
     band_word,
     discrepancy_text,
@@ -469,14 +469,6 @@ def _reconciliation(tally: Tally, st: _Styles) -> list:
     return out
 
 
-def _common_folder(sheets: list[SheetOutcome]) -> str:
-    if not sheets:
-        return ""
-    folders = [os.path.dirname(s.source.replace("\\", "/")) for s in sheets]
-    common = os.path.commonpath(folders) if all(folders) and len({f.startswith("/") for f in folders}) == 1 else ""
-    return common
-
-
 def _decision_text(tally: Tally, sheet: SheetOutcome) -> str:
     lang = tally.language
     w = words(lang)
@@ -531,7 +523,7 @@ def _sheets(tally: Tally, st: _Styles) -> list:
     listed = list(tally.listed_sheets)
     if not listed:
         return [_p(w["no_sheets"], st.body)]
-    folder = _common_folder(listed)
+    folder = scans_folder(listed)
     out: list = []
     if folder:
         out.append(_p(w["folder"].format(folder=folder), st.small))
