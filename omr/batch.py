@@ -114,7 +114,7 @@ def _read_chunk(chunk: _Chunk) -> _ChunkResult:
             errors.append(item)
             continue
         try:
-            read = read_sheet(item.pixels, item.source, item.page, _BOOK, _OPTIONS.profile)
+            read = read_sheet(item.pixels, item.source, item.page, _BOOK, _OPTIONS.profile, dpi=item.dpi)
         except Exception as exc:  # a bug must not lose the batch: the page is reported, not guessed
             errors.append(PageError(item.source, item.page, f"recognition failed: {type(exc).__name__}: {exc}"))
             continue

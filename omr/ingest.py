@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
-from PIL import Image
+from PIL import Image, TiffImagePlugin
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -439,10 +439,22 @@ def _pdf_open_error(path: str) -> str:
             tail = f.read()
     except OSError as exc:
         return f"cannot read file: {_os_reason(exc)}"
+    if not _has_pdf_objects(path):
+        return ("damaged PDF: the file starts like a PDF but holds no PDF content after its header "
+                "(not a PDF, or overwritten with other data)")
     if b"%%EOF" not in tail:
         return ("truncated or corrupt PDF: the file ends early (no end-of-file marker), "
                 "it was probably cut off while copying or saving")
     return "truncated or corrupt PDF: cannot be parsed"
+
+
+def _has_pdf_objects(path: str) -> bool:
+    """Whether the first MiB holds a PDF object ("12 0 obj"): what every PDF, even a cut one, has."""
+    try:
+        with open(path, "rb") as f:
+            return re.search(rb"\d+\s+\d+\s+obj\b", f.read(1 << 20)) is not None
+    except OSError:
+        return True
 
 
 def _read_pdf(path: str, kind: str, limits: _Limits) -> Iterator[PageImage | PageError]:
@@ -741,7 +753,8 @@ def _read_tiff(path: str, kind: str, limits: _Limits) -> Iterator[PageImage | Pa
         yield PageError(path, 1, _bomb_message(exc, limits))
         return
     except Exception as exc:
-        yield PageError(path, None, f"truncated or corrupt TIFF: cannot be opened ({_reason(exc)})")
+        unsupported = _unsupported_tiff(path)
+        yield PageError(path, None, unsupported or f"truncated or corrupt TIFF: cannot be opened ({_reason(exc)})")
         return
     with im:
         index = 0
@@ -764,6 +777,27 @@ def _read_tiff(path: str, kind: str, limits: _Limits) -> Iterator[PageImage | Pa
             elif limits.last is not None and index + 1 > limits.last:
                 return
             index += 1
+
+
+_TIFF_COMPRESSIONS = {9: "JBIG (T.85)", 10: "JBIG2 (T.43)", 34661: "JBIG", 34712: "JPEG 2000", 34887: "LERC",
+                      34892: "lossy JPEG (DNG)", 50002: "JPEG XL"}
+
+
+def _unsupported_tiff(path: str) -> str | None:
+    """The message for a TIFF whose first page uses a compression Pillow cannot decode, or None."""
+    try:
+        with open(path, "rb") as f:
+            ifd = TiffImagePlugin.ImageFileDirectory_v2(f.read(8))
+            f.seek(ifd.next)
+            ifd.load(f)
+        code = int(ifd.get(259, 1))
+    except Exception:
+        return None
+    if code in TiffImagePlugin.COMPRESSION_INFO:
+        return None
+    name = _TIFF_COMPRESSIONS.get(code, "an unknown method")
+    return (f"TIFF compressed with {name} (compression code {code}), which is not supported: scan to PDF, or to TIFF "
+            "with Group 4, LZW, Deflate or JPEG compression")
 
 
 def _tiff_frame(im: Image.Image, path: str, number: int, limits: _Limits) -> PageImage | PageError:
