@@ -440,7 +440,7 @@ def _pdf_open_error(path: str) -> str:
     except OSError as exc:
         return f"cannot read file: {_os_reason(exc)}"
     if not _has_pdf_objects(path):
-        return ("damaged PDF: the file starts like a PDF but holds no PDF content after its header "
+        return ("corrupt PDF: the file starts like a PDF but holds no PDF content after its header "
                 "(not a PDF, or overwritten with other data)")
     if b"%%EOF" not in tail:
         return ("truncated or corrupt PDF: the file ends early (no end-of-file marker), "
