@@ -618,6 +618,10 @@ def _take_image(page: pdfium.PdfPage, image: pdfium.PdfImage, path: str, number:
         # a JPEG as the scanner wrote it: decode its own bytes (PDFium reports an unknown colour space when it
         # cannot parse the JPEG header; then OpenCV says whether it is corrupt)
         data = image.get_data(decode_simple=True)
+        stored = _jpeg_size(data)
+        if stored is not None and stored != (width, height):  # checked before OpenCV allocates what it says
+            return PageError(path, number, f"corrupt JPEG image in the PDF: its own header says {stored[0]} x "
+                                           f"{stored[1]} pixels, the PDF {width} x {height}; not decoded")
         pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
         if pixels is None or pixels.shape != (height, width):
             return PageError(path, number, "corrupt or truncated JPEG image in the PDF: cannot be decoded")
@@ -638,6 +642,26 @@ def _take_image(page: pdfium.PdfPage, image: pdfium.PdfImage, path: str, number:
         pixels = np.where(pixels >= 128, np.uint8(255), np.uint8(0))  # a 2-colour palette: keep 0/255
     pixels = _apply_orientation(pixels, turn)
     return PageImage(path, number, pixels, _page_dpi(page, pixels.shape[1]), bilevel, "pdf-image")
+
+
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOFn markers (not DHT, JPG, DAC)
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's frame header, without decoding; None when there is none to find."""
+    i = 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            i += 2
+            continue
+        if marker in _JPEG_FRAMES and i + 9 <= len(data):
+            return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    return None
 
 
 def _render_page(page: pdfium.PdfPage, path: str, number: int, limits: _Limits) -> PageImage | PageError:

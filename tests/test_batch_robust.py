@@ -557,3 +557,35 @@ def test_another_templates_letter_ballot_is_named_as_such(tmp_path: Path) -> Non
     (read,) = json.loads(out.read_text(encoding="utf-8"))["sheets"]
     detail = read["reasons"][0]
     assert "corner marks are those of a Letter ballot" in detail and "cut off" not in detail, detail
+
+
+def test_a_jpeg_in_a_pdf_larger_than_the_pdf_says_is_refused_before_decoding(tmp_path: Path) -> None:
+    """The PDF declares a 100 x 100 image; the JPEG's own header says 20000 x 20000 (400 MB decoded)."""
+    import cv2
+
+    jpeg = bytearray(cv2.imencode(".jpg", np.full((100, 100), 128, np.uint8))[1].tobytes())
+    sof = jpeg.index(b"\xff\xc0")
+    jpeg[sof + 5:sof + 9] = struct.pack(">HH", 20_000, 20_000)
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 72 72] /Resources << /XObject << /Im0 5 0 R >> >> "
+               b"/Contents 4 0 R >>",
+               b"<< /Length 31 >>\nstream\nq 72 0 0 72 0 0 cm /Im0 Do Q\nendstream",
+               b"<< /Type /XObject /Subtype /Image /Width 100 /Height 100 /ColorSpace /DeviceGray "
+               b"/BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n" % len(jpeg) + bytes(jpeg)
+               + b"\nendstream"]
+    pdf, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(pdf)
+    pdf += b"xref\n0 6\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    pdf += b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    path = tmp_path / "lying.pdf"
+    path.write_bytes(bytes(pdf))
+    code = ("import sys; from omr.ingest import read_pages; print([str(i) for i in read_pages(sys.argv[1])]); "
+            "print([ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0])")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    listing, peak_kb = proc.stdout.strip().splitlines()
+    assert "its own header says 20000 x 20000 pixels, the PDF 100 x 100; not decoded" in listing, proc.stdout
+    assert int(peak_kb) < 300_000, f"peak RSS {int(peak_kb) // 1024} MB"
