@@ -21,6 +21,7 @@ import time
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ROOT, SEED_TEMPLATE
 
@@ -485,3 +486,106 @@ def test_quorum_numbers_must_be_consistent(scanned_db: Path, convened: str, pres
     proc = omr("tally", "--db", str(scanned_db), "--issued", "3", "--collected", "3", "--convened", convened,
                "--present", present)
     assert proc.returncode == 2 and said in proc.stderr, proc.stdout + proc.stderr
+
+
+# --- 10: print scale ------------------------------------------------------------------------------------------------
+
+def test_a_ballot_printed_at_50_or_70_percent_is_rejected_with_what_to_do(sim_pages, tmp_path: Path) -> None:
+    import cv2
+    import img2pdf
+
+    pages, _ = sim_pages
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    page = pages[0].scan.pixels  # 200 dpi
+    for percent in (50, 70, 100):
+        small = cv2.resize(page, None, fx=percent / 100, fy=percent / 100, interpolation=cv2.INTER_AREA)
+        sheet = np.full_like(page, 255)  # the shrunk print on full-size paper, scanned at 200 dpi
+        y, x = (page.shape[0] - small.shape[0]) // 2, (page.shape[1] - small.shape[1]) // 2
+        sheet[y:y + small.shape[0], x:x + small.shape[1]] = small
+        jpeg = cv2.imencode(".jpg", sheet, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+        (scans / f"printed-{percent}.pdf").write_bytes(
+            img2pdf.convert([jpeg], layout_fun=img2pdf.get_fixed_dpi_layout_fun((200, 200))))
+    db, out = tmp_path / "r.sqlite", tmp_path / "r.json"
+    proc = omr("scan", str(scans), *TEMPLATE_ARGS, "--db", str(db), "--json", str(out))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    sheets = {Path(s["source"]).name: s for s in json.loads(out.read_text(encoding="utf-8"))["sheets"]}
+    assert sheets["printed-100.pdf"]["status"] == "ok"
+    for percent in (50, 70):
+        read = sheets[f"printed-{percent}.pdf"]
+        assert read["status"] == "rejected", read
+        detail = read["reasons"][0]
+        assert f"printed at {percent}% of its size" in detail and "in lại phiếu đúng khổ giấy" in detail
+
+
+# --- 12: messages that say what is wrong ----------------------------------------------------------------------------
+
+def test_messages_say_what_is_actually_wrong(sim_pages, tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    tiff = io.BytesIO()
+    Image.fromarray(np.full((60, 40), 200, np.uint8)).save(tiff, format="TIFF", compression="tiff_lzw")
+    data = bytearray(tiff.getvalue())
+    ifd = struct.unpack("<I", data[4:8])[0]
+    for i in range(struct.unpack("<H", data[ifd:ifd + 2])[0]):
+        entry = ifd + 2 + 12 * i
+        if struct.unpack("<H", data[entry:entry + 2])[0] == 259:  # Compression -> 34712, JPEG 2000
+            data[entry + 8:entry + 10] = struct.pack("<H", 34712)
+    (tmp_path / "j2k.tif").write_bytes(bytes(data))
+    (tmp_path / "noise.pdf").write_bytes(b"%PDF-1.7\n" + np.random.default_rng(1).bytes(4000))
+    S.write_pages([sim_pages[0][0]], tmp_path, "whole.pdf", "pdf")
+    (tmp_path / "cut.pdf").write_bytes((tmp_path / "whole.pdf").read_bytes()[:5000])
+    said = {name: str(next(iter(read_pages(str(tmp_path / name))))) for name in ("j2k.tif", "noise.pdf", "cut.pdf")}
+    assert "TIFF compressed with JPEG 2000 (compression code 34712), which is not supported" in said["j2k.tif"]
+    assert "holds no PDF content after its header" in said["noise.pdf"] and "cut off" not in said["noise.pdf"]
+    assert "cut off while copying" in said["cut.pdf"]
+
+
+def test_another_templates_letter_ballot_is_named_as_such(tmp_path: Path) -> None:
+    from conftest import GENERAL_EN_TEMPLATE
+
+    letter = load_template(GENERAL_EN_TEMPLATE)
+    assert letter.paper == "Letter"
+    page = S.Simulator([letter], seed=3).ballot(0, letter, "office-scanner", pages=[1])
+    S.write_pages(page, tmp_path, "letter.pdf", "pdf")
+    out = tmp_path / "r.json"
+    proc = omr("scan", str(tmp_path / "letter.pdf"), *TEMPLATE_ARGS, "--db", str(tmp_path / "r.sqlite"),
+               "--json", str(out))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (read,) = json.loads(out.read_text(encoding="utf-8"))["sheets"]
+    detail = read["reasons"][0]
+    assert "corner marks are those of a Letter ballot" in detail and "cut off" not in detail, detail
+
+
+def test_a_jpeg_in_a_pdf_larger_than_the_pdf_says_is_refused_before_decoding(tmp_path: Path) -> None:
+    """The PDF declares a 100 x 100 image; the JPEG's own header says 20000 x 20000 (400 MB decoded)."""
+    import cv2
+
+    jpeg = bytearray(cv2.imencode(".jpg", np.full((100, 100), 128, np.uint8))[1].tobytes())
+    sof = jpeg.index(b"\xff\xc0")
+    jpeg[sof + 5:sof + 9] = struct.pack(">HH", 20_000, 20_000)
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 72 72] /Resources << /XObject << /Im0 5 0 R >> >> "
+               b"/Contents 4 0 R >>",
+               b"<< /Length 31 >>\nstream\nq 72 0 0 72 0 0 cm /Im0 Do Q\nendstream",
+               b"<< /Type /XObject /Subtype /Image /Width 100 /Height 100 /ColorSpace /DeviceGray "
+               b"/BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n" % len(jpeg) + bytes(jpeg)
+               + b"\nendstream"]
+    pdf, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(pdf)
+    pdf += b"xref\n0 6\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    pdf += b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    path = tmp_path / "lying.pdf"
+    path.write_bytes(bytes(pdf))
+    code = ("import sys; from omr.scan.ingest import read_pages; print([str(i) for i in read_pages(sys.argv[1])]); "
+            "print([ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0])")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    listing, peak_kb = proc.stdout.strip().splitlines()
+    assert "its own header says 20000 x 20000 pixels, the PDF 100 x 100; not decoded" in listing, proc.stdout
+    assert int(peak_kb) < 300_000, f"peak RSS {int(peak_kb) // 1024} MB"

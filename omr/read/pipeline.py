@@ -110,10 +110,36 @@ def _signature(gray: np.ndarray, homography: np.ndarray, marks: list[tuple[Rect,
     return bytes(out)
 
 
+def _other_paper(gray: np.ndarray, book: TemplateBook) -> str | None:
+    """When the page's corner marks are those of a paper size no given template uses, say so (a ballot
+    of another template, not a page with its corners cut off). Looked for only when registration failed."""
+    given = {frame.paper for frame in book.frames()}
+    others = [Frame(p, *size, page_frame(p)[0]) for p, size in PAPER_SIZES_MM.items() if p not in given]
+    found = register(gray, others) if others else None
+    if not isinstance(found, tuple):
+        return None
+    return (f"its corner marks are those of a {found[0].paper} ballot, and no template given is printed on "
+            f"{found[0].paper}: a ballot of another template (give it with --template) or not of this election")
+
+
+MIN_PRINT_SCALE = 0.985  # as VxSuite: a ballot printed smaller (a "fit to page" print) is refused; scans of
+# ballots printed at 100% measure 0.992-1.008 (paper stretch, feeder speed: 324 simulated scanner pages)
+
+
+def print_scale(px_per_mm: float, dpi: float | None) -> float | None:
+    """The size the sheet was printed at, as a share of the template's: the scale the corner marks give
+    over the one the file states. None when the file states no plausible resolution (a phone photo's
+    72 dpi means nothing, but gives a scale far above 1, never below)."""
+    if dpi is None or not 50 <= dpi <= 2400:
+        return None
+    return px_per_mm * 25.4 / dpi
+
+
 def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, profile: Profile,
-               trace: Trace | None = None) -> SheetRead:
+               trace: Trace | None = None, dpi: float | None = None) -> SheetRead:
     """Everything the machine can say about one page image. A `trace` (debug images) is filled
-    with what each stage found; without one nothing is kept."""
+    with what each stage found; without one nothing is kept. `dpi`: the resolution the file states
+    (None when unknown), against which the distance between the corner marks gives the print scale."""
     digest = image_sha256(pixels)
     gray = pixels if pixels.dtype == np.uint8 else np.clip(pixels, 0, 255).astype(np.uint8)
     if trace is not None:
@@ -128,11 +154,16 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
 
     found = register(gray, book.frames(), None if trace is None else trace.markers)
     if not isinstance(found, tuple):
-        return rejected(f"not registered: {found.reason}")
+        return rejected(f"not registered: {_other_paper(gray, book) or found.reason}")
     frame, pt = found
     if trace is not None:
         trace.frame, trace.transform = frame, pt
     registration = _registration(pt)
+    scale = print_scale(pt.px_per_mm, dpi)
+    if scale is not None and scale < MIN_PRINT_SCALE:
+        return rejected(f"printed at {scale:.0%} of its size (its corner marks are {scale:.0%} as far apart as the "
+                        f"template's at the scan's {dpi:g} dpi): print the ballot again at 100%, without 'fit to "
+                        "page' (in lại phiếu đúng khổ giấy)", registration)
     reasons: list[Reason] = []
     if pt.fiducials_missing:
         reasons.append(Reason("fiducial-missing", f"corner mark {', '.join(pt.fiducials_missing)} not found "

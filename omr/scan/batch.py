@@ -118,7 +118,8 @@ def _read_chunk(chunk: _Chunk) -> _ChunkResult:
             continue
         trace = Trace() if _OPTIONS.debug_dir else None
         try:
-            read = read_sheet(item.pixels, item.source, item.page, _BOOK, _OPTIONS.profile, trace)
+            read = read_sheet(item.pixels, item.source, item.page, _BOOK, _OPTIONS.profile, trace,
+                              dpi=item.dpi)
         except Exception as exc:  # a bug must not lose the batch: the page is reported, not guessed
             errors.append(PageError(item.source, item.page, f"recognition failed: {type(exc).__name__}: {exc}"))
             continue

@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
-from PIL import Image
+from PIL import Image, TiffImagePlugin
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -439,10 +439,22 @@ def _pdf_open_error(path: str) -> str:
             tail = f.read()
     except OSError as exc:
         return f"cannot read file: {_os_reason(exc)}"
+    if not _has_pdf_objects(path):
+        return ("corrupt PDF: the file starts like a PDF but holds no PDF content after its header "
+                "(not a PDF, or overwritten with other data)")
     if b"%%EOF" not in tail:
         return ("truncated or corrupt PDF: the file ends early (no end-of-file marker), "
                 "it was probably cut off while copying or saving")
     return "truncated or corrupt PDF: cannot be parsed"
+
+
+def _has_pdf_objects(path: str) -> bool:
+    """Whether the first MiB holds a PDF object ("12 0 obj"): what every PDF, even a cut one, has."""
+    try:
+        with open(path, "rb") as f:
+            return re.search(rb"\d+\s+\d+\s+obj\b", f.read(1 << 20)) is not None
+    except OSError:
+        return True
 
 
 def _read_pdf(path: str, kind: str, limits: _Limits) -> Iterator[PageImage | PageError]:
@@ -606,6 +618,10 @@ def _take_image(page: pdfium.PdfPage, image: pdfium.PdfImage, path: str, number:
         # a JPEG as the scanner wrote it: decode its own bytes (PDFium reports an unknown colour space when it
         # cannot parse the JPEG header; then OpenCV says whether it is corrupt)
         data = image.get_data(decode_simple=True)
+        stored = _jpeg_size(data)
+        if stored is not None and stored != (width, height):  # checked before OpenCV allocates what it says
+            return PageError(path, number, f"corrupt JPEG image in the PDF: its own header says {stored[0]} x "
+                                           f"{stored[1]} pixels, the PDF {width} x {height}; not decoded")
         pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
         if pixels is None or pixels.shape != (height, width):
             return PageError(path, number, "corrupt or truncated JPEG image in the PDF: cannot be decoded")
@@ -626,6 +642,26 @@ def _take_image(page: pdfium.PdfPage, image: pdfium.PdfImage, path: str, number:
         pixels = np.where(pixels >= 128, np.uint8(255), np.uint8(0))  # a 2-colour palette: keep 0/255
     pixels = _apply_orientation(pixels, turn)
     return PageImage(path, number, pixels, _page_dpi(page, pixels.shape[1]), bilevel, "pdf-image")
+
+
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOFn markers (not DHT, JPG, DAC)
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's frame header, without decoding; None when there is none to find."""
+    i = 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            i += 2
+            continue
+        if marker in _JPEG_FRAMES and i + 9 <= len(data):
+            return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    return None
 
 
 def _render_page(page: pdfium.PdfPage, path: str, number: int, limits: _Limits) -> PageImage | PageError:
@@ -741,7 +777,8 @@ def _read_tiff(path: str, kind: str, limits: _Limits) -> Iterator[PageImage | Pa
         yield PageError(path, 1, _bomb_message(exc, limits))
         return
     except Exception as exc:
-        yield PageError(path, None, f"truncated or corrupt TIFF: cannot be opened ({_reason(exc)})")
+        unsupported = _unsupported_tiff(path)
+        yield PageError(path, None, unsupported or f"truncated or corrupt TIFF: cannot be opened ({_reason(exc)})")
         return
     with im:
         index = 0
@@ -764,6 +801,27 @@ def _read_tiff(path: str, kind: str, limits: _Limits) -> Iterator[PageImage | Pa
             elif limits.last is not None and index + 1 > limits.last:
                 return
             index += 1
+
+
+_TIFF_COMPRESSIONS = {9: "JBIG (T.85)", 10: "JBIG2 (T.43)", 34661: "JBIG", 34712: "JPEG 2000", 34887: "LERC",
+                      34892: "lossy JPEG (DNG)", 50002: "JPEG XL"}
+
+
+def _unsupported_tiff(path: str) -> str | None:
+    """The message for a TIFF whose first page uses a compression Pillow cannot decode, or None."""
+    try:
+        with open(path, "rb") as f:
+            ifd = TiffImagePlugin.ImageFileDirectory_v2(f.read(8))
+            f.seek(ifd.next)
+            ifd.load(f)
+        code = int(ifd.get(259, 1))
+    except Exception:
+        return None
+    if code in TiffImagePlugin.COMPRESSION_INFO:
+        return None
+    name = _TIFF_COMPRESSIONS.get(code, "an unknown method")
+    return (f"TIFF compressed with {name} (compression code {code}), which is not supported: scan to PDF, or to TIFF "
+            "with Group 4, LZW, Deflate or JPEG compression")
 
 
 def _tiff_frame(im: Image.Image, path: str, number: int, limits: _Limits) -> PageImage | PageError:
