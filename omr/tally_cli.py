@@ -54,7 +54,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "or its folder); repeat for each batch")
     p.add_argument("--template", action="extend", nargs="+", metavar="T.yaml",
                    help="the templates the ballots were printed from (default: those the scans recorded)")
-    p.add_argument("-o", "--output", default=".", metavar="OUTDIR", help="folder for the reports (default: .)")
+    p.add_argument("--ballot", metavar="ID", help="tally only this ballot (template id) of a database holding "
+                                                  "several: minutes are signed per ballot, with its own --issued "
+                                                  "and --collected")
+    p.add_argument("-o", "--output", default=None, metavar="OUTDIR",
+                   help="folder for the reports (default: ., or the ballot's id with --ballot)")
     p.set_defaults(func=run)
 
 
@@ -75,19 +79,38 @@ def run(args: argparse.Namespace) -> int:
     try:
         with Store(args.db, create=False) as store:
             templates = run_templates(store, args.template)
-            tally = tally_store(store, templates, issued=args.issued, collected=args.collected,
+            mixed = _mixed_ballots(store, templates, args.ballot)
+            if mixed:
+                print(mixed, file=sys.stderr)
+                return 2
+            tally = tally_store(store, templates, ballot=args.ballot, issued=args.issued, collected=args.collected,
                                 convened=args.convened, present=args.present, batches=batches or None)
     except (StoreError, TallyError) as exc:
         hint = "" if args.template or "no template" not in str(exc) else \
             " (the template files the scans recorded were not found or have changed: pass --template T.yaml)"
         print(f"error: {exc}{hint}", file=sys.stderr)
         return 2
-    written = write_reports(tally, args.output)
+    written = write_reports(tally, args.output or (args.ballot if args.ballot else "."))
     _print_summary(tally, args.db)
     print("written: " + ", ".join(str(p) for p in written.values()))
     if tally.provisional or not tally.reconciliation.reconciled or tally.quorum_met is False:
         return 1
     return 0
+
+
+def _mixed_ballots(store, templates, ballot: str | None) -> str:
+    """Why the tally cannot go on as asked ('' when it can): a database holding several ballots
+    needs --ballot (one set of minutes per ballot, in its language), and --ballot must name one."""
+    from omr.tally import ballots_in
+
+    found = ballots_in(store.sheet_items(), templates)
+    listing = "; ".join(f"{tid} ({n} sheet(s))" for tid, n in found.items())
+    if ballot is not None and ballot not in found:
+        return f"error: no sheet of ballot {ballot!r} in {store.path}: the ballots read are {listing or 'none'}"
+    if ballot is None and len(found) > 1:
+        return (f"error: {store.path} holds sheets of {len(found)} ballots: {listing}. Minutes are signed per "
+                "ballot: run `omr tally --ballot ID` once for each, with that ballot's --issued and --collected")
+    return ""
 
 
 def _print_summary(tally: Tally, db: str) -> None:
