@@ -231,3 +231,26 @@ def test_a_row_cannot_be_saved_with_more_choices_than_allowed(browser, server, d
     shot(pg, "too-many-choices")
     context.close()
     assert errors == [REFUSED_FORM]
+
+
+def test_a_database_moved_away_from_its_scans_says_what_to_do(browser, tmp_path: Path):  # noqa: F811
+    db = build_review_db(tmp_path / "moved")
+    (tmp_path / "moved" / "extra.pdf").rename(tmp_path / "extra-elsewhere.pdf")  # the scans are not where they were
+    with Store(db) as store:
+        sid = next(i for i, r in store.sheet_items() if r.status == "review")
+    srv = ReviewServer(db, host="127.0.0.1", port=0).start()
+    try:
+        context, pg, errors = new_page(browser)
+        pg.goto(f"{srv.base}/sheet/{sid}")
+        banner = pg.locator("#scan-problem")
+        assert banner.is_visible() and in_view(pg, "#scan-problem")
+        words = banner.inner_text()
+        assert "Không tìm thấy tệp quét của phiếu này" in words and "tải lại trang" in words
+        assert str(tmp_path / "moved") in words  # where relative paths start from
+        broken = pg.evaluate("Array.from(document.images).filter(i => i.complete && i.naturalWidth === 0).length")
+        assert broken == 0
+        shot(pg, "scans-moved")
+        context.close()
+        assert errors == []  # no image asked for that cannot come
+    finally:
+        srv.close()

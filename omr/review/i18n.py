@@ -165,6 +165,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     # the reviewer, the sheet decision, duplicates (issue 11)
     "reviewer_now": {"vi": "Đang xem xét với tên", "en": "Reviewing as"},
     "reviewer_change": {"vi": "đổi", "en": "change"},
+    "reviewer_none": {"vi": "chưa nhập", "en": "not given yet"},
     "reviewer_enter": {"vi": "Nhập họ và tên rồi nhấn Enter", "en": "Type your full name, then press Enter"},
     "reviewer_short": {"vi": "Hãy nhập đầy đủ họ và tên (ít nhất hai chữ), rồi nhấn Enter.",
                        "en": "Type your full name (at least two words), then press Enter."},
@@ -223,6 +224,29 @@ MESSAGES: dict[str, dict[str, str]] = {
                    "en": "To count both scans, tick the box confirming they are two different ballots."},
     "f_not_duplicate": {"vi": "Phiếu này không bị nghi là quét trùng.", "en": "This sheet is not a suspected copy."},
     "choices_over": {"vi": "Đã đánh dấu {n}, tối đa được {max}.", "en": "{n} ticked, at most {max} allowed."},
+    "scan_missing_title": {"vi": "Không tìm thấy tệp quét của phiếu này",
+                           "en": "The scan file of this sheet is not found"},
+    "scan_missing_do": {"vi": "Tệp “{source}” (trang {page}) không còn ở chỗ lúc quét: có lẽ tệp kết quả đã được "
+                              "chuyển sang thư mục khác. Hãy đặt lại tệp kết quả và các tệp quét như lúc quét (đường "
+                              "dẫn tương đối tính từ thư mục {folder}), rồi tải lại trang. Trong lúc đó hãy xem phiếu "
+                              "giấy.",
+                        "en": "“{source}” (page {page}) is no longer where it was scanned: the results file was "
+                              "probably moved. Put the results file and the scans back as they were (relative paths "
+                              "start from {folder}), then reload. Meanwhile, look at the paper ballot."},
+    "scan_changed_title": {"vi": "Tệp quét đã bị thay đổi sau khi quét", "en": "The scan file changed after the scan"},
+    "scan_changed_do": {"vi": "Trang {page} của “{source}” không còn giống trang máy đã đọc (tệp bị thay hoặc sửa), "
+                              "nên không được hiển thị. Hãy đặt lại đúng tệp quét gốc, hoặc xem phiếu giấy.",
+                        "en": "Page {page} of “{source}” is no longer the page that was read (the file was replaced "
+                              "or edited), so it is not shown. Put the original scan back, or look at the paper."},
+    "scan_unreadable_title": {"vi": "Không đọc lại được trang quét", "en": "The scanned page cannot be read again"},
+    "scan_unreadable_do": {"vi": "Trang {page} của “{source}” không mở lại được. Hãy kiểm tra tệp, hoặc xem phiếu "
+                                 "giấy.",
+                           "en": "Page {page} of “{source}” cannot be opened again. Check the file, or look at the "
+                                 "paper."},
+    "scan_unaligned_title": {"vi": "phiếu chưa được căn chỉnh hoặc không rõ mẫu phiếu: chỉ xem được bản quét gốc",
+                             "en": "the sheet was never aligned or its template is unknown: only the original scan "
+                                   "can be shown"},
+    "scan_encoding_title": {"vi": "không tạo được ảnh", "en": "the image could not be made"},
     # errors
     "error_title": {"vi": "Không thực hiện được", "en": "That did not work"},
     "error_back": {"vi": "Quay lại danh sách", "en": "Back to the queue"},

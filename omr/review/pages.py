@@ -48,16 +48,16 @@ def sheet_page(sheet_id: int) -> str:
     return sheet_view(sheet_id)
 
 
-def _image_problem(item: SheetItem) -> str | None:
-    """Why the aligned sheet image cannot be shown, or None."""
+def _image_problem(item: SheetItem) -> tuple[str, str] | None:
+    """(kind, machine detail) of why the aligned sheet image cannot be shown, or None."""
     page = item.info.page(item.read.template_page) if item.info else None
     try:
         review().reads.images.pixels(item.id, item.read)
     except ImageUnavailable as exc:
-        return str(exc)
+        return exc.kind, str(exc)
     if page is None or item.read.registration is None:
-        return ("the sheet was never aligned, or its template is not known: only the original scan "
-                "can be shown")
+        return "unaligned", ("the sheet was never aligned, or its template is not known: only the original scan "
+                             "can be shown")
     return None
 
 
@@ -96,7 +96,8 @@ def sheet_view(sheet_id: int, error: str | None = None) -> str:
     return ctx.render(
         "sheet.html", lang, s=item, reason=reason, show=show, nav=nav, prev_id=prev_id, next_id=next_id,
         position=listed.index(sheet_id) + 1 if sheet_id in listed else None, listed=len(listed), focus=_focus(item),
-        image_problem=image_problem, registered=image_problem is None,
+        image_problem=image_problem and image_problem[1], image_kind=image_problem and image_problem[0],
+        registered=image_problem is None, scans_folder=str(ctx.config.db.parent),
         page=item.info.page(item.read.template_page) if item.info else None,
         history=history, superseded={d.supersedes for d in history if d.supersedes is not None},
         overlay=_overlay(item), duplicate=duplicate,
