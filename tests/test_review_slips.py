@@ -9,6 +9,7 @@ The database is its own (bundled samples and crafted sheets, as in test_review_b
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -254,3 +255,62 @@ def test_a_database_moved_away_from_its_scans_says_what_to_do(browser, tmp_path:
         assert errors == []  # no image asked for that cannot come
     finally:
         srv.close()
+
+
+def test_progress_local_times_blank_sheets_and_keeping_a_long_sheet_as_read(browser, server, db):  # noqa: F811
+    context, pg, errors = new_page(browser)
+    # how many sheets are left, and with the reason filtered on
+    q = queue(db)
+    left = q.counts()[AWAITING]
+    first = next(s for s in q.filtered("no-mark", "awaiting"))
+    pg.goto(f"{server.base}/sheet/{first.id}?reason=no-mark")
+    assert f"còn {left} tờ chờ xem xét" in pg.inner_text("#left")
+    assert f"{len(q.filtered('no-mark', 'awaiting'))} tờ có lý do “Không đánh dấu ô nào”" in pg.inner_text("#left")
+    # a blank sheet: the choice is named, and the screen says how it counts under QĐ 96
+    blank = awaiting(db, lambda s: "blank-sheet" in s.codes)[0]
+    pg.goto(f"{server.base}/sheet/{blank.id}")
+    assert "Phiếu trắng" in pg.inner_text("#accept-sheet") and "Quy định 96" in pg.inner_text("#blank-rule")
+    # a long sheet: every row kept as read with one confirmation, refused without it
+    long = max(awaiting(db, lambda s: s.read.status == "review"),
+               key=lambda s: sum(r.needs_decision and not r.decided for r in s.rows))
+    rows = [r for r in long.rows if r.needs_decision and not r.decided]
+    assert len(rows) >= 4
+    pg.goto(f"{server.base}/sheet/{long.id}")
+    give_name(pg)
+    pg.click("#bulk-box summary")
+    navigate(pg, lambda: pg.click("#accept-rows"))
+    assert pg.is_visible("#form-error") and history(db, long.id) == []
+    assert pg.input_value("#reviewer") == REVIEWER  # what was typed is still there
+    pg.click("#bulk-box summary")
+    pg.check("#bulk-confirm")
+    navigate(pg, lambda: pg.click("#accept-rows"))
+    made = history(db, long.id)
+    assert sorted(d.row_id for d in made) == sorted(r.read.row_id for r in rows)
+    assert {(d.action, d.reviewer) for d in made} == {("accept", REVIEWER)}
+    assert all(r.decided for r in queue(db).get(long.id).rows if r.needs_decision)
+    # times in the history: local time, with its zone
+    pg.goto(f"{server.base}/sheet/{long.id}?show=all")
+    when = pg.inner_text("#history tbody tr td")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (UTC|[+-]\d\d(\d\d)?)", when), when
+    context.close()
+    assert errors == [REFUSED_FORM]
+
+
+def test_the_reviewers_name_is_forgotten_when_the_screen_is_left_idle(browser, server, db):  # noqa: F811
+    server.config.reviewer_idle_s = 2
+    try:
+        sheet = awaiting(db, rows_only)[0]
+        context, pg, errors = new_page(browser)
+        pg.goto(f"{server.base}/sheet/{sheet.id}")
+        give_name(pg)
+        assert pg.inner_text("#reviewer-shown") == REVIEWER
+        pg.wait_for_timeout(2600)  # nobody at the keyboard
+        assert pg.input_value("#reviewer") == "" and pg.locator("#reviewer-box").evaluate("d => d.open")
+        assert pg.inner_text("#reviewer-shown") == "chưa nhập"
+        pg.evaluate("document.activeElement.blur()")
+        pg.keyboard.press("a")  # the next person's key asks for their name; nothing is decided
+        assert pg.is_visible("#reviewer-missing") and history(db, sheet.id) == history(db, sheet.id)
+        context.close()
+        assert errors == []
+    finally:
+        server.config.reviewer_idle_s = 30 * 60

@@ -247,6 +247,21 @@ MESSAGES: dict[str, dict[str, str]] = {
                              "en": "the sheet was never aligned or its template is unknown: only the original scan "
                                    "can be shown"},
     "scan_encoding_title": {"vi": "không tạo được ảnh", "en": "the image could not be made"},
+    "f_bulk_confirm": {"vi": "Để giữ kết quả máy đọc cho tất cả các dòng, hãy đánh dấu ô xác nhận đã xem từng dòng.",
+                       "en": "To keep the machine read for every row, tick the box confirming you looked at each."},
+    "bulk_open": {"vi": "Giữ kết quả máy đọc cho cả {n} dòng còn lại…", "en": "Keep the machine read for all {n} rows "
+                                                                             "left…"},
+    "bulk_confirm": {"vi": "Tôi đã so ảnh phiếu với kết quả máy đọc ở cả {n} dòng: máy đọc đúng.",
+                     "en": "I compared the sheet with the machine read on all {n} rows: it is right."},
+    "bulk_do": {"vi": "Giữ kết quả máy đọc cho {n} dòng", "en": "Keep the machine read for {n} rows"},
+    "left": {"vi": "còn {n} tờ chờ xem xét", "en": "{n} sheet(s) left to review"},
+    "left_reason": {"vi": "{n} tờ có lý do “{reason}”", "en": "{n} with “{reason}”"},
+    "accept_blank": {"vi": "Phiếu trắng — giữ, mỗi dòng không hợp lệ", "en": "Blank ballot — keep it, every row "
+                                                                             "invalid"},
+    "blank_rule": {"vi": "Theo Quy định 96, phiếu không đánh dấu ô nào vẫn được tính vào số phiếu thu về; với từng "
+                         "người, dòng không đánh dấu là không hợp lệ. Nếu thật ra có dấu, hãy chọn ở từng dòng.",
+                   "en": "A ballot with no box marked still counts among the ballots collected; for each person, a row "
+                         "with no mark is invalid. If there is a mark after all, record it row by row."},
     # errors
     "error_title": {"vi": "Không thực hiện được", "en": "That did not work"},
     "error_back": {"vi": "Quay lại danh sách", "en": "Back to the queue"},

@@ -100,11 +100,19 @@ def sheet_view(sheet_id: int, error: str | None = None) -> str:
         registered=image_problem is None, scans_folder=str(ctx.config.db.parent),
         page=item.info.page(item.read.template_page) if item.info else None,
         history=history, superseded={d.supersedes for d in history if d.supersedes is not None},
-        overlay=_overlay(item), duplicate=duplicate,
+        overlay=_overlay(item), duplicate=duplicate, left=q.counts()[AWAITING],
+        left_reason=len(q.filtered(reason, "awaiting")) if reason else None,
         rows_by_key={(r.read.contest_id, r.read.row_id): r for r in item.rows},
-        reviewer=request.cookies.get("reviewer", ""), msg=request.args.get("msg"), error=error,
+        reviewer=_typed("reviewer", 80) or request.cookies.get("reviewer", ""), note=_typed("note", 1000),
+        idle_s=ctx.config.reviewer_idle_s,
+        msg=request.args.get("msg"), error=error,
         row_reasons=i18n.ROW_INVALID_REASONS, sheet_reasons=i18n.SHEET_REJECT_REASONS,
         AWAITING=AWAITING, REJECTED=REJECTED, px_per_mm=ANNOTATE_PX_PER_MM)
+
+
+def _typed(name: str, limit: int) -> str:
+    """What the reviewer typed in a refused form, shown again so nothing has to be typed twice."""
+    return (request.form.get(name, "") if request.method == "POST" else "")[:limit]
 
 
 @pages.get("/results")
