@@ -167,9 +167,14 @@
       if (name) name.addEventListener("keydown", confirmName);
       var confirmReject = document.getElementById("reject-sheet");
       if (confirmReject) confirmReject.addEventListener("click", checkReject);
-      var target = focusedCard() || document.getElementById("sheet-decision");
+      // what to show first: a sheet-level question not yet decided (a copy: both scans), else the row
+      var sheetFirst = form.dataset.sheetFirst === "1" && !/[?&](msg|row)=/.test(location.search);
+      var target = (sheetFirst && (document.getElementById("duplicate-pair") || document.getElementById("sheet-card")))
+        || focusedCard() || document.getElementById("sheet-decision");
       var error = document.getElementById("form-error");
-      if (error) keepInView(error); else if (target && /[?&](msg|row)=/.test(location.search)) keepInView(target);
+      var narrow = window.innerWidth < 1000;  // one column (a small screen, or zoomed in): the image is above
+      if (error) keepInView(error);
+      else if (target && (narrow || /[?&](msg|row)=/.test(location.search))) keepInView(target);
     }
     var orig = document.getElementById("tab-original");
     if (orig) orig.addEventListener("click", function (e) {
