@@ -148,3 +148,20 @@ def test_omr_tally_refuses_to_mix_ballots_and_writes_each_ballots_minutes(scanne
     text = pdf_text((tmp_path / "hd" / MINUTES).read_bytes())
     assert "BIÊN BẢN KIỂM PHIẾU" in text and "HỘI ĐỒNG THỬ" in text and "Hội đồng" in text
     assert "Nguyễn Hồng Quang" not in text and "RECORD OF THE COUNT" not in text
+
+
+def test_each_decision_in_the_minutes_says_what_was_decided() -> None:
+    t = template("seed")
+    p = t.contests[0].rows[0].id
+    reads = [make_read(t, {p: []}, source="lo.pdf", page=1, default=None),
+             make_read(t, {p: ["cao", "thap"]}, source="lo.pdf", page=2),
+             make_read(t, {p: ["cao"]}, source="lo.pdf", page=3)]
+    result = tally_of(reads, decision(1, "accept", row=("tin-nhiem", p), reviewer="Lê Văn C"),
+                      decision(2, "invalid", row=("tin-nhiem", p), reason="unclear-mark", reviewer="Lê Văn C"),
+                      decision(3, "reject-sheet", reason="added-content", reviewer="Lê Văn C"),
+                      issued=3, collected=3)
+    text = pdf_text(minutes_pdf(result))
+    assert "Nguyễn Hồng Quang: giữ kết quả máy đọc (không đánh dấu ô nào): không hợp lệ (Lê Văn C)" in text
+    assert "Nguyễn Hồng Quang: không hợp lệ: không xác định được ý người bỏ phiếu (Lê Văn C)" in text
+    assert "Loại tờ phiếu: ghi thêm tên hoặc nội dung khác (Lê Văn C)" in text
+    assert "unclear-mark" not in text and "added-content" not in text  # never a code

@@ -44,6 +44,7 @@ from omr.fonts import ttfont
 from omr.generate import _register_fonts
 from omr.reports.text import (
     band_word,
+    decision_reason_word,
     discrepancy_text,
     fmt_int,
     fmt_pct,
@@ -483,28 +484,45 @@ def _common_folder(sheets: list[SheetOutcome]) -> str:
 
 
 def _decision_text(tally: Tally, sheet: SheetOutcome) -> str:
+    """The committee's decisions on a sheet, each saying what was decided and what it made of the
+    row ("Nguyễn Văn A: giữ kết quả máy đọc (không đánh dấu ô nào): không hợp lệ")."""
     lang = tally.language
-    w = words(lang)
-    labels = {(c.id, o): label for c in tally.contests for o, label in c.options}
     names = {(c.id, r.row_id): r.name for c in tally.contests for r in c.rows}
+    rows = {(r.contest_id, r.row_id): r for r in sheet.rows}
     parts = []
-    vi = lang == "vi"
     for d in sheet.decisions:
         if d.scope == "sheet":
-            text = ("Chấp nhận tờ phiếu" if vi else "Sheet accepted") if d.action == "accept" else \
-                (("Loại tờ phiếu" if vi else "Sheet rejected") + (f": {d.reason}" if d.reason else ""))
+            text = _sheet_decision_words(d, sheet, lang)
         else:
             who = names.get((d.contest_id, d.row_id), d.row_id or "")
-            if d.action == "accept":
-                what = "chấp nhận kết quả máy đọc" if vi else "machine read accepted"
-            elif d.action == "set":
-                chosen = ", ".join(labels.get((d.contest_id, o), o) for o in d.choices) or w["none_marked"]
-                what = ("xác định: " if vi else "set to: ") + chosen
-            else:
-                what = ("không hợp lệ" if vi else "invalid") + (f": {d.reason}" if d.reason else "")
-            text = f"{who}: {what}"
+            text = f"{who}: {_row_decision_words(tally, d, rows.get((d.contest_id, d.row_id)), lang)}"
         parts.append(f"{text} ({d.reviewer})")
     return "; ".join(parts)
+
+
+def _sheet_decision_words(d, sheet: SheetOutcome, lang: str) -> str:
+    w = words(lang)
+    if d.action == "accept":
+        return w["d_both_counted"] if any(r.code == "duplicate" for r in sheet.reasons) else w["d_sheet_accepted"]
+    return w["d_sheet_rejected"] + (f": {decision_reason_word(d.reason, lang)}" if d.reason else "")
+
+
+def _row_decision_words(tally: Tally, d, row, lang: str) -> str:
+    """What a row decision decided, and the row's outcome when it is not simply the choice made."""
+    w = words(lang)
+    labels = {(c.id, o): label for c in tally.contests for o, label in c.options}
+
+    def chosen(ids) -> str:
+        return ", ".join(labels.get((d.contest_id, o), o) for o in ids) or w["none_marked"]
+
+    if d.action == "invalid":
+        return f"{w['d_invalid']}: {decision_reason_word(d.reason, lang)}" if d.reason else w["d_invalid"]
+    ids = (row.machine_choices if row is not None else ()) if d.action == "accept" else d.choices
+    what = f"{w['d_kept']} ({chosen(ids)})" if d.action == "accept" else f"{w['d_set']}: {chosen(ids)}"
+    if row is not None and row.status == "invalid":
+        why = ", ".join(reason_word(c, lang) for c in row.codes)
+        what += f": {w['d_invalid']}" + (f" ({why})" if why and why != chosen(ids) else "")
+    return what
 
 
 def _reason_text(tally: Tally, sheet: SheetOutcome, folder: str) -> str:

@@ -132,12 +132,18 @@ WORDS: dict[str, dict[str, str]] = {
         "footer": "Biên bản kiểm phiếu",
         "footer_page": "Trang {p}/{n}",
         "footer_data": "Dữ liệu đến {as_of} · nhật ký #{id} {hash}",
+        "d_sheet_accepted": "Phiếu hợp lệ, tiếp tục đếm",
+        "d_both_counted": "Hai lá phiếu khác nhau: đếm cả hai",
+        "d_sheet_rejected": "Loại tờ phiếu",
+        "d_kept": "giữ kết quả máy đọc",
+        "d_set": "xác định",
+        "d_invalid": "không hợp lệ",
         "anchor": "Biên bản này lập từ dữ liệu đến {as_of}. Mã kiểm tra của nhật ký kiểm phiếu (mục #{id}), để đối "
                   "chiếu về sau rằng dữ liệu không bị sửa:",
         "anchor_check": "Kiểm tra: omr verify --db <tệp kết quả> --head <mã trên> (có thể gõ 16 chữ số đầu).",
         "yes_no_invalid": "Không hợp lệ",
         "machine_read": "máy đọc: {x}",
-        "none_marked": "không đánh dấu",
+        "none_marked": "không đánh dấu ô nào",
     },
     "en": {
         "title": "RECORD OF THE COUNT",
@@ -246,12 +252,18 @@ WORDS: dict[str, dict[str, str]] = {
         "footer": "Record of the count",
         "footer_page": "Page {p}/{n}",
         "footer_data": "data as of {as_of} · log #{id} {hash}",
+        "d_sheet_accepted": "Valid ballot, counted",
+        "d_both_counted": "Two different ballots: both counted",
+        "d_sheet_rejected": "Sheet rejected",
+        "d_kept": "machine read kept",
+        "d_set": "set to",
+        "d_invalid": "invalid",
         "anchor": "These minutes are drawn from the data as of {as_of}. The count log's check code (entry #{id}), to "
                   "show later that the data was not changed:",
         "anchor_check": "Check: omr verify --db <results file> --head <the code above> (its first 16 digits will do).",
         "yes_no_invalid": "Invalid",
         "machine_read": "machine read: {x}",
-        "none_marked": "nothing marked",
+        "none_marked": "no box marked",
     },
 }
 
@@ -351,6 +363,24 @@ def fmt_pct(value: Decimal | float, lang: str) -> str:
 
 def reason_word(code: str, lang: str) -> str:
     return REASON_WORDS.get(lang, REASON_WORDS["en"]).get(code, code)
+
+
+DECISION_REASON_WORDS = {  # the reasons a reviewer picks on the review screen (omr.review.i18n), as minutes say them
+    "vi": {"not-issued": "không do Ban kiểm phiếu phát ra", "duplicate": "cùng một tờ quét hai lần, chỉ đếm một lần",
+           "added-content": "ghi thêm tên hoặc nội dung khác", "unreadable": "phiếu rách, hỏng, không đọc được",
+           "test-sheet": "phiếu thử, không phải phiếu bầu", "unclear-mark": "không xác định được ý người bỏ phiếu",
+           "other": "lý do khác (xem ghi chú)"},
+    "en": {"not-issued": "not issued by the committee", "duplicate": "the same sheet scanned twice, counted once",
+           "added-content": "names or other content added", "unreadable": "torn, damaged or unreadable",
+           "test-sheet": "a test sheet, not a ballot", "unclear-mark": "the voter's intent cannot be told",
+           "other": "other reason (see the note)"},
+}
+
+
+def decision_reason_word(code: str, lang: str) -> str:
+    """A reviewer's reason (a code from the screen's lists, or free text) in the minutes' words."""
+    table = DECISION_REASON_WORDS.get(lang, DECISION_REASON_WORDS["en"])
+    return table.get(code) or REASON_WORDS.get(lang, REASON_WORDS["en"]).get(code, code)
 
 
 def outcome_word(outcome: str, lang: str) -> str:
