@@ -220,6 +220,17 @@ SHEET_REJECT_CHOICES: dict[str, Words] = {
     "other": Words("Lý do khác (ghi trong phần ghi chú)", "Other (explained in the note)"),
 }
 
+# The reviewer's reasons as the minutes say them, inside a sentence
+DECISION_PHRASES: dict[str, Words] = {
+    "not-issued": Words("không do Ban kiểm phiếu phát ra", "not issued by the committee"),
+    "duplicate": Words("cùng một tờ quét hai lần, chỉ đếm một lần", "the same sheet scanned twice, counted once"),
+    "added-content": Words("ghi thêm tên hoặc nội dung khác", "names or other content added"),
+    "unreadable": Words("phiếu rách, hỏng, không đọc được", "torn, damaged or unreadable"),
+    "test-sheet": Words("phiếu thử, không phải phiếu bầu", "a test sheet, not a ballot"),
+    "unclear-mark": Words("không xác định được ý người bỏ phiếu", "the voter's intent cannot be told"),
+    "other": Words("lý do khác (xem ghi chú)", "other reason (see the note)"),
+}
+
 
 # What does not add up in the reconciliation (titles; the minutes word each one as a sentence)
 ERROR, WARNING = "error", "warning"
@@ -265,3 +276,9 @@ def decision_reason_words(code: str, lang: str) -> str:
     if code in REASONS:
         return REASONS[code].title(lang)
     return code
+
+
+def decision_reason_phrase(code: str, lang: str) -> str:
+    """A reviewer's reason in a sentence of the minutes (free text as it was typed)."""
+    words = DECISION_PHRASES.get(code)
+    return words(lang) if words else reason_phrase(code, lang)

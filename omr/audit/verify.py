@@ -4,6 +4,7 @@ so the audited file is opened read-only and never written."""
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 import tempfile
 from dataclasses import dataclass
@@ -66,6 +67,10 @@ class VerifyResult:
             return [f"{db}: log intact: {self.head[0]} entries, every run, read and decision matches its entry",
                     f"log head (print it in the minutes; `omr verify --head` checks it later): {self.head[1]}"]
         first = f"first broken entry: log entry {self.first_entry}" if self.first_entry is not None else "first problem"
+        if len(self.problems) == 1 and self.problems[0][1].startswith("the published log head"):
+            return [f"{db}: NOT VERIFIED: the log head given is not in this database's log: the log was rewritten "
+                    "after the minutes were printed, or this is not the database they were printed from",
+                    f"{first}: {self.problems[0][1]}"]
         lines = [f"{db}: BROKEN: the database was changed behind the tool's back", f"{first}: {self.problems[0][1]}"]
         if len(self.problems) > 1:
             lines.append(f"{len(self.problems)} problem(s) in all:")
@@ -103,10 +108,42 @@ def log_problems(store: Store, head: str | None = None) -> list[tuple[int | None
                                                   f"{exc}): it was edited behind the tool's back")]
 
 
+HEAD_MIN_DIGITS = 8
+
+
+def parse_head(text: str) -> str:
+    """A log head as a person types it from the minutes: hex digits, spaces and case ignored (the
+    minutes print it in groups of 8). Anything else is not a head: an AuditError, never a finding."""
+    digits = "".join(text.split()).lower()
+    if not re.fullmatch(r"[0-9a-f]+", digits):
+        raise AuditError(f"--head {text[:80]!r} is not a log head: a log head is the hexadecimal digits "
+                         "(0-9, a-f) printed in the minutes, e.g. 2fbacfea a8bcf3ec …")
+    if len(digits) > 64:
+        raise AuditError(f"--head has {len(digits)} digits: a log head has 64 (or give its first digits)")
+    if len(digits) < HEAD_MIN_DIGITS:
+        raise AuditError(f"--head {digits!r} is too short: give at least {HEAD_MIN_DIGITS} of its digits "
+                         "(the minutes' footer prints 16)")
+    return digits
+
+
+def _full_head(store: Store, digits: str) -> str:
+    """The full hash a prefix names; refused when it names several entries (ambiguous). A prefix
+    that names none is kept as given: `log_problems` reports it as no longer in the log."""
+    if len(digits) == 64:
+        return digits
+    found = store.log_hashes(digits)
+    if len(found) > 1:
+        raise AuditError(f"--head {digits} names {len(found)} log entries ({', '.join(str(i) for i, _ in found[:5])}"
+                         "): give more of its digits")
+    return found[0][1] if found else digits
+
+
 def verify_database(db: str | Path, head: str | None = None) -> VerifyResult:
     """Recompute the hash chain of a results database (on a private copy) and check every entry
-    against the tables; `head`: a log head hash published earlier, which must still be there."""
+    against the tables; `head`: a log head hash published earlier (whole, or an unambiguous prefix of
+    at least 8 digits; spaces ignored), which must still be there."""
+    digits = None if head is None else parse_head(head)
     with tempfile.TemporaryDirectory(prefix="omr-verify-") as tmp, contextlib.closing(
             open_snapshot(db, Path(tmp))) as store:
-        problems = log_problems(store, head)
+        problems = log_problems(store, None if digits is None else _full_head(store, digits))
         return VerifyResult(not problems, problems[0][0] if problems else None, problems, store.log_head())

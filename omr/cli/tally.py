@@ -65,7 +65,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "or its folder); repeat for each batch")
     p.add_argument("--template", action="extend", nargs="+", metavar="T.yaml",
                    help="the templates the ballots were printed from (default: those the scans recorded)")
-    p.add_argument("-o", "--output", default=".", metavar="OUTDIR", help="folder for the reports (default: .)")
+    p.add_argument("--ballot", metavar="ID", help="tally only this ballot (template id) of a database holding "
+                                                  "several: minutes are signed per ballot, with its own --issued "
+                                                  "and --collected")
+    p.add_argument("-o", "--output", default=None, metavar="OUTDIR",
+                   help="folder for the reports (default: ., or the ballot's id with --ballot)")
     p.set_defaults(func=run)
 
 
@@ -83,9 +87,10 @@ def run(args: argparse.Namespace) -> int:
             f"--present {args.present} is more than --convened {args.convened}"
         print(f"error: {what}: check the meeting's numbers", file=sys.stderr)
         return 2
-    problem = _output_problem(args.output)
+    outdir = args.output or args.ballot or "."
+    problem = _output_problem(outdir)
     if problem:
-        print(f"error: -o {args.output}: {problem}", file=sys.stderr)
+        print(f"error: -o {outdir}: {problem}", file=sys.stderr)
         return 2
     batches: dict[str, int] = {}
     for name, count in args.batch:
@@ -96,7 +101,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         with Store(args.db, create=False) as store:
             templates = run_templates(store, args.template)
-            tally = tally_store(store, templates, issued=args.issued, collected=args.collected,
+            mixed = _mixed_ballots(store, templates, args.ballot)
+            if mixed:
+                print(mixed, file=sys.stderr)
+                return 2
+            tally = tally_store(store, templates, ballot=args.ballot, issued=args.issued, collected=args.collected,
                                 convened=args.convened, present=args.present, batches=batches or None)
     except (StoreError, TallyError) as exc:
         hint = "" if args.template or not isinstance(exc, TemplateMissing) else \
@@ -104,9 +113,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}{hint}", file=sys.stderr)
         return 2
     try:
-        written = write_reports(tally, args.output)
+        written = write_reports(tally, outdir)
     except OSError as exc:
-        print(f"error: cannot write the reports into {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"error: cannot write the reports into {outdir}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     _print_summary(tally, args.db)
     for problem in manifest_problems(tally):
@@ -131,6 +140,21 @@ def _output_problem(outdir: str) -> str | None:
     except OSError as exc:
         return f"cannot write into {existing} ({exc.strerror or exc})"
     return None
+
+
+def _mixed_ballots(store, templates, ballot: str | None) -> str:
+    """Why the tally cannot go on as asked ('' when it can): a database holding several ballots
+    needs --ballot (one set of minutes per ballot, in its language), and --ballot must name one."""
+    from omr.count.tally import ballots_in
+
+    found = ballots_in(store.sheet_items(), templates)
+    listing = "; ".join(f"{tid} ({n} sheet(s))" for tid, n in found.items())
+    if ballot is not None and ballot not in found:
+        return f"error: no sheet of ballot {ballot!r} in {store.path}: the ballots read are {listing or 'none'}"
+    if ballot is None and len(found) > 1:
+        return (f"error: {store.path} holds sheets of {len(found)} ballots: {listing}. Minutes are signed per "
+                "ballot: run `omr tally --ballot ID` once for each, with that ballot's --issued and --collected")
+    return ""
 
 
 def _print_summary(tally: Tally, db: str) -> None:

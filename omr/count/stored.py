@@ -9,7 +9,7 @@ from typing import Any
 
 from omr.ballot.shelf import RecordedTemplate, find_templates
 from omr.ballot.template import Template
-from omr.count.tally import Tally, tally_reads
+from omr.count.tally import Tally, of_ballot, tally_reads
 from omr.store.database import Store
 
 
@@ -48,10 +48,14 @@ def store_inputs(store: Store) -> dict[str, Any]:
     }
 
 
-def tally_store(store: Store, templates: Mapping[str, Template] | Sequence[Template], **numbers: Any) -> Tally:
+def tally_store(store: Store, templates: Mapping[str, Template] | Sequence[Template], ballot: str | None = None,
+                **numbers: Any) -> Tally:
     """The tally of everything in a store, with the given templates and the committee's numbers
-    (issued, collected, convened, present, batches)."""
+    (issued, collected, convened, present, batches); with `ballot` (a template id), of that ballot's
+    sheets only (see ``omr.count.tally.of_ballot``)."""
     inputs = store_inputs(store)
+    if ballot is not None:
+        inputs["reads"], inputs["failures"] = of_ballot(inputs["reads"], inputs["failures"], templates, ballot)
     return tally_reads(inputs.pop("reads"), inputs.pop("decisions"), templates, **inputs, **numbers)
 
 

@@ -451,8 +451,9 @@ def _row_outcome(contest: Contest, row, decision: Decision | None) -> RowOutcome
                 machine_choices=tuple(row.choices), marks=tuple(row.marks), decision=decision,
                 machine_codes=machine_codes)
     if decision is not None:
-        if decision.action == "invalid":
-            return RowOutcome(status=INVALID, choices=(), codes=("decided-invalid",), **base)
+        if decision.action == "invalid":  # the reviewer's reason, when it is a rule's code, counts as that code
+            code = decision.reason if decision.reason in ROW_INVALID_CODES else "decided-invalid"
+            return RowOutcome(status=INVALID, choices=(), codes=(code,), **base)
         if decision.action == "accept" and "crossed-out-name" in machine_codes:
             return RowOutcome(status=INVALID, choices=(), codes=("crossed-out-name",), **base)
         choices = tuple(row.choices) if decision.action == "accept" else tuple(decision.choices)
@@ -867,3 +868,35 @@ def _row_result(c: Contest, row_id: str, page: int | None, sheets: Sequence[Shee
         else "", valid=valid, invalid=invalid, pending=pending, counts=counts, percent=pct, band=b,
         band_settled=settled, invalid_detail=dict(sorted(detail.items())),
         overvotes=over if c.kind == "choose" else None, undervotes=under if c.kind == "choose" else None)
+
+
+def ballots_in(reads: Sequence[tuple[int, SheetRead]], templates: Mapping[str, Template] | Sequence[Template]
+               ) -> dict[str, int]:
+    """Template id -> number of sheets read of that ballot (identified sheets only), by first appearance."""
+    by_fp = {fingerprint(t): t for t in (templates.values() if isinstance(templates, Mapping) else templates)}
+    out: dict[str, int] = {}
+    for _, read in reads:
+        t = by_fp.get(read.fingerprint or "")
+        if t is not None and read.status != SHEET_REJECTED:
+            out[t.id] = out.get(t.id, 0) + 1
+    return out
+
+
+def of_ballot(reads: Sequence[tuple[int, SheetRead]], failures: Sequence[tuple[str, int | None, str]],
+              templates: Mapping[str, Template] | Sequence[Template], ballot: str
+              ) -> tuple[list[tuple[int, SheetRead]], list[tuple[str, int | None, str]]]:
+    """The reads and failures of one ballot (template id) in a store that holds several: its sheets,
+    and the sheets and failures no ballot claims that come from files holding its sheets (a scanned
+    batch is one ballot's). A file no ballot's sheet was read from is left out: `omr tally` names it.
+    Minutes are signed per ballot, with that ballot's issued and collected."""
+    fps = {fingerprint(t) for t in (templates.values() if isinstance(templates, Mapping) else templates)
+           if t.id == ballot}
+    if not fps:
+        raise TallyError(f"no ballot {ballot!r} among the templates")
+    mine = [(sid, r) for sid, r in reads if r.fingerprint in fps and r.status != SHEET_REJECTED]
+    files = {r.source for _, r in mine}
+    stray = [(sid, r) for sid, r in reads if (r.status == SHEET_REJECTED or r.fingerprint is None)
+             and r.fingerprint not in fps and r.source in files]
+    own_rejected = [(sid, r) for sid, r in reads if r.status == SHEET_REJECTED and r.fingerprint in fps]
+    kept = sorted(mine + stray + own_rejected, key=lambda x: x[0])
+    return kept, [f for f in failures if f[0] in files]

@@ -45,6 +45,7 @@ from omr.count.tally import ContestResult, SheetOutcome, Tally
 from omr.reports.batches import scans_folder
 from omr.reports.text import (
     band_word,
+    decision_reason_word,
     discrepancy_text,
     fmt_int,
     fmt_pct,
@@ -105,6 +106,7 @@ class _Styles:
         self.sign_head = style("sign_head", fontName=self.bold, fontSize=10.5, leading=14, alignment=TA_CENTER)
         self.sign_note = style("sign_note", fontName=self.italic, fontSize=9, leading=12, alignment=TA_CENTER)
         self.sign_line = style("sign_line", fontSize=10, leading=22, alignment=TA_LEFT)
+        self.anchor = style("anchor", fontSize=10, leading=14, alignment=TA_CENTER, spaceBefore=2, spaceAfter=2)
         self.bullet = style("bullet", fontSize=9.5, leading=12.5, leftIndent=10, firstLineIndent=-8, spaceAfter=1)
 
 
@@ -139,9 +141,8 @@ def _canvas_class(tally: Tally, st: _Styles):
         left = f"{w['watermark']} · {left}"
     data = ""
     if tally.as_of or tally.log_head:
-        as_of = (tally.as_of or "—").replace("T", " ").split(".")[0].rstrip("Z") + (" UTC" if tally.as_of else "")
         head = tally.log_head or (0, "")
-        data = w["footer_data"].format(as_of=as_of, id=head[0], hash=head[1][:16])
+        data = w["footer_data"].format(as_of=_as_of(tally), id=head[0], hash=head[1][:16])
 
     class NumberedCanvas(Canvas):
         def __init__(self, *args, **kwargs):
@@ -351,13 +352,18 @@ def _confidence_table(tally: Tally, c: ContestResult, st: _Styles) -> list:
         if row.band in ("over_half", "two_thirds"):
             extra.append(("BACKGROUND", (-1, i + 1), (-1, i + 1), colors.HexColor("#fbe3e1")))
     n = len(levels)
-    widths = [8 * mm, 30 * mm, 30 * mm, 11.5 * mm, 12.5 * mm] + [10 * mm, 12 * mm] * n
+    rate_w = max(12 * mm, _text_width(fmt_pct(100, lang), st.cell_r) + 3 * mm)  # "100,00" on one line
+    widths = [8 * mm, 30 * mm, 30 * mm - n * (rate_w - 12 * mm), 11.5 * mm, 12.5 * mm] + [10 * mm, rate_w] * n
     widths.append(BODY_W - sum(widths))
     spans = [("SPAN", (k, 0), (k, 1)) for k in range(5)] + [("SPAN", (5 + 2 * j, 0), (6 + 2 * j, 0))
                                                            for j in range(n)] + [("SPAN", (5 + 2 * n, 0),
                                                                                   (5 + 2 * n, 1))]
     table = Table(data, colWidths=widths, repeatRows=2)
     return [_grid(table, 2, spans + extra)]
+
+
+def _text_width(text: str, style: ParagraphStyle) -> float:
+    return pdfmetrics.stringWidth(text, style.fontName, style.fontSize)
 
 
 def _choice_table(tally: Tally, c: ContestResult, st: _Styles) -> list:
@@ -470,28 +476,45 @@ def _reconciliation(tally: Tally, st: _Styles) -> list:
 
 
 def _decision_text(tally: Tally, sheet: SheetOutcome) -> str:
+    """The committee's decisions on a sheet, each saying what was decided and what it made of the
+    row ("Nguyễn Văn A: giữ kết quả máy đọc (không đánh dấu ô nào): không hợp lệ")."""
     lang = tally.language
-    w = words(lang)
-    labels = {(c.id, o): label for c in tally.contests for o, label in c.options}
     names = {(c.id, r.row_id): r.name for c in tally.contests for r in c.rows}
+    rows = {(r.contest_id, r.row_id): r for r in sheet.rows}
     parts = []
-    vi = lang == "vi"
     for d in sheet.decisions:
         if d.scope == "sheet":
-            text = ("Chấp nhận tờ phiếu" if vi else "Sheet accepted") if d.action == "accept" else \
-                (("Loại tờ phiếu" if vi else "Sheet rejected") + (f": {d.reason}" if d.reason else ""))
+            text = _sheet_decision_words(d, sheet, lang)
         else:
             who = names.get((d.contest_id, d.row_id), d.row_id or "")
-            if d.action == "accept":
-                what = "chấp nhận kết quả máy đọc" if vi else "machine read accepted"
-            elif d.action == "set":
-                chosen = ", ".join(labels.get((d.contest_id, o), o) for o in d.choices) or w["none_marked"]
-                what = ("xác định: " if vi else "set to: ") + chosen
-            else:
-                what = ("không hợp lệ" if vi else "invalid") + (f": {d.reason}" if d.reason else "")
-            text = f"{who}: {what}"
+            text = f"{who}: {_row_decision_words(tally, d, rows.get((d.contest_id, d.row_id)), lang)}"
         parts.append(f"{text} ({d.reviewer})")
     return "; ".join(parts)
+
+
+def _sheet_decision_words(d, sheet: SheetOutcome, lang: str) -> str:
+    w = words(lang)
+    if d.action == "accept":
+        return w["d_both_counted"] if any(r.code == "duplicate" for r in sheet.reasons) else w["d_sheet_accepted"]
+    return w["d_sheet_rejected"] + (f": {decision_reason_word(d.reason, lang)}" if d.reason else "")
+
+
+def _row_decision_words(tally: Tally, d, row, lang: str) -> str:
+    """What a row decision decided, and the row's outcome when it is not simply the choice made."""
+    w = words(lang)
+    labels = {(c.id, o): label for c in tally.contests for o, label in c.options}
+
+    def chosen(ids) -> str:
+        return ", ".join(labels.get((d.contest_id, o), o) for o in ids) or w["none_marked"]
+
+    if d.action == "invalid":
+        return f"{w['d_invalid']}: {decision_reason_word(d.reason, lang)}" if d.reason else w["d_invalid"]
+    ids = (row.machine_choices if row is not None else ()) if d.action == "accept" else d.choices
+    what = f"{w['d_kept']} ({chosen(ids)})" if d.action == "accept" else f"{w['d_set']}: {chosen(ids)}"
+    if row is not None and row.status == "invalid":
+        why = ", ".join(reason_word(c, lang) for c in row.codes)
+        what += f": {w['d_invalid']}" + (f" ({why})" if why and why != chosen(ids) else "")
+    return what
 
 
 def _reason_text(tally: Tally, sheet: SheetOutcome, folder: str) -> str:
@@ -662,6 +685,27 @@ def _charts(tally: Tally, st: _Styles) -> list:
 # Signatures and the document
 
 
+def _as_of(tally: Tally) -> str:
+    return (tally.as_of or "—").replace("T", " ").split(".")[0].rstrip("Z") + (" UTC" if tally.as_of else "")
+
+
+def head_groups(digest: str) -> str:
+    """A log head as people copy it: groups of 8 hex digits (``omr verify --head`` ignores the spaces)."""
+    return " ".join(digest[i:i + 8] for i in range(0, len(digest), 8))
+
+
+def _anchor(tally: Tally, st: _Styles) -> list:
+    """The whole log head in the body, readable, with how to check it: what the committee signs is
+    anchored to the data (the footer's 16 digits are a prefix ``omr verify`` also accepts)."""
+    if not tally.log_head:
+        return []
+    w = words(tally.language)
+    eid, digest = tally.log_head
+    return [Spacer(1, 2 * mm), _p(w["anchor"].format(as_of=_as_of(tally), id=eid), st.small),
+            _pm(f'<font name="{st.bold}" size="10">{escape(head_groups(digest))}</font>', st.anchor),
+            _p(w["anchor_check"], st.small)]
+
+
 def _signatures(tally: Tally, st: _Styles) -> list:
     w = words(tally.language)
     members = [_p(w["members"], st.sign_head), _p(w["sign"], st.sign_note), Spacer(1, 3 * mm)] + \
@@ -679,6 +723,12 @@ def _signatures(tally: Tally, st: _Styles) -> list:
 
 
 def minutes_pdf(tally: Tally) -> bytes:
+    """The minutes of one ballot (template): a tally mixing several is refused, since the committee
+    signs each ballot's minutes, in its language, under its header."""
+    if len({t.id for t in tally.templates}) > 1:
+        raise ValueError("the minutes are for one ballot: this tally mixes "
+                         + ", ".join(sorted({t.id for t in tally.templates}))
+                         + "; tally each ballot on its own (`omr tally --ballot ID`)")
     st = _Styles()
     w = words(tally.language)
     buffer = io.BytesIO()
@@ -705,6 +755,7 @@ def minutes_pdf(tally: Tally) -> bytes:
     reconciliation = _reconciliation(tally, st)
     story.append(KeepTogether([_p(f"{_roman(3)}. {w['s_reconciliation']}", st.section)] + reconciliation[:1]))
     story += reconciliation[1:]
+    story += _anchor(tally, st)
     story.append(CondPageBreak(40 * mm))
     story.append(_p(f"{_roman(4)}. {w['s_sheets']}", st.section))
     story += _sheets(tally, st)

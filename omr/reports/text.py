@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from omr.ballot.template import Contest
-from omr.codes import OUTCOME_REASONS, OUTCOME_WORDS, reason_phrase
+from omr.codes import OUTCOME_REASONS, OUTCOME_WORDS, decision_reason_phrase, reason_phrase
 from omr.count.tally import BAND_OVER_HALF, BAND_TWO_THIRDS, Discrepancy
 
 WORDS: dict[str, dict[str, str]] = {
@@ -60,8 +60,8 @@ WORDS: dict[str, dict[str, str]] = {
         "note": "Ghi chú",
         "option": "Lựa chọn",
         "pending_n": "Chờ xem xét: {n}",
-        "band_over_half": "Trên 1/2 tín nhiệm thấp",
-        "band_two_thirds": "Từ 2/3 tín nhiệm thấp trở lên",
+        "band_over_half": "Trên 1/2 đến dưới 2/3 số phiếu tín nhiệm thấp",
+        "band_two_thirds": "Từ 2/3 trở lên số phiếu tín nhiệm thấp",
         "band_unsettled": "(có thể thay đổi)",
         "base_collected": "Tỷ lệ phần trăm tính trên tổng số phiếu thu về ({n} phiếu), làm tròn đến hai chữ số thập "
                           "phân.",
@@ -72,8 +72,8 @@ WORDS: dict[str, dict[str, str]] = {
         "band_rule": "Mức “trên 1/2” và “từ 2/3 trở lên” số phiếu tín nhiệm thấp so với số phiếu thu về được xác "
                      "định bằng so sánh số phiếu chính xác (không dựa trên tỷ lệ đã làm tròn); hệ quả theo Quy định "
                      "96-QĐ/TW.",
-        "bands_found": "Người có trên 1/2 số phiếu tín nhiệm thấp: {over}. Người có từ 2/3 số phiếu tín nhiệm thấp "
-                       "trở lên: {two}.",
+        "bands_found": "Người có trên 1/2 đến dưới 2/3 số phiếu tín nhiệm thấp (so với tổng số phiếu thu về): "
+                       "{over}. Người có từ 2/3 trở lên số phiếu tín nhiệm thấp: {two}.",
         "nobody": "không có",
         "pending_rows": "Số phiếu “chờ xem xét” chưa được tính vào phiếu hợp lệ hay không hợp lệ.",
         "overvotes": "Phiếu bầu quá số lượng (không hợp lệ)",
@@ -123,9 +123,18 @@ WORDS: dict[str, dict[str, str]] = {
         "footer": "Biên bản kiểm phiếu",
         "footer_page": "Trang {p}/{n}",
         "footer_data": "Dữ liệu đến {as_of} · nhật ký #{id} {hash}",
+        "d_sheet_accepted": "Phiếu hợp lệ, tiếp tục đếm",
+        "d_both_counted": "Hai lá phiếu khác nhau: đếm cả hai",
+        "d_sheet_rejected": "Loại tờ phiếu",
+        "d_kept": "giữ kết quả máy đọc",
+        "d_set": "xác định",
+        "d_invalid": "không hợp lệ",
+        "anchor": "Biên bản này lập từ dữ liệu đến {as_of}. Mã kiểm tra của nhật ký kiểm phiếu (mục #{id}), để đối "
+                  "chiếu về sau rằng dữ liệu không bị sửa:",
+        "anchor_check": "Kiểm tra: omr verify --db <tệp kết quả> --head <mã trên> (có thể gõ 16 chữ số đầu).",
         "yes_no_invalid": "Không hợp lệ",
         "machine_read": "máy đọc: {x}",
-        "none_marked": "không đánh dấu",
+        "none_marked": "không đánh dấu ô nào",
     },
     "en": {
         "title": "RECORD OF THE COUNT",
@@ -173,7 +182,7 @@ WORDS: dict[str, dict[str, str]] = {
         "note": "Note",
         "option": "Choice",
         "pending_n": "Awaiting review: {n}",
-        "band_over_half": "Over 1/2 low confidence",
+        "band_over_half": "Over 1/2 and under 2/3 low confidence",
         "band_two_thirds": "2/3 or more low confidence",
         "band_unsettled": "(may still change)",
         "base_collected": "Percentages are of the ballots collected ({n}), rounded to two decimals.",
@@ -183,7 +192,8 @@ WORDS: dict[str, dict[str, str]] = {
                        "several ballot designs), rounded to two decimals.",
         "band_rule": "\u201cOver 1/2\u201d and \u201c2/3 or more\u201d low-confidence votes of the ballots collected "
                      "are decided by exact comparison of the counts, never by rounded percentages.",
-        "bands_found": "Over 1/2 low confidence: {over}. 2/3 or more low confidence: {two}.",
+        "bands_found": "Low confidence from over 1/2 to under 2/3 of the ballots collected: {over}. Low confidence "
+                       "2/3 or more: {two}.",
         "nobody": "nobody",
         "pending_rows": "Votes awaiting review are counted neither as valid nor as invalid.",
         "overvotes": "Overvotes (more marks than allowed: invalid)",
@@ -233,9 +243,18 @@ WORDS: dict[str, dict[str, str]] = {
         "footer": "Record of the count",
         "footer_page": "Page {p}/{n}",
         "footer_data": "data as of {as_of} · log #{id} {hash}",
+        "d_sheet_accepted": "Valid ballot, counted",
+        "d_both_counted": "Two different ballots: both counted",
+        "d_sheet_rejected": "Sheet rejected",
+        "d_kept": "machine read kept",
+        "d_set": "set to",
+        "d_invalid": "invalid",
+        "anchor": "These minutes are drawn from the data as of {as_of}. The count log's check code (entry #{id}), to "
+                  "show later that the data was not changed:",
+        "anchor_check": "Check: omr verify --db <results file> --head <the code above> (its first 16 digits will do).",
         "yes_no_invalid": "Invalid",
         "machine_read": "machine read: {x}",
-        "none_marked": "nothing marked",
+        "none_marked": "no box marked",
     },
 }
 
@@ -298,6 +317,11 @@ def fmt_pct(value: Decimal | float, lang: str) -> str:
 
 def reason_word(code: str, lang: str) -> str:
     return reason_phrase(code, lang)
+
+
+def decision_reason_word(code: str, lang: str) -> str:
+    """A reviewer's reason (a code from the screen's lists, or free text) in the minutes' words."""
+    return decision_reason_phrase(code, lang)
 
 
 def outcome_word(outcome: str, lang: str) -> str:

@@ -19,7 +19,7 @@ from flask import Flask, Response, abort, g, redirect, request
 from werkzeug.exceptions import HTTPException
 
 from omr.review import i18n
-from omr.review.context import EXTENSION, Review, ReviewConfig, review
+from omr.review.context import EXTENSION, Review, ReviewConfig, local_time, review
 from omr.review.decide import decide
 from omr.review.files import files
 from omr.review.pages import pages
@@ -48,6 +48,7 @@ def create_app(config: ReviewConfig) -> Flask:
     ctx = Review(config)
     app.extensions[EXTENSION] = ctx
     app.extensions["omr_reads"] = ctx.reads
+    app.add_template_filter(local_time, "local_time")
     app.before_request(guard)
     app.after_request(headers)
     app.teardown_request(close_store)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -37,6 +38,7 @@ class ReviewConfig:
     loopback_only: bool = True  # refuse requests naming a non-loopback host
     language: str | None = None  # interface language when the reviewer chose none (None: the templates')
     csrf: Csrf = field(default_factory=Csrf)
+    reviewer_idle_s: int = 30 * 60  # the reviewer's name is forgotten after this long idle (a shared computer)
 
 
 class Reads:
@@ -121,6 +123,23 @@ class Review:
             drw=lambda code: i18n.decision_reason_words(code, lang),
             csrf_token=self.config.csrf.token(g.session), other_lang="en" if lang == "vi" else "vi",
             here=request.full_path.rstrip("?"), **context)
+
+
+def local_time(stamp: str | None, seconds: bool = False) -> str:
+    """A stored UTC time (ISO 8601, 'Z') as this computer's local time with its zone, e.g.
+    '2026-12-04 14:03 +07': the committee reads the time on the wall, and knows which it is."""
+    if not stamp:
+        return ""
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return stamp
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    local = when.astimezone()
+    zone = local.strftime("%z")
+    zone = "UTC" if zone == "+0000" else zone[:3] + (zone[3:] if zone[3:] != "00" else "")
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + f" {zone}"
 
 
 def review() -> Review:

@@ -42,19 +42,23 @@ def decide_sheet(sheet_id: int) -> Response | tuple[str, int]:
     reason_filter, show = filters()
     item = ctx.sheet(ctx.queue(), sheet_id)
     try:
-        reviewer, note, kwargs, seen, focus = _decision(item)
-        _append(sheet_id, reviewer, note, seen, kwargs)
+        reviewer, note, decisions, focus = _decisions(item)
+        for kwargs, seen in decisions:
+            _append(sheet_id, reviewer, note, seen, kwargs)
     except FormProblem as exc:
         lang = ctx.language(item)
         values = {k: i18n.message(v, lang) if k == "what" else v for k, v in exc.values.items()}
         return sheet_view(sheet_id, error=i18n.message(exc.key, lang, **values)), exc.status
     response = _after(sheet_id, focus, reason_filter, show)
-    response.set_cookie("reviewer", reviewer, max_age=12 * 3600, httponly=True, samesite="Strict")
+    response.set_cookie("reviewer", reviewer, max_age=ctx.config.reviewer_idle_s, httponly=True, samesite="Strict")
     return response
 
 
-def _decision(item: SheetItem) -> tuple[str, str, dict[str, Any], int | None, int]:
-    """(reviewer, note, store arguments, decision id seen, row index or -1) of the form sent."""
+Decisions = list[tuple[dict[str, Any], int | None]]  # (store arguments, decision id seen) of each decision
+
+
+def _decisions(item: SheetItem) -> tuple[str, str, Decisions, int]:
+    """(reviewer, note, the decisions, row index or -1) of the form sent."""
     form = request.form
     reviewer = _clean(form.get("reviewer", ""), MAX_REVIEWER, "w_reviewer")
     if not reviewer:
@@ -64,10 +68,22 @@ def _decision(item: SheetItem) -> tuple[str, str, dict[str, Any], int | None, in
     parts = action.split(":")
     if parts[0] in ROW_ACTIONS and len(parts) >= 2:
         kwargs, seen, focus = _row_decision(item, parts, note)
-        return reviewer, note, kwargs, seen, focus
+        return reviewer, note, [(kwargs, seen)], focus
     if action in SHEET_ACTIONS:
-        return reviewer, note, _sheet_decision(item, action, note), _seen(form.get("seen-sheet")), -1
+        return reviewer, note, [(_sheet_decision(item, action, note), _seen(form.get("seen-sheet")))], -1
+    if action == "accept-rows":
+        return reviewer, note, _rows_kept(item), -1
     abort(400, description=f"Unknown decision {action[:60]!r}.")
+
+
+def _rows_kept(item: SheetItem) -> Decisions:
+    """'Keep the machine read' on every row still to decide (a long sheet, e.g. a streak over many
+    rows), only with the ticked confirmation that the reviewer looked at them all."""
+    if request.form.get("bulk-confirm") != "yes":
+        raise FormProblem(400, "f_bulk_confirm")
+    rows = [r for r in item.rows if r.needs_decision and not r.decided]
+    return [({"scope": "row", "contest_id": r.read.contest_id, "row_id": r.read.row_id, "action": "accept"},
+             _seen(request.form.get(f"seen-{r.index}"))) for r in rows]
 
 
 def _row_decision(item: SheetItem, parts: list[str], note: str) -> tuple[dict[str, Any], int | None, int]:

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, abort, send_file
 
 from omr.ballot.fonts import FONT_FILES, font_dir
 from omr.review.context import review
-from omr.review.images import ImageUnavailable, NeverAligned
+from omr.review.images import ImageUnavailable
 from omr.review.model import SheetItem, build_sheet
 
 files = Blueprint("files", __name__)
@@ -32,7 +32,7 @@ def sheet_image(sheet_id: int) -> Response:
     try:
         return _png(review().reads.images.registered(sheet_id, item.read, page))
     except ImageUnavailable as exc:
-        abort(404 if isinstance(exc, NeverAligned) else 409, description=str(exc))
+        abort(404 if exc.kind == "unaligned" else 409, description=str(exc))
 
 
 @files.get("/sheet/<int:sheet_id>/zoom/<int:index>.png")

@@ -19,15 +19,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "awaiting": {"vi": "Chờ xem xét", "en": "Awaiting review"},
     "decided": {"vi": "Đã xem xét xong", "en": "Reviewed"},
     "all_flagged": {"vi": "Tất cả phiếu cần xem xét", "en": "All flagged sheets"},
-    "sheets_read": {"vi": "Số phiếu máy đã đọc", "en": "Sheets read by the machine"},
-    "sheets_ok": {"vi": "Phiếu máy đọc được hoàn toàn", "en": "Sheets read without doubt"},
+    "sheets_read": {"vi": "Số tờ phiếu máy đã đọc", "en": "Sheets read by the machine"},
+    "sheets_ok": {"vi": "Tờ phiếu máy đọc được hoàn toàn", "en": "Sheets read without doubt"},
     "start_review": {"vi": "Bắt đầu xem xét", "en": "Start reviewing"},
     "continue_review": {"vi": "Xem phiếu tiếp theo đang chờ", "en": "Next sheet awaiting review"},
     "nothing_awaiting": {"vi": "Không còn phiếu nào chờ xem xét.", "en": "No sheet awaits review."},
     "filter_reason": {"vi": "Lọc theo lý do", "en": "Filter by reason"},
     "filter_all": {"vi": "Mọi lý do", "en": "All reasons"},
     "show": {"vi": "Hiển thị", "en": "Show"},
-    "col_sheet": {"vi": "Phiếu", "en": "Sheet"},
+    "col_sheet": {"vi": "Tờ phiếu", "en": "Sheet"},
     "col_file": {"vi": "Tệp quét, trang", "en": "Scan file, page"},
     "col_reasons": {"vi": "Lý do", "en": "Reasons"},
     "col_state": {"vi": "Tình trạng", "en": "State"},
@@ -39,7 +39,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "test_sheet": {"vi": "PHIẾU THỬ (không đếm)", "en": "TEST SHEET (not counted)"},
     "no_sheets_match": {"vi": "Không có phiếu nào khớp bộ lọc này.", "en": "No sheet matches this filter."},
     # sheet screen
-    "sheet_of": {"vi": "Phiếu {i} / {n}", "en": "Sheet {i} of {n}"},
+    "sheet_of": {"vi": "Tờ {i} / {n}", "en": "Sheet {i} of {n}"},
     "prev": {"vi": "Phiếu trước", "en": "Previous"},
     "next": {"vi": "Phiếu sau", "en": "Next"},
     "back_to_queue": {"vi": "Về danh sách", "en": "Back to the queue"},
@@ -100,7 +100,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "h_note": {"vi": "Ghi chú", "en": "Note"},
     "superseded": {"vi": "đã được sửa", "en": "revised later"},
     "saved": {"vi": "Đã lưu quyết định.", "en": "Decision saved."},
-    "sheet_done": {"vi": "Đã xem xét xong phiếu {name}.", "en": "Sheet {name} is reviewed."},
+    "sheet_done": {"vi": "Đã xem xét xong tờ phiếu {name}.", "en": "Sheet {name} is reviewed."},
     "shortcuts": {"vi": "Phím tắt", "en": "Keyboard shortcuts"},
     "shortcuts_text": {
         "vi": "↑/↓: chọn dòng · A: giữ kết quả máy · 1, 2, 3…: chọn ô · X: dòng không hợp lệ · "
@@ -125,7 +125,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "none_chosen": {"vi": "không chọn ô nào", "en": "no box"},
     # results
     "results_title": {"vi": "Kết quả kiểm phiếu", "en": "Count results"},
-    "provisional": {"vi": "TẠM THỜI — còn {n} phiếu chờ xem xét", "en": "PROVISIONAL — {n} sheet(s) await review"},
+    "provisional": {"vi": "TẠM THỜI — còn {n} tờ phiếu chờ xem xét", "en": "PROVISIONAL — {n} sheet(s) await review"},
     "provisional_plain": {"vi": "TẠM THỜI — còn phiếu chờ xem xét", "en": "PROVISIONAL — sheets await review"},
     "final": {"vi": "Đã xem xét hết các phiếu: kết quả này không còn phụ thuộc việc xem xét",
               "en": "Every flagged sheet is reviewed: no review is pending"},
@@ -166,6 +166,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     # the reviewer, the sheet decision, duplicates (issue 11)
     "reviewer_now": {"vi": "Đang xem xét với tên", "en": "Reviewing as"},
     "reviewer_change": {"vi": "đổi", "en": "change"},
+    "reviewer_none": {"vi": "chưa nhập", "en": "not given yet"},
     "reviewer_enter": {"vi": "Nhập họ và tên rồi nhấn Enter", "en": "Type your full name, then press Enter"},
     "reviewer_short": {"vi": "Hãy nhập đầy đủ họ và tên (ít nhất hai chữ), rồi nhấn Enter.",
                        "en": "Type your full name (at least two words), then press Enter."},
@@ -224,6 +225,44 @@ MESSAGES: dict[str, dict[str, str]] = {
                    "en": "To count both scans, tick the box confirming they are two different ballots."},
     "f_not_duplicate": {"vi": "Phiếu này không bị nghi là quét trùng.", "en": "This sheet is not a suspected copy."},
     "choices_over": {"vi": "Đã đánh dấu {n}, tối đa được {max}.", "en": "{n} ticked, at most {max} allowed."},
+    "scan_missing_title": {"vi": "Không tìm thấy tệp quét của phiếu này",
+                           "en": "The scan file of this sheet is not found"},
+    "scan_missing_do": {"vi": "Tệp “{source}” (trang {page}) không còn ở chỗ lúc quét: có lẽ tệp kết quả đã được "
+                              "chuyển sang thư mục khác. Hãy đặt lại tệp kết quả và các tệp quét như lúc quét (đường "
+                              "dẫn tương đối tính từ thư mục {folder}), rồi tải lại trang. Trong lúc đó hãy xem phiếu "
+                              "giấy.",
+                        "en": "“{source}” (page {page}) is no longer where it was scanned: the results file was "
+                              "probably moved. Put the results file and the scans back as they were (relative paths "
+                              "start from {folder}), then reload. Meanwhile, look at the paper ballot."},
+    "scan_changed_title": {"vi": "Tệp quét đã bị thay đổi sau khi quét", "en": "The scan file changed after the scan"},
+    "scan_changed_do": {"vi": "Trang {page} của “{source}” không còn giống trang máy đã đọc (tệp bị thay hoặc sửa), "
+                              "nên không được hiển thị. Hãy đặt lại đúng tệp quét gốc, hoặc xem phiếu giấy.",
+                        "en": "Page {page} of “{source}” is no longer the page that was read (the file was replaced "
+                              "or edited), so it is not shown. Put the original scan back, or look at the paper."},
+    "scan_unreadable_title": {"vi": "Không đọc lại được trang quét", "en": "The scanned page cannot be read again"},
+    "scan_unreadable_do": {"vi": "Trang {page} của “{source}” không mở lại được. Hãy kiểm tra tệp, hoặc xem phiếu "
+                                 "giấy.",
+                           "en": "Page {page} of “{source}” cannot be opened again. Check the file, or look at the "
+                                 "paper."},
+    "scan_unaligned_title": {"vi": "phiếu chưa được căn chỉnh hoặc không rõ mẫu phiếu: chỉ xem được bản quét gốc",
+                             "en": "the sheet was never aligned or its template is unknown: only the original scan "
+                                   "can be shown"},
+    "scan_encoding_title": {"vi": "không tạo được ảnh", "en": "the image could not be made"},
+    "f_bulk_confirm": {"vi": "Để giữ kết quả máy đọc cho tất cả các dòng, hãy đánh dấu ô xác nhận đã xem từng dòng.",
+                       "en": "To keep the machine read for every row, tick the box confirming you looked at each."},
+    "bulk_open": {"vi": "Giữ kết quả máy đọc cho cả {n} dòng còn lại…", "en": "Keep the machine read for all {n} rows "
+                                                                             "left…"},
+    "bulk_confirm": {"vi": "Tôi đã so ảnh phiếu với kết quả máy đọc ở cả {n} dòng: máy đọc đúng.",
+                     "en": "I compared the sheet with the machine read on all {n} rows: it is right."},
+    "bulk_do": {"vi": "Giữ kết quả máy đọc cho {n} dòng", "en": "Keep the machine read for {n} rows"},
+    "left": {"vi": "còn {n} tờ chờ xem xét", "en": "{n} sheet(s) left to review"},
+    "left_reason": {"vi": "{n} tờ có lý do “{reason}”", "en": "{n} with “{reason}”"},
+    "accept_blank": {"vi": "Phiếu trắng — giữ, mỗi dòng không hợp lệ", "en": "Blank ballot — keep it, every row "
+                                                                             "invalid"},
+    "blank_rule": {"vi": "Theo Quy định 96, phiếu không đánh dấu ô nào vẫn được tính vào số phiếu thu về; với từng "
+                         "người, dòng không đánh dấu là không hợp lệ. Nếu thật ra có dấu, hãy chọn ở từng dòng.",
+                   "en": "A ballot with no box marked still counts among the ballots collected; for each person, a row "
+                         "with no mark is invalid. If there is a mark after all, record it row by row."},
     # errors
     "error_title": {"vi": "Không thực hiện được", "en": "That did not work"},
     "error_back": {"vi": "Quay lại danh sách", "en": "Back to the queue"},

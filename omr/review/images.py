@@ -30,11 +30,12 @@ HIGHLIGHT = (0, 200, 255)  # BGR: the row being decided
 
 
 class ImageUnavailable(Exception):
-    """The sheet cannot be shown: the message says why, for a person."""
+    """The sheet cannot be shown: the message says why, for a person; `kind` says which case
+    (missing, changed, unreadable, unaligned, encoding) so the screen can say what to do."""
 
-
-class NeverAligned(ImageUnavailable):
-    """The sheet was never registered: there is no aligned image, only the original scan."""
+    def __init__(self, message: str, kind: str = "unreadable"):
+        super().__init__(message)
+        self.kind = kind
 
 
 class _Lru:
@@ -78,7 +79,7 @@ class SheetImages:
     def pixels(self, sheet_id: int, read: SheetRead) -> np.ndarray:
         """The page pixels exactly as read; ImageUnavailable when the file is gone or changed."""
         def load() -> np.ndarray:
-            problem = f"the scan file {read.source} is not found"
+            problem, kind = f"the scan file {read.source} is not found", "missing"
             for path in self._candidates(read.source):
                 if not path.is_file():
                     continue
@@ -89,12 +90,14 @@ class SheetImages:
                     if page is None:
                         errors = [x.message for x in items if isinstance(x, PageError)]
                         problem = f"{read.source} page {read.page} cannot be read again: " + "; ".join(errors)
+                        kind = "unreadable"
                         break
                     if image_sha256(page.pixels) == read.image_sha256:
                         return page.pixels
                     problem = (f"{read.source} page {read.page} is no longer the page that was read (its pixels "
                                "differ): the file was replaced or edited after the scan")
-            raise ImageUnavailable(problem)  # not cached: the file may be put back
+                    kind = "changed"
+            raise ImageUnavailable(problem, kind)  # not cached: the file may be put back
 
         return self._pixels.get(sheet_id, load)
 
@@ -102,7 +105,7 @@ class SheetImages:
         def encode() -> bytes:
             ok, data = cv2.imencode(".png", make(), [cv2.IMWRITE_PNG_COMPRESSION, 3])
             if not ok:
-                raise ImageUnavailable("the image could not be encoded")
+                raise ImageUnavailable("the image could not be encoded", "encoding")
             return data.tobytes()
         return self._encoded.get(key, encode)
 
@@ -169,7 +172,8 @@ class SheetImages:
 
 def _homography(read: SheetRead) -> np.ndarray:
     if read.registration is None:
-        raise NeverAligned("the sheet was never aligned (registered): only the original scan can be shown")
+        raise ImageUnavailable("the sheet was never aligned (registered): only the original scan can be shown",
+                               "unaligned")
     return np.array(read.registration.homography, dtype=np.float64).reshape(3, 3)
 
 

@@ -48,16 +48,16 @@ def sheet_page(sheet_id: int) -> str:
     return sheet_view(sheet_id)
 
 
-def _image_problem(item: SheetItem) -> str | None:
-    """Why the aligned sheet image cannot be shown, or None."""
+def _image_problem(item: SheetItem) -> tuple[str, str] | None:
+    """(kind, machine detail) of why the aligned sheet image cannot be shown, or None."""
     page = item.info.page(item.read.template_page) if item.info else None
     try:
         review().reads.images.pixels(item.id, item.read)
     except ImageUnavailable as exc:
-        return str(exc)
+        return exc.kind, str(exc)
     if page is None or item.read.registration is None:
-        return ("the sheet was never aligned, or its template is not known: only the original scan "
-                "can be shown")
+        return "unaligned", ("the sheet was never aligned, or its template is not known: only the original scan "
+                             "can be shown")
     return None
 
 
@@ -96,14 +96,23 @@ def sheet_view(sheet_id: int, error: str | None = None) -> str:
     return ctx.render(
         "sheet.html", lang, s=item, reason=reason, show=show, nav=nav, prev_id=prev_id, next_id=next_id,
         position=listed.index(sheet_id) + 1 if sheet_id in listed else None, listed=len(listed), focus=_focus(item),
-        image_problem=image_problem, registered=image_problem is None,
+        image_problem=image_problem and image_problem[1], image_kind=image_problem and image_problem[0],
+        registered=image_problem is None, scans_folder=str(ctx.config.db.parent),
         page=item.info.page(item.read.template_page) if item.info else None,
         history=history, superseded={d.supersedes for d in history if d.supersedes is not None},
-        overlay=_overlay(item), duplicate=duplicate,
+        overlay=_overlay(item), duplicate=duplicate, left=q.counts()[AWAITING],
+        left_reason=len(q.filtered(reason, "awaiting")) if reason else None,
         rows_by_key={(r.read.contest_id, r.read.row_id): r for r in item.rows},
-        reviewer=request.cookies.get("reviewer", ""), msg=request.args.get("msg"), error=error,
+        reviewer=_typed("reviewer", 80) or request.cookies.get("reviewer", ""), note=_typed("note", 1000),
+        idle_s=ctx.config.reviewer_idle_s,
+        msg=request.args.get("msg"), error=error,
         row_reasons=i18n.ROW_INVALID_REASONS, sheet_reasons=i18n.SHEET_REJECT_REASONS,
         AWAITING=AWAITING, REJECTED=REJECTED, px_per_mm=ANNOTATE_PX_PER_MM)
+
+
+def _typed(name: str, limit: int) -> str:
+    """What the reviewer typed in a refused form, shown again so nothing has to be typed twice."""
+    return (request.form.get(name, "") if request.method == "POST" else "")[:limit]
 
 
 @pages.get("/results")

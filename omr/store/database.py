@@ -30,6 +30,7 @@ import importlib.metadata
 import json
 import math
 import platform
+import re
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -1210,6 +1211,13 @@ class Store:
         """(id, hash) of the last log entry: print it in the minutes to anchor the chain."""
         row = self._conn.execute("SELECT id, hash FROM log ORDER BY id DESC LIMIT 1").fetchone()
         return None if row is None else (row[0], row[1])
+
+    def log_hashes(self, prefix: str) -> list[tuple[int, str]]:
+        """(id, hash) of the log entries whose hash starts with `prefix` (lower-case hex digits)."""
+        if not re.fullmatch(r"[0-9a-f]{1,64}", prefix):
+            raise StoreError(f"a log hash is hexadecimal digits, not {prefix[:70]!r}")
+        return [(i, h) for i, h in self._conn.execute("SELECT id, hash FROM log WHERE substr(hash, 1, ?) = ? "
+                                                      "ORDER BY id", (len(prefix), prefix))]
 
     def log_problems(self, head: str | None = None) -> list[tuple[int | None, str]]:
         """Every way the database departs from its log, as (log entry id or None, message), by id.

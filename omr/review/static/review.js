@@ -129,6 +129,25 @@
 
   function focusedCard() { var list = cards(); return focusIndex >= 0 ? list[focusIndex] : null; }
 
+  // A shared computer: after a while without a key or a click the name is forgotten (the server's
+  // cookie lasts as long), and the next decision asks for it again.
+  function forgetOnIdle(form) {
+    var ms = parseInt(form.dataset.idle, 10) * 1000;
+    if (!ms) return;
+    var timer = null;
+    function forget() {
+      var input = document.getElementById("reviewer");
+      var shown = document.getElementById("reviewer-shown");
+      var box = document.getElementById("reviewer-box");
+      if (input) input.value = "";
+      if (shown) shown.textContent = shown.dataset.none || "";
+      if (box) box.open = true;
+    }
+    function reset() { clearTimeout(timer); timer = setTimeout(forget, ms); }
+    ["keydown", "mousedown", "touchstart"].forEach(function (ev) { document.addEventListener(ev, reset, true); });
+    reset();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     placeHighlights();
     var form = document.getElementById("decide");
@@ -143,13 +162,19 @@
         c.addEventListener("click", function () { setFocus(i, false); });
         c.addEventListener("change", function () { countChoices(c); });
       });
+      forgetOnIdle(form);
       var name = document.getElementById("reviewer");
       if (name) name.addEventListener("keydown", confirmName);
       var confirmReject = document.getElementById("reject-sheet");
       if (confirmReject) confirmReject.addEventListener("click", checkReject);
-      var target = focusedCard() || document.getElementById("sheet-decision");
+      // what to show first: a sheet-level question not yet decided (a copy: both scans), else the row
+      var sheetFirst = form.dataset.sheetFirst === "1" && !/[?&](msg|row)=/.test(location.search);
+      var target = (sheetFirst && (document.getElementById("duplicate-pair") || document.getElementById("sheet-card")))
+        || focusedCard() || document.getElementById("sheet-decision");
       var error = document.getElementById("form-error");
-      if (error) keepInView(error); else if (target && /[?&](msg|row)=/.test(location.search)) keepInView(target);
+      var narrow = window.innerWidth < 1000;  // one column (a small screen, or zoomed in): the image is above
+      if (error) keepInView(error);
+      else if (target && (narrow || /[?&](msg|row)=/.test(location.search))) keepInView(target);
     }
     var orig = document.getElementById("tab-original");
     if (orig) orig.addEventListener("click", function (e) {
