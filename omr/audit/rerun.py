@@ -38,7 +38,19 @@ from typing import Any
 from omr.audit.digest import reads_digest
 from omr.read.results import BLANK, MARKED, SheetRead
 from omr.scan.ingest import file_sha256
-from omr.store.database import Decision, Store, StoreError, environment_info
+from omr.store.database import Store
+from omr.store.environment import environment_info
+from omr.store.records import (
+    Decision,
+    LogHead,
+    LogProblem,
+    PageFailure,
+    RunFile,
+    RunRecord,
+    SourceRecord,
+    StoredSheet,
+    StoreError,
+)
 
 ERROR, MARGINAL_CHANGE, MINOR = "error", "marginal", "minor"
 
@@ -384,10 +396,10 @@ class FileEntry:
 class AuditReport:
     database: str
     database_sha256: str
-    log_head: tuple[int, str] | None
+    log_head: LogHead | None
     archive: list[str]
     started_at: str
-    integrity: list[tuple[int | None, str]] = field(default_factory=list)
+    integrity: list[LogProblem] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
     templates: list[TemplateCheck] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
@@ -425,9 +437,9 @@ class AuditReport:
             "format": "ballot-omr-audit", "version": 1, "passed": self.passed,
             "database": {"path": self.database, "sha256": self.database_sha256,
                          "log_head": None if self.log_head is None else
-                         {"id": self.log_head[0], "hash": self.log_head[1]}},
+                         {"id": self.log_head.id, "hash": self.log_head.hash}},
             "archive": self.archive, "started_at": self.started_at, "finished_at": self.finished_at,
-            "integrity": [{"entry": e, "message": m} for e, m in self.integrity],
+            "integrity": [{"entry": p.entry_id, "message": p.message} for p in self.integrity],
             "runs": self.runs, "templates": [asdict(t) for t in self.templates],
             "notes": [asdict(n) for n in self.notes],
             "files": [asdict(f) for f in self.files], "file_counts": dict(self.file_counts()),
@@ -442,10 +454,10 @@ class AuditReport:
     def summary_lines(self, limit: int = 40) -> list[str]:
         """What the terminal shows: the verdict last."""
         fc = self.file_counts()
-        head = f"log head {self.log_head[0]} {self.log_head[1][:16]}…" if self.log_head else "empty log"
+        head = f"log head {self.log_head.id} {self.log_head.hash[:16]}…" if self.log_head else "empty log"
         lines = [f"audit of {self.database} ({head}) against {len(self.archive)} archive input(s)"]
         lines.append("database log: intact" if not self.integrity else
-                     f"database log: BROKEN, {len(self.integrity)} problem(s); first: {self.integrity[0][1]}")
+                     f"database log: BROKEN, {len(self.integrity)} problem(s); first: {self.integrity[0].message}")
         for run in self.runs:
             cal = run["calibration_used"]
             lines.append(f"run {run['id']} ({run['started_at'][:19]}, {run['files_reread']} file(s) re-read): "
@@ -525,20 +537,21 @@ def open_snapshot(db: str | Path, into: Path) -> Store:
 class VerifyResult:
     ok: bool
     first_entry: int | None
-    problems: list[tuple[int | None, str]]
-    head: tuple[int, str] | None
+    problems: list[LogProblem]
+    head: LogHead | None
 
     def lines(self, db: str) -> list[str]:
         if self.ok:
             if self.head is None:
                 return [f"{db}: log intact: empty (nothing recorded yet)"]
-            return [f"{db}: log intact: {self.head[0]} entries, every run, read and decision matches its entry",
-                    f"log head (print it in the minutes; `omr verify --head` checks it later): {self.head[1]}"]
+            return [f"{db}: log intact: {self.head.id} entries, every run, read and decision matches its entry",
+                    f"log head (print it in the minutes; `omr verify --head` checks it later): {self.head.hash}"]
         first = f"first broken entry: log entry {self.first_entry}" if self.first_entry is not None else "first problem"
-        lines = [f"{db}: BROKEN: the database was changed behind the tool's back", f"{first}: {self.problems[0][1]}"]
+        lines = [f"{db}: BROKEN: the database was changed behind the tool's back",
+                 f"{first}: {self.problems[0].message}"]
         if len(self.problems) > 1:
             lines.append(f"{len(self.problems)} problem(s) in all:")
-            lines += [f"  - {message}" for _, message in self.problems[:50]]
+            lines += [f"  - {p.message}" for p in self.problems[:50]]
             if len(self.problems) > 50:
                 lines.append(f"  ... and {len(self.problems) - 50} more")
         return lines
@@ -549,27 +562,29 @@ _JSON_COLUMNS = {"runs": ("environment", "options", "templates", "calibration", 
                  "sheets": ("homography", "metrics"), "rows": ("choices",), "decisions": ("choices", "machine")}
 
 
-def _unreadable(path: Path) -> list[tuple[int | None, str]]:
+def _unreadable(path: Path) -> list[LogProblem]:
     """Rows whose JSON columns no longer parse, named (when the log check cannot even load them)."""
-    out: list[tuple[int | None, str]] = []
+    out: list[LogProblem] = []
     with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as con:
         for table, columns in _JSON_COLUMNS.items():
             key = "sheet_id, contest_id, row_id" if table == "rows" else "id"
             for column in columns:
                 for *ident, value in con.execute(f"SELECT {key}, {column} FROM {table} "
                                                  f"WHERE {column} IS NOT NULL AND NOT json_valid({column})"):
-                    out.append((None, f"{table} row {'/'.join(map(str, ident))}: {column} is not what the tool "
-                                      f"writes ({str(value)[:40]!r}): edited behind the tool's back"))
+                    out.append(LogProblem(None, f"{table} row {'/'.join(map(str, ident))}: {column} is not "
+                                                f"what the tool writes ({str(value)[:40]!r}): edited behind the "
+                                                "tool's back"))
     return out
 
 
-def _log_problems(store: Store, head: str | None = None) -> list[tuple[int | None, str]]:
+def _log_problems(store: Store, head: str | None = None) -> list[LogProblem]:
     """Store.log_problems, and a named problem instead of a crash when the tables cannot be read back."""
     try:
         return store.log_problems(head)
     except (ValueError, TypeError, KeyError, sqlite3.Error) as exc:
-        return _unreadable(store.path) or [(None, f"the database cannot be read back ({type(exc).__name__}: "
-                                                  f"{exc}): it was edited behind the tool's back")]
+        return _unreadable(store.path) or [LogProblem(None, f"the database cannot be read back "
+                                                            f"({type(exc).__name__}: {exc}): it was edited behind "
+                                                            "the tool's back")]
 
 
 def verify_database(db: str | Path, head: str | None = None) -> VerifyResult:
@@ -578,10 +593,10 @@ def verify_database(db: str | Path, head: str | None = None) -> VerifyResult:
     with tempfile.TemporaryDirectory(prefix="omr-verify-") as tmp, contextlib.closing(
             open_snapshot(db, Path(tmp))) as store:
         problems = _log_problems(store, head)
-        return VerifyResult(not problems, problems[0][0] if problems else None, problems, store.log_head())
+        return VerifyResult(not problems, problems[0].entry_id if problems else None, problems, store.log_head())
 
 
-def _resolve_templates(runs: Sequence[Mapping[str, Any]], template_paths: Sequence[str], base: Path
+def _resolve_templates(runs: Sequence[RunRecord], template_paths: Sequence[str], base: Path
                        ) -> tuple[dict[int, list[tuple[Any, str]]], list[TemplateCheck], list[Note]]:
     """For each run, its templates (Template, path) with the fingerprints it recorded: from the
     files given, else from the paths the run recorded (as given, or from the database's folder `base`)
@@ -600,9 +615,9 @@ def _resolve_templates(runs: Sequence[Mapping[str, Any]], template_paths: Sequen
     resolved: dict[int, list[tuple[Any, str]]] = {}
     checks: list[TemplateCheck] = []
     for run in runs:
-        resolved[run["id"]] = []
-        for rec in run["templates"]:
-            tid, fp, rpath = str(rec.get("id")), str(rec.get("fingerprint")), rec.get("path")
+        resolved[run.id] = []
+        for rec in run.templates:
+            tid, fp, rpath = str(rec.id), str(rec.fingerprint), rec.path
             found, note = given.get(fp), ""
             if found is None and rpath and not Path(rpath).is_file() and (base / rpath).is_file():
                 rpath = str(base / rpath)
@@ -621,33 +636,33 @@ def _resolve_templates(runs: Sequence[Mapping[str, Any]], template_paths: Sequen
             if found is None:
                 others = [f"{p} has fingerprint {f[:16]}…" for p, f in seen_ids.get(tid, []) if f != fp]
                 note = "; ".join([note] + others if note else others) or "no template file given"
-                checks.append(TemplateCheck(run["id"], tid, fp, rpath, None, "missing", note))
+                checks.append(TemplateCheck(run.id, tid, fp, rpath, None, "missing", note))
                 continue
             if found[1] in template_paths:
                 used_given.add(found[1])
-            resolved[run["id"]].append(found)
-            checks.append(TemplateCheck(run["id"], tid, fp, rpath, found[1], "match",
+            resolved[run.id].append(found)
+            checks.append(TemplateCheck(run.id, tid, fp, rpath, found[1], "match",
                                         "" if found[1] == rpath else f"recorded as {rpath}"))
     notes = [Note("templates", f"{p} (fingerprint {fingerprint(given_t)[:16]}…) was given but no audited run "
                                "used it") for given_t, p in given.values() if p not in used_given]
     return resolved, checks, notes
 
 
-def _profile_of(run: Mapping[str, Any], override: Any | None) -> tuple[Any, list[Note]]:
+def _profile_of(run: RunRecord, override: Any | None) -> tuple[Any, list[Note]]:
     from omr.read.calibration import ProfileError, parse_profile
 
-    recorded = run["calibration"]
+    recorded = run.calibration
     notes: list[Note] = []
     if override is not None:
         differ = compare_profiles(recorded, override.to_json())
         if differ:
-            notes.append(Note("calibration", f"run {run['id']} recorded calibration {recorded.get('name')!r}; the "
+            notes.append(Note("calibration", f"run {run.id} recorded calibration {recorded.get('name')!r}; the "
                                              f"audit re-reads with {override.name!r} instead: " + "; ".join(differ)))
         return override, notes
     try:
-        return parse_profile(dict(recorded), f"run {run['id']}: recorded calibration"), notes
+        return parse_profile(dict(recorded), f"run {run.id}: recorded calibration"), notes
     except ProfileError as exc:
-        raise AuditError(f"cannot re-read with the thresholds run {run['id']} recorded: {exc}") from None
+        raise AuditError(f"cannot re-read with the thresholds run {run.id} recorded: {exc}") from None
 
 
 _NEEDED = {"tool_version": "tool version", "environment.python": "Python version",
@@ -656,16 +671,17 @@ _NEEDED = {"tool_version": "tool version", "environment.python": "Python version
            "calibration.marked_at_least": "marked threshold"}
 
 
-def _record_gaps(run: Mapping[str, Any]) -> list[str]:
+def _record_gaps(run: RunRecord) -> list[str]:
     """What a run should have recorded to be repeated and did not."""
     gaps = []
     for path, label in _NEEDED.items():
-        value: Any = run
-        for part in path.split("."):
+        field_name, *parts = path.split(".")
+        value: Any = getattr(run, field_name)
+        for part in parts:
             value = value.get(part) if isinstance(value, Mapping) else None
         if value in (None, "", {}):
             gaps.append(label)
-    if not run.get("templates") or any(not t.get("fingerprint") for t in run["templates"]):
+    if not run.templates or any(not t.fingerprint for t in run.templates):
         gaps.append("template fingerprints")
     return gaps
 
@@ -711,24 +727,26 @@ def _hash_archive(archive: Sequence[str]) -> tuple[dict[str, list[str]], list[Di
     return archived, problems
 
 
-def _reading_record(source: Mapping[str, Any]) -> dict[str, Any]:
+def _reading_record(source: SourceRecord) -> RunFile:
     """The run_files record of the run that read this content (or last tried to): its settings and
-    its place in that run's order are what a re-read repeats."""
-    recs = source["files"]
-    return next((f for f in recs if f["outcome"] == "read"), None) or next(
-        (f for f in reversed(recs) if f["outcome"] == "failed"), {"id": 0, "run": source["first_run_id"]})
+    its place in that run's order are what a re-read repeats. A source with neither (never the
+    case for what the tool writes) gives its first run, first in that run's order (id 0)."""
+    recs = source.files
+    return next((f for f in recs if f.outcome == "read"), None) or next(
+        (f for f in reversed(recs) if f.outcome == "failed"),
+        RunFile(0, source.first_run_id, source.first_path, source.status))
 
 
-def _environment_notes(runs: Sequence[Mapping[str, Any]]) -> list[Note]:
+def _environment_notes(runs: Sequence[RunRecord]) -> list[Note]:
     here = environment_info()
     seen: dict[str, list[int]] = {}
     notes = []
     for run in runs:
-        for message in compare_environment(run["environment"], here):
-            seen.setdefault(message, []).append(run["id"])
+        for message in compare_environment(run.environment, here):
+            seen.setdefault(message, []).append(run.id)
         gaps = _record_gaps(run)
         if gaps:
-            notes.append(Note("record", f"run {run['id']} did not record {', '.join(gaps)}: the re-read uses "
+            notes.append(Note("record", f"run {run.id} did not record {', '.join(gaps)}: the re-read uses "
                                         "the defaults and this computer's"))
     return notes + [Note("environment", f"{m} (run{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))})")
                     for m, ids in seen.items()]
@@ -755,38 +773,42 @@ def run_audit(archive: Sequence[str], db: str | Path, template_paths: Sequence[s
             report.integrity = _log_problems(store)
             report.log_head = store.log_head()
             try:
-                runs = {r["id"]: r for r in store.runs()}
-                sources = {s["sha256"]: s for s in store.sources()}
-                records = store.sheet_records()
+                runs = {r.id: r for r in store.runs()}
+                sources = {s.sha256: s for s in store.sources()}
+                records = store.sheet_items()
                 decisions = store.latest_decisions()
             except (ValueError, TypeError, KeyError, sqlite3.Error) as exc:
-                why = report.integrity[0][1] if report.integrity else f"{type(exc).__name__}: {exc}"
+                why = report.integrity[0].message if report.integrity else f"{type(exc).__name__}: {exc}"
                 raise AuditError(f"{db}: the recorded reads cannot be read back ({why}); `omr verify` says more") \
                     from exc
         if not runs:
             raise AuditError(f"{db}: no run is recorded in this database: nothing to audit")
-        report.differences += [Difference("integrity", None, None, None if e is None else f"log entry {e}", None,
-                                          None, m) for e, m in report.integrity]
+        report.differences += [Difference("integrity", None, None, None if p.entry_id is None else
+                                          f"log entry {p.entry_id}", None, None, p.message) for p in report.integrity]
 
         # ---- files: the archive against the database, by content
         archived, problems = _hash_archive(archive)
         report.differences += problems
         pairs, missing, extra = match_files(
-            {sha: sorted({s["first_path"], *(f["path"] for f in s["files"])}) for sha, s in sources.items()}, archived)
+            {sha: sorted({s.first_path, *(f.path for f in s.files)}) for sha, s in sources.items()}, archived)
         # what to re-read: (run id, order in that run, archived path, SHA-256 of the content recorded for it)
         last_run = max(runs)
         plan: list[tuple[int, tuple, str, str]] = []
         for sha, paths in archived.items():
             old = pairs.get(sha, sha)
-            rec = _reading_record(sources[old]) if old in sources else {"run": last_run, "id": None}
-            plan.append((rec["run"], (0, rec["id"]) if rec["id"] is not None else (1, paths[0]), paths[0], old))
-            report.files += [FileEntry("copy", p, None, None, sha, run=rec["run"]) for p in paths[1:]]
+            if old in sources:
+                rec = _reading_record(sources[old])
+                run_id, order = rec.run_id, (0, rec.id)
+            else:  # never recorded: re-read with the last run's settings, after the recorded files
+                run_id, order = last_run, (1, paths[0])
+            plan.append((run_id, order, paths[0], old))
+            report.files += [FileEntry("copy", p, None, None, sha, run=run_id) for p in paths[1:]]
         plan.sort(key=lambda p: p[:2])
-        display = {sha: s["first_path"] for sha, s in sources.items()} | {old: path for _, _, path, old in plan}
+        display = {sha: s.first_path for sha, s in sources.items()} | {old: path for _, _, path, old in plan}
 
         # ---- the settings each run recorded
         needed = sorted({p[0] for p in plan})
-        read_by = sorted({_reading_record(s)["run"] for s in sources.values()} | set(needed))
+        read_by = sorted({_reading_record(s).run_id for s in sources.values()} | set(needed))
         resolved, report.templates, notes = _resolve_templates([runs[i] for i in read_by], template_paths,
                                                                Path(db).parent)
         lacking = [c for c in report.templates if c.status != "match"]
@@ -806,17 +828,17 @@ def run_audit(archive: Sequence[str], db: str | Path, template_paths: Sequence[s
         reasons = tuple(replace(r, detail=_unlink_text(r.detail, links)) for r in read.reasons)
         return replace(read, source=links.get(read.source, read.source), reasons=reasons)
 
-    before = {(sha, read.page): read for _, sha, _, read in records}
-    after = {(pairs.get(sha, sha), read.page): relink(read) for _, sha, _, read in after_records}
+    before = {(s.source_sha256, s.read.page): s.read for s in records}
+    after = {(pairs.get(s.source_sha256, s.source_sha256), s.read.page): relink(s.read) for s in after_records}
     both = set(pairs.values())
-    sheet_key = {sid: (sha, read.page) for sid, sha, _, read in records}
+    sheet_key = {s.id: (s.source_sha256, s.read.page) for s in records}
     decided: dict[tuple[str, int], set[tuple[str, str]]] = {}
     for sid, contest, row in decisions:
         if contest is not None and sid in sheet_key:
             decided.setdefault(sheet_key[sid], set()).add((contest, row))
     sheet_diffs = compare_reads({k: v for k, v in before.items() if k[0] in both},
                                 {k: v for k, v in after.items() if k[0] in both}, lambda k: display[k[0]], decided)
-    failed = {(links.get(p, p), page): message for p, page, message in failed}
+    failed = {(links.get(f.path, f.path), f.page): f.message for f in failed}
     report.differences += [
         replace(d, detail=f"{d.detail}; now: {failed.get((d.file, d.page)) or failed[(d.file, None)]}")
         if d.kind == "sheet-missing" and {(d.file, d.page), (d.file, None)} & set(failed) else d for d in sheet_diffs]
@@ -834,10 +856,10 @@ def run_audit(archive: Sequence[str], db: str | Path, template_paths: Sequence[s
     return report
 
 
-def _reread(plan: Sequence[tuple[int, tuple, str, str]], runs: Mapping[int, Mapping[str, Any]],
+def _reread(plan: Sequence[tuple[int, tuple, str, str]], runs: Mapping[int, RunRecord],
             resolved: Mapping[int, Sequence[tuple[Any, str]]], override: Any | None, jobs: int, progress: bool,
             tmp: Path, report: AuditReport
-            ) -> tuple[list[tuple[int, str, int, SheetRead]], list[tuple[str, int | None, str]], dict[str, str]]:
+            ) -> tuple[list[StoredSheet], list[PageFailure], dict[str, str]]:
     """`omr scan` of the planned files into a temporary database, one run's files at a time with that
     run's templates, thresholds and options. Each run's files are linked under names that sort in
     the order the run read them (scan reads in path order). Returns the re-read sheets, the pages
@@ -858,7 +880,7 @@ def _reread(plan: Sequence[tuple[int, tuple, str, str]], runs: Mapping[int, Mapp
                 _link(Path(path).resolve(), link)
                 links[str(link)] = path
                 inputs.append(str(link))
-            recorded = run["options"] or {}
+            recorded = run.options or {}
             options = ScanOptions(tuple(t for t, _ in resolved[run_id]), tuple(p for _, p in resolved[run_id]),
                                   profile, jobs=max(1, jobs),
                                   max_megapixels=float(recorded.get("max_megapixels", 60.0)),
@@ -867,15 +889,15 @@ def _reread(plan: Sequence[tuple[int, tuple, str, str]], runs: Mapping[int, Mapp
             if bar is not None:
                 bar.update(len(inputs))
             report.runs.append({
-                "id": run_id, "started_at": run["started_at"], "status": run["status"],
-                "tool_version": run["tool_version"], "files_reread": len(inputs),
-                "calibration_recorded": run["calibration"], "calibration_used": profile.to_json(),
+                "id": run_id, "started_at": run.started_at, "status": run.status,
+                "tool_version": run.tool_version, "files_reread": len(inputs),
+                "calibration_recorded": run.calibration, "calibration_used": profile.to_json(),
                 "options_used": {"render_dpi": options.render_dpi, "max_megapixels": options.max_megapixels},
                 "templates": [{"id": t.id, "path": p} for t, p in resolved[run_id]]})
-        return rerun.sheet_records(), rerun.failures(), links
+        return rerun.sheet_items(), rerun.failures(), links
 
 
-def _file_entries(report: AuditReport, sources: Mapping[str, Mapping[str, Any]], pairs: Mapping[str, str],
+def _file_entries(report: AuditReport, sources: Mapping[str, SourceRecord], pairs: Mapping[str, str],
                   missing: Sequence[str], extra: Sequence[str], display: Mapping[str, str],
                   sheets_before: Counter[str], sheets_after: Counter[str], last_run: int) -> None:
     for sha in sorted(set(pairs.values()) | set(missing) | set(extra), key=lambda s: (display[s], s)):
@@ -886,21 +908,21 @@ def _file_entries(report: AuditReport, sources: Mapping[str, Mapping[str, Any]],
                                                  f"never recorded; it reads as {sheets_after[sha]} sheet(s)"))
             continue
         src = sources[sha]
-        run = _reading_record(src)["run"]
+        run = _reading_record(src).run_id
         if sha in missing:
-            report.files.append(FileEntry("missing", None, src["first_path"], sha, None, sheets_before[sha], 0, run))
+            report.files.append(FileEntry("missing", None, src.first_path, sha, None, sheets_before[sha], 0, run))
             report.differences.append(Difference(
                 "file-missing", path, None, None, sha[:16] + "…", None,
                 f"not in the archive; the database holds {sheets_before[sha]} sheet(s) read from it"
-                if src["status"] == "read" else "not in the archive; it could not be read when recorded either"))
+                if src.status == "read" else "not in the archive; it could not be read when recorded either"))
             continue
         new = next(n for n, o in pairs.items() if o == sha)
         status = "same" if new == sha else "altered"
-        report.files.append(FileEntry(status, path, src["first_path"], sha, new, sheets_before[sha],
+        report.files.append(FileEntry(status, path, src.first_path, sha, new, sheets_before[sha],
                                       sheets_after[sha], run))
         if status == "altered":
             report.differences.append(Difference("file-altered", path, None, None, sha[:16] + "…", new[:16] + "…",
-                                                 f"other bytes than the file recorded as {src['first_path']}"))
+                                                 f"other bytes than the file recorded as {src.first_path}"))
 
 
 def _unlink_text(text: str, links: Mapping[str, str]) -> str:
@@ -910,7 +932,7 @@ def _unlink_text(text: str, links: Mapping[str, str]) -> str:
     return text
 
 
-def _totals(report: AuditReport, records: Sequence[tuple[int, str, int, SheetRead]],
+def _totals(report: AuditReport, records: Sequence[StoredSheet],
             after: Mapping[tuple[str, int], SheetRead],
             decisions: Mapping[tuple[int, str | None, str | None], Decision],
             resolved: Mapping[int, Sequence[tuple[Any, str]]]) -> None:
@@ -920,7 +942,7 @@ def _totals(report: AuditReport, records: Sequence[tuple[int, str, int, SheetRea
     from omr.count.tally import TallyError, tally_reads
 
     templates = list({id(t): t for items in resolved.values() for t, _ in items}.values())
-    sheet_ids = {(sha, read.page): sid for sid, sha, _, read in records}
+    sheet_ids = {(s.source_sha256, s.read.page): s.id for s in records}
     next_id = max(sheet_ids.values(), default=0) + 1
     after_items = []
     for key, read in sorted(after.items(), key=lambda kv: (kv[0] not in sheet_ids, kv[1].source, kv[1].page)):
@@ -929,7 +951,7 @@ def _totals(report: AuditReport, records: Sequence[tuple[int, str, int, SheetRea
             sid, next_id = next_id, next_id + 1
         after_items.append((sid, read))
     try:
-        before = tally_reads([(sid, read) for sid, _, _, read in records], decisions, templates).to_json()
+        before = tally_reads([(s.id, s.read) for s in records], decisions, templates).to_json()
         after_json = tally_reads(after_items, decisions, templates).to_json()
     except TallyError as exc:
         report.notes.append(Note("totals", f"totals not compared: {exc}"))

@@ -62,7 +62,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from omr.count.tally import run_templates, tally_store
     from omr.reports import write_reports
-    from omr.store.database import Store, StoreError
+    from omr.store.database import Store
+    from omr.store.records import StoreError
 
     if (args.convened is None) != (args.present is None):
         print("error: give both --convened and --present (the quorum needs both), or neither", file=sys.stderr)

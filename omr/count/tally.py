@@ -66,7 +66,8 @@ from omr.codes import (
 )
 from omr.read.interpret import row_needs_person, sheet_review_codes
 from omr.read.results import MarkRead, Reason, SheetRead
-from omr.store.database import Decision, Store
+from omr.store.database import Store
+from omr.store.records import Decision, LogHead, PageFailure
 
 RESULTS_FORMAT = "ballot-omr-results"
 RESULTS_VERSION = 1
@@ -313,7 +314,7 @@ class Tally:
     templates: tuple[Template, ...]  # the ballots in the tally, in order
     language: str  # vi | en: of the reports
     as_of: str | None = None  # time of the latest data (run end or decision): not the time of printing
-    log_head: tuple[int, str] | None = None  # the store's log head: anchors the minutes to the data
+    log_head: LogHead | None = None  # the store's log head: anchors the minutes to the data
     pages_per_ballot: int = 1  # pages of the one ballot design in the count (1 with several designs)
     tool_version: str = __version__
 
@@ -344,7 +345,7 @@ class Tally:
             "reconciled": r.reconciled,
             "language": self.language,
             "as_of": self.as_of,
-            "log_head": None if self.log_head is None else {"id": self.log_head[0], "hash": self.log_head[1]},
+            "log_head": None if self.log_head is None else {"id": self.log_head.id, "hash": self.log_head.hash},
             "tool_version": self.tool_version,
             "templates": [{"id": t.id, "fingerprint": _fp(t), "title": t.header.title, "subtitle": t.header.subtitle,
                            "language": t.language} for t in self.templates],
@@ -521,16 +522,16 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
                 templates: Mapping[str, Template] | Sequence[Template], *,
                 sheet_ids: Sequence[int] | None = None, issued: int | None = None, collected: int | None = None,
                 convened: int | None = None, present: int | None = None, batches: Mapping[str, int] | None = None,
-                failures: Sequence[tuple[str, int | None, str]] = (), as_of: str | None = None,
-                log_head: tuple[int, str] | None = None, scans_running: int = 0) -> Tally:
+                failures: Sequence[PageFailure] = (), as_of: str | None = None,
+                log_head: LogHead | None = None, scans_running: int = 0) -> Tally:
     """The tally of some reads: pure, deterministic (the same inputs give the same Tally).
 
-    `reads`: SheetReads, or (sheet id, SheetRead) pairs as ``Store.sheet_items()`` gives them; with
+    `reads`: SheetReads, or (sheet id, SheetRead) pairs (``store_inputs`` makes them from the store); with
     plain reads, `sheet_ids` gives their store ids (needed to apply decisions). Later copies are
     those with the higher id (scanned later), or later in the list when there are no ids.
     `decisions`: as ``Store.latest_decisions()`` returns them (keyed by (sheet id, contest, row)).
     `templates`: the ballots' templates (any keys: each is found by its fingerprint).
-    `failures`: the store's standing failures (path, page or None, message).
+    `failures`: the store's standing failures (``Store.failures()``).
     """
     if sheet_ids is not None and len(sheet_ids) != len(reads):
         raise TallyError(f"{len(sheet_ids)} sheet id(s) for {len(reads)} read(s)")
@@ -680,9 +681,9 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
     if failures:
         discrepancies.append(Discrepancy("page-failure", ERROR, f"{len(failures)} file(s) or page(s) could not be "
                                          "opened or decoded: rescan them", len(failures),
-                                         tuple((path, page) for path, page, _ in failures),
-                                         params={"failures": [{"source": p, "page": pg, "message": m}
-                                                              for p, pg, m in failures]}))
+                                         tuple((f.path, f.page) for f in failures),
+                                         params={"failures": [{"source": f.path, "page": f.page, "message": f.message}
+                                                              for f in failures]}))
     if scans_running:
         discrepancies.append(Discrepancy("scan-running", WARNING, f"{scans_running} scan run(s) have not finished "
                                          "(still running, or stopped without closing)", scans_running))
@@ -852,8 +853,8 @@ def run_templates(store: Store, paths: Sequence[str | Path] | None = None,
         return found
     base = Path(base_dir) if base_dir is not None else store.path.parent
     for run in reversed(store.runs()):
-        for entry in run.get("templates") or []:
-            fp, path = entry.get("fingerprint"), entry.get("path")
+        for entry in run.templates:
+            fp, path = entry.fingerprint, entry.path
             if not fp or fp in found or not path:
                 continue
             for candidate in (Path(path), base / path):
@@ -872,14 +873,14 @@ def store_inputs(store: Store) -> dict[str, Any]:
     """What tally_reads needs from a store besides the templates and the committee's numbers."""
     runs = store.runs()
     decisions = store.latest_decisions()
-    times = [r.get("finished_at") or r.get("started_at") for r in runs] + [d.created_at for d in store.decisions()]
+    times = [r.finished_at or r.started_at for r in runs] + [d.created_at for d in store.decisions()]
     return {
-        "reads": store.sheet_items(),
+        "reads": [(s.id, s.read) for s in store.sheet_items()],
         "decisions": decisions,
         "failures": store.failures(),
         "as_of": max((t for t in times if t), default=None),
         "log_head": store.log_head(),
-        "scans_running": sum(1 for r in runs if r.get("status") == "running"),
+        "scans_running": sum(1 for r in runs if r.status == "running"),
     }
 
 

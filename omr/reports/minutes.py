@@ -141,8 +141,8 @@ def _canvas_class(tally: Tally, st: _Styles):
     data = ""
     if tally.as_of or tally.log_head:
         as_of = (tally.as_of or "—").replace("T", " ").split(".")[0].rstrip("Z") + (" UTC" if tally.as_of else "")
-        head = tally.log_head or (0, "")
-        data = w["footer_data"].format(as_of=as_of, id=head[0], hash=head[1][:16])
+        head = tally.log_head
+        data = w["footer_data"].format(as_of=as_of, id=head.id if head else 0, hash=head.hash[:16] if head else "")
 
     class NumberedCanvas(Canvas):
         def __init__(self, *args, **kwargs):

@@ -22,7 +22,6 @@ from werkzeug.exceptions import HTTPException
 from omr.ballot.fonts import FONT_FILES, font_dir
 from omr.count.tally import compute_tally, tally_store
 from omr.read.annotate import ANNOTATE_PX_PER_MM
-from omr.read.results import SheetRead
 from omr.review import i18n
 from omr.review.images import ImageUnavailable, NeverAligned, SheetImages
 from omr.review.model import AWAITING, DECIDED, REJECTED, Queue, SheetItem, TemplateShelf, build_sheet, duplicate_of
@@ -36,7 +35,8 @@ from omr.review.security import (
     new_session,
     same_token,
 )
-from omr.store.database import Store, StoreError
+from omr.store.database import Store
+from omr.store.records import StoredSheet, StoreError
 
 SHOWS = ("awaiting", "decided", "all")
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -63,18 +63,18 @@ class _Reads:
         self.config = config
         self.lock = threading.Lock()
         self.key: Any = None
-        self.items: list[tuple[int, SheetRead]] = []
+        self.items: list[StoredSheet] = []
         self.shelf: TemplateShelf | None = None
         self.images = SheetImages(base=config.db.parent)
 
-    def get(self, store: Store) -> tuple[list[tuple[int, SheetRead]], TemplateShelf]:
+    def get(self, store: Store) -> tuple[list[StoredSheet], TemplateShelf]:
         runs = store.runs()
-        key = tuple((r["id"], r["status"], r["counts"]["sheets"]) for r in runs)
+        key = tuple((r.id, r.status, r.counts.sheets) for r in runs)
         with self.lock:
             if key != self.key or self.shelf is None:
                 self.items = store.sheet_items()
                 self.shelf = TemplateShelf(store, self.config.templates, base=self.config.db.parent)
-                dpis = sorted({float((r.get("options") or {}).get("render_dpi") or 200.0) for r in runs}) or [200.0]
+                dpis = sorted({float((r.options or {}).get("render_dpi") or 200.0) for r in runs}) or [200.0]
                 self.images.render_dpis = tuple(dpis)
                 self.key = key
             return self.items, self.shelf
@@ -160,7 +160,7 @@ def create_app(config: ReviewConfig) -> Flask:
         s = store()
         items, shelf = reads.get(s)
         latest = s.latest_decisions()
-        sheets = [build_sheet(sid, read, shelf, latest) for sid, read in items]
+        sheets = [build_sheet(x.id, x.read, shelf, latest) for x in items]
         return Queue([x for x in sheets if x.in_queue], len(items))
 
     # ---- language, words, filters
@@ -269,7 +269,7 @@ def create_app(config: ReviewConfig) -> Flask:
     def _any_sheet(sheet_id: int) -> SheetItem:
         """A sheet that is not in the queue (read cleanly, never decided) can still be opened."""
         items, shelf = reads.get(store())
-        read = next((r for sid, r in items if sid == sheet_id), None)
+        read = next((x.read for x in items if x.id == sheet_id), None)
         if read is None:
             abort(404, description=f"There is no sheet {sheet_id} in this database.")
         return build_sheet(sheet_id, read, shelf, store().latest_decisions(sheet_id))
@@ -383,7 +383,7 @@ def create_app(config: ReviewConfig) -> Flask:
 
     def _sheet_for_image(sheet_id: int) -> SheetItem:
         items, shelf = reads.get(store())
-        read = next((r for sid, r in items if sid == sheet_id), None)
+        read = next((x.read for x in items if x.id == sheet_id), None)
         if read is None:
             abort(404, description=f"There is no sheet {sheet_id} in this database.")
         return build_sheet(sheet_id, read, shelf, {})

@@ -25,7 +25,8 @@ from omr.ballot.layout import BallotLayout, PageLayout, Rect, layout
 from omr.ballot.template import Contest, Template, TemplateError, load_template
 from omr.read.interpret import row_needs_person, sheet_needs_person
 from omr.read.results import REVIEW, SHEET_OK, RowRead, SheetRead
-from omr.store.database import Decision, Store
+from omr.store.database import Store
+from omr.store.records import Decision, StoredSheet
 
 AWAITING, DECIDED, REJECTED = "awaiting", "decided", "rejected"
 BOX_CODES = {"marginal-mark", "no-mark", "several-marks", "overvote", "undervote"}  # judged by looking at the boxes
@@ -149,11 +150,11 @@ class TemplateShelf:
         wanted: dict[str, str] = {}
         candidates: list[str] = list(extra)
         for run in store.runs():
-            for t in run.get("templates") or []:
-                if isinstance(t, dict) and t.get("fingerprint"):
-                    wanted.setdefault(str(t["fingerprint"]), str(t.get("id")))
-                    if t.get("path"):
-                        candidates.append(str(t["path"]))
+            for t in run.templates:
+                if t.fingerprint:
+                    wanted.setdefault(str(t.fingerprint), str(t.id))
+                    if t.path:
+                        candidates.append(str(t.path))
         seen: set[Path] = set()
         for candidate in candidates:
             for path in _locations(candidate, base):
@@ -314,14 +315,14 @@ def _state_group(s: SheetItem) -> str:
 def load_queue(store: Store, shelf: TemplateShelf) -> Queue:
     latest = store.latest_decisions()
     items = store.sheet_items()
-    sheets = [build_sheet(sid, read, shelf, latest) for sid, read in items]
+    sheets = [build_sheet(x.id, x.read, shelf, latest) for x in items]
     return Queue([s for s in sheets if s.in_queue], len(items))
 
 
 _DUPLICATE = re.compile(r"the same sheet as (?P<path>.+) page (?P<page>\d+):")
 
 
-def duplicate_of(read: SheetRead, store_items: list[tuple[int, SheetRead]]) -> int | None:
+def duplicate_of(read: SheetRead, store_items: list[StoredSheet]) -> int | None:
     """The sheet id of the earlier scan a 'duplicate' reason names, when it is stored."""
     for reason in read.reasons:
         if reason.code != "duplicate":
@@ -329,7 +330,7 @@ def duplicate_of(read: SheetRead, store_items: list[tuple[int, SheetRead]]) -> i
         m = _DUPLICATE.search(reason.detail)
         if not m:
             continue
-        for sid, other in store_items:
-            if other.source == m.group("path") and other.page == int(m.group("page")):
-                return sid
+        for other in store_items:
+            if other.read.source == m.group("path") and other.read.page == int(m.group("page")):
+                return other.id
     return None

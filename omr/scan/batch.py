@@ -26,7 +26,9 @@ from omr.read.calibration import Profile
 from omr.read.pipeline import SIGNATURE_PX, TemplateBook, read_sheet
 from omr.read.results import SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, Reason, SheetRead
 from omr.scan.ingest import PageError, count_pages, expand_inputs, file_sha256, read_pages
-from omr.store.database import RunInfo, Store, environment_info
+from omr.store.database import Store
+from omr.store.environment import environment_info
+from omr.store.records import RunInfo
 
 PAGES_PER_CHUNK = 8
 # Two scans of one sheet: their ink cells correlate at 0.987 or more (sample set) while different
@@ -185,8 +187,8 @@ class _Duplicates:
 
     def __init__(self, store: Store):
         self.known: dict[tuple, list[tuple[str, int, bytes]]] = {}
-        for _, path, page, fp, tpage, sig in store.signatures():
-            self._add(path, page, fp, tpage, sig)
+        for s in store.signatures():
+            self._add(s.path, s.page, s.fingerprint, s.template_page, s.signature)
 
     @staticmethod
     def _key(fp: str | None, tpage: int | None, sig: bytes) -> tuple:
