@@ -12,7 +12,7 @@ from typing import Any
 
 from omr import __version__
 
-_PACKAGE_ROOT = Path(__file__).resolve().parent
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the omr package: every module that reads
 
 
 @functools.cache
