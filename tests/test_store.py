@@ -14,12 +14,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import omr
 from omr.read.results import MarkRead, Reason, Registration, RowRead, SheetRead
 from omr.store import database
-from omr.store.chain import sheet_payload
+from omr.store.chain import (
+    GENESIS_HASH,
+    LogEntry,
+    TablesNow,
+    canonical_json,
+    chain_hash,
+    chain_problems,
+    content_problems,
+    sheet_payload,
+)
 from omr.store.database import Store
-from omr.store.environment import environment_info
-from omr.store.records import PageFailure, RunCounts, RunInfo, RunTemplate, StoreError
+from omr.store.environment import environment_info, tool_code_sha256
+from omr.store.records import LogHead, PageFailure, RunCounts, RunInfo, RunTemplate, StoreError
 from omr.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
 OPTIONS = ("high", "mid", "low")
@@ -649,6 +659,81 @@ def test_verify_checks_a_published_head(filled):
         assert store.verify_log(head).ok
         verdict = store.verify_log("f" * 64)
         assert (verdict.ok, verdict.first_broken) == (False, None)
+
+
+# The hash of the log of a fixed history, made before the store was split into modules
+# (omr/store/database.py at 9e5622a): a payload, its canonical text or the chain changing shows here.
+FORMAT_HEAD = "bdb2a55b5ec47f5227c64cfefdfdff7a91a7188e6b89d9146d97842359f34b0e"
+
+
+def fixed_history(db: Path) -> None:
+    """Every kind of log entry, with a fixed clock and environment: two runs, files read, skipped and
+    failed, a path that could not be opened, row and sheet decisions and a revision."""
+    with Store(db, clock=counter_clock()) as store:
+        run = store.begin_run(run_info(environment={"tool": "0.1.0", "python": "3.x"}))
+        store.record_file(run, "scans/a.pdf", sha("a"), 3000, [make_sheet("scans/a.pdf", p) for p in (1, 2)]
+                          + [rejected_sheet("scans/a.pdf", 3)], [Failure("scans/a.pdf", 4, "page 4: truncated")])
+        store.record_file(run, "scans/bad.pdf", sha("bad"), 10, [], [Failure("scans/bad.pdf", None, "not a PDF")])
+        store.record_failure(run, Failure("scans/missing.pdf", None, "file or folder not found"))
+        store.finish_run(run, "finished", {"sheets": 3, "ratio": 0.5})
+        run = store.begin_run(run_info(environment={"tool": "0.1.0", "python": "3.x"}))
+        store.record_file(run, "copy/a.pdf", sha("a"), 3000, [make_sheet("copy/a.pdf", 1)], [])
+        store.record_file(run, "scans/bad.pdf", sha("bad"), 10, [make_sheet("scans/bad.pdf", 1, seed=3)], [])
+        store.finish_run(run, "interrupted", {})
+        first = store.add_decision(1, scope="row", contest_id="c1", row_id="p2", action="set", choices=["mid"],
+                                   reviewer="Trần Thị B", reason="tick in mid", note="rõ")
+        store.add_decision(1, scope="row", contest_id="c1", row_id="p2", action="invalid", reviewer="Lê C",
+                           reason="gạch tên", supersedes=first)
+        store.add_decision(2, scope="sheet", action="reject-sheet", reviewer="Lê C", reason="không phải phiếu")
+
+
+def test_the_file_format_and_the_log_payloads_are_unchanged(tmp_path):
+    fixed_history(tmp_path / "r.sqlite")
+    with Store(tmp_path / "r.sqlite") as store:
+        assert store.verify_log().ok
+        assert store.log_head() == LogHead(18, FORMAT_HEAD)
+
+
+def chained(*payloads: dict) -> list[LogEntry]:
+    entries, prev = [], GENESIS_HASH
+    for i, payload in enumerate(payloads, 1):
+        text = canonical_json(payload)
+        entries.append(LogEntry(i, payload["kind"], text, prev, chain_hash(prev, text)))
+        prev = entries[-1].hash
+    return entries
+
+
+def test_the_chain_check_is_a_pure_function_of_the_entries():
+    entries = chained(*({"kind": "file", "id": i} for i in (1, 2, 3)))
+    problems, parsed = chain_problems(entries, 3, entries[1].hash)
+    assert problems == [] and [p.obj["id"] for p in parsed] == [1, 2, 3]
+    problems, parsed = chain_problems([entries[0], entries[2]], 4, entries[1].hash)
+    assert [p.entry_id for p in problems] == [2, 3, 4, None]
+    assert problems[0].message == "log entry 2 removed" and "does not follow" in problems[1].message
+    assert problems[2].message == "log entry 4 removed from the end of the log"
+    assert "published log head" in problems[3].message and len(parsed) == 2
+
+
+def test_entries_are_checked_against_what_the_tables_give_now():
+    entries = chained({"kind": "file", "id": 1, "path": "a.pdf"}, {"kind": "failure", "id": 1, "path": "b.pdf"})
+    _, parsed = chain_problems(entries, None, None)
+    now = {("file", 1): {"kind": "file", "id": 1, "path": "A.pdf"}}  # edited; the failure row deleted
+    tables = TablesNow(sheets={}, runs=[], ids={"file": [1, 9], "failure": [], "decision": []},
+                       payload=lambda kind, row_id: now.get((kind, row_id)))
+    assert [(p.entry_id, p.message) for p in content_problems(parsed, tables)] == [
+        (1, 'log entry 1 (file record 1 (a.pdf)): the database was edited: path: log has "a.pdf", '
+            'database has "A.pdf"'),
+        (2, "log entry 2 (failure 1 (b.pdf page None)): no longer in the database (deleted)"),
+        (None, "file record 9 is in the database but not in the log (added behind the tool's back)")]
+
+
+def test_the_recorded_code_hash_covers_every_module_of_the_package():
+    root = Path(omr.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py"), key=lambda p: p.relative_to(root).as_posix()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+    assert (root / "read" / "pipeline.py").is_file() and tool_code_sha256() == digest.hexdigest()
 
 
 # --------------------------------------------------------------------------------------------------
