@@ -4,8 +4,9 @@ human decision, with an append-only hash-chained log that proves none of them wa
 `Store` is the I/O shell: the connection, the write transactions (each appends its log entries with
 the data they describe), the inserts and the queries, which hand back the typed records of
 :mod:`omr.store.records`. The layout of the file is in :mod:`omr.store.schema`, a sheet's tables in
-:mod:`omr.store.sheets`, the log's payloads and its check in :mod:`omr.store.chain`, and what may be
-stored in :mod:`omr.store.validate`.
+:mod:`omr.store.sheets` (runs and decisions rows in :mod:`omr.store.readback`), the log's payloads and
+its check in :mod:`omr.store.chain` (pure) and :mod:`omr.store.log` (its table), and what may be
+stored, decisions included, in :mod:`omr.store.validate`.
 
 Reads, failures, decisions and the log are never updated or deleted: triggers refuse it, and
 ``Store.verify_log`` notices it when someone drops the triggers and edits the file anyway.
@@ -43,7 +44,7 @@ from omr.store.records import (
     StoreError,
 )
 from omr.store.sheets import insert_sheet, load_sheets
-from omr.store.validate import check_decision_input, check_sha256, check_sheet, decided
+from omr.store.validate import check_decision, check_decision_input, check_sha256, check_sheet
 
 
 def _utc_now() -> str:
@@ -376,7 +377,7 @@ class Store:
                 raise StoreError(f"sheet {sheet_id} does not exist")
             read = stored[0].read
             where = f"sheet {sheet_id} ({read.source} page {read.page})"
-            chosen, machine = decided(read, where, scope, action, contest_id, row_id, choices, reason)
+            chosen, machine = check_decision(read, where, scope, action, contest_id, row_id, choices, reason)
             if scope == "row":
                 where = f"{where}, row {contest_id}/{row_id}"
             latest = self._conn.execute(

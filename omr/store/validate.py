@@ -98,7 +98,7 @@ def check_decision_input(scope: str, reviewer: str | None, choices: Sequence[str
     return reviewer
 
 
-def decided(read: SheetRead, where: str, scope: str, action: str, contest_id: str | None, row_id: str | None,
+def check_decision(read: SheetRead, where: str, scope: str, action: str, contest_id: str | None, row_id: str | None,
             choices: Sequence[str] | None, reason: str) -> tuple[tuple[str, ...], dict[str, Any]]:
     """The rules of a human decision on a read: (the choices it records, the machine read it
     overrides as JSON), or a StoreError saying which rule it breaks. `where` names the sheet.
