@@ -29,7 +29,9 @@ from omr.ballot.layout import layout
 from omr.ballot.template import load_template
 from omr.read.calibration import load_profile
 from omr.read.results import MarkRead, Reason, Registration, RowRead, SheetRead
-from omr.store.database import Store, canonical_json, chain_hash, sheet_payload, tool_code_sha256
+from omr.store.chain import canonical_json, chain_hash, sheet_payload
+from omr.store.database import Store
+from omr.store.environment import tool_code_sha256
 
 TEMPLATES = [str(SEED_TEMPLATE), str(LEADERS_TEMPLATE)]
 
@@ -160,8 +162,8 @@ def counted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     proc = omr("scan", str(archive), "--template", *copies, "--db", str(db), "--jobs", "2")
     assert proc.returncode == 1, proc.stdout + proc.stderr  # sheets need review (the duplicate at least)
     with Store(db) as store:  # a person decides a row, as the review screen does
-        sid, read = next((sid, r) for sid, r in store.sheet_items() if r.status == "review" and not r.test
-                         and r.rows and r.rows[0].marks)
+        sid, read = next((s.id, s.read) for s in store.sheet_items() if s.read.status == "review"
+                         and not s.read.test and s.read.rows and s.read.rows[0].marks)
         row = read.rows[0]
         store.add_decision(sid, scope="row", contest_id=row.contest_id, row_id=row.row_id, action="set",
                            choices=[row.marks[0].option_id], reviewer="Trần Thị B")
@@ -241,7 +243,7 @@ def test_a_scan_file_altered_is_caught_and_the_vote_it_makes_is_named(work) -> N
     archive, db = work
     png = archive / "loose-01.png"
     with Store(db) as store:
-        read = next(r for _, sha, _, r in store.sheet_records() if sha == file_sha256(png))
+        read = next(s.read for s in store.sheet_items() if s.source_sha256 == file_sha256(png))
     row = read.rows[0]
     blank = next(m for m in row.marks if m.state == "blank")
     paint_box(png, read, row.contest_id, row.row_id, blank.option_id)
@@ -287,7 +289,8 @@ def test_a_file_deleted_and_a_file_added_are_caught_and_named(work, tmp_path: Pa
 def ok_blank_box(db: Path) -> tuple[int, str, int, str, str, str]:
     """(sheet id, file SHA-256, page, contest, row, option) of a blank box on a sheet read ok."""
     with Store(db) as store:
-        for sid, sha, _, read in store.sheet_records():
+        for stored in store.sheet_items():
+            sid, sha, read = stored.id, stored.source_sha256, stored.read
             if read.status == "ok" and not read.test:
                 for row in read.rows:
                     for m in row.marks:
@@ -359,7 +362,7 @@ def test_a_forged_log_passes_verify_but_not_the_published_head_nor_the_audit(wor
     the head printed in the minutes and the re-read of the scans still catch it."""
     archive, db = work
     with Store(db) as store:
-        published = store.log_head()[1]
+        published = store.log_head().hash
     sid, sha, page, contest, row, option = ok_blank_box(db)
     con = drop_guards(db)
     con.execute("UPDATE marks SET score = 0.3, state = 'marked' WHERE sheet_id = ? AND contest_id = ? "
@@ -446,7 +449,7 @@ def test_the_templates_must_be_the_ones_the_run_recorded(work, tmp_path: Path) -
 def test_what_differs_on_the_auditors_computer_is_said(work) -> None:
     archive, db = work
     with Store(db) as store:  # every run records the code that read, not only the version number
-        assert store.runs()[0]["environment"]["tool_code"] == tool_code_sha256()
+        assert store.runs()[0].environment["tool_code"] == tool_code_sha256()
     con = drop_guards(db)
     con.execute("UPDATE runs SET environment = json_set(environment, '$.libraries.numpy', '1.0.0', "
                 "'$.python', '3.9.1', '$.tool_code', ?)", ("c" * 64,))
@@ -466,7 +469,7 @@ def test_verify_reports_an_intact_log_with_its_head_and_refuses_what_is_not_a_da
     proc = omr("verify", "--db", str(db))
     assert proc.returncode == 0 and "log intact" in proc.stdout
     with Store(db) as store:
-        head = store.log_head()[1]
+        head = store.log_head().hash
     assert head in proc.stdout
     assert omr("verify", "--db", str(db), "--head", head).returncode == 0
     assert omr("verify", "--db", str(db), "--head", "0" * 64).returncode == 1

@@ -102,7 +102,7 @@ def test_link_loop_dangling_link_fifo_and_socket_are_named_and_the_rest_is_read(
     assert len(json.loads(out.read_text(encoding="utf-8"))["sheets"]) == 4
     assert run_statuses(db) == ["finished"]
     with Store(db) as store:
-        assert {Path(p).name for p, _, _ in store.failures()} >= {"loop-a.pdf", "dangling.pdf", "pipe.pdf"}
+        assert {Path(f.path).name for f in store.failures()} >= {"loop-a.pdf", "dangling.pdf", "pipe.pdf"}
 
 
 def test_a_fifo_given_to_the_audit_archive_does_not_hang(sim_pages, tmp_path: Path) -> None:
@@ -173,7 +173,7 @@ def test_a_file_name_that_is_not_utf8_is_stored_readably_and_found_again(sim_pag
     again = omr("scan", str(scans), *TEMPLATE_ARGS, "--db", str(db))
     assert again.returncode == proc.returncode and "3 file(s) already read before, skipped" in again.stdout
     with Store(db) as store:
-        assert store.verify_log()[0]
+        assert store.verify_log().ok
 
 
 # --- 4: a decompression bomb is refused from its header ------------------------------------------------------------
@@ -351,9 +351,9 @@ def test_a_rerun_that_only_skips_exits_1_while_sheets_await_review(sim_pages, tm
     assert again.returncode == 1, again.stdout
     assert re.search(r"^\d+ sheet\(s\) in .* await review", again.stdout, re.M), again.stdout
     with Store(db) as store:  # a person decides: the database is settled
-        for sheet_id, read in store.sheet_items():
-            if read.status != "ok":
-                store.add_decision(sheet_id, scope="sheet", action="reject-sheet", reviewer="Tổ kiểm phiếu",
+        for stored in store.sheet_items():
+            if stored.read.status != "ok":
+                store.add_decision(stored.id, scope="sheet", action="reject-sheet", reviewer="Tổ kiểm phiếu",
                                    reason="scanned twice")
     settled = omr("scan", str(scans), *TEMPLATE_ARGS, "--db", str(db))
     assert settled.returncode == 0, settled.stdout
@@ -385,7 +385,7 @@ def test_a_running_scan_is_not_marked_interrupted(tmp_path: Path) -> None:
         live = store.begin_run(RunInfo(tool_version="t", options={"process": batch.this_process()}, templates=[],
                                        calibration={}, environment={}))
         assert batch.mark_dead_runs(store) == []
-        assert store.run(live)["status"] == "running"
+        assert store.run(live).status == "running"
 
 
 # --- fuzz: mutated scans never raise, never hang, always name the file ---------------------------------------------

@@ -68,7 +68,7 @@ def sample_reads(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[tuple[i
     with Store(db) as store:
         scan([str(ROOT / "sample_scans")], store, ScanOptions(tuple(templates), tuple(map(str, BUNDLED_TEMPLATES)),
                                                             load_profile(), jobs=2))
-        return store.sheet_items(), templates
+        return [(s.id, s.read) for s in store.sheet_items()], templates
 
 
 def _reworded(read: SheetRead) -> SheetRead:

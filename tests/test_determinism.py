@@ -23,7 +23,8 @@ from omr.ballot.template import load_template
 from omr.read.calibration import load_profile
 from omr.scan import batch
 from omr.scan.batch import ScanOptions, scan
-from omr.store.database import Store, canonical_json, sheet_payload
+from omr.store.chain import canonical_json, sheet_payload
+from omr.store.database import Store
 
 pytestmark = pytest.mark.slow  # the same archive scanned again and again, across jobs and workers
 
@@ -94,7 +95,7 @@ def test_reads_do_not_depend_on_how_pages_are_split_among_workers(archive: Path,
         monkeypatch.setattr(batch, "PAGES_PER_CHUNK", chunk)
         with Store(tmp_path / f"c{i}.sqlite") as store:
             scan([str(archive)], store, replace(options, jobs=jobs))
-            seen.append(sorted(canonical_json(sheet_payload(read, sha)) for _, sha, _, read in store.sheet_records()))
+            seen.append(sorted(canonical_json(sheet_payload(s.read, s.source_sha256)) for s in store.sheet_items()))
     assert len(seen[0]) == 12 and seen[0] == seen[1] == seen[2]
 
 

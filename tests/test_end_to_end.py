@@ -123,7 +123,7 @@ def test_calibrate_derives_a_profile_that_scan_then_uses_and_records(tmp_path: P
     assert proc.returncode in (0, 1), proc.stderr
     with Store(db) as store:
         run = store.runs()[-1]
-    assert json.dumps(run).count("office-a") >= 1
+    assert json.dumps(run.to_json()).count("office-a") >= 1
     bad = omr("scan", str(SAMPLES / "scan-clean-1bit.png"), "--template", str(BUNDLED_TEMPLATES[0]), "--db",
               str(tmp_path / "x.sqlite"), "--calibration", "no-such-profile")
     assert bad.returncode == 2 and "no such calibration profile" in bad.stderr

@@ -36,7 +36,8 @@ import pytest
 from conftest import BUNDLED_TEMPLATES, ROOT
 from test_tally_support import decision, make_read, person, rejected_read, tally_of, template
 
-from omr.count.tally import Tally, run_templates, tally_store
+from omr.count.stored import run_templates, tally_store
+from omr.count.tally import Tally
 from omr.reports import render_reports
 from omr.store.database import Store
 

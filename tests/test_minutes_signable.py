@@ -39,7 +39,8 @@ def test_the_minutes_print_a_log_head_that_verifies(scanned: Path, tmp_path: Pat
     assert proc.returncode in (0, 1), proc.stderr
     text = pdf_text((tmp_path / MINUTES).read_bytes())
     with Store(scanned) as store:
-        eid, digest = store.log_head()
+        head = store.log_head()
+        eid, digest = head.id, head.hash
     printed = HEAD_GROUPS.search(text)
     assert printed, text[-800:]  # the whole head, readable, in the body
     assert printed.group(1).replace(" ", "") == digest

@@ -24,6 +24,7 @@ from omr.reports.arlo import MANIFEST_COLUMNS, manifest_csv
 from omr.reports.cvr import cvr_id, cvr_report
 from omr.reports.exports import results_csv
 from omr.reports.text import fmt_int, fmt_pct
+from omr.store.records import LogHead
 
 SCHEMA = Path(__file__).resolve().parent / "data" / "nist-cvr-1500-103.schema.json"  # vendored: see data/README.md
 
@@ -55,7 +56,7 @@ def committee_day(provisional: bool = False):
         decisions.append(decision(6, "accept", reviewer="Nguyễn Văn Tâm", id=2))
         decisions.append(decision(10, "reject-sheet", reason="mặt sau để trắng", reviewer="Nguyễn Văn Tâm", id=3))
     return tally_of(reads, *decisions, issued=8, collected=7, convened=9, present=8,
-                    as_of="2023-06-29T10:41:07.000000Z", log_head=(57, "c0ffee" * 10 + "abcd"))
+                    as_of="2023-06-29T10:41:07.000000Z", log_head=LogHead(57, "c0ffee" * 10 + "abcd"))
 
 
 @pytest.fixture(scope="module")

@@ -166,7 +166,8 @@ class Client:
 def review_sheet(db: Path) -> tuple[int, int, str]:
     """(sheet id, row index, option id) of a sheet awaiting review with a row to decide (no-mark)."""
     with Store(db) as store:
-        for sid, read in store.sheet_items():
+        for stored in store.sheet_items():
+            sid, read = stored.id, stored.read
             for i, row in enumerate(read.rows):
                 if read.status == "review" and any(r.code == "no-mark" for r in row.reasons):
                     return sid, i, row.marks[0].option_id
@@ -291,7 +292,7 @@ def test_files_are_served_only_as_the_database_names_them(server: ReviewServer) 
 def test_a_scan_file_changed_after_the_scan_is_never_shown(tmp_path: Path) -> None:
     db = build_review_db(tmp_path / "swap")
     with Store(db) as store:
-        sid = store.sheet_items()[0][0]
+        sid = store.sheet_items()[0].id
     srv = ReviewServer(db, port=0).start()
     try:
         c = Client(srv.port)

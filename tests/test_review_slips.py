@@ -238,7 +238,7 @@ def test_a_database_moved_away_from_its_scans_says_what_to_do(browser, tmp_path:
     db = build_review_db(tmp_path / "moved")
     (tmp_path / "moved" / "extra.pdf").rename(tmp_path / "extra-elsewhere.pdf")  # the scans are not where they were
     with Store(db) as store:
-        sid = next(i for i, r in store.sheet_items() if r.status == "review")
+        sid = next(s.id for s in store.sheet_items() if s.read.status == "review")
     srv = ReviewServer(db, host="127.0.0.1", port=0).start()
     try:
         context, pg, errors = new_page(browser)

@@ -115,7 +115,7 @@ def test_rescanning_the_same_files_counts_nothing_twice(batch_dir, tmp_path: Pat
     assert "2 file(s) already read before, skipped" in second.stdout
     with Store(db) as store:
         assert len(store.sheets()) == 4
-        assert [r["status"] for r in store.runs()] == ["finished", "finished"]
+        assert [r.status for r in store.runs()] == ["finished", "finished"]
 
 
 @pytest.mark.slow
@@ -176,7 +176,7 @@ def test_an_interrupted_run_leaves_no_half_file_and_the_same_command_finishes(ba
         batch.scan([str(d / "batch-01.pdf")], store, options)
     with Store(db) as store:
         assert store.sheets() == []  # half of batch-01.pdf was read: none of it is kept
-        assert store.runs()[0]["status"] == "interrupted"
+        assert store.runs()[0].status == "interrupted"
     monkeypatch.setattr(batch, "_read_chunk", real)
     with Store(db) as store:
         summary = batch.scan([str(d / "batch-01.pdf")], store, options)

@@ -14,16 +14,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import omr
 from omr.read.results import MarkRead, Reason, Registration, RowRead, SheetRead
-from omr.store.database import (
-    APPLICATION_ID,
-    SCHEMA_VERSION,
-    RunInfo,
-    Store,
-    StoreError,
-    environment_info,
+from omr.store import database
+from omr.store.chain import (
+    GENESIS_HASH,
+    LogEntry,
+    TablesNow,
+    canonical_json,
+    chain_hash,
+    chain_problems,
+    content_problems,
     sheet_payload,
 )
+from omr.store.database import Store
+from omr.store.environment import environment_info, tool_code_sha256
+from omr.store.records import LogHead, PageFailure, RunCounts, RunInfo, RunTemplate, StoreError
+from omr.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
 OPTIONS = ("high", "mid", "low")
 
@@ -33,6 +40,12 @@ class Failure:  # what omr.scan.ingest.PageError looks like to the store
     source: str
     page: int | None
     message: str
+
+
+def verdict(store: Store) -> tuple[bool, int | None, str]:
+    """The log check's three fields, in the order the assertions below read them."""
+    v = store.verify_log()
+    return v.ok, v.first_broken, v.message
 
 
 def sha(name: str) -> str:
@@ -139,7 +152,7 @@ def filled(tmp_path):
         assert store.record_file(run, "scans/a.pdf", sha("a"), 3000, reads_a, []) == "read"
         assert store.record_file(run, "scans/bad.pdf", sha("bad"), 10, [],
                                  [Failure("scans/bad.pdf", None, "not a PDF: no header")]) == "failed"
-        sheet_id = store.sheet_items()[0][0]
+        sheet_id = store.sheet_items()[0].id
         store.add_decision(sheet_id, scope="row", contest_id="c1", row_id="p1", action="set", choices=["low"],
                            reviewer="Trần Thị B")
         store.finish_run(run, "finished", {"sheets": 4})
@@ -169,8 +182,8 @@ def test_round_trip_rebuilds_equal_reads_in_path_and_page_order(filled):
         assert back[1].reasons[0].where == (180.0, 12.5, 20.0, 8.25) and back[2].reasons[0].where is None
         assert store.sheets_of_source(sha("a")) == reads[:3] and store.sheets_of_source(sha("zz")) == []
         items = store.sheet_items()
-        assert [s for _, s in items] == back
-        assert store.sheet(items[1][0]) == reads[1]
+        assert [s.read for s in items] == back
+        assert store.sheet(items[1].id) == reads[1]
         assert store.sheets(run_id=1) == back and store.sheets(run_id=99) == []
         with pytest.raises(StoreError, match="sheet 999 does not exist"):
             store.sheet(999)
@@ -201,8 +214,8 @@ def test_signatures_for_duplicate_detection(filled):
     with Store(db) as store:
         sigs = store.signatures()
     # the rejected page has no signature and is left out
-    assert [(path, page) for _, path, page, *_ in sigs] == [("scans/a.pdf", 1), ("scans/a.pdf", 2), ("scans/b.pdf", 1)]
-    assert sigs[0][3:] == (sha("template"), 1, reads[0].signature)
+    assert [(s.path, s.page) for s in sigs] == [("scans/a.pdf", 1), ("scans/a.pdf", 2), ("scans/b.pdf", 1)]
+    assert (sigs[0].fingerprint, sigs[0].template_page, sigs[0].signature) == (sha("template"), 1, reads[0].signature)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -280,19 +293,19 @@ def test_runs_record_what_is_needed_to_repeat_them(tmp_path):
     with Store(tmp_path / "r.sqlite", clock=counter_clock()) as store:
         run = store.begin_run(run_info())
         info = store.run(run)
-        assert info["status"] == "running" and info["finished_at"] is None and info["summary"] is None
-        assert info["options"] == {"jobs": 1, "inputs": ["scans"]}  # the Path stored as text
-        assert info["templates"] == [{"id": "tin-nhiem", "fingerprint": sha("template"), "path": "t.yaml"}]
-        assert info["calibration_name"] == "default" and info["calibration"]["marginal"] == [0.07, 0.2]
-        env = info["environment"]
+        assert info.status == "running" and info.finished_at is None and info.summary is None
+        assert info.options == {"jobs": 1, "inputs": ["scans"]}  # the Path stored as text
+        assert info.templates == (RunTemplate(id="tin-nhiem", fingerprint=sha("template"), path="t.yaml"),)
+        assert info.calibration_name == "default" and info.calibration["marginal"] == [0.07, 0.2]
+        env = info.environment
         assert env["python"] and env["libraries"]["numpy"] == np.__version__
         assert {"opencv", "pypdfium2", "zxing-cpp", "Pillow"} <= set(env["libraries"])
         store.record_file(run, "x.pdf", sha("x"), 5, [make_sheet("x.pdf", 1)], [])
         store.finish_run(run, "finished", {"read": 1})
         info = store.run(run)
-        assert info["status"] == "finished" and info["summary"] == {"read": 1}
-        assert info["started_at"] < info["finished_at"]
-        assert info["counts"] == {"read": 1, "skipped-already-read": 0, "failed": 0, "sheets": 1, "failures": 0}
+        assert info.status == "finished" and info.summary == {"read": 1}
+        assert info.started_at < info.finished_at
+        assert info.counts == RunCounts(read=1, skipped_already_read=0, failed=0, sheets=1, failures=0)
         with pytest.raises(StoreError, match="already finished"):
             store.finish_run(run, "finished", {})
         with pytest.raises(StoreError, match="already finished"):
@@ -301,7 +314,7 @@ def test_runs_record_what_is_needed_to_repeat_them(tmp_path):
             store.finish_run(store.begin_run(run_info()), "done", {})
         with pytest.raises(StoreError, match="run 42 does not exist"):
             store.run(42)
-        assert [r["id"] for r in store.runs()] == [1, 2]
+        assert [r.id for r in store.runs()] == [1, 2]
         assert store.source_status(sha("y")) is None
 
 
@@ -322,25 +335,26 @@ def test_a_file_already_read_is_not_stored_twice(filled):
         with pytest.raises(StoreError, match="never recorded"):
             store.record_skip(run, "new.pdf", sha("new"))
         assert store.sheets() == reads and store.sheets(run_id=run) == []
-        assert store.run(run)["counts"]["skipped-already-read"] == 2
-        assert store.verify_log()[0]
+        assert store.run(run).counts.skipped_already_read == 2
+        assert store.verify_log().ok
 
 
 def test_a_failed_file_is_recorded_and_may_be_read_later(filled):
     db, _ = filled
     with Store(db) as store:
         assert store.source_status(sha("bad")) == "failed"
-        assert store.failures(1) == [("scans/bad.pdf", None, "not a PDF: no header")]
+        assert store.failures(1) == [PageFailure("scans/bad.pdf", None, "not a PDF: no header")]
         run = store.begin_run(run_info())
         pages = [make_sheet("scans/bad.pdf", 1), make_sheet("scans/bad.pdf", 3)]
         assert store.record_file(run, "scans/bad.pdf", sha("bad"), 10, pages,
                                  [Failure("scans/bad.pdf", 2, "page 2: JPEG stream truncated")]) == "read"
         assert store.source_status(sha("bad")) == "read"
-        assert store.failures(1) == [("scans/bad.pdf", None, "not a PDF: no header")]  # history stays
-        assert store.failures() == [("scans/bad.pdf", 2, "page 2: JPEG stream truncated")]  # what still stands
+        assert store.failures(1) == [PageFailure("scans/bad.pdf", None, "not a PDF: no header")]  # history stays
+        # what still stands
+        assert store.failures() == [PageFailure("scans/bad.pdf", 2, "page 2: JPEG stream truncated")]
         assert store.failures(run) == store.failures()
         assert [s.page for s in store.sheets(run)] == [1, 3]
-        assert store.verify_log()[0]
+        assert store.verify_log().ok
 
 
 def test_inputs_that_could_not_be_opened_are_recorded_without_a_hash(tmp_path):
@@ -348,11 +362,12 @@ def test_inputs_that_could_not_be_opened_are_recorded_without_a_hash(tmp_path):
         first = store.begin_run(run_info())
         store.record_failure(first, Failure("scans/missing.pdf", None, "file or folder not found"))
         store.finish_run(first, "finished", {})
-        assert store.failures(first) == store.failures() == [("scans/missing.pdf", None, "file or folder not found")]
+        assert store.failures(first) == store.failures() == [
+            PageFailure("scans/missing.pdf", None, "file or folder not found")]
         second = store.begin_run(run_info())  # the file turned up
         store.record_file(second, "scans/missing.pdf", sha("m"), 5, [make_sheet("scans/missing.pdf", 1)], [])
         assert store.failures() == [] and len(store.failures(first)) == 1
-        assert store.verify_log()[0]
+        assert store.verify_log().ok
 
 
 @pytest.mark.parametrize("interruption", [RuntimeError("disk full"), KeyboardInterrupt()])
@@ -364,15 +379,15 @@ def test_an_interrupted_file_leaves_nothing_and_can_be_recorded_again(tmp_path, 
     store.record_file(run, "small.pdf", sha("small"), 5, [make_sheet("small.pdf", 1)], [])
     before = table_counts(db)
     inserted = []
-    original = Store._insert_sheet
+    original = database.insert_sheet
 
-    def failing_insert(self, run_id, sha256, read):
+    def failing_insert(conn, run_id, sha256, read):
         if len(inserted) == 2:
             raise interruption
-        inserted.append(original(self, run_id, sha256, read))
+        inserted.append(original(conn, run_id, sha256, read))
         return inserted[-1]
 
-    monkeypatch.setattr(Store, "_insert_sheet", failing_insert)
+    monkeypatch.setattr(database, "insert_sheet", failing_insert)
     with pytest.raises(type(interruption)):
         store.record_file(run, "big.pdf", sha("big"), 9000, reads, [Failure("big.pdf", 5, "page 5 unreadable")])
     assert len(inserted) == 2  # two pages were written before the failure...
@@ -380,11 +395,11 @@ def test_an_interrupted_file_leaves_nothing_and_can_be_recorded_again(tmp_path, 
     with Store(db) as other:  # what another process sees
         assert other.source_status(sha("big")) is None
         assert [s.source for s in other.sheets()] == ["small.pdf"]
-        assert other.verify_log()[0]
-    monkeypatch.setattr(Store, "_insert_sheet", original)
+        assert other.verify_log().ok
+    monkeypatch.setattr(database, "insert_sheet", original)
     assert store.record_file(run, "big.pdf", sha("big"), 9000, reads, [Failure("big.pdf", 5, "x")]) == "read"
     assert store.sheets(run)[:4] == reads
-    assert store.verify_log()[0]
+    assert store.verify_log().ok
     store.close()
 
 
@@ -417,7 +432,7 @@ def test_bad_reads_are_refused_before_anything_is_written(tmp_path):
 def test_decisions_are_appended_revised_and_the_latest_is_in_force(filled):
     db, reads = filled
     with Store(db, clock=counter_clock(10)) as store:
-        sheet_id = store.sheet_items()[1][0]  # a.pdf page 2
+        sheet_id = store.sheet_items()[1].id  # a.pdf page 2
         machine_row = reads[1].rows[1]
         first = store.add_decision(sheet_id, scope="row", contest_id="c1", row_id="p2", action="accept",
                                    reviewer=" Lê Văn C ", note="rõ ràng")
@@ -444,7 +459,7 @@ def test_decisions_are_appended_revised_and_the_latest_is_in_force(filled):
         latest = store.latest_decisions()
         assert latest[(sheet_id, "c1", "p2")].id == third
         assert latest[(sheet_id, None, None)].id == undo
-        assert set(latest) == {(sheet_id, "c1", "p2"), (sheet_id, None, None), (store.sheet_items()[0][0], "c1", "p1")}
+        assert set(latest) == {(sheet_id, "c1", "p2"), (sheet_id, None, None), (store.sheet_items()[0].id, "c1", "p1")}
         assert set(store.latest_decisions(sheet_id)) == {(sheet_id, "c1", "p2"), (sheet_id, None, None)}
         assert store.sheets() == reads  # the machine read is untouched
 
@@ -468,7 +483,7 @@ def test_decisions_are_appended_revised_and_the_latest_is_in_force(filled):
         with pytest.raises(StoreError, match="sheet decision is one of"):
             store.add_decision(sheet_id, scope="sheet", action="set", reviewer="E")
         assert len(store.decisions()) == 6
-        assert store.verify_log()[0]
+        assert store.verify_log().ok
     with Store(db) as store:  # and all of it is still there after reopening
         assert store.latest_decisions()[(sheet_id, "c1", "p2")].action == "invalid"
 
@@ -483,7 +498,7 @@ def test_the_database_refuses_to_update_or_delete_what_is_append_only(filled):
             con.execute(statement)
     con.close()
     with Store(db) as store:
-        assert store.verify_log()[0]
+        assert store.verify_log().ok
 
 
 # --------------------------------------------------------------------------------------------------
@@ -493,9 +508,9 @@ def test_the_database_refuses_to_update_or_delete_what_is_append_only(filled):
 def test_a_clean_database_verifies(filled):
     db, _ = filled
     with Store(db) as store:
-        ok, first, message = store.verify_log()
+        ok, first, message = verdict(store)
         head = store.log_head()
-    assert (ok, first) == (True, None) and message.startswith(f"log intact: {head[0]} entries")
+    assert (ok, first) == (True, None) and message.startswith(f"log intact: {head.id} entries")
     kinds = [k for (k,) in sqlite3.connect(db).execute("SELECT kind FROM log ORDER BY id")]
     assert kinds == ["run-start", "file", "sheet", "file", "sheet", "sheet", "sheet", "file", "failure", "decision",
                      "run-end"]
@@ -507,7 +522,7 @@ def test_verify_names_a_mark_score_edited_directly(filled):
                "AND page = 2) AND row_id = 'p3' AND option_id = 'low'")
     entry = log_entry(db, "sheet", source_sha256=sha("a"), page=2)
     with Store(db) as store:
-        ok, first, message = store.verify_log()
+        ok, first, message = verdict(store)
     assert not ok and first == entry
     assert "scans/a.pdf page 2" in message and "rows[2](c1/p3).marks[2](low).score" in message
     assert f"log has {reads[1].rows[2].marks[2].score}, database has 0.9876" in message
@@ -535,7 +550,7 @@ def test_verify_names_any_field_of_a_read_edited(filled, statement, named):
     assert reads[1].status == "review" and reads[1].reasons and any(r.reasons for r in reads[1].rows)
     tamper(db, joined)
     with Store(db) as store:
-        ok, first, message = store.verify_log()
+        ok, first, message = verdict(store)
     assert not ok and first == log_entry(db, "sheet", source_sha256=sha("a"), page=2)
     assert "scans/a.pdf page 2" in message and named in message
 
@@ -546,7 +561,7 @@ def test_verify_notices_a_sheet_moved_to_another_run(filled):
         store.begin_run(run_info())
     tamper(db, "UPDATE sheets SET run_id = 2 WHERE page = 3")
     with Store(db) as store:
-        ok, first, message = store.verify_log()
+        ok, first, message = verdict(store)
     assert not ok and first is None and "claims run 2, which did not read it" in message
 
 
@@ -559,7 +574,7 @@ def test_verify_notices_inconsistent_tables(filled, statement, named):
     db, _ = filled
     tamper(db, statement)
     with Store(db) as store:
-        ok, first, message = store.verify_log()
+        ok, first, message = verdict(store)
     assert not ok and first is None and named in message
 
 
@@ -572,7 +587,7 @@ def test_verify_names_a_deleted_sheet(filled, with_children):
     tamper(db, *(children if with_children else []), f"DELETE FROM sheets WHERE id = {where}")
     entry = log_entry(db, "sheet", source_sha256=sha("b"), page=1)
     with Store(db) as store:
-        ok, first, message = store.verify_log()
+        ok, first, message = verdict(store)
         assert [s.source for s in store.sheets()] == ["scans/a.pdf"] * 3
     assert not ok and first == entry
     assert "no longer in the database (deleted)" in message
@@ -583,7 +598,7 @@ def test_verify_names_an_edited_decision(filled):
     tamper(db, "UPDATE decisions SET choices = '[\"high\"]' WHERE id = 1")
     entry = log_entry(db, "decision", id=1)
     with Store(db) as store:
-        ok, first, message = store.verify_log()
+        ok, first, message = verdict(store)
     assert not ok and first == entry
     assert "decision 1 by Trần Thị B" in message and 'choices[0]: log has "low", database has "high"' in message
 
@@ -595,7 +610,7 @@ def test_verify_names_a_reordered_log(filled):
     tamper(db, f"UPDATE log SET id = -1 WHERE id = {a}", f"UPDATE log SET id = {a} WHERE id = {b}",
            f"UPDATE log SET id = {b} WHERE id = -1")
     with Store(db) as store:
-        ok, first, message = store.verify_log()
+        ok, first, message = verdict(store)
     assert not ok and first == a and "does not follow the entry before it" in message
 
 
@@ -605,7 +620,7 @@ def test_verify_names_a_removed_log_entry(filled, which):
     entry = log_entry(db, "sheet", source_sha256=sha("b"), page=1) if which == "middle" else log_entry(db, "run-end")
     tamper(db, f"DELETE FROM log WHERE id = {entry}")
     with Store(db) as store:
-        ok, first, message = store.verify_log()
+        ok, first, message = verdict(store)
     assert not ok and first == entry and f"log entry {entry} removed" in message
 
 
@@ -622,10 +637,10 @@ def test_verify_catches_a_log_entry_rewritten_with_a_fresh_hash(filled):
     new_hash = hashlib.sha256((prev + forged).encode()).hexdigest()
     tamper(db, "UPDATE log SET payload = ?, hash = ? WHERE id = ?", params=(forged, new_hash, entry))
     with Store(db) as store:
-        ok, first, message = store.verify_log()
+        ok, first, message = verdict(store)
         problems = store.log_problems()
     assert not ok and first == entry and "reviewer" in message
-    assert any(eid == entry + 1 and "does not follow" in msg for eid, msg in problems)
+    assert any(p.entry_id == entry + 1 and "does not follow" in p.message for p in problems)
 
 
 def test_verify_catches_rows_added_behind_the_tools_back(filled):
@@ -633,16 +648,92 @@ def test_verify_catches_rows_added_behind_the_tools_back(filled):
     tamper(db, "INSERT INTO decisions (sheet_id, scope, action, choices, reason, reviewer, note, created_at, machine) "
                "VALUES (1, 'sheet', 'reject-sheet', '[]', 'x', 'intruder', '', '2026', '{}')")
     with Store(db) as store:
-        ok, first, message = store.verify_log()
+        ok, first, message = verdict(store)
     assert not ok and first is None and "decision 2 is in the database but not in the log" in message
 
 
 def test_verify_checks_a_published_head(filled):
     db, _ = filled
     with Store(db) as store:
-        _, head = store.log_head()
-        assert store.verify_log(head)[0]
-        assert store.verify_log("f" * 64)[:2] == (False, None)
+        head = store.log_head().hash
+        assert store.verify_log(head).ok
+        verdict = store.verify_log("f" * 64)
+        assert (verdict.ok, verdict.first_broken) == (False, None)
+
+
+# The hash of the log of a fixed history, made before the store was split into modules
+# (omr/store/database.py at 9e5622a): a payload, its canonical text or the chain changing shows here.
+FORMAT_HEAD = "bdb2a55b5ec47f5227c64cfefdfdff7a91a7188e6b89d9146d97842359f34b0e"
+
+
+def fixed_history(db: Path) -> None:
+    """Every kind of log entry, with a fixed clock and environment: two runs, files read, skipped and
+    failed, a path that could not be opened, row and sheet decisions and a revision."""
+    with Store(db, clock=counter_clock()) as store:
+        run = store.begin_run(run_info(environment={"tool": "0.1.0", "python": "3.x"}))
+        store.record_file(run, "scans/a.pdf", sha("a"), 3000, [make_sheet("scans/a.pdf", p) for p in (1, 2)]
+                          + [rejected_sheet("scans/a.pdf", 3)], [Failure("scans/a.pdf", 4, "page 4: truncated")])
+        store.record_file(run, "scans/bad.pdf", sha("bad"), 10, [], [Failure("scans/bad.pdf", None, "not a PDF")])
+        store.record_failure(run, Failure("scans/missing.pdf", None, "file or folder not found"))
+        store.finish_run(run, "finished", {"sheets": 3, "ratio": 0.5})
+        run = store.begin_run(run_info(environment={"tool": "0.1.0", "python": "3.x"}))
+        store.record_file(run, "copy/a.pdf", sha("a"), 3000, [make_sheet("copy/a.pdf", 1)], [])
+        store.record_file(run, "scans/bad.pdf", sha("bad"), 10, [make_sheet("scans/bad.pdf", 1, seed=3)], [])
+        store.finish_run(run, "interrupted", {})
+        first = store.add_decision(1, scope="row", contest_id="c1", row_id="p2", action="set", choices=["mid"],
+                                   reviewer="Trần Thị B", reason="tick in mid", note="rõ")
+        store.add_decision(1, scope="row", contest_id="c1", row_id="p2", action="invalid", reviewer="Lê C",
+                           reason="gạch tên", supersedes=first)
+        store.add_decision(2, scope="sheet", action="reject-sheet", reviewer="Lê C", reason="không phải phiếu")
+
+
+def test_the_file_format_and_the_log_payloads_are_unchanged(tmp_path):
+    fixed_history(tmp_path / "r.sqlite")
+    with Store(tmp_path / "r.sqlite") as store:
+        assert store.verify_log().ok
+        assert store.log_head() == LogHead(18, FORMAT_HEAD)
+
+
+def chained(*payloads: dict) -> list[LogEntry]:
+    entries, prev = [], GENESIS_HASH
+    for i, payload in enumerate(payloads, 1):
+        text = canonical_json(payload)
+        entries.append(LogEntry(i, payload["kind"], text, prev, chain_hash(prev, text)))
+        prev = entries[-1].hash
+    return entries
+
+
+def test_the_chain_check_is_a_pure_function_of_the_entries():
+    entries = chained(*({"kind": "file", "id": i} for i in (1, 2, 3)))
+    problems, parsed = chain_problems(entries, 3, entries[1].hash)
+    assert problems == [] and [p.obj["id"] for p in parsed] == [1, 2, 3]
+    problems, parsed = chain_problems([entries[0], entries[2]], 4, entries[1].hash)
+    assert [p.entry_id for p in problems] == [2, 3, 4, None]
+    assert problems[0].message == "log entry 2 removed" and "does not follow" in problems[1].message
+    assert problems[2].message == "log entry 4 removed from the end of the log"
+    assert "published log head" in problems[3].message and len(parsed) == 2
+
+
+def test_entries_are_checked_against_what_the_tables_give_now():
+    entries = chained({"kind": "file", "id": 1, "path": "a.pdf"}, {"kind": "failure", "id": 1, "path": "b.pdf"})
+    _, parsed = chain_problems(entries, None, None)
+    now = {("file", 1): {"kind": "file", "id": 1, "path": "A.pdf"}}  # edited; the failure row deleted
+    tables = TablesNow(sheets={}, runs=[], ids={"file": [1, 9], "failure": [], "decision": []},
+                       payload=lambda kind, row_id: now.get((kind, row_id)))
+    assert [(p.entry_id, p.message) for p in content_problems(parsed, tables)] == [
+        (1, 'log entry 1 (file record 1 (a.pdf)): the database was edited: path: log has "a.pdf", '
+            'database has "A.pdf"'),
+        (2, "log entry 2 (failure 1 (b.pdf page None)): no longer in the database (deleted)"),
+        (None, "file record 9 is in the database but not in the log (added behind the tool's back)")]
+
+
+def test_the_recorded_code_hash_covers_every_module_of_the_package():
+    root = Path(omr.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py"), key=lambda p: p.relative_to(root).as_posix()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+    assert (root / "read" / "pipeline.py").is_file() and tool_code_sha256() == digest.hexdigest()
 
 
 # --------------------------------------------------------------------------------------------------

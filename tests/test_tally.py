@@ -34,7 +34,9 @@ from omr.count.tally import (
     tally_reads,
 )
 from omr.read.results import Reason
-from omr.store.database import RunInfo, Store, environment_info
+from omr.store.database import Store
+from omr.store.environment import environment_info
+from omr.store.records import PageFailure, RunInfo
 
 SEED = "seed"
 
@@ -246,7 +248,8 @@ def test_issued_collected_present_and_quorum() -> None:
 def test_files_that_failed_to_open_are_discrepancies() -> None:
     t = template(SEED)
     result = tally_reads(list(enumerate(votes(t, "cao", 2), 1)), {}, [t], collected=2,
-                         failures=[("scans/broken.pdf", None, "not a PDF"), ("scans/lo.pdf", 3, "bad JPEG")])
+                         failures=[PageFailure("scans/broken.pdf", None, "not a PDF"),
+                                   PageFailure("scans/lo.pdf", 3, "bad JPEG")])
     failure = next(d for d in result.reconciliation.discrepancies if d.code == "page-failure")
     assert failure.count == 2 and failure.sheets == (("scans/broken.pdf", None), ("scans/lo.pdf", 3))
     assert not result.reconciliation.reconciled
@@ -400,7 +403,7 @@ def _store_with_reads(path: Path, reads, template_path: str) -> list[int]:
             environment=environment_info()))
         store.record_file(run, "scans/lo-1.pdf", "a" * 64, 10, reads, [])
         store.finish_run(run, "finished", {})
-        return [sid for sid, _ in store.sheet_items()]
+        return [s.id for s in store.sheet_items()]
 
 
 def test_compute_tally_reads_the_store_and_its_decisions(tmp_path: Path) -> None:

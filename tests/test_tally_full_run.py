@@ -111,8 +111,8 @@ def test_a_day_of_counting_from_scans_to_signed_minutes(day: dict) -> None:
 
     # 2. a member of the committee looks at the blank ballot and confirms it (no mark: invalid)
     with Store(day["db"]) as store:
-        sheet_id = next(sid for sid, read in store.sheet_items() if read.status == "review"
-                        and not any(r.code == "duplicate" for r in read.reasons))
+        sheet_id = next(s.id for s in store.sheet_items() if s.read.status == "review"
+                        and not any(r.code == "duplicate" for r in s.read.reasons))
         store.add_decision(sheet_id, scope="sheet", action="accept", reviewer="Lê Văn Cường",
                            reason="phiếu trắng, không đánh dấu")
 

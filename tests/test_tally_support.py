@@ -16,7 +16,7 @@ from omr.ballot.template import Template, load_template
 from omr.count.tally import Tally, tally_reads
 from omr.read.interpret import Policy, interpret_row, sheet_status
 from omr.read.results import BLANK, MARGINAL, MARKED, MarkRead, Reason, SheetRead
-from omr.store.database import Decision
+from omr.store.records import Decision
 
 SCORES = {MARKED: 0.21, MARGINAL: 0.015, BLANK: 0.002}
 _decisions = itertools.count(1)

@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from omr.codes import ERROR
-from omr.store.database import environment_info
+from omr.store.environment import environment_info
+from omr.store.records import LogHead, LogProblem
 
 MARGINAL_CHANGE, MINOR = "marginal", "minor"  # severities besides omr.codes.ERROR
 
@@ -126,10 +127,10 @@ class FileEntry:
 class AuditReport:
     database: str
     database_sha256: str
-    log_head: tuple[int, str] | None
+    log_head: LogHead | None
     archive: list[str]
     started_at: str
-    integrity: list[tuple[int | None, str]] = field(default_factory=list)
+    integrity: list[LogProblem] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
     templates: list[TemplateCheck] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
@@ -167,9 +168,9 @@ class AuditReport:
             "format": "ballot-omr-audit", "version": 1, "passed": self.passed,
             "database": {"path": self.database, "sha256": self.database_sha256,
                          "log_head": None if self.log_head is None else
-                         {"id": self.log_head[0], "hash": self.log_head[1]}},
+                         {"id": self.log_head.id, "hash": self.log_head.hash}},
             "archive": self.archive, "started_at": self.started_at, "finished_at": self.finished_at,
-            "integrity": [{"entry": e, "message": m} for e, m in self.integrity],
+            "integrity": [{"entry": p.entry_id, "message": p.message} for p in self.integrity],
             "runs": self.runs, "templates": [asdict(t) for t in self.templates],
             "notes": [asdict(n) for n in self.notes],
             "files": [asdict(f) for f in self.files], "file_counts": dict(self.file_counts()),
@@ -184,10 +185,10 @@ class AuditReport:
     def summary_lines(self, limit: int = 40) -> list[str]:
         """What the terminal shows: the verdict last."""
         fc = self.file_counts()
-        head = f"log head {self.log_head[0]} {self.log_head[1][:16]}…" if self.log_head else "empty log"
+        head = f"log head {self.log_head.id} {self.log_head.hash[:16]}…" if self.log_head else "empty log"
         lines = [f"audit of {self.database} ({head}) against {len(self.archive)} archive input(s)"]
         lines.append("database log: intact" if not self.integrity else
-                     f"database log: BROKEN, {len(self.integrity)} problem(s); first: {self.integrity[0][1]}")
+                     f"database log: BROKEN, {len(self.integrity)} problem(s); first: {self.integrity[0].message}")
         for run in self.runs:
             cal = run["calibration_used"]
             lines.append(f"run {run['id']} ({run['started_at'][:19]}, {run['files_reread']} file(s) re-read): "

@@ -113,10 +113,10 @@ def _verdict(report: AuditReport, s: _Styles) -> Table:
 
 def _facts(report: AuditReport, s: _Styles) -> Table:
     env = report.environment
-    head = "(empty)" if report.log_head is None else f"entry {report.log_head[0]}: {report.log_head[1]}"
+    head = "(empty)" if report.log_head is None else f"entry {report.log_head.id}: {report.log_head.hash}"
     integrity = "intact: every run, read and decision matches its hash-chained log entry" if not report.integrity \
         else f"<font color='#b00020'><b>BROKEN</b></font>: {len(report.integrity)} problem(s); first: " \
-             f"{_t(report.integrity[0][1])}"
+             f"{_t(report.integrity[0].message)}"
     fc = report.file_counts()
     rows = [
         ["Database", f"{_t(report.database)}<br/>file SHA-256 {report.database_sha256}"],
@@ -270,7 +270,7 @@ def _totals(report: AuditReport, s: _Styles) -> list[Any]:
 def write_audit_pdf(report: AuditReport, path: str | Path) -> None:
     """Write the report as an A4 PDF."""
     s = _Styles()
-    head = "" if report.log_head is None else f"log head {report.log_head[1][:16]}…"
+    head = "" if report.log_head is None else f"log head {report.log_head.hash[:16]}…"
 
     def footer(canvas: Any, doc: Any) -> None:
         canvas.saveState()

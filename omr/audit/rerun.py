@@ -26,10 +26,19 @@ from omr.audit.findings import KINDS, AuditError, AuditReport, Difference, FileE
 from omr.audit.verify import log_problems, open_snapshot, utc_now
 from omr.read.results import SheetRead
 from omr.scan.ingest import file_sha256
-from omr.store.database import Decision, Store, environment_info
+from omr.store.database import Store
+from omr.store.environment import environment_info
+from omr.store.records import (
+    Decision,
+    PageFailure,
+    RunFile,
+    RunRecord,
+    SourceRecord,
+    StoredSheet,
+)
 
 
-def _resolve_templates(runs: Sequence[Mapping[str, Any]], template_paths: Sequence[str], base: Path
+def _resolve_templates(runs: Sequence[RunRecord], template_paths: Sequence[str], base: Path
                        ) -> tuple[dict[int, list[tuple[Any, str]]], list[TemplateCheck], list[Note]]:
     """For each run, its templates (Template, path) with the fingerprints it recorded: from the
     files given, else from the paths the run recorded (as given, or from the database's folder `base`)
@@ -41,41 +50,41 @@ def _resolve_templates(runs: Sequence[Mapping[str, Any]], template_paths: Sequen
     resolved: dict[int, list[tuple[Any, str]]] = {}
     checks: list[TemplateCheck] = []
     for run in runs:
-        records = [RecordedTemplate.from_record(rec) for rec in run["templates"]]
+        records = [RecordedTemplate(t.id, t.fingerprint, t.path) for t in run.templates]
         lookup = find_templates(records, template_paths, base)
-        resolved[run["id"]] = []
+        resolved[run.id] = []
         for rec in records:
             found = lookup.found.get(rec.fingerprint)
             if found is None:
-                checks.append(TemplateCheck(run["id"], rec.id, rec.fingerprint, rec.path, None, "missing",
+                checks.append(TemplateCheck(run.id, rec.id, rec.fingerprint, rec.path, None, "missing",
                                             lookup.missing.get(rec.fingerprint, "no template file given")))
                 continue
             if found.path in template_paths:
                 used_given.add(found.path)
-            resolved[run["id"]].append((found.template, found.path))
+            resolved[run.id].append((found.template, found.path))
             from_record = rec.path is not None and (found.path == rec.path or Path(found.path) == base / rec.path)
-            checks.append(TemplateCheck(run["id"], rec.id, rec.fingerprint, rec.path, found.path, "match",
+            checks.append(TemplateCheck(run.id, rec.id, rec.fingerprint, rec.path, found.path, "match",
                                         "" if from_record else f"recorded as {rec.path}"))
     notes = [Note("templates", f"{f.path} (fingerprint {fp[:16]}…) was given but no audited run used it")
              for fp, f in given.items() if f.path not in used_given]
     return resolved, checks, notes
 
 
-def _profile_of(run: Mapping[str, Any], override: Any | None) -> tuple[Any, list[Note]]:
+def _profile_of(run: RunRecord, override: Any | None) -> tuple[Any, list[Note]]:
     from omr.read.calibration import ProfileError, parse_profile
 
-    recorded = run["calibration"]
+    recorded = run.calibration
     notes: list[Note] = []
     if override is not None:
         differ = compare_profiles(recorded, override.to_json())
         if differ:
-            notes.append(Note("calibration", f"run {run['id']} recorded calibration {recorded.get('name')!r}; the "
+            notes.append(Note("calibration", f"run {run.id} recorded calibration {recorded.get('name')!r}; the "
                                              f"audit re-reads with {override.name!r} instead: " + "; ".join(differ)))
         return override, notes
     try:
-        return parse_profile(dict(recorded), f"run {run['id']}: recorded calibration"), notes
+        return parse_profile(dict(recorded), f"run {run.id}: recorded calibration"), notes
     except ProfileError as exc:
-        raise AuditError(f"cannot re-read with the thresholds run {run['id']} recorded: {exc}") from None
+        raise AuditError(f"cannot re-read with the thresholds run {run.id} recorded: {exc}") from None
 
 
 _NEEDED = {"tool_version": "tool version", "environment.python": "Python version",
@@ -84,16 +93,17 @@ _NEEDED = {"tool_version": "tool version", "environment.python": "Python version
            "calibration.marked_at_least": "marked threshold"}
 
 
-def _record_gaps(run: Mapping[str, Any]) -> list[str]:
+def _record_gaps(run: RunRecord) -> list[str]:
     """What a run should have recorded to be repeated and did not."""
     gaps = []
     for path, label in _NEEDED.items():
-        value: Any = run
-        for part in path.split("."):
+        field_name, *parts = path.split(".")
+        value: Any = getattr(run, field_name)
+        for part in parts:
             value = value.get(part) if isinstance(value, Mapping) else None
         if value in (None, "", {}):
             gaps.append(label)
-    if not run.get("templates") or any(not t.get("fingerprint") for t in run["templates"]):
+    if not run.templates or any(not t.fingerprint for t in run.templates):
         gaps.append("template fingerprints")
     return gaps
 
@@ -139,24 +149,26 @@ def _hash_archive(archive: Sequence[str]) -> tuple[dict[str, list[str]], list[Di
     return archived, problems
 
 
-def _reading_record(source: Mapping[str, Any]) -> dict[str, Any]:
+def _reading_record(source: SourceRecord) -> RunFile:
     """The run_files record of the run that read this content (or last tried to): its settings and
-    its place in that run's order are what a re-read repeats."""
-    recs = source["files"]
-    return next((f for f in recs if f["outcome"] == "read"), None) or next(
-        (f for f in reversed(recs) if f["outcome"] == "failed"), {"id": 0, "run": source["first_run_id"]})
+    its place in that run's order are what a re-read repeats. A source with neither (never the
+    case for what the tool writes) gives its first run, first in that run's order (id 0)."""
+    recs = source.files
+    return next((f for f in recs if f.outcome == "read"), None) or next(
+        (f for f in reversed(recs) if f.outcome == "failed"),
+        RunFile(0, source.first_run_id, source.first_path, source.status))
 
 
-def _environment_notes(runs: Sequence[Mapping[str, Any]]) -> list[Note]:
+def _environment_notes(runs: Sequence[RunRecord]) -> list[Note]:
     here = environment_info()
     seen: dict[str, list[int]] = {}
     notes = []
     for run in runs:
-        for message in compare_environment(run["environment"], here):
-            seen.setdefault(message, []).append(run["id"])
+        for message in compare_environment(run.environment, here):
+            seen.setdefault(message, []).append(run.id)
         gaps = _record_gaps(run)
         if gaps:
-            notes.append(Note("record", f"run {run['id']} did not record {', '.join(gaps)}: the re-read uses "
+            notes.append(Note("record", f"run {run.id} did not record {', '.join(gaps)}: the re-read uses "
                                         "the defaults and this computer's"))
     return notes + [Note("environment", f"{m} (run{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))})")
                     for m, ids in seen.items()]
@@ -183,38 +195,42 @@ def run_audit(archive: Sequence[str], db: str | Path, template_paths: Sequence[s
             report.integrity = log_problems(store)
             report.log_head = store.log_head()
             try:
-                runs = {r["id"]: r for r in store.runs()}
-                sources = {s["sha256"]: s for s in store.sources()}
-                records = store.sheet_records()
+                runs = {r.id: r for r in store.runs()}
+                sources = {s.sha256: s for s in store.sources()}
+                records = store.sheet_items()
                 decisions = store.latest_decisions()
             except (ValueError, TypeError, KeyError, sqlite3.Error) as exc:
-                why = report.integrity[0][1] if report.integrity else f"{type(exc).__name__}: {exc}"
+                why = report.integrity[0].message if report.integrity else f"{type(exc).__name__}: {exc}"
                 raise AuditError(f"{db}: the recorded reads cannot be read back ({why}); `omr verify` says more") \
                     from exc
         if not runs:
             raise AuditError(f"{db}: no run is recorded in this database: nothing to audit")
-        report.differences += [Difference("integrity", None, None, None if e is None else f"log entry {e}", None,
-                                          None, m) for e, m in report.integrity]
+        report.differences += [Difference("integrity", None, None, None if p.entry_id is None else
+                                          f"log entry {p.entry_id}", None, None, p.message) for p in report.integrity]
 
         # ---- files: the archive against the database, by content
         archived, problems = _hash_archive(archive)
         report.differences += problems
         pairs, missing, extra = match_files(
-            {sha: sorted({s["first_path"], *(f["path"] for f in s["files"])}) for sha, s in sources.items()}, archived)
+            {sha: sorted({s.first_path, *(f.path for f in s.files)}) for sha, s in sources.items()}, archived)
         # what to re-read: (run id, order in that run, archived path, SHA-256 of the content recorded for it)
         last_run = max(runs)
         plan: list[tuple[int, tuple, str, str]] = []
         for sha, paths in archived.items():
             old = pairs.get(sha, sha)
-            rec = _reading_record(sources[old]) if old in sources else {"run": last_run, "id": None}
-            plan.append((rec["run"], (0, rec["id"]) if rec["id"] is not None else (1, paths[0]), paths[0], old))
-            report.files += [FileEntry("copy", p, None, None, sha, run=rec["run"]) for p in paths[1:]]
+            if old in sources:
+                rec = _reading_record(sources[old])
+                run_id, order = rec.run_id, (0, rec.id)
+            else:  # never recorded: re-read with the last run's settings, after the recorded files
+                run_id, order = last_run, (1, paths[0])
+            plan.append((run_id, order, paths[0], old))
+            report.files += [FileEntry("copy", p, None, None, sha, run=run_id) for p in paths[1:]]
         plan.sort(key=lambda p: p[:2])
-        display = {sha: s["first_path"] for sha, s in sources.items()} | {old: path for _, _, path, old in plan}
+        display = {sha: s.first_path for sha, s in sources.items()} | {old: path for _, _, path, old in plan}
 
         # ---- the settings each run recorded
         needed = sorted({p[0] for p in plan})
-        read_by = sorted({_reading_record(s)["run"] for s in sources.values()} | set(needed))
+        read_by = sorted({_reading_record(s).run_id for s in sources.values()} | set(needed))
         resolved, report.templates, notes = _resolve_templates([runs[i] for i in read_by], template_paths,
                                                                Path(db).parent)
         lacking = [c for c in report.templates if c.status != "match"]
@@ -234,17 +250,17 @@ def run_audit(archive: Sequence[str], db: str | Path, template_paths: Sequence[s
         reasons = tuple(replace(r, detail=_unlink_text(r.detail, links)) for r in read.reasons)
         return replace(read, source=links.get(read.source, read.source), reasons=reasons)
 
-    before = {(sha, read.page): read for _, sha, _, read in records}
-    after = {(pairs.get(sha, sha), read.page): relink(read) for _, sha, _, read in after_records}
+    before = {(s.source_sha256, s.read.page): s.read for s in records}
+    after = {(pairs.get(s.source_sha256, s.source_sha256), s.read.page): relink(s.read) for s in after_records}
     both = set(pairs.values())
-    sheet_key = {sid: (sha, read.page) for sid, sha, _, read in records}
+    sheet_key = {s.id: (s.source_sha256, s.read.page) for s in records}
     decided: dict[tuple[str, int], set[tuple[str, str]]] = {}
     for sid, contest, row in decisions:
         if contest is not None and sid in sheet_key:
             decided.setdefault(sheet_key[sid], set()).add((contest, row))
     sheet_diffs = compare_reads({k: v for k, v in before.items() if k[0] in both},
                                 {k: v for k, v in after.items() if k[0] in both}, lambda k: display[k[0]], decided)
-    failed = {(links.get(p, p), page): message for p, page, message in failed}
+    failed = {(links.get(f.path, f.path), f.page): f.message for f in failed}
     report.differences += [
         replace(d, detail=f"{d.detail}; now: {failed.get((d.file, d.page)) or failed[(d.file, None)]}")
         if d.kind == "sheet-missing" and {(d.file, d.page), (d.file, None)} & set(failed) else d for d in sheet_diffs]
@@ -262,10 +278,10 @@ def run_audit(archive: Sequence[str], db: str | Path, template_paths: Sequence[s
     return report
 
 
-def _reread(plan: Sequence[tuple[int, tuple, str, str]], runs: Mapping[int, Mapping[str, Any]],
+def _reread(plan: Sequence[tuple[int, tuple, str, str]], runs: Mapping[int, RunRecord],
             resolved: Mapping[int, Sequence[tuple[Any, str]]], override: Any | None, jobs: int, progress: bool,
             tmp: Path, report: AuditReport
-            ) -> tuple[list[tuple[int, str, int, SheetRead]], list[tuple[str, int | None, str]], dict[str, str]]:
+            ) -> tuple[list[StoredSheet], list[PageFailure], dict[str, str]]:
     """`omr scan` of the planned files into a temporary database, one run's files at a time with that
     run's templates, thresholds and options. Each run's files are linked under names that sort in
     the order the run read them (scan reads in path order). Returns the re-read sheets, the pages
@@ -286,7 +302,7 @@ def _reread(plan: Sequence[tuple[int, tuple, str, str]], runs: Mapping[int, Mapp
                 _link(Path(path).resolve(), link)
                 links[str(link)] = path
                 inputs.append(str(link))
-            recorded = run["options"] or {}
+            recorded = run.options or {}
             options = ScanOptions(tuple(t for t, _ in resolved[run_id]), tuple(p for _, p in resolved[run_id]),
                                   profile, jobs=max(1, jobs),
                                   max_megapixels=float(recorded.get("max_megapixels", 60.0)),
@@ -295,15 +311,15 @@ def _reread(plan: Sequence[tuple[int, tuple, str, str]], runs: Mapping[int, Mapp
             if bar is not None:
                 bar.update(len(inputs))
             report.runs.append({
-                "id": run_id, "started_at": run["started_at"], "status": run["status"],
-                "tool_version": run["tool_version"], "files_reread": len(inputs),
-                "calibration_recorded": run["calibration"], "calibration_used": profile.to_json(),
+                "id": run_id, "started_at": run.started_at, "status": run.status,
+                "tool_version": run.tool_version, "files_reread": len(inputs),
+                "calibration_recorded": run.calibration, "calibration_used": profile.to_json(),
                 "options_used": {"render_dpi": options.render_dpi, "max_megapixels": options.max_megapixels},
                 "templates": [{"id": t.id, "path": p} for t, p in resolved[run_id]]})
-        return rerun.sheet_records(), rerun.failures(), links
+        return rerun.sheet_items(), rerun.failures(), links
 
 
-def _file_entries(report: AuditReport, sources: Mapping[str, Mapping[str, Any]], pairs: Mapping[str, str],
+def _file_entries(report: AuditReport, sources: Mapping[str, SourceRecord], pairs: Mapping[str, str],
                   missing: Sequence[str], extra: Sequence[str], display: Mapping[str, str],
                   sheets_before: Counter[str], sheets_after: Counter[str], last_run: int) -> None:
     for sha in sorted(set(pairs.values()) | set(missing) | set(extra), key=lambda s: (display[s], s)):
@@ -314,21 +330,21 @@ def _file_entries(report: AuditReport, sources: Mapping[str, Mapping[str, Any]],
                                                  f"never recorded; it reads as {sheets_after[sha]} sheet(s)"))
             continue
         src = sources[sha]
-        run = _reading_record(src)["run"]
+        run = _reading_record(src).run_id
         if sha in missing:
-            report.files.append(FileEntry("missing", None, src["first_path"], sha, None, sheets_before[sha], 0, run))
+            report.files.append(FileEntry("missing", None, src.first_path, sha, None, sheets_before[sha], 0, run))
             report.differences.append(Difference(
                 "file-missing", path, None, None, sha[:16] + "…", None,
                 f"not in the archive; the database holds {sheets_before[sha]} sheet(s) read from it"
-                if src["status"] == "read" else "not in the archive; it could not be read when recorded either"))
+                if src.status == "read" else "not in the archive; it could not be read when recorded either"))
             continue
         new = next(n for n, o in pairs.items() if o == sha)
         status = "same" if new == sha else "altered"
-        report.files.append(FileEntry(status, path, src["first_path"], sha, new, sheets_before[sha],
+        report.files.append(FileEntry(status, path, src.first_path, sha, new, sheets_before[sha],
                                       sheets_after[sha], run))
         if status == "altered":
             report.differences.append(Difference("file-altered", path, None, None, sha[:16] + "…", new[:16] + "…",
-                                                 f"other bytes than the file recorded as {src['first_path']}"))
+                                                 f"other bytes than the file recorded as {src.first_path}"))
 
 
 def _unlink_text(text: str, links: Mapping[str, str]) -> str:
@@ -338,7 +354,7 @@ def _unlink_text(text: str, links: Mapping[str, str]) -> str:
     return text
 
 
-def _totals(report: AuditReport, records: Sequence[tuple[int, str, int, SheetRead]],
+def _totals(report: AuditReport, records: Sequence[StoredSheet],
             after: Mapping[tuple[str, int], SheetRead],
             decisions: Mapping[tuple[int, str | None, str | None], Decision],
             resolved: Mapping[int, Sequence[tuple[Any, str]]]) -> None:
@@ -348,7 +364,7 @@ def _totals(report: AuditReport, records: Sequence[tuple[int, str, int, SheetRea
     from omr.count.tally import TallyError, tally_reads
 
     templates = list({id(t): t for items in resolved.values() for t, _ in items}.values())
-    sheet_ids = {(sha, read.page): sid for sid, sha, _, read in records}
+    sheet_ids = {(s.source_sha256, s.read.page): s.id for s in records}
     next_id = max(sheet_ids.values(), default=0) + 1
     after_items = []
     for key, read in sorted(after.items(), key=lambda kv: (kv[0] not in sheet_ids, kv[1].source, kv[1].page)):
@@ -357,7 +373,7 @@ def _totals(report: AuditReport, records: Sequence[tuple[int, str, int, SheetRea
             sid, next_id = next_id, next_id + 1
         after_items.append((sid, read))
     try:
-        before = tally_reads([(sid, read) for sid, _, _, read in records], decisions, templates).to_json()
+        before = tally_reads([(s.id, s.read) for s in records], decisions, templates).to_json()
         after_json = tally_reads(after_items, decisions, templates).to_json()
     except TallyError as exc:
         report.notes.append(Note("totals", f"totals not compared: {exc}"))

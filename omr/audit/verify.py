@@ -13,6 +13,7 @@ from pathlib import Path
 
 from omr.audit.findings import AuditError
 from omr.store.database import Store, StoreError
+from omr.store.records import LogHead, LogProblem
 
 # --------------------------------------------------------------------------------------------------
 # The runner
@@ -57,24 +58,25 @@ def open_snapshot(db: str | Path, into: Path) -> Store:
 class VerifyResult:
     ok: bool
     first_entry: int | None
-    problems: list[tuple[int | None, str]]
-    head: tuple[int, str] | None
+    problems: list[LogProblem]
+    head: LogHead | None
 
     def lines(self, db: str) -> list[str]:
         if self.ok:
             if self.head is None:
                 return [f"{db}: log intact: empty (nothing recorded yet)"]
-            return [f"{db}: log intact: {self.head[0]} entries, every run, read and decision matches its entry",
-                    f"log head (print it in the minutes; `omr verify --head` checks it later): {self.head[1]}"]
+            return [f"{db}: log intact: {self.head.id} entries, every run, read and decision matches its entry",
+                    f"log head (print it in the minutes; `omr verify --head` checks it later): {self.head.hash}"]
         first = f"first broken entry: log entry {self.first_entry}" if self.first_entry is not None else "first problem"
-        if len(self.problems) == 1 and self.problems[0][1].startswith("the published log head"):
+        if len(self.problems) == 1 and self.problems[0].message.startswith("the published log head"):
             return [f"{db}: NOT VERIFIED: the log head given is not in this database's log: the log was rewritten "
                     "after the minutes were printed, or this is not the database they were printed from",
-                    f"{first}: {self.problems[0][1]}"]
-        lines = [f"{db}: BROKEN: the database was changed behind the tool's back", f"{first}: {self.problems[0][1]}"]
+                    f"{first}: {self.problems[0].message}"]
+        lines = [f"{db}: BROKEN: the database was changed behind the tool's back",
+                 f"{first}: {self.problems[0].message}"]
         if len(self.problems) > 1:
             lines.append(f"{len(self.problems)} problem(s) in all:")
-            lines += [f"  - {message}" for _, message in self.problems[:50]]
+            lines += [f"  - {p.message}" for p in self.problems[:50]]
             if len(self.problems) > 50:
                 lines.append(f"  ... and {len(self.problems) - 50} more")
         return lines
@@ -85,27 +87,29 @@ _JSON_COLUMNS = {"runs": ("environment", "options", "templates", "calibration", 
                  "sheets": ("homography", "metrics"), "rows": ("choices",), "decisions": ("choices", "machine")}
 
 
-def _unreadable(path: Path) -> list[tuple[int | None, str]]:
+def _unreadable(path: Path) -> list[LogProblem]:
     """Rows whose JSON columns no longer parse, named (when the log check cannot even load them)."""
-    out: list[tuple[int | None, str]] = []
+    out: list[LogProblem] = []
     with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as con:
         for table, columns in _JSON_COLUMNS.items():
             key = "sheet_id, contest_id, row_id" if table == "rows" else "id"
             for column in columns:
                 for *ident, value in con.execute(f"SELECT {key}, {column} FROM {table} "
                                                  f"WHERE {column} IS NOT NULL AND NOT json_valid({column})"):
-                    out.append((None, f"{table} row {'/'.join(map(str, ident))}: {column} is not what the tool "
-                                      f"writes ({str(value)[:40]!r}): edited behind the tool's back"))
+                    out.append(LogProblem(None, f"{table} row {'/'.join(map(str, ident))}: {column} is not "
+                                                f"what the tool writes ({str(value)[:40]!r}): edited behind the "
+                                                "tool's back"))
     return out
 
 
-def log_problems(store: Store, head: str | None = None) -> list[tuple[int | None, str]]:
+def log_problems(store: Store, head: str | None = None) -> list[LogProblem]:
     """Store.log_problems, and a named problem instead of a crash when the tables cannot be read back."""
     try:
         return store.log_problems(head)
     except (ValueError, TypeError, KeyError, sqlite3.Error) as exc:
-        return _unreadable(store.path) or [(None, f"the database cannot be read back ({type(exc).__name__}: "
-                                                  f"{exc}): it was edited behind the tool's back")]
+        return _unreadable(store.path) or [LogProblem(None, f"the database cannot be read back "
+                                                            f"({type(exc).__name__}: {exc}): it was edited behind "
+                                                            "the tool's back")]
 
 
 HEAD_MIN_DIGITS = 8
@@ -146,4 +150,4 @@ def verify_database(db: str | Path, head: str | None = None) -> VerifyResult:
     with tempfile.TemporaryDirectory(prefix="omr-verify-") as tmp, contextlib.closing(
             open_snapshot(db, Path(tmp))) as store:
         problems = log_problems(store, None if digits is None else _full_head(store, digits))
-        return VerifyResult(not problems, problems[0][0] if problems else None, problems, store.log_head())
+        return VerifyResult(not problems, problems[0].entry_id if problems else None, problems, store.log_head())

@@ -108,7 +108,8 @@ def _piles(store, templates: list, demo: dict[str, Any], samples: Path) -> dict[
 
     by_fp = {fingerprint(t): t.id for t in templates}
     piles: dict[str, list] = {t.id: [] for t in templates}
-    for sid, read in store.sheet_items():
+    for stored in store.sheet_items():
+        sid, read = stored.id, stored.read
         template_id = by_fp.get(read.fingerprint) or demo["piles"].get(_where(read.source, read.page, samples))
         if template_id is None:
             print(f"  NOTE {read.source} page {read.page}: belongs to no ballot of the demo; left out of the tallies")

@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from omr.review.server import serve
-    from omr.store.database import StoreError
+    from omr.store.records import StoreError
 
     if not 0 <= args.port <= 65535:
         print(f"error: --port must be from 0 to 65535, not {args.port}", file=sys.stderr)

@@ -58,7 +58,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if args.json:
         from omr.audit.digest import reads_digest
 
-        payload = {"run": {**run, "digest": reads_digest(reads)}, "sheets": [r.to_json() for r in reads]}
+        payload = {"run": {**run.to_json(), "digest": reads_digest(reads)}, "sheets": [r.to_json() for r in reads]}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"run {summary.run_id}: {summary.sheets} sheet(s) read from {summary.files} file(s): "

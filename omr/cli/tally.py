@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     from omr.count.stored import run_templates, tally_store
     from omr.reports import write_reports
     from omr.reports.arlo import manifest_problems
-    from omr.store.database import Store, StoreError
+    from omr.store.database import Store
+    from omr.store.records import StoreError
 
     if (args.convened is None) != (args.present is None):
         print("error: give both --convened and --present (the quorum needs both), or neither", file=sys.stderr)
@@ -147,7 +148,7 @@ def _mixed_ballots(store, templates, ballot: str | None) -> str:
     needs --ballot (one set of minutes per ballot, in its language), and --ballot must name one."""
     from omr.count.tally import ballots_in
 
-    found = ballots_in(store.sheet_items(), templates)
+    found = ballots_in([(s.id, s.read) for s in store.sheet_items()], templates)
     listing = "; ".join(f"{tid} ({n} sheet(s))" for tid, n in found.items())
     if ballot is not None and ballot not in found:
         return f"error: no sheet of ballot {ballot!r} in {store.path}: the ballots read are {listing or 'none'}"

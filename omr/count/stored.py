@@ -15,8 +15,7 @@ from omr.store.database import Store
 
 def recorded_templates(store: Store) -> list[RecordedTemplate]:
     """The templates the scan runs recorded, newest run first."""
-    return [RecordedTemplate.from_record(entry) for run in reversed(store.runs())
-            for entry in run.get("templates") or [] if isinstance(entry, Mapping)]
+    return [RecordedTemplate(t.id, t.fingerprint, t.path) for run in reversed(store.runs()) for t in run.templates]
 
 
 def run_templates(store: Store, paths: Sequence[str | Path] | None = None,
@@ -35,16 +34,16 @@ def store_inputs(store: Store) -> dict[str, Any]:
     """What tally_reads needs from a store besides the templates and the committee's numbers."""
     runs = store.runs()
     decisions = store.latest_decisions()
-    times = [r.get("finished_at") or r.get("started_at") for r in runs] + [d.created_at for d in store.decisions()]
-    records = store.sheet_records()
+    times = [r.finished_at or r.started_at for r in runs] + [d.created_at for d in store.decisions()]
+    stored = store.sheet_items()
     return {
-        "reads": [(sid, read) for sid, _, _, read in records],
-        "source_sha256": {sid: sha for sid, sha, _, _ in records},
+        "reads": [(s.id, s.read) for s in stored],
+        "source_sha256": {s.id: s.source_sha256 for s in stored},
         "decisions": decisions,
         "failures": store.failures(),
         "as_of": max((t for t in times if t), default=None),
         "log_head": store.log_head(),
-        "scans_running": sum(1 for r in runs if r.get("status") == "running"),
+        "scans_running": sum(1 for r in runs if r.status == "running"),
     }
 
 

@@ -69,7 +69,7 @@ from omr.read.interpret import row_needs_person, sheet_review_codes
 from omr.read.results import MarkRead, Reason, SheetRead
 
 if TYPE_CHECKING:  # decisions come from the store; the tally itself never touches it
-    from omr.store.database import Decision
+    from omr.store.records import Decision, LogHead, PageFailure
 
 RESULTS_FORMAT = "ballot-omr-results"
 RESULTS_VERSION = 1
@@ -318,7 +318,7 @@ class Tally:
     templates: tuple[Template, ...]  # the ballots in the tally, in order
     language: str  # vi | en: of the reports
     as_of: str | None = None  # time of the latest data (run end or decision): not the time of printing
-    log_head: tuple[int, str] | None = None  # the store's log head: anchors the minutes to the data
+    log_head: LogHead | None = None  # the store's log head: anchors the minutes to the data
     pages_per_ballot: int = 1  # pages of the one ballot design in the count (1 with several designs)
     tool_version: str = __version__
 
@@ -349,7 +349,7 @@ class Tally:
             "reconciled": r.reconciled,
             "language": self.language,
             "as_of": self.as_of,
-            "log_head": None if self.log_head is None else {"id": self.log_head[0], "hash": self.log_head[1]},
+            "log_head": None if self.log_head is None else {"id": self.log_head.id, "hash": self.log_head.hash},
             "tool_version": self.tool_version,
             "templates": [{"id": t.id, "fingerprint": fingerprint(t), "title": t.header.title,
                            "subtitle": t.header.subtitle, "language": t.language} for t in self.templates],
@@ -564,7 +564,7 @@ def _sheet_outcomes(items: Sequence[tuple[int, int | None, SheetRead]], known: M
 
 def _discrepancies(outcomes: Sequence[SheetOutcome], known: Mapping[str, Template], in_tally: Sequence[str],
                    accounted: int, not_issued_ballots: int, *, issued: int | None, collected: int | None,
-                   present: int | None, failures: Sequence[tuple[str, int | None, str]], scans_running: int,
+                   present: int | None, failures: Sequence[PageFailure], scans_running: int,
                    ) -> tuple[list[Discrepancy], list[PageCount], int, int]:
     """What does not add up: pages of a ballot missing, ballots missing or extra against the hand
     count, impossible numbers, copies, test sheets, sheets not issued, unreadable pages, failures."""
@@ -640,9 +640,9 @@ def _discrepancies(outcomes: Sequence[SheetOutcome], known: Mapping[str, Templat
     if failures:
         discrepancies.append(Discrepancy("page-failure", ERROR, f"{len(failures)} file(s) or page(s) could not be "
                                          "opened or decoded: rescan them", len(failures),
-                                         tuple((path, page) for path, page, _ in failures),
-                                         params={"failures": [{"source": p, "page": pg, "message": m}
-                                                              for p, pg, m in failures]}))
+                                         tuple((f.path, f.page) for f in failures),
+                                         params={"failures": [{"source": f.path, "page": f.page, "message": f.message}
+                                                              for f in failures]}))
     if scans_running:
         discrepancies.append(Discrepancy("scan-running", WARNING, f"{scans_running} scan run(s) have not finished "
                                          "(still running, or stopped without closing)", scans_running))
@@ -711,8 +711,8 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
                 templates: Mapping[str, Template] | Sequence[Template], *,
                 sheet_ids: Sequence[int] | None = None, issued: int | None = None, collected: int | None = None,
                 convened: int | None = None, present: int | None = None, batches: Mapping[str, int] | None = None,
-                failures: Sequence[tuple[str, int | None, str]] = (), as_of: str | None = None,
-                log_head: tuple[int, str] | None = None, scans_running: int = 0,
+                failures: Sequence[PageFailure] = (), as_of: str | None = None,
+                log_head: LogHead | None = None, scans_running: int = 0,
                 source_sha256: Mapping[int, str] | None = None) -> Tally:
     """The tally of some reads: pure, deterministic (the same inputs give the same Tally).
 
@@ -721,7 +721,7 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
     those with the higher id (scanned later), or later in the list when there are no ids.
     `decisions`: as ``Store.latest_decisions()`` returns them (keyed by (sheet id, contest, row)).
     `templates`: the ballots' templates (any keys: each is found by its fingerprint).
-    `failures`: the store's standing failures (path, page or None, message).
+    `failures`: the store's standing failures (``Store.failures()``).
     `source_sha256`: the SHA-256 of each sheet's file, by sheet id (the CVR names the file by it).
     """
     if sheet_ids is not None and len(sheet_ids) != len(reads):
@@ -882,9 +882,9 @@ def ballots_in(reads: Sequence[tuple[int, SheetRead]], templates: Mapping[str, T
     return out
 
 
-def of_ballot(reads: Sequence[tuple[int, SheetRead]], failures: Sequence[tuple[str, int | None, str]],
+def of_ballot(reads: Sequence[tuple[int, SheetRead]], failures: Sequence[PageFailure],
               templates: Mapping[str, Template] | Sequence[Template], ballot: str
-              ) -> tuple[list[tuple[int, SheetRead]], list[tuple[str, int | None, str]]]:
+              ) -> tuple[list[tuple[int, SheetRead]], list[PageFailure]]:
     """The reads and failures of one ballot (template id) in a store that holds several: its sheets,
     and the sheets and failures no ballot claims that come from files holding its sheets (a scanned
     batch is one ballot's). A file no ballot's sheet was read from is left out: `omr tally` names it.
@@ -899,4 +899,4 @@ def of_ballot(reads: Sequence[tuple[int, SheetRead]], failures: Sequence[tuple[s
              and r.fingerprint not in fps and r.source in files]
     own_rejected = [(sid, r) for sid, r in reads if r.status == SHEET_REJECTED and r.fingerprint in fps]
     kept = sorted(mine + stray + own_rejected, key=lambda x: x[0])
-    return kept, [f for f in failures if f[0] in files]
+    return kept, [f for f in failures if f.path in files]

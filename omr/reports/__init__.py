@@ -51,14 +51,16 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def render_reports(tally: Tally) -> dict[str, bytes]:
-    """Every report's bytes, by file name."""
+    """Every report's bytes, by file name. Minutes are signed per ballot: a tally of several ballots
+    (made by a program; `omr tally` refuses to mix them) gets the exports, which may hold several
+    ballot designs, and no minutes."""
     from omr.reports.arlo import dominion_cvr_csv, manifest_csv
     from omr.reports.cvr import cvr_json
     from omr.reports.exports import results_csv, results_json, results_xlsx
     from omr.reports.minutes import minutes_pdf
 
-    return {
-        MINUTES: minutes_pdf(tally),
+    reports = {} if len({t.id for t in tally.templates}) > 1 else {MINUTES: minutes_pdf(tally)}
+    return reports | {
         RESULTS_JSON: results_json(tally).encode("utf-8"),
         RESULTS_CSV: results_csv(tally).encode("utf-8-sig"),
         RESULTS_VI_CSV: results_csv(tally, vietnamese=True).encode("utf-8-sig"),

@@ -141,8 +141,9 @@ def _canvas_class(tally: Tally, st: _Styles):
         left = f"{w['watermark']} · {left}"
     data = ""
     if tally.as_of or tally.log_head:
-        head = tally.log_head or (0, "")
-        data = w["footer_data"].format(as_of=_as_of(tally), id=head[0], hash=head[1][:16])
+        head = tally.log_head
+        data = w["footer_data"].format(as_of=_as_of(tally), id=head.id if head else 0,
+                                       hash=head.hash[:16] if head else "")
 
     class NumberedCanvas(Canvas):
         def __init__(self, *args, **kwargs):
@@ -700,7 +701,7 @@ def _anchor(tally: Tally, st: _Styles) -> list:
     if not tally.log_head:
         return []
     w = words(tally.language)
-    eid, digest = tally.log_head
+    eid, digest = tally.log_head.id, tally.log_head.hash
     return [Spacer(1, 2 * mm), _p(w["anchor"].format(as_of=_as_of(tally), id=eid), st.small),
             _pm(f'<font name="{st.bold}" size="10">{escape(head_groups(digest))}</font>', st.anchor),
             _p(w["anchor_check"], st.small)]

@@ -23,6 +23,7 @@ from omr.review.images import SheetImages
 from omr.review.model import Queue, SheetItem, TemplateShelf, build_sheet
 from omr.review.security import Csrf
 from omr.store.database import Store, StoreError
+from omr.store.records import StoredSheet
 
 SHOWS = ("awaiting", "decided", "all")
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -49,18 +50,18 @@ class Reads:
         self.config = config
         self.lock = threading.Lock()
         self.key: Any = None
-        self.items: list[tuple[int, SheetRead]] = []
+        self.items: list[StoredSheet] = []
         self.shelf: TemplateShelf | None = None
         self.images = SheetImages(base=config.db.parent)
 
-    def get(self, store: Store) -> tuple[list[tuple[int, SheetRead]], TemplateShelf]:
+    def get(self, store: Store) -> tuple[list[StoredSheet], TemplateShelf]:
         runs = store.runs()
-        key = tuple((r["id"], r["status"], r["counts"]["sheets"]) for r in runs)
+        key = tuple((r.id, r.status, r.counts.sheets) for r in runs)
         with self.lock:
             if key != self.key or self.shelf is None:
                 self.items = store.sheet_items()
                 self.shelf = TemplateShelf(store, self.config.templates, base=self.config.db.parent)
-                dpis = sorted({float((r.get("options") or {}).get("render_dpi") or 200.0) for r in runs}) or [200.0]
+                dpis = sorted({float((r.options or {}).get("render_dpi") or 200.0) for r in runs}) or [200.0]
                 self.images.render_dpis = tuple(dpis)
                 self.key = key
             return self.items, self.shelf
@@ -89,12 +90,12 @@ class Review:
         s = self.store()
         items, shelf = self.reads.get(s)
         latest = s.latest_decisions()
-        sheets = [build_sheet(sid, read, shelf, latest) for sid, read in items]
+        sheets = [build_sheet(s.id, s.read, shelf, latest) for s in items]
         return Queue([x for x in sheets if x.in_queue], len(items))
 
     def read(self, sheet_id: int) -> SheetRead:
         items, _ = self.reads.get(self.store())
-        read = next((r for sid, r in items if sid == sheet_id), None)
+        read = next((s.read for s in items if s.id == sheet_id), None)
         if read is None:
             abort(404, description=f"There is no sheet {sheet_id} in this database.")
         return read

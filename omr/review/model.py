@@ -26,7 +26,8 @@ from omr.ballot.shelf import RecordedTemplate, find_templates
 from omr.ballot.template import Contest, Template
 from omr.read.interpret import row_needs_person, sheet_needs_person
 from omr.read.results import REVIEW, SHEET_OK, RowRead, SheetRead
-from omr.store.database import Decision, Store
+from omr.store.database import Store
+from omr.store.records import Decision, StoredSheet
 
 AWAITING, DECIDED, REJECTED = "awaiting", "decided", "rejected"
 BOX_CODES = {"marginal-mark", "no-mark", "several-marks", "overvote", "undervote"}  # judged by looking at the boxes
@@ -145,8 +146,7 @@ class TemplateShelf:
     by fingerprint) and from extra files given on the command line (omr.ballot.shelf)."""
 
     def __init__(self, store: Store, extra: list[str] | tuple[str, ...] = (), base: Path | None = None):
-        recorded = [RecordedTemplate.from_record(t) for run in store.runs()
-                    for t in run.get("templates") or [] if isinstance(t, dict)]
+        recorded = [RecordedTemplate(t.id, t.fingerprint, t.path) for run in store.runs() for t in run.templates]
         lookup = find_templates(recorded, extra, base, strict=False)
         self.by_fingerprint: dict[str, TemplateInfo] = {
             fp: TemplateInfo(f.template, layout(f.template)) for fp, f in lookup.found.items()}
@@ -289,14 +289,14 @@ def _state_group(s: SheetItem) -> str:
 def load_queue(store: Store, shelf: TemplateShelf) -> Queue:
     latest = store.latest_decisions()
     items = store.sheet_items()
-    sheets = [build_sheet(sid, read, shelf, latest) for sid, read in items]
+    sheets = [build_sheet(x.id, x.read, shelf, latest) for x in items]
     return Queue([s for s in sheets if s.in_queue], len(items))
 
 
 _DUPLICATE = re.compile(r"the same sheet as (?P<path>.+) page (?P<page>\d+):")
 
 
-def duplicate_of(read: SheetRead, store_items: list[tuple[int, SheetRead]]) -> int | None:
+def duplicate_of(read: SheetRead, store_items: list[StoredSheet]) -> int | None:
     """The sheet id of the earlier scan a 'duplicate' reason names, when it is stored."""
     for reason in read.reasons:
         if reason.code != "duplicate":
@@ -304,7 +304,7 @@ def duplicate_of(read: SheetRead, store_items: list[tuple[int, SheetRead]]) -> i
         m = _DUPLICATE.search(reason.detail)
         if not m:
             continue
-        for sid, other in store_items:
-            if other.source == m.group("path") and other.page == int(m.group("page")):
-                return sid
+        for other in store_items:
+            if other.read.source == m.group("path") and other.read.page == int(m.group("page")):
+                return other.id
     return None

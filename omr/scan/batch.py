@@ -34,7 +34,9 @@ from omr.read.debug import Trace, stage_images
 from omr.read.pipeline import SIGNATURE_PX, TemplateBook, read_sheet
 from omr.read.results import SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, Reason, SheetRead
 from omr.scan.ingest import PageError, count_pages, expand_inputs, file_sha256, path_text, read_pages, text_path
-from omr.store.database import RunInfo, Store, StoreError, environment_info
+from omr.store.database import Store
+from omr.store.environment import environment_info
+from omr.store.records import RunInfo, StoreError
 
 PAGES_PER_CHUNK = 8
 CHUNKS_IN_FLIGHT_PER_JOB = 2  # handed to the pool ahead: workers never wait, and a dead one held few
@@ -297,9 +299,9 @@ class _Duplicates:
     def refresh(self, store: Store) -> None:
         """Take in the sheets stored since the last look (called inside the write transaction, so no
         other process can store a sheet between this look and the insert)."""
-        for sid, path, page, fp, tpage, sig in store.signatures(after_id=self.last_id):
-            self._add(path, page, fp, tpage, sig)
-            self.last_id = max(self.last_id, sid)
+        for s in store.signatures(after_id=self.last_id):
+            self._add(s.path, s.page, s.fingerprint, s.template_page, s.signature)
+            self.last_id = max(self.last_id, s.sheet_id)
 
     def check_file(self, store: Store, reads: list[SheetRead]) -> list[SheetRead]:
         """The reads of one file, each sent to review when it is a copy of a stored or earlier sheet."""
@@ -491,8 +493,8 @@ def awaiting_review(store: Store, templates: tuple[Template, ...]) -> int:
         tally = tally_store(store, list(templates))
     except TallyError:  # sheets of a template not given to this run: every unsettled sheet waits
         decided = {sheet_id for sheet_id, _, _ in store.latest_decisions()}
-        return sum(1 for sheet_id, read in store.sheet_items()
-                   if read.status != SHEET_OK and not read.test and sheet_id not in decided)
+        return sum(1 for s in store.sheet_items()
+                   if s.read.status != SHEET_OK and not s.read.test and s.id not in decided)
     left_out = (DUPLICATE, UNREADABLE, NOT_ISSUED)
     return sum(1 for s in tally.sheets if s.awaiting_review or (s.outcome in left_out and s.decision is None))
 
