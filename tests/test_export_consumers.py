@@ -488,8 +488,9 @@ def results_totals(results: dict) -> Counter:
 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft4Validator:
-    return jsonschema.Draft4Validator(json.loads(SCHEMA.read_text(encoding="utf-8")),
-                                      format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+    checker = jsonschema.Draft4Validator.FORMAT_CHECKER
+    assert not checker.conforms("lo.pdf#page=1", "uri")  # formats checked strictly (rfc3987 installed)
+    return jsonschema.Draft4Validator(json.loads(SCHEMA.read_text(encoding="utf-8")), format_checker=checker)
 
 
 def test_nist_arithmetic_and_references_of_the_varied_count(varied, validator) -> None:
@@ -610,7 +611,9 @@ def test_the_samples_cvr_images_lead_to_the_scanned_files(samples) -> None:
     hashes: dict[str, str] = {}
     for record in report["CVR"]:
         by_file, pixels = record["BallotImage"]
-        path, _, page = by_file["Location"].partition("#page=")
+        scheme, _, reference = by_file["Location"].partition(":")
+        path, _, page = reference.partition("#page=")
+        assert scheme == "file"
         assert pixels["Location"] == by_file["Location"] and int(page) >= 1
         assert pixels["Hash"]["OtherType"] == "ballot-omr-pixels-sha-256"
         name = unquote(path)

@@ -171,7 +171,9 @@ def test_write_reports_writes_every_file(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft4Validator:
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    return jsonschema.Draft4Validator(schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+    checker = jsonschema.Draft4Validator.FORMAT_CHECKER
+    assert not checker.conforms("lo.pdf#page=1", "uri")  # formats checked strictly (rfc3987 installed)
+    return jsonschema.Draft4Validator(schema, format_checker=checker)
 
 
 @pytest.mark.parametrize("which", ["final", "provisional"])
@@ -197,7 +199,7 @@ def test_cvr_records_original_interpreted_and_adjudicated_snapshots_with_scores_
     decided = next(s for s in counted if s.rows[0].decision is not None)
     rec = records[cvr_id(decided.fingerprint, decided.image_sha256)]
     # the file (relative to the folder of the scans) and page; the pixel hash under its own name
-    assert rec["BallotImage"] == [{"@type": "CVR.ImageData", "Location": "lo-2.pdf#page=1", "Hash": {
+    assert rec["BallotImage"] == [{"@type": "CVR.ImageData", "Location": "file:lo-2.pdf#page=1", "Hash": {
         "@type": "CVR.Hash", "Type": "other", "OtherType": "ballot-omr-pixels-sha-256", "Value": decided.image_sha256}}]
     assert (rec["BatchId"], rec["BatchSequenceId"], rec["BallotSheetId"]) == ("lo-2", 1, "1")
     original, interpreted, modified = rec["CVRSnapshot"]
@@ -248,7 +250,7 @@ def test_cvr_ids_are_stable_and_reveal_nothing_of_the_scan_order() -> None:
     by_id = {r["UniqueId"]: r for r in first["CVR"]}
     places = [(by_id[i]["BatchId"], by_id[i]["BatchSequenceId"], by_id[i]["BallotImage"][0]["Location"])
               for i in scan_order]
-    assert places == [("lo", n, f"lo.pdf#page={n}") for n in range(1, 13)]
+    assert places == [("lo", n, f"file:lo.pdf#page={n}") for n in range(1, 13)]
 
 
 def test_provisional_cvr_marks_what_awaits_review(provisional_reports) -> None:

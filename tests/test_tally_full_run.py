@@ -143,9 +143,9 @@ def test_a_day_of_counting_from_scans_to_signed_minutes(day: dict) -> None:
     cvr = json.loads((out / "cvr.json").read_text(encoding="utf-8"))
     for record in cvr["CVR"]:
         location = record["BallotImage"][0]["Location"]
-        scanned = day["work"] / "scans" / location.partition("#")[0]
+        assert location.startswith(f"file:{record['BatchId']}.pdf#page=")
+        scanned = day["work"] / "scans" / location[len("file:"):].partition("#")[0]
         assert record["BallotImage"][0]["Hash"]["Value"] == hashlib.sha256(scanned.read_bytes()).hexdigest()
-        assert location.partition("#")[0] == f"{record['BatchId']}.pdf"
     # the reports say what the simulator drew
     expected = {"cao": VOTES.count("cao"), "tin-nhiem": 0, "thap": VOTES.count("thap")}
     assert row["counts"] == expected

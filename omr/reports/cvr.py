@@ -166,12 +166,13 @@ def _annotations(sheet: SheetOutcome) -> list[dict[str, Any]]:
 
 
 def image_location(sheet: SheetOutcome, folder: str) -> str:
-    """The scanned file as a URI reference relative to `folder` (the folder holding the scans), with
-    its page: what an auditor opens to see the record's image."""
+    """The scanned file and page as a URI, its path relative to `folder` (the folder holding the
+    scans, so the archive can move): ``file:lo-2.pdf#page=3``. A relative reference alone
+    ("lo-2.pdf#page=3") is not a URI, which the schema's ``format: uri`` asks for."""
     path = sheet.source.replace("\\", "/")
     if folder and path.startswith(folder.rstrip("/") + "/"):
         path = path[len(folder.rstrip("/")) + 1:]
-    return f"{quote(path, safe='/')}#page={sheet.page}"
+    return f"file:{quote(path, safe='/')}#page={sheet.page}"
 
 
 def _images(sheet: SheetOutcome, folder: str) -> list[dict[str, Any]]:
@@ -261,9 +262,9 @@ def cvr_report(tally: Tally) -> dict[str, Any]:
             "@id": DEVICE_ID, "@type": "CVR.ReportingDevice", "Application": f"Ballot OMR {__version__}",
             "Manufacturer": "Ballot OMR", "Model": "omr tally",
             "MarkMetricType": "share of the box interior covered by new ink, 0 to 1 (4 decimals)",
-            "Notes": ["BallotImage: the scanned file as a path relative to the folder that held the scans, with "
-                      "#page=N; one entry with the SHA-256 of the file's bytes (when the results database has it), "
-                      f"one with Hash Type other, OtherType {PIXELS_HASH}: SHA-256 of the decoded page pixels "
+            "Notes": ["BallotImage: the scanned file as a file: URI relative to the folder that held the scans, "
+                      "with #page=N; one entry with the SHA-256 of the file's bytes (when the results database has "
+                      f"it), one with Hash Type other, OtherType {PIXELS_HASH}: SHA-256 of the decoded page pixels "
                       "(height x width header, then the grey bytes)",
                       "BatchId and BatchSequenceId: the ballot manifest's batch and card number (manifest.csv); "
                       "BallotAuditId: the ballot the sheet belongs to (its sheets share it); BallotSheetId: the "
