@@ -40,6 +40,8 @@ class Trace:
     """What the stages of one sheet's read found, filled in by `read_sheet` as it goes: a stage
     that was not reached leaves its fields empty (a rejected sheet has no inspection)."""
 
+    source: str = ""  # the file, as given
+    page: int = 0  # in the file, 1-based
     pixels: np.ndarray | None = None  # the grey page image as read
     frames: list[Frame] = field(default_factory=list)  # the paper sizes looked for
     profile: Profile | None = None
@@ -48,7 +50,7 @@ class Trace:
     transform: PageTransform | None = None
     qr_rect: Rect | None = None
     qr_text: str = ""  # the raw text decoded, '' when none
-    page: PageLayout | None = None  # the template page identified
+    page_layout: PageLayout | None = None  # the template page identified
     levels: InkLevels | None = None
     blur_mm: float = 0.0
     reference: PageReference | None = None
@@ -64,12 +66,12 @@ def stage_images(trace: Trace) -> list[tuple[str, np.ndarray]]:
     if trace.transform is None or trace.frame is None:
         return images
     images += [("2-grid", grid_image(trace)), ("3-qr", qr_image(trace))]
-    if trace.page is None or trace.read is None or trace.levels is None:
+    if trace.page_layout is None or trace.read is None or trace.levels is None:
         return images
     images.append(("4-boxes", boxes_image(trace)))
     if trace.inspection is not None and trace.reference is not None:
         images.append(("5-ink", ink_image(trace)))
-    images.append(("6-result", annotate(trace.pixels, trace.transform.homography, trace.page, trace.read)))
+    images.append(("6-result", annotate(trace.pixels, trace.transform.homography, trace.page_layout, trace.read)))
     return images
 
 
@@ -79,6 +81,12 @@ def _bgr(gray: np.ndarray, fade: float = 0.0) -> np.ndarray:
     """Grey to BGR, lightened towards white by `fade` so that drawings stand out."""
     g = gray if fade == 0 else (gray.astype(np.float32) * (1 - fade) + 255 * fade).astype(np.uint8)
     return cv2.cvtColor(g, cv2.COLOR_GRAY2BGR)
+
+
+def _stretched(gray: np.ndarray, levels: InkLevels) -> np.ndarray:
+    """The scan stretched from its printed black to its paper white: a faint scan shown at full contrast."""
+    out = (gray.astype(np.float32) - levels.black) * (255.0 / max(levels.contrast, 1.0))
+    return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def _label(out: np.ndarray, text: str, org: tuple[float, float], colour: tuple[int, int, int],
@@ -114,8 +122,7 @@ def _with_caption(image: np.ndarray, title: str, lines: list[tuple[str, tuple[in
 
 
 def _title(trace: Trace, stage: str) -> str:
-    where = f"{trace.read.source} page {trace.read.page}" if trace.read is not None else "sheet"
-    return f"{stage}  ({where})"
+    return f"{stage}  ({trace.source} page {trace.page})"
 
 
 def _scan_view(trace: Trace) -> tuple[np.ndarray, float]:
@@ -211,10 +218,10 @@ def grid_image(trace: Trace) -> np.ndarray:
         _polygon(out, project(hm, _rect_corners(f.rect)) * k, GREEN, 2)
     if trace.qr_rect is not None:
         _polygon(out, project(hm, _rect_corners(trace.qr_rect)) * k, MAGENTA, 2)
-    if trace.page is not None:
-        for cell in trace.page.name_cells:
+    if trace.page_layout is not None:
+        for cell in trace.page_layout.name_cells:
             _polygon(out, project(hm, _rect_corners(cell.text_rect)) * k, BLUE, 1)
-        for box in trace.page.boxes:
+        for box in trace.page_layout.boxes:
             _polygon(out, project(hm, _rect_corners(box.rect)) * k, RED, 1)
     axes = np.round(project(hm, np.array([[20.0, 20.0], [50.0, 20.0], [20.0, 50.0]])) * k).astype(int)
     for end, name in ((axes[1], "x"), (axes[2], "y")):
@@ -224,7 +231,7 @@ def grid_image(trace: Trace) -> np.ndarray:
               "through the fitted transform; green: markers; "
               "magenta: QR region; red: boxes; blue: printed names. Print off its outline = registration drift.",
               GREY)]
-    if trace.page is None:
+    if trace.page_layout is None:
         lines.append(("the template page was not identified: its boxes are not drawn", RED))
     return _with_caption(out, _title(trace, "2 registration grid"), lines)
 
@@ -261,12 +268,12 @@ def qr_image(trace: Trace) -> np.ndarray:
 def boxes_image(trace: Trace) -> np.ndarray:
     """The registered page with each box's search window (blue), where the layout puts it (grey),
     where its printed outline was found (the state's colour) and its score."""
-    assert trace.pixels is not None and trace.transform is not None and trace.page is not None
+    assert trace.pixels is not None and trace.transform is not None and trace.page_layout is not None
     assert trace.read is not None
-    pl = trace.page
+    pl = trace.page_layout
     view = _boxes_region(pl)
     s = min(BOXES_MAX_PX_PER_MM, BOXES_VIEW_WIDTH / view.w)
-    out = _bgr(upright_patch(trace.pixels, trace.transform.homography, view, s), 0.3)
+    out = _bgr(_stretched(upright_patch(trace.pixels, trace.transform.homography, view, s), trace.levels), 0.3)
     marks = {(m.contest_id, m.row_id, m.option_id): m for row in trace.read.rows for m in row.marks}
     for box in pl.boxes:
         r = Rect(box.rect.x - view.x, box.rect.y - view.y, box.rect.w, box.rect.h)
@@ -305,12 +312,12 @@ def _boxes_region(pl: PageLayout) -> Rect:
 def ink_image(trace: Trace) -> np.ndarray:
     """The inspection's view: ink that the blank ballot does not have and that is outside the boxes
     (red), the zones not judged (tinted blue), and each finding framed and named."""
-    assert trace.pixels is not None and trace.transform is not None and trace.page is not None
+    assert trace.pixels is not None and trace.transform is not None and trace.page_layout is not None
     assert trace.reference is not None and trace.inspection is not None and trace.levels is not None
     s = PAGE_PX_PER_MM
-    pl = trace.page
+    pl = trace.page_layout
     scan = upright_patch(trace.pixels, trace.transform.homography, Rect(0, 0, pl.width, pl.height), s)
-    out = _bgr(scan, 0.55)
+    out = _bgr(_stretched(scan, trace.levels), 0.5)
     ignored = trace.reference.not_voter_ink & ~trace.reference.printed
     out[ignored] = (0.8 * out[ignored] + 0.2 * np.array([255, 200, 120])).astype(np.uint8)
     out[ink_mask(scan, trace.levels, s) & ~trace.reference.not_voter_ink] = RED

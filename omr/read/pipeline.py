@@ -143,7 +143,8 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     digest = image_sha256(pixels)
     gray = pixels if pixels.dtype == np.uint8 else np.clip(pixels, 0, 255).astype(np.uint8)
     if trace is not None:
-        trace.pixels, trace.frames, trace.profile = gray, book.frames(), profile
+        trace.source, trace.page, trace.pixels = source, page, gray
+        trace.frames, trace.profile = book.frames(), profile
 
     def rejected(code_detail: str, registration: Registration | None = None, **extra) -> SheetRead:
         read = SheetRead(source, page, SHEET_REJECTED, (Reason("rejected", code_detail),), digest,
@@ -196,7 +197,7 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     blur = sheet_blur_mm(gray, pt.homography, found, pt.px_per_mm)
     inspection = inspect_page(gray, pt.homography, pl, book.reference(code.fingerprint, code.page), levels, blur)
     if trace is not None:
-        trace.page, trace.levels, trace.blur_mm, trace.inspection = pl, levels, blur, inspection
+        trace.page_layout, trace.levels, trace.blur_mm, trace.inspection = pl, levels, blur, inspection
         trace.reference = book.reference(code.fingerprint, code.page)
     streaks = [f for f in inspection.findings if f.code == "streak"]
     measured: list[tuple[Rect, MarkRead]] = []

@@ -150,7 +150,7 @@ def _write_annotation(pixels: np.ndarray, read: SheetRead, book: TemplateBook, o
 def _write_debug_images(trace: Trace, source: str, page: int, out_dir: str) -> None:
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     for stage, image in stage_images(trace):
-        ok, data = cv2.imencode(".png", image)
+        ok, data = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])  # half the default's bytes
         if ok:
             (Path(out_dir) / f"{Path(source).stem}-p{page:04d}-{stage}.png").write_bytes(data.tobytes())
 
