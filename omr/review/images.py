@@ -18,7 +18,7 @@ import numpy as np
 
 from omr.annotate import ANNOTATE_PX_PER_MM, COLOURS, FINDING, annotate
 from omr.identify import upright_patch
-from omr.ingest import PageError, read_pages
+from omr.ingest import PageError, read_pages, text_path
 from omr.layout import PageLayout, Rect
 from omr.pipeline import image_sha256
 from omr.results import BLANK, SheetRead
@@ -65,7 +65,7 @@ class SheetImages:
         self._encoded = _Lru(96)
 
     def _candidates(self, source: str) -> list[Path]:
-        p = Path(source)
+        p = Path(text_path(source))  # a name that is not UTF-8 is stored with \xNN escapes
         out = [p]
         if not p.is_absolute() and self.base is not None:
             out.append(self.base / p)
