@@ -174,6 +174,10 @@ def test_a_file_name_that_is_not_utf8_is_stored_readably_and_found_again(sim_pag
     assert again.returncode == proc.returncode and "3 file(s) already read before, skipped" in again.stdout
     with Store(db) as store:
         assert store.verify_log()[0]
+        sheet_id, read = next((i, r) for i, r in store.sheet_items() if "phi" in r.source)
+    from omr.review.images import SheetImages
+
+    assert SheetImages().pixels(sheet_id, read).shape == pages[1].scan.pixels.shape  # the reviewer sees the scan
 
 
 # --- 4: a decompression bomb is refused from its header ------------------------------------------------------------
