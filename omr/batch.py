@@ -35,7 +35,8 @@ from omr.store import RunInfo, Store, StoreError, environment_info
 from omr.template import Template
 
 PAGES_PER_CHUNK = 8
-CHUNKS_IN_FLIGHT_PER_JOB = 2  # handed to the pool ahead: workers never wait, and a dead one held few
+CHUNKS_IN_FLIGHT_PER_JOB = 4  # handed to the pool ahead (results are taken in order): a slow chunk seldom
+# leaves a worker idle, and a dead pool held few
 READER_DIED = ("the reading process died on this page every time it was tried (a crash, or the system "
                "stopped it for lack of memory): not read; scan the page again or check the file")
 # Two scans of one sheet: their ink cells correlate at 0.987 or more (sample set) while different
