@@ -174,6 +174,11 @@ def test_a_file_name_that_is_not_utf8_is_stored_readably_and_found_again(sim_pag
     assert again.returncode == proc.returncode and "3 file(s) already read before, skipped" in again.stdout
     with Store(db) as store:
         assert store.verify_log().ok
+        stored = next(s for s in store.sheet_items() if "phi" in s.read.source)
+        sheet_id, read = stored.id, stored.read
+    from omr.review.images import SheetImages
+
+    assert SheetImages().pixels(sheet_id, read).shape == pages[1].scan.pixels.shape  # the reviewer sees the scan
 
 
 # --- 4: a decompression bomb is refused from its header ------------------------------------------------------------
@@ -262,10 +267,13 @@ def test_a_worker_killed_with_sigkill_mid_run_loses_and_doubles_nothing(long_bat
     assert killed is not None, "no worker to kill"
     stdout, stderr = proc.communicate(timeout=300)  # a hang fails here
     assert proc.returncode == reference.returncode, stdout + stderr
+    assert "note: a reading process died 1 time(s)" in stderr, stderr  # noticed, not merely survived
     digest = re.search(r"^digest (\w+)$", stdout, re.M).group(1)
     assert digest == re.search(r"^digest (\w+)$", reference.stdout, re.M).group(1)  # every page, read once
     assert len(sheets_in(db)) == 48 and len(set(sheets_in(db))) == 48
     assert run_statuses(db) == ["finished"]
+    with Store(db) as store:
+        assert store.runs()[0]["summary"]["workers_lost"] == 1  # kept for the auditors
 
 
 def crash_on_page_3(chunk: batch._Chunk):

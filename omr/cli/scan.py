@@ -74,6 +74,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         if r.status != "ok":
             print(f"  {r.status.upper():8} {r.source} page {r.page}: " + "; ".join(
                 [str(x) for x in r.reasons] + [str(x) for row in r.rows for x in row.reasons])[:300])
+    if summary.workers_lost:
+        print(f"note: a reading process died {summary.workers_lost} time(s) (a crash, the system out of memory, or "
+              "killed): the pages it held were read again, each in a fresh process", file=sys.stderr)
     for run_id in summary.runs_interrupted:
         print(f"note: run {run_id} was left open by a process that stopped (killed or crashed): marked "
               "interrupted; what it stored is kept", file=sys.stderr)

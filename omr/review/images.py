@@ -21,7 +21,7 @@ from omr.read.annotate import ANNOTATE_PX_PER_MM, COLOURS, FINDING, annotate
 from omr.read.identify import upright_patch
 from omr.read.pipeline import image_sha256
 from omr.read.results import BLANK, SheetRead
-from omr.scan.ingest import PageError, read_pages
+from omr.scan.ingest import PageError, read_pages, text_path
 
 ZOOM_PX_PER_MM = 9.0
 ZOOM_MAX_PX = 1800
@@ -70,7 +70,7 @@ class SheetImages:
         self._encoded = _Lru(96)
 
     def _candidates(self, source: str) -> list[Path]:
-        p = Path(source)
+        p = Path(text_path(source))  # a name that is not UTF-8 is stored with \xNN escapes
         out = [p]
         if not p.is_absolute() and self.base is not None:
             out.append(self.base / p)

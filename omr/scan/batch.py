@@ -39,7 +39,8 @@ from omr.store.environment import environment_info
 from omr.store.records import RunInfo, StoreError
 
 PAGES_PER_CHUNK = 8
-CHUNKS_IN_FLIGHT_PER_JOB = 2  # handed to the pool ahead: workers never wait, and a dead one held few
+CHUNKS_IN_FLIGHT_PER_JOB = 4  # handed to the pool ahead (results are taken in order): a slow chunk seldom
+# leaves a worker idle, and a dead pool held few
 READER_DIED = ("the reading process died on this page every time it was tried (a crash, or the system "
                "stopped it for lack of memory): not read; scan the page again or check the file")
 # Two scans of one sheet: their ink cells correlate at 0.987 or more (sample set) while different
@@ -76,6 +77,7 @@ class ScanSummary:
     failures: list[PageError] = field(default_factory=list)
     awaiting_review: int = 0  # sheets in the whole database that wait for a person, after this run
     runs_interrupted: list[int] = field(default_factory=list)  # runs of killed processes, closed by this run
+    workers_lost: int = 0  # worker processes that died; their chunks were read again alone
 
     @property
     def exit_code(self) -> int:
@@ -175,15 +177,16 @@ def _chunks(path: str) -> list[_Chunk]:
 
 
 def _results(chunks: list[_Chunk], options: ScanOptions, reader: Callable[[_Chunk], _ChunkResult] | None = None,
-             ) -> Iterator[_ChunkResult]:
+             on_worker_lost: Callable[[], None] | None = None) -> Iterator[_ChunkResult]:
     """Each chunk's reads and errors, in the order of the chunks (so the results never depend on the
-    number of workers). `reader` is the worker function (default: read the chunk's pages)."""
+    number of workers). `reader` is the worker function (default: read the chunk's pages);
+    `on_worker_lost` is called each time a worker process dies."""
     reader = reader or _read_chunk
     if options.jobs <= 1:
         _init_worker(options)
         yield from map(reader, chunks)
         return
-    yield from _pooled(chunks, options, reader)
+    yield from _pooled(chunks, options, reader, on_worker_lost or (lambda: None))
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -202,7 +205,7 @@ def _pool(options: ScanOptions, workers: int) -> ProcessPoolExecutor:
 
 
 def _pooled(chunks: list[_Chunk], options: ScanOptions, reader: Callable[[_Chunk], _ChunkResult],
-            ) -> Iterator[_ChunkResult]:
+            on_worker_lost: Callable[[], None]) -> Iterator[_ChunkResult]:
     """Chunks read by a pool of workers, a few at a time. A worker that dies (a native crash, the
     out-of-memory killer, kill -9) breaks the pool: the chunks it held are read again alone in fresh
     processes (see _alone), the rest goes on in a new pool. Nothing hangs, nothing is read twice."""
@@ -218,6 +221,7 @@ def _pooled(chunks: list[_Chunk], options: ScanOptions, reader: Callable[[_Chunk
                 try:
                     result = window[0][1].result()
                 except BrokenProcessPool:
+                    on_worker_lost()
                     break
                 window.popleft()
                 yield result
@@ -407,7 +411,10 @@ def _read_and_store(todo: list[tuple[str, str, int]], store: Store, run_id: int,
     info = {path: (digest, size) for path, digest, size in todo}
     duplicates = _Duplicates()
     annotate_book: TemplateBook | None = None
-    for chunk, reads, errors in _results(chunks, options):
+    def lost() -> None:
+        summary.workers_lost += 1
+
+    for chunk, reads, errors in _results(chunks, options, on_worker_lost=lost):
         got_reads, got_errors = pending.setdefault(chunk.path, ([], []))
         got_reads.extend(reads)
         got_errors.extend(errors)
@@ -517,7 +524,7 @@ def _count(summary: ScanSummary, reads: list[SheetRead], errors: list[PageError]
 def _summary_json(s: ScanSummary) -> dict:
     return {"files": s.files, "files_skipped": s.files_skipped, "files_failed": s.files_failed, "sheets": s.sheets,
             "ok": s.ok, "review": s.review, "rejected": s.rejected, "test_sheets": s.test_sheets,
-            "page_failures": s.page_failures}
+            "page_failures": s.page_failures, "workers_lost": s.workers_lost}
 
 
 def scan_scores(inputs: list[str], options: ScanOptions) -> tuple[list[float], list[PageError]]:

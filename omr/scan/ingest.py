@@ -212,7 +212,7 @@ def file_sha256(path: str) -> str:
     """Hex SHA-256 of the file's bytes (read in 1 MiB blocks). Raises OSError if it cannot be read,
     at once (never waits) when it is not a regular file: a FIFO named like a scan would block an open."""
     digest = hashlib.sha256()
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     with open(fd, "rb") as f:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
