@@ -1,7 +1,8 @@
 """`omr tally`: the committee's numbers + the results database -> minutes and exports (thin shell).
 
     omr tally --db results.sqlite --issued N --collected M [--convened C --present P]
-              [--batch NAME=COUNT ...] [--template T.yaml ...] [-o OUTDIR]
+              [--batch NAME=COUNT ...] [--template T.yaml ...] [--ballot ID] [-o OUTDIR]
+              [--place P --held WHEN --chair NAME --member NAME ...]
 
 The templates are those the scan runs recorded (their paths are in the database; a relative path is
 tried from the current folder, then from the database's folder); ``--template`` gives them instead,
@@ -54,6 +55,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "or its folder); repeat for each batch")
     p.add_argument("--template", action="extend", nargs="+", metavar="T.yaml",
                    help="the templates the ballots were printed from (default: those the scans recorded)")
+    p.add_argument("--place", default="", help="where the count took place (the minutes' opening; default: the "
+                                                "template's place)")
+    p.add_argument("--held", default="", metavar="WHEN", help="when, as the minutes write it, e.g. \"14 giờ, ngày 29 "
+                                                             "tháng 6 năm 2023\" (default: the template's date)")
+    p.add_argument("--chair", default="", metavar="NAME", help="the committee's chair (named in the minutes)")
+    p.add_argument("--member", action="append", default=[], metavar="NAME",
+                   help="a committee member; repeat for each (one signature line each)")
     p.add_argument("--ballot", metavar="ID", help="tally only this ballot (template id) of a database holding "
                                                   "several: minutes are signed per ballot, with its own --issued "
                                                   "and --collected")
@@ -64,6 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from omr.reports import write_reports
+    from omr.reports.minutes import Committee
     from omr.store import Store, StoreError
     from omr.tally import run_templates, tally_store
 
@@ -90,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
             " (the template files the scans recorded were not found or have changed: pass --template T.yaml)"
         print(f"error: {exc}{hint}", file=sys.stderr)
         return 2
-    written = write_reports(tally, args.output or (args.ballot if args.ballot else "."))
+    committee = Committee(place=args.place.strip(), held=args.held.strip(), chair=args.chair.strip(),
+                          members=tuple(m.strip() for m in args.member if m.strip()))
+    written = write_reports(tally, args.output or (args.ballot if args.ballot else "."), committee)
     _print_summary(tally, args.db)
     print("written: " + ", ".join(str(p) for p in written.values()))
     if tally.provisional or not tally.reconciliation.reconciled or tally.quorum_met is False:

@@ -17,8 +17,12 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omr.tally import Tally
+
+if TYPE_CHECKING:
+    from omr.reports.minutes import Committee
 
 MINUTES = "bien-ban-kiem-phieu.pdf"
 RESULTS_JSON = "results.json"
@@ -40,14 +44,14 @@ def _write(path: Path, data: bytes) -> None:
         raise
 
 
-def render_reports(tally: Tally) -> dict[str, bytes]:
-    """Every report's bytes, by file name."""
+def render_reports(tally: Tally, committee: Committee | None = None) -> dict[str, bytes]:
+    """Every report's bytes, by file name; `committee`: who counted, where, when (the minutes)."""
     from omr.reports.cvr import cvr_json
     from omr.reports.exports import manifest_csv, results_csv, results_json
     from omr.reports.minutes import minutes_pdf
 
     return {
-        MINUTES: minutes_pdf(tally),
+        MINUTES: minutes_pdf(tally, committee),
         RESULTS_JSON: results_json(tally).encode("utf-8"),
         RESULTS_CSV: results_csv(tally).encode("utf-8"),
         CVR_JSON: cvr_json(tally).encode("utf-8"),
@@ -55,12 +59,12 @@ def render_reports(tally: Tally) -> dict[str, bytes]:
     }
 
 
-def write_reports(tally: Tally, outdir: str | Path) -> dict[str, Path]:
+def write_reports(tally: Tally, outdir: str | Path, committee: Committee | None = None) -> dict[str, Path]:
     """Write every report into `outdir` (created if missing); returns the paths by file name."""
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    for name, data in render_reports(tally).items():
+    for name, data in render_reports(tally, committee).items():
         _write(out / name, data)
         written[name] = out / name
     return written
