@@ -60,6 +60,7 @@ class ScanSummary:
     page_failures: int = 0
     reads: list[SheetRead] = field(default_factory=list)
     failures: list[PageError] = field(default_factory=list)
+    earlier_reads: list[SheetRead] = field(default_factory=list)  # of files read by an earlier run (in `reads` too)
 
     @property
     def exit_code(self) -> int:
@@ -239,7 +240,10 @@ def scan(inputs: list[str], store: Store, options: ScanOptions,
         if store.source_status(digest) == "read":
             store.record_skip(run_id, path, digest)
             summary.files_skipped += 1
-            summary.reads.extend(store.sheets_of_source(digest))
+            earlier = store.sheets_of_source(digest)
+            summary.reads.extend(earlier)
+            summary.earlier_reads.extend(earlier)
+            this_run.add(digest)  # the same content under another name: skipped as a copy, listed once
             continue
         this_run.add(digest)
         todo.append((path, digest, os.path.getsize(path)))

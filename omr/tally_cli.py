@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from omr.tally import ERROR, Tally, TallyError
+from omr.tally import TallyError
 
 
 def _count(text: str) -> int:
@@ -102,8 +101,11 @@ def run(args: argparse.Namespace) -> int:
     committee = Committee(place=args.place.strip(), held=args.held.strip(), chair=args.chair.strip(),
                           members=tuple(m.strip() for m in args.member if m.strip()))
     written = write_reports(tally, args.output or (args.ballot if args.ballot else "."), committee)
-    _print_summary(tally, args.db)
-    print("written: " + ", ".join(str(p) for p in written.values()))
+    from omr.terminal import tally_lines, wrap
+
+    for line in wrap(("đã ghi: " if tally.language == "vi" else "written: ")
+                     + ", ".join(str(p) for p in written.values())) + tally_lines(tally, args.db):
+        print(line)
     if tally.provisional or not tally.reconciliation.reconciled or tally.quorum_met is False:
         return 1
     return 0
@@ -122,31 +124,3 @@ def _mixed_ballots(store, templates, ballot: str | None) -> str:
         return (f"error: {store.path} holds sheets of {len(found)} ballots: {listing}. Minutes are signed per "
                 "ballot: run `omr tally --ballot ID` once for each, with that ballot's --issued and --collected")
     return ""
-
-
-def _print_summary(tally: Tally, db: str) -> None:
-    r = tally.reconciliation
-    state = "PROVISIONAL" if tally.provisional else "final"
-    print(f"tally of {Path(db).name} ({state}): {r.collected} ballot(s) collected, {r.accounted} accounted for by "
-          f"the scans ({r.ballots_counted} valid, {r.invalid_ballots} invalid); {r.sheets_read} sheet(s) scanned")
-    if tally.provisional:
-        print(f"PROVISIONAL: {len(tally.pending_sheets)} sheet(s) await review; the results may change:")
-        for s in tally.pending_sheets[:20]:
-            print(f"  {s.source} page {s.page}: {', '.join(s.pending)}")
-        if len(tally.pending_sheets) > 20:
-            print(f"  ... and {len(tally.pending_sheets) - 20} more")
-    if r.quorum is not None:
-        print(f"quorum: {r.quorum.present} of {r.quorum.convened} present "
-              + ("(at least two thirds)" if r.quorum.met else f"(FEWER than two thirds: {r.quorum.required} needed)"))
-    print("reconciled: yes" if r.reconciled else "reconciled: NO")
-    for d in r.discrepancies:
-        print(f"  {'ERROR' if d.severity == ERROR else 'note'}: {d.message}")
-    for c in tally.contests:
-        title = c.title or c.id
-        print(f"{title} ({c.kind}, % of {c.base}):")
-        for row in c.rows:
-            counts = ", ".join(f"{o} {row.counts[o]} ({row.percent[o]}%)" for o, _ in c.options)
-            extra = f"; {row.pending} pending" if row.pending else ""
-            band = f"; band {row.band}" + ("" if row.band_settled is not False else " (may change)") \
-                if row.band not in (None, "none") else ""
-            print(f"  {row.name}: valid {row.valid}, invalid {row.invalid}{extra}: {counts}{band}")
