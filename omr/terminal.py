@@ -13,6 +13,7 @@ from omr.tally import ERROR, Tally
 from omr.template import Template
 
 WIDTH = 80
+NBSP = "\u00a0"
 
 WORDS = {
     "vi": {
@@ -110,7 +111,8 @@ def sheet_lines(read: SheetRead, templates: Sequence[Template], lang: str) -> li
         name = rows.get((row.contest_id, row.row_id), f"{row.contest_id}/{row.row_id}")
         parts.append(f"{name}: {', '.join(dict.fromkeys(found))}")
     head = f"{w.get(read.status, read.status.upper())} {read.source} {w['page']} {read.page}:"
-    return wrap(f"{head} {'; '.join(dict.fromkeys(parts))}", indent=2)
+    head = head.replace(" ", NBSP)  # the status, file and page stay on the first line together
+    return [line.replace(NBSP, " ") for line in wrap(f"{head} {'; '.join(dict.fromkeys(parts))}", indent=2)]
 
 
 def scan_summary(run: int, counts: dict[str, int], lang: str) -> list[str]:
