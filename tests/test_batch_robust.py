@@ -171,7 +171,7 @@ def test_a_file_name_that_is_not_utf8_is_stored_readably_and_found_again(sim_pag
     assert os.fsencode(text_path(shown)) == raw  # the stored text leads back to the file
     assert path_text(os.fsdecode(raw)) == shown
     again = omr("scan", str(scans), *TEMPLATE_ARGS, "--db", str(db))
-    assert again.returncode == proc.returncode and "3 file(s) already read before, skipped" in again.stdout
+    assert again.returncode == proc.returncode and "3 tệp đã đọc ở lượt trước, bỏ qua" in " ".join(again.stdout.split())
     with Store(db) as store:
         assert store.verify_log().ok
         stored = next(s for s in store.sheet_items() if "phi" in s.read.source)
@@ -273,7 +273,7 @@ def test_a_worker_killed_with_sigkill_mid_run_loses_and_doubles_nothing(long_bat
     assert len(sheets_in(db)) == 48 and len(set(sheets_in(db))) == 48
     assert run_statuses(db) == ["finished"]
     with Store(db) as store:
-        assert store.runs()[0]["summary"]["workers_lost"] == 1  # kept for the auditors
+        assert store.runs()[0].summary["workers_lost"] == 1  # kept for the auditors
 
 
 def crash_on_page_3(chunk: batch._Chunk):
@@ -314,7 +314,7 @@ def test_a_rescan_stored_by_another_process_mid_run_is_flagged(sim_pages, tmp_pa
     with Store(db) as store:
         summary = scan([str(first)], store, options, on_page=meanwhile)
     assert other and other[0].returncode in (0, 1), other[0].stderr
-    assert "run 2: 8 sheet(s) read from 8 file(s)" in other[0].stdout
+    assert "Lượt quét 2: đã đọc 8 tờ từ 8 tệp" in other[0].stdout
     assert summary.sheets == summary.files == 8
     with Store(db) as store:
         flagged = [r for r in store.sheets() if any(x.code == "duplicate" for x in r.reasons)]
@@ -335,7 +335,7 @@ def test_two_scans_at_once_flag_every_pair_once_and_count_what_each_stored(sim_p
     stored = 0
     for proc, (stdout, stderr) in zip(procs, outputs):
         assert proc.returncode in (1, 2) and "Traceback" not in stderr, stdout + stderr
-        stored += int(re.search(r"run \d+: (\d+) sheet\(s\) read", stdout).group(1))
+        stored += int(re.search(r"Lượt quét \d+: đã đọc (\d+) tờ", stdout).group(1))
     assert stored == len(sheets_in(db)) == 16  # the three summaries add up to what the database holds
     with Store(db) as store:
         reads = store.sheets()
@@ -355,9 +355,9 @@ def test_a_rerun_that_only_skips_exits_1_while_sheets_await_review(sim_pages, tm
     first = omr("scan", str(scans), *TEMPLATE_ARGS, "--db", str(db))
     assert first.returncode == 1, first.stdout + first.stderr
     again = omr("scan", str(scans), *TEMPLATE_ARGS, "--db", str(db))
-    assert "3 file(s) already read before, skipped" in again.stdout
+    assert "3 tệp đã đọc ở lượt trước, bỏ qua" in " ".join(again.stdout.split())
     assert again.returncode == 1, again.stdout
-    assert re.search(r"^\d+ sheet\(s\) in .* await review", again.stdout, re.M), again.stdout
+    assert re.search(r"^\d+ tờ đang chờ xem xét trong ", again.stdout, re.M), again.stdout
     with Store(db) as store:  # a person decides: the database is settled
         for stored in store.sheet_items():
             if stored.read.status != "ok":
@@ -372,12 +372,12 @@ def test_a_rerun_that_only_skips_exits_1_while_sheets_await_review(sim_pages, tm
 def test_a_run_killed_with_sigkill_is_marked_interrupted_by_the_next_run(long_batch: Path, tmp_path: Path) -> None:
     db = tmp_path / "r.sqlite"
     proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "scan", str(long_batch), *TEMPLATE_ARGS,
-                             "--db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (db.exists() and run_statuses(db)):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=60)
+    proc.wait(timeout=60)  # the killed process's workers may still hold its output for a moment
     assert run_statuses(db) == ["running"]
     again = omr("scan", str(long_batch), *TEMPLATE_ARGS, "--db", str(db))
     assert "run 1 was left open by a process that stopped" in again.stderr, again.stderr

@@ -17,7 +17,7 @@ from omr.audit.findings import AuditError
 from omr.audit.verify import verify_database
 from omr.count.tally import of_ballot, tally_reads
 from omr.reports import MINUTES
-from omr.reports.minutes import minutes_pdf
+from omr.reports.minutes import Committee, minutes_pdf
 from omr.store.database import Store
 
 HEAD_GROUPS = re.compile(r"((?:[0-9a-f]{8} ){7}[0-9a-f]{8})")
@@ -145,11 +145,13 @@ def test_omr_tally_refuses_to_mix_ballots_and_writes_each_ballots_minutes(scanne
     assert "--ballot" in mixed.stderr
     unknown = _tally_cli(scanned, tmp_path / "x", "--ballot", "no-such-ballot")
     assert unknown.returncode == 2 and "no-such-ballot" in unknown.stderr
-    one = _tally_cli(scanned, tmp_path / "hd", "--ballot", "hoi-dong-thu")
+    one = _tally_cli(scanned, tmp_path / "hd", "--ballot", "hoi-dong-thu", "--place", "Phòng họp số 2",
+                     "--chair", "Nguyễn Văn Tâm", "--member", "Lê Thị Hoa", "--member", "Trần Văn Bình")
     assert one.returncode in (0, 1), one.stderr
     text = pdf_text((tmp_path / "hd" / MINUTES).read_bytes())
     assert "BIÊN BẢN KIỂM PHIẾU" in text and "HỘI ĐỒNG THỬ" in text and "Hội đồng" in text
     assert "Nguyễn Hồng Quang" not in text and "RECORD OF THE COUNT" not in text
+    assert "tại Phòng họp số 2, Ban kiểm phiếu gồm: Nguyễn Văn Tâm (Trưởng ban), Lê Thị Hoa (thành viên)" in text
 
 
 def test_each_decision_in_the_minutes_says_what_was_decided() -> None:
@@ -167,3 +169,24 @@ def test_each_decision_in_the_minutes_says_what_was_decided() -> None:
     assert "Nguyễn Hồng Quang: không hợp lệ: không xác định được ý người bỏ phiếu (Lê Văn C)" in text
     assert "Loại tờ phiếu: ghi thêm tên hoặc nội dung khác (Lê Văn C)" in text
     assert "unclear-mark" not in text and "added-content" not in text  # never a code
+
+
+def test_the_opening_and_a_signature_line_for_each_member() -> None:
+    t = template("seed")
+    reads = [make_read(t, {t.contests[0].rows[0].id: ["cao"]}, source="lo.pdf", page=i + 1) for i in range(2)]
+    result = tally_of(reads, issued=2, collected=2)
+    plain = pdf_text(minutes_pdf(result))  # nothing given: the template's place and date, the rest by hand
+    assert "Hôm nay, ngày 29 tháng 6 năm 2023, tại Đồng Nai, Ban kiểm phiếu gồm: ....." in plain
+    assert "4. ......" in plain
+    given = Committee(place="Hội trường A", held="14 giờ, ngày 30 tháng 6 năm 2023", chair="Nguyễn Văn Tâm",
+                      members=("Lê Thị Hoa", "Trần Văn Bình", "Phạm Minh Châu"))
+    text = pdf_text(minutes_pdf(result, given))
+    assert ("Hôm nay, 14 giờ, ngày 30 tháng 6 năm 2023, tại Hội trường A, Ban kiểm phiếu gồm: Nguyễn Văn Tâm "
+            "(Trưởng ban), Lê Thị Hoa (thành viên), Trần Văn Bình (thành viên), Phạm Minh Châu (thành viên) đã tiến "
+            "hành kiểm phiếu.") in text
+    block = text[text.index("CÁC THÀNH VIÊN BAN KIỂM PHIẾU"):]
+    for i, name in enumerate(given.members, start=1):
+        assert re.search(rf"{i}\. \.+ {name}", block), (i, name)
+    assert "4. ...." not in block and "Nguyễn Văn Tâm" in block
+    # per person: ballots issued and collected beside valid and invalid
+    assert re.search(r"Nguyễn Hồng Quang Hiệu trưởng Trường Cao đẳng Y tế Đồng Nai 2 2 2 0 2 100,00", text)

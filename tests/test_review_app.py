@@ -435,3 +435,29 @@ def test_omr_review_command_serves_until_stopped(review_db: Path) -> None:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
     assert proc.returncode == 0
+
+
+def test_network_mode_prints_this_computers_lan_address_with_the_token(review_db: Path) -> None:
+    import io
+    import threading
+
+    from omr.review.server import lan_address, serve
+
+    out = io.StringIO()
+    serve(review_db, "0.0.0.0", 0, out=out, ready=lambda srv: threading.Timer(0.3, srv.close).start())
+    text = out.getvalue()
+    token = re.search(r"access token (\S+)", text).group(1)
+    lan = lan_address()
+    if lan is not None:  # a machine with a network: its address, with the token, to open elsewhere
+        assert re.search(rf"http://{re.escape(lan)}:\d+/\?token={re.escape(token)}", text), text
+    assert "not encrypted" in text
+
+
+def test_error_pages_speak_the_screens_language(server: ReviewServer) -> None:
+    c = Client(server.port)
+    status, _, body = c.get("/sheet/99999")
+    page = body.decode("utf-8")
+    assert status == 404 and "Không có trang hoặc tờ phiếu này trong cơ sở dữ liệu." in page  # the ballots are vi
+    assert 'id="error-detail"' in page  # the machine's words kept, as a detail
+    status, _, body = c.get("/queue?show=everything")
+    assert status == 400 and "Yêu cầu này không hợp lệ" in body.decode("utf-8")

@@ -99,7 +99,7 @@ def test_scan_reads_the_batch_reports_bad_files_and_exits_2(batch_dir, tmp_path:
     assert con.execute("SELECT count(*) FROM marks").fetchone()[0] == 4 * 15 * 3 + 3 * 13 * 3
     assert con.execute("SELECT status FROM runs").fetchone()[0] == "finished"
     con.close()
-    assert "7 sheet(s) read" in proc.stdout
+    assert "7 sheet(s) read" in proc.stdout  # English and Vietnamese ballots: the terminal speaks English
 
 
 @pytest.mark.slow
@@ -110,9 +110,12 @@ def test_rescanning_the_same_files_counts_nothing_twice(batch_dir, tmp_path: Pat
     assert first.returncode == 0, first.stdout + first.stderr
     copy = tmp_path / "copy-of-batch-01.pdf"
     copy.write_bytes((d / "batch-01.pdf").read_bytes())
-    second = omr("scan", str(d / "batch-01.pdf"), str(copy), *TEMPLATE_ARGS, "--db", str(db), "--digest")
+    second = omr("scan", str(d / "batch-01.pdf"), str(copy), *TEMPLATE_ARGS, "--db", str(db), "--digest",
+                 "--json", str(tmp_path / "second.json"))
     assert second.returncode == 0, second.stderr
-    assert "2 file(s) already read before, skipped" in second.stdout
+    assert "2 file(s) already read before, skipped" in " ".join(second.stdout.split())
+    # the same file under two names: its sheets listed once (issue 11)
+    assert len(json.loads((tmp_path / "second.json").read_text(encoding="utf-8"))["sheets"]) == 4
     with Store(db) as store:
         assert len(store.sheets()) == 4
         assert [r.status for r in store.runs()] == ["finished", "finished"]
@@ -140,7 +143,11 @@ def test_exit_code_1_when_a_sheet_needs_review(tmp_path: Path) -> None:
     proc = omr("scan", str(tmp_path / "blank.pdf"), "--template", str(SEED_TEMPLATE), "--db",
                str(tmp_path / "r.sqlite"))
     assert proc.returncode == 1
-    assert "REVIEW" in proc.stdout and "blank-sheet" in proc.stdout
+    # a Vietnamese ballot: the terminal speaks Vietnamese, names the people, wraps at 80 columns (issue 11)
+    assert "CẦN XEM XÉT" in proc.stdout and "phiếu không đánh dấu" in proc.stdout
+    assert "Nguyễn Hồng Quang: không đánh dấu ô nào" in " ".join(proc.stdout.split())
+    assert max(len(line) for line in proc.stdout.splitlines() if "/" not in line) <= 80
+    assert proc.stdout.rstrip().splitlines()[-1].startswith("1 tờ đang chờ xem xét")  # the summary last
 
 
 def test_unknown_template_sheet_is_rejected_not_counted(tmp_path: Path) -> None:
@@ -200,3 +207,22 @@ def test_jobs_default_to_the_cores_the_process_may_use() -> None:
                              timeout=120)
         assert out.returncode == 0, out.stderr
         assert out.stdout.split() == [str(expected)] * 3
+
+
+def test_a_rerun_says_what_still_awaits_review_and_unreadable_files_count_once(tmp_path: Path) -> None:
+    blank = render_pdf(make_deck_pdf(load_template(SEED_TEMPLATE), make_deck(load_template(SEED_TEMPLATE))))[3]
+    (tmp_path / "blank.pdf").write_bytes(jpeg_pdf([blank]))
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "a.pdf").write_text("not a pdf", encoding="utf-8")
+    (tmp_path / "junk" / "b.png").write_text("not an image", encoding="utf-8")
+    db = str(tmp_path / "r.sqlite")
+    bad = omr("scan", str(tmp_path / "junk"), "--template", str(SEED_TEMPLATE), "--db", db)
+    assert bad.returncode == 2
+    assert "2 tệp hoặc trang không đọc được" in " ".join(bad.stdout.split())  # two files, said once each
+    first = omr("scan", str(tmp_path / "blank.pdf"), "--template", str(SEED_TEMPLATE), "--db", db)
+    assert first.returncode == 1 and "CẦN XEM XÉT" in first.stdout
+    again = omr("scan", str(tmp_path / "blank.pdf"), "--template", str(SEED_TEMPLATE), "--db", db)
+    assert again.returncode == 1, again.stdout  # still awaiting review: not "all done"
+    assert "CẦN XEM XÉT" not in again.stdout  # not listed again: one line says where they are
+    assert "1 tờ trong các tệp đã đọc trước" in again.stdout
+    assert again.stdout.rstrip().splitlines()[-1].startswith("1 tờ đang chờ xem xét")

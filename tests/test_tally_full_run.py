@@ -79,7 +79,7 @@ def test_a_day_of_counting_from_scans_to_signed_minutes(day: dict) -> None:
     # 1. the first tally: the blank ballot awaits a person, so everything is PROVISIONAL
     first = tally(day, "provisional")
     assert first.returncode == 1, first.stdout + first.stderr
-    assert "PROVISIONAL" in first.stdout
+    assert "TẠM TÍNH" in first.stdout  # the terminal speaks the ballot's language (issue 11)
     out = day["work"] / "provisional"
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert results["provisional"] is True
@@ -169,6 +169,6 @@ def test_a_hand_count_that_disagrees_is_said_on_the_minutes_and_in_the_exit_code
     proc = omr("tally", "--db", str(day["db"]), "--issued", "9", "--collected", "9", "--batch", "lo-1=5",
                "--batch", "lo-2=4", "-o", str(day["work"] / "short"))
     assert proc.returncode == 1
-    assert "reconciled: NO" in proc.stdout
+    assert "Đối chiếu số phiếu: CHƯA KHỚP" in proc.stdout
     text = pdf_text(day["work"] / "short" / "bien-ban-kiem-phieu.pdf")
     assert "SỐ LIỆU CHƯA KHỚP" in text and "Thiếu 1 phiếu" in text and "Lô lo-1" in text

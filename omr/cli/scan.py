@@ -46,6 +46,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         with Store(args.db) as store:
             summary = scan(args.inputs, store, options, on_page=bar.update, on_total=total)
             run = store.run(summary.run_id)
+            awaiting = _awaiting(store, args.template)
     except StoreError as exc:
         bar.close()
         print(f"error: {exc}", file=sys.stderr)
@@ -61,33 +62,54 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         payload = {"run": {**run.to_json(), "digest": reads_digest(reads)}, "sheets": [r.to_json() for r in reads]}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
-    print(f"run {summary.run_id}: {summary.sheets} sheet(s) read from {summary.files} file(s): "
-          f"{summary.ok} ok, {summary.review} need review, {summary.rejected} rejected"
-          + (f" ({summary.test_sheets} test-deck sheet(s), kept apart from the count)" if summary.test_sheets else "")
-          + (f"; {summary.files_skipped} file(s) already read before, skipped" if summary.files_skipped else "")
-          + (f"; {summary.page_failures + summary.files_failed} input(s) or page(s) could not be read"
-             if summary.page_failures or summary.files_failed else ""))
     if args.debug and summary.files_skipped:
         print(f"note: {summary.files_skipped} file(s) were read before and skipped: no debug images of them "
               "(scan them into a new --db to get some)", file=sys.stderr)
-    for r in reads:
-        if r.status != "ok":
-            print(f"  {r.status.upper():8} {r.source} page {r.page}: " + "; ".join(
-                [str(x) for x in r.reasons] + [str(x) for row in r.rows for x in row.reasons])[:300])
     if summary.workers_lost:
         print(f"note: a reading process died {summary.workers_lost} time(s) (a crash, the system out of memory, or "
               "killed): the pages it held were read again, each in a fresh process", file=sys.stderr)
     for run_id in summary.runs_interrupted:
         print(f"note: run {run_id} was left open by a process that stopped (killed or crashed): marked "
               "interrupted; what it stored is kept", file=sys.stderr)
-    if summary.awaiting_review:
-        print(f"{summary.awaiting_review} sheet(s) in {args.db} await review (omr review --db {args.db}); "
-              "the count is not final until they are decided")
-    if args.digest:
+    for line in _scan_lines(summary, reads, templates, args.db, awaiting, args.digest):
+        print(line)
+    if summary.page_failures or summary.files_failed:
+        return 2  # an input or page of this run could not be read
+    return 1 if summary.review or summary.rejected or awaiting else 0
+
+
+def _awaiting(store, template_paths: list[str]) -> int:
+    """Sheets of the whole database that still await a person, as the review screen counts them:
+    the number `omr review` shows is the number the scan says."""
+    from omr.review.model import AWAITING, TemplateShelf, load_queue
+
+    return load_queue(store, TemplateShelf(store, template_paths)).counts()[AWAITING]
+
+
+def _scan_lines(summary, reads: list, templates: list, db: str, awaiting: int, digest: bool) -> list[str]:
+    """What this run found, in the ballots' language: each sheet read now that needs a person, the
+    sheets of files read before in one line, then the summary and what awaits review, last."""
+    from omr.cli.terminal import WORDS, language_of, scan_summary, sheet_lines
+
+    lang = language_of(templates)
+    earlier = {id(r) for r in summary.earlier_reads}
+    out: list[str] = []
+    for r in reads:
+        if r.status != "ok" and id(r) not in earlier:
+            out += sheet_lines(r, templates, lang)
+    waiting_before = sum(1 for r in summary.earlier_reads if r.status != "ok")
+    if waiting_before:
+        out.append(WORDS[lang]["earlier"].format(n=waiting_before))
+    if digest:
         from omr.audit.digest import reads_digest
 
-        print(f"digest {reads_digest(reads)}")
-    return summary.exit_code
+        out.append(f"digest {reads_digest(reads)}")
+    out += scan_summary(summary.run_id, {"sheets": summary.sheets, "files": summary.files, "ok": summary.ok,
+                                         "review": summary.review, "rejected": summary.rejected,
+                                         "test_sheets": summary.test_sheets, "skipped": summary.files_skipped,
+                                         "failed": len(summary.failures)}, lang)
+    out.append(WORDS[lang]["awaiting" if awaiting else "none_awaiting"].format(n=awaiting, db=db))
+    return out
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """`omr tally`: the committee's numbers + the results database -> minutes and exports (thin shell).
 
     omr tally --db results.sqlite --issued N --collected M [--convened C --present P]
-              [--batch NAME=COUNT ...] [--template T.yaml ...] [-o OUTDIR]
+              [--batch NAME=COUNT ...] [--template T.yaml ...] [--ballot ID] [-o OUTDIR]
+              [--place P --held WHEN --chair NAME --member NAME ...]
 
 The templates are those the scan runs recorded (their paths are in the database; a relative path is
 tried from the current folder, then from the database's folder); ``--template`` gives them instead,
@@ -22,8 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from omr.codes import ERROR
-from omr.count.tally import Tally, TallyError, TemplateMissing
+from omr.count.tally import TallyError, TemplateMissing
 
 MAX_COUNT = 100_000_000  # more ballots or people than any meeting or election this tool counts
 
@@ -65,6 +65,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "or its folder); repeat for each batch")
     p.add_argument("--template", action="extend", nargs="+", metavar="T.yaml",
                    help="the templates the ballots were printed from (default: those the scans recorded)")
+    p.add_argument("--place", default="", help="where the count took place (the minutes' opening; default: the "
+                                                "template's place)")
+    p.add_argument("--held", default="", metavar="WHEN", help="when, as the minutes write it, e.g. \"14 giờ, ngày 29 "
+                                                             "tháng 6 năm 2023\" (default: the template's date)")
+    p.add_argument("--chair", default="", metavar="NAME", help="the committee's chair (named in the minutes)")
+    p.add_argument("--member", action="append", default=[], metavar="NAME",
+                   help="a committee member; repeat for each (one signature line each)")
     p.add_argument("--ballot", metavar="ID", help="tally only this ballot (template id) of a database holding "
                                                   "several: minutes are signed per ballot, with its own --issued "
                                                   "and --collected")
@@ -77,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from omr.count.stored import run_templates, tally_store
     from omr.reports import write_reports
     from omr.reports.arlo import manifest_problems
+    from omr.reports.minutes import Committee
     from omr.store.database import Store
     from omr.store.records import StoreError
 
@@ -113,15 +121,20 @@ def run(args: argparse.Namespace) -> int:
             " (the template files the scans recorded were not found or have changed: pass --template T.yaml)"
         print(f"error: {exc}{hint}", file=sys.stderr)
         return 2
+    committee = Committee(place=args.place.strip(), held=args.held.strip(), chair=args.chair.strip(),
+                          members=tuple(m.strip() for m in args.member if m.strip()))
     try:
-        written = write_reports(tally, outdir)
+        written = write_reports(tally, outdir, committee)
     except OSError as exc:
         print(f"error: cannot write the reports into {outdir}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    _print_summary(tally, args.db)
+    from omr.cli.terminal import tally_lines, wrap
+
     for problem in manifest_problems(tally):
         print(f"  note: {problem}")
-    print("written: " + ", ".join(str(p) for p in written.values()))
+    for line in wrap(("đã ghi: " if tally.language == "vi" else "written: ")
+                     + ", ".join(str(p) for p in written.values())) + tally_lines(tally, args.db):
+        print(line)
     if tally.provisional or not tally.reconciliation.reconciled or tally.quorum_met is False:
         return 1
     return 0
@@ -156,31 +169,3 @@ def _mixed_ballots(store, templates, ballot: str | None) -> str:
         return (f"error: {store.path} holds sheets of {len(found)} ballots: {listing}. Minutes are signed per "
                 "ballot: run `omr tally --ballot ID` once for each, with that ballot's --issued and --collected")
     return ""
-
-
-def _print_summary(tally: Tally, db: str) -> None:
-    r = tally.reconciliation
-    state = "PROVISIONAL" if tally.provisional else "final"
-    print(f"tally of {Path(db).name} ({state}): {r.collected} ballot(s) collected, {r.accounted} accounted for by "
-          f"the scans ({r.ballots_counted} valid, {r.invalid_ballots} invalid); {r.sheets_read} sheet(s) scanned")
-    if tally.provisional:
-        print(f"PROVISIONAL: {len(tally.pending_sheets)} sheet(s) await review; the results may change:")
-        for s in tally.pending_sheets[:20]:
-            print(f"  {s.source} page {s.page}: {', '.join(s.pending)}")
-        if len(tally.pending_sheets) > 20:
-            print(f"  ... and {len(tally.pending_sheets) - 20} more")
-    if r.quorum is not None:
-        print(f"quorum: {r.quorum.present} of {r.quorum.convened} present "
-              + ("(at least two thirds)" if r.quorum.met else f"(FEWER than two thirds: {r.quorum.required} needed)"))
-    print("reconciled: yes" if r.reconciled else "reconciled: NO")
-    for d in r.discrepancies:
-        print(f"  {'ERROR' if d.severity == ERROR else 'note'}: {d.message}")
-    for c in tally.contests:
-        title = c.title or c.id
-        print(f"{title} ({c.kind}, % of {c.base}):")
-        for row in c.rows:
-            counts = ", ".join(f"{o} {row.counts[o]} ({row.percent[o]}%)" for o, _ in c.options)
-            extra = f"; {row.pending} pending" if row.pending else ""
-            band = f"; band {row.band}" + ("" if row.band_settled is not False else " (may change)") \
-                if row.band not in (None, "none") else ""
-            print(f"  {row.name}: valid {row.valid}, invalid {row.invalid}{extra}: {counts}{band}")

@@ -22,8 +22,12 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omr.count.tally import Tally
+
+if TYPE_CHECKING:
+    from omr.reports.minutes import Committee
 
 MINUTES = "bien-ban-kiem-phieu.pdf"
 RESULTS_JSON = "results.json"
@@ -50,16 +54,16 @@ def _write(path: Path, data: bytes) -> None:
         raise
 
 
-def render_reports(tally: Tally) -> dict[str, bytes]:
-    """Every report's bytes, by file name. Minutes are signed per ballot: a tally of several ballots
-    (made by a program; `omr tally` refuses to mix them) gets the exports, which may hold several
-    ballot designs, and no minutes."""
+def render_reports(tally: Tally, committee: Committee | None = None) -> dict[str, bytes]:
+    """Every report's bytes, by file name; `committee`: who counted, where, when (the minutes).
+    Minutes are signed per ballot: a tally of several ballots (made by a program; `omr tally`
+    refuses to mix them) gets the exports, which may hold several ballot designs, and no minutes."""
     from omr.reports.arlo import dominion_cvr_csv, manifest_csv
     from omr.reports.cvr import cvr_json
     from omr.reports.exports import results_csv, results_json, results_xlsx
     from omr.reports.minutes import minutes_pdf
 
-    reports = {} if len({t.id for t in tally.templates}) > 1 else {MINUTES: minutes_pdf(tally)}
+    reports = {} if len({t.id for t in tally.templates}) > 1 else {MINUTES: minutes_pdf(tally, committee)}
     return reports | {
         RESULTS_JSON: results_json(tally).encode("utf-8"),
         RESULTS_CSV: results_csv(tally).encode("utf-8-sig"),
@@ -72,12 +76,12 @@ def render_reports(tally: Tally) -> dict[str, bytes]:
     }
 
 
-def write_reports(tally: Tally, outdir: str | Path) -> dict[str, Path]:
+def write_reports(tally: Tally, outdir: str | Path, committee: Committee | None = None) -> dict[str, Path]:
     """Write every report into `outdir` (created if missing); returns the paths by file name."""
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    for name, data in render_reports(tally).items():
+    for name, data in render_reports(tally, committee).items():
         _write(out / name, data)
         written[name] = out / name
     return written

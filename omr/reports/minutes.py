@@ -17,6 +17,7 @@ carries PROVISIONAL across it and in its footer, and the signature block says no
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
@@ -56,6 +57,19 @@ from omr.reports.text import (
     words,
 )
 
+
+@dataclass(frozen=True)
+class Committee:
+    """Who counted, where and when, as the minutes' opening and signature block say it: given on
+    the command line (`omr tally --place --held --chair --member`); the place and date default to
+    the template's "place, date" line; nothing given leaves lines to fill in by hand."""
+
+    place: str = ""
+    held: str = ""  # the date (and time) as it is to be written, e.g. "ngày 29 tháng 6 năm 2023"
+    chair: str = ""
+    members: tuple[str, ...] = ()
+
+
 PAGE_W, PAGE_H = 210 * mm, 297 * mm
 MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 15 * mm, 15 * mm, 20 * mm
 BODY_W = PAGE_W - 2 * MARGIN_X
@@ -89,6 +103,7 @@ class _Styles:
             return ParagraphStyle(name, **base)
 
         self.body = style("body", alignment=TA_JUSTIFY, spaceAfter=3)
+        self.opening = style("opening", alignment=TA_LEFT, spaceAfter=3)
         self.small = style("small", fontSize=8.5, leading=11)
         self.note = style("note", fontSize=8.5, leading=11, fontName=self.italic, spaceBefore=2)
         self.head_left = style("head_left", fontSize=10, leading=13, alignment=TA_CENTER)
@@ -106,6 +121,7 @@ class _Styles:
         self.sign_head = style("sign_head", fontName=self.bold, fontSize=10.5, leading=14, alignment=TA_CENTER)
         self.sign_note = style("sign_note", fontName=self.italic, fontSize=9, leading=12, alignment=TA_CENTER)
         self.sign_line = style("sign_line", fontSize=10, leading=22, alignment=TA_LEFT)
+        self.sign_name = style("sign_name", fontSize=10, leading=13, leftIndent=14, spaceAfter=4)
         self.anchor = style("anchor", fontSize=10, leading=14, alignment=TA_CENTER, spaceBefore=2, spaceAfter=2)
         self.bullet = style("bullet", fontSize=9.5, leading=12.5, leftIndent=10, firstLineIndent=-8, spaceAfter=1)
 
@@ -323,9 +339,10 @@ def _grid(table: Table, header_rows: int, extra: list | None = None) -> Table:
 def _confidence_table(tally: Tally, c: ContestResult, st: _Styles) -> list:
     w, lang = words(tally.language), tally.language
     levels = list(c.options)
-    head1 = [_p(w["stt"], st.cell_h), _p(w["name"], st.cell_h), _p(w["position"], st.cell_h),
-             _p(w["valid"], st.cell_h), _p(w["invalid"], st.cell_h)]
-    head2 = ["", "", "", "", ""]
+    head1 = [_p(w["stt"], st.cell_h), _p(w["name_position"], st.cell_h), _p(w["issued_col"], st.cell_h),
+             _p(w["collected_col"], st.cell_h), _p(w["valid"], st.cell_h), _p(w["invalid"], st.cell_h)]
+    head2 = ["", "", "", "", "", ""]
+    r = tally.reconciliation
     for _, label in levels:
         head1 += [_p(label, st.cell_h), ""]
         head2 += [_p(w["votes"], st.cell_h), _p(w["rate"], st.cell_h)]
@@ -343,8 +360,10 @@ def _confidence_table(tally: Tally, c: ContestResult, st: _Styles) -> list:
             note_parts.append(escape(w["band_unsettled"]))
         if row.pending:
             note_parts.append(escape(w["pending_n"].format(n=fmt_int(row.pending, lang))))
-        line = [_p(str(i), st.cell_c), _pm(f"<b>{escape(row.name)}</b>", st.cell), _p(row.position, st.cell),
-                _p(fmt_int(row.valid, lang), st.cell_r), _p(fmt_int(row.invalid, lang), st.cell_r)]
+        person = f"<b>{escape(row.name)}</b>" + (f"<br/>{escape(row.position)}" if row.position else "")
+        line = [_p(str(i), st.cell_c), _pm(person, st.cell), _p(fmt_int(r.issued, lang), st.cell_r),
+                _p(fmt_int(r.collected, lang), st.cell_r), _p(fmt_int(row.valid, lang), st.cell_r),
+                _p(fmt_int(row.invalid, lang), st.cell_r)]
         for option_id, _ in levels:
             line += [_p(fmt_int(row.counts[option_id], lang), st.cell_r),
                      _p(fmt_pct(row.percent[option_id], lang), st.cell_r)]
@@ -354,11 +373,12 @@ def _confidence_table(tally: Tally, c: ContestResult, st: _Styles) -> list:
             extra.append(("BACKGROUND", (-1, i + 1), (-1, i + 1), colors.HexColor("#fbe3e1")))
     n = len(levels)
     rate_w = max(12 * mm, _text_width(fmt_pct(100, lang), st.cell_r) + 3 * mm)  # "100,00" on one line
-    widths = [8 * mm, 30 * mm, 30 * mm - n * (rate_w - 12 * mm), 11.5 * mm, 12.5 * mm] + [10 * mm, rate_w] * n
+    widths = [8 * mm, 40 * mm - n * (rate_w - 12 * mm), 11 * mm, 11 * mm, 11 * mm, 12 * mm] + [10 * mm, rate_w] * n
     widths.append(BODY_W - sum(widths))
-    spans = [("SPAN", (k, 0), (k, 1)) for k in range(5)] + [("SPAN", (5 + 2 * j, 0), (6 + 2 * j, 0))
-                                                           for j in range(n)] + [("SPAN", (5 + 2 * n, 0),
-                                                                                  (5 + 2 * n, 1))]
+    first = 6  # columns before the levels, each spanning both header rows
+    spans = [("SPAN", (k, 0), (k, 1)) for k in range(first)] + \
+        [("SPAN", (first + 2 * j, 0), (first + 1 + 2 * j, 0)) for j in range(n)] + \
+        [("SPAN", (first + 2 * n, 0), (first + 2 * n, 1))]
     table = Table(data, colWidths=widths, repeatRows=2)
     return [_grid(table, 2, spans + extra)]
 
@@ -707,12 +727,31 @@ def _anchor(tally: Tally, st: _Styles) -> list:
             _p(w["anchor_check"], st.small)]
 
 
-def _signatures(tally: Tally, st: _Styles) -> list:
+def _opening(tally: Tally, committee: Committee, st: _Styles) -> list:
+    """'Hôm nay, ngày …, tại …, Ban kiểm phiếu gồm: … đã tiến hành kiểm phiếu.' from what was given,
+    else the template's place and date, else dotted lines to fill in by hand."""
     w = words(tally.language)
-    members = [_p(w["members"], st.sign_head), _p(w["sign"], st.sign_note), Spacer(1, 3 * mm)] + \
-        [_p(f"{i}. ......................................", st.sign_line) for i in range(1, 5)]
+    place, held = committee.place, committee.held
+    line = tally.templates[0].header.place_date if tally.templates else ""
+    if line and ", " in line and not (place and held):
+        where, when = line.split(", ", 1)
+        place, held = place or where, held or when
+    people = ([f"{committee.chair} ({w['chair_role']})"] if committee.chair else []) + \
+        [f"{m} ({w['member_role']})" for m in committee.members]
+    return [_p(w["opening"].format(held=held or w["opening_blank_held"], place=place or w["opening_blank_place"],
+                                   people=", ".join(people) or w["opening_blank_people"]), st.opening)]
+
+
+def _signatures(tally: Tally, st: _Styles, committee: Committee = Committee()) -> list:
+    """A signature line for each member given (their name under it), else four to fill in."""
+    w = words(tally.language)
+    dots = "......................................"
+    lines = [_p(f"{i}. {dots}", st.sign_line) for i in range(1, 5)] if not committee.members else \
+        [p for i, m in enumerate(committee.members, start=1)
+         for p in (_p(f"{i}. {dots}", st.sign_line), _p(m, st.sign_name))]
+    members = [_p(w["members"], st.sign_head), _p(w["sign"], st.sign_note), Spacer(1, 3 * mm)] + lines
     chair = [_p(w["chair"], st.sign_head), _p(w["sign"], st.sign_note), Spacer(1, 24 * mm),
-             _p("......................................", st.sign_head)]
+             _p(dots, st.sign_head)] + ([_p(committee.chair, st.sign_head)] if committee.chair else [])
     block = Table([[members, chair]], colWidths=[BODY_W / 2, BODY_W / 2])
     block.setStyle(_table_style([("VALIGN", (0, 0), (-1, -1), "TOP")]))
     out = [Spacer(1, 4 * mm), _p(w["closing"], st.body), Spacer(1, 4 * mm)]
@@ -723,7 +762,7 @@ def _signatures(tally: Tally, st: _Styles) -> list:
     return out
 
 
-def minutes_pdf(tally: Tally) -> bytes:
+def minutes_pdf(tally: Tally, committee: Committee | None = None) -> bytes:
     """The minutes of one ballot (template): a tally mixing several is refused, since the committee
     signs each ballot's minutes, in its language, under its header."""
     if len({t.id for t in tally.templates}) > 1:
@@ -747,6 +786,8 @@ def minutes_pdf(tally: Tally) -> bytes:
     story: list = []
     story += _header(tally, st)
     story += _banners(tally, st, 3)
+    committee = committee or Committee()
+    story += _opening(tally, committee, st)
     story.append(_p(w["intro"], st.body))
     story.append(_p(f"{_roman(1)}. {w['s_numbers']}", st.section))
     story += _numbers(tally, st)
@@ -760,7 +801,7 @@ def minutes_pdf(tally: Tally) -> bytes:
     story.append(CondPageBreak(40 * mm))
     story.append(_p(f"{_roman(4)}. {w['s_sheets']}", st.section))
     story += _sheets(tally, st)
-    ending = _signatures(tally, st)
+    ending = _signatures(tally, st, committee)
     if has_chart:  # the chart and the signatures on one page when they fit: never a page of signatures alone
         story.append(KeepTogether([_p(f"{_roman(5)}. {w['s_chart']}", st.section)] + _charts(tally, st) + ending))
     else:

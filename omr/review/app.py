@@ -137,11 +137,23 @@ def close_store(_exc: BaseException | None) -> None:
 
 def http_error(exc: HTTPException) -> tuple[str, int]:
     try:
-        lang = request.cookies.get("lang") if request.cookies.get("lang") in i18n.LANGS else "vi"
+        lang = _error_language()
         return review().render("error.html", lang, code=exc.code, title=exc.name,
                                message=exc.description), exc.code or 500
     except Exception:  # the error page must not fail in turn
         return f"{exc.code} {exc.name}: {exc.description}", exc.code or 500
+
+
+def _error_language() -> str:
+    """The screen's language for an error page: the reviewer's choice, else the ballots' (when the
+    database can still be read), else Vietnamese."""
+    chosen = request.cookies.get("lang")
+    if chosen in i18n.LANGS:
+        return chosen
+    try:
+        return review().language()
+    except Exception:  # the database itself may be what failed
+        return "vi"
 
 
 def unexpected(exc: Exception) -> tuple[str, int]:

@@ -263,6 +263,23 @@ MESSAGES: dict[str, dict[str, str]] = {
                          "người, dòng không đánh dấu là không hợp lệ. Nếu thật ra có dấu, hãy chọn ở từng dòng.",
                    "en": "A ballot with no box marked still counts among the ballots collected; for each person, a row "
                          "with no mark is invalid. If there is a mark after all, record it row by row."},
+    "e_400": {"vi": "Yêu cầu này không hợp lệ (địa chỉ hoặc biểu mẫu bị sai). Hãy quay lại danh sách và thử lại.",
+              "en": "This request is not valid (a wrong address or form). Go back to the queue and try again."},
+    "e_401": {"vi": "Cần mã truy cập: hãy mở đúng địa chỉ được in ra khi khởi động omr review (có ?token=…).",
+              "en": "An access token is needed: open the address printed when omr review started (with ?token=…)."},
+    "e_403": {"vi": "Yêu cầu bị từ chối: biểu mẫu đã cũ hoặc không đến từ màn hình này. Hãy tải lại trang rồi thử "
+                    "lại.",
+              "en": "Refused: the form is old or did not come from this screen. Reload the page and try again."},
+    "e_404": {"vi": "Không có trang hoặc tờ phiếu này trong cơ sở dữ liệu.",
+              "en": "There is no such page or sheet in this database."},
+    "e_405": {"vi": "Thao tác này không được phép ở đây.", "en": "That is not allowed here."},
+    "e_409": {"vi": "Không hiển thị được: tệp quét không còn như lúc quét, hoặc có người vừa thay đổi dữ liệu.",
+              "en": "Cannot be shown: the scan file is not as it was when scanned, or someone changed it."},
+    "e_413": {"vi": "Nội dung gửi lên quá dài.", "en": "What was sent is too long."},
+    "e_500": {"vi": "Màn hình xem xét gặp lỗi: yêu cầu này chưa lưu gì. Chi tiết ở cửa sổ đang chạy omr review.",
+              "en": "The review screen failed: nothing was saved by this request. Details are in the terminal "
+                    "running omr review."},
+    "e_503": {"vi": "Không mở được cơ sở dữ liệu kết quả.", "en": "The results database cannot be opened."},
     # errors
     "error_title": {"vi": "Không thực hiện được", "en": "That did not work"},
     "error_back": {"vi": "Quay lại danh sách", "en": "Back to the queue"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -62,16 +63,31 @@ class ReviewServer:
             self._thread.join(timeout=5)
 
 
+def lan_address() -> str | None:
+    """This computer's address on its local network (the interface the default route uses), or None.
+    Connecting a UDP socket sends nothing: it only picks the interface."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1, never routed anywhere
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
 def serve(db: str | Path, host: str = "127.0.0.1", port: int = 8000, templates: tuple[str, ...] = (),
           language: str | None = None, out: TextIO = sys.stdout,
           ready: Callable[[ReviewServer], None] | None = None) -> int:
     server = ReviewServer(db, host, port, templates, language=language)
     print(f"Review screen for {db}: open {server.url}", file=out)
     if server.token:
-        where = ("from another computer, put this computer's network address in place of 127.0.0.1"
-                 if host in ("0.0.0.0", "::") else "")
-        print(f"Bound to {host}: every request needs the access token {server.token} (the address above carries "
-              f"it; share it only with the committee){'; ' + where if where else ''}", file=out)
+        lan = lan_address() if host in ("0.0.0.0", "::") else None
+        if lan:
+            print(f"From another computer on this network: http://{lan}:{server.port}/?token={server.token}",
+                  file=out)
+        print(f"Bound to {host}: every request needs the access token {server.token} (the addresses above carry "
+              "it; share it only with the committee). The connection is not encrypted: on a shared network, "
+              "the token and the ballot images can be read by others; use a private network.", file=out)
     else:
         print("Only this computer can connect (bound to the loopback interface).", file=out)
     print("Stop with Ctrl+C; every decision is already saved.", file=out, flush=True)

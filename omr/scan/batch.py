@@ -27,7 +27,6 @@ import numpy as np
 from omr import __version__
 from omr.ballot.layout import fingerprint
 from omr.ballot.template import Template
-from omr.codes import DUPLICATE, NOT_ISSUED, UNREADABLE
 from omr.read.annotate import annotate
 from omr.read.calibration import Profile
 from omr.read.debug import Trace, stage_images
@@ -75,17 +74,9 @@ class ScanSummary:
     page_failures: int = 0
     reads: list[SheetRead] = field(default_factory=list)
     failures: list[PageError] = field(default_factory=list)
-    awaiting_review: int = 0  # sheets in the whole database that wait for a person, after this run
+    earlier_reads: list[SheetRead] = field(default_factory=list)  # of files read by an earlier run (in `reads` too)
     runs_interrupted: list[int] = field(default_factory=list)  # runs of killed processes, closed by this run
     workers_lost: int = 0  # worker processes that died; their chunks were read again alone
-
-    @property
-    def exit_code(self) -> int:
-        """2: an input or page of this run could not be read; 1: sheets await a person (of this run
-        or stored before); 0: everything in the database is read and settled."""
-        if self.page_failures or self.files_failed:
-            return 2
-        return 1 if self.review or self.rejected or self.awaiting_review else 0
 
 
 @dataclass(frozen=True)
@@ -360,7 +351,6 @@ def scan(inputs: list[str], store: Store, options: ScanOptions,
         status = "finished"
     finally:
         store.finish_run(run_id, status, _summary_json(summary))
-    summary.awaiting_review = awaiting_review(store, options.templates)
     return summary
 
 
@@ -386,7 +376,10 @@ def _sort_out(files: list[str], store: Store, run_id: int, summary: ScanSummary,
         if store.source_status(digest) == "read":
             store.record_skip(run_id, path_text(path), digest)
             summary.files_skipped += 1
-            summary.reads.extend(store.sheets_of_source(digest))
+            earlier = store.sheets_of_source(digest)
+            summary.reads.extend(earlier)
+            summary.earlier_reads.extend(earlier)
+            this_run.add(digest)  # the same content under another name: skipped as a copy, listed once
             continue
         this_run.add(digest)
         todo.append((path, digest, size))
@@ -430,7 +423,9 @@ def _read_and_store(todo: list[tuple[str, str, int]], store: Store, run_id: int,
         stored = duplicates.last_checked
         if outcome == "skipped-already-read":  # another scan stored the same file meanwhile
             summary.files_skipped += 1
-            summary.reads.extend(store.sheets_of_source(digest))
+            earlier = store.sheets_of_source(digest)
+            summary.reads.extend(earlier)
+            summary.earlier_reads.extend(earlier)
             continue
         if options.annotate_dir:
             for before, after in zip(sorted(reads_done, key=lambda r: r.page), stored):
@@ -488,22 +483,6 @@ def mark_dead_runs(store: Store) -> list[int]:
             continue
         closed.append(run_id)
     return closed
-
-
-def awaiting_review(store: Store, templates: tuple[Template, ...]) -> int:
-    """Sheets in the database that wait for a person: those the tally counts as pending, and those the
-    machine left out of the count (a copy, unreadable, not issued) that no person has looked at yet."""
-    from omr.count.stored import tally_store
-    from omr.count.tally import TallyError
-
-    try:
-        tally = tally_store(store, list(templates))
-    except TallyError:  # sheets of a template not given to this run: every unsettled sheet waits
-        decided = {sheet_id for sheet_id, _, _ in store.latest_decisions()}
-        return sum(1 for s in store.sheet_items()
-                   if s.read.status != SHEET_OK and not s.read.test and s.id not in decided)
-    left_out = (DUPLICATE, UNREADABLE, NOT_ISSUED)
-    return sum(1 for s in tally.sheets if s.awaiting_review or (s.outcome in left_out and s.decision is None))
 
 
 def _count(summary: ScanSummary, reads: list[SheetRead], errors: list[PageError]) -> None:

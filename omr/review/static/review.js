@@ -93,10 +93,10 @@
 
   // The card the keys act on stays on screen: after each decision the page comes back with the
   // next row to decide, scrolled to it.
-  function keepInView(el) {
+  function keepInView(el, block) {
     var r = el.getBoundingClientRect();
     if (r.top >= 0 && r.bottom <= window.innerHeight) return;
-    el.scrollIntoView({ block: r.height > window.innerHeight * 0.9 ? "start" : "center" });
+    el.scrollIntoView({ block: block || (r.height > window.innerHeight * 0.9 ? "start" : "center") });
   }
 
   function openReject() {
@@ -167,14 +167,26 @@
       if (name) name.addEventListener("keydown", confirmName);
       var confirmReject = document.getElementById("reject-sheet");
       if (confirmReject) confirmReject.addEventListener("click", checkReject);
-      // what to show first: a sheet-level question not yet decided (a copy: both scans), else the row
-      var sheetFirst = form.dataset.sheetFirst === "1" && !/[?&](msg|row)=/.test(location.search);
-      var target = (sheetFirst && (document.getElementById("duplicate-pair") || document.getElementById("sheet-card")))
-        || focusedCard() || document.getElementById("sheet-decision");
-      var error = document.getElementById("form-error");
+      // what to show first: a sheet-level question not yet decided (its reasons and buttons; a copy: both
+      // scans, which stay beside the buttons on a wide screen), else the row the keys act on
       var narrow = window.innerWidth < 1000;  // one column (a small screen, or zoomed in): the image is above
+      var after = /[?&](msg|row)=/.test(location.search);
+      var sheetFirst = form.dataset.sheetFirst === "1" && !after;
+      var pair = document.getElementById("duplicate-pair");
+      var sheetTarget = pair ? (narrow ? pair : document.getElementById("sheet-decision"))
+        : document.getElementById("sheet-card") || document.getElementById("sheet-decision");
+      var error = document.getElementById("form-error");
       if (error) keepInView(error);
-      else if (target && (narrow || /[?&](msg|row)=/.test(location.search))) keepInView(target);
+      else if (sheetFirst && sheetTarget) {
+        var decision = document.getElementById("sheet-decision");  // the reasons and the buttons under them
+        var bottom = decision ? decision.getBoundingClientRect().bottom : 0;
+        if (bottom > window.innerHeight || sheetTarget.getBoundingClientRect().top < 0) {
+          sheetTarget.scrollIntoView({ block: "start" });
+        }
+      }
+      else if ((narrow || after) && (focusedCard() || document.getElementById("sheet-decision"))) {
+        keepInView(focusedCard() || document.getElementById("sheet-decision"));
+      }
     }
     var orig = document.getElementById("tab-original");
     if (orig) orig.addEventListener("click", function (e) {
