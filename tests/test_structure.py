@@ -77,3 +77,20 @@ def test_the_simulator_is_not_in_the_package() -> None:
         assert not any("ballot_sim" in d for d in deps), m
     for path in PACKAGE.rglob("*.py"):
         assert "ballot_sim" not in path.read_text(encoding="utf-8"), path
+
+
+def test_the_readme_layout_names_every_module_and_nothing_that_is_gone() -> None:
+    """README's "Project layout" is how a newcomer finds the room for a change: it must match the tree."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Project layout", 1)[1].split("\n## ", 1)[0]
+    folders = [line.split()[0] for line in block.splitlines() if line.startswith("    omr/")]
+    assert len(folders) >= 9
+    for folder in folders:
+        assert (ROOT / folder.rstrip("/")).exists(), f"README names {folder}, which does not exist"
+    for package in sorted(p for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()):
+        assert f"omr/{package.name}/" in block, f"README's layout does not name omr/{package.name}/"
+        for module in sorted(package.glob("*.py")):
+            if module.name != "__init__.py":
+                assert module.name in block or module.stem in block, f"README's layout does not name {module}"
+    for top in ("ballot_sim/", "sample_scans/", "benchmarks/", "tests/", "scripts/"):
+        assert top in block and (ROOT / top).is_dir()

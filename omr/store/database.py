@@ -54,7 +54,12 @@ def _utc_now() -> str:
 
 class Store:
     """The results database. Open with ``Store(path)`` (created when missing); use as a context
-    manager or call ``close()``. Every write is one transaction that also appends to the log."""
+    manager or call ``close()``. Every write is one transaction that also appends to the log.
+
+    The I/O shell of the store, a little over 400 lines because every query and write of the
+    database is here and nowhere else; what they are built from lives beside it: the tables
+    (schema.py), the typed records (records.py), the hash chain (chain.py, log.py), how a read is
+    laid into rows (sheets.py) and what may be stored (validate.py)."""
 
     def __init__(self, path: str | Path, *, create: bool = True, clock: Callable[[], str] | None = None):
         self.path = Path(path)

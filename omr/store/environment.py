@@ -37,7 +37,6 @@ def environment_info() -> dict[str, Any]:
         ("pypdfium2", ("pypdfium2",)),
         ("zxing-cpp", ("zxing-cpp",)),
         ("Pillow", ("Pillow", "pillow")),
-        ("scikit-image", ("scikit-image",)),
         ("PyYAML", ("PyYAML", "pyyaml")),
         ("reportlab", ("reportlab",)),
         ("segno", ("segno",)),
