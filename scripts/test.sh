@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 . scripts/venv.sh
 ensure_venv test
 # Debian's Chromium for the review screen's browser tests (Playwright drives it; never `playwright
-# install`), poppler's pdftoppm for the pdf2image path.
+# install`), poppler's pdftoppm for the pdf2image path, LibreOffice Calc for the CSV exports.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-calc-nogui)  # results CSVs opened as a spreadsheet
 if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"
 fi
