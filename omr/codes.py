@@ -108,12 +108,13 @@ _READER_REASONS = (
        ("phiếu không đánh dấu", "nothing marked on the sheet"),
        ("Không có ô nào được đánh dấu và không có gì viết trên phiếu.",
         "No box is marked and nothing is written on the sheet."), to_review=True),
-    _r("duplicate", "sheet", ("Phiếu bị quét hai lần", "Scanned twice"),
-       ("quét trùng", "scanned twice"),
-       ("Phiếu này giống hệt một phiếu đã quét trước đó. So hai bản quét: nếu đúng là cùng một tờ phiếu, chỉ "
-        "đếm một lần.",
-        "This sheet is identical to one scanned earlier. Compare the two scans: if it is the same sheet, count it "
-        "once."), to_review=True),
+    _r("duplicate", "sheet", ("Có thể bị quét hai lần", "Possibly scanned twice"),
+       ("có thể quét trùng", "possibly scanned twice"),
+       ("Nét mực của phiếu này giống một phiếu đã quét trước đó. So hai bản quét: nếu đúng là cùng một tờ phiếu, "
+        "chỉ đếm một lần; nếu là hai phiếu khác nhau, đếm cả hai. Kết quả còn tạm tính cho đến khi quyết định.",
+        "This sheet's ink looks like a sheet scanned earlier. Compare the two scans: if it is the same sheet, "
+        "count it once; if they are two ballots, count both. The count stays provisional until then."),
+       to_review=True),
     _r("streak-over-boxes", "sheet", ("Vệt máy quét đè lên ô", "Scanner streak over boxes"),
        ("vệt máy quét đi qua ô", "scanner streak across boxes"),
        ("Máy quét để lại một vệt đậm chạy qua các ô, nên điểm của các ô đó không đáng tin. Hãy nhìn ảnh và ghi "
