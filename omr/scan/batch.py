@@ -362,6 +362,14 @@ class _Duplicates:
         return checked
 
 
+def duplicate_check(store: Store) -> Callable[[list[SheetRead]], list[SheetRead]]:
+    """The check for copies that `omr scan` runs on each file's reads inside its write transaction, for
+    whatever else stores sheets (omr merge: station databases into one): a read that is a copy of a
+    sheet already stored, or of one before it in the list, is sent to review. One function, so that
+    what tells two sheets apart can change in one place."""
+    return functools.partial(_Duplicates().check_file, store)
+
+
 def scan(inputs: list[str], store: Store, options: ScanOptions,
          on_page: Callable[[int], None] | None = None, on_total: Callable[[int], None] | None = None,
          cluster: ChunkReader | None = None) -> ScanSummary:
