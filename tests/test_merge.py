@@ -181,3 +181,35 @@ def test_audit_of_the_merged_database_finds_nothing_different(stations: dict[str
     files = [str(scans[n]) for n in ("a-only", "b-only", "shared")]
     assert main(["audit", *files, "--db", str(room), "--template", *TEMPLATES, "--jobs", "1"]) == 0, \
         capsys.readouterr().out
+
+
+def test_a_station_log_edited_inside_the_room_is_found_by_verify(stations: dict[str, Path], tmp_path: Path,
+                                                                 capsys) -> None:
+    room = tmp_path / "room.sqlite"
+    assert _merge(capsys, str(stations["station-a"]), str(stations["station-b"]), "-o", str(room))[0] == 0
+    con = sqlite3.connect(room)
+    con.execute("DROP TRIGGER station_log_no_update")
+    con.execute("UPDATE station_log SET payload = replace(payload, '\"status\":\"ok\"', '\"status\":\"review\"') "
+                "WHERE rowid = (SELECT min(rowid) FROM station_log WHERE kind = 'sheet' AND payload LIKE "
+                "'%\"status\":\"ok\"%' AND station_key = (SELECT station_key FROM stations WHERE name = 'station-b'))")
+    assert con.total_changes == 1
+    con.commit()
+    con.close()
+    assert main(["verify", "--db", str(room)]) == 1
+    assert "station station-b's log as merged" in capsys.readouterr().out
+
+
+def test_a_database_of_schema_1_is_upgraded_in_place_and_still_verifies(stations: dict[str, Path],
+                                                                         tmp_path: Path) -> None:
+    old = tmp_path / "old.sqlite"
+    shutil.copy(stations["station-a"], old)
+    con = sqlite3.connect(old)
+    for name, kind in con.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'trigger') AND "
+                                  "(name LIKE 'station%' OR name LIKE 'origins%')").fetchall():
+        con.execute(f"DROP {kind} IF EXISTS {name}")
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.close()
+    with Store(old) as store:
+        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert store.verify_log().ok and len(store.sheet_items()) == 7

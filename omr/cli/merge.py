@@ -21,12 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from omr.audit.findings import AuditError
-    from omr.audit.verify import open_snapshot, verify_database
-    from omr.scan.batch import duplicate_check
-    from omr.scan.ingest import file_sha256
-    from omr.store.database import Store
-    from omr.store.merge import merge
-    from omr.store.records import StoreError
+    from omr.audit.verify import verify_database
 
     room_path = Path(args.output)
     names: dict[str, str] = {}
@@ -40,27 +35,62 @@ def run(args: argparse.Namespace) -> int:
             return 2
         names.setdefault(name, station)
     refused = False
-    for path in list(names.values()) + ([str(room_path)] if room_path.exists() else []):
-        try:  # every station's hash chain (and the room's own) checked before anything is written
-            result = verify_database(path)
+    if room_path.exists():  # merging on top of a room database that no longer verifies would hide it
+        try:
+            result = verify_database(room_path)
         except AuditError as exc:
-            print(f"REFUSED {path}: {exc}", file=sys.stderr)
-            refused = True
-            continue
-        if not result.ok:
-            first = f"log entry {result.first_entry}" if result.first_entry is not None else "first problem"
-            print(f"REFUSED {path}: its log does not verify: {first}: {result.problems[0].message}", file=sys.stderr)
-            refused = True
-    if refused:
-        print("nothing merged", file=sys.stderr)
-        return 2
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        refused = not _verified(str(room_path), result.ok, result.first_entry, result.problems)
+    with tempfile.TemporaryDirectory(prefix="omr-merge-") as tmp, contextlib.ExitStack() as stack:
+        snapshots = {}
+        for i, (name, path) in enumerate(names.items()):
+            try:  # each station's hash chain checked on the very copy that is merged, before anything is written
+                snapshots[name] = stack.enter_context(contextlib.closing(_snapshot(path, Path(tmp) / str(i))))
+            except AuditError as exc:
+                print(f"REFUSED {path}: {exc}", file=sys.stderr)
+                refused = True
+                continue
+            problems = _problems(snapshots[name])
+            refused |= not _verified(path, not problems, problems[0].entry_id if problems else None, problems)
+        if refused:
+            print("nothing merged", file=sys.stderr)
+            return 2
+        return _merge_all(room_path, names, snapshots)
+
+
+def _snapshot(path: str, folder: Path):
+    from omr.audit.verify import open_snapshot
+
+    folder.mkdir()
+    return open_snapshot(path, folder)
+
+
+def _problems(store) -> list:
+    from omr.audit.verify import log_problems
+
+    return log_problems(store)
+
+
+def _verified(path: str, ok: bool, first_entry: int | None, problems: list) -> bool:
+    if not ok:
+        first = f"log entry {first_entry}" if first_entry is not None else "first problem"
+        print(f"REFUSED {path}: its log does not verify: {first}: {problems[0].message}", file=sys.stderr)
+    return ok
+
+
+def _merge_all(room_path: Path, names: dict[str, str], snapshots: dict) -> int:
+    from omr.scan.batch import duplicate_check
+    from omr.scan.ingest import file_sha256
+    from omr.store.database import Store
+    from omr.store.merge import merge
+    from omr.store.records import StoreError
+
     conflicts = 0
     try:
         with Store(room_path) as room:
             for name, path in names.items():
-                with tempfile.TemporaryDirectory(prefix="omr-merge-") as tmp, contextlib.closing(
-                        open_snapshot(path, Path(tmp))) as station:
-                    report = merge(room, station, name, file_sha256(path), vet=duplicate_check(room))
+                report = merge(room, snapshots[name], name, file_sha256(path), vet=duplicate_check(room))
                 print(_line(report, path))
                 for note in report.notes:
                     print(f"  note: {note}")
@@ -68,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
                     print(f"  CONFLICT {conflict}")
                 conflicts += len(report.conflicts)
             head = room.log_head()
-    except (StoreError, AuditError) as exc:
+    except (StoreError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if head is not None:
