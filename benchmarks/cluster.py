@@ -15,6 +15,7 @@ sheets' reads (what `omr scan` prints and the digest covers), nothing of the pag
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import statistics
 import sys
@@ -31,7 +32,7 @@ from throughput import make_pdf  # noqa: E402
 from omr.ballot.template import load_template  # noqa: E402
 from omr.read.calibration import load_profile  # noqa: E402
 from omr.scan.batch import ScanOptions, scan  # noqa: E402
-from omr.scan.cluster import Cluster  # noqa: E402
+from omr.scan.cluster import Cluster, open_cluster  # noqa: E402
 from omr.store.database import Store  # noqa: E402
 
 TEMPLATE = ROOT / "ballot_templates" / "tin-nhiem-cdyt-dong-nai-2023.yaml"
@@ -56,28 +57,23 @@ def timed_scan(inputs: list[str], db: Path, jobs: int, cluster: Cluster | None, 
     return time.perf_counter() - started, summary.sheets
 
 
-def start_cluster(workers: int):
-    from distributed import Client, LocalCluster
-
+def start_cluster(stack: contextlib.ExitStack, workers: int) -> tuple[Cluster, float]:
+    """`--cluster local:N` as omr scan starts it, open until the stack closes; and its start-up time."""
     started = time.perf_counter()
-    local = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                         silence_logs=logging.ERROR)
-    client = Client(local)
-    cluster = Cluster(client, f"local:{workers}")
-    cluster.check_workers()
-    return local, client, cluster, time.perf_counter() - started
+    cluster = stack.enter_context(open_cluster(f"local:{workers}"))
+    return cluster, time.perf_counter() - started
 
 
 def throughput(work: Path, pages: int, rounds: int) -> None:
     pdf = work / "batch.pdf"
     make_pdf(pdf, TEMPLATE, "office-scanner", 200.0, None, pages)
-    started = [start_cluster(n) for n in (1, 2)]
-    clusters = {1: started[0][2], 2: started[1][2]}
-    for n, s in zip((1, 2), started):
-        print(f"LocalCluster of {n} worker process(es) started in {s[3]:.1f} s")
     results: dict[str, list[float]] = {}
     runs = 0
-    try:
+    with contextlib.ExitStack() as stack:
+        clusters = {}
+        for n in (1, 2):
+            clusters[n], seconds = start_cluster(stack, n)
+            print(f"LocalCluster of {n} worker process(es) started in {seconds:.1f} s")
         for _ in range(rounds + 1):  # the first round warms up (references rendered, workers' books built)
             for workers in (1, 2):
                 for label, cluster in ((f"--jobs {workers}", None), (f"local:{workers}", clusters[workers])):
@@ -85,10 +81,6 @@ def throughput(work: Path, pages: int, rounds: int) -> None:
                     seconds, sheets = timed_scan([str(pdf)], work / f"r{runs}.sqlite", workers, cluster)
                     assert sheets == pages, (label, sheets)
                     results.setdefault(label, []).append(sheets / seconds)
-    finally:
-        for local, client, _, _ in started:
-            client.close()
-            local.close()
     rate = {label: statistics.median(v[1:]) for label, v in results.items()}
     print(f"{pages} pages, 200 dpi grey JPEG, median of {rounds} rounds (after one warm-up):")
     print(f"{'':12} {'sheets/s':>9} {'cluster/local':>14}")

@@ -173,7 +173,6 @@ def test_conflicting_decisions_on_the_same_sheet_are_reported(stations: dict[str
     assert main(["verify", "--db", str(room)]) == 0
 
 
-@pytest.mark.slow
 def test_audit_of_the_merged_database_finds_nothing_different(stations: dict[str, Path], scans: dict[str, Path],
                                                               tmp_path: Path, capsys) -> None:
     room = tmp_path / "room.sqlite"
