@@ -71,7 +71,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if args.debug and summary.files_skipped:
         print(f"note: {summary.files_skipped} file(s) were read before and skipped: no debug images of them "
               "(scan them into a new --db to get some)", file=sys.stderr)
-    if summary.workers_lost:
+    if summary.workers_lost and args.cluster:
+        print(f"note: {summary.workers_lost} worker(s) left the cluster during the run (stopped, crashed or killed): "
+              "the pages they held were read again by the others", file=sys.stderr)
+    elif summary.workers_lost:
         print(f"note: a reading process died {summary.workers_lost} time(s) (a crash, the system out of memory, or "
               "killed): the pages it held were read again, each in a fresh process", file=sys.stderr)
     for run_id in summary.runs_interrupted:

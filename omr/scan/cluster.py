@@ -132,10 +132,13 @@ class Cluster:
     def results(self, chunks: list[Any], options: ScanOptions, on_worker_lost: Callable[[], None]
                 ) -> Iterator[tuple[Any, list[SheetRead], list[PageError]]]:
         """Each chunk's reads and errors, in the order of the chunks, a few chunks per worker thread
-        in flight. `on_worker_lost` is called for each chunk that killed every worker it was given to."""
+        in flight. `on_worker_lost` is called for each worker that left the cluster during the run
+        (stopped, or died: the scheduler gave its chunks to others) and each chunk that killed every
+        worker it was given to."""
         sent_options = replace(options, annotate_dir=None, debug_dir=None)  # their disks are not ours
         window: deque[tuple[Any, Any]] = deque()
         todo = deque(chunks)
+        workers = set(self.client.nthreads())
         limit = CHUNKS_IN_FLIGHT_PER_JOB * self.threads()
         try:
             while todo or window:
@@ -146,6 +149,8 @@ class Cluster:
                 yield (chunk, *self._outcome(chunk, future, sent_options, on_worker_lost))
         finally:
             self.client.cancel([f for _, f in window if f is not None])
+        for _ in workers - set(self.client.nthreads()):
+            on_worker_lost()
 
     def _submit(self, path: str, first: int, last: int | None, options: ScanOptions) -> Any:
         sent = pages_to_send(path, first, last)
