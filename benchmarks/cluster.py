@@ -4,6 +4,7 @@ the computer that writes (the client) as the number of pages grows.
 
     python benchmarks/cluster.py                    # 80 pages, 2 rounds of each
     python benchmarks/cluster.py --memory 20000     # also: client RSS along a 20,000-page scan, pool and cluster
+    python benchmarks/cluster.py --memory 20000 --memory-only cluster   # that pass alone
 
 Each pass scans the same PDF (200 dpi grey JPEG pages, as scanners write them) into a fresh database,
 the whole `omr scan` path: chunks, workers, duplicate check, the store. The clusters are started once,
@@ -18,6 +19,7 @@ import argparse
 import contextlib
 import logging
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -93,8 +95,6 @@ def throughput(work: Path, pages: int, rounds: int) -> None:
 def external_cluster(work: Path, workers: int):
     """`dask scheduler` and `dask worker` as their own processes, as on a real cluster: the client
     (this process) then holds only what the scan keeps, not the scheduler's bookkeeping."""
-    import subprocess
-
     from distributed import Client
 
     bin_dir = Path(sys.executable).parent
@@ -110,8 +110,8 @@ def external_cluster(work: Path, workers: int):
     return procs, client
 
 
-def memory(work: Path, pages: int) -> None:
-    """Client RSS along a scan of `pages` pages: the local pool (--jobs 2) and a cluster of 2 workers
+def memory(work: Path, pages: int, which: str) -> None:
+    """Client RSS along a scan of `pages` pages: the local pool (--jobs 2) or a cluster of 2 workers
     whose scheduler and workers are processes of their own."""
     per_file = 10
     base = work / "base.pdf"
@@ -123,28 +123,29 @@ def memory(work: Path, pages: int) -> None:
     parts = [page_range_bytes(str(base), first, first + per_file - 1)[0] for first in range(1, 51, per_file)]
     for i in range(pages // per_file):  # every file its own bytes: a comment after the end changes none of its pages
         (folder / f"f{i:06d}.pdf").write_bytes(parts[i % len(parts)] + f"\n% copy {i}\n".encode())
-    procs, client = external_cluster(work, 2)
+    procs, client = external_cluster(work, 2) if which == "cluster" else ([], None)
+    label = "cluster of 2 workers" if client is not None else "--jobs 2"
     try:
-        for label, cluster in (("--jobs 2", None), ("cluster of 2 workers", Cluster(client, client.scheduler.address))):
-            samples: list[tuple[int, float]] = [(0, rss_mb())]
-            done = [0]
-            step = max(pages // 10, 1)
+        cluster = Cluster(client, client.scheduler.address) if client is not None else None
+        samples: list[tuple[int, float]] = [(0, rss_mb())]
+        done = [0]
+        step = max(pages // 10, 1)
 
-            def on_page(n: int, samples=samples, done=done, step=step) -> None:
-                before = done[0]
-                done[0] += n
-                if done[0] // step != before // step:
-                    samples.append((done[0], rss_mb()))
+        def on_page(n: int) -> None:
+            before = done[0]
+            done[0] += n
+            if done[0] // step != before // step:
+                samples.append((done[0], rss_mb()))
 
-            db = work / f"memory-{len(label)}.sqlite"
-            seconds, sheets = timed_scan([str(folder)], db, 2, cluster, on_page)
-            print(f"client memory along a scan of {sheets} pages, {label} ({sheets / seconds:.1f} sheets/s; "
-                  f"{per_file} pages a file):")
-            print("  " + ", ".join(f"{n}: {mb:.0f} MB" for n, mb in samples))
-            (n0, m0), (n1, m1) = samples[1], samples[-1]
-            print(f"  growth after the first tenth: {(m1 - m0) / max(n1 - n0, 1) * 1000:.1f} MB per 1,000 pages")
+        seconds, sheets = timed_scan([str(folder)], work / "memory.sqlite", 2, cluster, on_page)
+        print(f"client memory along a scan of {sheets} pages, {label} ({sheets / seconds:.1f} sheets/s; "
+              f"{per_file} pages a file; a process of its own):")
+        print("  " + ", ".join(f"{n}: {mb:.0f} MB" for n, mb in samples))
+        (n0, m0), (n1, m1) = samples[1], samples[-1]
+        print(f"  growth after the first tenth: {(m1 - m0) / max(n1 - n0, 1) * 1000:.1f} MB per 1,000 pages")
     finally:
-        client.close()
+        if client is not None:
+            client.close()
         for p in reversed(procs):
             p.terminate()
             p.wait(timeout=60)
@@ -156,11 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pages", type=int, default=80)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--memory", type=int, default=0, metavar="N", help="also: client RSS along an N-page scan")
+    ap.add_argument("--memory-only", choices=("pool", "cluster"), help="only that memory pass, in this process")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="omr-bench-cluster-") as tmp:
+        if args.memory_only:
+            memory(Path(tmp), args.memory, args.memory_only)
+            return 0
         throughput(Path(tmp), args.pages, args.rounds)
-        if args.memory:
-            memory(Path(tmp), args.memory)
+        for which in ("pool", "cluster") if args.memory else ():  # each in a fresh process: no memory freed
+            sys.stdout.flush()  # by the one before hides the growth of the next
+            subprocess.run([sys.executable, __file__, "--memory", str(args.memory), "--memory-only", which],
+                           check=True)
     return 0
 
 
