@@ -19,7 +19,7 @@ from omr.identify import MATCH_PX_PER_MM, match_printed_page, read_sheet_code, u
 from omr.inspect import NAME_PX_PER_MM, PAGE_PX_PER_MM, PageReference, inspect_page, page_reference, sheet_blur_mm
 from omr.interpret import interpret_row, sheet_status
 from omr.layout import BallotLayout, PageLayout, Rect, layout, page_frame
-from omr.marks import InkLevels, ink_levels, measure_box, sample_px_per_mm
+from omr.marks import InkLevels, box_state, ink_levels, measure_box, sample_px_per_mm
 from omr.register import Frame, PageTransform, register
 from omr.results import (
     MARGINAL,
@@ -154,9 +154,10 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     inspection = inspect_page(gray, pt.homography, pl, book.reference(code.fingerprint, code.page), levels, blur)
     streaks = [f for f in inspection.findings if f.code == "streak"]
     measured: list[tuple[Rect, MarkRead]] = []
+    bilevel = is_bilevel(gray)
     for box in pl.boxes:
-        m = measure_box(gray, pt.homography, box.rect, s, levels, blur)
-        state = profile.thresholds.state(m.score)
+        m = measure_box(gray, pt.homography, box.rect, s, levels, blur, bilevel)
+        state = box_state(m, profile.thresholds)
         if any(st.crosses(box.rect.grow(-0.5)) for st in streaks):
             state = MARGINAL  # a scanner streak crosses the box: its score says nothing about the voter
         measured.append((box.rect, MarkRead(box.contest_id, box.row_id, box.option_id, m.score, state,
@@ -202,6 +203,12 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
         serial=code.serial, registration=registration, rows=tuple(rows), metrics=metrics,
         signature=_signature(gray, pt.homography, measured, levels),
     )
+
+
+def is_bilevel(gray: np.ndarray) -> bool:
+    """A 1-bit scan (every pixel black or white): its threshold may have dissolved light strokes."""
+    sample = gray[::7, ::7]
+    return bool(np.all((sample == 0) | (sample == 255)))
 
 
 def _identify_by_print(gray: np.ndarray, homography: np.ndarray, frame: Frame, book: TemplateBook) -> SheetCode | None:

@@ -1,0 +1,99 @@
+"""No doubt passes unseen (issue 10): faint pencil, strokes a 1-bit threshold dissolved, ink beside a
+box, writing over print, the same sheet scanned twice. Simulated ballots (rendered from the
+generated PDF, marked, put through a simulated scanner) read by the real one-sheet pipeline."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from omr import simulate as S
+from omr.calibration import load_profile
+from omr.marks import InkLevels, measure_patch
+from omr.pipeline import TemplateBook, read_sheet
+from omr.template import load_template
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "ballot_templates" / "tin-nhiem-cdyt-dong-nai-2023.yaml"
+GENERAL = ROOT / "ballot_templates" / "general-election-en.yaml"
+
+
+@cache
+def templates():
+    return tuple(load_template(p) for p in (SEED, GENERAL))
+
+
+@cache
+def book() -> TemplateBook:
+    return TemplateBook.from_templates(list(templates()))
+
+
+def read(page: S.SimulatedPage):
+    return read_sheet(page.scan.pixels, "sim.pdf", 1, book(), load_profile())
+
+
+def box_states(sheet) -> dict[tuple[str, str, str], str]:
+    return {(r.contest_id, r.row_id, m.option_id): m.state for r in sheet.rows for m in r.marks}
+
+
+@pytest.mark.parametrize("profile", ["office-scanner", "phone", "faint", "rough"])
+def test_light_pencil_is_never_read_blank_on_grey_scans(profile: str) -> None:
+    sim = S.Simulator(list(templates()), 1010)
+    seen = 0
+    for index, template in enumerate(templates()):
+        for page in sim.ballot(index, template, profile, behaviours=("normal",), kinds=["faint_pencil"] * 60):
+            sheet = read(page)
+            assert sheet.status != "ok", "a sheet with light pencil marks passed unseen"
+            states = box_states(sheet)
+            for b in page.expected.boxes:
+                if b.kind == "faint_pencil" and b.expected == "marked":
+                    seen += 1
+                    assert states[(b.contest, b.row, b.option)] in ("marginal", "marked"), b
+                elif b.kind == "none":
+                    assert states[(b.contest, b.row, b.option)] != "marked", b
+    assert seen >= 5
+
+
+def test_specks_of_a_dissolved_stroke_on_a_1bit_page_are_marginal() -> None:
+    sim = S.Simulator(list(templates()), 77)
+    found = 0
+    for index in range(6):
+        template = templates()[index % 2]
+        overrides = {"threshold": ("fixed", 203.0, 0.0)}  # a threshold that breaks a faint stroke into specks
+        for page in sim.ballot(index, template, "1bit", behaviours=("normal",), kinds=["faint_pencil"] * 60,
+                               overrides=overrides):
+            states = box_states(read(page))
+            for b in page.expected.boxes:
+                if b.kind == "faint_pencil" and b.expected == "marked":  # specks remain inside the box
+                    found += 1
+                    assert states[(b.contest, b.row, b.option)] != "blank", b
+    assert found >= 3
+
+
+def _box_patch(paper: float, noise: float, rng: np.random.Generator, s: float = 8.0) -> np.ndarray:
+    side = int(round((5.0 + 2 * 1.7) * s))
+    patch = np.full((side, side), paper, np.float32) + rng.normal(0, noise, (side, side))
+    m = int(round(1.7 * s))
+    b = int(round(5.0 * s))
+    patch[m:m + 3, m:m + b + 1] = patch[m + b - 2:m + b + 1, m:m + b + 1] = 30  # the printed outline
+    patch[m:m + b + 1, m:m + 3] = patch[m:m + b + 1, m + b - 2:m + b + 1] = 30
+    return patch
+
+
+def test_an_empty_box_on_noisy_paper_has_no_line_evidence() -> None:
+    from omr.layout import Rect
+
+    rng = np.random.default_rng(5)
+    for noise in (1.0, 3.0, 6.0):
+        patch = np.clip(_box_patch(240, noise, rng), 0, 255).astype(np.uint8)
+        m = measure_patch(patch, Rect(0, 0, 5.0, 5.0), 8.0, InkLevels(30.0, 240.0))
+        assert m.stroke == 0.0 and m.score < 0.005, (noise, m)
+        # a light pencil line (grey 200 on paper 240, 0.4 mm) across the same box is seen
+        line = patch.copy()
+        for i in range(18, 50):
+            line[i, i - 2:i + 1] = np.minimum(line[i, i - 2:i + 1], 200)
+        m = measure_patch(line, Rect(0, 0, 5.0, 5.0), 8.0, InkLevels(30.0, 240.0))
+        assert m.stroke >= 0.01, (noise, m)
