@@ -21,9 +21,10 @@ import numpy as np
 from omr import __version__
 from omr.annotate import annotate
 from omr.calibration import Profile
+from omr.duplicates import DuplicateIndex
 from omr.ingest import PageError, count_pages, expand_inputs, file_sha256, read_pages
 from omr.layout import fingerprint
-from omr.pipeline import SIGNATURE_PX, TemplateBook, read_sheet
+from omr.pipeline import TemplateBook, read_sheet
 from omr.results import SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, Reason, SheetRead
 from omr.store import RunInfo, Store, environment_info
 from omr.template import Template
@@ -31,8 +32,6 @@ from omr.template import Template
 PAGES_PER_CHUNK = 8
 # Two scans of one sheet: their ink cells correlate at 0.987 or more (sample set) while different
 # voters' marks on the same boxes reach 0.944 at most (300 simulated sheets); cells also agree in level.
-DUPLICATE_MIN_CORRELATION = 0.97
-DUPLICATE_MAX_RELATIVE_DIFF = 0.35
 
 
 @dataclass(frozen=True)
@@ -157,54 +156,29 @@ def _results(chunks: list[_Chunk], options: ScanOptions) -> Iterator[tuple[_Chun
         yield from pool.imap(_read_chunk, chunks)
 
 
-def _signature_cells(signature: bytes) -> dict[int, np.ndarray]:
-    """Box index -> its darkness cells, from a SheetRead signature (2-byte index + cells per box)."""
-    step = 2 + SIGNATURE_PX * SIGNATURE_PX
-    return {int.from_bytes(signature[i:i + 2], "big"): np.frombuffer(signature[i + 2:i + step], dtype=np.uint8)
-            for i in range(0, len(signature) - step + 1, step)}
-
-
-def same_sheet(a: bytes, b: bytes) -> bool:
-    """Two signatures of one physical sheet: the same boxes marked with the same ink, cell by cell."""
-    ca, cb = _signature_cells(a), _signature_cells(b)
-    if not ca or set(ca) != set(cb):
-        return False
-    va = np.concatenate([ca[k] for k in sorted(ca)]).astype(np.float64)
-    vb = np.concatenate([cb[k] for k in sorted(cb)]).astype(np.float64)
-    if va.std() == 0 or vb.std() == 0:
-        return False
-    correlation = float(np.corrcoef(va, vb)[0, 1])
-    relative = float(np.abs(va - vb).mean() / max((va.mean() + vb.mean()) / 2, 1e-6))
-    return correlation >= DUPLICATE_MIN_CORRELATION and relative <= DUPLICATE_MAX_RELATIVE_DIFF
-
-
 class _Duplicates:
-    """Finds a sheet's earlier copy among the sheets already stored and those read before it. Only
-    sheets of the same template page with the same boxes marked can be copies, so they are grouped
-    by that: each read is compared with a handful of others, not with the whole batch."""
+    """Finds a sheet's earlier copy among the sheets already stored and those read before it, through
+    an index of their signatures (omr.duplicates): each read is compared with the few sheets whose
+    coarse key is near its own, not with the whole batch. A copy found is never left out silently:
+    it goes to a person, who confirms "same sheet" (counted once) or "two ballots" (both counted)."""
 
     def __init__(self, store: Store):
-        self.known: dict[tuple, list[tuple[str, int, bytes]]] = {}
+        self.index = DuplicateIndex()
         for _, path, page, fp, tpage, sig in store.signatures():
-            self._add(path, page, fp, tpage, sig)
-
-    @staticmethod
-    def _key(fp: str | None, tpage: int | None, sig: bytes) -> tuple:
-        return fp, tpage, tuple(sorted(_signature_cells(sig)))
-
-    def _add(self, path: str, page: int, fp: str | None, tpage: int | None, sig: bytes) -> None:
-        if sig:
-            self.known.setdefault(self._key(fp, tpage, sig), []).append((path, page, sig))
+            self.index.add((fp, tpage), sig, (path, page))
 
     def check(self, read: SheetRead) -> SheetRead:
         if read.status == SHEET_REJECTED or read.test or not read.signature:
             return read
-        for path, page, sig in self.known.get(self._key(read.fingerprint, read.template_page, read.signature), []):
-            if same_sheet(sig, read.signature):
-                reason = Reason("duplicate", f"the same sheet as {path} page {page}: scanned twice, counts once")
-                read = replace(read, status=SHEET_REVIEW, reasons=read.reasons + (reason,))
-                break
-        self._add(read.source, read.page, read.fingerprint, read.template_page, read.signature)
+        group = (read.fingerprint, read.template_page)
+        found = self.index.find(group, read.signature)
+        if found is not None:
+            (path, page), c = found
+            paper = f", paper texture {c.paper:.2f}" if c.paper is not None else ", no paper texture to compare"
+            reason = Reason("duplicate", f"the same sheet as {path} page {page}? ink alike {c.ink:.3f}{paper}: "
+                            "a person confirms the same sheet (counted once) or two ballots (both counted)")
+            read = replace(read, status=SHEET_REVIEW, reasons=read.reasons + (reason,))
+        self.index.add(group, read.signature, (read.source, read.page))
         return read
 
 

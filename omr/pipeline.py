@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pypdfium2 as pdfium
 
+from omr import duplicates
 from omr.calibration import Profile
 from omr.generate import ballots_pdf
 from omr.identify import MATCH_PX_PER_MM, match_printed_page, read_sheet_code, upright_patch
@@ -36,8 +37,7 @@ from omr.template import PAPER_SIZES_MM, Template
 
 # Sheet reasons that send a registered, identified sheet to a human
 SHEET_REVIEW_CODES = {"identified-by-print", "extra-writing", "crossed-out-name", "name-obscured",
-                      "streak-over-boxes", "blurred", "faint", "blank-sheet", "duplicate"}
-SIGNATURE_PX = 8  # each marked box's interior is summarised as 8x8 darkness cells
+                      "streak-over-boxes", "blurred", "faint", "blank-sheet", "duplicate", "writing-over-print"}
 
 
 @dataclass
@@ -94,19 +94,27 @@ def _registration(pt: PageTransform) -> Registration:
 
 
 def _signature(gray: np.ndarray, homography: np.ndarray, marks: list[tuple[Rect, MarkRead]],
-               levels: InkLevels) -> bytes:
-    """The voter's ink in each marked box, coarsely: equal for two scans of one sheet, different
-    for two voters who marked the same boxes (no two hands draw the same X)."""
-    out = bytearray()
+               levels: InkLevels, reference: PageReference, bilevel: bool) -> bytes:
+    """What tells this physical sheet from every other (see omr.duplicates): the voter's ink inside
+    each marked box at 0.125 mm after registration, and the texture of a few windows of blank paper
+    (none on a 1-bit scan, whose threshold erased it). Empty when nothing is marked."""
+    s = float(duplicates.INK_PX_PER_MM)
+    boxes = []
     for index, (rect, mark) in enumerate(marks):
         if mark.state != MARKED:
             continue
-        out += index.to_bytes(2, "big")
-        patch = upright_patch(gray, homography, rect.grow(-0.8), 4.0).astype(np.float32)
-        dark = np.clip((levels.paper - patch) / max(levels.contrast, 1.0), 0, 1)
-        cells = cv2.resize(dark, (SIGNATURE_PX, SIGNATURE_PX), interpolation=cv2.INTER_AREA)
-        out += bytes(np.round(cells * 15).astype(np.uint8).ravel())
-    return bytes(out)
+        found = Rect(rect.x + mark.dx_mm, rect.y + mark.dy_mm, rect.w, rect.h)  # where the printed box is
+        patch = upright_patch(gray, homography, found.grow(-duplicates.INK_INSET_MM), s).astype(np.float32)
+        boxes.append((index, np.clip((levels.paper - patch) / max(levels.contrast, 1.0), 0, 1)))
+    if not boxes:
+        return b""
+    if "paper_windows" not in reference.memo:
+        reference.memo["paper_windows"] = duplicates.paper_windows(~reference.not_voter_ink, PAGE_PX_PER_MM)
+    papers = [] if bilevel else [duplicates.paper_texture(upright_patch(
+        gray, homography, window, float(duplicates.PAPER_PX_PER_MM))) for window in reference.memo["paper_windows"]]
+    if any(p is None for p in papers):
+        papers = []  # no texture kept by this scan: the ink alone decides
+    return duplicates.encode(boxes, papers)
 
 
 def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, profile: Profile) -> SheetRead:
@@ -151,7 +159,8 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     found = [f.rect for f in pl.fiducials if f.corner in pt.fiducials_found]
     levels = ink_levels(gray, pt.homography, found, s)
     blur = sheet_blur_mm(gray, pt.homography, found, pt.px_per_mm)
-    inspection = inspect_page(gray, pt.homography, pl, book.reference(code.fingerprint, code.page), levels, blur)
+    reference = book.reference(code.fingerprint, code.page)
+    inspection = inspect_page(gray, pt.homography, pl, reference, levels, blur)
     streaks = [f for f in inspection.findings if f.code == "streak"]
     measured: list[tuple[Rect, MarkRead]] = []
     bilevel = is_bilevel(gray)
@@ -170,6 +179,8 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
             reasons.append(Reason("streak-over-boxes" if hits_boxes else "streak", f.detail, _where(f.rect)))
         elif f.code == "name-obscured":
             reasons.append(Reason("name-obscured", f"{f.contest_id} / {f.row_id}: {f.detail}", _where(f.rect)))
+        elif f.code == "writing-over-print":
+            reasons.append(Reason("writing-over-print", f.detail, _where(f.rect)))
         elif f.code == "extra-writing":
             reasons.append(Reason("extra-writing", f.detail + " (a signature is allowed: a person decides)",
                                   _where(f.rect)))
@@ -186,7 +197,9 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
             if not marks:
                 continue  # this row is on another page of the template
             strike = crossed.get((contest.id, row_id))
-            rows.append(interpret_row(contest, row_id, marks, strike.detail if strike else None))
+            beside = tuple(f.detail for f in inspection.findings
+                           if f.code == "mark-beside-box" and (f.contest_id, f.row_id) == (contest.id, row_id))
+            rows.append(interpret_row(contest, row_id, marks, strike.detail if strike else None, beside))
     if all(m.state != MARKED for _, m in measured) and not any(m.state == MARGINAL for _, m in measured) \
             and inspection.new_ink_mm2 == 0 and not crossed:
         reasons.append(Reason("blank-sheet", "no box is marked and nothing is written on the sheet"))
@@ -201,7 +214,7 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
         source=source, page=page, status=status, reasons=tuple(reasons), image_sha256=digest,
         template_id=template.id, fingerprint=code.fingerprint, template_page=code.page, test=code.test,
         serial=code.serial, registration=registration, rows=tuple(rows), metrics=metrics,
-        signature=_signature(gray, pt.homography, measured, levels),
+        signature=_signature(gray, pt.homography, measured, levels, reference, bilevel),
     )
 
 

@@ -546,7 +546,8 @@ def beside_strokes(rect: Rect, others: Sequence[Rect], pen: Pen, rng: np.random.
     """A small x or tick drawn just outside a box (left, right, above or below it, where no other box
     is), nothing inside: the voter's intent is for a person to judge."""
     size = float(rng.uniform(1.0, 1.4))  # half the mark's width, mm
-    gap = float(rng.uniform(0.8, 1.6))  # from the box edge to the mark's nearest point
+    gap = float(rng.uniform(1.2, 2.0))  # from the box edge to the mark's nearest point (nearer, it may be a
+    #                                     mark run over the edge)
     reach = rect.w / 2 + gap + size
     sides = [(-reach, 0.0), (reach, 0.0), (0.0, -reach), (0.0, reach)]
     for i in rng.permutation(len(sides)):
@@ -957,9 +958,24 @@ class MarkedPage:
     image: np.ndarray  # (h, w) uint8
 
 
-def mark_sheet(clean: CleanPage, plan: SheetPlan, rng: np.random.Generator) -> MarkedPage:
-    """Draw a plan's ink on a copy of a clean page."""
-    img = clean.image.copy()
+PAPER_FORMATION_MM = 0.35  # the size of the paper's fibre flocs, as a scanner sees them in reflection
+PAPER_FORMATION_GREY = 1.6  # their spread, grey levels on white (about 0.6 %)
+
+
+def paper_texture(image: np.ndarray, dpi: float, rng: np.random.Generator) -> np.ndarray:
+    """One physical sheet's paper: a faint cloudy texture (fibre flocs) that every sheet has and no two
+    share; it darkens print and paper alike, so it goes on before the ink."""
+    noise = rng.standard_normal(image.shape, dtype=np.float32)
+    field = cv2.GaussianBlur(noise, (0, 0), PAPER_FORMATION_MM * px_per_mm(dpi) / 2)
+    field *= PAPER_FORMATION_GREY / max(float(field.std()), 1e-6) / 255.0
+    return np.clip(np.rint(image.astype(np.float32) * (1.0 - field)), 0, 255).astype(np.uint8)
+
+
+def mark_sheet(clean: CleanPage, plan: SheetPlan, rng: np.random.Generator,
+               paper: np.random.Generator | None = None) -> MarkedPage:
+    """Draw a plan's ink on a copy of a clean page (on this sheet's own paper, when `paper` gives
+    the randomness of its texture)."""
+    img = clean.image.copy() if paper is None else paper_texture(clean.image, clean.dpi, paper)
     dpi = clean.dpi
     page = clean.layout
     voter_pen = pen_variant(PENS[plan.pen], rng)
@@ -1975,6 +1991,9 @@ def foreign_template(template: Template) -> Template:
     return replace(template, header=header)
 
 
+PAPER_KEY = 70_000_001  # the randomness of a sheet's paper: its own stream, apart from the voter's and scanner's
+
+
 class Simulator:
     """Makes simulated pages from templates; holds the clean renders it made (per template, dpi and
     kind) so that each is rendered once. Every ballot's randomness comes from ``seed`` and the
@@ -2035,7 +2054,7 @@ class Simulator:
                 plan = SheetPlan(("test_deck",), "black-gel", ())
             else:
                 plan = plan_sheet(clean.layout, contests, rng, behaviours, kinds)
-            marked = mark_sheet(clean, plan, rng)
+            marked = mark_sheet(clean, plan, rng, self.rng(index, clean.layout.number, PAPER_KEY))
             scan = scan_page(marked, settings, rng)
             sheet = f"{ballot_id}-{clean.layout.number}"
             exp = expected_page(marked, scan, contests, sheet=sheet, ballot=ballot_id, foreign=kind == "foreign")

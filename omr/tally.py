@@ -7,7 +7,10 @@ them from a :class:`~omr.store.Store` (and loads the templates the scan runs rec
 What counts (Quy định 96-QĐ/TW and DESIGN.md):
 
 - Every sheet gets one outcome: ``counted``; ``duplicate`` (the same physical sheet scanned again:
-  the later copy is left out); ``test`` (a test-deck sheet: never counted); ``not-issued`` (a
+  the later copy is left out; when the machine only suspects it from the ink and paper, it stays
+  pending, the tally provisional, until a person confirms it: sheet ``reject-sheet`` = "the same
+  sheet", counted once; sheet ``accept`` = "two different ballots", both counted; an identical image
+  needs no person); ``test`` (a test-deck sheet: never counted); ``not-issued`` (a
   sheet the committee did not issue: an invalid ballot); ``rejected-by-reviewer`` (a person
   declared the ballot invalid as a whole); ``unreadable`` (the machine could not register or
   identify the page: must be rescanned or set aside); ``set-aside`` (an unreadable page a person
@@ -55,8 +58,9 @@ RESULTS_VERSION = 1
 # omr.pipeline.SHEET_REVIEW_CODES (a test keeps them equal); copied so that the tally, which the
 # review web app imports, does not pull in the vision stack.
 SHEET_REVIEW_CODES = frozenset({"identified-by-print", "extra-writing", "crossed-out-name", "name-obscured",
-                                "streak-over-boxes", "blurred", "faint", "blank-sheet", "duplicate"})
-ROW_REVIEW_CODES = frozenset({"marginal-mark", "crossed-out-name"})  # as omr.interpret.ROW_REVIEW_CODES
+                                "streak-over-boxes", "blurred", "faint", "blank-sheet", "duplicate",
+                                "writing-over-print"})
+ROW_REVIEW_CODES = frozenset({"marginal-mark", "crossed-out-name", "mark-beside-box"})  # as omr.interpret's
 ROW_INVALID_CODES = ("no-mark", "several-marks", "overvote", "undervote", "crossed-out-name", "decided-invalid",
                      "ballot-invalid")
 
@@ -584,7 +588,10 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
                 kind = SET_ASIDE
             outcome = SheetOutcome(outcome=kind, **common)
         elif duplicate is not None and not (sdec is not None and sdec.action == "accept"):
-            outcome = SheetOutcome(outcome=DUPLICATE, note=duplicate.detail, **common)
+            # a suspected copy waits for a person; left out for good only once they confirm "same sheet"
+            confirmed = sdec is not None and sdec.action == "reject-sheet"
+            outcome = SheetOutcome(outcome=DUPLICATE, note=duplicate.detail,
+                                   pending=() if confirmed else ("duplicate",), **common)
         elif earlier is not None:
             outcome = SheetOutcome(outcome=DUPLICATE, note=f"the same image as {earlier.source} page {earlier.page}: "
                                    "scanned twice, counts once", **common)
@@ -665,7 +672,7 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
     if by[DUPLICATE]:
         discrepancies.append(Discrepancy(
             "duplicate", WARNING, f"{by[DUPLICATE]} sheet(s) scanned again: each sheet counted once, the later copy "
-            "left out", by[DUPLICATE], listed(DUPLICATE),
+            "left out (a suspected copy only once a person confirms it)", by[DUPLICATE], listed(DUPLICATE),
             params={"copies": [{"source": s.source, "page": s.page, "note": s.note}
                                for s in outcomes if s.outcome == DUPLICATE]}))
     if by[TEST]:
@@ -720,7 +727,7 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
                                          params={"convened": convened, "present": present,
                                                  "required": quorum.required}))
 
-    pending_sheets = [s for s in outcomes if s.outcome == COUNTED and s.pending]
+    pending_sheets = [s for s in outcomes if s.pending]  # counted sheets with doubts, suspected copies
     reconciliation = Reconciliation(
         issued=issued, collected=collected, sheets_read=len(outcomes), valid_sheets=by[COUNTED],
         ballots_counted=ballots_counted, invalid_ballots=invalid_ballots, accounted=accounted,
