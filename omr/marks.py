@@ -37,10 +37,12 @@ STROKE_NOISE_SIGMAS = 5.0  # a line is this many times the box's own paper noise
 STROKE_MIN_DARKNESS = 0.05  # and at least this dark (share of the print's contrast)
 STROKE_MIN_LENGTH_MM = 1.6  # a connected piece this long is a line; shorter ones are specks of paper
 STROKE_MARGINAL = 0.01  # share of the interior covered by lines that makes a blank-scoring box marginal
-SPECK_DARKNESS = 0.5  # on a 1-bit page, a pixel this dark inside an empty printed box is ink
+SPECK_DARKNESS = 0.25  # on a 1-bit page, a sample this dark inside an empty printed box is ink (a lone
+#                        black pixel, resampled, gives a few samples of 0.25-0.75)
 SPECKS_MARGINAL = 3  # this many such pixels: a stroke the scanner's threshold dissolved
 PALE_PEAK = 0.4  # a box whose darkest ink is paler than this (99.5th percentile of its interior) ...
-PALE_BASE = 0.08  # ... while over half of it is at least this dark is shaded (a fold, a shadow), not inked
+PALE_BASE = 0.08  # ... while over half of it is at least this dark is shaded (a fold, a shadow), not inked,
+PALE_MAX_STROKE = 0.35  # ... unless lines cover this much of it: a pencil hatching (folds measured 0.18-0.24)
 
 
 @dataclass(frozen=True)
@@ -206,4 +208,5 @@ def measure_patch(patch: np.ndarray, rect: Rect, px_per_mm: float, levels: InkLe
     noise = paper_noise([strength[:strip], strength[-strip:], strength[:, :strip], strength[:, -strip:]])
     cut = int(round(STROKE_INSET_MM * s))
     stroke = stroke_share(strength[y0 + cut:y1 - cut, x0 + cut:x1 - cut], noise, s)
+    pale = pale and (stroke < PALE_MAX_STROKE or bilevel)  # a 1-bit threshold dithers shading into "lines"
     return BoxMeasure(round(score, 4), round(dx / s, 3), round(dy / s, 3), round(stroke, 4), specks, pale)

@@ -97,3 +97,105 @@ def test_an_empty_box_on_noisy_paper_has_no_line_evidence() -> None:
             line[i, i - 2:i + 1] = np.minimum(line[i, i - 2:i + 1], 200)
         m = measure_patch(line, Rect(0, 0, 5.0, 5.0), 8.0, InkLevels(30.0, 240.0))
         assert m.stroke >= 0.01, (noise, m)
+
+
+# --- the same sheet scanned twice ----------------------------------------------------------------
+
+
+def _single_mark_sheets(sim: S.Simulator, count: int, profile: str, option_kind: str = "x"):
+    """Ballots of the 3-box seed ballot, each with one X (by a different voter)."""
+    return [sim.ballot(i, templates()[0], profile, behaviours=("normal",), kinds=[option_kind])[0]
+            for i in range(count)]
+
+
+def test_a_rescan_is_found_and_two_voters_marking_the_same_box_are_not_confused() -> None:
+    from omr.duplicates import DuplicateIndex
+
+    sim = S.Simulator(list(templates()), 2024)
+    sheets = _single_mark_sheets(sim, 24, "office-scanner")
+    index = DuplicateIndex()
+    group = ("seed", 1)
+    for i, page in enumerate(sheets):
+        sig = read(page).signature
+        assert sig, "a marked sheet has a signature"
+        assert index.find(group, sig) is None, f"ballot {i} taken for an earlier voter's"
+        index.add(group, sig, i)
+    for i in (0, 5, 11):
+        again = read(sim.rescan(sheets[i], "office-scanner", 100 + i))
+        found = index.find(group, again.signature)
+        assert found is not None and found[0] == i, (i, found)
+    # the index compares a sheet with the few near it, not with every sheet of its marked box
+    assert index.comparisons < 24 * 3
+
+
+def test_a_suspected_copy_waits_for_a_person_and_counts_once_only_when_confirmed() -> None:
+    from omr.tally import tally_reads
+    from tests.test_tally_support import decision, decisions_of
+
+    sim = S.Simulator(list(templates()), 2025)
+    first = sim.ballot(3, templates()[0], "office-scanner", behaviours=("normal",), kinds=["x"])[0]
+    again = sim.rescan(first, "office-scanner", 7)
+    from omr.batch import _Duplicates
+
+    class NoStore:
+        def signatures(self):
+            return []
+
+    finder = _Duplicates(NoStore())
+    reads = [finder.check(read(first)), finder.check(read(again))]
+    assert [r.code for r in reads[1].reasons if r.code == "duplicate"] == ["duplicate"]
+    assert reads[1].status == "review"
+    items = list(enumerate(reads, start=1))
+    waiting = tally_reads(items, {}, list(templates()), collected=1)
+    assert waiting.provisional and [s.pending for s in waiting.pending_sheets] == [("duplicate",)]
+    same = tally_reads(items, decisions_of(decision(2, "reject-sheet")), list(templates()), collected=1)
+    assert not same.provisional and same.reconciliation.valid_sheets == 1
+    two = tally_reads(items, decisions_of(decision(2, "accept")), list(templates()), collected=2)
+    assert not two.provisional and two.reconciliation.valid_sheets == 2
+
+
+# --- ink beside a box, writing over the print ----------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["circle_around", "beside"])
+def test_ink_next_to_an_empty_box_sends_its_row_to_a_person(kind: str) -> None:
+    sim = S.Simulator(list(templates()), 31)
+    rows = 0
+    for index, template in enumerate(templates()):
+        for page in sim.ballot(index, template, "office-scanner", behaviours=("normal",), kinds=[kind] * 8):
+            sheet = read(page)
+            by_row = {(r.contest_id, r.row_id): r for r in sheet.rows}
+            for b in page.expected.boxes:
+                if b.kind == kind:
+                    rows += 1
+                    row = by_row[(b.contest, b.row)]
+                    assert "mark-beside-box" in {x.code for x in row.reasons}, (b, row.reasons)
+                    assert row.status == "review"
+            assert sheet.status == "review"
+    assert rows >= 4
+
+
+def test_plain_marks_and_marks_run_over_the_edge_are_not_ink_beside_a_box() -> None:
+    sim = S.Simulator(list(templates()), 32)
+    for index, template in enumerate(templates()):
+        for kinds in (["x"] * 60, ["overflow"] * 60, ["tick"] * 60):
+            for page in sim.ballot(index, template, "office-scanner", behaviours=("normal",), kinds=kinds):
+                codes = {x.code for r in read(page).rows for x in r.reasons}
+                assert "mark-beside-box" not in codes, kinds[0]
+
+
+def test_a_line_through_a_printed_option_is_writing_a_person_sees() -> None:
+    sim = S.Simulator(list(templates()), 33)
+    general = templates()[1]
+    struck = 0
+    for index in range(3):
+        for page in sim.ballot(index, general, "office-scanner", behaviours=("normal", "struck_text")):
+            if not page.marked.plan.struck_texts:
+                continue
+            struck += 1
+            sheet = read(page)
+            assert "writing-over-print" in {x.code for x in sheet.reasons}
+            assert sheet.status == "review"
+    assert struck >= 2
+    plain = read(sim.ballot(9, general, "office-scanner", behaviours=("normal",), kinds=["x"] * 60)[0])
+    assert "writing-over-print" not in {x.code for x in plain.reasons}

@@ -211,15 +211,34 @@ REASONS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Writing on the sheet", "There is writing outside the boxes (purple frame). A signature is allowed; "
                                        "added names or other content are for the committee to judge."),
     },
+    "mark-beside-box": {
+        "vi": ("Dấu bên cạnh ô, không ở trong ô", "Có nét mực sát bên một ô (khoanh tròn quanh ô, đánh dấu ngay "
+                                                  "cạnh ô hoặc mũi tên chỉ vào ô) nhưng trong ô không có dấu. Hãy "
+                                                  "nhìn ảnh và ghi lại ý người bỏ phiếu."),
+        "en": ("Mark next to the box, not inside it", "There is ink right next to a box (a ring round it, a mark "
+                                                      "beside it or an arrow to it) but none inside it. Look at the "
+                                                      "image and record what the voter meant."),
+    },
+    "writing-over-print": {
+        "vi": ("Có nét viết đè lên chữ in", "Có nét gạch hoặc viết đè lên chữ in sẵn (tên ứng cử viên, phương án, "
+                                            "câu hỏi). Đó là nội dung viết thêm trên phiếu: Ban kiểm phiếu quyết "
+                                            "định."),
+        "en": ("Writing over the print", "A line or writing runs over printed text (a candidate's name, an option, "
+                                         "a question). It is writing on the ballot: the committee decides."),
+    },
     "blank-sheet": {
         "vi": ("Phiếu trắng", "Không có ô nào được đánh dấu và không có gì viết trên phiếu."),
         "en": ("Blank sheet", "No box is marked and nothing is written on the sheet."),
     },
     "duplicate": {
-        "vi": ("Phiếu bị quét hai lần", "Phiếu này giống hệt một phiếu đã quét trước đó. Nếu đúng là cùng một tờ "
-                                        "phiếu, hãy loại bản quét này: mỗi phiếu chỉ được đếm một lần."),
-        "en": ("Scanned twice", "This sheet is identical to one scanned earlier. If it is the same sheet, reject "
-                                "this copy: a ballot counts once."),
+        "vi": ("Có thể bị quét hai lần", "Nét mực và mặt giấy của phiếu này giống một phiếu đã quét trước đó. Hãy so "
+                                         "hai ảnh: nếu đúng là cùng một tờ phiếu, hãy loại bản quét này (chỉ đếm "
+                                         "một lần); nếu là hai phiếu khác nhau, hãy chấp nhận (đếm cả hai). Kết quả "
+                                         "còn tạm tính cho đến khi quyết định."),
+        "en": ("Possibly scanned twice", "This sheet's ink and paper look like a sheet scanned earlier. Compare the "
+                                         "two images: if it is the same sheet, reject this copy (it counts once); if "
+                                         "they are two ballots, accept it (both count). The count stays "
+                                         "provisional until then."),
     },
     "streak-over-boxes": {
         "vi": ("Vệt máy quét đè lên ô", "Máy quét để lại một vệt đậm chạy qua các ô, nên điểm của các ô đó không "
