@@ -34,7 +34,7 @@ INVALID_ROW_CODES = {"no-mark", "several-marks", "overvote", "undervote"}
 class Policy:
     """What goes to a human besides marginal marks and crossed-out names."""
 
-    review_invalid_rows: bool = True  # rows with no mark or several marks: a human confirms
+    review_invalid_rows: bool = False  # True: rows with no mark or several marks go to a human too
 
 
 def interpret_row(contest: Contest, row_id: str, marks: list[MarkRead], crossed: str | None,

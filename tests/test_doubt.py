@@ -199,3 +199,23 @@ def test_a_line_through_a_printed_option_is_writing_a_person_sees() -> None:
     assert struck >= 2
     plain = read(sim.ballot(9, general, "office-scanner", behaviours=("normal",), kinds=["x"] * 60)[0])
     assert "writing-over-print" not in {x.code for x in plain.reasons}
+
+
+# --- review only where there is doubt ------------------------------------------------------------
+
+
+def test_a_clear_empty_row_is_invalid_without_a_person_and_a_blank_ballot_still_goes_to_one() -> None:
+    leaders = load_template(ROOT / "ballot_templates" / "tin-nhiem-28-lanh-dao.yaml")
+    both = TemplateBook.from_templates([leaders, *templates()])
+    sim = S.Simulator([leaders, *templates()], 41)
+    empty_rows = 0
+    for page in sim.ballot(1, leaders, "office-scanner", behaviours=("normal", "no_mark"), kinds=["x"] * 60):
+        sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, both, load_profile())
+        empty = [r for r in sheet.rows if r.status == "invalid"]
+        assert all(r.reasons[0].code == "no-mark" for r in empty)
+        assert sheet.status == "ok" and len(empty) < len(sheet.rows)
+        empty_rows += len(empty)
+    assert empty_rows >= 1
+    seed_template = templates()[0]
+    blank = read(sim.ballot(2, seed_template, "office-scanner", behaviours=("blank",))[0])
+    assert blank.status == "review" and "blank-sheet" in {r.code for r in blank.reasons}
