@@ -42,7 +42,8 @@ def page_reference(pl: PageLayout, coarse: np.ndarray, fine: np.ndarray) -> Page
 
 @dataclass(frozen=True)
 class Finding:
-    code: str  # extra-writing | streak | crossed-out-name | name-obscured | mark-beside-box | writing-over-print
+    code: str  # extra-writing | streak | fold-line | crossed-out-name | name-obscured | mark-beside-box |
+    #            writing-over-print
     detail: str
     rect: Rect  # where, in page mm
     contest_id: str = ""
@@ -247,6 +248,36 @@ def ink_beside_boxes(ink: np.ndarray, pl: PageLayout, px_per_mm: float) -> list[
     return list(found.values())
 
 
+FOLD_LINE_MM = 25.0  # on a 1-bit page, a straight dark line this long through the voter's zones is a fold
+#                     or crease the threshold turned black, not a mark (a voter's stroke is shorter)
+FOLD_GAP_MM = 4.0  # gaps along such a line closed first
+
+
+def fold_lines(ink: np.ndarray, px_per_mm: float) -> list[Finding]:
+    """Long straight lines in a 1-bit page's voter ink (print removed), across or down the page: the
+    shading of a fold that the scanner's threshold drew as a black bar through the boxes it crosses.
+    Each is a line (like a streak): the boxes it crosses cannot be scored."""
+    s = px_per_mm
+    length = int(round(FOLD_LINE_MM * s))
+    ink8 = ink.astype(np.uint8)
+    found = []
+    bridge = np.ones((1, int(round(FOLD_GAP_MM * s)) | 1), np.uint8)
+    for image, across in ((ink8, True), (np.ascontiguousarray(ink8.T), False)):
+        # the threshold breaks the bar where the shading is even: gaps of a few millimetres are closed
+        lines = straight_strokes(cv2.morphologyEx(image, cv2.MORPH_CLOSE, bridge), length)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+        for i in range(1, count):
+            x, y, w, h, _ = (int(v) for v in stats[i])
+            if not across:
+                x, y, w, h = y, x, h, w
+            r = Rect(round(x / s, 1), round(y / s, 1), round(w / s, 1), round(h / s, 1))
+            line = (r.x, r.cy, r.x + r.w, r.cy, r.h) if across else (r.cx, r.y, r.cx, r.y + r.h, r.w)
+            found.append(Finding("fold-line", f"a straight dark line {max(r.w, r.h):.0f} mm long at "
+                                 f"x={r.cx:.0f} mm, y={r.cy:.0f} mm: a fold or crease the 1-bit scan drew black",
+                                 r, line=line))
+    return found
+
+
 OVERPRINT_COVERAGE = STRIKE_COVERAGE  # share of a printed text's width a straight stroke covers: a line through it
 OVERPRINT_MIN_MM = 3.0  # ... and at least this long
 
@@ -373,7 +404,7 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
 
 
 def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, reference: PageReference,
-                 levels: InkLevels, blur_mm: float = 0.0) -> PageInspection:
+                 levels: InkLevels, blur_mm: float = 0.0, bilevel: bool = False) -> PageInspection:
     """Findings outside the boxes, against the blank page as printed."""
     s = PAGE_PX_PER_MM
     findings: list[Finding] = []
@@ -409,6 +440,14 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
     zone_ink = ink_mask(scan, levels, s) & ~reference.printed
     if streaks:
         zone_ink &= ~drawn.astype(bool)
+    if bilevel:
+        # only lines through boxes: a line of handwriting, its letters bridged, can be as long
+        folds = [f for f in fold_lines(zone_ink, s) if any(f.crosses(b.rect.grow(1.0)) for b in pl.boxes)]
+        findings.extend(folds)
+        for f in folds:  # reported as a fold, not as writing or marks beside boxes
+            x0, y0, x1, y1 = _rect_px(f.rect.grow(1.0), s)
+            zone_ink[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = False
+            ink[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = False
     findings.extend(ink_beside_boxes(zone_ink, pl, s))
     findings.extend(writing_over_print(gray, homography, pl, reference, levels, blur_mm))
     ink8 = ink.astype(np.uint8)

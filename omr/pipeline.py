@@ -37,7 +37,8 @@ from omr.template import PAPER_SIZES_MM, Template
 
 # Sheet reasons that send a registered, identified sheet to a human
 SHEET_REVIEW_CODES = {"identified-by-print", "extra-writing", "crossed-out-name", "name-obscured",
-                      "streak-over-boxes", "blurred", "faint", "blank-sheet", "duplicate", "writing-over-print"}
+                      "streak-over-boxes", "blurred", "faint", "blank-sheet", "duplicate", "writing-over-print",
+                      "fold-over-boxes"}
 
 
 @dataclass
@@ -160,15 +161,15 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     levels = ink_levels(gray, pt.homography, found, s)
     blur = sheet_blur_mm(gray, pt.homography, found, pt.px_per_mm)
     reference = book.reference(code.fingerprint, code.page)
-    inspection = inspect_page(gray, pt.homography, pl, reference, levels, blur)
-    streaks = [f for f in inspection.findings if f.code == "streak"]
-    measured: list[tuple[Rect, MarkRead]] = []
     bilevel = is_bilevel(gray)
+    inspection = inspect_page(gray, pt.homography, pl, reference, levels, blur, bilevel)
+    streaks = [f for f in inspection.findings if f.code in ("streak", "fold-line")]
+    measured: list[tuple[Rect, MarkRead]] = []
     for box in pl.boxes:
         m = measure_box(gray, pt.homography, box.rect, s, levels, blur, bilevel)
         state = box_state(m, profile.thresholds)
         if any(st.crosses(box.rect.grow(-0.5)) for st in streaks):
-            state = MARGINAL  # a scanner streak crosses the box: its score says nothing about the voter
+            state = MARGINAL  # a scanner streak or a fold crosses the box: its score says nothing about the voter
         measured.append((box.rect, MarkRead(box.contest_id, box.row_id, box.option_id, m.score, state,
                                             m.dx_mm, m.dy_mm)))
     crossed = {(f.contest_id, f.row_id): f for f in inspection.findings if f.code == "crossed-out-name"}
@@ -179,6 +180,9 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
             reasons.append(Reason("streak-over-boxes" if hits_boxes else "streak", f.detail, _where(f.rect)))
         elif f.code == "name-obscured":
             reasons.append(Reason("name-obscured", f"{f.contest_id} / {f.row_id}: {f.detail}", _where(f.rect)))
+        elif f.code == "fold-line" and any(f.crosses(z) for z in box_zones):
+            reasons.append(Reason("fold-over-boxes", f.detail + ": the boxes it crosses are for a person to read",
+                                  _where(f.rect)))
         elif f.code == "writing-over-print":
             reasons.append(Reason("writing-over-print", f.detail, _where(f.rect)))
         elif f.code == "extra-writing":

@@ -59,7 +59,7 @@ RESULTS_VERSION = 1
 # review web app imports, does not pull in the vision stack.
 SHEET_REVIEW_CODES = frozenset({"identified-by-print", "extra-writing", "crossed-out-name", "name-obscured",
                                 "streak-over-boxes", "blurred", "faint", "blank-sheet", "duplicate",
-                                "writing-over-print"})
+                                "writing-over-print", "fold-over-boxes"})
 ROW_REVIEW_CODES = frozenset({"marginal-mark", "crossed-out-name", "mark-beside-box"})  # as omr.interpret's
 ROW_INVALID_CODES = ("no-mark", "several-marks", "overvote", "undervote", "crossed-out-name", "decided-invalid",
                      "ballot-invalid")

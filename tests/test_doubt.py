@@ -219,3 +219,19 @@ def test_a_clear_empty_row_is_invalid_without_a_person_and_a_blank_ballot_still_
     seed_template = templates()[0]
     blank = read(sim.ballot(2, seed_template, "office-scanner", behaviours=("blank",))[0])
     assert blank.status == "review" and "blank-sheet" in {r.code for r in blank.reasons}
+
+
+def test_a_fold_a_1bit_scan_drew_black_through_a_row_is_no_vote() -> None:
+    # ballot 4 of seed 71 on the 28-person ballot: a fold across row p10, which an adaptive 1-bit
+    # threshold turned into a black bar through its three boxes (all three read "marked" before)
+    paths = sorted((ROOT / "ballot_templates").glob("*.yaml"))
+    all_templates = [load_template(p) for p in paths]
+    leaders = next(t for t in all_templates if t.id.startswith("tin-nhiem-28"))
+    sim = S.Simulator(all_templates, 71)
+    page = next(p for p in sim.ballot(4, leaders, "1bit", behaviours=("normal",), kinds=["faint_pencil"] * 200)
+                if any(b.row == "p10" for b in p.expected.boxes))
+    assert page.expected.scan["folds"] and page.scan.bilevel
+    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, TemplateBook.from_templates(all_templates), load_profile())
+    check = S.check_page(page.expected, sheet.to_json())
+    assert check.flips == 0, check.problems
+    assert "fold-over-boxes" in {r.code for r in sheet.reasons} and sheet.status == "review"

@@ -246,6 +246,14 @@ REASONS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Scanner streak over boxes", "The scanner left a dark streak across boxes, so their scores cannot "
                                             "be trusted. Look at the image and record the choices."),
     },
+    "fold-over-boxes": {
+        "vi": ("Nếp gấp đè lên ô", "Bản quét đen trắng (1-bit) biến bóng của một nếp gấp thành vệt đen chạy qua "
+                                   "các ô, nên điểm của các ô đó không đáng tin. Hãy nhìn ảnh hoặc quét lại ở chế "
+                                   "độ xám."),
+        "en": ("Fold over boxes", "The black-and-white (1-bit) scan turned the shadow of a fold into a black bar "
+                                  "across boxes, so their scores cannot be trusted. Look at the image, or rescan "
+                                  "in grey."),
+    },
     "streak": {
         "vi": ("Vệt máy quét", "Máy quét để lại một vệt đậm (kính bẩn) nhưng không đè lên ô nào."),
         "en": ("Scanner streak", "The scanner left a dark streak (dirty glass) that crosses no box."),
