@@ -40,6 +40,16 @@ def page_reference(pl: PageLayout, coarse: np.ndarray, fine: np.ndarray) -> Page
     return PageReference(coarse, fine, printed, printed | ignore_mask(pl, coarse.shape, PAGE_PX_PER_MM))
 
 
+def test_sheet_reference(ref: PageReference, pl: PageLayout) -> PageReference:
+    """The reference for a test-deck sheet: the test page as printed, whose footer band carries up to
+    four lines of the votes it holds (printed, not written), down to the page's lower border."""
+    footer = Rect(pl.footer.x, pl.footer.y, pl.footer.w, pl.height - pl.footer.y)
+    mask = np.zeros(ref.not_voter_ink.shape, bool)
+    x0, y0, x1, y1 = _rect_px(footer, PAGE_PX_PER_MM)
+    mask[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = True
+    return PageReference(ref.coarse, ref.fine, ref.printed | mask, ref.not_voter_ink | mask, ref.memo)
+
+
 @dataclass(frozen=True)
 class Finding:
     code: str  # extra-writing | streak | fold-line | crossed-out-name | name-obscured | mark-beside-box |

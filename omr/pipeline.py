@@ -17,7 +17,15 @@ from omr import duplicates
 from omr.calibration import Profile
 from omr.generate import ballots_pdf
 from omr.identify import MATCH_PX_PER_MM, match_printed_page, read_sheet_code, upright_patch
-from omr.inspect import NAME_PX_PER_MM, PAGE_PX_PER_MM, PageReference, inspect_page, page_reference, sheet_blur_mm
+from omr.inspect import (
+    NAME_PX_PER_MM,
+    PAGE_PX_PER_MM,
+    PageReference,
+    inspect_page,
+    page_reference,
+    sheet_blur_mm,
+    test_sheet_reference,
+)
 from omr.interpret import interpret_row, sheet_status
 from omr.layout import BallotLayout, PageLayout, Rect, layout, page_frame
 from omr.marks import InkLevels, box_state, ink_levels, measure_box, sample_px_per_mm
@@ -161,6 +169,8 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     levels = ink_levels(gray, pt.homography, found, s)
     blur = sheet_blur_mm(gray, pt.homography, found, pt.px_per_mm)
     reference = book.reference(code.fingerprint, code.page)
+    if code.test:  # a test sheet's footer carries its printed votes: not the voter's writing
+        reference = test_sheet_reference(reference, pl)
     bilevel = is_bilevel(gray)
     inspection = inspect_page(gray, pt.homography, pl, reference, levels, blur, bilevel)
     streaks = [f for f in inspection.findings if f.code in ("streak", "fold-line")]

@@ -235,3 +235,16 @@ def test_a_fold_a_1bit_scan_drew_black_through_a_row_is_no_vote() -> None:
     check = S.check_page(page.expected, sheet.to_json())
     assert check.flips == 0, check.problems
     assert "fold-over-boxes" in {r.code for r in sheet.reasons} and sheet.status == "review"
+
+
+def test_the_votes_printed_in_a_test_sheets_footer_are_not_writing() -> None:
+    from omr.generate import test_deck_pdf, test_deck_votes
+
+    leaders = load_template(ROOT / "ballot_templates" / "tin-nhiem-28-lanh-dao.yaml")
+    book28 = TemplateBook.from_templates([leaders])
+    pages = S.render_pdf(test_deck_pdf(leaders, test_deck_votes(leaders)), 200)
+    assert len(pages) >= 8
+    for i, pixels in enumerate(pages):
+        sheet = read_sheet(pixels, "deck.pdf", i + 1, book28, load_profile())
+        assert sheet.test
+        assert not {"extra-writing", "writing-over-print"} & {r.code for r in sheet.reasons}, (i, sheet.reasons)
