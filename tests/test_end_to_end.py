@@ -119,6 +119,7 @@ def test_calibrate_derives_a_profile_that_scan_then_uses_and_records(tmp_path: P
                *map(str, BUNDLED_TEMPLATES), "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "blank boxes score up to" in proc.stdout and "thresholds:" in proc.stdout
+    assert "pencil: scan in grey" in proc.stdout  # a 1-bit threshold may erase light pencil (issue 10)
     profile = yaml.safe_load(out.read_text(encoding="utf-8"))
     assert 0 < profile["blank_below"] < profile["marked_at_least"] <= 0.03
     db = tmp_path / "r.sqlite"
