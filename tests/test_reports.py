@@ -51,7 +51,9 @@ def committee_day(provisional: bool = False):
     reads.append(rejected_read("not-issued", source="/srv/kiem-phieu/scans/lo-2.pdf", page=5))
     reads.append(rejected_read("unreadable", source="/srv/kiem-phieu/scans/lo-2.pdf", page=6))
     decisions = [decision(5, "set", row=("tin-nhiem", p), choices=["thap"], reason="ô cao đã gạch bỏ",
-                          reviewer="Nguyễn Văn Tâm", id=1)]
+                          reviewer="Nguyễn Văn Tâm", id=1),
+                 # the machine only suspects a copy: a person confirms "the same sheet" (issue 10)
+                 decision(7, "reject-sheet", reason="duplicate", reviewer="Nguyễn Văn Tâm", id=4)]
     if not provisional:
         decisions.append(decision(6, "accept", reviewer="Nguyễn Văn Tâm", id=2))
         decisions.append(decision(10, "reject-sheet", reason="mặt sau để trắng", reviewer="Nguyễn Văn Tâm", id=3))

@@ -76,7 +76,7 @@ def tally(day: dict, out: str, *extra: str) -> subprocess.CompletedProcess:
 
 
 def test_a_day_of_counting_from_scans_to_signed_minutes(day: dict) -> None:
-    # 1. the first tally: the blank ballot awaits a person, so everything is PROVISIONAL
+    # 1. the first tally: the blank ballot and the suspected copy await a person: PROVISIONAL
     first = tally(day, "provisional")
     assert first.returncode == 1, first.stdout + first.stderr
     assert "TẠM TÍNH" in first.stdout  # the terminal speaks the ballot's language (issue 11)
@@ -87,7 +87,7 @@ def test_a_day_of_counting_from_scans_to_signed_minutes(day: dict) -> None:
     # 7 ballots + 1 sheet not issued = 8 collected; the copy and the test sheet are left out
     assert (rec["sheets_read"], rec["valid_sheets"], rec["duplicates"], rec["test_sheets"]) == (10, 7, 1, 1)
     assert (rec["rejected_detail"]["not_issued"], rec["invalid_ballots"], rec["accounted"]) == (1, 1, 8)
-    assert (rec["missing"], rec["extra"], rec["pending_review"], rec["reconciled"]) == (0, 0, 1, True)
+    assert (rec["missing"], rec["extra"], rec["pending_review"], rec["reconciled"]) == (0, 0, 2, True)
     assert {b["name"]: (b["hand_count"], b["ballots"]) for b in rec["batches"]} == {"lo-1": (4, 4), "lo-2": (4, 4)}
     assert {d["code"] for d in rec["discrepancies"]} == {"duplicate", "test-deck", "not-issued"}
     row = results["contests"][0]["rows"][0]
@@ -109,12 +109,16 @@ def test_a_day_of_counting_from_scans_to_signed_minutes(day: dict) -> None:
     cvr = json.loads((out / "cvr.json").read_text(encoding="utf-8"))
     assert "PROVISIONAL" in cvr["Notes"] and len(cvr["CVR"]) == 7
 
-    # 2. a member of the committee looks at the blank ballot and confirms it (no mark: invalid)
+    # 2. a member of the committee looks at the blank ballot and confirms it (no mark: invalid)...
     with Store(day["db"]) as store:
         sheet_id = next(s.id for s in store.sheet_items() if s.read.status == "review"
                         and not any(r.code == "duplicate" for r in s.read.reasons))
         store.add_decision(sheet_id, scope="sheet", action="accept", reviewer="Lê Văn Cường",
                            reason="phiếu trắng, không đánh dấu")
+        # and confirms the suspected copy is the same sheet fed twice: it is counted once
+        copy_id = next(sid for sid, read in store.sheet_items() if any(r.code == "duplicate" for r in read.reasons))
+        store.add_decision(copy_id, scope="sheet", action="reject-sheet", reviewer="Lê Văn Cường",
+                           reason="cùng một tờ phiếu quét hai lần")
 
     # 3. the final tally: nothing awaits review, the numbers reconcile, the quorum is met
     final = tally(day, "final")

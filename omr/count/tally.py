@@ -7,7 +7,10 @@ them from a results database (and finds the templates the scan runs recorded).
 What counts (Quy định 96-QĐ/TW and DESIGN.md):
 
 - Every sheet gets one outcome: ``counted``; ``duplicate`` (the same physical sheet scanned again:
-  the later copy is left out); ``test`` (a test-deck sheet: never counted); ``not-issued`` (a
+  the later copy is left out; when the machine only suspects it from the ink and paper, it stays
+  pending, the tally provisional, until a person confirms it: sheet ``reject-sheet`` = "the same
+  sheet", counted once; sheet ``accept`` = "two different ballots", both counted; an identical image
+  needs no person); ``test`` (a test-deck sheet: never counted); ``not-issued`` (a
   sheet the committee did not issue: an invalid ballot); ``rejected-by-reviewer`` (a person
   declared the ballot invalid as a whole); ``unreadable`` (the machine could not register or
   identify the page: must be rescanned or set aside); ``set-aside`` (an unreadable page a person
@@ -542,7 +545,10 @@ def _sheet_outcomes(items: Sequence[tuple[int, int | None, SheetRead]], known: M
                 kind = SET_ASIDE
             outcome = SheetOutcome(outcome=kind, **common)
         elif duplicate is not None and not (sdec is not None and sdec.action == "accept"):
-            outcome = SheetOutcome(outcome=DUPLICATE, note=duplicate.detail, **common)
+            # a suspected copy waits for a person; left out for good only once they confirm "same sheet"
+            confirmed = sdec is not None and sdec.action == "reject-sheet"
+            outcome = SheetOutcome(outcome=DUPLICATE, note=duplicate.detail,
+                                   pending=() if confirmed else ("duplicate",), **common)
         elif earlier is not None:
             outcome = SheetOutcome(outcome=DUPLICATE, note=f"the same image as {earlier.source} page {earlier.page}: "
                                    "scanned twice, counts once", **common)
@@ -623,7 +629,7 @@ def _discrepancies(outcomes: Sequence[SheetOutcome], known: Mapping[str, Templat
     if by[DUPLICATE]:
         discrepancies.append(Discrepancy(
             "duplicate", WARNING, f"{by[DUPLICATE]} sheet(s) scanned again: each sheet counted once, the later copy "
-            "left out", by[DUPLICATE], listed(DUPLICATE),
+            "left out (a suspected copy only once a person confirms it)", by[DUPLICATE], listed(DUPLICATE),
             params={"copies": [{"source": s.source, "page": s.page, "note": s.note}
                                for s in outcomes if s.outcome == DUPLICATE]}))
     if by[TEST]:
@@ -778,7 +784,7 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
                                          params={"convened": convened, "present": present,
                                                  "required": quorum.required}))
 
-    pending_sheets = [s for s in outcomes if s.outcome == COUNTED and s.pending]
+    pending_sheets = [s for s in outcomes if s.pending]  # counted sheets with doubts, suspected copies
     reconciliation = Reconciliation(
         issued=issued, collected=collected, sheets_read=len(outcomes), valid_sheets=by[COUNTED],
         ballots_counted=ballots_counted, invalid_ballots=invalid_ballots, accounted=accounted,
