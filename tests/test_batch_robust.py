@@ -33,6 +33,8 @@ from omr.scan.batch import ScanOptions, scan
 from omr.scan.ingest import PageError, PageImage, path_text, read_pages, text_path
 from omr.store.database import Store
 
+pytestmark = pytest.mark.slow  # real worker processes, killed, racing, fuzzed
+
 TEMPLATE_ARGS = ["--template", str(SEED_TEMPLATE)]
 
 

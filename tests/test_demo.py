@@ -14,6 +14,8 @@ import pytest
 from conftest import ROOT
 from pypdf import PdfReader
 
+pytestmark = pytest.mark.slow  # the committee's whole day on the bundled samples
+
 SAMPLES = ROOT / "sample_scans"
 DEMO = json.loads((SAMPLES / "demo-decisions.json").read_text(encoding="utf-8"))
 VIETNAMESE = ("tin-nhiem-28-lanh-dao", "tin-nhiem-cdyt-dong-nai-2023")

@@ -582,12 +582,14 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "reports": {"provisional": render_reports(provisional), "final": render_reports(final)}}
 
 
+@pytest.mark.slow  # the bundled samples scanned, or LibreOffice started
 def test_the_samples_are_decided_in_every_way(samples) -> None:
     assert samples["provisional"].provisional and not samples["final"].provisional
     assert set(samples["actions"]) >= {"row accept", "row set", "row invalid", "sheet accept", "sheet reject-sheet"}
     assert {c.kind for c in samples["final"].contests} == {"confidence", "choose", "yesno"}
 
 
+@pytest.mark.slow  # the bundled samples scanned, or LibreOffice started
 @pytest.mark.parametrize("which", ["provisional", "final"])
 def test_nist_arithmetic_and_references_over_the_samples(samples, validator, which: str) -> None:
     reports = samples["reports"][which]
@@ -605,6 +607,7 @@ def test_nist_arithmetic_and_references_over_the_samples(samples, validator, whi
         assert seen[("interpreted", "undecided")] > 0
 
 
+@pytest.mark.slow  # the bundled samples scanned, or LibreOffice started
 def test_the_samples_cvr_images_lead_to_the_scanned_files(samples) -> None:
     report = json.loads(samples["reports"]["final"]["cvr.json"])
     folder = ROOT / "sample_scans"
@@ -624,6 +627,7 @@ def test_the_samples_cvr_images_lead_to_the_scanned_files(samples) -> None:
     assert len(hashes) == 9
 
 
+@pytest.mark.slow  # the bundled samples scanned, or LibreOffice started
 def test_the_samples_dominion_totals_equal_results_json(samples) -> None:
     reports = samples["reports"]["final"]
     assert_dominion_totals_equal_results(reports, samples["final"])
@@ -678,6 +682,7 @@ def test_results_xlsx_holds_the_numbers(varied) -> None:
     assert render_reports(varied_count())["results.xlsx"] == reports["results.xlsx"]  # same tally, same bytes
 
 
+@pytest.mark.slow  # the bundled samples scanned, or LibreOffice started
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed (apt-get install "
                     "libreoffice-calc-nogui)")
 @pytest.mark.parametrize(("variant", "options"), [("results.csv", "44,34,76,1,,1033"),

@@ -34,6 +34,7 @@ def _tally_cli(db: Path, out: Path, *more: str):
     return omr("tally", "--db", str(db), "--issued", "7", "--collected", "7", "-o", str(out), *more)
 
 
+@pytest.mark.slow  # scans and tallies for real
 def test_the_minutes_print_a_log_head_that_verifies(scanned: Path, tmp_path: Path) -> None:
     proc = _tally_cli(scanned, tmp_path, "--ballot", "tin-nhiem-cdyt-dong-nai-2023")
     assert proc.returncode in (0, 1), proc.stderr
@@ -138,6 +139,7 @@ def test_one_set_of_minutes_per_ballot_each_in_its_language() -> None:
         assert title in text and absent not in text
 
 
+@pytest.mark.slow  # scans and tallies for real
 def test_omr_tally_refuses_to_mix_ballots_and_writes_each_ballots_minutes(scanned: Path, tmp_path: Path) -> None:
     mixed = _tally_cli(scanned, tmp_path / "mixed")
     assert mixed.returncode == 2 and not (tmp_path / "mixed" / MINUTES).exists()

@@ -461,3 +461,55 @@ def test_error_pages_speak_the_screens_language(server: ReviewServer) -> None:
     assert 'id="error-detail"' in page  # the machine's words kept, as a detail
     status, _, body = c.get("/queue?show=everything")
     assert status == 400 and "Yêu cầu này không hợp lệ" in body.decode("utf-8")
+
+
+def _self_signed(folder: Path) -> tuple[str, str]:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    return str(cert), str(key)
+
+
+def test_network_mode_over_tls_serves_https_and_refuses_plain_http(review_db: Path, tmp_path: Path) -> None:
+    import http.client
+    import io
+    import ssl
+    import threading
+
+    from omr.review.server import ReviewServer, serve
+
+    cert, key = _self_signed(tmp_path)
+    srv = ReviewServer(review_db, "127.0.0.1", 0, tls=(cert, key)).start()
+    try:
+        assert srv.url.startswith("https://127.0.0.1:")
+        context = ssl.create_default_context(cafile=cert)  # the committee's browser trusts their certificate
+        conn = http.client.HTTPSConnection("127.0.0.1", srv.port, context=context, timeout=20)
+        conn.request("GET", "/queue")
+        response = conn.getresponse()
+        assert response.status == 200 and "Xem xét phiếu".encode() in response.read()
+        cookies = response.headers.get_all("Set-Cookie") or []
+        assert cookies and all("Secure" in c for c in cookies)  # never sent back over plain HTTP
+        assert conn.sock.version() in ("TLSv1.2", "TLSv1.3")
+        conn.close()
+        plain = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=20)
+        with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
+            plain.request("GET", "/")
+            plain.getresponse().read()  # a TLS server answers no plain HTTP request with a page
+    finally:
+        srv.close()
+    out = io.StringIO()
+    serve(review_db, "0.0.0.0", 0, out=out, tls=(cert, key),
+          ready=lambda s: threading.Timer(0.3, s.close).start())
+    text = out.getvalue()
+    assert "encrypted (TLS)" in text and "not encrypted" not in text and "https://" in text
+
+
+def test_omr_review_refuses_half_a_tls_pair_and_a_missing_certificate(review_db: Path, tmp_path: Path) -> None:
+    half = subprocess.run([sys.executable, str(ROOT / "cli.py"), "review", "--db", str(review_db), "--port", "0",
+                           "--tls-cert", str(tmp_path / "c.pem")], capture_output=True, text=True, timeout=60)
+    assert half.returncode == 2 and "--tls-key" in half.stderr
+    missing = subprocess.run([sys.executable, str(ROOT / "cli.py"), "review", "--db", str(review_db), "--port", "0",
+                              "--tls-cert", str(tmp_path / "c.pem"), "--tls-key", str(tmp_path / "k.pem")],
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and "c.pem does not exist" in missing.stderr, missing.stderr

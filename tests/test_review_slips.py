@@ -20,6 +20,8 @@ from omr.review.model import AWAITING, REJECTED
 from omr.review.server import ReviewServer
 from omr.store.database import Store
 
+pytestmark = pytest.mark.slow  # a real browser through the review screen
+
 REVIEWER = "Phạm Văn Đức"
 SIZES = {"1280x720": ({"width": 1280, "height": 720}, 1), "200pct": ({"width": 640, "height": 360}, 2)}
 

@@ -183,7 +183,7 @@ class _Http(HTTPException):
 
 def _with_cookies(response: Response) -> Response:
     for name, value in (getattr(g, "new_cookies", None) or {}).items():
-        response.set_cookie(name, value, httponly=True, samesite="Strict", path="/")
+        response.set_cookie(name, value, httponly=True, samesite="Strict", path="/", secure=request.is_secure)
     if hasattr(g, "new_cookies"):
         g.new_cookies = {}
     return response

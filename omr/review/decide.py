@@ -50,7 +50,8 @@ def decide_sheet(sheet_id: int) -> Response | tuple[str, int]:
         values = {k: i18n.message(v, lang) if k == "what" else v for k, v in exc.values.items()}
         return sheet_view(sheet_id, error=i18n.message(exc.key, lang, **values)), exc.status
     response = _after(sheet_id, focus, reason_filter, show)
-    response.set_cookie("reviewer", reviewer, max_age=ctx.config.reviewer_idle_s, httponly=True, samesite="Strict")
+    response.set_cookie("reviewer", reviewer, max_age=ctx.config.reviewer_idle_s, httponly=True, samesite="Strict",
+                        secure=request.is_secure)
     return response
 
 
@@ -194,7 +195,8 @@ def set_lang() -> Response:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = "/queue"
     response = redirect(target, code=303)
-    response.set_cookie("lang", lang, max_age=365 * 24 * 3600, httponly=True, samesite="Strict")
+    response.set_cookie("lang", lang, max_age=365 * 24 * 3600, httponly=True, samesite="Strict",
+                        secure=request.is_secure)
     return response
 
 

@@ -1,4 +1,6 @@
-"""Serving the review app with waitress (pure-Python WSGI server, threads, no C build needed)."""
+"""Serving the review app: waitress (pure-Python WSGI server, threads, no C build needed) over HTTP;
+cheroot (CherryPy's WSGI server, also pure Python) when a TLS certificate and key are given, since
+waitress has no TLS and a reviewer's token and the ballot images must not cross a LAN in clear."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ class ReviewServer:
     `run()` serves until interrupted, `start()` serves from a background thread (tests), `close()` stops."""
 
     def __init__(self, db: str | Path, host: str = "127.0.0.1", port: int = 8000, templates: tuple[str, ...] = (),
-                 token: str | None = None, language: str | None = None):
+                 token: str | None = None, language: str | None = None, tls: tuple[str, str] | None = None):
         db = Path(db)
         with Store(db, create=False):  # refuse at once a missing file or one that is not ours
             pass
@@ -34,19 +36,28 @@ class ReviewServer:
         self.config = ReviewConfig(db=db, templates=tuple(templates), token=token, loopback_only=loopback,
                                    language=language)
         self.app = create_app(self.config)
-        self.server = create_server(self.app, host=host, port=port, threads=THREADS, ident="omr-review",
-                                    clear_untrusted_proxy_headers=True)
-        self.port = int(self.server.effective_port)
+        self.tls = tls is not None
+        if tls is None:
+            self.server = create_server(self.app, host=host, port=port, threads=THREADS, ident="omr-review",
+                                        clear_untrusted_proxy_headers=True)
+            self.port = int(self.server.effective_port)
+        else:
+            self.server = _tls_server(self.app, host, port, *tls)
+            self.port = int(self.server.bind_addr[1])
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         shown = f"[{shown}]" if ":" in shown else shown
-        self.base = f"http://{shown}:{self.port}"
+        self.scheme = "https" if self.tls else "http"
+        self.base = f"{self.scheme}://{shown}:{self.port}"
         self.url = f"{self.base}/" + (f"?token={token}" if token else "")
         self._thread: threading.Thread | None = None
         self._closing = False
 
     def run(self) -> None:
         try:
-            self.server.run()
+            if self.tls:
+                self.server.serve()
+            else:
+                self.server.run()
         except (OSError, ValueError):
             if not self._closing:  # the sockets closed under the loop by close(): the expected way out
                 raise
@@ -58,9 +69,29 @@ class ReviewServer:
 
     def close(self) -> None:
         self._closing = True
-        self.server.close()
+        if self.tls:
+            self.server.stop()
+        else:
+            self.server.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+def _tls_server(app, host: str, port: int, certificate: str, key: str):
+    """A cheroot server bound now (so its port is known), speaking TLS with the given PEM files."""
+    from cheroot import wsgi
+    from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+    for what, path in (("certificate", certificate), ("key", key)):
+        if not Path(path).is_file():
+            raise OSError(f"the TLS {what} {path} does not exist")
+    server = wsgi.Server((host, port), app, numthreads=THREADS, server_name="omr-review")
+    try:
+        server.ssl_adapter = BuiltinSSLAdapter(certificate, key)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: not PEM, or key and certificate differ
+        raise OSError(f"the TLS certificate {certificate} and key {key} cannot be used: {exc}") from exc
+    server.prepare()
+    return server
 
 
 def lan_address() -> str | None:
@@ -77,17 +108,22 @@ def lan_address() -> str | None:
 
 def serve(db: str | Path, host: str = "127.0.0.1", port: int = 8000, templates: tuple[str, ...] = (),
           language: str | None = None, out: TextIO = sys.stdout,
-          ready: Callable[[ReviewServer], None] | None = None) -> int:
-    server = ReviewServer(db, host, port, templates, language=language)
+          ready: Callable[[ReviewServer], None] | None = None, tls: tuple[str, str] | None = None) -> int:
+    server = ReviewServer(db, host, port, templates, language=language, tls=tls)
     print(f"Review screen for {db}: open {server.url}", file=out)
     if server.token:
         lan = lan_address() if host in ("0.0.0.0", "::") else None
         if lan:
-            print(f"From another computer on this network: http://{lan}:{server.port}/?token={server.token}",
-                  file=out)
+            print(f"From another computer on this network: {server.scheme}://{lan}:{server.port}/?token="
+                  f"{server.token}", file=out)
         print(f"Bound to {host}: every request needs the access token {server.token} (the addresses above carry "
-              "it; share it only with the committee). The connection is not encrypted: on a shared network, "
-              "the token and the ballot images can be read by others; use a private network.", file=out)
+              "it; share it only with the committee).", file=out)
+        if server.tls:
+            print("The connection is encrypted (TLS) with the certificate given.", file=out)
+        else:
+            print("The connection is not encrypted: on a shared network, the token and the ballot images can be "
+                  "read by others. Use a private network, or give a certificate and key (--tls-cert, --tls-key).",
+                  file=out)
     else:
         print("Only this computer can connect (bound to the loopback interface).", file=out)
     print("Stop with Ctrl+C; every decision is already saved.", file=out, flush=True)
