@@ -102,8 +102,8 @@ def tally_sheet(t: dict, source: str, page: int) -> dict | None:
 def pending_everywhere(db: Path) -> tuple[set[int], set[int]]:
     """(sheets the queue says await a person and that count, sheets omr.count.tally says are pending)."""
     q = queue(db)
-    mine = {s.id for s in q.sheets if s.state == AWAITING and s.read.status == "review" and not s.read.test
-            and not any(r.code == "duplicate" for r in s.read.reasons)}
+    # a suspected copy awaits a person in both (issue 10): counted once only when they confirm it
+    mine = {s.id for s in q.sheets if s.state == AWAITING and s.read.status == "review" and not s.read.test}
     with Store(db) as store:
         theirs = {s.sheet_id for s in compute_tally(store).sheets if s.pending}
     return mine, theirs

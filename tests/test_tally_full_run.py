@@ -109,16 +109,16 @@ def test_a_day_of_counting_from_scans_to_signed_minutes(day: dict) -> None:
     cvr = json.loads((out / "cvr.json").read_text(encoding="utf-8"))
     assert "PROVISIONAL" in cvr["Notes"] and len(cvr["CVR"]) == 7
 
-    # 2. a member of the committee looks at the blank ballot and confirms it (no mark: invalid)...
+    # 2. a member of the committee looks at the blank ballot and confirms it (no mark: invalid), and
+    # confirms that the suspected copy is the same sheet fed twice (counted once)
     with Store(day["db"]) as store:
         sheet_id = next(s.id for s in store.sheet_items() if s.read.status == "review"
                         and not any(r.code == "duplicate" for r in s.read.reasons))
         store.add_decision(sheet_id, scope="sheet", action="accept", reviewer="Lê Văn Cường",
                            reason="phiếu trắng, không đánh dấu")
-        # and confirms the suspected copy is the same sheet fed twice: it is counted once
-        copy_id = next(sid for sid, read in store.sheet_items() if any(r.code == "duplicate" for r in read.reasons))
+        copy_id = next(s.id for s in store.sheet_items() if any(r.code == "duplicate" for r in s.read.reasons))
         store.add_decision(copy_id, scope="sheet", action="reject-sheet", reviewer="Lê Văn Cường",
-                           reason="cùng một tờ phiếu quét hai lần")
+                           reason="duplicate")
 
     # 3. the final tally: nothing awaits review, the numbers reconcile, the quorum is met
     final = tally(day, "final")

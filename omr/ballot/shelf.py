@@ -9,10 +9,9 @@ it was given, then the same path under the database's folder.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from omr.ballot.layout import fingerprint
 from omr.ballot.template import Template, TemplateError, load_template
@@ -25,10 +24,6 @@ class RecordedTemplate:
     id: str
     fingerprint: str
     path: str | None
-
-    @classmethod
-    def from_record(cls, entry: Mapping[str, Any]) -> RecordedTemplate:
-        return cls(str(entry.get("id")), str(entry.get("fingerprint") or ""), entry.get("path") or None)
 
 
 @dataclass(frozen=True)

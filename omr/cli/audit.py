@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from omr.audit.findings import AuditError
-from omr.audit.rerun import run_audit
-from omr.audit.verify import verify_database
 from omr.scan import usable_cores
 
 
 def cmd_audit(args: Any) -> int:
+    from omr.audit.rerun import run_audit  # the reader and the scan runner: loaded only to re-read
+
     try:
         report = run_audit(args.archive, args.db, args.template or [], jobs=args.jobs, calibration=args.calibration,
                            progress=True)
@@ -33,6 +33,8 @@ def cmd_audit(args: Any) -> int:
 
 
 def cmd_verify(args: Any) -> int:
+    from omr.audit.verify import verify_database
+
     try:
         result = verify_database(args.db, args.head)
     except AuditError as exc:
