@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from omr import simulate as S  # noqa: E402
+import ballot_sim.simulate as S  # noqa: E402
 from omr.ballot.template import load_template  # noqa: E402
 from omr.read import duplicates as D  # noqa: E402
 from omr.read.calibration import load_profile  # noqa: E402
