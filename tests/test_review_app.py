@@ -88,7 +88,9 @@ def crafted_pages(seed_template, choose_template) -> list[S.SimulatedPage]:
 def build_review_db(folder: Path, with_samples: bool = False, jobs: int = 1) -> Path:
     """A results database from real scanned files: the crafted sheets above (extra.pdf), and with
     `with_samples` every bundled sample scan (all the other reasons). Paths are absolute, so the
-    review screen finds the scans from any folder."""
+    review screen finds the scans from any folder. Read with a committee's policy of confirming every
+    invalid row (`review_invalid_rows`), so that rows with no mark or several marks reach the queue too
+    and their review is tested (by default the rules count them invalid without a person)."""
     folder.mkdir(parents=True, exist_ok=True)
     choose_path = folder / "hoi-dong-thu.yaml"
     choose_path.write_text(CHOOSE_TEMPLATE, encoding="utf-8")
@@ -99,7 +101,8 @@ def build_review_db(folder: Path, with_samples: bool = False, jobs: int = 1) -> 
     inputs = [str(folder / "extra.pdf")] + ([str(ROOT / "sample_scans")] if with_samples else [])
     db = folder / "results.sqlite"
     with Store(db) as store:
-        scan(inputs, store, ScanOptions(templates, tuple(paths), load_profile(), jobs=jobs))
+        profile = replace(load_profile(), review_invalid_rows=True)
+        scan(inputs, store, ScanOptions(templates, tuple(paths), profile, jobs=jobs))
     return db
 
 

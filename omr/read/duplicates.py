@@ -12,19 +12,18 @@ alone must match very closely (few re-scans of a 1-bit page are found: the recon
 the ballots collected still shows a sheet counted twice). The thresholds were measured on simulated
 re-scans against different voters who marked the same box the same way (benchmarks/accuracy.py).
 
-Candidates are found through an index, so the cost per sheet stays flat however large the batch:
-the key is the template page, the set of marked boxes and, for the first marked box, where its ink's
-centre lies and the shape of its spread (quantised); a sheet is looked up in its own cell and the
-nearest neighbouring cell of each feature (a re-scan moves them a little), and only the sheets found
-there are compared. On a 3-box ballot the cells still fill as the batch grows (the features tell
-voters apart only so far): benchmarks/accuracy.py prints the comparisons a sheet costs.
+Candidates are found through an index, so the cost and the memory a sheet takes stay flat however
+large the batch: it holds only a small descriptor of each sheet (its marked boxes' ink at 8x8 cells),
+and a new sheet is compared in full only with the CANDIDATES sheets of its template page, with the same
+boxes marked, whose descriptors are most alike (a dot product over the group: microseconds a thousand
+sheets); their signatures are fetched then, from the results database.
 A blank sheet has no signature: a blank sheet scanned twice is caught by the reconciliation.
 Pure: arrays and bytes in, decisions out.
 """
 
 from __future__ import annotations
 
-import itertools
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 import cv2
@@ -48,16 +47,18 @@ PAPER_MIN_GREY = 0.1  # a window whose texture is fainter than this (grey levels
 #                      clipped the paper to white, or a 1-bit threshold erased it
 PAPER_CLIP = 2.5  # texture stored in 4 bits over +-this many of its standard deviations
 SAME_INK_MIN_CORRELATION = 0.85  # re-scans of one sheet: 0.92 and more (different voters: up to 0.94)
-SAME_PAPER_MIN_CORRELATION = 0.08  # re-scans of one sheet's paper: 0.14 and more; two sheets at most 0.04 (sd 0.013)
+SAME_PAPER_MIN_CORRELATION = 0.10  # re-scans of one sheet's paper: 0.165 and more; two sheets at most 0.066
+#                                    (400 office ballots, 100 re-fed, seed 77)
 # no paper texture on one scan (a 1-bit scan, paper clipped to white): the ink alone, very closely.
 # Measured on 2,000 single-mark 3-box ballots: two voters' X's reached 0.981 (their detail 0.91);
 # re-scans: 175 of 185 pass both
 INK_ONLY_MIN_CORRELATION = 0.985
 DETAIL_ONLY_MIN_CORRELATION = 0.85
-# index: the first mark's ink centre (mm) and the shape of its spread (second moments, mm^2), quantised
-# in cells twice the largest change a re-scan made (measured: 0.08 mm, 0.05 mm^2), population spread
-# 0.19 mm and 0.13-0.23 mm^2
-INDEX_CELLS = (0.3, 0.3, 0.12, 0.12)
+# the index: each kept box's ink at 8x8 cells is what is compared first; a sheet's re-scans correlate
+# at MIN_DESCRIPTOR_LIKENESS and more (measured below), and only the CANDIDATES most alike are compared in full
+DESCRIPTOR_SIDE = 8
+MIN_DESCRIPTOR_LIKENESS = 0.75
+CANDIDATES = 6
 
 
 @dataclass(frozen=True)
@@ -201,63 +202,83 @@ def same_sheet(c: Comparison) -> bool:
     return c.ink >= SAME_INK_MIN_CORRELATION and c.paper >= SAME_PAPER_MIN_CORRELATION
 
 
-def coarse_features(ink: np.ndarray) -> tuple[float, ...] | None:
-    """What the index keys on, from one box's ink: its centre (x, y, mm) and the shape of its spread
-    (second moments mu20 - mu02 and mu11, mm^2: an X leaning one way or the other, wide or tall)."""
-    total = float(ink.sum())
-    if total <= 0:
+def descriptor(sig: Signature) -> np.ndarray | None:
+    """What the index compares first: the kept boxes' ink at DESCRIPTOR_SIDE x DESCRIPTOR_SIDE cells,
+    centred and of unit length (so a dot product is a correlation); None without ink."""
+    cells = [cv2.resize(np.ascontiguousarray(ink, np.float32), (DESCRIPTOR_SIDE, DESCRIPTOR_SIDE),
+                        interpolation=cv2.INTER_AREA).ravel() for ink in sig.inks]
+    if not cells:
         return None
-    n = ink.shape[0]
-    ys, xs = np.mgrid[0:n, 0:n].astype(np.float32) / INK_PX_PER_MM
-    cx, cy = float((ink * xs).sum() / total), float((ink * ys).sum() / total)
-    dx, dy = xs - cx, ys - cy
-    return cx, cy, float((ink * (dx * dx - dy * dy)).sum() / total), float((ink * dx * dy).sum() / total)
+    v = np.concatenate(cells)
+    v -= v.mean()
+    norm = float(np.linalg.norm(v))
+    return (v / norm).astype(np.float32) if norm > 0 else None
 
 
-def _cells(value: float, cell: float) -> tuple[int, int]:
-    """The cell a value falls in, and the neighbouring cell it is nearer to."""
-    q = value / cell
-    k = int(np.floor(q))
-    return k, (k + 1 if q - k >= 0.5 else k - 1)
+@dataclass
+class _Group:
+    """The sheets of one template page with the same boxes marked: their descriptors, row by row."""
+
+    vectors: np.ndarray
+    items: list = field(default_factory=list)
+
+    def add(self, vector: np.ndarray, item: Hashable) -> None:
+        n = len(self.items)
+        if n == self.vectors.shape[0]:  # grow by doubling: adding stays cheap however many sheets
+            grown = np.zeros((max(64, 2 * n), self.vectors.shape[1]), np.float32)
+            grown[:n] = self.vectors
+            self.vectors = grown
+        self.vectors[n] = vector
+        self.items.append(item)
+
+    def nearest(self, vector: np.ndarray, k: int, floor: float) -> list[Hashable]:
+        """The k sheets whose descriptors correlate best with `vector` (at least `floor`), best first;
+        ties in the order the sheets were added."""
+        n = len(self.items)
+        likeness = self.vectors[:n] @ vector
+        keep = np.flatnonzero(likeness >= floor)
+        if keep.size > k:
+            keep = keep[np.argpartition(-likeness[keep], k - 1)[:k]]
+        order = sorted(keep.tolist(), key=lambda i: (-float(likeness[i]), i))
+        return [self.items[i] for i in order]
 
 
 @dataclass
 class DuplicateIndex:
-    """Signatures of the sheets seen so far, by coarse key: `find` compares a new sheet only with the
-    sheets in its own and the nearest neighbouring cells."""
+    """The sheets seen so far, for finding a new sheet's earlier scan at a cost that stays flat:
+    only a small descriptor of each sheet is held (DESCRIPTOR_SIDE^2 numbers a marked box, under 1 KB
+    a sheet), a new sheet is compared in full with at most CANDIDATES sheets (those of its template
+    page with the same boxes marked whose descriptors are most alike), and their full signatures are
+    fetched only then, through `load` (from the results database, or from memory)."""
 
-    cells: dict[tuple, list[tuple[object, bytes]]] = field(default_factory=dict)  # bytes: ~11 KB a sheet
+    groups: dict[tuple, _Group] = field(default_factory=dict)
     comparisons: int = 0  # full comparisons made (the benchmark reports them)
 
-    @staticmethod
-    def _keys(group: tuple, sig: Signature, probe: bool) -> list[tuple]:
-        f = coarse_features(sig.inks[0])
-        if f is None:
-            return [(group, sig.boxes)]
-        cells = [_cells(v, cell) for v, cell in zip(f, INDEX_CELLS)]
-        if not probe:
-            return [(group, sig.boxes, tuple(c[0] for c in cells))]
-        return [(group, sig.boxes, key) for key in itertools.product(*cells)]
-
-    def add(self, group: tuple, signature: bytes, item: object) -> None:
+    def add(self, group: tuple, signature: bytes, item: Hashable) -> None:
         sig = decode(signature)
-        if sig is not None and sig.boxes:
-            for key in self._keys(group, sig, probe=False):
-                self.cells.setdefault(key, []).append((item, signature))
+        vector = descriptor(sig) if sig is not None else None
+        if vector is not None:
+            key = (group, sig.boxes)
+            if key not in self.groups:
+                self.groups[key] = _Group(np.zeros((0, vector.size), np.float32))
+            self.groups[key].add(vector, item)
 
-    def find(self, group: tuple, signature: bytes) -> tuple[object, Comparison] | None:
-        """The earlier sheet (its item) that this one is a scan of, if any: the closest match."""
+    def find(self, group: tuple, signature: bytes,
+             load: Callable[[Hashable], bytes]) -> tuple[Hashable, Comparison] | None:
+        """The earlier sheet (its item) that this one may be a scan of: the most alike of those that
+        pass `same_sheet`, or None."""
         sig = decode(signature)
-        if sig is None or not sig.boxes:
+        vector = descriptor(sig) if sig is not None else None
+        found = self.groups.get((group, sig.boxes)) if vector is not None else None
+        if found is None:
             return None
-        best: tuple[object, Comparison] | None = None
-        for key in self._keys(group, sig, probe=True):
-            for item, stored in self.cells.get(key, ()):
-                other = decode(stored)
-                if other is None:
-                    continue
-                self.comparisons += 1
-                c = compare(sig, other)
-                if same_sheet(c) and (best is None or c.ink > best[1].ink):
-                    best = (item, c)
+        best: tuple[Hashable, Comparison] | None = None
+        for item in found.nearest(vector, CANDIDATES, MIN_DESCRIPTOR_LIKENESS):
+            other = decode(load(item))
+            if other is None:
+                continue
+            self.comparisons += 1
+            c = compare(sig, other)
+            if same_sheet(c) and (best is None or c.ink > best[1].ink):
+                best = (item, c)
         return best

@@ -250,10 +250,11 @@ def _in_own_process(chunk: _Chunk, options: ScanOptions, reader: Callable[[_Chun
 
 class _Duplicates:
     """Finds a sheet's earlier copy among the sheets already stored, by this process or any other,
-    and those read before it in the same file, through an index of their signatures
-    (omr.read.duplicates): each read is compared with the few sheets whose coarse key is near its own,
-    not with the whole batch. A copy found is never left out silently: it goes to a person, who
-    confirms "same sheet" (counted once) or "two ballots" (both counted)."""
+    and those read before it in the same file, through an index (omr.read.duplicates): it holds a
+    small descriptor of every sheet, compares a new read in full with the few most alike, and fetches
+    their signatures from the database only then, so the cost and the memory a sheet takes stay flat.
+    A copy found is never left out silently: it goes to a person, who confirms "same sheet" (counted
+    once) or "two ballots" (both counted)."""
 
     def __init__(self) -> None:
         self.index = DuplicateIndex()
@@ -264,27 +265,32 @@ class _Duplicates:
         """Take in the sheets stored since the last look (called inside the write transaction, so no
         other process can store a sheet between this look and the insert)."""
         for s in store.signatures(after_id=self.last_id):
-            self.index.add((s.fingerprint, s.template_page), s.signature, (s.path, s.page))
+            self.index.add((s.fingerprint, s.template_page), s.signature, (s.sheet_id, s.path, s.page))
             self.last_id = max(self.last_id, s.sheet_id)
 
     def check_file(self, store: Store, reads: list[SheetRead]) -> list[SheetRead]:
         """The reads of one file, each sent to review when it may be a copy of a stored or earlier sheet."""
         self.refresh(store)
         this_file = DuplicateIndex()  # its sheets join the shared index once stored (the next refresh)
+        held: dict[tuple, bytes] = {}
         checked = []
         for read in reads:
             if read.status == SHEET_REJECTED or read.test or not read.signature:
                 checked.append(read)
                 continue
             group = (read.fingerprint, read.template_page)
-            found = self.index.find(group, read.signature) or this_file.find(group, read.signature)
+            found = (self.index.find(group, read.signature, lambda item: store.signature(item[0]))
+                     or this_file.find(group, read.signature, held.__getitem__))
             if found is not None:
-                (path, page), c = found
+                (_, path, page), c = found
                 paper = f", paper texture {c.paper:.2f}" if c.paper is not None else ", no paper texture to compare"
-                reason = Reason("duplicate", f"the same sheet as {path} page {page}? ink alike {c.ink:.3f}{paper}: "
-                                "a person confirms the same sheet (counted once) or two ballots (both counted)")
+                reason = Reason("duplicate", f"the same sheet as {path} page {page}: possibly (ink alike {c.ink:.3f}"
+                                f"{paper}); a person confirms the same sheet (counted once) or two ballots "
+                                "(both counted)")
                 read = replace(read, status=SHEET_REVIEW, reasons=read.reasons + (reason,))
-            this_file.add(group, read.signature, (read.source, read.page))
+            item = (None, read.source, read.page)
+            held[item] = read.signature
+            this_file.add(group, read.signature, item)
             checked.append(read)
         self.last_checked = checked
         return checked
