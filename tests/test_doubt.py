@@ -157,6 +157,27 @@ def test_a_suspected_copy_waits_for_a_person_and_counts_once_only_when_confirmed
     assert not two.provisional and two.reconciliation.valid_sheets == 2
 
 
+def test_more_sheets_than_collected_names_a_1bit_rescan_the_check_could_not_prove() -> None:
+    """A 1-bit scan keeps no paper texture, so a re-fed sheet may be counted twice; the reconciliation
+    then says one sheet too many, and names the pair of sheets most alike first: the re-scan."""
+    from omr.count.tally import tally_reads
+    from omr.reports.text import discrepancy_text
+
+    sim = S.Simulator(list(templates()), 2031)
+    sheets = _single_mark_sheets(sim, 8, "1bit")
+    again = sim.rescan(sheets[2], "1bit", 5)
+    reads = [replace(read(p), page=i + 1) for i, p in enumerate([*sheets, again])]
+    tally = tally_reads(list(enumerate(reads, start=1)), {}, list(templates()), collected=8)
+    extra = next(d for d in tally.reconciliation.discrepancies if d.code == "extra")
+    assert extra.count == 1
+    assert (extra.params["alike"][0]["first"]["page"], extra.params["alike"][0]["second"]["page"]) == (3, 9)
+    assert extra.sheets[:2] == (("sim.pdf", 3), ("sim.pdf", 9))
+    assert "sim.pdf trang 3 và sim.pdf trang 9" in discrepancy_text(extra, "vi")
+    # with the numbers reconciled nothing is named
+    tally = tally_reads(list(enumerate(reads, start=1)), {}, list(templates()), collected=9)
+    assert not any(d.code == "extra" for d in tally.reconciliation.discrepancies)
+
+
 # --- ink beside a box, writing over the print ----------------------------------------------------
 
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
@@ -68,6 +68,7 @@ from omr.codes import (
     VALID,
     WARNING,
 )
+from omr.read.duplicates import most_alike
 from omr.read.interpret import row_needs_person, sheet_review_codes
 from omr.read.results import MarkRead, Reason, SheetRead
 
@@ -656,6 +657,25 @@ def _discrepancies(outcomes: Sequence[SheetOutcome], known: Mapping[str, Templat
     return discrepancies, page_counts, missing, extra
 
 
+def _look_first(extra: Discrepancy, items: Sequence[tuple[int, int | None, SheetRead]],
+                outcomes: Sequence[SheetOutcome], count: int) -> Discrepancy:
+    """More ballots than collected: name the counted sheets whose ink is most alike (a re-scan the
+    duplicate check could not prove, e.g. on 1-bit scans, is among them), so people look there first."""
+    counted = {(s.source, s.page, s.image_sha256) for s in outcomes if s.outcome == COUNTED}
+    sheets = [((read.source, read.page), (read.fingerprint, read.template_page), read.signature)
+              for _, _, read in sorted(items, key=lambda x: x[0])
+              if (read.source, read.page, read.image_sha256) in counted and read.signature]
+    pairs = [(a, b, ink) for a, b, ink in most_alike(sheets, count + 2) if ink > 0]
+    if not pairs:
+        return extra
+    listed = "; ".join(f"{a[0]} page {a[1]} and {b[0]} page {b[1]} (ink alike {ink:.2f})" for a, b, ink in pairs)
+    return replace(extra, message=f"{extra.message}; the sheets most alike, to look at first: {listed}",
+                   sheets=tuple(dict.fromkeys(x for a, b, _ in pairs for x in (a, b))),
+                   params={**extra.params, "alike": [{"first": {"source": a[0], "page": a[1]},
+                                                       "second": {"source": b[0], "page": b[1]},
+                                                       "ink": round(ink, 3)} for a, b, ink in pairs]})
+
+
 def _batch_counts(outcomes: Sequence[SheetOutcome], batches: Mapping[str, int], pages_per_ballot: int,
                   ) -> tuple[list[BatchCount], list[Discrepancy]]:
     """Each batch's ballots against its hand count (a batch: the file a pile was scanned into)."""
@@ -774,6 +794,8 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
     discrepancies, page_counts, missing, extra = _discrepancies(
         outcomes, known, in_tally, accounted, not_issued_ballots, issued=issued, collected=collected,
         present=present, failures=failures, scans_running=scans_running)
+    if extra:
+        discrepancies = [_look_first(d, items, outcomes, extra) if d.code == "extra" else d for d in discrepancies]
     batch_counts, batch_discrepancies = _batch_counts(outcomes, batches, pages_per_ballot)
     discrepancies += batch_discrepancies
     by = Counter(s.outcome for s in outcomes)

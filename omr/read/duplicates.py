@@ -23,7 +23,7 @@ Pure: arrays and bytes in, decisions out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -266,22 +266,43 @@ class DuplicateIndex:
                 self.groups[key] = _Group(np.zeros((0, vector.size), np.float32))
             self.groups[key].add(vector, item)
 
-    def find(self, group: tuple, signature: bytes,
-             load: Callable[[Hashable], bytes]) -> tuple[Hashable, Comparison] | None:
-        """The earlier sheet (its item) that this one may be a scan of: the most alike of those that
-        pass `same_sheet`, or None."""
+    def _compared(self, group: tuple, signature: bytes,
+                  load: Callable[[Hashable], bytes]) -> list[tuple[Hashable, Comparison]]:
+        """The few sheets most alike (by descriptor) compared in full with this one, best first."""
         sig = decode(signature)
         vector = descriptor(sig) if sig is not None else None
         found = self.groups.get((group, sig.boxes)) if vector is not None else None
         if found is None:
-            return None
-        best: tuple[Hashable, Comparison] | None = None
+            return []
+        out = []
         for item in found.nearest(vector, CANDIDATES, MIN_DESCRIPTOR_LIKENESS):
             other = decode(load(item))
-            if other is None:
-                continue
-            self.comparisons += 1
-            c = compare(sig, other)
-            if same_sheet(c) and (best is None or c.ink > best[1].ink):
-                best = (item, c)
-        return best
+            if other is not None:
+                self.comparisons += 1
+                out.append((item, compare(sig, other)))
+        return out
+
+    def find(self, group: tuple, signature: bytes,
+             load: Callable[[Hashable], bytes]) -> tuple[Hashable, Comparison] | None:
+        """The earlier sheet (its item) that this one may be a scan of: the most alike of those that
+        pass `same_sheet`, or None."""
+        same = [(item, c) for item, c in self._compared(group, signature, load) if same_sheet(c)]
+        return max(same, key=lambda ic: ic[1].ink, default=None)
+
+
+def most_alike(sheets: Sequence[tuple[Hashable, tuple, bytes]], count: int) -> list[tuple[Hashable, Hashable, float]]:
+    """The `count` pairs of sheets whose ink is most alike, (earlier, later, ink likeness), most alike
+    first, from (item, group, signature) in scan order: where to look first when the scans account for
+    more ballots than were collected, since a re-scan the check could not prove (a 1-bit scan keeps no
+    paper) is among the likeliest."""
+    index = DuplicateIndex()
+    held: dict[Hashable, bytes] = {}
+    order: dict[Hashable, int] = {}
+    pairs: list[tuple[float, int, int, Hashable, Hashable]] = []
+    for n, (item, group, signature) in enumerate(sheets):
+        for earlier, c in index._compared(group, signature, held.__getitem__):
+            pairs.append((-c.ink, order[earlier], n, earlier, item))
+        held[item], order[item] = signature, n
+        index.add(group, signature, item)
+    pairs.sort(key=lambda p: p[:3])
+    return [(a, b, -negative) for negative, _, _, a, b in pairs[:count]]
