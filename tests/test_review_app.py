@@ -60,7 +60,8 @@ def _with_pixels(page: S.SimulatedPage, pixels) -> S.SimulatedPage:
 def crafted_pages(seed_template, choose_template) -> list[S.SimulatedPage]:
     """Sheets the bundled samples lack, each raising one reason: undervote (a choose contest with a
     minimum), a faint scan, a blurred scan, a broad stroke over a printed name; and a plain sheet
-    with a person left unmarked (no-mark), and a clean valid one."""
+    with a person left unmarked (no-mark), a clean valid one, and one whose QR code is covered (it is
+    identified by its print)."""
     sim = S.Simulator([seed_template, choose_template], seed=7)
     pages = list(sim.ballot(1, choose_template, "clean", ["undervote"]))
     faint = sim.ballot(2, seed_template, "clean", ["normal"])[0]
@@ -82,6 +83,13 @@ def crafted_pages(seed_template, choose_template) -> list[S.SimulatedPage]:
     pages.append(_with_pixels(obscured, img))
     pages += sim.ballot(5, seed_template, "clean", ["no_mark"])
     pages += sim.ballot(6, seed_template, "clean", ["normal"])
+    covered = sim.ballot(7, seed_template, "clean", ["normal"])[0]  # coffee over the QR code: identified by print
+    qr = layout(seed_template).pages[0].qr
+    k = covered.scan.dpi / 25.4
+    img = covered.scan.pixels.copy()
+    cv2.ellipse(img, (int((qr.x + qr.w / 2) * k), int((qr.y + qr.h / 2) * k)), (int(qr.w * 0.45 * k), int(qr.h * 0.3 * k)),
+                20, 0, 360, 90, -1)
+    pages.append(_with_pixels(covered, img))
     return pages
 
 

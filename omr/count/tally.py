@@ -19,7 +19,8 @@ What counts (Quy định 96-QĐ/TW and DESIGN.md):
   without erasing it: row ``accept`` applies the contest rules to the machine's choices (a crossed-out
   name stays void), row ``set`` applies them to the choices the person gives, row ``invalid`` voids
   the row; sheet ``reject-sheet`` makes the ballot invalid as a whole (or sets an unreadable page
-  aside, or confirms a duplicate), sheet ``accept`` clears the sheet-level flags (a sheet flagged
+  aside, or confirms a duplicate; with the reason ``duplicate`` or ``test-sheet`` on any sheet, it
+  makes it a copy or a test sheet, which is no ballot and counts nowhere), sheet ``accept`` clears the sheet-level flags (a sheet flagged
   duplicate that a person accepts is counted: they say it is another ballot).
 - A counted sheet the machine sent to review still awaits a person while (a) it has a sheet-level
   flag and no sheet decision, or (b) a row the machine could not decide (marginal mark) has no row
@@ -521,6 +522,11 @@ def _check_count(name: str, value: int | None) -> int | None:
     return value
 
 
+# a sheet a person rejects as the same sheet scanned again, or as a test sheet, is no ballot: it is a
+# copy or a test sheet, like those the machine finds, not an invalid ballot (which would count)
+PERSON_NOT_A_BALLOT = {"duplicate": DUPLICATE, "test-sheet": TEST}
+
+
 def _sheet_outcomes(items: Sequence[tuple[int, int | None, SheetRead]], known: Mapping[str, Template],
                     sheet_decisions: Mapping[int, Decision], row_decisions: Mapping[tuple[int, str, str], Decision],
                     source_sha256: Mapping[int, str] | None) -> list[SheetOutcome]:
@@ -558,7 +564,11 @@ def _sheet_outcomes(items: Sequence[tuple[int, int | None, SheetRead]], known: M
             rows = tuple(_row_outcome(contests[row.contest_id], row, row_decisions.get((sid, row.contest_id,
                                                                                          row.row_id)))
                          for row in read.rows)
-            if sdec is not None and sdec.action == "reject-sheet":  # rows kept to show what was read
+            if sdec is not None and sdec.action == "reject-sheet" and sdec.reason in PERSON_NOT_A_BALLOT:
+                # a person found a copy the machine could not prove, or a test sheet: not a ballot at all
+                outcome = SheetOutcome(outcome=PERSON_NOT_A_BALLOT[sdec.reason], rows=rows,
+                                       note=f"a person: {sdec.reason}", **common)
+            elif sdec is not None and sdec.action == "reject-sheet":  # rows kept to show what was read
                 outcome = SheetOutcome(outcome=REJECTED_BY_REVIEWER, rows=rows, **common)
             else:
                 outcome = SheetOutcome(outcome=COUNTED, rows=rows, pending=_pending(read, rows, sdec), **common)
