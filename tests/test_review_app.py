@@ -87,8 +87,8 @@ def crafted_pages(seed_template, choose_template) -> list[S.SimulatedPage]:
     qr = layout(seed_template).pages[0].qr
     k = covered.scan.dpi / 25.4
     img = covered.scan.pixels.copy()
-    cv2.ellipse(img, (int((qr.x + qr.w / 2) * k), int((qr.y + qr.h / 2) * k)), (int(qr.w * 0.45 * k), int(qr.h * 0.3 * k)),
-                20, 0, 360, 90, -1)
+    centre = (int((qr.x + qr.w / 2) * k), int((qr.y + qr.h / 2) * k))
+    cv2.ellipse(img, centre, (int(qr.w * 0.45 * k), int(qr.h * 0.3 * k)), 20, 0, 360, 90, -1)
     pages.append(_with_pixels(covered, img))
     return pages
 

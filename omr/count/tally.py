@@ -20,8 +20,9 @@ What counts (Quy định 96-QĐ/TW and DESIGN.md):
   name stays void), row ``set`` applies them to the choices the person gives, row ``invalid`` voids
   the row; sheet ``reject-sheet`` makes the ballot invalid as a whole (or sets an unreadable page
   aside, or confirms a duplicate; with the reason ``duplicate`` or ``test-sheet`` on any sheet, it
-  makes it a copy or a test sheet, which is no ballot and counts nowhere), sheet ``accept`` clears the sheet-level flags (a sheet flagged
-  duplicate that a person accepts is counted: they say it is another ballot).
+  makes it a copy or a test sheet, which is no ballot and counts nowhere), sheet ``accept`` clears
+  the sheet-level flags (a sheet flagged duplicate that a person accepts is counted: they say it is
+  another ballot).
 - A counted sheet the machine sent to review still awaits a person while (a) it has a sheet-level
   flag and no sheet decision, or (b) a row the machine could not decide (marginal mark) has no row
   decision, or (c) a row it flagged as invalid (no mark, several marks, crossed-out name) has
