@@ -31,7 +31,7 @@ import numpy as np
 
 from omr.ballot.layout import Rect
 
-SIGNATURE_VERSION = 3
+SIGNATURE_VERSION = 4  # 4: paper texture without what is constant along its rows and columns
 INK_PX_PER_MM = 8  # the voter's ink at 0.125 mm (about a 200 dpi scan's own pixel)
 INK_INSET_MM = 0.6  # inside the printed outline: the print is the same on every sheet
 INK_MAX_BOXES = 4  # marked boxes kept: enough ink to tell sheets apart, small enough to hold 100,000
@@ -48,9 +48,9 @@ PAPER_MIN_GREY = 0.1  # a window whose texture is fainter than this (grey levels
 PAPER_CLIP = 2.5  # texture stored in 4 bits over +-this many of its standard deviations
 # the same sheet, when both scans kept paper texture: (ink at least, paper at least), either pair.
 # Measured on 400 single-mark 3-box ballots a profile, 100 re-fed (seed 77): re-scans' ink 0.97 and
-# more (phone 0.85), paper 0.165 and more at 200 dpi (phone 0.06, 150 dpi about 0.09); different
-# sheets' paper at most 0.066 (office; one phone pair 0.089, its ink 0.62) and their ink above 0.97
-# in 1 pair of 10,000: a fainter paper likeness is enough only when the ink is that alike too
+# more (phone 0.85), paper 0.16 and more at 200 dpi (phone 0.06, 150 dpi about 0.09); different
+# sheets' paper at most 0.055 office, 0.07 phone (sd 0.015) and their ink above 0.97 in 1 pair of
+# 10,000: a fainter paper likeness is enough only when the ink is that alike too
 SAME_SHEET = ((0.85, 0.10), (0.97, 0.07))
 # no paper texture on one scan (a 1-bit scan, paper clipped to white): the ink alone, very closely.
 # Two voters' X's reached 0.981 (their detail 0.91) on 2,000 single-mark 3-box ballots. Grey re-scans
@@ -124,7 +124,9 @@ def paper_texture(patch: np.ndarray) -> np.ndarray | None:
     deviations; None when there is none to speak of (paper clipped to white, a 1-bit scan)."""
     p = patch.astype(np.float32)
     band = cv2.GaussianBlur(p, (0, 0), PAPER_BAND_PX[0]) - cv2.GaussianBlur(p, (0, 0), PAPER_BAND_PX[1])
-    band -= band.mean()
+    # folds, creases and a scanner's sensor pattern run across or down the page at much the same place
+    # on many sheets: what is the same along a whole row or column of the window is taken out
+    band = band - band.mean(axis=1, keepdims=True) - band.mean(axis=0, keepdims=True) + band.mean()
     spread = float(band.std())
     return band / spread if spread >= PAPER_MIN_GREY else None
 
@@ -194,7 +196,8 @@ def compare(a: Signature, b: Signature) -> Comparison:
     # shape to compare and may fall low on a true copy
     ink, detail = sorted(box_match(x, y) for x, y in zip(a.inks, b.inks))[(len(a.inks) - 1) // 2]
     paper = None
-    if a.papers and len(a.papers) == len(b.papers) and a.papers[0].shape == b.papers[0].shape:
+    if ink >= min(i for i, _ in SAME_SHEET) and a.papers and len(a.papers) == len(b.papers) \
+            and a.papers[0].shape == b.papers[0].shape:  # inks that differ need no paper compared
         paper = float(np.mean([_correlation(x, y) for x, y in zip(a.papers, b.papers)]))
     return Comparison(ink, paper, detail)
 
