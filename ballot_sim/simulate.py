@@ -48,7 +48,7 @@ import numpy as np
 import pypdfium2 as pdfium
 from PIL import Image
 
-from omr.ballot.layout import BOX_LINE, INK_MARGIN, PageLayout, Rect, layout
+from omr.ballot.layout import BOX_LINE, INK_MARGIN, PageLayout, Rect, layout, text_rect
 from omr.ballot.template import Contest, Template
 
 MARKED, BLANK, AMBIGUOUS = "marked", "blank", "ambiguous"
@@ -181,6 +181,8 @@ PENS: dict[str, Pen] = {
     "blue-felt": Pen("blue-felt", 0.8, 60.0, 0.05, 0.0),
     "pencil": Pen("pencil", 0.6, 120.0, 0.45, 0.0),
     "light-pencil": Pen("light-pencil", 0.5, 150.0, 0.5, 0.0),
+    # a hard pencil held lightly: grey 190-210 on white paper, 0.3-0.6 mm (the "faint_pencil" kind)
+    "faint-pencil": Pen("faint-pencil", 0.45, 200.0, 0.25, 0.0),
 }
 # how often voters use each pen (a light pencil is a "mark kind" of its own, not a voter's pen)
 PEN_WEIGHTS: dict[str, float] = {
@@ -345,8 +347,10 @@ MARK_KINDS: dict[str, str] = {
     "circle": MARKED,  # a circle drawn over the box
     "pencil": MARKED,  # a light pencil mark (x, tick, slash or hatch): still a vote
     "overflow": MARKED,  # an x, tick or slash running well past the box edge
+    "faint_pencil": MARKED,  # an x, tick or slash in a hard pencil held lightly (grey 190-210, 0.3-0.6 mm)
     "printed": MARKED,  # test decks: the X printed by the generator
     "circle_around": AMBIGUOUS,  # a ring around the box, mostly outside its interior
+    "beside": AMBIGUOUS,  # a small x or tick just outside the box, nothing inside
     "dot": AMBIGUOUS,  # a small dot in the box
     "erasure": BLANK,  # faint residue of a rubbed-out pencil mark
     "hesitation": BLANK,  # specks where the pen rested
@@ -473,6 +477,10 @@ def mark_strokes(kind: str, rect: Rect, pen: Pen, rng: np.random.Generator) -> t
     strength = 1.0
     if kind in ("pencil", "erasure"):
         pen = pen_variant(PENS["light-pencil"] if kind == "pencil" else PENS["pencil"], rng)
+    if kind == "faint_pencil":
+        pen = replace(PENS["faint-pencil"], width=float(rng.uniform(0.3, 0.6)), ink=float(rng.uniform(190, 210)))
+        shape = str(rng.choice(["x", "tick", "slash"], p=[0.5, 0.25, 0.25]))
+        return mark_strokes(shape, rect, pen, rng)[0], pen, strength
     if kind == "x":
         return _x_strokes(_box_frame(rect, rng), pen, rng), pen, strength
     if kind == "tick":
@@ -534,10 +542,32 @@ def _shrink(strokes: list[Stroke], cx: float, cy: float, k: float) -> list[Strok
     return [replace(st, points=c + (st.points - c) * k) for st in strokes]
 
 
+def beside_strokes(rect: Rect, others: Sequence[Rect], pen: Pen, rng: np.random.Generator) -> list[Stroke]:
+    """A small x or tick drawn just outside a box (left, right, above or below it, where no other box
+    is), nothing inside: the voter's intent is for a person to judge."""
+    size = float(rng.uniform(1.0, 1.4))  # half the mark's width, mm
+    gap = float(rng.uniform(1.2, 2.0))  # from the box edge to the mark's nearest point (nearer, it may be a
+    #                                     mark run over the edge)
+    reach = rect.w / 2 + gap + size
+    sides = [(-reach, 0.0), (reach, 0.0), (0.0, -reach), (0.0, reach)]
+    for i in rng.permutation(len(sides)):
+        dx, dy = sides[int(i)]
+        spot = Rect(rect.cx + dx - size, rect.cy + dy - size, 2 * size, 2 * size)
+        clear = all(not (spot.x < o.x + o.w + 1.0 and o.x - 1.0 < spot.x + spot.w and spot.y < o.y + o.h + 1.0
+                         and o.y - 1.0 < spot.y + spot.h) for o in others)
+        if clear:
+            f = _box_frame(spot, rng, 10, (0.9, 1.0), 0.1)
+            maker = _x_strokes if rng.random() < 0.6 else _tick_strokes
+            return maker(f, pen, rng)
+    return []
+
+
 def box_mark(kind: str, rect: Rect, others: Sequence[Rect], pen: Pen,
              rng: np.random.Generator) -> tuple[list[Stroke], Pen, float]:
     """:func:`mark_strokes`, kept out of every other box's interior and inside this box's ink zone
     (the box grown by INK_MARGIN): a mark too large is drawn smaller."""
+    if kind == "beside":
+        return beside_strokes(rect, others, pen, rng), pen, 1.0
     strokes, pen, strength = mark_strokes(kind, rect, pen, rng)
     zone = rect.grow(INK_MARGIN - 0.3)
     near = [o.grow(-BOX_LINE) for o in others if abs(o.cx - rect.cx) < o.w / 2 + rect.w / 2 + 2 * INK_MARGIN
@@ -697,6 +727,7 @@ BEHAVIOURS = (
     "added_name",  # a name written in under the table, with a hand-drawn box and X
     "stray",  # dots, erasures, hesitation specks, rings around boxes on unchosen boxes
     "damaged_fiducial",  # a pen stroke over one corner marker
+    "struck_text",  # a line through a printed option, candidate name or question of a choose/yes-no contest
 )
 WRITING = ("signature", "note", "added_name")
 
@@ -725,6 +756,7 @@ class SheetPlan:
     crossed: tuple[tuple[str, str], ...] = ()  # (contest, row) whose printed name is struck through
     writing: tuple[str, ...] = ()  # signature | note | added_name
     damaged_fiducial: str | None = None  # corner of the marker covered by ink
+    struck_texts: tuple[int, ...] = ()  # indices into the page's texts struck through (not names of persons)
 
 
 def _weighted(rng: np.random.Generator, weights: dict[str, float]) -> str:
@@ -825,7 +857,29 @@ def plan_sheet(page: PageLayout, contests: dict[str, Contest], rng: np.random.Ge
     if "damaged_fiducial" in behaviours:
         corner = str(rng.choice(["top_left", "top_right", "bottom_right", "bottom_left"]))
     crossed = tuple((rows[i][0], rows[i][1]) for i in sorted(crossed_rows))
-    return SheetPlan(behaviours, pen_name, tuple(marks), crossed, writing, corner)
+    struck: tuple[int, ...] = ()
+    if "struck_text" in behaviours:
+        texts = choice_texts(page, contests)
+        struck = (texts[int(rng.integers(0, len(texts)))],) if texts else ()
+    return SheetPlan(behaviours, pen_name, tuple(marks), crossed, writing, corner, struck)
+
+
+def choice_texts(page: PageLayout, contests: dict[str, Contest]) -> list[int]:
+    """Indices of the printed texts of choose and yes/no contests a voter may strike: each option's
+    label (right of its box) and the contest's title and instructions above its first box."""
+    out = []
+    boxes = [b.rect for b in page.boxes if contests[b.contest_id].kind in ("choose", "yesno")]
+    if not boxes:
+        return out
+    for i, t in enumerate(page.texts):
+        r = text_rect(t)
+        if r.w < 8.0 or r.y > page.footer.y - 2.0:
+            continue
+        label = any(abs(r.cy - b.cy) < 3.0 and 0 < r.x - (b.x + b.w) < 6.0 for b in boxes)
+        title = any(0 < b.y - (r.y + r.h) < 14.0 and r.x <= b.x + 2.0 for b in boxes)
+        if label or title:
+            out.append(i)
+    return out
 
 
 def showcase_plan(page: PageLayout, kinds: Sequence[str], pen: str = "blue-ballpoint") -> SheetPlan:
@@ -904,9 +958,24 @@ class MarkedPage:
     image: np.ndarray  # (h, w) uint8
 
 
-def mark_sheet(clean: CleanPage, plan: SheetPlan, rng: np.random.Generator) -> MarkedPage:
-    """Draw a plan's ink on a copy of a clean page."""
-    img = clean.image.copy()
+PAPER_FORMATION_MM = 0.35  # the size of the paper's fibre flocs, as a scanner sees them in reflection
+PAPER_FORMATION_GREY = 1.6  # their spread, grey levels on white (about 0.6 %)
+
+
+def paper_texture(image: np.ndarray, dpi: float, rng: np.random.Generator) -> np.ndarray:
+    """One physical sheet's paper: a faint cloudy texture (fibre flocs) that every sheet has and no two
+    share; it darkens print and paper alike, so it goes on before the ink."""
+    noise = rng.standard_normal(image.shape, dtype=np.float32)
+    field = cv2.GaussianBlur(noise, (0, 0), PAPER_FORMATION_MM * px_per_mm(dpi) / 2)
+    field *= PAPER_FORMATION_GREY / max(float(field.std()), 1e-6) / 255.0
+    return np.clip(np.rint(image.astype(np.float32) * (1.0 - field)), 0, 255).astype(np.uint8)
+
+
+def mark_sheet(clean: CleanPage, plan: SheetPlan, rng: np.random.Generator,
+               paper: np.random.Generator | None = None) -> MarkedPage:
+    """Draw a plan's ink on a copy of a clean page (on this sheet's own paper, when `paper` gives
+    the randomness of its texture)."""
+    img = clean.image.copy() if paper is None else paper_texture(clean.image, clean.dpi, paper)
     dpi = clean.dpi
     page = clean.layout
     voter_pen = pen_variant(PENS[plan.pen], rng)
@@ -921,6 +990,9 @@ def mark_sheet(clean: CleanPage, plan: SheetPlan, rng: np.random.Generator) -> M
     for key in plan.crossed:
         cell = cells[key]
         draw_strokes(img, crossed_name_strokes(cell.text_rect, cell.rect, voter_pen, rng), voter_pen, dpi, rng)
+    for i in plan.struck_texts:
+        r = text_rect(page.texts[i])
+        draw_strokes(img, crossed_name_strokes(r, r.grow(3.0), voter_pen, rng), voter_pen, dpi, rng)
     for what in plan.writing:
         origin, width, angle, height = _writing_place(page, what, rng)
         if what == "signature":
@@ -1691,6 +1763,16 @@ def ink_share(image: np.ndarray, homography: np.ndarray, rect: Rect, dark: float
     return float(np.mean(inner < threshold))
 
 
+SPECKS_OF_A_MARK = 3  # dark pixels left inside a 1-bit box: what a dissolved stroke leaves, a reader can see
+
+
+def speck_pixels(image: np.ndarray, homography: np.ndarray, rect: Rect) -> int:
+    """Dark pixels inside a box's interior on a 1-bit scan (an empty printed box has none); counted a
+    little further in than a reader looks, so that what is counted here a reader sees too."""
+    inner = _box_pixels(image, homography, rect.grow(-(BOX_LINE + 0.9)))
+    return int(np.count_nonzero(inner < 128))
+
+
 def ink_level(image: np.ndarray) -> float:
     return float(np.percentile(image[::7, ::7], 2))
 
@@ -1716,9 +1798,9 @@ def expected_page(marked: MarkedPage, scan: ScanImage, contests: dict[str, Conte
         kind = by_box[key].kind if key in by_box else "none"
         cls = MARK_KINDS[kind]
         f = bflags[key]
-        if cls == MARKED:  # a vote the scan wiped out (pencil under a 1-bit threshold): nobody can read it
+        if cls == MARKED and scan.bilevel:  # a vote the 1-bit threshold wiped out entirely: nobody can read it
             share = ink_share(scan.pixels, scan.homography, b.rect, dark_after)
-            if share < INK_LOST_SHARE:
+            if share < INK_LOST_SHARE and speck_pixels(scan.pixels, scan.homography, b.rect) < SPECKS_OF_A_MARK:
                 cls, f, lost = AMBIGUOUS, f + ("ink_lost",), True
         classes[key] = cls
         boxes.append(ExpectedBox(*key, cls, kind, f))
@@ -1727,8 +1809,10 @@ def expected_page(marked: MarkedPage, scan: ScanImage, contests: dict[str, Conte
     inked = any(m.expected != BLANK for m in marks) or plan.crossed or plan.writing
     if not inked:
         flags.append("blank_sheet")
-    if any(w in plan.writing for w in ("note", "added_name")):
+    if any(w in plan.writing for w in ("note", "added_name")) or plan.struck_texts:
         flags.append("extra_writing")
+    if plan.struck_texts:
+        flags.append("struck_text")
     if "signature" in plan.writing:
         flags.append("signature")
     if plan.crossed:
@@ -1907,6 +1991,9 @@ def foreign_template(template: Template) -> Template:
     return replace(template, header=header)
 
 
+PAPER_KEY = 70_000_001  # the randomness of a sheet's paper: its own stream, apart from the voter's and scanner's
+
+
 class Simulator:
     """Makes simulated pages from templates; holds the clean renders it made (per template, dpi and
     kind) so that each is rendered once. Every ballot's randomness comes from ``seed`` and the
@@ -1967,7 +2054,7 @@ class Simulator:
                 plan = SheetPlan(("test_deck",), "black-gel", ())
             else:
                 plan = plan_sheet(clean.layout, contests, rng, behaviours, kinds)
-            marked = mark_sheet(clean, plan, rng)
+            marked = mark_sheet(clean, plan, rng, self.rng(index, clean.layout.number, PAPER_KEY))
             scan = scan_page(marked, settings, rng)
             sheet = f"{ballot_id}-{clean.layout.number}"
             exp = expected_page(marked, scan, contests, sheet=sheet, ballot=ballot_id, foreign=kind == "foreign")

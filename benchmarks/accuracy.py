@@ -7,6 +7,15 @@ For each profile it makes N marked and degraded pages (all bundled templates in 
 scanners do, reads them with the real batch runner into a real SQLite file, and compares every box
 with what was drawn. A flip is a marked box read blank or a blank box read marked; "unreviewed" flips
 are those on sheets the machine passed as ok: that number must be 0.
+
+Then, per grey profile, the doubts that must reach a person (issue 10): light pencil (grey 190-210,
+0.3-0.6 mm) read marginal or marked ("pencil recall"), a ring round an empty box or a mark just
+outside it sending its row to review, a line through a printed text of a choose/yes-no contest
+sending the sheet to review; and plain sheets (one clear mark a row, nothing else) sent to review.
+Last, the duplicate check on single-mark 3-box ballots: re-scans found, different voters never taken
+for one sheet (all pairs within a box, and through the index), and its cost per sheet.
+
+    python benchmarks/accuracy.py --sheets 0 --doubt 40 --duplicates 1000 --profile office-scanner
 """
 
 from __future__ import annotations
@@ -21,8 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ballot_sim import simulate as S  # noqa: E402
+import ballot_sim.simulate as S  # noqa: E402
 from omr.ballot.template import load_template  # noqa: E402
+from omr.read import duplicates as D  # noqa: E402
 from omr.read.calibration import load_profile  # noqa: E402
 from omr.scan.batch import ScanOptions, scan  # noqa: E402
 from omr.store.database import Store  # noqa: E402
@@ -72,6 +82,151 @@ def run_profile(profile: str, sheets: int, jobs: int, seed: int, workdir: Path) 
     return result
 
 
+CLEAR_KINDS = {"x", "tick", "fill", "hatch", "scribble", "slash", "circle", "overflow"}
+GREY_PROFILES = ("office-scanner", "phone", "faint", "rough")
+PAIR_BALLOTS = 1500
+_READER: dict = {}
+
+
+def _reader():
+    """The templates, the template book and the profile, once per process."""
+    if not _READER:
+        from omr.read.pipeline import TemplateBook
+
+        templates = [load_template(p) for p in TEMPLATES]
+        _READER.update(templates=templates, book=TemplateBook.from_templates(templates), profile=load_profile())
+    return _READER
+
+
+def _read(page: S.SimulatedPage):
+    from omr.read.pipeline import read_sheet
+
+    r = _reader()
+    return read_sheet(page.scan.pixels, "sim", 1, r["book"], r["profile"])
+
+
+def _doubt_job(job: tuple[str, int, int, str]) -> dict[str, int]:
+    """One ballot of a doubt set: what was drawn against what the reader said."""
+    what, seed, index, profile = job
+    r = _reader()
+    sim = S.Simulator(r["templates"], seed)
+    template = r["templates"][index % len(r["templates"])]
+    if what == "pencil":
+        pages = sim.ballot(index, template, profile, behaviours=("normal",), kinds=["faint_pencil"] * 200)
+    elif what == "beside":
+        kinds = ["beside" if k % 2 else "circle_around" for k in range(200)]
+        pages = sim.ballot(index, template, profile, behaviours=("normal",), kinds=kinds)
+    elif what == "struck":
+        pages = sim.ballot(index, template, profile, behaviours=("normal", "struck_text"))
+    else:  # plain: one clear mark a row, nothing else
+        pages = sim.ballot(index, template, profile, behaviours=("normal",))
+    out: dict[str, int] = {}
+
+    def add(key: str, n: int = 1) -> None:
+        out[key] = out.get(key, 0) + n
+
+    for page in pages:
+        read = _read(page)
+        states = {(row.contest_id, row.row_id, m.option_id): m.state for row in read.rows for m in row.marks}
+        flagged = {(row.contest_id, row.row_id) for row in read.rows
+                   if any(x.code == "mark-beside-box" for x in row.reasons)}
+        check = S.check_page(page.expected, read.to_json())
+        add("flips", check.flips)
+        add("rejected", read.status == "rejected")
+        for b in page.expected.boxes:
+            state = states.get((b.contest, b.row, b.option))
+            if what == "pencil" and b.kind == "faint_pencil" and b.expected == "marked" and state is not None:
+                add("pencil")
+                add("pencil_seen", state in ("marginal", "marked"))
+            if what == "beside" and b.kind in ("beside", "circle_around") and state is not None:
+                add("beside")
+                add("beside_seen", (b.contest, b.row) in flagged)
+            if what == "plain" and b.kind == "none" and state is not None:
+                add("clear_empty")
+                add("clear_empty_marginal", state == "marginal")
+        if what == "struck" and page.marked.plan.struck_texts:
+            add("struck")
+            add("struck_seen", any(x.code in ("writing-over-print", "extra-writing") for x in read.reasons))
+        kinds = {m.kind for m in page.marked.plan.marks}
+        if what == "plain" and kinds <= CLEAR_KINDS and read.status != "rejected":
+            add("plain")
+            add("plain_review", read.status == "review")
+    return out
+
+
+def run_doubts(profile: str, ballots: int, jobs: int, seed: int) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    work = [(what, seed + k, i, profile) for k, what in enumerate(("pencil", "beside", "struck", "plain"))
+            for i in range(ballots)]
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        for out in pool.imap_unordered(_doubt_job, work, chunksize=4):
+            for key, n in out.items():
+                totals[key] = totals.get(key, 0) + n
+    return totals
+
+
+def _rate(n: int, d: int) -> str:
+    return f"{n}/{d}" if d else "-"
+
+
+def _dup_job(job: tuple[int, int, str, bool]) -> tuple[int, bytes, bytes]:
+    """A single-mark 3-box ballot (the seed ballot: one person, three boxes; an X by its own voter)
+    and, when asked, the same sheet through the scanner again: their signatures."""
+    seed, index, profile, rescan = job
+    r = _reader()
+    seed_template = next(t for t in r["templates"] if t.id.startswith("tin-nhiem-cdyt"))
+    sim = S.Simulator(r["templates"], seed)
+    page = sim.ballot(index, seed_template, profile, behaviours=("normal",), kinds=["x"])[0]
+    again = _read(sim.rescan(page, profile, index)).signature if rescan else b""
+    return index, _read(page).signature, again
+
+
+def run_duplicates(profile: str, ballots: int, rescans: int, jobs: int, seed: int) -> dict:
+    work = [(seed, i, profile, i < rescans) for i in range(ballots)]
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        reads = sorted(pool.imap_unordered(_dup_job, work, chunksize=8))
+    index = D.DuplicateIndex()
+    held: dict[int, bytes] = {}  # the signatures, as the database would give them back
+    false = found = 0
+    took: list[float] = []  # seconds to look a sheet up and add it, with the index holding the sheets before it
+    for i, sig, _ in reads:
+        if sig:
+            t0 = time.perf_counter()
+            hit = index.find(("seed", 1), sig, held.__getitem__)
+            held[i] = sig
+            index.add(("seed", 1), sig, i)
+            took.append(time.perf_counter() - t0)
+            false += hit is not None
+    # the cost per sheet once the index holds n sheets: the mean over the last tenth before n
+    cost = {n: sum(took[n - n // 10:n]) / (n // 10) * 1000 for n in (100, 1000, 10000, 100000) if n <= len(took)}
+    lookups_before = index.comparisons
+    for i, _, again in reads:
+        if again:
+            hit = index.find(("seed", 1), again, held.__getitem__)
+            found += hit is not None and hit[0] == i
+    per_lookup = (index.comparisons - lookups_before) / max(1, rescans)
+    # every pair of different voters who marked the same box, compared in full (not only the index's),
+    # among the first PAIR_BALLOTS ballots (all pairs of 10,000 would take hours)
+    sigs = [D.decode(sig) for _, sig, _ in reads[:PAIR_BALLOTS] if sig]
+    by_box: dict[tuple, list] = {}
+    for sig in sigs:
+        if sig is not None and sig.boxes:
+            by_box.setdefault(sig.boxes, []).append(sig)
+    pairs = pair_false = 0
+    top = -1.0
+    for group in by_box.values():
+        for a in range(len(group)):
+            for b in range(a + 1, len(group)):
+                c = D.compare(group[a], group[b])
+                pairs += 1
+                pair_false += D.same_sheet(c)
+                top = max(top, c.ink)
+    return {"ballots": len(reads), "rescans": rescans, "found": found, "false_index": false, "pairs": pairs,
+            "pair_ballots": min(len(reads), PAIR_BALLOTS),
+            "false_pairs": pair_false, "max_ink": round(top, 3), "cost_ms": cost,
+            "comparisons_per_lookup": round(per_lookup, 1)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sheets", type=int, default=2000, help="pages per profile (default 2000)")
@@ -79,9 +234,39 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--keep", type=Path, help="keep the simulated scans and databases in this folder")
+    ap.add_argument("--doubt", type=int, default=20, help="ballots per doubt set and grey profile (0: none)")
+    ap.add_argument("--duplicates", type=int, default=1000, help="single-mark 3-box ballots per profile (0: none)")
+    ap.add_argument("--rescans", type=int, default=100, help="of which re-fed through the scanner")
+    ap.add_argument("--dup-profile", default="office-scanner,phone,faint,1bit")
     args = ap.parse_args(argv)
     profiles = S.PROFILE_NAMES if args.profile == "all" else tuple(args.profile.split(","))
     work = args.keep or Path(tempfile.mkdtemp(prefix="omr-accuracy-"))
+    status = 0
+    if args.doubt:
+        print(f"doubts ({args.doubt} ballots per set and profile, seed {args.seed}):")
+        print(f"{'profile':15} {'flips':>5} {'pencil seen':>12} {'beside/ring rows':>16} {'over print':>10} "
+              f"{'plain review':>12} {'empty marginal':>14} {'rejected':>8}")
+        for profile in [p for p in profiles if p in GREY_PROFILES]:
+            t = run_doubts(profile, args.doubt, args.jobs, args.seed)
+            g = t.get
+            empty_rate = g("clear_empty_marginal", 0) / max(1, g("clear_empty", 0))
+            print(f"{profile:15} {g('flips', 0):5d} {_rate(g('pencil_seen', 0), g('pencil', 0)):>12} "
+                  f"{_rate(g('beside_seen', 0), g('beside', 0)):>16} {_rate(g('struck_seen', 0), g('struck', 0)):>10} "
+                  f"{_rate(g('plain_review', 0), g('plain', 0)):>12} {empty_rate:>13.2%} {g('rejected', 0):8d}",
+                  flush=True)
+            status |= bool(g("flips", 0))
+    if args.duplicates:
+        print(f"duplicates: single-mark 3-box ballots, each X by its own voter; the first {args.rescans} re-fed")
+        for profile in args.dup_profile.split(","):
+            d = run_duplicates(profile, args.duplicates, min(args.rescans, args.duplicates), args.jobs, args.seed)
+            cost = ", ".join(f"{ms:.3f} ms/sheet at {n}" for n, ms in d["cost_ms"].items())
+            print(f"{profile:15} rescans found {d['found']}/{d['rescans']}; false: {d['false_index']} through the "
+                  f"index, {d['false_pairs']} of {d['pairs']} same-box pairs of the first {d['pair_ballots']} ballots "
+                  f"compared in full (ink likeness at "
+                  f"most {d['max_ink']}); {d['comparisons_per_lookup']} comparisons a look-up; {cost}", flush=True)
+            status |= bool(d["false_index"] or d["false_pairs"])
+    if not args.sheets:
+        return status
     header = (f"{'profile':15} {'sheets':>6} {'boxes':>7} {'flips':>5} {'unrev.':>6} {'dup.':>4} {'marginal':>8} "
               f"{'review':>6} {'reject':>6} {'rows≠':>5} {'sheets≠':>7} {'make s':>7} {'read s':>7}")
     print(header)
@@ -99,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(unreviewed {totals['flips_unreviewed']:.0f}), review {totals['sheets_review']:.0f}, rejected "
           f"{totals['sheets_rejected']:.0f}, pages missing {totals['missing_pages']:.0f}, read in "
           f"{totals['seconds_read']:.0f} s ({args.jobs} jobs); work folder {work}")
-    return 1 if totals["flips_unreviewed"] or totals["missing_pages"] else 0
+    return 1 if totals["flips_unreviewed"] or totals["missing_pages"] or status else 0
 
 
 if __name__ == "__main__":

@@ -87,6 +87,12 @@ _READER_REASONS = (
        ("chọn ít hơn số lượng tối thiểu", "fewer marks than required"),
        ("Số ô được đánh dấu ít hơn số bắt buộc phải chọn.", "Fewer boxes are marked than the contest requires."),
        voids_row=True),
+    _r("mark-beside-box", "row", ("Dấu bên cạnh ô, không ở trong ô", "Mark next to the box, not inside it"),
+       ("dấu bên cạnh ô, không ở trong ô", "mark next to the box, not inside it"),
+       ("Có nét mực sát bên một ô (khoanh tròn quanh ô, đánh dấu ngay cạnh ô hoặc mũi tên chỉ vào ô) nhưng trong ô "
+        "không có dấu. Hãy nhìn ảnh và ghi lại ý người bỏ phiếu.",
+        "There is ink right next to a box (a ring round it, a mark beside it or an arrow to it) but none inside it. "
+        "Look at the image and record what the voter meant."), to_review=True),
     _r("crossed-out-name", "row", ("Họ tên bị gạch xoá", "Name crossed out"),
        ("gạch xoá họ tên", "printed name crossed out"),
        ("Có nét gạch qua họ tên in sẵn: theo Quy định 96, dòng của người này không hợp lệ. Hãy nhìn ảnh phóng to "
@@ -104,16 +110,29 @@ _READER_REASONS = (
         "quyết định.",
         "There is writing outside the boxes (purple frame). A signature is allowed; added names or other content "
         "are for the committee to judge."), to_review=True),
+    _r("writing-over-print", "sheet", ("Có nét viết đè lên chữ in", "Writing over the print"),
+       ("nét viết đè lên chữ in", "writing over the print"),
+       ("Có nét gạch hoặc viết đè lên chữ in sẵn (tên ứng cử viên, phương án, câu hỏi). Đó là nội dung viết thêm "
+        "trên phiếu: Ban kiểm phiếu quyết định.",
+        "A line or writing runs over printed text (a candidate's name, an option, a question). It is writing on "
+        "the ballot: the committee decides."), to_review=True),
+    _r("fold-over-boxes", "sheet", ("Nếp gấp đè lên ô", "Fold over boxes"),
+       ("nếp gấp đè lên ô", "fold over boxes"),
+       ("Bản quét đen trắng (1-bit) biến bóng của một nếp gấp thành vệt đen chạy qua các ô, nên điểm của các ô đó "
+        "không đáng tin. Hãy nhìn ảnh hoặc quét lại ở chế độ xám.",
+        "The black-and-white (1-bit) scan turned the shadow of a fold into a black bar across boxes, so their "
+        "scores cannot be trusted. Look at the image, or rescan in grey."), to_review=True),
     _r("blank-sheet", "sheet", ("Phiếu trắng", "Blank sheet"),
        ("phiếu không đánh dấu", "nothing marked on the sheet"),
        ("Không có ô nào được đánh dấu và không có gì viết trên phiếu.",
         "No box is marked and nothing is written on the sheet."), to_review=True),
     _r("duplicate", "sheet", ("Có thể bị quét hai lần", "Possibly scanned twice"),
        ("có thể quét trùng", "possibly scanned twice"),
-       ("Nét mực của phiếu này giống một phiếu đã quét trước đó. So hai bản quét: nếu đúng là cùng một tờ phiếu, "
-        "chỉ đếm một lần; nếu là hai phiếu khác nhau, đếm cả hai. Kết quả còn tạm tính cho đến khi quyết định.",
-        "This sheet's ink looks like a sheet scanned earlier. Compare the two scans: if it is the same sheet, "
-        "count it once; if they are two ballots, count both. The count stays provisional until then."),
+       ("Nét mực và mặt giấy của phiếu này giống một phiếu đã quét trước đó. So hai bản quét: nếu đúng là cùng "
+        "một tờ phiếu, chỉ đếm một lần; nếu là hai phiếu khác nhau, đếm cả hai. Kết quả còn tạm tính cho đến khi "
+        "quyết định.",
+        "This sheet's ink and paper look like a sheet scanned earlier. Compare the two scans: if it is the same "
+        "sheet, count it once; if they are two ballots, count both. The count stays provisional until then."),
        to_review=True),
     _r("streak-over-boxes", "sheet", ("Vệt máy quét đè lên ô", "Scanner streak over boxes"),
        ("vệt máy quét đi qua ô", "scanner streak across boxes"),

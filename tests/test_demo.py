@@ -60,8 +60,20 @@ def test_the_demo_prints_scans_decides_tallies_and_writes_the_minutes(demo) -> N
     assert leaders["reconciled"] is False
     assert [d["code"] for d in leaders["reconciliation"]["discrepancies"] if d["severity"] == "error"] == [
         "incomplete-ballot"]
+    # ... and a 1-bit re-scan of a seed ballot, which the duplicate check cannot prove (no paper texture):
+    # one sheet more than collected, and the first pair of sheets named to look at is that sheet's two scans
     seed = json.loads((out / "tin-nhiem-cdyt-dong-nai-2023" / "results.json").read_text(encoding="utf-8"))
-    assert seed["reconciled"] is True
+    assert seed["reconciled"] is False
+    (extra,) = [d for d in seed["reconciliation"]["discrepancies"] if d["severity"] == "error"]
+    assert (extra["code"], extra["count"]) == ("extra", 1)
+    expected = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))["pages"]
+    first_scan = {p["id"]: p for p in expected}
+    (copy,) = [p for p in expected if p["duplicate_of"] and p["template"] == "tin-nhiem-cdyt-dong-nai-2023"
+               and p["bilevel"] and first_scan[p["duplicate_of"]]["bilevel"]]
+    original = first_scan[copy["duplicate_of"]]
+    named = extra["alike"][0]
+    assert {(Path(named[k]["source"]).name, named[k]["page"]) for k in ("first", "second")} == {
+        (original["file"], original["page"]), (copy["file"], copy["page"])}
 
 
 def test_the_demonstration_decides_only_doubtful_sheets_under_its_own_name(demo) -> None:

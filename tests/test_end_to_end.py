@@ -77,8 +77,14 @@ def test_bundled_samples_sheet_level_findings(bundled_reads) -> None:
     by_key = {(Path(s["source"]).name, s["page"]): s for s in sheets}
     duplicates = [p for p in expected.pages if p.duplicate_of]
     assert duplicates
+    first = {p.id: p for p in expected.pages}
     for p in duplicates:
-        assert any(r.startswith("duplicate:") for r in by_key[(Path(p.file).name, p.page)]["reasons"])
+        found = any(r.startswith("duplicate:") for r in by_key[(Path(p.file).name, p.page)]["reasons"])
+        # a sheet re-fed through a grey scanner is found; one that a 1-bit scan redrew (its threshold moves
+        # every stroke's edge, and keeps no paper texture) is not told from another voter's by its ink
+        # alone (issue 10: no false duplicates); the reconciliation shows it as one sheet too many
+        if not p.bilevel and not first[p.duplicate_of].bilevel:
+            assert found, p.id
     for p in expected.pages:
         read = by_key[(Path(p.file).name, p.page)]
         if p.template is None:  # printed from a template the committee never issued
@@ -115,6 +121,7 @@ def test_calibrate_derives_a_profile_that_scan_then_uses_and_records(tmp_path: P
                *map(str, BUNDLED_TEMPLATES), "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "blank boxes score up to" in proc.stdout and "thresholds:" in proc.stdout
+    assert "pencil: scan in grey" in proc.stdout  # a 1-bit threshold may erase light pencil (issue 10)
     profile = yaml.safe_load(out.read_text(encoding="utf-8"))
     assert 0 < profile["blank_below"] < profile["marked_at_least"] <= 0.03
     db = tmp_path / "r.sqlite"

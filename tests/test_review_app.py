@@ -60,7 +60,8 @@ def _with_pixels(page: S.SimulatedPage, pixels) -> S.SimulatedPage:
 def crafted_pages(seed_template, choose_template) -> list[S.SimulatedPage]:
     """Sheets the bundled samples lack, each raising one reason: undervote (a choose contest with a
     minimum), a faint scan, a blurred scan, a broad stroke over a printed name; and a plain sheet
-    with a person left unmarked (no-mark), and a clean valid one."""
+    with a person left unmarked (no-mark), a clean valid one, and one whose QR code is covered (it is
+    identified by its print)."""
     sim = S.Simulator([seed_template, choose_template], seed=7)
     pages = list(sim.ballot(1, choose_template, "clean", ["undervote"]))
     faint = sim.ballot(2, seed_template, "clean", ["normal"])[0]
@@ -82,13 +83,22 @@ def crafted_pages(seed_template, choose_template) -> list[S.SimulatedPage]:
     pages.append(_with_pixels(obscured, img))
     pages += sim.ballot(5, seed_template, "clean", ["no_mark"])
     pages += sim.ballot(6, seed_template, "clean", ["normal"])
+    covered = sim.ballot(7, seed_template, "clean", ["normal"])[0]  # coffee over the QR code: identified by print
+    qr = layout(seed_template).pages[0].qr
+    k = covered.scan.dpi / 25.4
+    img = covered.scan.pixels.copy()
+    centre = (int((qr.x + qr.w / 2) * k), int((qr.y + qr.h / 2) * k))
+    cv2.ellipse(img, centre, (int(qr.w * 0.45 * k), int(qr.h * 0.3 * k)), 20, 0, 360, 90, -1)
+    pages.append(_with_pixels(covered, img))
     return pages
 
 
 def build_review_db(folder: Path, with_samples: bool = False, jobs: int = 1) -> Path:
     """A results database from real scanned files: the crafted sheets above (extra.pdf), and with
     `with_samples` every bundled sample scan (all the other reasons). Paths are absolute, so the
-    review screen finds the scans from any folder."""
+    review screen finds the scans from any folder. Read with a committee's policy of confirming every
+    invalid row (`review_invalid_rows`), so that rows with no mark or several marks reach the queue too
+    and their review is tested (by default the rules count them invalid without a person)."""
     folder.mkdir(parents=True, exist_ok=True)
     choose_path = folder / "hoi-dong-thu.yaml"
     choose_path.write_text(CHOOSE_TEMPLATE, encoding="utf-8")
@@ -99,7 +109,8 @@ def build_review_db(folder: Path, with_samples: bool = False, jobs: int = 1) -> 
     inputs = [str(folder / "extra.pdf")] + ([str(ROOT / "sample_scans")] if with_samples else [])
     db = folder / "results.sqlite"
     with Store(db) as store:
-        scan(inputs, store, ScanOptions(templates, tuple(paths), load_profile(), jobs=jobs))
+        profile = replace(load_profile(), review_invalid_rows=True)
+        scan(inputs, store, ScanOptions(templates, tuple(paths), profile, jobs=jobs))
     return db
 
 

@@ -158,7 +158,9 @@ def test_behaviours_are_drawn_and_recorded():
 
     blank = sim.ballot(22, templates()[0], "clean", ["blank"])[0]
     assert not blank.marked.plan.marks
-    assert np.array_equal(blank.marked.image, blank.marked.clean.image)
+    # a blank sheet carries its own paper's faint texture, and no ink: it darkens no pixel by more than a
+    # grey texture does (ink would take paper from ~250 to below 128)
+    assert np.abs(blank.marked.image.astype(int) - blank.marked.clean.image.astype(int)).max() <= 20
     assert "blank_sheet" in blank.expected.flags and blank.expected.review_required
     assert all(r.status == S.INVALID and r.reasons == ("no_mark",) for r in blank.expected.rows)
 

@@ -212,7 +212,9 @@ def test_scores_come_back_as_the_identical_floats(tmp_path):
 def test_signatures_for_duplicate_detection(filled):
     db, reads = filled
     with Store(db) as store:
-        sigs = store.signatures()
+        sigs = list(store.signatures())
+        # the duplicate check fetches a candidate's signature by its id
+        assert store.signature(sigs[2].sheet_id) == sigs[2].signature and store.signature(10**9) == b""
     # the rejected page has no signature and is left out
     assert [(s.path, s.page) for s in sigs] == [("scans/a.pdf", 1), ("scans/a.pdf", 2), ("scans/b.pdf", 1)]
     assert (sigs[0].fingerprint, sigs[0].template_page, sigs[0].signature) == (sha("template"), 1, reads[0].signature)

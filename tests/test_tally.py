@@ -155,8 +155,8 @@ def test_a_sheet_scanned_twice_counts_once_and_is_reported() -> None:
     assert row_of(result, p).counts["thap"] == 1
     dup = next(d for d in r.discrepancies if d.code == "duplicate")
     assert set(dup.sheets) == {("scans/lo-2.pdf", 7), ("scans/lo-3.pdf", 1)} and dup.severity == "warning"
-    # the identical image needs nobody; the copy the machine suspects from its ink waits for a person
-    # (issue 10: two voters' X's can look alike), so the tally is provisional until then
+    # the identical image needs nobody; the copy the machine suspects from its ink and paper waits for a
+    # person (issue 10: two voters' X's can look alike), so the tally is provisional until then
     assert result.provisional
     assert [(s.source, s.pending) for s in result.pending_sheets] == [("scans/lo-2.pdf", ("duplicate",))]
     # a person who confirms "the same sheet" (sheet reject-sheet) leaves it out for good: counted once
@@ -167,6 +167,22 @@ def test_a_sheet_scanned_twice_counts_once_and_is_reported() -> None:
     accepted = tally_of([first, copy], decision(2, "accept"), collected=2)
     assert accepted.reconciliation.duplicates == 0 and row_of(accepted, p).counts["thap"] == 2
     assert not accepted.provisional
+
+
+def test_a_copy_or_test_sheet_a_person_finds_is_no_ballot_while_other_rejections_are_invalid_ballots() -> None:
+    """A re-scan the machine could not prove (1-bit) and a test sheet it could not see are rejected by a
+    person with that reason: they count nowhere, like the machine's copies and test sheets; a sheet
+    rejected for another reason is an invalid ballot, which the reconciliation accounts for."""
+    t = template(SEED)
+    p = person(t)
+    first = make_read(t, {p: ["thap"]}, source="scans/lo-1.pdf", page=1)
+    again = make_read(t, {p: ["thap"]}, source="scans/lo-1.pdf", page=2, reasons=[Reason("marginal-mark", "x")])
+    for reason, outcome, accounted in (("duplicate", "duplicate", 1), ("test-sheet", "test", 1),
+                                       ("added-content", "rejected-by-reviewer", 2)):
+        result = tally_of([first, again], decision(2, "reject-sheet", reason=reason), collected=1)
+        assert [s.outcome for s in result.sheets] == ["counted", outcome], reason
+        assert result.reconciliation.accounted == accounted and row_of(result, p).counts["thap"] == 1, reason
+        assert result.reconciliation.reconciled == (accounted == 1), reason
 
 
 def test_the_later_copy_is_the_one_left_out() -> None:

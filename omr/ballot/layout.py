@@ -143,6 +143,15 @@ class BallotLayout:
         return asdict(self)
 
 
+def text_rect(t: TextItem) -> Rect:
+    """Where a printed text line's letters are, in page mm (cap height above the baseline, descenders
+    below), from its anchor and alignment."""
+    w = text_width_mm(t.text, t.style, t.size_pt)
+    x = t.x - (w if t.align == "right" else w / 2 if t.align == "center" else 0.0)
+    h = t.size_pt * PT_TO_MM
+    return Rect(round(x, 3), round(t.baseline - 0.75 * h, 3), round(w, 3), round(h, 3))
+
+
 def fingerprint(template: Template) -> str:
     """SHA-256 of the canonical template and the layout version: what every page's QR carries."""
     canonical = json.dumps(template.canonical(), sort_keys=True, ensure_ascii=False,

@@ -153,6 +153,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"  {lo:5.2f}-{min(hi, 1):4.2f} {'#' * int(60 * count / max(hist.max(), 1)):60} {count}")
     print(f"thresholds: blank below {d.profile.blank_below}, marked from {d.profile.marked_at_least} "
           f"(default: {base.blank_below}, {base.marked_at_least}); {d.note}")
+    print("pencil: scan in grey (8-bit); a 1-bit scanner's threshold can erase a light pencil line or break it "
+          "into specks, and no threshold set here brings it back")
     print(f"written {args.output}; use it with: omr scan ... --calibration {args.output}")
     return 0
 

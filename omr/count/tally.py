@@ -7,10 +7,10 @@ them from a results database (and finds the templates the scan runs recorded).
 What counts (Quy định 96-QĐ/TW and DESIGN.md):
 
 - Every sheet gets one outcome: ``counted``; ``duplicate`` (the same physical sheet scanned again:
-  the later copy is left out; when the machine only suspects it from the ink, it stays pending, the
-  tally provisional, until a person confirms it: sheet ``reject-sheet`` = "the same sheet", counted
-  once; sheet ``accept`` = "two different ballots", both counted; an identical image needs no
-  person); ``test`` (a test-deck sheet: never counted); ``not-issued`` (a
+  the later copy is left out; when the machine only suspects it from the ink and paper, it stays
+  pending, the tally provisional, until a person confirms it: sheet ``reject-sheet`` = "the same
+  sheet", counted once; sheet ``accept`` = "two different ballots", both counted; an identical image
+  needs no person); ``test`` (a test-deck sheet: never counted); ``not-issued`` (a
   sheet the committee did not issue: an invalid ballot); ``rejected-by-reviewer`` (a person
   declared the ballot invalid as a whole); ``unreadable`` (the machine could not register or
   identify the page: must be rescanned or set aside); ``set-aside`` (an unreadable page a person
@@ -19,8 +19,10 @@ What counts (Quy định 96-QĐ/TW and DESIGN.md):
   without erasing it: row ``accept`` applies the contest rules to the machine's choices (a crossed-out
   name stays void), row ``set`` applies them to the choices the person gives, row ``invalid`` voids
   the row; sheet ``reject-sheet`` makes the ballot invalid as a whole (or sets an unreadable page
-  aside, or confirms a duplicate), sheet ``accept`` clears the sheet-level flags (a sheet flagged
-  duplicate that a person accepts is counted: they say it is another ballot).
+  aside, or confirms a duplicate; with the reason ``duplicate`` or ``test-sheet`` on any sheet, it
+  makes it a copy or a test sheet, which is no ballot and counts nowhere), sheet ``accept`` clears
+  the sheet-level flags (a sheet flagged duplicate that a person accepts is counted: they say it is
+  another ballot).
 - A counted sheet the machine sent to review still awaits a person while (a) it has a sheet-level
   flag and no sheet decision, or (b) a row the machine could not decide (marginal mark) has no row
   decision, or (c) a row it flagged as invalid (no mark, several marks, crossed-out name) has
@@ -41,7 +43,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
@@ -68,6 +70,7 @@ from omr.codes import (
     VALID,
     WARNING,
 )
+from omr.read.duplicates import most_alike
 from omr.read.interpret import row_needs_person, sheet_review_codes
 from omr.read.results import MarkRead, Reason, SheetRead
 
@@ -520,6 +523,11 @@ def _check_count(name: str, value: int | None) -> int | None:
     return value
 
 
+# a sheet a person rejects as the same sheet scanned again, or as a test sheet, is no ballot: it is a
+# copy or a test sheet, like those the machine finds, not an invalid ballot (which would count)
+PERSON_NOT_A_BALLOT = {"duplicate": DUPLICATE, "test-sheet": TEST}
+
+
 def _sheet_outcomes(items: Sequence[tuple[int, int | None, SheetRead]], known: Mapping[str, Template],
                     sheet_decisions: Mapping[int, Decision], row_decisions: Mapping[tuple[int, str, str], Decision],
                     source_sha256: Mapping[int, str] | None) -> list[SheetOutcome]:
@@ -545,8 +553,7 @@ def _sheet_outcomes(items: Sequence[tuple[int, int | None, SheetRead]], known: M
                 kind = SET_ASIDE
             outcome = SheetOutcome(outcome=kind, **common)
         elif duplicate is not None and not (sdec is not None and sdec.action == "accept"):
-            # a copy the machine only suspects (two voters' marks can look alike) waits for a person:
-            # left out for good once they confirm "the same sheet", counted if they say "two ballots"
+            # a suspected copy waits for a person; left out for good only once they confirm "same sheet"
             confirmed = sdec is not None and sdec.action == "reject-sheet"
             outcome = SheetOutcome(outcome=DUPLICATE, note=duplicate.detail,
                                    pending=() if confirmed else ("duplicate",), **common)
@@ -558,7 +565,11 @@ def _sheet_outcomes(items: Sequence[tuple[int, int | None, SheetRead]], known: M
             rows = tuple(_row_outcome(contests[row.contest_id], row, row_decisions.get((sid, row.contest_id,
                                                                                          row.row_id)))
                          for row in read.rows)
-            if sdec is not None and sdec.action == "reject-sheet":  # rows kept to show what was read
+            if sdec is not None and sdec.action == "reject-sheet" and sdec.reason in PERSON_NOT_A_BALLOT:
+                # a person found a copy the machine could not prove, or a test sheet: not a ballot at all
+                outcome = SheetOutcome(outcome=PERSON_NOT_A_BALLOT[sdec.reason], rows=rows,
+                                       note=f"a person: {sdec.reason}", **common)
+            elif sdec is not None and sdec.action == "reject-sheet":  # rows kept to show what was read
                 outcome = SheetOutcome(outcome=REJECTED_BY_REVIEWER, rows=rows, **common)
             else:
                 outcome = SheetOutcome(outcome=COUNTED, rows=rows, pending=_pending(read, rows, sdec), **common)
@@ -655,6 +666,25 @@ def _discrepancies(outcomes: Sequence[SheetOutcome], known: Mapping[str, Templat
                                          "(still running, or stopped without closing)", scans_running))
 
     return discrepancies, page_counts, missing, extra
+
+
+def _look_first(extra: Discrepancy, items: Sequence[tuple[int, int | None, SheetRead]],
+                outcomes: Sequence[SheetOutcome], count: int) -> Discrepancy:
+    """More ballots than collected: name the counted sheets whose ink is most alike (a re-scan the
+    duplicate check could not prove, e.g. on 1-bit scans, is among them), so people look there first."""
+    counted = {(s.source, s.page, s.image_sha256) for s in outcomes if s.outcome == COUNTED}
+    sheets = [((read.source, read.page), (read.fingerprint, read.template_page), read.signature)
+              for _, _, read in sorted(items, key=lambda x: x[0])
+              if (read.source, read.page, read.image_sha256) in counted and read.signature]
+    pairs = [(a, b, ink) for a, b, ink in most_alike(sheets, count + 2) if ink > 0]
+    if not pairs:
+        return extra
+    listed = "; ".join(f"{a[0]} page {a[1]} and {b[0]} page {b[1]} (ink alike {ink:.2f})" for a, b, ink in pairs)
+    return replace(extra, message=f"{extra.message}; the sheets most alike, to look at first: {listed}",
+                   sheets=tuple(dict.fromkeys(x for a, b, _ in pairs for x in (a, b))),
+                   params={**extra.params, "alike": [{"first": {"source": a[0], "page": a[1]},
+                                                       "second": {"source": b[0], "page": b[1]},
+                                                       "ink": round(ink, 3)} for a, b, ink in pairs]})
 
 
 def _batch_counts(outcomes: Sequence[SheetOutcome], batches: Mapping[str, int], pages_per_ballot: int,
@@ -775,6 +805,8 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
     discrepancies, page_counts, missing, extra = _discrepancies(
         outcomes, known, in_tally, accounted, not_issued_ballots, issued=issued, collected=collected,
         present=present, failures=failures, scans_running=scans_running)
+    if extra:
+        discrepancies = [_look_first(d, items, outcomes, extra) if d.code == "extra" else d for d in discrepancies]
     batch_counts, batch_discrepancies = _batch_counts(outcomes, batches, pages_per_ballot)
     discrepancies += batch_discrepancies
     by = Counter(s.outcome for s in outcomes)

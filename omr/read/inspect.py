@@ -12,7 +12,7 @@ from functools import cache
 import cv2
 import numpy as np
 
-from omr.ballot.layout import NameCell, PageLayout, Rect
+from omr.ballot.layout import NameCell, PageLayout, Rect, text_rect
 from omr.read.identify import upright_patch
 from omr.read.marks import NOISE_FLOOR, InkLevels
 
@@ -40,13 +40,25 @@ def page_reference(pl: PageLayout, coarse: np.ndarray, fine: np.ndarray) -> Page
     return PageReference(coarse, fine, printed, printed | ignore_mask(pl, coarse.shape, PAGE_PX_PER_MM))
 
 
+def test_sheet_reference(ref: PageReference, pl: PageLayout) -> PageReference:
+    """The reference for a test-deck sheet: the test page as printed, whose footer band carries up to
+    four lines of the votes it holds (printed, not written), down to the page's lower border."""
+    footer = Rect(pl.footer.x, pl.footer.y, pl.footer.w, pl.height - pl.footer.y)
+    mask = np.zeros(ref.not_voter_ink.shape, bool)
+    x0, y0, x1, y1 = _rect_px(footer, PAGE_PX_PER_MM)
+    mask[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = True
+    return PageReference(ref.coarse, ref.fine, ref.printed | mask, ref.not_voter_ink | mask, ref.memo)
+
+
 @dataclass(frozen=True)
 class Finding:
-    code: str  # extra-writing | streak | crossed-out-name | name-obscured
+    code: str  # extra-writing | streak | fold-line | crossed-out-name | name-obscured | mark-beside-box |
+    #            writing-over-print
     detail: str
     rect: Rect  # where, in page mm
     contest_id: str = ""
     row_id: str = ""
+    option_id: str = ""  # mark-beside-box: the box the ink is next to
     line: tuple[float, float, float, float, float] | None = None  # a streak: x0, y0, x1, y1, width (mm)
 
     def crosses(self, r: Rect) -> bool:
@@ -197,6 +209,112 @@ def crossed_out(gray: np.ndarray, homography: np.ndarray, cell: NameCell, refere
     return float(covered.mean()), band, pale
 
 
+BESIDE_REACH_MM = 2.5  # ink outside a box this close to ink inside it is one mark that ran over the edge (the
+#                       print mask, 0.5 mm round the outline, cuts such a stroke in pieces)
+BESIDE_MIN_MM2 = 1.0  # less ink than this beside a box is a speck (a pen resting), not a mark
+BESIDE_MIN_LENGTH_MM = 2.0  # ... unless it is a line at least this long
+
+
+def _fill(mask: np.ndarray, rects, s: float, value: bool = True) -> None:
+    for r in rects:
+        x0, y0, x1, y1 = _rect_px(r, s)
+        mask[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = value
+
+
+def ink_beside_boxes(ink: np.ndarray, pl: PageLayout, px_per_mm: float) -> list[Finding]:
+    """Voter ink in a box's ink zone that is no part of a mark inside a box: a ring drawn round it, a
+    mark made just outside it, an arrow pointing at it. `ink` is the page's voter ink (print removed)
+    at `px_per_mm`; each such piece goes to the nearest box, whose row a person then looks at."""
+    s = px_per_mm
+    zone = np.zeros(ink.shape, bool)
+    _fill(zone, pl.ink_zones, s)
+    _fill(zone, [c.rect for c in pl.name_cells], s, False)  # a line through a name: a crossed-out name
+    boxes = np.zeros(ink.shape, bool)
+    _fill(boxes, [b.rect.grow(0.5) for b in pl.boxes], s)
+    inside = np.zeros(ink.shape, bool)
+    _fill(inside, [b.rect.grow(-0.3) for b in pl.boxes], s)
+    k = 2 * int(round(BESIDE_REACH_MM * s)) + 1
+    reach = cv2.dilate((ink & inside).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
+    outside = (ink & zone & ~boxes).astype(np.uint8)
+    # pieces up to 1 mm apart are one: a ballpoint skips, a faint stroke breaks up under the ink threshold
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(outside, np.ones((5, 5), np.uint8)),
+                                                              connectivity=8)
+    if count <= 1:
+        return []
+    explained = np.unique(labels[reach & (labels > 0)])
+    ink_px = np.bincount(labels[outside > 0], minlength=count)
+    found: dict[tuple[str, str, str], Finding] = {}
+    for i in range(1, count):
+        x, y, w, h, _ = (int(v) for v in stats[i])
+        if i in explained or (ink_px[i] / (s * s) < BESIDE_MIN_MM2 and max(w, h) < BESIDE_MIN_LENGTH_MM * s):
+            continue
+        rect = Rect(round(x / s, 1), round(y / s, 1), round(w / s, 1), round(h / s, 1))
+        box = min(pl.boxes, key=lambda b: (b.rect.cx - rect.cx) ** 2 + (b.rect.cy - rect.cy) ** 2)
+        key = (box.contest_id, box.row_id, box.option_id)
+        if key not in found:
+            found[key] = Finding("mark-beside-box", f"ink next to box {box.option_id}, not inside it (a ring round "
+                                 "it, a mark beside it or an arrow): what the voter meant, a person decides",
+                                 rect, box.contest_id, box.row_id, box.option_id)
+    return list(found.values())
+
+
+FOLD_LINE_MM = 25.0  # on a 1-bit page, a straight dark line this long through the voter's zones is a fold
+#                     or crease the threshold turned black, not a mark (a voter's stroke is shorter)
+FOLD_GAP_MM = 4.0  # gaps along such a line closed first
+
+
+def fold_lines(ink: np.ndarray, px_per_mm: float) -> list[Finding]:
+    """Long straight lines in a 1-bit page's voter ink (print removed), across or down the page: the
+    shading of a fold that the scanner's threshold drew as a black bar through the boxes it crosses.
+    Each is a line (like a streak): the boxes it crosses cannot be scored."""
+    s = px_per_mm
+    length = int(round(FOLD_LINE_MM * s))
+    ink8 = ink.astype(np.uint8)
+    found = []
+    bridge = np.ones((1, int(round(FOLD_GAP_MM * s)) | 1), np.uint8)
+    for image, across in ((ink8, True), (np.ascontiguousarray(ink8.T), False)):
+        # the threshold breaks the bar where the shading is even: gaps of a few millimetres are closed
+        lines = straight_strokes(cv2.morphologyEx(image, cv2.MORPH_CLOSE, bridge), length)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+        for i in range(1, count):
+            x, y, w, h, _ = (int(v) for v in stats[i])
+            if not across:
+                x, y, w, h = y, x, h, w
+            r = Rect(round(x / s, 1), round(y / s, 1), round(w / s, 1), round(h / s, 1))
+            line = (r.x, r.cy, r.x + r.w, r.cy, r.h) if across else (r.cx, r.y, r.cx, r.y + r.h, r.w)
+            found.append(Finding("fold-line", f"a straight dark line {max(r.w, r.h):.0f} mm long at "
+                                 f"x={r.cx:.0f} mm, y={r.cy:.0f} mm: a fold or crease the 1-bit scan drew black",
+                                 r, line=line))
+    return found
+
+
+OVERPRINT_COVERAGE = STRIKE_COVERAGE  # share of a printed text's width a straight stroke covers: a line through it
+OVERPRINT_MIN_MM = 3.0  # ... and at least this long
+
+
+def writing_over_print(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, reference: PageReference,
+                       levels: InkLevels, blur_mm: float) -> list[Finding]:
+    """Straight pen lines through printed texts other than the names of persons (those are judged as
+    crossed-out names): candidates' names and options of choose/yes-no contests, titles, questions.
+    The same stroke finder as for crossed-out names, on each text line's band."""
+    found = []
+    names = [c.text_rect for c in pl.name_cells]
+    for i, t in enumerate(pl.texts):
+        r = text_rect(t)
+        if r.w < OVERPRINT_MIN_MM or r.y + r.h > pl.footer.y or any(_overlaps(r, n) for n in names):
+            continue
+        cell = NameCell("", f"text-{i}", r.grow(1.0), r)
+        coverage, band, _ = crossed_out(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo)
+        if coverage >= OVERPRINT_COVERAGE and coverage * r.w >= OVERPRINT_MIN_MM:
+            found.append(Finding("writing-over-print", f"a line through the printed text '{t.text[:40]}' "
+                                 f"({coverage:.0%} of its width): writing on the ballot, a person decides", band))
+    return found
+
+
+def _overlaps(a: Rect, b: Rect) -> bool:
+    return a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h
+
+
 STREAK_SHARE = 0.7  # a scanner streak darkens this share of its column, top to bottom
 STREAK_MAX_MM = 3.0
 
@@ -296,7 +414,7 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
 
 
 def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, reference: PageReference,
-                 levels: InkLevels, blur_mm: float = 0.0) -> PageInspection:
+                 levels: InkLevels, blur_mm: float = 0.0, bilevel: bool = False) -> PageInspection:
     """Findings outside the boxes, against the blank page as printed."""
     s = PAGE_PX_PER_MM
     findings: list[Finding] = []
@@ -329,6 +447,19 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
             x0, y0, x1, y1 = _rect_px(cell.rect, s)
             ink[y0:y1, x0:x1] = False  # that ink is the strike, reported as such
     findings.extend(crossed.values())
+    zone_ink = ink_mask(scan, levels, s) & ~reference.printed
+    if streaks:
+        zone_ink &= ~drawn.astype(bool)
+    if bilevel:
+        # only lines through boxes: a line of handwriting, its letters bridged, can be as long
+        folds = [f for f in fold_lines(zone_ink, s) if any(f.crosses(b.rect.grow(1.0)) for b in pl.boxes)]
+        findings.extend(folds)
+        for f in folds:  # reported as a fold, not as writing or marks beside boxes
+            x0, y0, x1, y1 = _rect_px(f.rect.grow(1.0), s)
+            zone_ink[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = False
+            ink[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = False
+    findings.extend(ink_beside_boxes(zone_ink, pl, s))
+    findings.extend(writing_over_print(gray, homography, pl, reference, levels, blur_mm))
     ink8 = ink.astype(np.uint8)
     count, stats, ink_px = 1, np.zeros((1, 5), np.int32), np.zeros(1)
     bx, by, bw, bh = cv2.boundingRect(ink8)

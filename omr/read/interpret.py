@@ -32,11 +32,13 @@ from omr.read.results import (
 class Policy:
     """What goes to a human besides marginal marks and crossed-out names."""
 
-    review_invalid_rows: bool = True  # rows with no mark or several marks: a human confirms
+    review_invalid_rows: bool = False  # True: rows with no mark or several marks go to a human too
 
 
-def interpret_row(contest: Contest, row_id: str, marks: list[MarkRead], crossed: str | None) -> RowRead:
-    """The status of one row (a person, or a whole choose/yes-no contest) from its marks."""
+def interpret_row(contest: Contest, row_id: str, marks: list[MarkRead], crossed: str | None,
+                  beside: tuple[str, ...] = ()) -> RowRead:
+    """The status of one row (a person, or a whole choose/yes-no contest) from its marks; ink found
+    next to a box of the row (`beside`: what was seen) sends the row to a person."""
     marked = tuple(m.option_id for m in marks if m.state == MARKED)
     marginal = [m for m in marks if m.state == MARGINAL]
     reasons: list[Reason] = []
@@ -56,7 +58,9 @@ def interpret_row(contest: Contest, row_id: str, marks: list[MarkRead], crossed:
         reasons.append(Reason("overvote", f"{contest.id}: {n} marked, at most {contest.max_marks} allowed"))
     elif n < contest.min_marks and not marginal:
         reasons.append(Reason("undervote", f"{contest.id}: {n} marked, at least {contest.min_marks} required"))
-    if marginal:
+    for detail in beside:
+        reasons.append(Reason("mark-beside-box", f"{contest.id} / {row_id}: {detail}"))
+    if marginal or beside:
         status = REVIEW
     elif any(r.code in RULE_INVALID_CODES for r in reasons):
         status = INVALID

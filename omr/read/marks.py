@@ -5,12 +5,20 @@ again within a millimetre or so (paper stretches, scanners slip), and scored as 
 its interior, where darkness is measured between the local paper white and the printed black of the
 fiducials. The printed box interior is empty, so the empty box scores 0 whatever the pen, scanner or
 contrast, and an X, a tick, a fill or a scribble all score by how much ink they put inside.
+
+The score ignores darkness below a noise floor (paper grain, JPEG noise, faint erasures, the shading
+of a fold), which also hides a light pencil line. So each box also gets line evidence, judged against
+the noise of its own paper: the share of its interior covered by thin, connected, elongated strokes
+darker than that noise (a pen or pencil line), and, on a 1-bit page (where an empty printed box has no
+dark pixel inside), the dark specks a scanner's threshold left of a stroke. Either lifts a box the
+score calls blank to marginal, never to marked: a person looks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from omr.ballot.layout import BOX_LINE, Rect
@@ -22,6 +30,19 @@ INTERIOR_INSET_MM = BOX_LINE / 2 + 0.4  # from the outline's centre line to the 
 MAX_BLUR_INSET_MM = 0.8
 NOISE_FLOOR = 0.15  # darkness below this is paper grain, JPEG noise or a faint erasure
 MAX_SAMPLE_PX_PER_MM = 8.0
+STROKE_INSET_MM = 0.4  # line evidence is looked for further inside: the printed outline never counts
+STROKE_SMOOTH_MM = 0.15  # noise is smoothed over a pen line's width before lines are looked for
+STROKE_BROAD_MM = 1.6  # darker areas broader than this are shading (folds, shadows, fills), not a line
+STROKE_NOISE_SIGMAS = 5.0  # a line is this many times the box's own paper noise darker than its paper
+STROKE_MIN_DARKNESS = 0.05  # and at least this dark (share of the print's contrast)
+STROKE_MIN_LENGTH_MM = 1.6  # a connected piece this long is a line; shorter ones are specks of paper
+STROKE_MARGINAL = 0.01  # share of the interior covered by lines that makes a blank-scoring box marginal
+SPECK_DARKNESS = 0.25  # on a 1-bit page, a sample this dark inside an empty printed box is ink (a lone
+#                        black pixel, resampled, gives a few samples of 0.25-0.75)
+SPECKS_MARGINAL = 3  # this many such pixels: a stroke the scanner's threshold dissolved
+PALE_PEAK = 0.4  # a box whose darkest ink is paler than this (99.5th percentile of its interior) ...
+PALE_BASE = 0.08  # ... while over half of it is at least this dark is shaded (a fold, a shadow), not inked,
+PALE_MAX_STROKE = 0.35  # ... unless lines cover this much of it: a pencil hatching (folds measured 0.18-0.24)
 
 
 @dataclass(frozen=True)
@@ -54,6 +75,57 @@ class BoxMeasure:
     score: float
     dx_mm: float
     dy_mm: float
+    stroke: float = 0.0  # share of the interior covered by thin lines darker than the box's paper noise
+    specks: int = 0  # 1-bit pages: dark pixels inside the interior (an empty box has none)
+    pale: bool = False  # evenly, palely darkened with no dark ink anywhere: a fold or a shadow more than a mark
+
+
+def box_state(m: BoxMeasure, thresholds: Thresholds) -> str:
+    """The score's band, with line evidence lifting a blank-scoring box to marginal (never marked)."""
+    state = thresholds.state(m.score)
+    if state == MARKED and m.pale:
+        return MARGINAL
+    if state == BLANK and (m.stroke >= STROKE_MARGINAL or m.specks >= SPECKS_MARGINAL):
+        return MARGINAL
+    return state
+
+
+def raw_darkness(patch: np.ndarray, black: float, paper: float) -> np.ndarray:
+    """0 at paper white, 1 at printed black, nothing removed (noise included)."""
+    return (paper - patch.astype(np.float32)) / max(paper - black, 1.0)
+
+
+def line_strength(raw: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """How much darker than its broad surroundings each pixel is, smoothed over a line's width (a
+    black top-hat of the darkness): thin lines stand out, shading, folds and solid fills drop out."""
+    s = px_per_mm
+    smooth = cv2.GaussianBlur(raw, (0, 0), max(STROKE_SMOOTH_MM * s, 0.5))
+    k = 2 * int(round(STROKE_BROAD_MM * s / 2)) + 1
+    broad = cv2.morphologyEx(smooth, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)),
+                             borderType=cv2.BORDER_REPLICATE)
+    return smooth - broad
+
+
+def paper_noise(strips: list[np.ndarray]) -> float:
+    """The spread of line strength on this box's own paper, from the margin strips around the box:
+    the second quietest strip (ink or print in one or two strips does not inflate it)."""
+    spreads = sorted(1.4826 * float(np.median(np.abs(st - np.median(st)))) + float(np.median(st))
+                     for st in strips if st.size)
+    return spreads[1] if len(spreads) > 1 else (spreads[0] if spreads else 0.0)
+
+
+def stroke_share(strength: np.ndarray, noise: float, px_per_mm: float) -> float:
+    """Share of a box interior (its line strength) covered by pen or pencil lines however light: above
+    this box's paper noise, in connected pieces long enough to be a line rather than grain or a speck."""
+    if strength.size == 0:
+        return 0.0
+    s = px_per_mm
+    lines = (strength > max(STROKE_NOISE_SIGMAS * noise, STROKE_MIN_DARKNESS)).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    if count <= 1:
+        return 0.0
+    long_enough = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) >= STROKE_MIN_LENGTH_MM * s
+    return float(stats[1:, cv2.CC_STAT_AREA][long_enough].sum() / strength.size)
 
 
 def sample_px_per_mm(native_px_per_mm: float) -> float:
@@ -97,10 +169,16 @@ def _best_offset(profile: np.ndarray, start: int, length: int, search: int, line
 
 
 def measure_box(gray: np.ndarray, homography: np.ndarray, rect: Rect, px_per_mm: float,
-                levels: InkLevels, blur_mm: float = 0.0) -> BoxMeasure:
+                levels: InkLevels, blur_mm: float = 0.0, bilevel: bool = False) -> BoxMeasure:
     """Score one box: find its printed outline near the expected place, then average its interior."""
+    patch = upright_patch(gray, homography, rect, px_per_mm, margin_mm=SEARCH_MM + 0.5)
+    return measure_patch(patch, rect, px_per_mm, levels, blur_mm, bilevel)
+
+
+def measure_patch(patch: np.ndarray, rect: Rect, px_per_mm: float, levels: InkLevels, blur_mm: float = 0.0,
+                  bilevel: bool = False) -> BoxMeasure:
+    """:func:`measure_box` on the box's upright patch (the box with SEARCH_MM + 0.5 mm around it)."""
     s = px_per_mm
-    patch = upright_patch(gray, homography, rect, s, margin_mm=SEARCH_MM + 0.5)
     m = int(round((SEARCH_MM + 0.5) * s))
     # Local paper white (phone photos are unevenly lit): the brightest of the four margin strips
     # around the box, which ink overflowing the box cannot darken all at once.
@@ -121,4 +199,14 @@ def measure_box(gray: np.ndarray, homography: np.ndarray, rect: Rect, px_per_mm:
     y0, x0 = m + dy + inset, m + dx + inset
     interior = dark[y0: m + dy + int(round(rect.h * s)) - inset + 1, x0: m + dx + side - inset + 1]
     score = float(interior.mean()) if interior.size else 0.0
-    return BoxMeasure(round(score, 4), round(dx / s, 3), round(dy / s, 3))
+    raw = raw_darkness(patch, levels.black, paper)
+    y1, x1 = m + dy + int(round(rect.h * s)) - inset + 1, m + dx + side - inset + 1
+    inner = raw[y0:y1, x0:x1]
+    specks = int(np.count_nonzero(inner > SPECK_DARKNESS)) if bilevel else 0
+    pale = bool(inner.size) and float(np.percentile(inner, 99.5)) < PALE_PEAK and float(np.median(inner)) > PALE_BASE
+    strength = line_strength(raw, s)
+    noise = paper_noise([strength[:strip], strength[-strip:], strength[:, :strip], strength[:, -strip:]])
+    cut = int(round(STROKE_INSET_MM * s))
+    stroke = stroke_share(strength[y0 + cut:y1 - cut, x0 + cut:x1 - cut], noise, s)
+    pale = pale and (stroke < PALE_MAX_STROKE or bilevel)  # a 1-bit threshold dithers shading into "lines"
+    return BoxMeasure(round(score, 4), round(dx / s, 3), round(dy / s, 3), round(stroke, 4), specks, pale)

@@ -18,11 +18,20 @@ from omr.ballot.generate import ballots_pdf
 from omr.ballot.layout import BallotLayout, PageLayout, Rect, layout, page_frame
 from omr.ballot.sheetcode import SheetCode
 from omr.ballot.template import PAPER_SIZES_MM, Template
+from omr.read import duplicates
 from omr.read.calibration import Profile
 from omr.read.identify import MATCH_PX_PER_MM, match_printed_page, read_sheet_code, upright_patch
-from omr.read.inspect import NAME_PX_PER_MM, PAGE_PX_PER_MM, PageReference, inspect_page, page_reference, sheet_blur_mm
+from omr.read.inspect import (
+    NAME_PX_PER_MM,
+    PAGE_PX_PER_MM,
+    PageReference,
+    inspect_page,
+    page_reference,
+    sheet_blur_mm,
+    test_sheet_reference,
+)
 from omr.read.interpret import interpret_row, sheet_status
-from omr.read.marks import InkLevels, ink_levels, measure_box, sample_px_per_mm
+from omr.read.marks import InkLevels, box_state, ink_levels, measure_box, sample_px_per_mm
 from omr.read.register import Frame, PageTransform, register
 from omr.read.results import (
     MARGINAL,
@@ -37,8 +46,6 @@ from omr.read.results import (
 
 if TYPE_CHECKING:
     from omr.read.debug import Trace
-
-SIGNATURE_PX = 8  # each marked box's interior is summarised as 8x8 darkness cells
 
 
 @dataclass
@@ -95,19 +102,27 @@ def _registration(pt: PageTransform) -> Registration:
 
 
 def _signature(gray: np.ndarray, homography: np.ndarray, marks: list[tuple[Rect, MarkRead]],
-               levels: InkLevels) -> bytes:
-    """The voter's ink in each marked box, coarsely: equal for two scans of one sheet, different
-    for two voters who marked the same boxes (no two hands draw the same X)."""
-    out = bytearray()
+               levels: InkLevels, reference: PageReference, bilevel: bool) -> bytes:
+    """What tells this physical sheet from every other (see omr.read.duplicates): the voter's ink inside
+    each marked box at 0.125 mm after registration, and the texture of a few windows of blank paper
+    (none on a 1-bit scan, whose threshold erased it). Empty when nothing is marked."""
+    s = float(duplicates.INK_PX_PER_MM)
+    boxes = []
     for index, (rect, mark) in enumerate(marks):
         if mark.state != MARKED:
             continue
-        out += index.to_bytes(2, "big")
-        patch = upright_patch(gray, homography, rect.grow(-0.8), 4.0).astype(np.float32)
-        dark = np.clip((levels.paper - patch) / max(levels.contrast, 1.0), 0, 1)
-        cells = cv2.resize(dark, (SIGNATURE_PX, SIGNATURE_PX), interpolation=cv2.INTER_AREA)
-        out += bytes(np.round(cells * 15).astype(np.uint8).ravel())
-    return bytes(out)
+        found = Rect(rect.x + mark.dx_mm, rect.y + mark.dy_mm, rect.w, rect.h)  # where the printed box is
+        patch = upright_patch(gray, homography, found.grow(-duplicates.INK_INSET_MM), s).astype(np.float32)
+        boxes.append((index, np.clip((levels.paper - patch) / max(levels.contrast, 1.0), 0, 1)))
+    if not boxes:
+        return b""
+    if "paper_windows" not in reference.memo:
+        reference.memo["paper_windows"] = duplicates.paper_windows(~reference.not_voter_ink, PAGE_PX_PER_MM)
+    papers = [] if bilevel else [duplicates.paper_texture(upright_patch(
+        gray, homography, window, float(duplicates.PAPER_PX_PER_MM))) for window in reference.memo["paper_windows"]]
+    if any(p is None for p in papers):
+        papers = []  # no texture kept by this scan: the ink alone decides
+    return duplicates.encode(boxes, papers)
 
 
 def _other_paper(gray: np.ndarray, book: TemplateBook) -> str | None:
@@ -195,17 +210,21 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     found = [f.rect for f in pl.fiducials if f.corner in pt.fiducials_found]
     levels = ink_levels(gray, pt.homography, found, s)
     blur = sheet_blur_mm(gray, pt.homography, found, pt.px_per_mm)
-    inspection = inspect_page(gray, pt.homography, pl, book.reference(code.fingerprint, code.page), levels, blur)
+    reference = book.reference(code.fingerprint, code.page)
+    if code.test:  # a test sheet's footer carries its printed votes: not the voter's writing
+        reference = test_sheet_reference(reference, pl)
+    bilevel = is_bilevel(gray)
+    inspection = inspect_page(gray, pt.homography, pl, reference, levels, blur, bilevel)
     if trace is not None:
         trace.page_layout, trace.levels, trace.blur_mm, trace.inspection = pl, levels, blur, inspection
-        trace.reference = book.reference(code.fingerprint, code.page)
-    streaks = [f for f in inspection.findings if f.code == "streak"]
+        trace.reference = reference
+    streaks = [f for f in inspection.findings if f.code in ("streak", "fold-line")]
     measured: list[tuple[Rect, MarkRead]] = []
     for box in pl.boxes:
-        m = measure_box(gray, pt.homography, box.rect, s, levels, blur)
-        state = profile.thresholds.state(m.score)
+        m = measure_box(gray, pt.homography, box.rect, s, levels, blur, bilevel)
+        state = box_state(m, profile.thresholds)
         if any(st.crosses(box.rect.grow(-0.5)) for st in streaks):
-            state = MARGINAL  # a scanner streak crosses the box: its score says nothing about the voter
+            state = MARGINAL  # a scanner streak or a fold crosses the box: its score says nothing about the voter
         measured.append((box.rect, MarkRead(box.contest_id, box.row_id, box.option_id, m.score, state,
                                             m.dx_mm, m.dy_mm)))
     crossed = {(f.contest_id, f.row_id): f for f in inspection.findings if f.code == "crossed-out-name"}
@@ -216,6 +235,11 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
             reasons.append(Reason("streak-over-boxes" if hits_boxes else "streak", f.detail, _where(f.rect)))
         elif f.code == "name-obscured":
             reasons.append(Reason("name-obscured", f"{f.contest_id} / {f.row_id}: {f.detail}", _where(f.rect)))
+        elif f.code == "fold-line" and any(f.crosses(z) for z in box_zones):
+            reasons.append(Reason("fold-over-boxes", f.detail + ": the boxes it crosses are for a person to read",
+                                  _where(f.rect)))
+        elif f.code == "writing-over-print":
+            reasons.append(Reason("writing-over-print", f.detail, _where(f.rect)))
         elif f.code == "extra-writing":
             reasons.append(Reason("extra-writing", f.detail + " (a signature is allowed: a person decides)",
                                   _where(f.rect)))
@@ -232,7 +256,9 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
             if not marks:
                 continue  # this row is on another page of the template
             strike = crossed.get((contest.id, row_id))
-            rows.append(interpret_row(contest, row_id, marks, strike.detail if strike else None))
+            beside = tuple(f.detail for f in inspection.findings
+                           if f.code == "mark-beside-box" and (f.contest_id, f.row_id) == (contest.id, row_id))
+            rows.append(interpret_row(contest, row_id, marks, strike.detail if strike else None, beside))
     if all(m.state != MARKED for _, m in measured) and not any(m.state == MARGINAL for _, m in measured) \
             and inspection.new_ink_mm2 == 0 and not crossed:
         reasons.append(Reason("blank-sheet", "no box is marked and nothing is written on the sheet"))
@@ -247,11 +273,17 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
         source=source, page=page, status=status, reasons=tuple(reasons), image_sha256=digest,
         template_id=template.id, fingerprint=code.fingerprint, template_page=code.page, test=code.test,
         serial=code.serial, registration=registration, rows=tuple(rows), metrics=metrics,
-        signature=_signature(gray, pt.homography, measured, levels),
+        signature=_signature(gray, pt.homography, measured, levels, reference, bilevel),
     )
     if trace is not None:
         trace.read = read
     return read
+
+
+def is_bilevel(gray: np.ndarray) -> bool:
+    """A 1-bit scan (every pixel black or white): its threshold may have dissolved light strokes."""
+    sample = gray[::7, ::7]
+    return bool(np.all((sample == 0) | (sample == 255)))
 
 
 def _identify_by_print(gray: np.ndarray, homography: np.ndarray, frame: Frame, book: TemplateBook) -> SheetCode | None:

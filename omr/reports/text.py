@@ -352,6 +352,12 @@ def outcome_reason(outcome: str, lang: str) -> str:
     return words(lang) if words else ""
 
 
+# more sheets than collected: where people look first (the pairs of sheets whose ink is most alike)
+LOOK_FIRST = {"vi": "Nên xem trước các cặp tờ giống nhau nhất (có thể là một tờ quét hai lần): {pairs}.",
+              "en": "Look first at the sheets most alike (possibly one sheet scanned twice): {pairs}."}
+LOOK_FIRST_PAIR = {"vi": "{a} trang {pa} và {b} trang {pb}", "en": "{a} page {pa} and {b} page {pb}"}
+
+
 def band_word(band: str | None, lang: str) -> str:
     w = words(lang)
     return {BAND_OVER_HALF: w["band_over_half"], BAND_TWO_THIRDS: w["band_two_thirds"]}.get(band or "", "")
@@ -365,6 +371,12 @@ def discrepancy_text(d: Discrepancy, lang: str) -> str:
     for k, v in d.params.items():
         values[k] = fmt_int(v, lang) if isinstance(v, int) and not isinstance(v, bool) else v
     try:
-        return template.format(**values)
+        text = template.format(**values)
     except (KeyError, IndexError):
         return d.message
+    if d.params.get("alike"):
+        text += " " + LOOK_FIRST[lang if lang in LOOK_FIRST else "en"].format(pairs="; ".join(
+            LOOK_FIRST_PAIR[lang if lang in LOOK_FIRST_PAIR else "en"].format(
+                a=p["first"]["source"], pa=p["first"]["page"], b=p["second"]["source"], pb=p["second"]["page"],
+                ink=p["ink"]) for p in d.params["alike"]))
+    return text

@@ -30,7 +30,8 @@ from omr.ballot.template import Template
 from omr.read.annotate import annotate
 from omr.read.calibration import Profile
 from omr.read.debug import Trace, stage_images
-from omr.read.pipeline import SIGNATURE_PX, TemplateBook, read_sheet
+from omr.read.duplicates import DuplicateIndex
+from omr.read.pipeline import TemplateBook, read_sheet
 from omr.read.results import SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, Reason, SheetRead
 from omr.scan.ingest import (
     PageError,
@@ -51,10 +52,6 @@ CHUNKS_IN_FLIGHT_PER_JOB = 4  # handed to the pool ahead (results are taken in o
 # leaves a worker idle, and a dead pool held few
 READER_DIED = ("the reading process died on this page every time it was tried (a crash, or the system "
                "stopped it for lack of memory): not read; scan the page again or check the file")
-# Two scans of one sheet: their ink cells correlate at 0.987 or more (sample set) while different
-# voters' marks on the same boxes reach 0.944 at most (300 simulated sheets); cells also agree in level.
-DUPLICATE_MIN_CORRELATION = 0.97
-DUPLICATE_MAX_RELATIVE_DIFF = 0.35
 
 
 @dataclass(frozen=True)
@@ -293,70 +290,49 @@ def _in_own_process(chunk: _Chunk, options: ScanOptions, reader: Callable[[_Chun
         return pool.submit(reader, chunk).result()
 
 
-def _signature_cells(signature: bytes) -> dict[int, np.ndarray]:
-    """Box index -> its darkness cells, from a SheetRead signature (2-byte index + cells per box)."""
-    step = 2 + SIGNATURE_PX * SIGNATURE_PX
-    return {int.from_bytes(signature[i:i + 2], "big"): np.frombuffer(signature[i + 2:i + step], dtype=np.uint8)
-            for i in range(0, len(signature) - step + 1, step)}
-
-
-def same_sheet(a: bytes, b: bytes) -> bool:
-    """Two signatures of one physical sheet: the same boxes marked with the same ink, cell by cell."""
-    ca, cb = _signature_cells(a), _signature_cells(b)
-    if not ca or set(ca) != set(cb):
-        return False
-    va = np.concatenate([ca[k] for k in sorted(ca)]).astype(np.float64)
-    vb = np.concatenate([cb[k] for k in sorted(cb)]).astype(np.float64)
-    if va.std() == 0 or vb.std() == 0:
-        return False
-    correlation = float(np.corrcoef(va, vb)[0, 1])
-    relative = float(np.abs(va - vb).mean() / max((va.mean() + vb.mean()) / 2, 1e-6))
-    return correlation >= DUPLICATE_MIN_CORRELATION and relative <= DUPLICATE_MAX_RELATIVE_DIFF
-
-
 class _Duplicates:
     """Finds a sheet's earlier copy among the sheets already stored, by this process or any other,
-    and those read before it in the same file. Only sheets of the same template page with the same
-    boxes marked can be copies, so they are grouped by that: each read is compared with a handful
-    of others, not with the whole batch."""
+    and those read before it in the same file, through an index (omr.read.duplicates): it holds a
+    small descriptor of every sheet, compares a new read in full with the few most alike, and fetches
+    their signatures from the database only then, so the cost and the memory a sheet takes stay flat.
+    A copy found is never left out silently: it goes to a person, who confirms "same sheet" (counted
+    once) or "two ballots" (both counted)."""
 
     def __init__(self) -> None:
-        self.known: dict[tuple, list[tuple[str, int, bytes]]] = {}
+        self.index = DuplicateIndex()
         self.last_id = 0
         self.last_checked: list[SheetRead] = []  # what the last check_file returned
-
-    @staticmethod
-    def _key(fp: str | None, tpage: int | None, sig: bytes) -> tuple:
-        return fp, tpage, tuple(sorted(_signature_cells(sig)))
-
-    def _add(self, path: str, page: int, fp: str | None, tpage: int | None, sig: bytes) -> None:
-        if sig:
-            self.known.setdefault(self._key(fp, tpage, sig), []).append((path, page, sig))
 
     def refresh(self, store: Store) -> None:
         """Take in the sheets stored since the last look (called inside the write transaction, so no
         other process can store a sheet between this look and the insert)."""
         for s in store.signatures(after_id=self.last_id):
-            self._add(s.path, s.page, s.fingerprint, s.template_page, s.signature)
+            self.index.add((s.fingerprint, s.template_page), s.signature, (s.sheet_id, s.path, s.page))
             self.last_id = max(self.last_id, s.sheet_id)
 
     def check_file(self, store: Store, reads: list[SheetRead]) -> list[SheetRead]:
-        """The reads of one file, each sent to review when it is a copy of a stored or earlier sheet."""
+        """The reads of one file, each sent to review when it may be a copy of a stored or earlier sheet."""
         self.refresh(store)
-        earlier: list[tuple[tuple, tuple[str, int, bytes]]] = []
+        this_file = DuplicateIndex()  # its sheets join the shared index once stored (the next refresh)
+        held: dict[tuple, bytes] = {}
         checked = []
         for read in reads:
             if read.status == SHEET_REJECTED or read.test or not read.signature:
                 checked.append(read)
                 continue
-            key = self._key(read.fingerprint, read.template_page, read.signature)
-            candidates = self.known.get(key, []) + [entry for k, entry in earlier if k == key]
-            for path, page, sig in candidates:
-                if same_sheet(sig, read.signature):
-                    reason = Reason("duplicate", f"the same sheet as {path} page {page}: scanned twice, counts once")
-                    read = replace(read, status=SHEET_REVIEW, reasons=read.reasons + (reason,))
-                    break
-            earlier.append((key, (read.source, read.page, read.signature)))
+            group = (read.fingerprint, read.template_page)
+            found = (self.index.find(group, read.signature, lambda item: store.signature(item[0]))
+                     or this_file.find(group, read.signature, held.__getitem__))
+            if found is not None:
+                (_, path, page), c = found
+                paper = f", paper texture {c.paper:.2f}" if c.paper is not None else ", no paper texture to compare"
+                reason = Reason("duplicate", f"the same sheet as {path} page {page}: possibly (ink alike {c.ink:.3f}"
+                                f"{paper}); a person confirms the same sheet (counted once) or two ballots "
+                                "(both counted)")
+                read = replace(read, status=SHEET_REVIEW, reasons=read.reasons + (reason,))
+            item = (None, read.source, read.page)
+            held[item] = read.signature
+            this_file.add(group, read.signature, item)
             checked.append(read)
         self.last_checked = checked
         return checked

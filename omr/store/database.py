@@ -351,15 +351,20 @@ class Store:
                     "SELECT sha256, size, first_path, first_run_id, page_count, status, error FROM sources "
                     "ORDER BY first_path, sha256")]
 
-    def signatures(self, after_id: int = 0) -> list[SheetSignature]:
+    def signatures(self, after_id: int = 0) -> Iterator[SheetSignature]:
         """Every stored sheet that has a signature (sheets never registered have none), across all
         runs and processes, ordered by (first path, page); ``after_id``: only those stored after that
-        sheet (ids grow as sheets are stored)."""
-        return [SheetSignature(sid, path, page, fp, tpage, bytes(sig))
-                for sid, path, page, fp, tpage, sig in self._conn.execute(
-                    "SELECT s.id, s.path, s.page, s.fingerprint, s.template_page, s.signature FROM sheets s "
-                    "JOIN sources src ON src.sha256 = s.source_sha256 WHERE length(s.signature) > 0 AND s.id > ? "
-                    "ORDER BY src.first_path, s.page, s.source_sha256", (int(after_id),))]
+        sheet (ids grow as sheets are stored). Streamed: a large archive is never held at once."""
+        for sid, path, page, fp, tpage, sig in self._conn.execute(
+                "SELECT s.id, s.path, s.page, s.fingerprint, s.template_page, s.signature FROM sheets s "
+                "JOIN sources src ON src.sha256 = s.source_sha256 WHERE length(s.signature) > 0 AND s.id > ? "
+                "ORDER BY src.first_path, s.page, s.source_sha256", (int(after_id),)):
+            yield SheetSignature(sid, path, page, fp, tpage, bytes(sig))
+
+    def signature(self, sheet_id: int) -> bytes:
+        """One stored sheet's signature (empty when it has none)."""
+        row = self._conn.execute("SELECT signature FROM sheets WHERE id = ?", (int(sheet_id),)).fetchone()
+        return bytes(row[0]) if row is not None and row[0] is not None else b""
 
     def failures(self, run_id: int | None = None) -> list[PageFailure]:
         """With `run_id`: what that run failed to read. Without: the failures that still stand, i.e.
