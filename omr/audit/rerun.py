@@ -175,10 +175,11 @@ def _environment_notes(runs: Sequence[RunRecord]) -> list[Note]:
 
 
 def run_audit(archive: Sequence[str], db: str | Path, template_paths: Sequence[str] = (), *, jobs: int = 1,
-              calibration: str | None = None, progress: bool = False) -> AuditReport:
+              calibration: str | None = None, progress: bool = False, cluster: str | None = None) -> AuditReport:
     """Re-read every archived file as the database's runs read it and compare; see the module doc.
     `calibration`: a profile name or path to re-read with instead of each run's recorded thresholds
-    (to see what another threshold would change)."""
+    (to see what another threshold would change). `cluster`: re-read on that Dask cluster
+    (omr.scan.cluster: a scheduler's address, or local:N)."""
     from omr.read.calibration import ProfileError, load_profile
 
     report = AuditReport(str(db), "", None, [str(a) for a in archive], utc_now())
@@ -243,7 +244,7 @@ def run_audit(archive: Sequence[str], db: str | Path, template_paths: Sequence[s
         report.notes += _environment_notes([runs[i] for i in needed])
 
         # ---- re-read, run by run, each run's files in the order it read them
-        after_records, failed, links = _reread(plan, runs, resolved, override, jobs, progress, tmp, report)
+        after_records, failed, links = _reread(plan, runs, resolved, override, jobs, progress, tmp, report, cluster)
 
     # ---- compare the files present on both sides, page by page
     def relink(read: SheetRead) -> SheetRead:
@@ -280,16 +281,18 @@ def run_audit(archive: Sequence[str], db: str | Path, template_paths: Sequence[s
 
 def _reread(plan: Sequence[tuple[int, tuple, str, str]], runs: Mapping[int, RunRecord],
             resolved: Mapping[int, Sequence[tuple[Any, str]]], override: Any | None, jobs: int, progress: bool,
-            tmp: Path, report: AuditReport
+            tmp: Path, report: AuditReport, cluster_address: str | None = None,
             ) -> tuple[list[StoredSheet], list[PageFailure], dict[str, str]]:
     """`omr scan` of the planned files into a temporary database, one run's files at a time with that
     run's templates, thresholds and options. Each run's files are linked under names that sort in
     the order the run read them (scan reads in path order). Returns the re-read sheets, the pages
     that could not be read, and link path -> archived path."""
     from omr.scan.batch import ScanOptions, scan
+    from omr.scan.cluster import open_cluster
 
     links: dict[str, str] = {}
-    with Store(tmp / "rerun.sqlite") as rerun, _progress(len(plan), progress) as bar:
+    on_cluster = open_cluster(cluster_address) if cluster_address else contextlib.nullcontext()
+    with on_cluster as cluster, Store(tmp / "rerun.sqlite") as rerun, _progress(len(plan), progress) as bar:
         for run_id in sorted({p[0] for p in plan}):
             run = runs[run_id]
             profile, notes = _profile_of(run, override)
@@ -307,7 +310,7 @@ def _reread(plan: Sequence[tuple[int, tuple, str, str]], runs: Mapping[int, RunR
                                   profile, jobs=max(1, jobs),
                                   max_megapixels=float(recorded.get("max_megapixels", 60.0)),
                                   render_dpi=float(recorded.get("render_dpi", 200.0)))
-            scan(inputs, rerun, options)
+            scan(inputs, rerun, options, cluster=cluster)
             if bar is not None:
                 bar.update(len(inputs))
             report.runs.append({

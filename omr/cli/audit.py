@@ -13,11 +13,12 @@ from omr.scan import usable_cores
 
 def cmd_audit(args: Any) -> int:
     from omr.audit.rerun import run_audit  # the reader and the scan runner: loaded only to re-read
+    from omr.scan.cluster import ClusterError
 
     try:
         report = run_audit(args.archive, args.db, args.template or [], jobs=args.jobs, calibration=args.calibration,
-                           progress=True)
-    except AuditError as exc:
+                           progress=True, cluster=args.cluster)
+    except (AuditError, ClusterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
@@ -56,6 +57,8 @@ def add_parser(sub: Any) -> None:
                    help="re-read with this profile instead of the thresholds each run recorded")
     p.add_argument("--jobs", type=int, default=usable_cores(),
                    help=f"worker processes (default: the usable cores, here {usable_cores()})")
+    p.add_argument("--cluster", metavar="ADDRESS", help="re-read on a Dask cluster (tcp://HOST:8786, or local:N "
+                                                        "worker processes here), as omr scan --cluster")
     p.add_argument("--report", metavar="audit.pdf", help="write the audit report as PDF")
     p.add_argument("--json", metavar="audit.json", help="write every difference as JSON")
     p.set_defaults(func=cmd_audit)

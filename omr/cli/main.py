@@ -7,14 +7,14 @@ import sys
 
 from omr import __version__
 from omr.ballot.template import TemplateError
-from omr.cli import audit, ballot, demo, review, scan, tally
+from omr.cli import audit, ballot, demo, merge, review, scan, tally
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="omr", description="Optical mark recognition for paper ballots.")
     parser.add_argument("--version", action="version", version=f"omr {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (ballot, scan, tally, review, audit, demo):
+    for group in (ballot, scan, tally, review, audit, merge, demo):
         group.add_parser(sub)
     return parser
 

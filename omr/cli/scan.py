@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -26,12 +27,17 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
     from omr.read.calibration import ProfileError, load_profile
     from omr.scan.batch import ScanOptions, scan
+    from omr.scan.cluster import ClusterError
     from omr.store.database import Store, StoreError
 
     try:
         profile = load_profile(args.calibration)
     except ProfileError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.cluster and args.debug:
+        print("error: --debug writes its images where the pages are read: not with --cluster (scan the pages "
+              "to look at without it)", file=sys.stderr)
         return 2
     templates = _load_templates(args.template)
     options = ScanOptions(tuple(templates), tuple(args.template), profile, jobs=max(1, args.jobs),
@@ -43,11 +49,11 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         bar.refresh()
 
     try:
-        with Store(args.db) as store:
-            summary = scan(args.inputs, store, options, on_page=bar.update, on_total=total)
+        with cluster_of(args.cluster) as cluster, Store(args.db) as store:
+            summary = scan(args.inputs, store, options, on_page=bar.update, on_total=total, cluster=cluster)
             run = store.run(summary.run_id)
             awaiting = _awaiting(store, args.template)
-    except StoreError as exc:
+    except (StoreError, ClusterError) as exc:
         bar.close()
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -65,7 +71,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if args.debug and summary.files_skipped:
         print(f"note: {summary.files_skipped} file(s) were read before and skipped: no debug images of them "
               "(scan them into a new --db to get some)", file=sys.stderr)
-    if summary.workers_lost:
+    if summary.workers_lost and args.cluster:
+        print(f"note: {summary.workers_lost} worker(s) left the cluster during the run (stopped, crashed or killed): "
+              "the pages they held were read again by the others", file=sys.stderr)
+    elif summary.workers_lost:
         print(f"note: a reading process died {summary.workers_lost} time(s) (a crash, the system out of memory, or "
               "killed): the pages it held were read again, each in a fresh process", file=sys.stderr)
     for run_id in summary.runs_interrupted:
@@ -76,6 +85,16 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if summary.page_failures or summary.files_failed:
         return 2  # an input or page of this run could not be read
     return 1 if summary.review or summary.rejected or awaiting else 0
+
+
+def cluster_of(address: str | None) -> contextlib.AbstractContextManager:
+    """The Dask cluster to read on (omr.scan.cluster; dask is loaded only then), or None: read in this
+    computer's processes."""
+    if not address:
+        return contextlib.nullcontext()
+    from omr.scan.cluster import open_cluster
+
+    return open_cluster(address)
 
 
 def _awaiting(store, template_paths: list[str]) -> int:
@@ -152,6 +171,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--calibration", default="default", help="profile name in calibration/ or a path")
     p.add_argument("--annotate", metavar="DIR", help="write annotated images of sheets needing review")
     p.add_argument("--digest", action="store_true", help="print one line that fingerprints all reads")
+    p.add_argument("--cluster", metavar="ADDRESS", help="read the pages on a Dask cluster: the scheduler's address "
+                   "(tcp://HOST:8786), or local:N for N worker processes on this computer; the database is "
+                   "written here")
     p.add_argument("--debug", metavar="DIR", help="write one image per recognition stage of every page read "
                    "(markers, registration grid, QR code, boxes, ink found, result), named FILE-pPAGE-STAGE.png")
     p.set_defaults(func=_cmd_scan)

@@ -19,7 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -33,7 +33,16 @@ from omr.read.debug import Trace, stage_images
 from omr.read.duplicates import DuplicateIndex
 from omr.read.pipeline import TemplateBook, read_sheet
 from omr.read.results import SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, Reason, SheetRead
-from omr.scan.ingest import PageError, count_pages, expand_inputs, file_sha256, path_text, read_pages, text_path
+from omr.scan.ingest import (
+    PageError,
+    PageImage,
+    count_pages,
+    expand_inputs,
+    file_sha256,
+    path_text,
+    read_pages,
+    text_path,
+)
 from omr.store.database import Store
 from omr.store.environment import environment_info
 from omr.store.records import RunInfo, StoreError
@@ -86,6 +95,19 @@ class _Chunk:
 _ChunkResult = tuple[_Chunk, list[SheetRead], list[PageError]]
 
 
+class ChunkReader(Protocol):
+    """Reads chunks elsewhere than in this computer's processes (omr.scan.cluster: a Dask cluster)."""
+
+    def results(self, chunks: list[_Chunk], options: ScanOptions, on_worker_lost: Callable[[], None]
+                ) -> Iterator[_ChunkResult]:
+        """Each chunk's reads and errors, in the order of the chunks."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What a run records about where it read (kept with its options)."""
+        ...
+
+
 # --- worker side: one process-wide book of templates, set up once per process ----------------
 
 _BOOK: TemplateBook | None = None
@@ -101,27 +123,43 @@ def _init_worker(options: ScanOptions) -> None:
 
 def _read_chunk(chunk: _Chunk) -> _ChunkResult:
     assert _BOOK is not None and _OPTIONS is not None
+    return (chunk, *read_range(chunk.path, chunk.first, chunk.last, _BOOK, _OPTIONS))
+
+
+def read_range(path: str, first: int, last: int | None, book: TemplateBook, options: ScanOptions, *,
+               named: str | None = None, page_offset: int = 0) -> tuple[list[SheetRead], list[PageError]]:
+    """The reads and errors of pages first..last of a file. `named` and `page_offset`: the file is a
+    stand-in (the pages a cluster worker was sent) for the file `named`, whose page numbers are these
+    plus the offset: the reads carry the original's name and numbers."""
     reads: list[SheetRead] = []
     errors: list[PageError] = []
-    for item in read_pages(chunk.path, max_megapixels=_OPTIONS.max_megapixels, render_dpi=_OPTIONS.render_dpi,
-                           first=chunk.first, last=chunk.last):
+    for item in read_pages(path, max_megapixels=options.max_megapixels, render_dpi=options.render_dpi,
+                           first=first, last=last):
+        if named is not None:
+            item = _as_original(item, path, named, page_offset)
         if isinstance(item, PageError):
             errors.append(item)
             continue
-        trace = Trace() if _OPTIONS.debug_dir else None
+        trace = Trace() if options.debug_dir else None
         try:
-            read = read_sheet(item.pixels, item.source, item.page, _BOOK, _OPTIONS.profile, trace,
-                              dpi=item.dpi)
+            read = read_sheet(item.pixels, item.source, item.page, book, options.profile, trace, dpi=item.dpi)
         except Exception as exc:  # a bug must not lose the batch: the page is reported, not guessed
             errors.append(PageError(item.source, item.page, f"recognition failed: {type(exc).__name__}: {exc}"))
             continue
         finally:
-            if trace is not None and _OPTIONS.debug_dir:  # also the stages reached before a failure
-                _write_debug_images(trace, item.source, item.page, _OPTIONS.debug_dir)
-        if _OPTIONS.annotate_dir and read.status != SHEET_OK:
-            _write_annotation(item.pixels, read, _BOOK, _OPTIONS.annotate_dir)
+            if trace is not None and options.debug_dir:  # also the stages reached before a failure
+                _write_debug_images(trace, item.source, item.page, options.debug_dir)
+        if options.annotate_dir and read.status != SHEET_OK:
+            _write_annotation(item.pixels, read, book, options.annotate_dir)
         reads.append(read)
-    return chunk, reads, errors
+    return reads, errors
+
+
+def _as_original(item: PageImage | PageError, path: str, named: str, page_offset: int) -> PageImage | PageError:
+    page = None if item.page is None else item.page + page_offset
+    if isinstance(item, PageError):
+        return PageError(named, page, item.message.replace(path_text(path), named))
+    return replace(item, source=named, page=page)
 
 
 def _write_annotation(pixels: np.ndarray, read: SheetRead, book: TemplateBook, out_dir: str) -> None:
@@ -165,10 +203,14 @@ def _chunks(path: str) -> list[_Chunk]:
 
 
 def _results(chunks: list[_Chunk], options: ScanOptions, reader: Callable[[_Chunk], _ChunkResult] | None = None,
-             on_worker_lost: Callable[[], None] | None = None) -> Iterator[_ChunkResult]:
+             on_worker_lost: Callable[[], None] | None = None, cluster: ChunkReader | None = None,
+             ) -> Iterator[_ChunkResult]:
     """Each chunk's reads and errors, in the order of the chunks (so the results never depend on the
     number of workers). `reader` is the worker function (default: read the chunk's pages);
-    `on_worker_lost` is called each time a worker process dies."""
+    `on_worker_lost` is called each time a worker process dies; `cluster`: read there instead."""
+    if cluster is not None:
+        yield from cluster.results(chunks, options, on_worker_lost or (lambda: None))
+        return
     reader = reader or _read_chunk
     if options.jobs <= 1:
         _init_worker(options)
@@ -296,9 +338,19 @@ class _Duplicates:
         return checked
 
 
+def duplicate_check(store: Store) -> Callable[[list[SheetRead]], list[SheetRead]]:
+    """The check for copies that `omr scan` runs on each file's reads inside its write transaction, for
+    whatever else stores sheets (omr merge: station databases into one): a read that is a copy of a
+    sheet already stored, or of one before it in the list, is sent to review. One function, so that
+    what tells two sheets apart can change in one place."""
+    return functools.partial(_Duplicates().check_file, store)
+
+
 def scan(inputs: list[str], store: Store, options: ScanOptions,
-         on_page: Callable[[int], None] | None = None, on_total: Callable[[int], None] | None = None) -> ScanSummary:
-    """Read every page of every input into the store; the summary says what happened to each."""
+         on_page: Callable[[int], None] | None = None, on_total: Callable[[int], None] | None = None,
+         cluster: ChunkReader | None = None) -> ScanSummary:
+    """Read every page of every input into the store; the summary says what happened to each.
+    `cluster`: the pages are read there (omr.scan.cluster), and stored here as from local workers."""
     summary = ScanSummary()
     files, missing = expand_inputs(inputs)
     files = sorted(set(files))
@@ -308,7 +360,8 @@ def scan(inputs: list[str], store: Store, options: ScanOptions,
     run_id = store.begin_run(RunInfo(
         tool_version=__version__,
         options={"jobs": options.jobs, "render_dpi": options.render_dpi, "max_megapixels": options.max_megapixels,
-                 "inputs": [path_text(os.fspath(p)) for p in inputs], "process": this_process()},
+                 "inputs": [path_text(os.fspath(p)) for p in inputs], "process": this_process(),
+                 **({} if cluster is None else {"cluster": cluster.describe()})},
         templates=[{"id": t.id, "fingerprint": fingerprint(t), "path": p}
                    for t, p in zip(options.templates, options.template_paths)],
         calibration=options.profile.to_json(),
@@ -320,7 +373,7 @@ def scan(inputs: list[str], store: Store, options: ScanOptions,
         for failure in missing:
             store.record_failure(run_id, failure)
         todo, copies = _sort_out(files, store, run_id, summary)
-        _read_and_store(todo, store, run_id, options, summary, on_page, on_total)
+        _read_and_store(todo, store, run_id, options, summary, on_page, on_total, cluster)
         for path, digest in copies:
             store.record_skip(run_id, path_text(path), digest)
             summary.files_skipped += 1
@@ -370,8 +423,9 @@ def _os_message(exc: OSError) -> str:
 
 def _read_and_store(todo: list[tuple[str, str, int]], store: Store, run_id: int, options: ScanOptions,
                     summary: ScanSummary, on_page: Callable[[int], None] | None,
-                    on_total: Callable[[int], None] | None) -> None:
-    """Read the files' pages in workers and store each file, whole, as soon as its last chunk is in."""
+                    on_total: Callable[[int], None] | None, cluster: ChunkReader | None = None) -> None:
+    """Read the files' pages in workers and store each file, whole, as soon as its last chunk is in.
+    Cluster workers draw no annotations (their disks are not ours): they are drawn here, from the file."""
     chunks = [c for path, _, _ in todo for c in _chunks(path)]
     if on_total:
         on_total(sum((c.last - c.first + 1) if c.last else 1 for c in chunks))
@@ -383,7 +437,7 @@ def _read_and_store(todo: list[tuple[str, str, int]], store: Store, run_id: int,
     def lost() -> None:
         summary.workers_lost += 1
 
-    for chunk, reads, errors in _results(chunks, options, on_worker_lost=lost):
+    for chunk, reads, errors in _results(chunks, options, on_worker_lost=lost, cluster=cluster):
         got_reads, got_errors = pending.setdefault(chunk.path, ([], []))
         got_reads.extend(reads)
         got_errors.extend(errors)
@@ -405,7 +459,7 @@ def _read_and_store(todo: list[tuple[str, str, int]], store: Store, run_id: int,
             continue
         if options.annotate_dir:
             for before, after in zip(sorted(reads_done, key=lambda r: r.page), stored):
-                if after is not before:
+                if after is not before or (cluster is not None and after.status != SHEET_OK):
                     if annotate_book is None:
                         annotate_book = TemplateBook.from_templates(list(options.templates))
                     _annotate_again(after, options, annotate_book)  # a copy found after the worker drew it

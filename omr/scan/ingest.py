@@ -963,3 +963,48 @@ def _poppler_says(exc: Exception) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     errors = [line for line in lines if "error" in line.lower()]
     return (errors or lines or [type(exc).__name__])[0][:200]
+
+
+# --------------------------------------------------------------------------------------------------
+# Pages sent elsewhere (a cluster's workers)
+
+
+def page_range_bytes(path: str, first: int, last: int | None) -> tuple[bytes, int, int | None]:
+    """The bytes another computer needs to read pages first..last of a file, and the same range
+    numbered within them: for a PDF, a new PDF of just those pages (its images copied as stored, so
+    they decode to the same pixels); for any other file, or a PDF PDFium cannot split, the file
+    itself. Raises OSError when the file cannot be read."""
+    with open(path, "rb") as f:
+        head = f.read(1024)
+    if _sniff(head) == "pdf" and last is not None:
+        part = _pdf_pages(path, first, last)
+        if part is not None:
+            return part, 1, last - first + 1
+    with open(path, "rb") as f:
+        return f.read(), first, last
+
+
+def _pdf_pages(path: str, first: int, last: int) -> bytes | None:
+    """A new PDF holding pages first..last of the file; None when it is not a clean cut (a damaged
+    file: the worker then gets it whole and reports its pages as a local run would)."""
+    try:
+        source = pdfium.PdfDocument(path)
+    except Exception:
+        return None
+    try:
+        if last > len(source):
+            return None
+        part = pdfium.PdfDocument.new()
+        try:
+            part.import_pages(source, list(range(first - 1, last)))
+            if len(part) != last - first + 1:
+                return None
+            out = io.BytesIO()
+            part.save(out)
+            return out.getvalue()
+        finally:
+            part.close()
+    except Exception:
+        return None
+    finally:
+        source.close()

@@ -34,7 +34,9 @@ def stored_payload(conn: sqlite3.Connection, kind: str, row_id: Any) -> dict[str
         r = run_row(conn, row_id)
         if r is None:
             return None
-        return chain.run_start_payload(row_id, r) if kind == "run-start" else chain.run_end_payload(row_id, r)
+        if kind == "run-end":
+            return chain.run_end_payload(row_id, r)
+        return _with_origin(conn, chain.run_start_payload(row_id, r), "run", row_id)
     if kind == "file":
         row = conn.execute(
             "SELECT f.run_id, f.path, f.sha256, f.outcome, s.size FROM run_files f "
@@ -49,7 +51,21 @@ def stored_payload(conn: sqlite3.Connection, kind: str, row_id: Any) -> dict[str
         return None
     d = decision_from_row(row)
     sheet = conn.execute("SELECT source_sha256, page FROM sheets WHERE id = ?", (d.sheet_id,)).fetchone()
-    return chain.decision_payload(d, None if sheet is None else (sheet[0], sheet[1]))
+    return _with_origin(conn, chain.decision_payload(d, None if sheet is None else (sheet[0], sheet[1])),
+                        "decision", row_id)
+
+
+def _with_origin(conn: sqlite3.Connection, payload: dict[str, Any], kind: str, row_id: Any) -> dict[str, Any]:
+    """A merged run's or decision's payload also names the station it came from (omr merge), so the
+    log covers where it was made; what was not merged has no origin and keeps its payload."""
+    row = conn.execute(
+        "SELECT st.name, st.station_key, st.database_sha256, st.log_head, o.station_row_id FROM origins o "
+        "JOIN stations st ON st.id = o.station_id WHERE o.kind = ? AND o.row_id = ?", (kind, row_id)).fetchone()
+    if row is None:
+        return payload
+    name, key, sha, head, station_id = row
+    return {**payload, "station": {"name": name, "key": key, "database_sha256": sha, "log_head": head,
+                                   "id": station_id}}
 
 
 def head(conn: sqlite3.Connection) -> LogHead | None:
@@ -73,6 +89,7 @@ def problems(conn: sqlite3.Connection, published_head: str | None = None) -> lis
         payload=lambda kind, row_id: stored_payload(conn, kind, row_id))
     found += chain.content_problems(parsed, tables)
     found += _provenance_problems(conn)
+    found += _station_problems(conn)
     for table, rowid, parent, _fk in conn.execute("PRAGMA foreign_key_check").fetchall():
         found.append(LogProblem(None, f"{table} row {rowid} refers to a missing {parent} row"))
     return sorted(found, key=lambda p: (p.entry_id is None, p.entry_id or 0))
@@ -102,4 +119,21 @@ def _provenance_problems(conn: sqlite3.Connection) -> list[LogProblem]:
         if (status == "read") != (n > 0):
             problems.append(LogProblem(None, f"source {sha[:12]}… is marked {status} but has {n} sheet(s) "
                                              "stored"))
+    return problems
+
+
+def _station_problems(conn: sqlite3.Connection) -> list[LogProblem]:
+    """The merged stations' logs, kept as they were: each still a chain that ends at the head its last
+    merge recorded (which the merged log covers, in the payloads of the runs it brought)."""
+    problems: list[LogProblem] = []
+    for key, name, head in conn.execute(
+            "SELECT station_key, name, log_head FROM stations WHERE id IN (SELECT max(id) FROM stations "
+            "GROUP BY station_key) ORDER BY id"):
+        entries = [chain.LogEntry(*row) for row in conn.execute(
+            "SELECT id, kind, payload, prev_hash, hash FROM station_log WHERE station_key = ? ORDER BY id", (key,))]
+        found, _ = chain.chain_problems(entries, None, None)
+        problems += [LogProblem(None, f"station {name}'s log as merged: {p.message}") for p in found]
+        if not entries or entries[-1].hash != head:
+            problems.append(LogProblem(None, f"station {name}'s log as merged does not end at the head recorded "
+                                             f"when it was merged ({head[:16]}…)"))
     return problems

@@ -12,6 +12,9 @@ version and its upgrades, and the header check that refuses a file that is not o
   previous one.
 - ``log``: one entry per run start/end, file, sheet, failure and decision, written in the same
   transaction as the data it describes; ``hash = sha256(prev_hash + payload)``.
+- ``stations``, ``station_log``, ``origins`` (version 2; filled only by ``omr merge``): each station
+  database merged into this one (its name, file hash and log head), its log entries as they were,
+  and the station run or decision each merged run or decision came from.
 
 Reads, failures, decisions and the log are never updated or deleted: triggers refuse it.
 """
@@ -25,7 +28,7 @@ from omr import __version__
 from omr.read.results import BLANK, INVALID, MARGINAL, MARKED, REVIEW, SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, VALID
 from omr.store.records import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x424F4D52  # "BOMR" in the SQLite header: marks the file as ours
 
 RUN_STATUSES = ("running", "finished", "interrupted")
@@ -42,6 +45,42 @@ MARK_STATES = (MARKED, MARGINAL, BLANK)
 
 _IMMUTABLE_TABLES = ("log", "decisions", "sheets", "sheet_reasons", "rows", "row_reasons", "marks",
                      "page_failures", "run_files")
+_STATION_TABLES = ("stations", "station_log", "origins")
+ORIGIN_KINDS = ("run", "decision")
+
+# Merged station databases (omr merge): append-only like the reads
+STATIONS = f"""
+CREATE TABLE stations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,   -- one row per merge of a station that brought something new
+    name TEXT NOT NULL CHECK (length(trim(name)) > 0),
+    station_key TEXT NOT NULL,          -- hash of the station's first log entry: the same station whatever its name
+    database_sha256 TEXT NOT NULL,      -- of the station's file as merged
+    log_head TEXT NOT NULL UNIQUE,      -- the station's last log entry then
+    log_entries INTEGER NOT NULL CHECK (log_entries >= 1),
+    merged_at TEXT NOT NULL
+);
+CREATE TABLE station_log (              -- the station's log entries, as they were (its chain is checked again)
+    station_key TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (station_key, id)
+);
+CREATE TABLE origins (                  -- where a merged run or decision came from
+    kind TEXT NOT NULL CHECK (kind IN {ORIGIN_KINDS}),
+    row_id INTEGER NOT NULL,            -- runs.id or decisions.id here
+    station_id INTEGER NOT NULL REFERENCES stations(id),
+    station_row_id INTEGER NOT NULL,    -- its id in the station's database
+    PRIMARY KEY (kind, row_id)
+);
+""" + "".join(
+    f"CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END;\n"
+    f"CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t} BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END;\n"
+    for t in _STATION_TABLES
+)
 
 _WHERE_COLUMNS = """where_x_mm REAL,                     -- Reason.where: the area to zoom on, page mm
     where_y_mm REAL,
@@ -220,10 +259,10 @@ BEGIN SELECT RAISE(ABORT, 'a finished run is never changed'); END;
     f"CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END;\n"
     f"CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t} BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END;\n"
     for t in _IMMUTABLE_TABLES
-)
+) + STATIONS
 
-# Upgrades from older schema versions: {from_version: SQL}; none yet.
-MIGRATIONS: dict[int, str] = {}
+# Upgrades from older schema versions: {from_version: SQL}
+MIGRATIONS: dict[int, str] = {1: STATIONS}
 
 
 def header(conn: sqlite3.Connection, path: Path) -> tuple[int, int, int]:
