@@ -146,6 +146,8 @@ def test_deck_votes(template: Template, sheets: int | None = None) -> list[TestS
     def rows(contest: Contest) -> tuple[str, ...]:
         return contest.row_ids
 
+    if any(c.kind == "crossout" for c in template.contests):
+        return _crossout_deck(template, sheets)
     width = max(len(c.options) for c in template.contests)
     count = sheets if sheets is not None else width + 2
     deck: list[TestSheet] = []
@@ -172,6 +174,35 @@ def test_deck_votes(template: Template, sheets: int | None = None) -> list[TestS
     return deck
 
 
+def _crossout_deck(template: Template, sheets: int | None) -> list[TestSheet]:
+    """Pre-struck ballots that exercise the rules: K names left (the first, then the last K), one name
+    fewer than K left, nothing struck (more names left than K), everything struck; then K left again,
+    shifted along the list. The agree style: Đồng ý for the first K, Không đồng ý for the others, both,
+    neither."""
+    c = template.contests[0]
+    ids = list(c.row_ids)
+    n, k = len(ids), c.seats
+    count = sheets if sheets is not None else 5
+    deck: list[TestSheet] = []
+    for i in range(count):
+        if c.style == "agree":
+            yes, no = c.options[0].id, c.options[1].id
+            pattern = i % 4
+            rows = {r: ((yes,) if (j - i) % n < k else (no,)) if pattern < 2 else
+                    ((yes, no) if pattern == 2 else ()) for j, r in enumerate(ids)}
+        else:
+            left = {0: ids[:k], 1: ids[n - k:], 2: ids[:max(k - 1, 1)], 3: ids, 4: []}.get(
+                i, [ids[(i + j) % n] for j in range(k)])
+            rows = {r: (() if r in left else (c.options[0].id,)) for r in ids}
+        deck.append(TestSheet(i + 1, {c.id: rows}))
+    return deck
+
+
+def draw_strike(page: _Page, line: Rect) -> None:
+    """A pen line through one printed line of a name, overshooting it a little."""
+    page.line(line.x - 1.5, line.cy + 0.3, line.x + line.w + 1.5, line.cy - 0.3, 0.6)
+
+
 def test_deck_pdf(template: Template, deck: list[TestSheet]) -> bytes:
     """Test-deck ballots (QR flag T, never counted) carrying the marks of `deck`, each page
     printing in its footer band the votes it carries."""
@@ -187,10 +218,15 @@ def test_deck_pdf(template: Template, deck: list[TestSheet]) -> bytes:
             for box in pl.boxes:
                 if box.option_id in sheet.marks.get(box.contest_id, {}).get(box.row_id, ()):
                     draw_mark(page, box.rect)
+            for cell in pl.strike_cells:
+                if sheet.marks.get(cell.contest_id, {}).get(cell.row_id, ()):
+                    for line in cell.lines:
+                        draw_strike(page, line)
             seen_rows: list[tuple[str, str]] = []
             for box in pl.boxes:
                 if (box.contest_id, box.row_id) not in seen_rows:
                     seen_rows.append((box.contest_id, box.row_id))
+            seen_rows += [(cell.contest_id, cell.row_id) for cell in pl.strike_cells]
             for contest_id, row_id in seen_rows:
                 chosen = sheet.marks.get(contest_id, {}).get(row_id, ())
                 summary.append(f"{row_id}={'+'.join(chosen) if chosen else '-'}")

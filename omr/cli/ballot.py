@@ -25,6 +25,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         boxes = sum(len(p.boxes) for p in bl.pages)
         print(f"{path}: OK — '{template.header.title}', {len(template.contests)} contest(s), "
               f"{len(bl.pages)} page(s), {boxes} boxes, fingerprint {bl.fingerprint[:16]}…")
+        for warning in template.warnings:
+            print(f"{path}: warning: {warning}")
     return 1 if failed else 0
 
 
