@@ -472,7 +472,7 @@ class _Flow:
         heads = {"stt": w["stt"], "name": w["name"], "born": w["born"]}
         heads.update({o.id: o.label for o in c.options})
         for key, (x, cw) in cols.items():
-            if key in heads and not (key == "struck"):
+            if key in heads:
                 lines = wrap_text(heads[key], "bold", CELL_PT, cw - 2.0)
                 lh = _line_h(CELL_PT)
                 y = top + (CROSS_HEAD_H - lh * len(lines)) / 2
