@@ -209,3 +209,10 @@ def crossout_rows(contest: Contest, marks: dict[str, list[MarkRead]], stamp: str
                    else (("struck",) if struck else ()))
         rows.append(RowRead(contest.id, row_id, status, tuple(reasons), choices, tuple(row_marks)))
     return rows
+
+
+def name_from_choices(contest: Contest, choices: tuple[str, ...] | list[str]) -> str:
+    """A person's decision on a name (the options they set) as struck / left."""
+    if contest.style == "agree":
+        return LEFT if tuple(choices) == (contest.options[0].id,) else STRUCK_OUT
+    return STRUCK_OUT if "struck" in choices else LEFT
