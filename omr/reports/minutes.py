@@ -305,20 +305,34 @@ def _numbers(tally: Tally, st: _Styles) -> list:
         rows.append((w["present"], f"{amount(r.quorum.present, 'people_unit')} ({verdict})"))
     rows.append((w["issued"], amount(r.issued, "ballots_unit")))
     rows.append((w["collected"], amount(r.collected, "ballots_unit")))
-    rows.append((w["valid_ballots"], amount(r.ballots_counted, "ballots_unit")))
-    invalid = amount(r.invalid_ballots, "ballots_unit")
     not_issued = next((d.params.get("ballots", d.count) for d in r.discrepancies if d.code == "not-issued"), 0)
-    parts = [text.format(n=fmt_int(n, lang)) for text, n in ((w["invalid_not_issued"], not_issued),
-                                                              (w["invalid_rejected"], r.rejected_by_reviewer)) if n]
-    if parts:
-        invalid += " (" + "; ".join(parts) + ")"
-    rows.append((w["invalid_ballots"], invalid))
+    if len(tally.elections) == 1:  # a cross-out ballot is valid or invalid as a whole (section II: why)
+        e = tally.elections[0]
+        valid = amount(e.valid, "ballots_unit")
+        if e.pending:
+            valid += " (" + w["e_pending"].format(n=fmt_int(e.pending, lang)).lstrip("; ") + ")"
+        rows.append((w["valid_ballots"], valid))
+        rows.append((w["invalid_ballots"], amount(e.invalid + not_issued, "ballots_unit")))
+    else:
+        rows += _ballot_numbers(tally, not_issued, amount)
     data = [[_p(f"{i}. {label}:", st.body), _pm(f"<b>{escape(value)}</b>", st.body)]
             for i, (label, value) in enumerate(rows, start=1)]
     table = Table(data, colWidths=[62 * mm, BODY_W - 62 * mm])
     table.setStyle(_table_style([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
                                ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
     return [table]
+
+
+def _ballot_numbers(tally: Tally, not_issued: int, amount) -> list[tuple[str, str]]:
+    w, lang, r = words(tally.language), tally.language, tally.reconciliation
+    rows = [(w["valid_ballots"], amount(r.ballots_counted, "ballots_unit"))]
+    invalid = amount(r.invalid_ballots, "ballots_unit")
+    parts = [text.format(n=fmt_int(n, lang)) for text, n in ((w["invalid_not_issued"], not_issued),
+                                                              (w["invalid_rejected"], r.rejected_by_reviewer)) if n]
+    if parts:
+        invalid += " (" + "; ".join(parts) + ")"
+    rows.append((w["invalid_ballots"], invalid))
+    return rows
 
 
 def _share(part: int, whole: int):
