@@ -203,6 +203,22 @@ def draw_strike(page: _Page, line: Rect) -> None:
     page.line(line.x - 1.5, line.cy + 0.3, line.x + line.w + 1.5, line.cy - 0.3, 0.6)
 
 
+def draw_test_stamp(page: _Page, zone: Rect) -> None:
+    """A grey ring in the stamp area of a test-deck ballot: the reader finds a stamp there, as on an
+    issued ballot (the sheet is still never counted: its QR code says "test")."""
+    c = page.c
+    r = min(zone.w, zone.h) / 2 - 2.0
+    cx, cy = zone.x + r + 1.0, zone.cy
+    c.setStrokeColorRGB(0.45, 0.45, 0.45)
+    c.setFillColorRGB(0.45, 0.45, 0.45)
+    for radius, width in ((r, 0.8), (r - 1.4, 0.5), (r * 0.55, 0.5)):
+        c.setLineWidth(width * mm)
+        c.circle(cx * mm, (page.h - cy) * mm, radius * mm, stroke=1, fill=0)
+    page.text(TEST_WORDS["vi"].split(" —")[0], cx, cy + 1.2, "bold", 7, "center")
+    c.setStrokeColorRGB(0, 0, 0)
+    c.setFillColorRGB(0, 0, 0)
+
+
 def test_deck_pdf(template: Template, deck: list[TestSheet]) -> bytes:
     """Test-deck ballots (QR flag T, never counted) carrying the marks of `deck`, each page
     printing in its footer band the votes it carries."""
@@ -218,6 +234,8 @@ def test_deck_pdf(template: Template, deck: list[TestSheet]) -> bytes:
             for box in pl.boxes:
                 if box.option_id in sheet.marks.get(box.contest_id, {}).get(box.row_id, ()):
                     draw_mark(page, box.rect)
+            if pl.stamp is not None:
+                draw_test_stamp(page, pl.stamp)
             for cell in pl.strike_cells:
                 if sheet.marks.get(cell.contest_id, {}).get(cell.row_id, ()):
                     for line in cell.lines:
@@ -230,7 +248,8 @@ def test_deck_pdf(template: Template, deck: list[TestSheet]) -> bytes:
             for contest_id, row_id in seen_rows:
                 chosen = sheet.marks.get(contest_id, {}).get(row_id, ())
                 summary.append(f"{row_id}={'+'.join(chosen) if chosen else '-'}")
-            _footer_line(page, pl, f"{words} · #{sheet.number}/{len(deck)}", 0)
+            narrow = pl.footer.w < 80.0  # A5: the footer band is 56 mm wide
+            _footer_line(page, pl, f"{words} · #{sheet.number}/{len(deck)}", 0, size=4.6 if narrow else 7.0)
             _footer_wrapped(page, pl, " ".join(summary))
             canvas.showPage()
     canvas.save()
@@ -246,10 +265,14 @@ def _footer_wrapped(page: _Page, pl: PageLayout, text: str) -> None:
     if len(lines) > 2:  # long decks: shrink rather than spill out of the band
         size = 4.5
         lines = wrap_text(text, "regular", size, width)
-    for i, line in enumerate(lines[:3]):
+    if len(lines) > 2 and pl.footer.w < 80.0:  # A5: two lines of the page's band at most
+        size = 3.2
+        lines = wrap_text(text, "regular", size, width)
+    for i, line in enumerate(lines[:3 if pl.footer.w >= 80.0 else 2]):
         _footer_line(page, pl, line, i + 1, "regular", size)
 
 
 # Not pytest tests, despite their names.
 test_deck_votes.__test__ = False  # type: ignore[attr-defined]
 test_deck_pdf.__test__ = False  # type: ignore[attr-defined]
+draw_test_stamp.__test__ = False  # type: ignore[attr-defined]
