@@ -390,8 +390,9 @@ def test_party_base_and_ties_flagged(party):
 
 def test_decisions_resolve_unclear_names_and_the_stamp(state):
     def decision(i, **kw):
-        base = dict(id=i, sheet_id=1, scope="row", contest_id="hdnd", row_id="tran-thi-anh", action="set", choices=(),
-                    reason="", note="", reviewer="Tổ bầu cử", created_at="2026-03-15T20:00:00Z", machine={}, supersedes=None)
+        base = dict(id=i, sheet_id=1, scope="row", contest_id="hdnd", row_id="tran-thi-anh", action="set",
+                    choices=(), reason="", note="", reviewer="Tổ bầu cử", created_at="2026-03-15T20:00:00Z",
+                    machine={}, supersedes=None)
         base.update(kw)
         return Decision(**base)
 
