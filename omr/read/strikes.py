@@ -72,6 +72,34 @@ def faint_levels(levels: InkLevels) -> InkLevels:
     return InkLevels(levels.paper - FAINT_SHARE * levels.contrast, levels.paper)
 
 
+GAP_CLEAR_PX = 2  # a gap column this close to a letter may hold the letter's blurred edge
+
+
+def gap_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray, levels: InkLevels,
+                 memo: dict, key: tuple) -> float:
+    """Share of the blank columns between and inside the words of one printed line (no print in the
+    letters' bodies) where the scan has ink through the bodies: a strike crosses every gap of the part
+    of the name it strikes; blurred letters never reach the middle of a gap, a tick crosses few."""
+    s = NAME_PX_PER_MM
+    band = Rect(line.x, line.y + BODY_TOP * line.h, line.w, (BODY_BOTTOM - BODY_TOP) * line.h)
+    scan = upright_patch(gray, homography, band, s)
+    x0, y0 = int(np.floor(band.x * s)), int(np.floor(band.y * s))
+    ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
+    if ref.shape != scan.shape or scan.size == 0:
+        return 0.0
+    memo_key = key + ("gaps",)
+    if memo_key not in memo:
+        letters = ink_mask(ref, InkLevels(0.0, 255.0), s, STRIKE_INK).any(axis=0).astype(np.uint8)[None, :]
+        grown = cv2.dilate(letters, np.ones((1, 2 * GAP_CLEAR_PX + 1), np.uint8))[0].astype(bool)
+        memo[memo_key] = ~grown
+    gaps = memo[memo_key]
+    if gaps.sum() < 4:
+        return 0.0
+    ink = cv2.morphologyEx(ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8), cv2.MORPH_OPEN,
+                           np.ones((2, 2), np.uint8))
+    return float(ink.any(axis=0)[gaps].mean())
+
+
 def _print_runs(ref: np.ndarray, length: int, sigma: float, memo: dict, key: tuple) -> np.ndarray:
     """Straight runs the blank print itself has (bold letters blurred together), grown: not strikes."""
     memo_key = key + ("runs", sigma, length)
@@ -103,11 +131,14 @@ def body_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, referenc
     length = int(round(STRIKE_KERNEL_MM * s))
     sigma = round(blur_mm * s / 2.56, 1)
     strokes = straight_strokes(ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8), length)
-    strokes &= ~_print_runs(ref, length, sigma, memo, key)
-    columns = strokes.any(axis=0).astype(np.uint8)[None, :]
+    runs = _print_runs(ref, length, sigma, memo, key)
+    strokes &= ~runs
+    columns = strokes.any(axis=0)
     bridge = int(round(BRIDGE_MM * s))
-    closed = cv2.morphologyEx(columns, cv2.MORPH_CLOSE, np.ones((1, bridge), np.uint8),
-                              borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    closed = cv2.morphologyEx(columns.astype(np.uint8)[None, :], cv2.MORPH_CLOSE, np.ones((1, bridge), np.uint8),
+                              borderType=cv2.BORDER_CONSTANT, borderValue=0)[0].astype(bool)
+    # only where the print's own runs hide a stroke: a gap in plain paper is no strike
+    closed = columns | (closed & runs.any(axis=0))
     pale = False
     hit = strokes.any(axis=0)
     if hit.sum() >= 4 and np.median(strokes.sum(axis=0)[hit]) > STRIKE_MAX_WIDTH_MM * s:
@@ -168,7 +199,9 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     best, pale = 0.0, False
     for i, line in enumerate(cell.lines or (cell.text_rect,)):
         key = ("strike-body", cell.contest_id, cell.row_id, i)
-        coverage, broad_pale = body_coverage(gray, homography, line, reference, levels, blur_mm, memo, key)
+        runs, broad_pale = body_coverage(gray, homography, line, reference, levels, blur_mm, memo, key)
+        gaps = gap_coverage(gray, homography, line, reference, levels, memo, key)
+        coverage = min(runs, gaps)  # a strike shows in both; blurred letters only in runs, specks only in gaps
         # a broad pale band between the words (a fold's shadow): the confidence ballot's check, reused
         pale = pale or broad_pale
         best = max(best, coverage)
