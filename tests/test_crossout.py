@@ -432,6 +432,7 @@ def counted(tmp_path_factory, state):
     result = omr("scan", folder / "to-3.pdf", "--template", STATE, "--db", folder / "r.sqlite", "--json",
                  folder / "r.json", "--jobs", "1")
     assert result.returncode == 1, result.stderr  # some sheets await a person
+    shutil.copy(folder / "r.sqlite", folder / "as-scanned.sqlite")  # for the review screen, before any decision
     return folder, pages
 
 
@@ -443,26 +444,70 @@ def test_minutes_of_a_scanned_election(counted, state):
 
     summary = check_reads(ExpectedSet.load(folder / "expected.json"), reads).summary()
     assert summary["flips"] == 0 and summary["sheets_wrong"] == 0, summary
+    result = omr("tally", "--db", folder / "r.sqlite", "--issued", 11, "--collected", 11, "-o", folder / "first")
+    assert result.returncode == 1, result.stderr  # provisional: sheets await review
+    assert json.loads((folder / "first" / "results.json").read_text(encoding="utf-8"))["provisional"] is True
+    # the committee decides what the machine could not, as the paper ballots say (an unclear stroke: struck)
+    from omr.store.database import Store
+
+    c = state.contests[0]
+    truth = {i + 1: p.expected for i, p in enumerate(pages)}
+    struck_by_person = {}
+    with Store(folder / "r.sqlite", create=False) as store:
+        for item in store.sheet_items():
+            e = truth[item.read.page]
+            boxes = {b.row: b for b in e.boxes}
+            for row in item.read.rows:
+                if row.status == REVIEW:
+                    struck = boxes[row.row_id].expected != "blank"
+                    struck_by_person[(item.read.page, row.row_id)] = struck
+                    store.add_decision(item.id, scope="row", action="set", reviewer="Tổ bầu cử số 3",
+                                       contest_id=c.id, row_id=row.row_id, choices=["struck"] if struck else [])
+            if item.read.status == "review":
+                if e.stamp == "absent":
+                    store.add_decision(item.id, scope="sheet", action="reject-sheet", reviewer="Tổ bầu cử số 3",
+                                       reason="other", note="không có dấu của Tổ bầu cử")
+                else:
+                    store.add_decision(item.id, scope="sheet", action="accept", reviewer="Tổ bầu cử số 3")
     result = omr("tally", "--db", folder / "r.sqlite", "--issued", 11, "--collected", 11, "--voters", 20, "--voted",
                  11, "-o", folder / "out")
-    assert result.returncode == 1, result.stderr  # provisional: sheets await review
+    assert result.returncode == 0, result.stdout + result.stderr  # final and reconciled
     results = json.loads((folder / "out" / "results.json").read_text(encoding="utf-8"))
     e = results["elections"][0]
     assert e["regime"] == "state" and e["seats"] == 3 and e["voters"] == 20 and e["turnout_over_half"] is True
-    truth = [p.expected for p in pages]
-    valid = [x for x in truth if x.verdict == VALID]
-    assert e["valid"] == len(valid)
-    expected_votes = {r: sum(1 for x in valid for b in x.boxes if b.row == r and b.expected == "blank")
-                      for r in state.contests[0].row_ids}
-    assert {c["id"]: c["votes"] for c in e["candidates"]} == expected_votes
+    expected_votes = dict.fromkeys(c.row_ids, 0)
+    valid = 0
+    for page, x in truth.items():
+        names = {b.row: STRUCK_OUT if struck_by_person.get((page, b.row), b.expected == "marked") else LEFT
+                 for b in x.boxes}
+        if crossout_verdict(c, names, "present" if x.stamp == "present" else "absent", False).status == VALID:
+            valid += 1
+            for r, v in names.items():
+                expected_votes[r] += v == LEFT
+    assert (e["valid"], e["invalid"], e["pending"]) == (valid, 11 - valid, 0)
+    assert {x["id"]: x["votes"] for x in e["candidates"]} == expected_votes
     text = subprocess.run(["pdftotext", "-layout", str(folder / "out" / "bien-ban-kiem-phieu.pdf"), "-"],
                           capture_output=True, text=True, check=True).stdout
-    assert "BIÊN BẢN KẾT QUẢ KIỂM PHIẾU BẦU CỬ" in text and "TẠM TÍNH" in text
+    assert "BIÊN BẢN KẾT QUẢ KIỂM PHIẾU BẦU CỬ" in text and "TẠM TÍNH" not in text
     assert "Số cử tri trong danh sách: 20; số cử tri đã bỏ phiếu: 11" in text
     top = e["candidates"][0]
     assert top["name"] in text and "Số phiếu hợp lệ theo số người được bầu trên phiếu" in text
     assert "Khiếu nại, tố cáo nhận được" in text
     assert ("Trúng cử" in text) == any(c["outcome"] == ELECTED for c in e["candidates"])
+    # the CVR: one n-of-m contest, each candidate a selection; a name left on a valid ballot is a vote
+    cvr = json.loads((folder / "out" / "cvr.json").read_text(encoding="utf-8"))
+    import jsonschema
+
+    schema = Path(__file__).resolve().parent / "data" / "nist-cvr-1500-103.schema.json"
+    jsonschema.validate(cvr, json.loads(schema.read_text(encoding="utf-8")))
+    contest = cvr["Election"][0]["Contest"]
+    assert len(contest) == 1 and contest[0]["VotesAllowed"] == 3 and len(contest[0]["ContestSelection"]) == 5
+    allocated = {r: 0 for r in state.contests[0].row_ids}
+    for record in cvr["CVR"]:
+        current = next(x for x in record["CVRSnapshot"] if x["@id"] == record["CurrentSnapshotId"])
+        for sel in current["CVRContest"][0]["CVRContestSelection"]:
+            allocated[sel["ContestSelectionId"].rsplit("/", 1)[1]] += sel["TotalNumberVotes"]
+    assert allocated == expected_votes
 
 
 @pytest.mark.slow
@@ -474,7 +519,7 @@ def test_the_review_screen_decides_a_name_in_chromium(counted, tmp_path):
 
     folder, _ = counted
     db = tmp_path / "r.sqlite"
-    shutil.copy(folder / "r.sqlite", db)
+    shutil.copy(folder / "as-scanned.sqlite", db)
     with Store(db, create=False) as store:
         unclear = [s.id for s in store.sheet_items() if any(r.status == REVIEW for r in s.read.rows)]
     assert unclear
