@@ -545,3 +545,24 @@ def test_the_review_screen_decides_a_name_in_chromium(counted, tmp_path):
     with Store(db, create=False) as store:
         decided = [d for d in store.latest_decisions().values() if d.sheet_id == unclear[0] and d.scope == "row"]
     assert len(decided) == 1 and decided[0].action == "set" and tuple(decided[0].choices) == ()
+
+
+def test_the_agree_style_on_scanned_ballots():
+    """A Party list without surplus: one box each; both or neither marked -> no vote for that person,
+    the ballot stays valid (QĐ 190 Điều 30); votes are the "Đồng ý" marks alone."""
+    t = parse_template(AGREE)
+    book = TemplateBook.from_templates([t])
+    sim = Simulator([t], seed=4)
+    reads = []
+    for i, behaviours in enumerate([["normal"], ["normal", "overvote"], ["normal", "no_mark"]]):
+        page = sim.ballot(i, t, "clean", behaviours=behaviours, overrides={"rotation": 0})[0]
+        sheet = read(page, book)
+        assert sheet.status == "ok" and {row.status for row in sheet.rows} == {VALID}
+        for row, truth in zip(sheet.rows, page.expected.rows):
+            assert row.choices == truth.intended
+            assert ("agree-no-vote" in [r.code for r in row.reasons]) == (len(truth.intended) != 1)
+        reads.append((i + 1, replace(sheet, page=i + 1, image_sha256=f"a{i}")))
+    e = tally_reads(reads, {}, [t], base=3).elections[0]
+    yes = {r: sum(1 for _, s in reads for row in s.rows if row.row_id == r and row.choices == ("dong-y",))
+           for r in t.contests[0].row_ids}
+    assert {c.row_id: c.votes for c in e.candidates} == yes and e.valid == 3

@@ -517,7 +517,10 @@ class _Flow:
             self.text(person.other, left, y + other_h - 0.25 * CROSS_OTHER_PT * PT_TO_MM - 0.3, "italic",
                       CROSS_OTHER_PT)
         text = Rect(rects[0].x, rects[0].y, max(r.w for r in rects), round(lh * len(rects), 3))
-        self.page.strikes.append(NameCell(c.id, person.id, Rect(x, ry, cw, h), text, tuple(rects)))
+        cell = NameCell(c.id, person.id, Rect(x, ry, cw, h), text, tuple(rects))
+        # the strike style reads the name; on the agree style the boxes are the vote and a line through the
+        # name is looked for as on confidence ballots (a person decides)
+        (self.page.strikes if c.style == "strike" else self.page.names).append(cell)
         if "born" in cols and person.born:
             bx, bw = cols["born"]
             yyyy, mm_, dd = person.born.split("-")

@@ -47,7 +47,7 @@ def read_stamp(gray: np.ndarray, homography: np.ndarray, zone: Rect, reference: 
     printed = reference.printed[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
     if printed.shape != scan.shape:
         printed = np.zeros(scan.shape, bool)
-    ink = ink_mask(scan, faint_levels(levels), s, STRIKE_INK) & ~printed  # red ink is pale: look from 40 %
+    ink = ink_mask(scan, faint_levels(levels), s, STRIKE_INK) & ~printed  # red ink is pale: from 60 %
     ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
     mm2 = round(float(np.count_nonzero(ink)) / (s * s), 1)
     shows = not is_bilevel(gray) and contrast >= min_contrast

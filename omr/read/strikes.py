@@ -1,11 +1,14 @@
 """Struck-out names on a cross-out election ballot: how much of each printed name a stroke crosses.
 
-The strike is the vote here, so it is measured as the confidence ballot's crossed-out names are
-(:func:`omr.read.inspect.crossed_out`: straight strokes through the letters' bodies, what the blank
-print explains discounted), once per printed line of the name: one struck line of a two-line name
-is enough. Beside it, the new ink anywhere in the name's cell: a line under or over the name, a
-circle, a tick or a stroke between two rows leave ink without crossing the letters, and must reach a
-person rather than pass as "not struck".
+The strike is the vote here. It is measured twice, once per printed line of the name (one struck
+line of a two-line name is enough): straight strokes through the letters' bodies, with the print's
+own straight runs discounted (as :mod:`omr.read.inspect` finds crossed-out names on confidence
+ballots, with its functions), and the share of the blank gaps between and inside the words that ink
+crosses. A strike shows in both; blurred bold letters (phones, resampling) make runs but never reach
+the middle of a gap; specks reach a gap but make no run: the lesser of the two is the coverage.
+Beside it, the new ink anywhere in the name's cell and along the rules above and below it: a line
+under or over the name, a circle, a tick or a stroke between two rows leave ink without crossing the
+letters, and must reach a person rather than pass as "not struck".
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ CELL_GROW_MM = 0.8  # past the cell's ruled borders: a stroke along the line bet
 PRINT_GROW_PX = 4  # the blank print grown by this much: registration, blur, 1-bit jaggies
 
 
-FAINT_SHARE = 0.6  # stray ink in a cell is looked for from 40 % of the usual darkness: light pencil
+FAINT_SHARE = 0.6  # stray ink in a cell is looked for from 60 % of the usual darkness: light pencil
 PALE_DARKNESS = 0.35  # a broad band lighter than this (paper 0, printed black 1) is a fold's shadow, not a pen
 BRIDGE_MM = 2.5  # a stroke through bold letters hides behind their stems for up to this long
 BODY_TOP, BODY_BOTTOM = 0.25, 0.8  # the letters' bodies, as shares of a printed line's height from its top
@@ -40,8 +43,8 @@ BODY_TOP, BODY_BOTTOM = 0.25, 0.8  # the letters' bodies, as shares of a printed
 
 @dataclass(frozen=True)
 class StrikeMeasure:
-    coverage: float  # the largest share of one printed line's width crossed by a stroke through its letters' bodies
-    ink_mm2: float  # new ink in the name's cell, mm^2, seen from 40 % of the usual darkness (light pencil too)
+    coverage: float  # the largest share of one printed line crossed through its letters' bodies (see above)
+    ink_mm2: float  # new ink in the name's cell, mm^2, from 60 % of the usual darkness (light pencil too)
     pale: bool  # a broad pale band across the name (a fold's shadow, soft pencil): never a strike by itself
 
 
