@@ -845,7 +845,8 @@ BEHAVIOURS = (
     "added_name",  # a name written in under the table, with a hand-drawn box and X
     "stray",  # dots, erasures, hesitation specks, rings around boxes on unchosen boxes
     "damaged_fiducial",  # a pen stroke over one corner marker
-    # cross-out election ballots
+)
+CROSSOUT_BEHAVIOURS = (  # cross-out election ballots (apart: the bundled sample set walks BEHAVIOURS)
     "no_stamp",  # the committee forgot to stamp this ballot
     "strike_unclear",  # one or two names get an unclear stroke (partial, under, over, between rows, circle, tick)
     "too_many_left",  # fewer names struck than needed: more names left than seats
@@ -918,9 +919,9 @@ def plan_sheet(page: PageLayout, contests: dict[str, Contest], rng: np.random.Ge
         if rng.random() < 0.02:
             behaviours = ["blank"]
     behaviours = tuple(behaviours)
-    unknown = [b for b in behaviours if b not in BEHAVIOURS]
+    unknown = [b for b in behaviours if b not in BEHAVIOURS + CROSSOUT_BEHAVIOURS]
     if unknown:
-        raise ValueError(f"unknown behaviour(s) {unknown}; known: {', '.join(BEHAVIOURS)}")
+        raise ValueError(f"unknown behaviour(s) {unknown}; known: {', '.join(BEHAVIOURS + CROSSOUT_BEHAVIOURS)}")
     if page.strike_cells:
         return plan_crossout(page, contests, rng, behaviours, kinds, pen)
     pen_name = pen or _weighted(rng, PEN_WEIGHTS)
