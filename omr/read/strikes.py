@@ -75,7 +75,7 @@ def faint_levels(levels: InkLevels) -> InkLevels:
     return InkLevels(levels.paper - FAINT_SHARE * levels.contrast, levels.paper)
 
 
-GAP_CLEAR_PX = 2  # a gap column this close to a letter may hold the letter's blurred edge
+GAP_CLEAR_PX = 3  # a gap column this close to a letter may hold the letter's blurred edge
 
 
 def gap_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray, levels: InkLevels,
