@@ -46,13 +46,14 @@ class StrikeMeasure:
     coverage: float  # the largest share of one printed line crossed through its letters' bodies (see above)
     ink_mm2: float  # new ink in the name's cell, mm^2, from 60 % of the usual darkness (light pencil too)
     pale: bool  # a broad pale band across the name (a fold's shadow, soft pencil): never a strike by itself
+    gaps: float = 0.0  # the share of the blank gaps crossed by ink, alone: a tick or a short stroke over the letters
 
 
 def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float) -> str:
     """marked (struck), blank (not struck) or marginal (unclear: a person decides)."""
     if m.coverage >= struck_at and not m.pale:
         return MARKED
-    if m.coverage < clear_below and m.ink_mm2 < ink_mm2:
+    if max(m.coverage, m.gaps) < clear_below and m.ink_mm2 < ink_mm2:
         return BLANK
     return MARGINAL
 
@@ -199,16 +200,17 @@ def longest_run(flags: np.ndarray) -> int:
 def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
                    levels: InkLevels, blur_mm: float, memo: dict) -> StrikeMeasure:
     """How struck one candidate's name is (`reference`: the blank page at NAME_PX_PER_MM)."""
-    best, pale = 0.0, False
+    best, pale, crossed_gaps = 0.0, False, 0.0
     for i, line in enumerate(cell.lines or (cell.text_rect,)):
         key = ("strike-body", cell.contest_id, cell.row_id, i)
         runs, broad_pale = body_coverage(gray, homography, line, reference, levels, blur_mm, memo, key)
         gaps = gap_coverage(gray, homography, line, reference, levels, memo, key)
         coverage = min(runs, gaps)  # a strike shows in both; blurred letters only in runs, specks only in gaps
+        crossed_gaps = max(crossed_gaps, gaps)
         # a broad pale band between the words (a fold's shadow): the confidence ballot's check, reused
         pale = pale or broad_pale
         best = max(best, coverage)
     ink = _new_ink_mm2(gray, homography, cell, reference, faint_levels(levels), memo)
     r = cell.rect  # a line drawn along the rule above or below the name: ink of this row too
     along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, levels) for y in (r.y, r.y + r.h))
-    return StrikeMeasure(round(best, 4), round(ink + along * 0.5, 2), pale)
+    return StrikeMeasure(round(best, 4), round(ink + along * 0.5, 2), pale, round(crossed_gaps, 4))
