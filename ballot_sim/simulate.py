@@ -711,6 +711,154 @@ def fiducial_damage_strokes(r: Rect, rng: np.random.Generator) -> list[Stroke]:
     return out
 
 
+# Cross-out election ballots: strokes through names, and the committee's stamp ---------------------
+
+# strike kind -> expected class: struck (marked), not struck (blank), or unclear (ambiguous: a person decides)
+STRIKE_KINDS: dict[str, str] = {
+    "line": MARKED, "slanted": MARKED, "wavy": MARKED, "double": MARKED, "overshoot": MARKED,
+    "most": MARKED,  # through 85-95 % of the name
+    "pencil": MARKED,  # a light pencil line (a 1-bit scan may lose it: then nobody can tell)
+    "partial": AMBIGUOUS,  # through 20-55 % of the name
+    "under": AMBIGUOUS, "over": AMBIGUOUS,  # a line under or over the name, not through it
+    "between": AMBIGUOUS,  # a line between this name and the next (both rows concerned)
+    "circle": AMBIGUOUS, "tick": AMBIGUOUS,  # a ring around the name, a tick on it: not a strike
+    "none": BLANK,
+}
+CLEAR_STRIKES = ("line", "slanted", "wavy", "double", "overshoot", "most", "pencil")
+UNCLEAR_STRIKES = ("partial", "under", "over", "between", "circle", "tick")
+STRIKE_HABITS = {"line": 0.35, "slanted": 0.15, "wavy": 0.12, "double": 0.1, "overshoot": 0.15, "most": 0.1,
+                 "pencil": 0.03}
+STAMP_INK = Pen("stamp-red", 0.6, 140.0, 0.3, 0.0)  # red stamp ink: mid-grey on a grey scan
+
+
+def _line_through(x0: float, x1: float, y0: float, y1: float, pen: Pen, rng: np.random.Generator,
+                  wave: float = 0.0) -> Stroke:
+    n = max(6, int((x1 - x0) / 4))
+    xs = np.linspace(x0, x1, n)
+    ys = np.linspace(y0, y1, n) + rng.uniform(-0.12, 0.12, n)
+    if wave:
+        ys = ys + wave * np.sin(np.linspace(0, rng.uniform(5, 10) * math.pi, n) + rng.uniform(0, 6))
+    return hand_stroke(np.column_stack([xs, ys]), pen, rng, wobble=0.06)
+
+
+def strike_strokes(kind: str, cell, pen: Pen, rng: np.random.Generator) -> list[Stroke]:
+    """What a hand draws on a candidate's name (a NameCell with one rect per printed line)."""
+    line = cell.lines[int(rng.integers(0, len(cell.lines)))]
+    text, row = cell.text_rect, cell.rect
+    body = line.y + line.h * 0.53  # the middle of the lower-case letters
+    lo = max(row.x - 4.0, 6.0)
+    hi = row.x + row.w + 4.0
+    x0 = max(lo, line.x - rng.uniform(0.5, 3.0))
+    x1 = min(hi, line.x + line.w + rng.uniform(0.5, 4.0))
+    dy = rng.uniform(-0.5, 0.5)
+    if kind in ("line", "pencil"):
+        return [_line_through(x0, x1, body + dy, body + dy + rng.uniform(-0.6, 0.6), pen, rng)]
+    if kind == "slanted":
+        rise = rng.uniform(0.25, 0.45) * line.h * (1 if rng.random() < 0.5 else -1)
+        return [_line_through(x0, x1, body + rise, body - rise, pen, rng)]
+    if kind == "wavy":
+        return [_line_through(x0, x1, body + dy * 0.5, body + dy * 0.5, pen, rng, wave=rng.uniform(0.35, 0.7))]
+    if kind == "double":
+        gap = rng.uniform(0.5, 0.8)
+        return [_line_through(x0, x1, body - gap + dy * 0.3, body - gap, pen, rng),
+                _line_through(x0 + rng.uniform(-1, 1), x1, body + gap, body + gap + dy * 0.3, pen, rng)]
+    if kind == "overshoot":
+        return [_line_through(max(lo, line.x - rng.uniform(5, 12)), min(hi, line.x + line.w + rng.uniform(5, 12)),
+                              body + dy, body + dy * 0.5, pen, rng)]
+    if kind in ("most", "partial"):
+        share = rng.uniform(0.85, 0.95) if kind == "most" else rng.uniform(0.2, 0.55)
+        if rng.random() < 0.5:
+            a, b = line.x - rng.uniform(0.5, 2.0), line.x + share * line.w
+        else:
+            a, b = line.x + (1 - share) * line.w, line.x + line.w + rng.uniform(0.5, 2.0)
+        return [_line_through(a, b, body + dy * 0.5, body + dy * 0.5, pen, rng)]
+    if kind == "under":
+        y = text.y + text.h + rng.uniform(0.3, 1.0)
+        return [_line_through(x0, x1, y, y + rng.uniform(-0.3, 0.3), pen, rng)]
+    if kind == "over":
+        y = text.y + rng.uniform(-0.4, 0.3)
+        return [_line_through(x0, x1, y, y + rng.uniform(-0.3, 0.3), pen, rng)]
+    if kind == "between":
+        y = row.y + row.h + rng.uniform(-0.6, 0.6)
+        return [_line_through(x0, x1, y, y + rng.uniform(-0.4, 0.4), pen, rng)]
+    if kind == "circle":
+        cx, cy = text.cx, text.cy
+        rx, ry = text.w / 2 + rng.uniform(2, 4), text.h / 2 + rng.uniform(0.8, 1.6)
+        t = np.linspace(0, 2 * math.pi * rng.uniform(1.02, 1.1), 40) + rng.uniform(0, 6)
+        ring = np.column_stack([cx + rx * np.cos(t), cy + ry * np.sin(t)])
+        return [hand_stroke(ring, pen, rng, wobble=0.15)]
+    if kind == "tick":
+        x = line.x + line.w * rng.uniform(0.3, 0.8)
+        y = line.y + line.h * 0.6
+        pts = np.array([[x - 2.0, y - 0.8], [x - 0.5, y + 1.0], [x + 3.0, y - 2.5]])
+        return [hand_stroke(_jit(rng, pts, 0.3), pen, rng, wobble=0.05)]
+    raise ValueError(f"unknown strike kind {kind!r}; known: {', '.join(STRIKE_KINDS)}")
+
+
+def stamp_strokes(zone: Rect, ink: Pen, rng: np.random.Generator) -> list[Stroke]:
+    """The committee's round stamp, pressed unevenly: two rings, a ring of lettering, a star inside."""
+    r = min(zone.w, zone.h) / 2 - rng.uniform(1.0, 2.5)
+    cx = zone.x + r + 0.5 + rng.uniform(0, max(zone.w - 2 * r - 1.0, 0.1))
+    cy = zone.cy + rng.uniform(-1.0, 1.0)
+    strokes: list[Stroke] = []
+    for radius in (r, r - 1.3, r * 0.58):
+        t = np.linspace(0, 2 * math.pi, 90)
+        pts = np.column_stack([cx + radius * np.cos(t), cy + radius * np.sin(t)])
+        strokes.append(Stroke(pts, np.full(len(pts), ink.width * (1.3 if radius == r else 1.0)), np.ones(len(pts))))
+    letters = int(rng.integers(22, 30))
+    for i in range(letters):  # lettering between the rings: a few short strokes per letter
+        a = 2 * math.pi * i / letters + rng.uniform(-0.03, 0.03)
+        r0, r1 = r * 0.66, r - 2.2
+        for _ in range(2):
+            b = a + rng.uniform(-0.05, 0.05)
+            p = [[cx + r0 * math.cos(b), cy + r0 * math.sin(b)],
+                 [cx + r1 * math.cos(b + 0.04), cy + r1 * math.sin(b + 0.04)]]
+            strokes.append(Stroke(np.array(p), np.full(2, ink.width * 0.8), np.ones(2)))
+    star = [(cx + r * 0.4 * math.cos(math.pi / 2 + k * 4 * math.pi / 5),
+             cy - r * 0.4 * math.sin(math.pi / 2 + k * 4 * math.pi / 5)) for k in range(6)]
+    strokes.append(Stroke(np.array(star), np.full(6, ink.width * 1.5), np.ones(6)))
+    # pressed unevenly: one side lighter
+    angle = rng.uniform(0, 2 * math.pi)
+    out = []
+    for st in strokes:
+        side = ((st.points[:, 0] - cx) * math.cos(angle) + (st.points[:, 1] - cy) * math.sin(angle)) / r
+        out.append(replace(st, alpha=np.clip(0.8 + 0.2 * side + rng.uniform(-0.1, 0.1), 0.35, 1.0)))
+    return out
+
+
+def plan_crossout(page: PageLayout, contests: dict[str, Contest], rng: np.random.Generator,
+                  behaviours: Sequence[str], kinds: Sequence[str] | None, pen: str | None) -> SheetPlan:
+    """A voter's cross-out ballot: mostly exactly K names left, sometimes fewer; with the
+    behaviours asked, unclear strokes, too many left, all struck, nothing struck, no stamp.
+    ``kinds``, when given, are the strike kinds of the rows in turn ("none": not struck)."""
+    pen_name = pen or _weighted(rng, PEN_WEIGHTS)
+    cells = list(page.strike_cells)
+    contest = contests[cells[0].contest_id]
+    n, k = len(cells), contest.seats
+    habit = _weighted(rng, STRIKE_HABITS)
+    if kinds:
+        chosen = [kinds[i % len(kinds)] for i in range(n)]
+    else:
+        if "untouched" in behaviours or "blank" in behaviours:
+            left = n
+        elif "strike_all" in behaviours:
+            left = 0
+        elif "too_many_left" in behaviours:
+            left = int(rng.integers(min(k + 1, n), n + 1))
+        else:
+            left = k if rng.random() < 0.75 else int(rng.integers(1, k + 1))
+        keep = set(int(i) for i in rng.choice(n, size=left, replace=False))
+        chosen = ["none" if i in keep else (habit if rng.random() < 0.85 else _weighted(rng, STRIKE_HABITS))
+                  for i in range(n)]
+        if "strike_unclear" in behaviours:
+            for i in rng.choice(n, size=int(rng.integers(1, 3)), replace=False):
+                chosen[int(i)] = str(rng.choice(list(UNCLEAR_STRIKES)))
+    strikes = tuple((c.contest_id, c.row_id, kind) for c, kind in zip(cells, chosen))
+    writing = tuple(w for w in WRITING if w in behaviours)
+    stamp = "missing" if "no_stamp" in behaviours else "pressed"
+    return SheetPlan(tuple(behaviours), pen_name, (), (), writing, None, strikes=strikes, stamp=stamp)
+
+
 # ---------------------------------------------------------------------------------------------
 # 5. What a voter does: sheet plans
 # ---------------------------------------------------------------------------------------------
@@ -728,6 +876,13 @@ BEHAVIOURS = (
     "stray",  # dots, erasures, hesitation specks, rings around boxes on unchosen boxes
     "damaged_fiducial",  # a pen stroke over one corner marker
     "struck_text",  # a line through a printed option, candidate name or question of a choose/yes-no contest
+)
+CROSSOUT_BEHAVIOURS = (  # cross-out election ballots (apart: the bundled sample set walks BEHAVIOURS)
+    "no_stamp",  # the committee forgot to stamp this ballot
+    "strike_unclear",  # one or two names get an unclear stroke (partial, under, over, between rows, circle, tick)
+    "too_many_left",  # fewer names struck than needed: more names left than seats
+    "strike_all",  # every name struck
+    "untouched",  # nothing struck (a blank cross-out ballot leaves every name: too many)
 )
 WRITING = ("signature", "note", "added_name")
 
@@ -757,6 +912,8 @@ class SheetPlan:
     writing: tuple[str, ...] = ()  # signature | note | added_name
     damaged_fiducial: str | None = None  # corner of the marker covered by ink
     struck_texts: tuple[int, ...] = ()  # indices into the page's texts struck through (not names of persons)
+    strikes: tuple[tuple[str, str, str], ...] = ()  # cross-out ballots: (contest, row, strike kind) of each row
+    stamp: str = ""  # cross-out ballots: "pressed" | "missing" ("" on other ballots)
 
 
 def _weighted(rng: np.random.Generator, weights: dict[str, float]) -> str:
@@ -794,9 +951,11 @@ def plan_sheet(page: PageLayout, contests: dict[str, Contest], rng: np.random.Ge
         if rng.random() < 0.02:
             behaviours = ["blank"]
     behaviours = tuple(behaviours)
-    unknown = [b for b in behaviours if b not in BEHAVIOURS]
+    unknown = [b for b in behaviours if b not in BEHAVIOURS + CROSSOUT_BEHAVIOURS]
     if unknown:
-        raise ValueError(f"unknown behaviour(s) {unknown}; known: {', '.join(BEHAVIOURS)}")
+        raise ValueError(f"unknown behaviour(s) {unknown}; known: {', '.join(BEHAVIOURS + CROSSOUT_BEHAVIOURS)}")
+    if page.strike_cells:
+        return plan_crossout(page, contests, rng, behaviours, kinds, pen)
     pen_name = pen or _weighted(rng, PEN_WEIGHTS)
     if "blank" in behaviours:
         return SheetPlan(behaviours, pen_name, ())
@@ -828,7 +987,7 @@ def plan_sheet(page: PageLayout, contests: dict[str, Contest], rng: np.random.Ge
 
     for i, (cid, rid, opts) in enumerate(rows):
         contest = contests[cid]
-        if contest.kind == "confidence" or contest.kind == "yesno":
+        if contest.kind in ("confidence", "yesno", "crossout"):  # crossout: the agree style, one box per person
             n = 1
             if i in empty:
                 n = 0
@@ -861,7 +1020,10 @@ def plan_sheet(page: PageLayout, contests: dict[str, Contest], rng: np.random.Ge
     if "struck_text" in behaviours:
         texts = choice_texts(page, contests)
         struck = (texts[int(rng.integers(0, len(texts)))],) if texts else ()
-    return SheetPlan(behaviours, pen_name, tuple(marks), crossed, writing, corner, struck)
+    stamp = ""
+    if page.stamp is not None:
+        stamp = "missing" if "no_stamp" in behaviours else "pressed"
+    return SheetPlan(behaviours, pen_name, tuple(marks), crossed, writing, corner, struck, (), stamp)
 
 
 def choice_texts(page: PageLayout, contests: dict[str, Contest]) -> list[int]:
@@ -1011,6 +1173,15 @@ def mark_sheet(clean: CleanPage, plan: SheetPlan, rng: np.random.Generator,
             strokes.append(hand_stroke(_jit(rng, ring, 0.25), voter_pen, rng, wobble=0.08, taper=0.1))
             strokes += _x_strokes(_box_frame(box, rng), voter_pen, rng)
         draw_strokes(img, strokes, voter_pen, dpi, rng)
+    strike_cells = {(c.contest_id, c.row_id): c for c in page.strike_cells}
+    for cid, rid, kind in plan.strikes:
+        if kind == "none":
+            continue
+        pen = voter_pen if kind != "pencil" else pen_variant(PENS["light-pencil"], rng)
+        draw_strokes(img, strike_strokes(kind, strike_cells[(cid, rid)], pen, rng), pen, dpi, rng)
+    if plan.stamp == "pressed" and page.stamp is not None:
+        ink = replace(STAMP_INK, ink=float(rng.uniform(110, 165)))
+        draw_strokes(img, stamp_strokes(page.stamp, ink, rng), ink, dpi, rng)
     if plan.damaged_fiducial:
         f = next(f for f in page.fiducials if f.corner == plan.damaged_fiducial)
         felt = replace(PENS["black-gel"], width=1.2, ink=30.0)
@@ -1594,11 +1765,16 @@ class ExpectedPage:
     boxes: tuple[ExpectedBox, ...]
     rows: tuple[ExpectedRow, ...]
     scan: dict[str, Any] = field(default_factory=dict)  # the ScanSettings used, as plain data
+    stamp: str = ""  # cross-out ballots: present | absent (what was pressed; a 1-bit scan may not show it)
+    verdict: str = ""  # cross-out ballots: valid | invalid | review, by the rules on what the voter did
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["boxes"] = [asdict(b) for b in self.boxes]
         d["rows"] = [asdict(r) for r in self.rows]
+        for key in ("stamp", "verdict"):  # only cross-out ballots have them: other sets keep their bytes
+            if not d[key]:
+                del d[key]
         return d
 
     @classmethod
@@ -1805,6 +1981,13 @@ def expected_page(marked: MarkedPage, scan: ScanImage, contests: dict[str, Conte
         classes[key] = cls
         boxes.append(ExpectedBox(*key, cls, kind, f))
     rows = expected_rows(page, contests, classes, plan.crossed)
+    verdict = ""
+    if page.strike_cells:
+        strike_boxes = expected_strikes(page, plan, scan.bilevel)
+        boxes += strike_boxes
+        verdict, rows = expected_crossout(contests[page.strike_cells[0].contest_id], strike_boxes, plan)
+    elif page.stamp is not None:  # the agree style: one box per person, then the ballot's rules
+        verdict, rows = expected_agree(contests[page.boxes[0].contest_id], page, classes, plan)
     flags = []
     inked = any(m.expected != BLANK for m in marks) or plan.crossed or plan.writing
     if not inked:
@@ -1829,7 +2012,10 @@ def expected_page(marked: MarkedPage, scan: ScanImage, contests: dict[str, Conte
         flags.append("duplicate")
     if foreign:
         flags.append("foreign")
+    if page.stamp is not None and "blank_sheet" in flags:
+        flags.remove("blank_sheet")  # a cross-out ballot left untouched is a ballot: the rules judge it
     review_required = bool({"blank_sheet", "extra_writing", "crossed_name", "duplicate"} & set(flags))
+    review_required |= verdict == REVIEW
     if foreign:
         status, acceptable, boxes, rows = SHEET_REJECTED, (SHEET_REJECTED,), [], ()
     elif review_required:
@@ -1845,7 +2031,90 @@ def expected_page(marked: MarkedPage, scan: ScanImage, contests: dict[str, Conte
         homography=tuple(round(float(v), 6) for v in scan.homography.ravel()), status=status,
         acceptable=acceptable, review_required=review_required or foreign, flags=tuple(flags),
         behaviours=plan.behaviours, pen=plan.pen, damaged_fiducial=plan.damaged_fiducial, duplicate_of=duplicate_of,
-        boxes=tuple(boxes), rows=rows, scan=settings_json(scan.settings))
+        boxes=tuple(boxes), rows=rows, scan=settings_json(scan.settings),
+        stamp="" if page.stamp is None else ("absent" if plan.stamp == "missing" else "present"), verdict=verdict)
+
+
+def expected_strikes(page: PageLayout, plan: SheetPlan, bilevel: bool) -> list[ExpectedBox]:
+    """One expected "box" per candidate (option "struck"): struck (marked), not struck (blank) or
+    unclear (ambiguous). A line between two names makes both unclear; light pencil on a 1-bit scan
+    may be gone."""
+    kinds = {(c, r): k for c, r, k in plan.strikes}
+    cells = list(page.strike_cells)
+    out = []
+    for i, cell in enumerate(cells):
+        kind = kinds.get((cell.contest_id, cell.row_id), "none")
+        cls = STRIKE_KINDS[kind]
+        above = kinds.get((cells[i - 1].contest_id, cells[i - 1].row_id)) if i else None
+        flags: tuple[str, ...] = ()
+        if above == "between" and cls == BLANK:
+            cls, flags = AMBIGUOUS, ("between_above",)
+        if kind == "pencil" and bilevel:
+            cls, flags = AMBIGUOUS, ("ink_lost",)
+        out.append(ExpectedBox(cell.contest_id, cell.row_id, "struck", cls, kind, flags))
+    return out
+
+
+def _crossout_verdict(contest: Contest, left: int, unclear: int, struck: int, plan: SheetPlan) -> str:
+    """The rules (issue 14), written again from the text for the simulator's truth: valid, invalid or
+    review. ``left`` counts names surely left, ``unclear`` the names nobody can call."""
+    k, n = contest.seats, left + unclear + struck
+    writing = bool(plan.writing)
+    if contest.regime == "state":
+        if plan.stamp == "missing":
+            return INVALID
+        if writing:
+            return REVIEW
+        if left > k:
+            return INVALID
+        if unclear:
+            return REVIEW
+        return INVALID if left == 0 else VALID
+    if plan.stamp == "missing" or writing:
+        return REVIEW
+    if left > k:
+        return INVALID
+    if unclear:
+        return REVIEW
+    if left == 0 and n > k:
+        return INVALID
+    return VALID
+
+
+def _verdict_rows(contest: Contest, verdict: str, reasons: tuple[str, ...], intended: dict[str, tuple[str, ...]]
+                  ) -> tuple[ExpectedRow, ...]:
+    acceptable = (verdict, REVIEW) if verdict != REVIEW else (VALID, INVALID, REVIEW)
+    return tuple(ExpectedRow(contest.id, r, verdict, tuple(dict.fromkeys(acceptable)), reasons, intended.get(r, ()))
+                 for r in contest.row_ids)
+
+
+def expected_crossout(contest: Contest, boxes: Sequence[ExpectedBox], plan: SheetPlan
+                      ) -> tuple[str, tuple[ExpectedRow, ...]]:
+    left = sum(1 for b in boxes if b.expected == BLANK)
+    unclear = sum(1 for b in boxes if b.expected == AMBIGUOUS)
+    struck = sum(1 for b in boxes if b.expected == MARKED)
+    verdict = _crossout_verdict(contest, left, unclear, struck, plan)
+    intended = {b.row: ("struck",) for b in boxes if b.expected == MARKED}
+    return verdict, _verdict_rows(contest, verdict, ("unclear_strike",) if unclear else (), intended)
+
+
+def expected_agree(contest: Contest, page: PageLayout, classes: dict[tuple[str, str, str], str], plan: SheetPlan
+                   ) -> tuple[str, tuple[ExpectedRow, ...]]:
+    """The agree style: a name is left when only "Đồng ý" is marked; both or neither: no vote, still valid."""
+    yes = contest.options[0].id
+    left = unclear = struck = 0
+    intended = {}
+    for rid in contest.row_ids:
+        row = {o.id: classes.get((contest.id, rid, o.id), BLANK) for o in contest.options}
+        if AMBIGUOUS in row.values():
+            unclear += 1
+        elif row[yes] == MARKED and list(row.values()).count(MARKED) == 1:
+            left += 1
+        else:
+            struck += 1
+        intended[rid] = tuple(o for o, c in row.items() if c == MARKED)
+    verdict = _crossout_verdict(contest, left, unclear, struck, plan)
+    return verdict, _verdict_rows(contest, verdict, (), intended)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -165,6 +165,64 @@ _READER_REASONS = (
         "The sheet could not be identified, was not issued by the committee, or could not be read.")),
 )
 
+# Cross-out election ballots (phiếu bầu, gạch tên): the reader's findings and the rules' verdicts.
+# State: Luật Bầu cử ĐBQH và ĐB HĐND 2015, Điều 74 khoản 1; Party: Quy chế bầu cử trong Đảng (QĐ 190-QĐ/TW
+# 2024, keeping QĐ 244-QĐ/TW 2014 Điều 17 on ballots). Each verdict's detail cites its rule.
+_CROSSOUT_REASONS = (
+    _r("strike-unclear", "row", ("Nét gạch không rõ", "Unclear strike"),
+       ("nét gạch tên không rõ", "unclear strike through a name"),
+       ("Có nét mực trên dòng tên này nhưng máy không chắc là gạch hết họ tên: gạch một phần, gạch dưới hoặc trên "
+        "tên, nét nằm giữa hai dòng, khoanh tròn hoặc đánh dấu thay vì gạch. Hãy nhìn ảnh phóng to và ghi lại: "
+        "tên bị gạch, hoặc không bị gạch.",
+        "There is ink on this name's row but the machine is not sure it strikes out the whole name: part of it, a "
+        "line under or over it, a stroke between two rows, a circle or a tick instead of a strike. Look at the "
+        "zoomed image and record: struck out, or not struck out."), to_review=True),
+    _r("strike-unclear-settled", "row", ("Nét gạch không rõ, không ảnh hưởng", "Unclear strike, no effect"),
+       ("nét gạch không rõ nhưng không đổi kết quả", "unclear strike that changes nothing"),
+       ("Nét gạch trên dòng này không rõ, nhưng dù đọc thế nào thì tờ phiếu vẫn không hợp lệ (lý do ghi bên "
+        "cạnh): không cần quyết định.",
+        "The strike on this row is unclear, but however it is read the ballot stays invalid (the reason is given "
+        "next to it): nothing to decide.")),
+    _r("too-many-left", "row", ("Để lại nhiều hơn số lượng được bầu", "More names left than seats"),
+       ("để lại nhiều tên hơn số lượng được bầu", "more names left than the number to elect"),
+       ("Số tên không bị gạch nhiều hơn số lượng được bầu ghi trên phiếu (kể cả phiếu không gạch tên nào): "
+        "phiếu không hợp lệ (Luật Bầu cử Điều 74 khoản 1 điểm c; QĐ 244-QĐ/TW Điều 17).",
+        "More names are left than the number to elect printed on the ballot (an untouched ballot too): the "
+        "ballot is invalid (Election Law art. 74(1)(c); Party rules QĐ 244 art. 17)."), voids_row=True),
+    _r("all-struck", "row", ("Gạch hết tên", "Every name struck"),
+       ("gạch hết tên người ứng cử", "every candidate struck out"),
+       ("Mọi tên trong danh sách đều bị gạch: phiếu không hợp lệ (Luật Bầu cử Điều 74 khoản 1 điểm d; trong Đảng, "
+        "khi danh sách có số dư: QĐ 244-QĐ/TW Điều 17).",
+        "Every name on the list is struck out: the ballot is invalid (Election Law art. 74(1)(d); in the Party, "
+        "when the list has more candidates than seats: QĐ 244 art. 17)."), voids_row=True),
+    _r("no-stamp", "row", ("Phiếu không có dấu", "Ballot without the stamp"),
+       ("phiếu không có dấu của Tổ bầu cử", "no stamp of the election team"),
+       ("Không thấy dấu của Tổ bầu cử ở góc trên bên trái: theo Luật Bầu cử Điều 74 khoản 1 điểm b, phiếu không "
+        "hợp lệ. Nếu trên tờ phiếu giấy thật ra có dấu, hãy chọn \"phiếu hợp lệ\".",
+        "No stamp of the election team in the top-left corner: under Election Law art. 74(1)(b) the ballot is "
+        "invalid. If the paper ballot does bear the stamp, mark the sheet valid."), voids_row=True),
+    _r("agree-no-vote", "row", ("Không tính phiếu cho người này", "No vote for this person"),
+       ("đánh dấu cả hai ô hoặc không ô nào", "both boxes or neither marked"),
+       ("Cả hai ô \"Đồng ý\" và \"Không đồng ý\" đều được đánh dấu, hoặc không ô nào: người này không được tính "
+        "phiếu, tờ phiếu vẫn hợp lệ (QĐ 190-QĐ/TW Điều 30).",
+        "Both \"Agree\" and \"Disagree\" are marked, or neither: this person gets no vote and the ballot stays "
+        "valid (QĐ 190 art. 30).")),
+    _r("stamp-absent", "sheet", ("Không thấy dấu", "No stamp seen"),
+       ("không thấy dấu ở góc phiếu", "no stamp seen on the ballot"),
+       ("Ảnh quét đủ rõ nhưng không thấy dấu ở góc trên bên trái. Nếu tờ phiếu giấy có dấu, chọn \"phiếu hợp "
+        "lệ\"; nếu không có, loại phiếu (không hợp lệ).",
+        "The scan is clear but shows no stamp in the top-left corner. If the paper ballot bears it, mark the "
+        "sheet valid; if not, reject it (invalid)."), to_review=True),
+    _r("stamp-unclear", "sheet", ("Không rõ có dấu hay không", "Stamp cannot be told"),
+       ("không xác định được dấu", "stamp cannot be told from the scan"),
+       ("Máy không xác định được có dấu hay không: dấu đỏ thành xám nhạt trên ảnh xám và có thể mất hẳn trên ảnh "
+        "đen trắng (1-bit). Hãy xem tờ phiếu giấy: có dấu thì chọn \"phiếu hợp lệ\", không có thì loại phiếu. "
+        "Nên quét phiếu bầu ở chế độ xám hoặc màu.",
+        "The machine cannot tell whether the stamp is there: red ink is a pale grey on a grey scan and may vanish "
+        "from a 1-bit one. Check the paper ballot: mark the sheet valid if it is stamped, reject it if not. Scan "
+        "election ballots in grey or colour."), to_review=True),
+)
+
 # Codes the tally gives a row besides the reader's (a person's decision, a void ballot)
 _TALLY_REASONS = (
     _r("decided-invalid", "row", ("Ban kiểm phiếu xác định không hợp lệ", "Declared invalid by the committee"),
@@ -177,12 +235,13 @@ _TALLY_REASONS = (
         "The ballot is invalid, so every row on it is invalid."), voids_row=True),
 )
 
-REASONS: dict[str, ReasonCode] = {r.code: r for r in _READER_REASONS + _TALLY_REASONS}
+REASONS: dict[str, ReasonCode] = {r.code: r for r in _READER_REASONS + _CROSSOUT_REASONS + _TALLY_REASONS}
 
 # A crossed-out name is said of its row and, naming the row, of the sheet: both send it to a person
-SHEET_REVIEW_CODES = frozenset({r.code for r in _READER_REASONS if r.scope == "sheet" and r.to_review}
-                               | {"crossed-out-name"})
-ROW_REVIEW_CODES = frozenset(r.code for r in _READER_REASONS if r.scope == "row" and r.to_review)
+SHEET_REVIEW_CODES = frozenset({r.code for r in _READER_REASONS + _CROSSOUT_REASONS
+                                if r.scope == "sheet" and r.to_review} | {"crossed-out-name"})
+ROW_REVIEW_CODES = frozenset(r.code for r in _READER_REASONS + _CROSSOUT_REASONS if r.scope == "row" and r.to_review)
+CROSSOUT_VERDICT_CODES = ("no-stamp", "too-many-left", "all-struck")  # the rules that void a cross-out ballot
 ROW_INVALID_CODES = frozenset(r.code for r in REASONS.values() if r.voids_row)
 RULE_INVALID_CODES = frozenset({"no-mark", "several-marks", "overvote", "undervote"})  # the contest rules' own
 

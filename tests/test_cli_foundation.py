@@ -34,7 +34,7 @@ def page_count(pdf: Path) -> int:
 
 BROKEN = """\
 id: hong
-paper: A5
+paper: A3
 header:
   title: PHIẾU LẤY PHIẾU TÍN NHIỆM
 contests:
@@ -77,7 +77,7 @@ def test_validate_broken_template_fails_with_the_message_on_stderr(broken):
     assert f"{TEMPLATES[0]}: OK" in result.stdout  # the good one is still checked
     assert str(broken) not in result.stdout
     assert f"{broken}: 2 problem(s) in the ballot template" in result.stderr
-    assert f"{broken}:2: paper: invalid paper size 'A5'; allowed: A4, Letter" in result.stderr
+    assert f"{broken}:2: paper: invalid paper size 'A3'; allowed: A4, Letter, A5" in result.stderr
     assert f"{broken}:11: contests[0].rows[1].id: duplicate id 'a'" in result.stderr
 
 
@@ -87,7 +87,7 @@ def test_other_commands_refuse_a_broken_template(broken, tmp_path, command):
     out = tmp_path / "x.pdf"
     result = omr(*(c.format(out=out) for c in command[:1]), broken, *(c.format(out=out) for c in command[1:]))
     assert result.returncode != 0
-    assert "invalid paper size 'A5'" in result.stderr
+    assert "invalid paper size 'A3'" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
     assert not out.exists()
@@ -116,15 +116,16 @@ def test_layout_json(path):
         assert [f["corner"] for f in page["fiducials"]] == ["top_left", "top_right", "bottom_right", "bottom_left"]
         assert [f["marker_id"] for f in page["fiducials"]] == [f.marker_id for f in pl.fiducials]
         assert page["qr"] == {"x": pl.qr.x, "y": pl.qr.y, "w": pl.qr.w, "h": pl.qr.h}
-        assert len(page["boxes"]) == len(pl.boxes) > 0
+        assert len(page["boxes"]) == len(pl.boxes) and (pl.boxes or pl.strike_cells)
         for box, b in zip(page["boxes"], pl.boxes):
             assert set(box) == {"contest_id", "row_id", "option_id", "rect"}
             assert (box["contest_id"], box["row_id"], box["option_id"]) == (b.contest_id, b.row_id, b.option_id)
             assert box["rect"] == {"x": b.rect.x, "y": b.rect.y, "w": b.rect.w, "h": b.rect.h}
         assert len(page["name_cells"]) == len(pl.name_cells)
-        assert len(page["ink_zones"]) == len(pl.boxes)
+        assert len(page["ink_zones"]) == len(pl.boxes) + (len(pl.strike_cells) + 1 if pl.strike_cells else 0)
     # every box of every contest row is somewhere in the layout
-    expected = {(c.id, r, o.id) for c in t.contests for r in c.row_ids for o in c.options}
+    expected = {(c.id, r, o.id) for c in t.contests for r in c.row_ids for o in c.options
+                if c.kind != "crossout" or c.style == "agree"}
     got = {(b["contest_id"], b["row_id"], b["option_id"]) for p in data["pages"] for b in p["boxes"]}
     assert got == expected
     # names as printed: Vietnamese kept as UTF-8, not escaped

@@ -331,7 +331,7 @@ def test_unknown_contest_kind(write_template):
     text = edit("kind: choose", "kind: ranked")
     path, msg = only_problem(write_template, text)
     assert msg == (f"{path}:{line_of(text, 'ranked')}: contests[1].kind: unknown contest kind 'ranked'; "
-                   "allowed: confidence, choose, yesno")
+                   "allowed: confidence, choose, yesno, crossout")
 
 
 def test_name_too_long_for_its_cell(write_template):
@@ -395,11 +395,11 @@ def test_every_accepted_choose_contest_fits_its_page(write_template):
             assert all(b.rect.y + b.rect.h < limit for b in page.boxes), (n, page.number)
 
 
-@pytest.mark.parametrize("value", ["A5", "a4", "Legal", "210x297"])
+@pytest.mark.parametrize("value", ["A3", "a4", "Legal", "210x297"])
 def test_invalid_paper_size(write_template, value):
     text = edit("paper: A4", f"paper: {value}")
     path, msg = only_problem(write_template, text)
-    assert msg == f"{path}:3: paper: invalid paper size '{value}'; allowed: A4, Letter"
+    assert msg == f"{path}:3: paper: invalid paper size '{value}'; allowed: A4, Letter, A5"
 
 
 def test_letter_paper_is_accepted(write_template):
@@ -483,14 +483,14 @@ def test_missing_file(tmp_path):
 
 
 def test_several_problems_are_all_reported(write_template):
-    text = edit("paper: A4", "paper: A5")
+    text = edit("paper: A4", "paper: A3")
     text = edit("language: vi", "language: fr", text)
     text = edit("      - id: hanh\n", "      - id: quang\n", text)
     text = edit("    max: 2\n", "    max: 2\n    maximum: 3\n", text)
     text = edit("  title: PHIẾU LẤY PHIẾU TÍN NHIỆM\n", "", text)
     path, found = problems(write_template, text)
     expected = {
-        "paper: invalid paper size 'A5'",
+        "paper: invalid paper size 'A3'",
         "language: unknown language 'fr'",
         "contests[0].rows[1].id: duplicate id 'quang'",
         "contests[1].maximum: unknown key 'maximum'",

@@ -146,6 +146,8 @@ def test_deck_votes(template: Template, sheets: int | None = None) -> list[TestS
     def rows(contest: Contest) -> tuple[str, ...]:
         return contest.row_ids
 
+    if any(c.kind == "crossout" for c in template.contests):
+        return _crossout_deck(template, sheets)
     width = max(len(c.options) for c in template.contests)
     count = sheets if sheets is not None else width + 2
     deck: list[TestSheet] = []
@@ -172,6 +174,51 @@ def test_deck_votes(template: Template, sheets: int | None = None) -> list[TestS
     return deck
 
 
+def _crossout_deck(template: Template, sheets: int | None) -> list[TestSheet]:
+    """Pre-struck ballots that exercise the rules: K names left (the first, then the last K), one name
+    fewer than K left, nothing struck (more names left than K), everything struck; then K left again,
+    shifted along the list. The agree style: Đồng ý for the first K, Không đồng ý for the others, both,
+    neither."""
+    c = template.contests[0]
+    ids = list(c.row_ids)
+    n, k = len(ids), c.seats
+    count = sheets if sheets is not None else 5
+    deck: list[TestSheet] = []
+    for i in range(count):
+        if c.style == "agree":
+            yes, no = c.options[0].id, c.options[1].id
+            pattern = i % 4
+            rows = {r: ((yes,) if (j - i) % n < k else (no,)) if pattern < 2 else
+                    ((yes, no) if pattern == 2 else ()) for j, r in enumerate(ids)}
+        else:
+            left = {0: ids[:k], 1: ids[n - k:], 2: ids[:max(k - 1, 1)], 3: ids, 4: []}.get(
+                i, [ids[(i + j) % n] for j in range(k)])
+            rows = {r: (() if r in left else (c.options[0].id,)) for r in ids}
+        deck.append(TestSheet(i + 1, {c.id: rows}))
+    return deck
+
+
+def draw_strike(page: _Page, line: Rect) -> None:
+    """A pen line through one printed line of a name, overshooting it a little."""
+    page.line(line.x - 1.5, line.cy + 0.3, line.x + line.w + 1.5, line.cy - 0.3, 0.6)
+
+
+def draw_test_stamp(page: _Page, zone: Rect) -> None:
+    """A grey ring in the stamp area of a test-deck ballot: the reader finds a stamp there, as on an
+    issued ballot (the sheet is still never counted: its QR code says "test")."""
+    c = page.c
+    r = min(zone.w, zone.h) / 2 - 2.0
+    cx, cy = zone.x + r + 1.0, zone.cy
+    c.setStrokeColorRGB(0.45, 0.45, 0.45)
+    c.setFillColorRGB(0.45, 0.45, 0.45)
+    for radius, width in ((r, 0.8), (r - 1.4, 0.5), (r * 0.55, 0.5)):
+        c.setLineWidth(width * mm)
+        c.circle(cx * mm, (page.h - cy) * mm, radius * mm, stroke=1, fill=0)
+    page.text(TEST_WORDS["vi"].split(" —")[0], cx, cy + 1.2, "bold", 7, "center")
+    c.setStrokeColorRGB(0, 0, 0)
+    c.setFillColorRGB(0, 0, 0)
+
+
 def test_deck_pdf(template: Template, deck: list[TestSheet]) -> bytes:
     """Test-deck ballots (QR flag T, never counted) carrying the marks of `deck`, each page
     printing in its footer band the votes it carries."""
@@ -187,14 +234,22 @@ def test_deck_pdf(template: Template, deck: list[TestSheet]) -> bytes:
             for box in pl.boxes:
                 if box.option_id in sheet.marks.get(box.contest_id, {}).get(box.row_id, ()):
                     draw_mark(page, box.rect)
+            if pl.stamp is not None:
+                draw_test_stamp(page, pl.stamp)
+            for cell in pl.strike_cells:
+                if sheet.marks.get(cell.contest_id, {}).get(cell.row_id, ()):
+                    for line in cell.lines:
+                        draw_strike(page, line)
             seen_rows: list[tuple[str, str]] = []
             for box in pl.boxes:
                 if (box.contest_id, box.row_id) not in seen_rows:
                     seen_rows.append((box.contest_id, box.row_id))
+            seen_rows += [(cell.contest_id, cell.row_id) for cell in pl.strike_cells]
             for contest_id, row_id in seen_rows:
                 chosen = sheet.marks.get(contest_id, {}).get(row_id, ())
                 summary.append(f"{row_id}={'+'.join(chosen) if chosen else '-'}")
-            _footer_line(page, pl, f"{words} · #{sheet.number}/{len(deck)}", 0)
+            narrow = pl.footer.w < 80.0  # A5: the footer band is 56 mm wide
+            _footer_line(page, pl, f"{words} · #{sheet.number}/{len(deck)}", 0, size=4.6 if narrow else 7.0)
             _footer_wrapped(page, pl, " ".join(summary))
             canvas.showPage()
     canvas.save()
@@ -210,10 +265,14 @@ def _footer_wrapped(page: _Page, pl: PageLayout, text: str) -> None:
     if len(lines) > 2:  # long decks: shrink rather than spill out of the band
         size = 4.5
         lines = wrap_text(text, "regular", size, width)
-    for i, line in enumerate(lines[:3]):
+    if len(lines) > 2 and pl.footer.w < 80.0:  # A5: two lines of the page's band at most
+        size = 3.2
+        lines = wrap_text(text, "regular", size, width)
+    for i, line in enumerate(lines[:3 if pl.footer.w >= 80.0 else 2]):
         _footer_line(page, pl, line, i + 1, "regular", size)
 
 
 # Not pytest tests, despite their names.
 test_deck_votes.__test__ = False  # type: ignore[attr-defined]
 test_deck_pdf.__test__ = False  # type: ignore[attr-defined]
+draw_test_stamp.__test__ = False  # type: ignore[attr-defined]

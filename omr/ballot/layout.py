@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from omr.ballot.fonts import PT_TO_MM, text_width_mm, wrap_text
@@ -30,6 +30,7 @@ ARUCO_DICTIONARY = "DICT_4X4_50"
 FIDUCIAL_IDS = {
     "A4": {"top_left": 8, "top_right": 5, "bottom_right": 32, "bottom_left": 33},
     "Letter": {"top_left": 19, "top_right": 24, "bottom_right": 46, "bottom_left": 4},
+    "A5": {"top_left": 13, "top_right": 27, "bottom_right": 39, "bottom_left": 43},
 }
 QR_SIZE = 20.0
 QR_GAP = 5.0  # between the bottom-left fiducial and the QR code
@@ -48,6 +49,16 @@ NAME_PT, POSITION_PT, CELL_PT = 11.0, 10.0, 9.5
 CHOICE_ROW_H = 10.0
 HEADER_PT = 10.0
 HEADER_BLOCK_W = 88.0
+CONTENT_W = 180.0  # the printed width on A4 and Letter; narrower paper (A5) keeps MARGIN_NARROW each side
+MARGIN_NARROW = 12.0
+
+# Cross-out election ballot: STT | name (Ông/Bà, the name, another line) | date of birth | [Đồng ý | Không đồng ý]
+CROSS_ROW_H = 10.0  # a one-line name; generous: a hand strikes a name without touching the next
+CROSS_NAME_PT, CROSS_OTHER_PT = 12.0, 9.0
+COL_BORN, COL_AGREE = 26.0, 20.0
+CROSS_HEAD_H = 8.0
+STRIKE_ZONE_OVERSHOOT = 8.0  # a strike may run this far past the table's sides and still belong to its row
+STAMP_H = 36.0  # the stamp area, top left: the committee's round stamp (dấu) is pressed there
 
 
 @dataclass(frozen=True)
@@ -88,12 +99,14 @@ class Box:
 
 @dataclass(frozen=True)
 class NameCell:
-    """A printed name (confidence rows): a line through it voids the row."""
+    """A printed name: on a confidence row a line through it voids the row; on a cross-out ballot
+    (PageLayout.strike_cells) a line through it is the vote."""
 
     contest_id: str
     row_id: str
     rect: Rect  # the table cell
     text_rect: Rect  # where the printed letters are
+    lines: tuple[Rect, ...] = ()  # cross-out names: each printed line of the name (one struck line is enough)
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,8 @@ class PageLayout:
     texts: tuple[TextItem, ...]
     lines: tuple[Line, ...]
     footer: Rect  # band for page numbers, test-deck and serial text; the reader ignores it
+    strike_cells: tuple[NameCell, ...] = ()  # cross-out ballots: the candidates' names, read for strikes
+    stamp: Rect | None = None  # cross-out ballots: where the committee's stamp is pressed
 
 
 @dataclass(frozen=True)
@@ -179,10 +194,18 @@ def page_frame(paper: str) -> tuple[tuple[Fiducial, ...], Rect]:
 WORDS = {
     "vi": {"stt": "STT", "name": "Họ và tên", "position": "Chức vụ", "page": "Trang {p}/{n}",
            "continued": "(tiếp theo)", "choose_n": "Chọn không quá {n}",
-           "choose_one": "Chọn 1", "confidence": "Đánh dấu X vào một ô cho mỗi người"},
+           "choose_one": "Chọn 1", "confidence": "Đánh dấu X vào một ô cho mỗi người",
+           "seats": "Số lượng được bầu: {k}", "born": "Ngày sinh",
+           "strike_state": "Cử tri gạch ngang họ và tên người mình không bầu",
+           "strike_party": "Đồng chí gạch ngang họ và tên người mình không bầu",
+           "agree": "Đánh dấu X vào một trong hai ô \"Đồng ý\" hoặc \"Không đồng ý\" cho mỗi người"},
     "en": {"stt": "No.", "name": "Full name", "position": "Position", "page": "Page {p} of {n}",
            "continued": "(continued)", "choose_n": "Vote for up to {n}",
-           "choose_one": "Vote for 1", "confidence": "Mark one box for each person"},
+           "choose_one": "Vote for 1", "confidence": "Mark one box for each person",
+           "seats": "Number to elect: {k}", "born": "Born",
+           "strike_state": "Strike out the full name of each candidate you do not choose",
+           "strike_party": "Strike out the full name of each candidate you do not choose",
+           "agree": "Mark X in one box, \"Agree\" or \"Disagree\", for each person"},
 }
 
 
@@ -194,7 +217,27 @@ def contest_instructions(contest: Contest, language: str, header_instructions: s
         return "" if header_instructions else w["confidence"]
     if contest.kind == "choose":
         return w["choose_one"] if contest.max_marks == 1 else w["choose_n"].format(n=contest.max_marks)
+    if contest.kind == "crossout":
+        return w["agree"] if contest.style == "agree" else w[f"strike_{contest.regime}"]
     return ""
+
+
+def content_width(paper: str) -> float:
+    """The printed width: 180 mm on A4 and Letter, the paper less two narrow margins on A5."""
+    return min(CONTENT_W, PAPER_SIZES_MM[paper][0] - 2 * MARGIN_NARROW)
+
+
+def header_block_width(paper: str) -> float:
+    return min(HEADER_BLOCK_W, (content_width(paper) - 4.0) / 2)
+
+
+def header_pt(paper: str) -> float:
+    """The header's font size: smaller on A5, where two blocks of 60 mm share the width."""
+    return HEADER_PT if content_width(paper) >= CONTENT_W else 8.0
+
+
+def has_crossout(template: Template) -> bool:
+    return any(c.kind == "crossout" for c in template.contests)
 
 
 # --- flowing the contests onto pages ----------------------------------------------------------
@@ -212,6 +255,8 @@ class _Page:
     lines: list[Line] = field(default_factory=list)
     boxes: list[Box] = field(default_factory=list)
     names: list[NameCell] = field(default_factory=list)
+    strikes: list[NameCell] = field(default_factory=list)
+    zones: list[Rect] = field(default_factory=list)  # where voter ink is expected besides the boxes
 
 
 class _Flow:
@@ -220,8 +265,9 @@ class _Flow:
     def __init__(self, template: Template):
         self.t = template
         self.width, self.height = template.paper_size_mm
-        self.x0 = (self.width - 180.0) / 2
-        self.x1 = self.x0 + 180.0
+        self.x0 = (self.width - content_width(template.paper)) / 2
+        self.x1 = self.x0 + content_width(template.paper)
+        self.block_w = header_block_width(template.paper)
         self.bottom = self.height - CONTENT_BOTTOM_GAP
         self.pages: list[_Page] = []
         self.y = 0.0
@@ -258,14 +304,15 @@ class _Flow:
 
     def _first_header(self) -> None:
         h = self.t.header
+        hp = header_pt(self.t.paper)
         top = self.y
-        left_cx = self.x0 + HEADER_BLOCK_W / 2
-        right_cx = self.x1 - HEADER_BLOCK_W / 2
+        left_cx = self.x0 + self.block_w / 2
+        right_cx = self.x1 - self.block_w / 2
         y = top
         for i, line in enumerate(h.left):
-            y += _line_h(HEADER_PT) + 1.0
+            y += _line_h(hp) + 1.0
             style = "regular" if i == 0 and len(h.left) > 1 else "bold"
-            self.text(line, left_cx, y - 0.9, style, HEADER_PT, "center")
+            self.text(line, left_cx, y - 0.9, style, hp, "center")
         if h.left:
             if self.t.language == "vi":  # the star under the issuing body is a Party-document convention
                 self.text("*", left_cx, y + 4.0, "bold", 11, "center")
@@ -273,15 +320,17 @@ class _Flow:
         y_left = y
         y = top
         for line in h.right:
-            y += _line_h(HEADER_PT) + 1.0
-            self.text(line, right_cx, y - 0.9, "bold", HEADER_PT, "center")
+            y += _line_h(hp) + 1.0
+            self.text(line, right_cx, y - 0.9, "bold", hp, "center")
         if h.right:
-            wide = max(text_width_mm(t, "bold", HEADER_PT) for t in h.right)
+            wide = max(text_width_mm(t, "bold", hp) for t in h.right)
             self.page.lines.append(Line(right_cx - wide / 2, y + 0.6, right_cx + wide / 2, y + 0.6, 0.3))
         if h.place_date:
             y += _line_h(10.5) + 2.5
             self.text(h.place_date, right_cx, y - 0.9, "italic", 10.5, "center")
         self.y = max(y_left, y) + 7.0
+        if has_crossout(self.t):  # the stamp is pressed over the issuing body's name: room for all of it
+            self.y = max(self.y, CONTENT_TOP + STAMP_H + 1.0)
         self.paragraph(h.title, "bold", 15, align="center")
         if h.subtitle:
             self.y += 1.0
@@ -414,6 +463,117 @@ class _Flow:
             self.text(line, x + BOX_SIZE + 4.0, ty - 0.25 * NAME_PT * PT_TO_MM - 0.3, "regular", NAME_PT)
 
 
+    # -- cross-out election ballots --
+
+    def crossout(self, c: Contest) -> None:
+        """Seats, instructions, then one row per candidate (a list longer than the page is refused by
+        fit_problems: the rules judge a ballot's whole list at once)."""
+        w = WORDS[self.t.language]
+        if c.title:
+            self.paragraph(c.title, "bold", 12, align="center")
+        self.paragraph(w["seats"].format(k=c.seats), "bold", 11.5, align="center")
+        instructions = contest_instructions(c, self.t.language)
+        if instructions:
+            self.paragraph(instructions, "italic", 10, align="center")
+        self.y += 3.0
+        cols = _crossout_columns(c, self.x0, self.x1 - self.x0)
+        top = self.y
+        heads = {"stt": w["stt"], "name": w["name"], "born": w["born"]}
+        heads.update({o.id: o.label for o in c.options})
+        for key, (x, cw) in cols.items():
+            if key in heads:
+                lines = wrap_text(heads[key], "bold", CELL_PT, cw - 2.0)
+                lh = _line_h(CELL_PT)
+                y = top + (CROSS_HEAD_H - lh * len(lines)) / 2
+                for line in lines:
+                    y += lh
+                    self.text(line, x + cw / 2, y - 0.9, "bold", CELL_PT, "center")
+        ry = top + CROSS_HEAD_H
+        for i, person in enumerate(c.candidates):
+            h = crossout_row_height(person, cols["name"][1])
+            self._crossout_row(c, person, i + 1, cols, ry, h)
+            ry += h
+        lines = self.page.lines
+        for x, _ in cols.values():
+            lines.append(Line(x, top, x, ry, 0.3))
+        lines.append(Line(self.x1, top, self.x1, ry, 0.3))
+        lines.append(Line(self.x0, top, self.x1, top, 0.3))
+        lines.append(Line(self.x0, ry, self.x1, ry, 0.3))
+        self.y = ry + 6.0
+
+    def _crossout_row(self, c: Contest, person, number: int, cols: dict, ry: float, h: float) -> None:
+        self.page.lines.append(Line(self.x0, ry, self.x1, ry, 0.3))
+        if "stt" in cols:
+            x, cw = cols["stt"]
+            self.text(str(number), x + cw / 2, ry + h / 2 + 1.3, "regular", NAME_PT, "center")
+        x, cw = cols["name"]
+        lh = _line_h(CROSS_NAME_PT)
+        other_h = _line_h(CROSS_OTHER_PT) if person.other else 0.0
+        name_lines = _name_lines(person, cw)
+        y = ry + (h - lh * len(name_lines) - other_h) / 2
+        left = x + 2.0
+        if person.honorific:
+            self.text(person.honorific, left, y + lh - 0.25 * CROSS_NAME_PT * PT_TO_MM - 0.3, "regular",
+                      CROSS_NAME_PT)
+            left += text_width_mm(person.honorific + " ", "regular", CROSS_NAME_PT)
+        rects = []
+        for line in name_lines:
+            self.text(line, left, y + lh - 0.25 * CROSS_NAME_PT * PT_TO_MM - 0.3, "bold", CROSS_NAME_PT)
+            rects.append(Rect(round(left, 3), round(y, 3), round(text_width_mm(line, "bold", CROSS_NAME_PT), 3),
+                              round(lh, 3)))
+            y += lh
+        if person.other:
+            self.text(person.other, left, y + other_h - 0.25 * CROSS_OTHER_PT * PT_TO_MM - 0.3, "italic",
+                      CROSS_OTHER_PT)
+        text = Rect(rects[0].x, rects[0].y, max(r.w for r in rects), round(lh * len(rects), 3))
+        cell = NameCell(c.id, person.id, Rect(x, ry, cw, h), text, tuple(rects))
+        # the strike style reads the name; on the agree style the boxes are the vote and a line through the
+        # name is looked for as on confidence ballots (a person decides)
+        (self.page.strikes if c.style == "strike" else self.page.names).append(cell)
+        if "born" in cols and person.born:
+            bx, bw = cols["born"]
+            yyyy, mm_, dd = person.born.split("-")
+            self.text(f"{dd}/{mm_}/{yyyy}", bx + bw / 2, ry + h / 2 + 1.3, "regular", POSITION_PT, "center")
+        for option in c.options:
+            if option.id in cols:
+                ox, ow = cols[option.id]
+                rect = Rect(round(ox + (ow - BOX_SIZE) / 2, 3), round(ry + (h - BOX_SIZE) / 2, 3), BOX_SIZE, BOX_SIZE)
+                self.page.boxes.append(Box(c.id, person.id, option.id, rect))
+        if c.style == "strike":  # the strike may overshoot the table: all of that is the voter's vote
+            over = min(STRIKE_ZONE_OVERSHOOT, self.x0 - 5.0)  # never into the 5 mm the reader leaves alone
+            self.page.zones.append(Rect(self.x0 - over, ry, self.x1 - self.x0 + 2 * over, h))
+
+
+def _crossout_columns(c: Contest, x0: float, width: float) -> dict[str, tuple[float, float]]:
+    """Column key -> (x, width): stt, name, born (when any date of birth is given), one per agree option."""
+    fixed: list[tuple[str, float]] = []
+    if c.numbered:
+        fixed.append(("stt", COL_STT))
+    fixed.append(("name", 0.0))
+    if any(p.born for p in c.candidates):
+        fixed.append(("born", COL_BORN))
+    if c.style == "agree":
+        fixed += [(o.id, COL_AGREE) for o in c.options]
+    name_w = width - sum(w for _, w in fixed)
+    out, x = {}, x0
+    for key, w in fixed:
+        w = w or name_w
+        out[key] = (round(x, 3), round(w, 3))
+        x += w
+    return out
+
+
+def _name_lines(person, cell_w: float) -> list[str]:
+    room = cell_w - 4.0 - (text_width_mm(person.honorific + " ", "regular", CROSS_NAME_PT) if person.honorific else 0)
+    return wrap_text(person.name, "bold", CROSS_NAME_PT, room)
+
+
+def crossout_row_height(person, cell_w: float) -> float:
+    lines = len(_name_lines(person, cell_w))
+    other = _line_h(CROSS_OTHER_PT) if person.other else 0.0
+    return round(max(CROSS_ROW_H, 5.0 + lines * _line_h(CROSS_NAME_PT) + other), 3)
+
+
 def _choice_height(c: Contest, language: str) -> float:
     """Height a choose or yes/no contest needs: it is never split across pages."""
     instructions = contest_instructions(c, language)
@@ -433,6 +593,8 @@ def layout(template: Template) -> BallotLayout:
     for contest in template.contests:
         if contest.kind == "confidence":
             flow.confidence(contest)
+        elif contest.kind == "crossout":
+            flow.crossout(contest)
         else:
             flow.choose(contest)
     width, height = template.paper_size_mm
@@ -440,6 +602,8 @@ def layout(template: Template) -> BallotLayout:
     count = len(flow.pages)
     footer = Rect(qr.x + qr.w + 4.0, height - 17.0, width - 2 * (qr.x + qr.w + 4.0), 10.0)
     pages = []
+    hb = header_block_width(template.paper)
+    stamp = Rect(flow.x0, CONTENT_TOP, hb, STAMP_H) if has_crossout(template) else None
     for number, page in enumerate(flow.pages, start=1):
         page_text = WORDS[template.language]["page"].format(p=number, n=count)
         texts = page.texts + [TextItem(page_text, footer.x + footer.w, footer.y + footer.h - 1.0, "regular",
@@ -447,8 +611,10 @@ def layout(template: Template) -> BallotLayout:
         pages.append(PageLayout(
             number=number, count=count, width=width, height=height, fiducials=fids, qr=qr,
             boxes=tuple(page.boxes), name_cells=tuple(page.names),
-            ink_zones=tuple(b.rect.grow(INK_MARGIN) for b in page.boxes),
+            ink_zones=tuple(b.rect.grow(INK_MARGIN) for b in page.boxes) + tuple(page.zones)
+            + ((stamp,) if stamp else ()),
             texts=tuple(texts), lines=tuple(page.lines), footer=footer,
+            strike_cells=tuple(page.strikes), stamp=stamp,
         ))
     return BallotLayout(template.id, fingerprint(template), LAYOUT_VERSION, template.paper, tuple(pages))
 
@@ -456,17 +622,28 @@ def layout(template: Template) -> BallotLayout:
 def fit_problems(template: Template, line_of: Callable[[tuple], int | None]) -> list[tuple[int | None, str]]:
     """Text too long for its printed cell, as (line, message) pairs."""
     problems: list[tuple[int | None, str]] = []
-    x_width = 180.0
+    x_width = content_width(template.paper)
+    block_w = header_block_width(template.paper)
+    if x_width < CONTENT_W:
+        for ci, c in enumerate(template.contests):
+            if c.kind != "crossout":
+                problems.append((line_of(("contests", ci, "kind")), f"contests[{ci}]: {template.paper} paper is "
+                                 "for cross-out election ballots only; print this contest on A4"))
+        if problems:
+            return problems
     if len(wrap_text(template.header.title, "bold", 15, x_width)) > 2:
         problems.append((line_of(("header", "title")), "header.title: the title needs more than 2 lines; "
                          "shorten it or move words to the subtitle"))
     for i, line in enumerate(template.header.left + template.header.right):
-        if text_width_mm(line, "bold", HEADER_PT) > HEADER_BLOCK_W:
+        if text_width_mm(line, "bold", header_pt(template.paper)) > block_w:
             side, j = ("left", i) if i < len(template.header.left) else ("right", i - len(template.header.left))
             problems.append((line_of(("header", side, j)),
-                             f"header.{side}[{j}]: the line is wider than its {HEADER_BLOCK_W:.0f} mm block; "
+                             f"header.{side}[{j}]: the line is wider than its {block_w:.0f} mm block; "
                              "split it into two lines"))
     for ci, c in enumerate(template.contests):
+        if c.kind == "crossout":
+            problems += _crossout_fit(template, c, ci, line_of)
+            continue
         if c.kind == "confidence":
             name_w = COL_NAME + (180.0 - COL_STT - COL_NAME - COL_POSITION - COL_LEVEL * len(c.options)) / 2
             if name_w < 30.0:
@@ -511,3 +688,43 @@ def fit_problems(template: Template, line_of: Callable[[tuple], int | None]) -> 
                                  f"contests[{ci}].options: {len(c.options)} options do not fit on one page; "
                                  "split the contest"))
     return problems
+
+
+def _crossout_fit(template: Template, c: Contest, ci: int, line_of: Callable[[tuple], int | None]
+                  ) -> list[tuple[int | None, str]]:
+    """Names of at most two lines, and the whole list on the first page with the header: the rules
+    (names left against seats) judge a ballot's whole list, so it is never split across sheets."""
+    problems: list[tuple[int | None, str]] = []
+    width = content_width(template.paper)
+    name_w = _crossout_columns(c, 0.0, width)["name"][1]
+    for ri, p in enumerate(c.candidates):
+        if len(_name_lines(p, name_w)) > 2:
+            problems.append((line_of(("contests", ci, "candidates", ri, "name")),
+                             f"contests[{ci}].candidates[{ri}].name: '{p.name}' is too long for its "
+                             f"{name_w:.0f} mm cell (2 lines at most)"))
+        if p.other and text_width_mm(p.other, "italic", CROSS_OTHER_PT) > name_w - 4.0:
+            problems.append((line_of(("contests", ci, "candidates", ri, "other")),
+                             f"contests[{ci}].candidates[{ri}].other: longer than one line of its cell"))
+    if problems:
+        return problems
+    if len([x for x in template.contests if x.kind == "crossout"]) > 1 or len(template.contests) > 1:
+        return [(line_of(("contests",)), "a cross-out election ballot holds one contest (one list of candidates)")]
+    flow = _Flow(template)
+    flow.crossout(c)
+    if len(flow.pages) > 1 or flow.y - 6.0 > flow.bottom:
+        fits = _rows_that_fit(template, c)
+        more = " or print it on A4" if template.paper == "A5" else ""
+        problems.append((line_of(("contests", ci, "candidates")),
+                         f"contests[{ci}].candidates: {len(c.candidates)} candidates do not fit on one "
+                         f"{template.paper} page (about {fits} do); shorten the header{more}"))
+    return problems
+
+
+def _rows_that_fit(template: Template, c: Contest) -> int:
+    flow = _Flow(template)
+    for n in range(len(c.candidates), 0, -1):
+        probe = _Flow(template)
+        probe.crossout(replace(c, candidates=c.candidates[:n]))
+        if probe.y - 6.0 <= flow.bottom:
+            return n
+    return 0

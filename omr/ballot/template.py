@@ -29,7 +29,14 @@ CONFIDENCE_LEVELS_EN: tuple[tuple[str, str], ...] = (
     ("thap", "Low confidence"),
 )
 LANGUAGES = ("vi", "en")
-CONTEST_KINDS = ("confidence", "choose", "yesno")
+CONTEST_KINDS = ("confidence", "choose", "yesno", "crossout")
+REGIMES = ("state", "party")  # whose rules judge a cross-out ballot (omr.read.interpret)
+CROSSOUT_STYLES = ("strike", "agree")  # strike names out | "Đồng ý / Không đồng ý" boxes (Party list, no surplus)
+HONORIFICS = ("Ông", "Bà", "Mr", "Ms", "Mrs")
+STRUCK = "struck"  # the one "option" of a struck-out name: read as marked when the name is struck out
+AGREE_OPTIONS_VI: tuple[tuple[str, str], ...] = (("dong-y", "Đồng ý"), ("khong-dong-y", "Không đồng ý"))
+AGREE_OPTIONS_EN: tuple[tuple[str, str], ...] = (("dong-y", "Agree"), ("khong-dong-y", "Disagree"))
+STRIKE_OPTION = {"vi": "Gạch tên", "en": "Struck out"}
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
@@ -59,6 +66,17 @@ class Person:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """One name on a cross-out election ballot."""
+
+    id: str
+    name: str
+    honorific: str = ""  # "Ông" / "Bà", printed before the name
+    born: str = ""  # ISO date (YYYY-MM-DD): printed, and breaks ties by age under state rules
+    other: str = ""  # a second, smaller line (another name, a position)
+
+
+@dataclass(frozen=True)
 class Contest:
     id: str
     kind: str  # confidence | choose | yesno
@@ -68,10 +86,18 @@ class Contest:
     rows: tuple[Person, ...] = ()  # confidence only
     min_marks: int = 1
     max_marks: int = 1
+    candidates: tuple[Candidate, ...] = ()  # crossout only
+    seats: int = 0  # crossout: the number to elect, K ("Số lượng được bầu")
+    regime: str = ""  # crossout: state | party
+    style: str = ""  # crossout: strike | agree
+    numbered: bool = True  # crossout: print the STT column
 
     @property
     def row_ids(self) -> tuple[str, ...]:
-        """Rows a sheet is judged on: people for confidence, the contest itself otherwise."""
+        """Rows a sheet is judged on: people for confidence, candidates for crossout, the contest
+        itself otherwise."""
+        if self.kind == "crossout":
+            return tuple(c.id for c in self.candidates)
         return tuple(p.id for p in self.rows) if self.kind == "confidence" else (self.id,)
 
 
@@ -94,6 +120,7 @@ class Template:
     contests: tuple[Contest, ...]
     serial_numbers: bool = False
     source: str = field(default="", compare=False)
+    warnings: tuple[str, ...] = field(default=(), compare=False)  # not errors: e.g. names not in alphabetical order
 
     @property
     def paper_size_mm(self) -> tuple[float, float]:
@@ -117,10 +144,55 @@ class Template:
                     "min": c.min_marks, "max": c.max_marks,
                     "options": [{"id": o.id, "label": o.label} for o in c.options],
                     "rows": [{"id": p.id, "name": p.name, "position": p.position} for p in c.rows],
+                    **(_crossout_canonical(c) if c.kind == "crossout" else {}),
                 }
                 for c in self.contests
             ],
         }
+
+
+def _crossout_canonical(c: Contest) -> dict[str, Any]:
+    """The cross-out fields, only for cross-out contests: other templates keep their fingerprint."""
+    return {"seats": c.seats, "regime": c.regime, "style": c.style, "numbered": c.numbered,
+            "candidates": [{"id": p.id, "name": p.name, "honorific": p.honorific, "born": p.born,
+                            "other": p.other} for p in c.candidates]}
+
+
+# --- Vietnamese alphabetical order (state rule: given name, then surname, then middle name) ---
+
+_VI_LETTERS = "aăâbcdđeêghiklmnoôơpqrstuưvxy"
+_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}  # huyền hỏi ngã sắc nặng
+
+
+def _word_key(word: str) -> tuple:
+    """A word's place in the Vietnamese alphabet: letters first (ă after a, đ after d, ...), tones second."""
+    letters: list[int] = []
+    tones: list[int] = []
+    for ch in word.lower():
+        parts = unicodedata.normalize("NFD", ch)
+        tone = next((_TONES[m] for m in parts if m in _TONES), 0)
+        base = unicodedata.normalize("NFC", "".join(m for m in parts if m not in _TONES))
+        letters.append(_VI_LETTERS.index(base) if base in _VI_LETTERS else 100 + ord(base[0]))
+        tones.append(tone)
+    return (tuple(letters), tuple(tones))
+
+
+def name_order_key(name: str) -> tuple:
+    """Given name (the last word), then surname (the first), then the middle names."""
+    words = name.split()
+    if not words:
+        return ()
+    return (_word_key(words[-1]), _word_key(words[0]), tuple(_word_key(w) for w in words[1:-1]))
+
+
+def order_warnings(c: Contest) -> list[str]:
+    """Where a list is not in the state rule's alphabetical order (a warning: Party lists may differ)."""
+    out = []
+    for a, b in zip(c.candidates, c.candidates[1:]):
+        if name_order_key(b.name) < name_order_key(a.name):
+            out.append(f"contest '{c.id}': '{b.name}' comes before '{a.name}' in alphabetical order by given "
+                       "name, then surname, then middle name (Luật Bầu cử: the list is printed in that order)")
+    return out
 
 
 # --- YAML with line numbers -------------------------------------------------------------------
@@ -250,7 +322,8 @@ def _contest(ck: _Checker, raw: Any, path: Path_, language: str, seen: set[str])
     common = {"id", "kind", "title"}
     extra = {"confidence": ({"rows"}, {"levels", "instructions"}),
              "choose": ({"options"}, {"min", "max", "instructions"}),
-             "yesno": (set(), {"options", "instructions"})}[kind]
+             "yesno": (set(), {"options", "instructions"}),
+             "crossout": ({"candidates", "seats", "regime"}, {"style", "numbered", "instructions"})}[kind]
     raw = ck.mapping(raw, path, common | extra[0], extra[1])
     cid = ck.ident(raw.get("id"), path + ("id",), seen)
     title = ck.text(raw.get("title"), path + ("title",), max_len=200)
@@ -271,6 +344,8 @@ def _contest(ck: _Checker, raw: Any, path: Path_, language: str, seen: set[str])
                               ck.text(m.get("label"), path + (key, i, "label"), max_len=120)))
         return tuple(out)
 
+    if kind == "crossout":
+        return _crossout(ck, raw, path, language, cid, title, instructions)
     if kind == "confidence":
         levels = options("levels", CONFIDENCE_LEVELS_VI if language == "vi" else CONFIDENCE_LEVELS_EN)
         rows_raw = raw.get("rows")
@@ -305,6 +380,49 @@ def _contest(ck: _Checker, raw: Any, path: Path_, language: str, seen: set[str])
     if len(opts) != 2:
         ck.fail(path + ("options",), f"a yes/no question has exactly 2 options, got {len(opts)}")
     return Contest(cid, kind, title, instructions, opts, (), 1, 1)
+
+
+def _crossout(ck: _Checker, raw: dict, path: Path_, language: str, cid: str, title: str,
+              instructions: str) -> Contest:
+    regime = raw.get("regime")
+    if regime not in REGIMES:
+        ck.fail(path + ("regime",), f"unknown regime {regime!r}; allowed: {', '.join(REGIMES)}")
+    style = raw.get("style", "strike")
+    if style not in CROSSOUT_STYLES:
+        ck.fail(path + ("style",), f"unknown style {style!r}; allowed: {', '.join(CROSSOUT_STYLES)}")
+    numbered = raw.get("numbered", True)
+    if not isinstance(numbered, bool):
+        ck.fail(path + ("numbered",), "expected true or false")
+        numbered = True
+    people: list[Candidate] = []
+    items = raw.get("candidates")
+    if not isinstance(items, list) or not items:
+        if "candidates" in raw:
+            ck.fail(path + ("candidates",), "expected a non-empty list of candidates (id, name)")
+    else:
+        ids: set[str] = set()
+        for i, item in enumerate(items):
+            p = path + ("candidates", i)
+            m = ck.mapping(item, p, {"id", "name"}, {"honorific", "born", "other"})
+            honorific = ck.text(m.get("honorific"), p + ("honorific",), default="", max_len=10)
+            if honorific and honorific not in HONORIFICS:
+                ck.fail(p + ("honorific",), f"unknown honorific {honorific!r}; allowed: {', '.join(HONORIFICS)}")
+            born = ck.text(m.get("born"), p + ("born",), default="", max_len=10)
+            if born and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", born):
+                ck.fail(p + ("born",), f"date of birth {born!r}: write it as YYYY-MM-DD (e.g. 1975-03-02)")
+            people.append(Candidate(ck.ident(m.get("id"), p + ("id",), ids),
+                                    ck.text(m.get("name"), p + ("name",), max_len=80), honorific, born,
+                                    ck.text(m.get("other"), p + ("other",), default="", max_len=120)))
+    seats = ck.integer(raw.get("seats"), path + ("seats",), 1, 1, max(len(people), 1))
+    if style == "strike" and people and seats >= len(people) and regime == "state":
+        ck.fail(path + ("seats",), f"{seats} seats for {len(people)} candidates: a state election lists more "
+                "candidates than seats (Luật Bầu cử); a Party list without surplus uses style: agree")
+    labels = AGREE_OPTIONS_VI if language == "vi" else AGREE_OPTIONS_EN
+    opts = (tuple(Option(i, label) for i, label in labels) if style == "agree"
+            else (Option(STRUCK, STRIKE_OPTION[language]),))
+    return Contest(cid, "crossout", title, instructions, opts, (), 0, seats, tuple(people), seats,
+                   regime if regime in REGIMES else "state", style if style in CROSSOUT_STYLES else "strike",
+                   numbered)
 
 
 def parse_template(text: str, source: str = "<template>") -> Template:
@@ -358,7 +476,8 @@ def parse_template(text: str, source: str = "<template>") -> Template:
                 contests.append(contest)
     if ck.problems:
         raise TemplateError(source, ck.problems)
-    template = Template(tid, language, paper, header, tuple(contests), serial, source)
+    warnings = tuple(w for c in contests if c.kind == "crossout" for w in order_warnings(c))
+    template = Template(tid, language, paper, header, tuple(contests), serial, source, warnings)
     # Text that does not fit its printed cell is a layout question; ask the layout now so that
     # `omr validate` reports it with the other problems.
     too_long = fit_problems(template, lambda path: lines.get(path))

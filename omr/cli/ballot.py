@@ -25,6 +25,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         boxes = sum(len(p.boxes) for p in bl.pages)
         print(f"{path}: OK — '{template.header.title}', {len(template.contests)} contest(s), "
               f"{len(bl.pages)} page(s), {boxes} boxes, fingerprint {bl.fingerprint[:16]}…")
+        for warning in template.warnings:
+            print(f"{path}: warning: {warning}")
     return 1 if failed else 0
 
 
@@ -43,6 +45,12 @@ def _cmd_layout(args: argparse.Namespace) -> int:
         for b in p.boxes:
             print(f"  box {b.contest_id}/{b.row_id}/{b.option_id}: x={b.rect.x:.2f} y={b.rect.y:.2f} "
                   f"w={b.rect.w:.2f} h={b.rect.h:.2f} mm")
+        for c in p.strike_cells:
+            r = c.text_rect
+            print(f"  name {c.contest_id}/{c.row_id}: x={r.x:.2f} y={r.y:.2f} w={r.w:.2f} h={r.h:.2f} mm "
+                  f"({len(c.lines)} line(s))")
+        if p.stamp is not None:
+            print(f"  stamp area: x={p.stamp.x:.2f} y={p.stamp.y:.2f} w={p.stamp.w:.2f} h={p.stamp.h:.2f} mm")
     return 0
 
 

@@ -210,15 +210,16 @@ def run(args: argparse.Namespace) -> int:
     print(f"3. decide the doubtful sheets: DEMONSTRATION decisions from {samples / DECISIONS_FILE}, "
           f"recorded as reviewer '{demo['reviewer']}'")
     pending = 0
+    sampled = [t for t in templates if t.id in demo["hand_counts"]]  # the ballots the bundled scans are of
     with Store(db) as store:
         piles = _piles(store, templates, demo, samples)
-        for t in templates:
+        for t in sampled:
             recorded, uncovered = _decide(store, _tally(store, t, piles[t.id], {}), demo, samples)
             print(f"  {t.id}: {recorded} decision(s) recorded")
             for doubt in uncovered:
                 print(f"  NOT DECIDED (no demonstration decision): {doubt}")
         print("4. tally each ballot with the demonstration's hand counts; minutes and exports")
-        for t in templates:
+        for t in sampled:
             tally = _tally(store, t, piles[t.id], demo["hand_counts"][t.id])
             pending += len(tally.pending_sheets)
             written = write_reports(tally, out / t.id)

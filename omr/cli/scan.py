@@ -131,6 +131,13 @@ def _scan_lines(summary, reads: list, templates: list, db: str, awaiting: int, d
     return out
 
 
+CROSSOUT_SCANNING = (
+    "cross-out election ballots: scan them in grey (8-bit) or colour, 200-300 dpi. A red stamp is a pale grey on a "
+    "grey scan and vanishes from a 1-bit (black and white) one: there every stamp reads 'unclear' and goes to a "
+    "person, and light pencil strikes may be lost. The strike and stamp thresholds are in the profile "
+    "(strike_struck_at, strike_clear_below, strike_ink_mm2, stamp_present_mm2, stamp_absent_mm2).")
+
+
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -139,6 +146,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
     base = load_profile(args.base)
     templates = _load_templates(args.template)
+    if any(c.kind == "crossout" for t in templates for c in t.contests):
+        print(CROSSOUT_SCANNING)
     options = ScanOptions(tuple(templates), tuple(args.template), base, jobs=max(1, args.jobs))
     scores, failures = scan_scores(args.scans, options)
     for f in failures:

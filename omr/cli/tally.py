@@ -60,6 +60,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--collected", type=_count, required=True, metavar="M", help="ballots collected (hand count)")
     p.add_argument("--convened", type=_count, metavar="C", help="people convened to the meeting")
     p.add_argument("--present", type=_count, metavar="P", help="people present (quorum: P x 3 >= C x 2)")
+    p.add_argument("--base", type=_count, metavar="N", help="cross-out elections, Party rules: the base of "
+                   "percentages and of 'more than half' (official members or delegates convened, less statutory "
+                   "exclusions)")
+    p.add_argument("--voters", type=_count, metavar="N", help="cross-out elections, state rules: voters on the list")
+    p.add_argument("--voted", type=_count, metavar="N", help="cross-out elections, state rules: voters who voted")
     p.add_argument("--batch", type=_batch, action="append", default=[], metavar="NAME=COUNT",
                    help="ballots counted by hand in one batch (NAME: the scanned file's name, without extension, "
                         "or its folder); repeat for each batch")
@@ -115,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
                 print(mixed, file=sys.stderr)
                 return 2
             tally = tally_store(store, templates, ballot=args.ballot, issued=args.issued, collected=args.collected,
-                                convened=args.convened, present=args.present, batches=batches or None)
+                                convened=args.convened, present=args.present, batches=batches or None,
+                                base=args.base, voters=args.voters, voted=args.voted)
     except (StoreError, TallyError) as exc:
         hint = "" if args.template or not isinstance(exc, TemplateMissing) else \
             " (the template files the scans recorded were not found or have changed: pass --template T.yaml)"

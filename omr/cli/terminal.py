@@ -37,6 +37,9 @@ WORDS = {
         "reconciled": "Đối chiếu số phiếu: khớp", "not_reconciled": "Đối chiếu số phiếu: CHƯA KHỚP",
         "error": "LỖI", "note": "lưu ý",
         "contest": "{title} (tỷ lệ trên {base} phiếu):",
+        "election": "{title}: {valid} phiếu hợp lệ, {invalid} phiếu không hợp lệ{pending}; số lượng được bầu {k}:",
+        "election_row": "{name}: {votes} phiếu{pct} — {outcome}",
+        "outcomes": "trúng cử|không trúng cử|bằng phiếu, cần quyết định|chưa xác định (nhập --base)",
         "row": "{name}: hợp lệ {valid}, không hợp lệ {invalid}{pending}: {counts}{band}",
         "row_pending": ", chờ xem xét {n}",
         "may_change": " (có thể thay đổi)",
@@ -62,6 +65,9 @@ WORDS = {
         "reconciled": "reconciled: yes", "not_reconciled": "reconciled: NO",
         "error": "ERROR", "note": "note",
         "contest": "{title} (% of {base}):",
+        "election": "{title}: {valid} valid ballot(s), {invalid} invalid{pending}; {k} to elect:",
+        "election_row": "{name}: {votes} vote(s){pct} — {outcome}",
+        "outcomes": "elected|not elected|tie, to be decided|not determined (give --base)",
         "row": "{name}: valid {valid}, invalid {invalid}{pending}: {counts}{band}",
         "row_pending": ", {n} pending",
         "may_change": " (may change)",
@@ -123,6 +129,22 @@ def scan_summary(run: int, counts: dict[str, int], lang: str) -> list[str]:
     return wrap("; ".join([text] + extra) + ".")
 
 
+def _election_lines(tally: Tally, titles: dict[str, str]) -> list[str]:
+    lang = tally.language
+    w = WORDS[lang]
+    words = dict(zip(("elected", "not-elected", "tie", "undecided"), w["outcomes"].split("|")))
+    out: list[str] = []
+    for e in tally.elections:
+        pending = w["row_pending"].format(n=e.pending) if e.pending else ""
+        out += wrap(w["election"].format(title=titles.get(e.template_id, e.contest_id), valid=fmt_int(e.valid, lang),
+                                         invalid=fmt_int(e.invalid, lang), pending=pending, k=e.seats))
+        for c in e.candidates:
+            pct = f" ({fmt_pct(c.percent, lang)}%)" if e.base else ""
+            out += wrap(w["election_row"].format(name=c.name, votes=fmt_int(c.votes, lang), pct=pct,
+                                                 outcome=words[c.outcome]), indent=2)
+    return out
+
+
 def tally_lines(tally: Tally, db: str) -> list[str]:
     """The results, what awaits review and the reconciliation, then the one-line summary last."""
     lang = tally.language
@@ -131,6 +153,8 @@ def tally_lines(tally: Tally, db: str) -> list[str]:
     out: list[str] = []
     titles = {t.id: t.header.title for t in tally.templates}
     for c in tally.contests:
+        if c.kind == "crossout":
+            continue  # below, as the election's result
         out += wrap(w["contest"].format(title=c.title or titles.get(c.template_id) or c.id, base=fmt_int(c.base, lang)))
         for row in c.rows:
             counts = ", ".join(f"{label} {fmt_int(row.counts[o], lang)} ({fmt_pct(row.percent[o], lang)}%)"
@@ -140,6 +164,7 @@ def tally_lines(tally: Tally, db: str) -> list[str]:
             pending = w["row_pending"].format(n=row.pending) if row.pending else ""
             out += wrap(w["row"].format(name=row.name, valid=row.valid, invalid=row.invalid, pending=pending,
                                         counts=counts, band=band), indent=2)
+    out += _election_lines(tally, titles)
     if tally.provisional:
         out += wrap(w["pending"].format(n=len(tally.pending_sheets)))
         for s in tally.pending_sheets[:20]:

@@ -70,8 +70,19 @@ from omr.codes import (
     VALID,
     WARNING,
 )
+from omr.count.election import ElectionResult, election_result
 from omr.read.duplicates import most_alike
-from omr.read.interpret import row_needs_person, sheet_review_codes
+from omr.read.interpret import (
+    STAMP_ABSENT,
+    STAMP_PRESENT,
+    STAMP_UNCLEAR,
+    STRUCK_OUT,
+    crossout_verdict,
+    name_from_choices,
+    name_reading,
+    row_needs_person,
+    sheet_review_codes,
+)
 from omr.read.results import MarkRead, Reason, SheetRead
 
 if TYPE_CHECKING:  # decisions come from the store; the tally itself never touches it
@@ -327,6 +338,7 @@ class Tally:
     log_head: LogHead | None = None  # the store's log head: anchors the minutes to the data
     pages_per_ballot: int = 1  # pages of the one ballot design in the count (1 with several designs)
     tool_version: str = __version__
+    elections: tuple[ElectionResult, ...] = ()  # cross-out contests: votes, elected, piles (omr.count.election)
 
     def ballots(self, sheets: Iterable[SheetOutcome]) -> int:
         """Ballots some sheets account for (counted and invalid): what a batch holds."""
@@ -396,6 +408,7 @@ class Tally:
                 "rows": [_row_json(c, row) for row in c.rows],
             } for c in self.contests],
             "sheets": [_sheet_json(s) for s in self.listed_sheets],
+            **({"elections": [_election_json(e) for e in self.elections]} if self.elections else {}),
         }
 
 
@@ -413,6 +426,16 @@ def _row_json(contest: ContestResult, row: RowResult) -> dict[str, Any]:
         out["undervotes"] = row.undervotes
     out["invalid_detail"] = dict(row.invalid_detail)
     return out
+
+
+def _election_json(e: ElectionResult) -> dict[str, Any]:
+    return {"contest": e.contest_id, "template": e.template_id, "regime": e.regime, "seats": e.seats,
+            "ballots": e.ballots, "valid": e.valid, "invalid": e.invalid, "pending": e.pending,
+            "invalid_by_reason": dict(e.invalid_by_reason), "base": e.base, "voters": e.voters, "voted": e.voted,
+            "turnout_over_half": e.turnout_over_half, "piles": {str(k): v for k, v in e.piles.items()},
+            "candidates": [{"id": c.row_id, "name": c.name, "born": c.born, "votes": c.votes,
+                            "percent": float(c.percent), "over_half": c.over_half, "outcome": c.outcome,
+                            "note": c.note} for c in e.candidates]}
 
 
 def decision_json(d: Decision) -> dict[str, Any]:
@@ -476,6 +499,40 @@ def _row_outcome(contest: Contest, row, decision: Decision | None) -> RowOutcome
             codes = (judge(contest, row.choices)[1] or "invalid",)
         return RowOutcome(status=INVALID, choices=tuple(row.choices), codes=codes, **base)
     return RowOutcome(status=PENDING, choices=(), codes=machine_codes or ("review",), **base)
+
+
+def _crossout_outcomes(c: Contest, read: SheetRead, rows: tuple[RowOutcome, ...], sdec: Decision | None
+                       ) -> tuple[RowOutcome, ...]:
+    """The ballot's rules applied again with what people decided: a name they set (struck / not struck),
+    a sheet they accepted (the stamp is there, the writing is harmless, the reads stand). A row a person
+    declared invalid voids the ballot."""
+    mine = [r for r in rows if r.contest_id == c.id]
+    if not mine:
+        return rows
+    names = {r.row_id: name_from_choices(c, r.decision.choices) if r.decision is not None
+             and r.decision.action == "set" else name_reading(c, list(r.marks)) for r in mine}
+    codes = {x.code for x in read.reasons}
+    accepted = sdec is not None and sdec.action == "accept"
+    stamp = STAMP_PRESENT if accepted else STAMP_ABSENT if "stamp-absent" in codes else \
+        STAMP_UNCLEAR if "stamp-unclear" in codes else STAMP_PRESENT
+    verdict = crossout_verdict(c, names, stamp, "extra-writing" in codes and sdec is None)
+    voided = next((r.decision for r in mine if r.decision is not None and r.decision.action == "invalid"), None)
+    out = []
+    for r in rows:
+        if r.contest_id != c.id:
+            out.append(r)
+        elif voided is not None:
+            out.append(replace(r, status=INVALID, choices=(), codes=("decided-invalid",)))
+        elif verdict.status == VALID:
+            chosen = (r.decision.choices if r.decision is not None and r.decision.action == "set"
+                      else r.machine_choices) if c.style == "agree" else \
+                (("struck",) if names[r.row_id] == STRUCK_OUT else ())
+            out.append(replace(r, status=VALID, choices=tuple(chosen), codes=()))
+        elif verdict.status == INVALID:
+            out.append(replace(r, status=INVALID, choices=(), codes=(verdict.code or "ballot-invalid",)))
+        else:
+            out.append(replace(r, status=PENDING, choices=(), codes=(verdict.code or "review",)))
+    return tuple(out)
 
 
 def _pending(read: SheetRead, rows: Sequence[RowOutcome], sheet_decision: Decision | None) -> tuple[str, ...]:
@@ -565,6 +622,9 @@ def _sheet_outcomes(items: Sequence[tuple[int, int | None, SheetRead]], known: M
             rows = tuple(_row_outcome(contests[row.contest_id], row, row_decisions.get((sid, row.contest_id,
                                                                                          row.row_id)))
                          for row in read.rows)
+            for contest in contests.values():
+                if contest.kind == "crossout":
+                    rows = _crossout_outcomes(contest, read, rows, sdec)
             if sdec is not None and sdec.action == "reject-sheet" and sdec.reason in PERSON_NOT_A_BALLOT:
                 # a person found a copy the machine could not prove, or a test sheet: not a ballot at all
                 outcome = SheetOutcome(outcome=PERSON_NOT_A_BALLOT[sdec.reason], rows=rows,
@@ -750,7 +810,8 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
                 convened: int | None = None, present: int | None = None, batches: Mapping[str, int] | None = None,
                 failures: Sequence[PageFailure] = (), as_of: str | None = None,
                 log_head: LogHead | None = None, scans_running: int = 0,
-                source_sha256: Mapping[int, str] | None = None) -> Tally:
+                source_sha256: Mapping[int, str] | None = None, base: int | None = None,
+                voters: int | None = None, voted: int | None = None) -> Tally:
     """The tally of some reads: pure, deterministic (the same inputs give the same Tally).
 
     `reads`: SheetReads, or (sheet id, SheetRead) pairs as ``Store.sheet_items()`` gives them; with
@@ -760,6 +821,8 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
     `templates`: the ballots' templates (any keys: each is found by its fingerprint).
     `failures`: the store's standing failures (``Store.failures()``).
     `source_sha256`: the SHA-256 of each sheet's file, by sheet id (the CVR names the file by it).
+    `base`, `voters`, `voted`: cross-out elections: the party's percentage base (members or delegates
+    convened less statutory exclusions); the state voter list and how many voted.
     """
     if sheet_ids is not None and len(sheet_ids) != len(reads):
         raise TallyError(f"{len(sheet_ids)} sheet id(s) for {len(reads)} read(s)")
@@ -774,6 +837,7 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
     if decisions and any(sid is None for _, sid, _ in items):
         raise TallyError("decisions are keyed by sheet id: pass (id, read) pairs or sheet_ids")
     issued, collected = _check_count("issued", issued), _check_count("collected", collected)
+    base, voters, voted = _check_count("base", base), _check_count("voters", voters), _check_count("voted", voted)
     convened, present = _check_count("convened", convened), _check_count("present", present)
     batches = {str(k): _check_count(f"batch {k}", v) for k, v in (batches or {}).items()}
     known: dict[str, Template] = {}
@@ -829,9 +893,12 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
     contest_results = _contest_results(outcomes, known, in_tally, collected, accounted, not_issued_ballots)
     templates_in = tuple(known[fp] for fp in in_tally)
     language = "vi" if templates_in and all(t.language == "vi" for t in templates_in) else "en"
+    elections = tuple(election_result(c, known[fp].id, [s for s in outcomes if s.fingerprint == fp], base, voters,
+                                      voted)
+                      for fp in in_tally for c in known[fp].contests if c.kind == "crossout")
     return Tally(provisional=bool(pending_sheets), reconciliation=reconciliation, contests=tuple(contest_results),
                  sheets=tuple(outcomes), templates=templates_in, language=language, as_of=as_of, log_head=log_head,
-                 pages_per_ballot=pages_per_ballot)
+                 pages_per_ballot=pages_per_ballot, elections=elections)
 
 
 def _pages_of(t: Template):
@@ -844,6 +911,8 @@ def _row_pages(t: Template) -> dict[tuple[str, str], int]:
     for pl in _pages_of(t):
         for b in pl.boxes:
             out.setdefault((b.contest_id, b.row_id), pl.number)
+        for cell in pl.strike_cells:
+            out.setdefault((cell.contest_id, cell.row_id), pl.number)
     return out
 
 

@@ -9,7 +9,7 @@ boxes a wide one far above it; the bands are put in the gap, with a margin on ea
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,9 @@ BUNDLED_PROFILES = Path(__file__).resolve().parent / "profiles"
 USER_PROFILES = Path("calibration")  # relative to the working directory
 KEYS = {"name", "description", "blank_below", "marked_at_least", "max_edge_width_mm", "min_contrast",
         "review_invalid_rows"}
+# Cross-out ballots (optional: a profile written before them takes these defaults)
+CROSSOUT_DEFAULTS = {"strike_struck_at": 0.7, "strike_clear_below": 0.12, "strike_ink_mm2": 0.8,
+                     "stamp_present_mm2": 40.0, "stamp_absent_mm2": 6.0}
 
 
 class ProfileError(ValueError):
@@ -38,6 +41,16 @@ class Profile:
     max_edge_width_mm: float  # blurrier than this: the sheet goes to review
     min_contrast: float  # paper white minus printed black, grey levels; fainter: review
     review_invalid_rows: bool
+    # a name is struck when a stroke through its letters covers this share of one printed line's width,
+    # not struck when less than strike_clear_below and less new ink than strike_ink_mm2 is in its cell,
+    # unclear between (a person decides)
+    strike_struck_at: float = CROSSOUT_DEFAULTS["strike_struck_at"]
+    strike_clear_below: float = CROSSOUT_DEFAULTS["strike_clear_below"]
+    strike_ink_mm2: float = CROSSOUT_DEFAULTS["strike_ink_mm2"]
+    # the stamp is present from this much new ink in its area, absent below stamp_absent_mm2 (and only on a
+    # grey scan clear enough to show red ink), unclear otherwise
+    stamp_present_mm2: float = CROSSOUT_DEFAULTS["stamp_present_mm2"]
+    stamp_absent_mm2: float = CROSSOUT_DEFAULTS["stamp_absent_mm2"]
 
     @property
     def thresholds(self) -> Thresholds:
@@ -54,7 +67,7 @@ class Profile:
 def parse_profile(data: Any, source: str) -> Profile:
     if not isinstance(data, dict):
         raise ProfileError(f"{source}: expected a mapping of {sorted(KEYS)}")
-    unknown = set(data) - KEYS
+    unknown = set(data) - KEYS - set(CROSSOUT_DEFAULTS)
     missing = KEYS - set(data) - {"description"}
     if unknown or missing:
         problems = ([f"unknown keys {sorted(unknown)}"] if unknown else []) + (
@@ -63,9 +76,14 @@ def parse_profile(data: Any, source: str) -> Profile:
     try:
         profile = Profile(str(data["name"]), str(data.get("description", "")), float(data["blank_below"]),
                           float(data["marked_at_least"]), float(data["max_edge_width_mm"]),
-                          float(data["min_contrast"]), bool(data["review_invalid_rows"]))
+                          float(data["min_contrast"]), bool(data["review_invalid_rows"]),
+                          **{k: float(data.get(k, v)) for k, v in CROSSOUT_DEFAULTS.items()})
     except (TypeError, ValueError) as exc:
         raise ProfileError(f"{source}: {exc}") from None
+    if not 0.0 < profile.strike_clear_below < profile.strike_struck_at <= 1.0 or \
+            not 0.0 < profile.stamp_absent_mm2 < profile.stamp_present_mm2:
+        raise ProfileError(f"{source}: need 0 < strike_clear_below < strike_struck_at <= 1 and "
+                           "0 < stamp_absent_mm2 < stamp_present_mm2")
     if not 0.0 < profile.blank_below <= profile.marked_at_least < 1.0:
         raise ProfileError(f"{source}: need 0 < blank_below <= marked_at_least < 1, got "
                            f"{profile.blank_below} and {profile.marked_at_least}")
@@ -120,8 +138,8 @@ def derive_profile(scores: np.ndarray, name: str, base: Profile) -> Derivation:
     note = "ok"
     if marked_at > base.marked_at_least:
         note = "this scanner is noisy: blank boxes score high; check its settings (brightness, resolution)"
-    profile = Profile(name, f"derived from {scores.size} box scores", blank_below, marked_at,
-                      base.max_edge_width_mm, base.min_contrast, base.review_invalid_rows)
+    profile = replace(base, name=name, description=f"derived from {scores.size} box scores",
+                      blank_below=blank_below, marked_at_least=marked_at)
     return Derivation(profile, int(scores.size), round(noise, 4), round(typical_mark, 4), note)
 
 

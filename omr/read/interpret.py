@@ -104,3 +104,119 @@ def row_needs_person(read: SheetRead, row: RowRead) -> bool:
     if read.status != SHEET_REVIEW:
         return False
     return row.status != VALID or any(r.code in ROW_REVIEW_CODES for r in row.reasons)
+
+
+# Cross-out election ballots (phiếu bầu, gạch tên): the ballot's rules, first match wins.
+# The reader applies them to what it read; the tally applies them again once people have decided.
+
+STRUCK_OUT, LEFT, UNCLEAR = "struck", "left", "unclear"  # a name struck out, left (a vote), or unclear
+STAMP_PRESENT, STAMP_ABSENT, STAMP_UNCLEAR = "present", "absent", "unclear"
+RULE_CITES = {
+    ("state", "no-stamp"): "Luật Bầu cử 2015, Điều 74 khoản 1 điểm b",
+    ("state", "too-many-left"): "Luật Bầu cử 2015, Điều 74 khoản 1 điểm c",
+    ("state", "all-struck"): "Luật Bầu cử 2015, Điều 74 khoản 1 điểm d",
+    ("party", "too-many-left"): "QĐ 244-QĐ/TW Điều 17, giữ trong QĐ 190-QĐ/TW",
+    ("party", "all-struck"): "QĐ 244-QĐ/TW Điều 17 (danh sách có số dư), giữ trong QĐ 190-QĐ/TW",
+    ("party", "agree-no-vote"): "QĐ 190-QĐ/TW Điều 30",
+}
+
+
+@dataclass(frozen=True)
+class CrossoutVerdict:
+    """The rules' answer for one cross-out ballot: valid, invalid (with the rule) or review (why)."""
+
+    status: str  # valid | invalid | review
+    code: str | None  # the rule that voided it (omr.codes.CROSSOUT_VERDICT_CODES) or the cause of review
+    detail: str
+    left: int  # names surely left (votes)
+
+
+def crossout_verdict(contest: Contest, names: dict[str, str], stamp: str, writing: bool) -> CrossoutVerdict:
+    """Judge one ballot from each name's reading (struck / left / unclear), the stamp (present / absent /
+    unclear) and whether writing on it still awaits a person.
+
+    state (Điều 74): no stamp -> invalid; stamp unclear -> review; writing -> review (a person decides
+    whether it is an added name or other content: both invalid); more names left than K -> invalid (an
+    untouched ballot too); all struck -> invalid; an unclear name -> review; else valid.
+    party (QĐ 244 Điều 17 / QĐ 190): stamp absent or unclear -> review (a person decides, invalid
+    suggested); writing -> review; more names left than K -> invalid; all struck on a list with surplus
+    -> invalid; an unclear name -> review; else valid.
+    Names surely left decide "more than K" even when others are unclear: however they are read the
+    ballot is invalid, so nobody is asked."""
+    k = contest.seats
+    left = sum(1 for v in names.values() if v == LEFT)
+    unclear = sum(1 for v in names.values() if v == UNCLEAR)
+    regime = contest.regime
+
+    def cite(code: str) -> str:
+        return RULE_CITES.get((regime, code), "")
+
+    if regime == "state":
+        if stamp == STAMP_ABSENT:
+            return CrossoutVerdict(INVALID, "no-stamp", f"no stamp ({cite('no-stamp')})", left)
+        if stamp == STAMP_UNCLEAR:
+            return CrossoutVerdict(REVIEW, "stamp-unclear", "whether the ballot is stamped cannot be told", left)
+    elif stamp != STAMP_PRESENT:
+        return CrossoutVerdict(REVIEW, f"stamp-{stamp}", "no stamp seen: a person checks the paper ballot "
+                               "(invalid if it has none)", left)
+    if writing:
+        return CrossoutVerdict(REVIEW, "extra-writing", "writing on the ballot: an added name or other content "
+                               "makes it invalid, a person decides", left)
+    if left > k:
+        return CrossoutVerdict(INVALID, "too-many-left", f"{left} names left, {k} to elect ({cite('too-many-left')})",
+                               left)
+    if unclear:
+        return CrossoutVerdict(REVIEW, "strike-unclear", f"{unclear} name(s) unclear", left)
+    surplus = len(names) > k
+    if left == 0 and (regime == "state" or surplus):
+        return CrossoutVerdict(INVALID, "all-struck", f"every name struck ({cite('all-struck')})", left)
+    return CrossoutVerdict(VALID, None, f"{left} name(s) left of {k} to elect", left)
+
+
+def name_reading(contest: Contest, marks: list[MarkRead]) -> str:
+    """One row's name as struck / left / unclear: the strike read (state of option "struck"), or on the
+    agree style left only when "Đồng ý" alone is marked (both or neither: no vote, QĐ 190 Điều 30)."""
+    if any(m.state == MARGINAL for m in marks):
+        return UNCLEAR
+    if contest.style == "agree":
+        chosen = [m.option_id for m in marks if m.state == MARKED]
+        return LEFT if chosen == [contest.options[0].id] else STRUCK_OUT
+    return STRUCK_OUT if any(m.state == MARKED for m in marks) else LEFT
+
+
+def crossout_rows(contest: Contest, marks: dict[str, list[MarkRead]], stamp: str, writing: bool,
+                  where: dict[str, tuple[float, float, float, float]] | None = None) -> list[RowRead]:
+    """Every candidate's row of one cross-out ballot, judged together: the ballot's verdict on each row
+    (invalid with its rule, or valid), an unclear name sent to a person unless nothing depends on it."""
+    names = {row_id: name_reading(contest, m) for row_id, m in marks.items()}
+    verdict = crossout_verdict(contest, names, stamp, writing)
+    rows = []
+    for row_id, row_marks in marks.items():
+        reasons: list[Reason] = []
+        box = (where or {}).get(row_id)
+        if contest.style == "agree" and names[row_id] == STRUCK_OUT and \
+                sum(1 for m in row_marks if m.state == MARKED) != 1:
+            reasons.append(Reason("agree-no-vote", f"{contest.id} / {row_id}: both boxes or neither marked "
+                                  f"({RULE_CITES[('party', 'agree-no-vote')]})", box))
+        status = VALID
+        if verdict.status == INVALID:
+            status = INVALID
+            reasons.append(Reason(verdict.code or "ballot-invalid", f"{contest.id} / {row_id}: {verdict.detail}"))
+            if names[row_id] == UNCLEAR:
+                reasons.append(Reason("strike-unclear-settled", f"{contest.id} / {row_id}: unclear, but the "
+                                      "ballot is invalid however it is read", box))
+        elif names[row_id] == UNCLEAR:
+            status = REVIEW
+            reasons.append(Reason("strike-unclear", f"{contest.id} / {row_id}: is the name struck out?", box))
+        struck = names[row_id] == STRUCK_OUT
+        choices = (tuple(m.option_id for m in row_marks if m.state == MARKED) if contest.style == "agree"
+                   else (("struck",) if struck else ()))
+        rows.append(RowRead(contest.id, row_id, status, tuple(reasons), choices, tuple(row_marks)))
+    return rows
+
+
+def name_from_choices(contest: Contest, choices: tuple[str, ...] | list[str]) -> str:
+    """A person's decision on a name (the options they set) as struck / left."""
+    if contest.style == "agree":
+        return LEFT if tuple(choices) == (contest.options[0].id,) else STRUCK_OUT
+    return STRUCK_OUT if "struck" in choices else LEFT

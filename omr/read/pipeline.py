@@ -20,6 +20,7 @@ from omr.ballot.sheetcode import SheetCode
 from omr.ballot.template import PAPER_SIZES_MM, Template
 from omr.read import duplicates
 from omr.read.calibration import Profile
+from omr.read.crossout import read_crossout_page
 from omr.read.identify import MATCH_PX_PER_MM, match_printed_page, read_sheet_code, upright_patch
 from omr.read.inspect import (
     NAME_PX_PER_MM,
@@ -251,6 +252,8 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
                               f"(at least {profile.min_contrast:.0f} needed): too faint to trust"))
     rows: list[RowRead] = []
     for contest in template.contests:
+        if contest.kind == "crossout":
+            continue  # judged as a whole ballot below
         for row_id in contest.row_ids:
             marks = [m for _, m in measured if m.contest_id == contest.id and m.row_id == row_id]
             if not marks:
@@ -259,7 +262,15 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
             beside = tuple(f.detail for f in inspection.findings
                            if f.code == "mark-beside-box" and (f.contest_id, f.row_id) == (contest.id, row_id))
             rows.append(interpret_row(contest, row_id, marks, strike.detail if strike else None, beside))
-    if all(m.state != MARKED for _, m in measured) and not any(m.state == MARGINAL for _, m in measured) \
+    crossout_metrics: dict[str, float] = {}
+    if pl.strike_cells or pl.stamp is not None:  # a cross-out election ballot (omr.read.crossout)
+        more_rows, more_reasons, crossout_metrics = read_crossout_page(
+            gray, pt.homography, pl, template, reference, levels, blur,
+            inspection.contrast, profile, [m for _, m in measured], any(r.code == "extra-writing" for r in reasons),
+            streaks)
+        rows += more_rows
+        reasons += more_reasons
+    elif all(m.state != MARKED for _, m in measured) and not any(m.state == MARGINAL for _, m in measured) \
             and inspection.new_ink_mm2 == 0 and not crossed:
         reasons.append(Reason("blank-sheet", "no box is marked and nothing is written on the sheet"))
     for (contest_id, row_id), strike in crossed.items():
@@ -268,7 +279,7 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     status = sheet_status(rows, reasons, profile.policy)
     metrics = {"edge_width_mm": blur, "contrast": inspection.contrast,
                "new_ink_mm2": inspection.new_ink_mm2, "paper_level": round(levels.paper, 1),
-               "black_level": round(levels.black, 1)}
+               "black_level": round(levels.black, 1), **crossout_metrics}
     read = SheetRead(
         source=source, page=page, status=status, reasons=tuple(reasons), image_sha256=digest,
         template_id=template.id, fingerprint=code.fingerprint, template_page=code.page, test=code.test,

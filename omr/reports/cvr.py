@@ -22,7 +22,8 @@
   committee have none (they are not ballots of this count).
 - Each person of a confidence contest is a ``RetentionContest`` on that person (a ``Candidate``),
   its levels the selections; a choose contest is a ``CandidateContest`` with a ``Candidate`` per
-  choice; a yes/no question a ``BallotMeasureContest``.
+  choice; a yes/no question a ``BallotMeasureContest``; a cross-out election ballot one n-of-m
+  ``CandidateContest`` whose selections are its candidates (a name left, not struck, is a vote).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 from urllib.parse import quote
 
 from omr.ballot.layout import fingerprint
-from omr.ballot.template import Template
+from omr.ballot.template import Contest, Template
 from omr.codes import COUNTED, REJECTED_BY_REVIEWER
 from omr.count.tally import RowOutcome, SheetOutcome, Tally
 from omr.read.results import BLANK, INVALID, MARKED, VALID, MarkRead
@@ -66,6 +67,17 @@ def _election(t: Template) -> dict[str, Any]:
     contests: list[dict[str, Any]] = []
     candidates: list[dict[str, Any]] = []
     for c in t.contests:
+        if c.kind == "crossout":  # one contest, each candidate a selection: a name left (not struck) is a vote
+            cid = f"{t.id}/{c.id}"
+            selections = []
+            for p in c.candidates:
+                cand = f"{t.id}/candidate/{c.id}/{p.id}"
+                candidates.append({"@id": cand, "@type": "CVR.Candidate", "Name": p.name})
+                selections.append({"@id": f"{cid}/{p.id}", "@type": "CVR.CandidateSelection", "CandidateIds": [cand]})
+            contests.append({"@id": cid, "@type": "CVR.CandidateContest", "Name": c.title or t.header.title,
+                             "ContestSelection": selections, "VotesAllowed": c.seats, "NumberElected": c.seats,
+                             "VoteVariation": "n-of-m"})
+            continue
         for row_id in c.row_ids:
             cid = _contest_id(t, c.id, row_id, c.kind)
             name = row_title(c, row_id)
@@ -154,6 +166,50 @@ def contest_record(cid: str, marks: tuple[MarkRead, ...], status: str, choices: 
     return out
 
 
+def _crossout_contest(cid: str, c: Contest, rows: list[RowOutcome], which: str, adjudicated: bool) -> dict[str, Any]:
+    """A cross-out ballot as one n-of-m contest: each candidate a selection whose indication is the name
+    left (not struck); the ballot's verdict allocates the votes (all rows share it)."""
+    def left(state: str) -> str:
+        return "no" if state == MARKED else "yes" if state == BLANK else "unknown"
+
+    status, choices = {"original": (None, None), "interpreted": (rows[0].machine_status, None),
+                       "modified": (rows[0].status, None), "rejected": (INVALID, None)}[which]
+    selections = []
+    votes = 0
+    for i, row in enumerate(rows, start=1):
+        strike = next((m for m in row.marks if m.option_id == "struck"), None)
+        if c.style == "agree":
+            chosen = row.machine_choices if which == "interpreted" else row.choices
+            is_vote = tuple(chosen) == (c.options[0].id,)
+            indication, metric = ("yes" if is_vote else "no"), [f"{m.score:.4f}" for m in row.marks]
+        else:
+            chosen = row.machine_choices if which in ("original", "interpreted") else row.choices
+            is_vote = "struck" not in chosen
+            indication = left(strike.state) if strike and which in ("original", "interpreted") else \
+                ("yes" if is_vote else "no")
+            metric = [f"{strike.score:.4f}"] if strike else []
+        allocable = "unknown" if status not in (VALID, INVALID) else "yes" if status == VALID and is_vote else "no"
+        votes += allocable == "yes"
+        position: dict[str, Any] = {"@type": "CVR.SelectionPosition", "Position": 1, "HasIndication": indication,
+                                    "MarkMetricValue": metric, "NumberVotes": 1, "IsAllocable": allocable}
+        if adjudicated and row.decision is not None:
+            position["Status"] = ["adjudicated"]
+        selections.append({"@type": "CVR.CVRContestSelection", "ContestSelectionId": f"{cid}/{row.row_id}",
+                           "OptionPosition": i, "SelectionPosition": [position],
+                           "TotalNumberVotes": int(allocable == "yes")})
+    out: dict[str, Any] = {"@type": "CVR.CVRContest", "ContestId": cid, "CVRContestSelection": selections,
+                           "Selections": votes}
+    if status == VALID:
+        out.update(Overvotes=0, Undervotes=c.seats - votes)
+    elif status == INVALID:
+        over = rows[0].codes[:1] == ("too-many-left",) if which != "rejected" else False
+        out.update(Overvotes=c.seats if over else 0, Undervotes=0 if over else c.seats,
+                   Status=["overvoted" if over else "invalidated-rules"])
+    elif status is not None:
+        out.update(Status=["other"], OtherStatus="needs-adjudication")
+    return out
+
+
 def _annotations(sheet: SheetOutcome) -> list[dict[str, Any]]:
     notes = []
     for d in sheet.decisions:
@@ -194,8 +250,17 @@ def cvr_record(sheet: SheetOutcome, template: Template, place: tuple[Batch, int]
     contests = {c.id: c for c in template.contests}
     rejected = sheet.outcome == REJECTED_BY_REVIEWER
     original, interpreted, modified = [], [], []
+    for c in template.contests:
+        rows = [r for r in sheet.rows if r.contest_id == c.id]
+        if c.kind == "crossout" and rows:
+            cid = f"{template.id}/{c.id}"
+            original.append(_crossout_contest(cid, c, rows, "original", False))
+            interpreted.append(_crossout_contest(cid, c, rows, "interpreted", False))
+            modified.append(_crossout_contest(cid, c, rows, "rejected" if rejected else "modified", True))
     for row in sheet.rows:
         c = contests[row.contest_id]
+        if c.kind == "crossout":
+            continue
         cid = _contest_id(template, c.id, row.row_id, c.kind)
         allowed = votes_allowed(c)
         original.append(_original_contest(cid, row))

@@ -247,10 +247,11 @@ def _header(tally: Tally, st: _Styles) -> list:
                                ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
     out.append(table)
     out.append(Spacer(1, 4 * mm))
-    out.append(_p(w["title"], st.title))
     kinds = {c.kind for c in tally.contests}
-    out.append(_pm(f"<b>{escape(w['subtitle_confidence'] if kinds == {'confidence'} else w['subtitle_other'])}</b>",
-                   st.subtitle))
+    out.append(_p(w["title_election"] if kinds == {"crossout"} else w["title"], st.title))
+    subtitle = w["subtitle_confidence"] if kinds == {"confidence"} else \
+        w["subtitle_election"] if kinds == {"crossout"} else w["subtitle_other"]
+    out.append(_pm(f"<b>{escape(subtitle)}</b>", st.subtitle))
     if t and t.header.subtitle:
         out.append(_pm(f"<i>{escape(t.header.subtitle)}</i>", st.subtitle))
     out.append(Spacer(1, 3 * mm))
@@ -304,20 +305,34 @@ def _numbers(tally: Tally, st: _Styles) -> list:
         rows.append((w["present"], f"{amount(r.quorum.present, 'people_unit')} ({verdict})"))
     rows.append((w["issued"], amount(r.issued, "ballots_unit")))
     rows.append((w["collected"], amount(r.collected, "ballots_unit")))
-    rows.append((w["valid_ballots"], amount(r.ballots_counted, "ballots_unit")))
-    invalid = amount(r.invalid_ballots, "ballots_unit")
     not_issued = next((d.params.get("ballots", d.count) for d in r.discrepancies if d.code == "not-issued"), 0)
-    parts = [text.format(n=fmt_int(n, lang)) for text, n in ((w["invalid_not_issued"], not_issued),
-                                                              (w["invalid_rejected"], r.rejected_by_reviewer)) if n]
-    if parts:
-        invalid += " (" + "; ".join(parts) + ")"
-    rows.append((w["invalid_ballots"], invalid))
+    if len(tally.elections) == 1:  # a cross-out ballot is valid or invalid as a whole (section II: why)
+        e = tally.elections[0]
+        valid = amount(e.valid, "ballots_unit")
+        if e.pending:
+            valid += " (" + w["e_pending"].format(n=fmt_int(e.pending, lang)).lstrip("; ") + ")"
+        rows.append((w["valid_ballots"], valid))
+        rows.append((w["invalid_ballots"], amount(e.invalid + not_issued, "ballots_unit")))
+    else:
+        rows += _ballot_numbers(tally, not_issued, amount)
     data = [[_p(f"{i}. {label}:", st.body), _pm(f"<b>{escape(value)}</b>", st.body)]
             for i, (label, value) in enumerate(rows, start=1)]
     table = Table(data, colWidths=[62 * mm, BODY_W - 62 * mm])
     table.setStyle(_table_style([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
                                ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
     return [table]
+
+
+def _ballot_numbers(tally: Tally, not_issued: int, amount) -> list[tuple[str, str]]:
+    w, lang, r = words(tally.language), tally.language, tally.reconciliation
+    rows = [(w["valid_ballots"], amount(r.ballots_counted, "ballots_unit"))]
+    invalid = amount(r.invalid_ballots, "ballots_unit")
+    parts = [text.format(n=fmt_int(n, lang)) for text, n in ((w["invalid_not_issued"], not_issued),
+                                                              (w["invalid_rejected"], r.rejected_by_reviewer)) if n]
+    if parts:
+        invalid += " (" + "; ".join(parts) + ")"
+    rows.append((w["invalid_ballots"], invalid))
+    return rows
 
 
 def _share(part: int, whole: int):
@@ -410,7 +425,10 @@ def _results(tally: Tally, st: _Styles) -> list:
     w, lang = words(tally.language), tally.language
     out: list = []
     several = len(tally.contests) > 1
+    out += _elections(tally, st)
     for c in tally.contests:
+        if c.kind == "crossout":
+            continue  # above, as the election's result
         if several or c.title:
             title = c.title or c.id
             out.append(_p(title, st.contest))
@@ -432,6 +450,70 @@ def _results(tally: Tally, st: _Styles) -> list:
             out.append(_p(w["band_rule"], st.note))
         if any(r.pending for r in c.rows):
             out.append(_p(w["pending_rows"], st.note))
+        out.append(Spacer(1, 2 * mm))
+    return out
+
+
+def _elections(tally: Tally, st: _Styles) -> list:
+    """Cross-out elections: turnout, ballots, invalid by reason, votes in descending order with the
+    percentage and who is elected, the piles by names left, complaints (filled in by hand)."""
+    w, lang = words(tally.language), tally.language
+    r = tally.reconciliation
+    out: list = []
+    for e in tally.elections:
+        if e.voters is not None or e.voted is not None:
+            turnout = "" if e.turnout_over_half is None else w["e_turnout_ok"] if e.turnout_over_half \
+                else w["e_turnout_low"]
+            out.append(_p(w["e_voters"].format(voters=fmt_int(e.voters, lang), voted=fmt_int(e.voted, lang),
+                                               turnout=turnout), st.body))
+        pending = w["e_pending"].format(n=fmt_int(e.pending, lang)) if e.pending else ""
+        out.append(_p(w["e_ballots"].format(issued=fmt_int(r.issued, lang), collected=fmt_int(r.collected, lang),
+                                            valid=fmt_int(e.valid, lang), invalid=fmt_int(e.invalid, lang),
+                                            pending=pending), st.body))
+        if e.invalid_by_reason:
+            listed = "; ".join(f"{reason_word(code, lang)}: {fmt_int(n, lang)}"
+                               for code, n in e.invalid_by_reason.items())
+            out.append(_p(w["e_invalid_by"].format(list=listed), st.body))
+        out.append(_p(w["e_seats"].format(k=fmt_int(e.seats, lang)), st.body))
+        rate = w["e_rate_valid"] if e.regime == "state" else w["e_rate_base"].format(base=fmt_int(e.base, lang))
+        data = [[_p(w["stt"], st.cell_h), _p(w["e_candidate"], st.cell_h), _p(w["e_born"], st.cell_h),
+                 _p(w["e_votes"], st.cell_h), _p(rate, st.cell_h), _p(w["e_outcome"], st.cell_h)]]
+        outcome_words = {"elected": w["e_elected"], "not-elected": w["e_not_elected"], "tie": w["e_tie"],
+                         "undecided": w["e_undecided"]}
+        extra = []
+        for i, c in enumerate(e.candidates, start=1):
+            name = f"{escape(c.honorific)} <b>{escape(c.name)}</b>" if c.honorific else f"<b>{escape(c.name)}</b>"
+            born = "/".join(reversed(c.born.split("-"))) if c.born else ""
+            note = f"<b>{escape(outcome_words[c.outcome])}</b>" if c.outcome in ("elected", "tie") \
+                else escape(outcome_words[c.outcome])
+            if c.note:
+                note += f"<br/>{escape(c.note)}"
+            data.append([_p(str(i), st.cell_c), _pm(name, st.cell), _p(born, st.cell_c),
+                         _p(fmt_int(c.votes, lang), st.cell_r),
+                         _p(fmt_pct(c.percent, lang) if e.base else "", st.cell_r), _pm(note, st.cell)])
+            if c.outcome == "elected":
+                extra.append(("BACKGROUND", (-1, i), (-1, i), colors.HexColor("#e3f2e1")))
+            elif c.outcome == "tie":
+                extra.append(("BACKGROUND", (-1, i), (-1, i), colors.HexColor("#fbe3e1")))
+        widths = [10 * mm, 62 * mm, 24 * mm, 20 * mm, 26 * mm]
+        widths.append(BODY_W - sum(widths))
+        out.append(_grid(Table(data, colWidths=widths, repeatRows=1), 1, extra))
+        if e.base is None:
+            out.append(_p(w["e_no_base"], st.note))
+        else:
+            names = ", ".join(c.name for c in e.candidates if c.outcome == "elected") or w["nobody"]
+            of = w["e_of_valid"] if e.regime == "state" else w["e_of_base"].format(base=fmt_int(e.base, lang))
+            out.append(_p(w["e_elected_list"].format(of=of, names=names), st.body))
+            out.append(_p(w["e_rule"].format(base=fmt_int(e.base, lang),
+                                             tie=w["e_tie_state"] if e.regime == "state" else w["e_tie_party"]),
+                          st.note))
+        if e.piles:
+            piles = "; ".join(w["e_pile"].format(left=fmt_int(k, lang), n=fmt_int(n, lang)) for k, n in e.piles.items())
+            out.append(_p(w["e_piles"].format(list=piles), st.body))
+        if e.pending:
+            out.append(_p(w["pending_rows"], st.note))
+        out.append(_p(w["e_complaints"], st.body))
+        out.append(_p(w["e_announce"], st.note))
         out.append(Spacer(1, 2 * mm))
     return out
 

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, redirect, request
 
 from omr.review import i18n
 from omr.review.context import filters, nav, review
-from omr.review.model import AWAITING, RowItem, SheetItem
+from omr.review.model import AWAITING, NOT_STRUCK, RowItem, SheetItem
 from omr.review.pages import sheet_view
 from omr.store.database import StoreError
 
@@ -102,7 +102,8 @@ def _row_decision(item: SheetItem, parts: list[str], note: str) -> tuple[dict[st
     elif parts[0] == "set" and len(parts) == 3:
         if parts[2] not in options:
             abort(400, description=f"Row {row.name} has no option {parts[2][:40]!r}.")
-        kwargs.update(action="set", choices=[parts[2]])
+        # a cross-out name "not struck out" is the name left: no choice
+        kwargs.update(action="set", choices=[] if parts[2] == NOT_STRUCK else [parts[2]])
     elif parts[0] == "setmany" and len(parts) == 2:
         kwargs.update(action="set", choices=_ticked(row, options))
     elif parts[0] == "invalid" and len(parts) == 2:

@@ -16,6 +16,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "nav_queue": {"vi": "Danh sách chờ", "en": "Review queue"},
     "nav_results": {"vi": "Kết quả", "en": "Results"},
     "lang_switch": {"vi": "English", "en": "Tiếng Việt"},
+    "strike_struck": {"vi": "Tên bị gạch", "en": "Struck out"},
+    "strike_not_struck": {"vi": "Không bị gạch", "en": "Not struck out"},
     "awaiting": {"vi": "Chờ xem xét", "en": "Awaiting review"},
     "decided": {"vi": "Đã xem xét xong", "en": "Reviewed"},
     "all_flagged": {"vi": "Tất cả phiếu cần xem xét", "en": "All flagged sheets"},

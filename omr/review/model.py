@@ -23,9 +23,10 @@ from pathlib import Path
 
 from omr.ballot.layout import BallotLayout, PageLayout, Rect, layout
 from omr.ballot.shelf import RecordedTemplate, find_templates
-from omr.ballot.template import Contest, Template
+from omr.ballot.template import STRUCK, Contest, Template
 from omr.read.interpret import row_needs_person, sheet_needs_person
 from omr.read.results import REVIEW, SHEET_OK, RowRead, SheetRead
+from omr.review.i18n import message
 from omr.store.database import Store
 from omr.store.records import Decision, StoredSheet
 
@@ -81,6 +82,8 @@ class RowItem:
         if self.read.status == "invalid":
             return True
         n = len(self.read.choices)
+        if self.contest is not None and self.contest.kind == "crossout":
+            return False  # the ballot's rules judge its rows together (omr.read.interpret.crossout_verdict)
         if self.contest is None or self.contest.kind in ("confidence", "yesno"):
             return n != 1
         return not self.contest.min_marks <= n <= self.contest.max_marks
@@ -170,11 +173,25 @@ def _row_names(info: TemplateInfo | None, row: RowRead) -> tuple[Contest | None,
     if contest is None:
         return None, f"{row.contest_id} / {row.row_id}", "", [(m.option_id, m.option_id) for m in row.marks], 1
     options = [(o.id, o.label) for o in contest.options]
+    if contest.kind == "crossout":
+        person = next((p for p in contest.candidates if p.id == row.row_id), None)
+        name = f"{person.honorific} {person.name}".strip() if person else row.row_id
+        if contest.style == "strike":  # the decisions that make sense: the name is struck out, or it is not
+            options = [(o, i18n_words(o, info.template.language if info else "vi")) for o in STRIKE_DECISIONS]
+        return contest, name, "", options, 1
     if contest.kind == "confidence":
         person = next((p for p in contest.rows if p.id == row.row_id), None)
         name = person.name if person else row.row_id
         return contest, name, person.position if person else "", options, 1
     return contest, contest.title or contest.id, contest.instructions, options, contest.max_marks
+
+
+NOT_STRUCK = "not-struck"  # a person's "the name is not struck out": stored as a set decision with no choice
+STRIKE_DECISIONS = (STRUCK, NOT_STRUCK)
+
+
+def i18n_words(option: str, lang: str) -> str:
+    return message(f"strike_{option.replace('-', '_')}", lang)
 
 
 def _union(rects: list[Rect]) -> Rect | None:
@@ -196,7 +213,8 @@ def _clip(rect: Rect, page: PageLayout) -> Rect:
 def row_area(page: PageLayout, contest: Contest | None, row: RowRead) -> Rect | None:
     """The printed row on the page: a person's name cell and boxes, or a contest's boxes and labels."""
     boxes = [b.rect for b in page.boxes if (b.contest_id, b.row_id) == (row.contest_id, row.row_id)]
-    cells = [c.rect for c in page.name_cells if (c.contest_id, c.row_id) == (row.contest_id, row.row_id)]
+    cells = [c.rect for c in page.name_cells + page.strike_cells
+             if (c.contest_id, c.row_id) == (row.contest_id, row.row_id)]
     area = _union(boxes + cells)
     if area is None:
         return None

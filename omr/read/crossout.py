@@ -1,0 +1,52 @@
+"""One page of a cross-out election ballot: each name read as struck / not struck / unclear, the
+stamp, then the ballot's rules (omr.read.interpret) on all of them at once."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from omr.ballot.layout import PageLayout
+from omr.ballot.template import STRUCK, Template
+from omr.read.calibration import Profile
+from omr.read.inspect import Finding, PageReference
+from omr.read.interpret import STAMP_PRESENT, crossout_rows
+from omr.read.marks import InkLevels
+from omr.read.results import MARGINAL, MarkRead, Reason, RowRead
+from omr.read.stamp import read_stamp
+from omr.read.strikes import measure_strike, strike_state
+
+
+def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, template: Template,
+                       reference: PageReference, levels: InkLevels, blur_mm: float, contrast: float,
+                       profile: Profile, box_marks: list[MarkRead], writing: bool, streaks: list[Finding]
+                       ) -> tuple[list[RowRead], list[Reason], dict[str, float]]:
+    """Rows of the page's cross-out contest, the sheet's stamp reasons, and the numbers behind them. A
+    name or the stamp area crossed by a scanner streak is unclear whatever its ink says."""
+    contest = next(c for c in template.contests if c.kind == "crossout")
+    marks: dict[str, list[MarkRead]] = {r: [] for r in contest.row_ids}
+    where: dict[str, tuple[float, float, float, float]] = {}
+    for cell in pl.strike_cells:
+        m = measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo)
+        state = strike_state(m, profile.strike_struck_at, profile.strike_clear_below, profile.strike_ink_mm2)
+        if any(st.crosses(cell.text_rect) for st in streaks):
+            state = MARGINAL
+        marks[cell.row_id].append(MarkRead(cell.contest_id, cell.row_id, STRUCK, m.coverage, state))
+        r = cell.rect
+        where[cell.row_id] = (round(r.x, 1), round(r.y, 1), round(r.w, 1), round(r.h, 1))
+    for m in box_marks:
+        if m.contest_id == contest.id:
+            marks[m.row_id].append(m)
+    metrics: dict[str, float] = {}
+    reasons: list[Reason] = []
+    stamp_state = STAMP_PRESENT
+    if pl.stamp is not None:
+        stamp = read_stamp(gray, homography, pl.stamp, reference, levels, contrast, profile.min_contrast,
+                           profile.stamp_present_mm2, profile.stamp_absent_mm2,
+                           any(st.crosses(pl.stamp) for st in streaks))
+        stamp_state = stamp.state
+        metrics["stamp_ink_mm2"] = stamp.ink_mm2
+        z = pl.stamp
+        if stamp.state != STAMP_PRESENT:
+            reasons.append(Reason(f"stamp-{stamp.state}", stamp.detail, (z.x, z.y, z.w, z.h)))
+    rows = crossout_rows(contest, {r: m for r, m in marks.items() if m}, stamp_state, writing, where)
+    return rows, reasons, metrics

@@ -1,0 +1,216 @@
+"""Struck-out names on a cross-out election ballot: how much of each printed name a stroke crosses.
+
+The strike is the vote here. It is measured twice, once per printed line of the name (one struck
+line of a two-line name is enough): straight strokes through the letters' bodies, with the print's
+own straight runs discounted (as :mod:`omr.read.inspect` finds crossed-out names on confidence
+ballots, with its functions), and the share of the blank gaps between and inside the words that ink
+crosses. A strike shows in both; blurred bold letters (phones, resampling) make runs but never reach
+the middle of a gap; specks reach a gap but make no run: the lesser of the two is the coverage.
+Beside it, the new ink anywhere in the name's cell and along the rules above and below it: a line
+under or over the name, a circle, a tick or a stroke between two rows leave ink without crossing the
+letters, and must reach a person rather than pass as "not struck".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from omr.ballot.layout import NameCell, Rect
+from omr.read.identify import upright_patch
+from omr.read.inspect import (
+    NAME_PX_PER_MM,
+    STRIKE_INK,
+    STRIKE_KERNEL_MM,
+    STRIKE_MAX_WIDTH_MM,
+    ink_mask,
+    straight_strokes,
+)
+from omr.read.marks import InkLevels
+from omr.read.results import BLANK, MARGINAL, MARKED
+
+CELL_GROW_MM = 0.8  # past the cell's ruled borders: a stroke along the line between two rows counts for both
+PRINT_GROW_PX = 4  # the blank print grown by this much: registration, blur, 1-bit jaggies
+
+
+FAINT_SHARE = 0.6  # stray ink in a cell is looked for from 60 % of the usual darkness: light pencil
+PALE_DARKNESS = 0.35  # a broad band lighter than this (paper 0, printed black 1) is a fold's shadow, not a pen
+BRIDGE_MM = 2.5  # a stroke through bold letters hides behind their stems for up to this long
+BODY_TOP, BODY_BOTTOM = 0.25, 0.8  # the letters' bodies, as shares of a printed line's height from its top
+
+
+@dataclass(frozen=True)
+class StrikeMeasure:
+    coverage: float  # the largest share of one printed line crossed through its letters' bodies (see above)
+    ink_mm2: float  # new ink in the name's cell, mm^2, from 60 % of the usual darkness (light pencil too)
+    pale: bool  # a broad pale band across the name (a fold's shadow, soft pencil): never a strike by itself
+    gaps: float = 0.0  # the share of the blank gaps crossed by ink, alone: a tick or a short stroke over the letters
+
+
+def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float) -> str:
+    """marked (struck), blank (not struck) or marginal (unclear: a person decides)."""
+    if m.coverage >= struck_at and not m.pale:
+        return MARKED
+    if max(m.coverage, m.gaps) < clear_below and m.ink_mm2 < ink_mm2:
+        return BLANK
+    return MARGINAL
+
+
+def _printed(ref: np.ndarray, memo: dict, key: tuple) -> np.ndarray:
+    """The blank print (sharp and blurred) grown by PRINT_GROW_PX: the same for every sheet, memoised."""
+    if key not in memo:
+        s = NAME_PX_PER_MM
+        printed = np.zeros(ref.shape, np.uint8)
+        for sigma in (0.0, 1.5):
+            blurred = cv2.GaussianBlur(ref, (0, 0), sigma) if sigma else ref
+            printed |= ink_mask(blurred, InkLevels(0.0, 255.0), s, STRIKE_INK).astype(np.uint8)
+        grow = np.ones((2 * PRINT_GROW_PX + 1, 2 * PRINT_GROW_PX + 1), np.uint8)
+        memo[key] = cv2.dilate(printed, grow).astype(bool)
+    return memo[key]
+
+
+def faint_levels(levels: InkLevels) -> InkLevels:
+    """Levels under which ink_mask sees ink from FAINT_SHARE of its usual darkness."""
+    return InkLevels(levels.paper - FAINT_SHARE * levels.contrast, levels.paper)
+
+
+GAP_CLEAR_PX = 3  # a gap column this close to a letter may hold the letter's blurred edge
+
+
+def gap_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray, levels: InkLevels,
+                 memo: dict, key: tuple) -> float:
+    """Share of the blank columns between and inside the words of one printed line (no print in the
+    letters' bodies) where the scan has ink through the bodies: a strike crosses every gap of the part
+    of the name it strikes; blurred letters never reach the middle of a gap, a tick crosses few."""
+    s = NAME_PX_PER_MM
+    band = Rect(line.x, line.y + BODY_TOP * line.h, line.w, (BODY_BOTTOM - BODY_TOP) * line.h)
+    scan = upright_patch(gray, homography, band, s)
+    x0, y0 = int(np.floor(band.x * s)), int(np.floor(band.y * s))
+    ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
+    if ref.shape != scan.shape or scan.size == 0:
+        return 0.0
+    memo_key = key + ("gaps",)
+    if memo_key not in memo:
+        letters = ink_mask(ref, InkLevels(0.0, 255.0), s, STRIKE_INK).any(axis=0).astype(np.uint8)[None, :]
+        grown = cv2.dilate(letters, np.ones((1, 2 * GAP_CLEAR_PX + 1), np.uint8))[0].astype(bool)
+        memo[memo_key] = ~grown
+    gaps = memo[memo_key]
+    if gaps.sum() < 4:
+        return 0.0
+    ink = cv2.morphologyEx(ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8), cv2.MORPH_OPEN,
+                           np.ones((2, 2), np.uint8))
+    return float(ink.any(axis=0)[gaps].mean())
+
+
+def _print_runs(ref: np.ndarray, length: int, sigma: float, memo: dict, key: tuple) -> np.ndarray:
+    """Straight runs the blank print itself has (bold letters blurred together), grown: not strikes."""
+    memo_key = key + ("runs", sigma, length)
+    if memo_key not in memo:
+        runs = np.zeros(ref.shape, np.uint8)
+        paper_levels = InkLevels(0.0, 255.0)
+        for sg in sorted({0.0, sigma, round(1.5 * sigma, 1)}):
+            blurred = cv2.GaussianBlur(ref, (0, 0), sg) if sg > 0 else ref
+            runs |= straight_strokes(ink_mask(blurred, paper_levels, NAME_PX_PER_MM, STRIKE_INK)
+                                     .astype(np.uint8), length)
+        memo[memo_key] = cv2.dilate(runs, np.ones((5, 5), np.uint8)).astype(bool)
+    return memo[memo_key]
+
+
+def body_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray, levels: InkLevels,
+                  blur_mm: float, memo: dict, key: tuple) -> tuple[float, bool]:
+    """Share of one printed line's width crossed by a straight stroke (3 mm runs, -20..20 degrees, as
+    omr.read.inspect finds crossed-out names) through the letters' bodies. Where the print has runs of
+    its own the stroke is not counted, and such gaps (shorter than BRIDGE_MM) are bridged: a strike is
+    one line, the print's runs are a letter wide. Also whether the stroke is broad and pale: wider than a
+    pen line (STRIKE_MAX_WIDTH_MM) in most columns and not dark, the shadow of a fold."""
+    s = NAME_PX_PER_MM
+    band = Rect(line.x, line.y + BODY_TOP * line.h, line.w, (BODY_BOTTOM - BODY_TOP) * line.h)
+    scan = upright_patch(gray, homography, band, s)
+    x0, y0 = int(np.floor(band.x * s)), int(np.floor(band.y * s))
+    ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
+    if ref.shape != scan.shape or scan.size == 0:
+        return 0.0, False
+    length = int(round(STRIKE_KERNEL_MM * s))
+    sigma = round(blur_mm * s / 2.56, 1)
+    strokes = straight_strokes(ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8), length)
+    runs = _print_runs(ref, length, sigma, memo, key)
+    strokes &= ~runs
+    columns = strokes.any(axis=0)
+    bridge = int(round(BRIDGE_MM * s))
+    closed = cv2.morphologyEx(columns.astype(np.uint8)[None, :], cv2.MORPH_CLOSE, np.ones((1, bridge), np.uint8),
+                              borderType=cv2.BORDER_CONSTANT, borderValue=0)[0].astype(bool)
+    # only where the print's own runs hide a stroke: a gap in plain paper is no strike
+    closed = columns | (closed & runs.any(axis=0))
+    pale = False
+    hit = strokes.any(axis=0)
+    if hit.sum() >= 4 and np.median(strokes.sum(axis=0)[hit]) > STRIKE_MAX_WIDTH_MM * s:
+        darkness = (levels.paper - scan.astype(np.float32)) / max(levels.contrast, 1.0)
+        pale = bool(np.median(darkness[strokes.astype(bool)]) < PALE_DARKNESS)  # a pen is darker than a fold
+    return float(closed.mean()), pale
+
+
+def _new_ink_mm2(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
+                 levels: InkLevels, memo: dict) -> float:
+    """Ink in the cell that the blank print (blurred or not) does not explain."""
+    s = NAME_PX_PER_MM
+    r = cell.rect
+    region = Rect(r.x + 0.5, r.y - CELL_GROW_MM, r.w - 1.0, r.h + 2 * CELL_GROW_MM)
+    scan = upright_patch(gray, homography, region, s)
+    x0, y0 = int(np.floor(region.x * s)), int(np.floor(region.y * s))
+    ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
+    if ref.shape != scan.shape:
+        return 0.0
+    printed = _printed(ref, memo, ("strike-cell", cell.contest_id, cell.row_id))
+    ink = (ink_mask(scan, levels, s, STRIKE_INK) & ~printed).astype(np.uint8)
+    ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))  # specks of noise are not ink
+    return float(np.count_nonzero(ink)) / (s * s)
+
+
+RULE_BAND_MM = 1.5  # either side of a ruled line between two rows
+RULE_EXTRA_MM = 0.35  # a pen line along the rule makes it at least this much thicker
+RULE_MIN_RUN_MM = 5.0  # for at least this long
+
+
+def rule_overdrawn_mm(gray: np.ndarray, homography: np.ndarray, x: float, y: float, w: float,
+                      levels: InkLevels) -> float:
+    """How long a pen line runs along the printed rule at height y (from x, w long): where the rule is
+    thicker than along most of its length (the scan's own blur sets that), by RULE_EXTRA_MM or more."""
+    s = NAME_PX_PER_MM
+    scan = upright_patch(gray, homography, Rect(x, y - RULE_BAND_MM, w, 2 * RULE_BAND_MM), s)
+    if scan.size == 0:
+        return 0.0
+    thick = ink_mask(scan, levels, s, STRIKE_INK).sum(axis=0).astype(np.float32)
+    over = (thick >= np.median(thick) + RULE_EXTRA_MM * s).astype(np.uint8)[None, :]
+    bridge = int(round(BRIDGE_MM * s))
+    over = cv2.morphologyEx(over, cv2.MORPH_CLOSE, np.ones((1, bridge), np.uint8))
+    run = longest_run(over[0])
+    return run / s if run / s >= RULE_MIN_RUN_MM else 0.0
+
+
+def longest_run(flags: np.ndarray) -> int:
+    best = current = 0
+    for v in flags.tolist():
+        current = current + 1 if v else 0
+        best = max(best, current)
+    return best
+
+
+def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
+                   levels: InkLevels, blur_mm: float, memo: dict) -> StrikeMeasure:
+    """How struck one candidate's name is (`reference`: the blank page at NAME_PX_PER_MM)."""
+    best, pale, crossed_gaps = 0.0, False, 0.0
+    for i, line in enumerate(cell.lines or (cell.text_rect,)):
+        key = ("strike-body", cell.contest_id, cell.row_id, i)
+        runs, broad_pale = body_coverage(gray, homography, line, reference, levels, blur_mm, memo, key)
+        gaps = gap_coverage(gray, homography, line, reference, levels, memo, key)
+        coverage = min(runs, gaps)  # a strike shows in both; blurred letters only in runs, specks only in gaps
+        crossed_gaps = max(crossed_gaps, gaps)
+        # a broad pale band between the words (a fold's shadow): the confidence ballot's check, reused
+        pale = pale or broad_pale
+        best = max(best, coverage)
+    ink = _new_ink_mm2(gray, homography, cell, reference, faint_levels(levels), memo)
+    r = cell.rect  # a line drawn along the rule above or below the name: ink of this row too
+    along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, levels) for y in (r.y, r.y + r.h))
+    return StrikeMeasure(round(best, 4), round(ink + along * 0.5, 2), pale, round(crossed_gaps, 4))

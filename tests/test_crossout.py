@@ -1,0 +1,568 @@
+"""Cross-out election ballots (issue 14): the template, the printed ballot, the reader on simulated
+scans of rendered ballots (strikes, stamps), the state and party rules, the count, the minutes and
+the review screen's per-name decisions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pypdfium2 as pdfium
+import pytest
+
+from ballot_sim.simulate import STRIKE_KINDS, ExpectedSet, Simulator, write_pages
+from omr.ballot.generate import ballots_pdf, test_deck_pdf, test_deck_votes
+from omr.ballot.layout import layout
+from omr.ballot.template import TemplateError, load_template, name_order_key, parse_template
+from omr.codes import INVALID, REVIEW, VALID
+from omr.count.election import ELECTED, NOT_ELECTED, TIE, UNDECIDED
+from omr.count.tally import tally_reads
+from omr.read.calibration import load_profile
+from omr.read.interpret import LEFT, STRUCK_OUT, UNCLEAR, crossout_verdict
+from omr.read.pipeline import TemplateBook, read_sheet
+from omr.read.results import MARGINAL, MARKED, MarkRead, RowRead, SheetRead
+from omr.store.records import Decision
+
+ROOT = Path(__file__).resolve().parents[1]
+STATE = ROOT / "ballot_templates" / "bau-cu-hdnd-phuong-a5.yaml"
+PARTY = ROOT / "ballot_templates" / "bau-bch-cdyt-dong-nai-2025.yaml"
+PROFILE = load_profile()
+
+
+@pytest.fixture(scope="module")
+def state():
+    return load_template(STATE)
+
+
+@pytest.fixture(scope="module")
+def party():
+    return load_template(PARTY)
+
+
+@pytest.fixture(scope="module")
+def books(state, party):
+    return {state.id: TemplateBook.from_templates([state]), party.id: TemplateBook.from_templates([party])}
+
+
+def read(page, book) -> SheetRead:
+    return read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi)
+
+
+def states(sheet: SheetRead) -> list[str]:
+    return [row.marks[0].state for row in sheet.rows]
+
+
+# --- the template -------------------------------------------------------------------------------
+
+AGREE = """\
+id: dong-y-test
+language: vi
+paper: A4
+header: {title: PHIẾU BẦU CỬ}
+contests:
+  - id: bch
+    kind: crossout
+    title: ""
+    regime: party
+    style: agree
+    seats: 3
+    candidates:
+      - {id: an, name: Nguyễn Văn An}
+      - {id: binh, name: Trần Thị Bình}
+      - {id: cuong, name: Lê Văn Cường}
+"""
+
+
+def test_the_bundled_ballots_parse_with_seats_regime_and_candidates(state, party):
+    c = state.contests[0]
+    assert (c.kind, c.regime, c.style, c.seats, len(c.candidates)) == ("crossout", "state", "strike", 3, 5)
+    assert c.candidates[0].honorific == "Bà" and c.candidates[0].born == "1980-05-12"
+    assert state.paper == "A5" and state.warnings == ()
+    p = party.contests[0]
+    assert (p.regime, p.seats, len(p.candidates)) == ("party", 7, 9) and party.warnings == ()
+    assert [o.id for o in parse_template(AGREE).contests[0].options] == ["dong-y", "khong-dong-y"]
+
+
+def test_a_list_out_of_alphabetical_order_is_a_warning_naming_both(tmp_path):
+    text = STATE.read_text(encoding="utf-8")
+    swapped = text.replace("tran-thi-anh, honorific: Bà, name: Trần Thị Ánh", "xx, honorific: Bà, name: Trần Thị Yến")
+    t = parse_template(swapped, "swapped.yaml")
+    assert len(t.warnings) == 1 and "'Lê Văn Bình' comes before 'Trần Thị Yến'" in t.warnings[0]
+    # given name first (Ánh < Bình), then surname, then middle name; đ after d, tones after letters
+    assert name_order_key("Trần Thị Ánh") < name_order_key("Lê Văn Bình") < name_order_key("Lê Văn Đạt")
+    assert name_order_key("Lê Văn An") < name_order_key("Nguyễn Ánh An") < name_order_key("Nguyễn Văn An")
+
+
+def test_bad_crossout_templates_say_what_is_wrong():
+    base = STATE.read_text(encoding="utf-8")
+    with pytest.raises(TemplateError) as info:
+        parse_template(base.replace("seats: 3", "seats: 5"), "five.yaml")
+    assert "5 seats for 5 candidates: a state election lists more candidates than seats" in str(info.value)
+    with pytest.raises(TemplateError) as info:
+        parse_template(base.replace("born: 1975-03-02", "born: 2/3/1975"), "born.yaml")
+    assert "write it as YYYY-MM-DD" in str(info.value)
+    many = base + "".join(f"      - {{id: p{i}, name: Người Số {i}}}\n" for i in range(12))
+    with pytest.raises(TemplateError) as info:
+        parse_template(many, "many.yaml")
+    assert "candidates do not fit on one A5 page" in str(info.value) and "print it on A4" in str(info.value)
+    confidence_on_a5 = (ROOT / "ballot_templates" / "tin-nhiem-cdyt-dong-nai-2023.yaml").read_text(
+        encoding="utf-8").replace("paper: A4", "paper: A5")
+    with pytest.raises(TemplateError) as info:
+        parse_template(confidence_on_a5, "a5.yaml")
+    assert "A5 paper is for cross-out election ballots only" in str(info.value)
+
+
+# --- the printed ballot ----------------------------------------------------------------------------
+
+def render(pdf: bytes, page: int = 0, px_per_mm: float = 8.0) -> np.ndarray:
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        return doc[page].render(scale=px_per_mm * 25.4 / 72, grayscale=True).to_numpy()
+    finally:
+        doc.close()
+
+
+@pytest.mark.parametrize("path", [STATE, PARTY])
+def test_the_names_are_printed_where_the_layout_says_and_the_stamp_area_is_clear(path):
+    t = load_template(path)
+    pl = layout(t).pages[0]
+    gray = render(ballots_pdf(t))
+    assert gray.shape[1] == pytest.approx(pl.width * 8, abs=2)
+    assert [c.row_id for c in pl.strike_cells] == list(t.contests[0].row_ids)
+    for cell in pl.strike_cells:
+        for line in cell.lines:
+            ink = gray[int(line.y * 8):int((line.y + line.h) * 8), int(line.x * 8):int((line.x + line.w) * 8)]
+            assert (ink < 100).mean() > 0.08, f"{cell.row_id}: no print where its name should be"
+        # a row wide enough to strike without touching the next one
+        assert cell.rect.h >= 10.0 and cell.rect.x <= cell.text_rect.x
+    stamp = pl.stamp
+    assert stamp is not None and stamp.x < pl.width / 2 and stamp.y < 60 and stamp.h >= 30
+    top_left = next(f.rect for f in pl.fiducials if f.corner == "top_left")
+    assert stamp.y >= top_left.y + top_left.h  # a stamp pressed there never covers a corner marker
+    text = render_text(ballots_pdf(t))
+    assert f"Số lượng được bầu: {t.contests[0].seats}" in text
+
+
+def render_text(pdf: bytes) -> str:
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        return "\n".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    finally:
+        doc.close()
+
+
+@pytest.mark.parametrize("path", [STATE, PARTY])
+def test_the_test_deck_is_read_back_as_its_key_says(path, books):
+    t = load_template(path)
+    deck = test_deck_votes(t)
+    pdf = test_deck_pdf(t, deck)
+    c = t.contests[0]
+    expected = []
+    for sheet in deck:
+        names = {r: STRUCK_OUT if v else LEFT for r, v in sheet.marks[c.id].items()}
+        expected.append(crossout_verdict(c, names, "present", False).status)
+    assert expected[:5] == [VALID, VALID, VALID, INVALID, INVALID]  # K left, K left, K-1 left, none struck, all
+    for i, sheet in enumerate(deck):
+        got = read_sheet(render(pdf, i, 200 / 25.4), "deck.pdf", i + 1, books[t.id], PROFILE, dpi=200)
+        assert got.test and got.template_id == t.id
+        struck = [bool(row.choices) for row in got.rows]
+        assert struck == [bool(sheet.marks[c.id][r]) for r in c.row_ids], f"sheet {i + 1}"
+        assert {row.status for row in got.rows} == {expected[i]}, f"sheet {i + 1}"
+
+
+# --- reading names ---------------------------------------------------------------------------------
+
+CLEAR = ["line", "slanted", "wavy", "double", "overshoot", "most"]
+UNCLEAR_KINDS = ["partial", "under", "over", "circle"]
+
+
+@pytest.mark.parametrize("profile", ["clean", "office-scanner"])
+def test_clear_strikes_read_struck_and_untouched_names_not_struck(state, party, books, profile):
+    for t in (state, party):
+        sim = Simulator([t], seed=14)
+        n = len(t.contests[0].candidates)
+        for index in range(3):
+            kinds = [CLEAR[(index + i) % len(CLEAR)] if i % 2 == 0 else "none" for i in range(n)]
+            page = sim.ballot(index, t, profile, kinds=kinds)[0]
+            got = states(read(page, books[t.id]))
+            if profile == "clean":
+                assert got == [MARKED if k != "none" else "blank" for k in kinds], (t.id, index, kinds)
+            else:  # a stroke the scan made doubtful goes to a person; it never reads the other way
+                assert all(g in ((MARKED, MARGINAL) if k != "none" else ("blank", MARGINAL))
+                           for g, k in zip(got, kinds)), (t.id, index, kinds, got)
+                assert got.count(MARGINAL) <= 2, got
+
+
+@pytest.mark.parametrize("kind", UNCLEAR_KINDS + ["between"])
+def test_an_unclear_stroke_goes_to_a_person_with_the_row_named(state, books, kind):
+    sim = Simulator([state], seed=3)
+    kinds = ["none", kind, "none", "line", "none"]
+    page = sim.ballot(1, state, "clean", kinds=kinds)[0]
+    sheet = read(page, books[state.id])
+    got = states(sheet)
+    assert got[1] == MARGINAL, (kind, got)
+    if kind == "between":  # a line between rows 2 and 3 concerns both
+        assert got[2] == MARGINAL
+    row = sheet.rows[1]
+    assert row.status == REVIEW and row.reasons[0].code == "strike-unclear" and row.reasons[0].where is not None
+    assert "le-van-binh" in row.reasons[0].detail and sheet.status == "review"
+
+
+def test_no_strike_flips_on_any_profile(state, party, books):
+    """Every kind of stroke a hand makes, on every scanner profile: a struck name is never read as
+    not struck, nor the reverse, on a sheet that passes without a person."""
+    kinds_all = sorted(STRIKE_KINDS)
+    flips = []
+    for t in (state, party):
+        sim = Simulator([t], seed=77)
+        n = len(t.contests[0].candidates)
+        for profile in ("clean", "office-scanner", "1bit", "phone", "faint", "rough", "fax-streak"):
+            for index in range(2):
+                rng = np.random.default_rng([index, 5])
+                kinds = [str(k) for k in rng.choice(kinds_all, size=n)]
+                page = sim.ballot(index, t, profile, kinds=kinds)[0]
+                sheet = read(page, books[t.id])
+                for box, row in zip([b for b in page.expected.boxes if b.option == "struck"], sheet.rows):
+                    if box.is_flip(row.marks[0].state) and sheet.status == "ok":
+                        flips.append((t.id, profile, index, box.row, box.kind, row.marks[0].score))
+    assert flips == []
+
+
+# --- the stamp -------------------------------------------------------------------------------------
+
+def test_stamp_present_absent_and_unclear(state, party, books):
+    sim = Simulator([state], seed=8)
+    pressed = sim.ballot(2, state, "office-scanner", behaviours=["normal"], overrides={"rotation": 0})[0]
+    sheet = read(pressed, books[state.id])
+    assert not [r for r in sheet.reasons if r.code.startswith("stamp-")]
+    assert sheet.metrics["stamp_ink_mm2"] >= PROFILE.stamp_present_mm2
+    missing = sim.ballot(3, state, "office-scanner", behaviours=["normal", "no_stamp"])[0]
+    sheet = read(missing, books[state.id])
+    assert [r.code for r in sheet.reasons if r.code.startswith("stamp-")] == ["stamp-absent"]
+    # state rules: no stamp -> the ballot is invalid (every row, citing Điều 74), and a person confirms
+    assert {row.status for row in sheet.rows} == {INVALID}
+    assert all(row.reasons[0].code == "no-stamp" and "Điều 74 khoản 1 điểm b" in row.reasons[0].detail
+               for row in sheet.rows)
+    assert sheet.status == "review"
+    # a 1-bit scan cannot show a red stamp: a missing one is "unclear", never "absent"
+    one_bit = sim.ballot(3, state, "1bit", behaviours=["normal", "no_stamp"],
+                         overrides={"threshold": ("adaptive", 5.0, 12.0)})[0]
+    sheet = read(one_bit, books[state.id])
+    assert [r.code for r in sheet.reasons if r.code.startswith("stamp-")] == ["stamp-unclear"]
+    assert "grey or colour" in next(r.detail for r in sheet.reasons if r.code == "stamp-unclear")
+    assert not any(row.status == INVALID for row in sheet.rows)
+    # party rules: no stamp seen -> a person decides; the rows are not voided by the machine
+    psim = Simulator([party], seed=8)
+    sheet = read(psim.ballot(3, party, "office-scanner", behaviours=["normal", "no_stamp"])[0], books[party.id])
+    assert [r.code for r in sheet.reasons if r.code.startswith("stamp-")] == ["stamp-absent"]
+    assert sheet.status == "review" and INVALID not in {row.status for row in sheet.rows}
+
+
+@pytest.mark.parametrize("behaviour,code", [("untouched", "too-many-left"), ("too_many_left", "too-many-left"),
+                                            ("strike_all", "all-struck")])
+def test_the_ballot_rules_on_scanned_ballots(state, party, books, behaviour, code):
+    for t in (state, party):
+        page = Simulator([t], seed=5).ballot(4, t, "clean", behaviours=[behaviour])[0]
+        sheet = read(page, books[t.id])
+        assert {row.status for row in sheet.rows} == {INVALID}, (t.id, behaviour)
+        assert {row.reasons[0].code for row in sheet.rows} == {code}
+
+
+# --- the rules, one row of the issue's table each ----------------------------------------------
+
+def verdict(t, left: int, struck: int, unclear: int = 0, stamp: str = "present", writing: bool = False):
+    c = t.contests[0]
+    values = [LEFT] * left + [STRUCK_OUT] * struck + [UNCLEAR] * unclear
+    assert len(values) == len(c.candidates)
+    return crossout_verdict(c, dict(zip(c.row_ids, values)), stamp, writing)
+
+
+def test_state_rules_in_order(state):
+    v = verdict(state, 3, 2, stamp="absent")
+    assert (v.status, v.code) == (INVALID, "no-stamp") and "Điều 74 khoản 1 điểm b" in v.detail
+    assert verdict(state, 3, 2, stamp="unclear").status == REVIEW
+    assert (verdict(state, 5, 0, writing=True).status, verdict(state, 5, 0, writing=True).code) == (REVIEW,
+                                                                                                    "extra-writing")
+    v = verdict(state, 4, 1)
+    assert (v.status, v.code) == (INVALID, "too-many-left") and "điểm c" in v.detail
+    v = verdict(state, 5, 0)  # an untouched ballot leaves every name: more than K
+    assert (v.status, v.code) == (INVALID, "too-many-left")
+    v = verdict(state, 0, 5)
+    assert (v.status, v.code) == (INVALID, "all-struck") and "điểm d" in v.detail
+    assert verdict(state, 2, 2, unclear=1).status == REVIEW
+    # four surely left of three seats: invalid whatever the unclear one is, so nobody is asked
+    assert (verdict(state, 4, 0, unclear=1).status, verdict(state, 4, 0, unclear=1).code) == (INVALID,
+                                                                                             "too-many-left")
+    assert verdict(state, 3, 2).status == VALID and verdict(state, 1, 4).status == VALID
+
+
+def test_party_rules_in_order(party):
+    assert verdict(party, 7, 2, stamp="absent").status == REVIEW  # a person decides, invalid suggested
+    assert verdict(party, 7, 2, stamp="unclear").status == REVIEW
+    assert verdict(party, 7, 2, writing=True).status == REVIEW
+    assert (verdict(party, 8, 1).status, verdict(party, 8, 1).code) == (INVALID, "too-many-left")
+    assert (verdict(party, 0, 9).status, verdict(party, 0, 9).code) == (INVALID, "all-struck")
+    assert verdict(party, 6, 2, unclear=1).status == REVIEW
+    assert verdict(party, 7, 2).status == VALID and verdict(party, 1, 8).status == VALID
+    # a list without surplus (the agree style): all "không đồng ý" is a valid ballot; both or neither: no vote
+    agree = parse_template(AGREE)
+    c = agree.contests[0]
+    assert crossout_verdict(c, dict.fromkeys(c.row_ids, STRUCK_OUT), "present", False).status == VALID
+
+
+# --- the count -------------------------------------------------------------------------------------
+
+def sheet_read(t, struck: list[bool], stamp_reason: str | None = None, unclear: int | None = None) -> SheetRead:
+    c = t.contests[0]
+    rows = []
+    for i, (row_id, s) in enumerate(zip(c.row_ids, struck)):
+        state_ = MARGINAL if i == unclear else MARKED if s else "blank"
+        mark = MarkRead(c.id, row_id, "struck", 0.9 if s else 0.0, state_)
+        rows.append(RowRead(c.id, row_id, REVIEW if i == unclear else VALID, (), ("struck",) if s else (), (mark,)))
+    from omr.read.interpret import crossout_rows
+    from omr.read.results import Reason
+
+    stamp = {"stamp-absent": "absent", "stamp-unclear": "unclear"}.get(stamp_reason or "", "present")
+    rows = crossout_rows(c, {r.row_id: list(r.marks) for r in rows}, stamp, False)
+    reasons = (Reason(stamp_reason, ""),) if stamp_reason else ()
+    status = "review" if stamp_reason or any(r.status != VALID for r in rows) else "ok"
+    from omr.ballot.layout import fingerprint
+
+    return SheetRead("batch.pdf", 1, status, reasons, "x", t.id, fingerprint(t), 1, rows=tuple(rows))
+
+
+def tally_of(t, ballots: list[list[bool]], **kw):
+    reads = [(i + 1, replace(sheet_read(t, b), page=i + 1, image_sha256=f"img{i}")) for i, b in enumerate(ballots)]
+    return tally_reads(reads, {}, [t], issued=len(ballots), collected=len(ballots), **kw)
+
+
+def test_votes_elected_and_the_half_edge(state):
+    # 5 candidates, 3 seats; 4 valid ballots. Ánh 3 votes (3*2 > 4), Bình 2 (2*2 = 4: not over half)
+    t = state
+    x, o = True, False
+    ballots = [[o, o, x, o, x], [o, o, x, x, x], [o, x, o, x, x], [x, o, o, x, x]]
+    e = tally_of(t, ballots).elections[0]
+    votes = {c.row_id: c.votes for c in e.candidates}
+    assert votes == {"tran-thi-anh": 3, "le-van-binh": 3, "nguyen-thi-hong-hanh": 2, "pham-minh-khoa": 1,
+                     "vo-quoc-tuan": 0}
+    outcome = {c.row_id: c.outcome for c in e.candidates}
+    assert outcome["tran-thi-anh"] == outcome["le-van-binh"] == ELECTED
+    assert outcome["nguyen-thi-hong-hanh"] == NOT_ELECTED  # 2 * 2 = 4 valid: exactly half is not elected
+    assert e.valid == 4 and e.base == 4 and str(e.candidates[0].percent) == "75.00"
+    assert e.piles == {3: 1, 2: 3}
+
+
+def test_a_tie_at_the_cut_off_goes_to_the_older_under_state_rules(state):
+    t = replace(state, contests=(replace(state.contests[0], seats=2),))
+    x, o = True, False
+    # 6 ballots leaving two of Ánh (1980), Bình (1975), Hạnh (1988): 4 votes each, all over half, 2 seats
+    pairs = [[o, o, x, x, x], [o, x, o, x, x], [x, o, o, x, x]]
+    e = tally_of(t, pairs * 2).elections[0]
+    outcome = {c.row_id: (c.outcome, c.note) for c in e.candidates}
+    assert {c.votes for c in e.candidates if c.row_id in ("tran-thi-anh", "le-van-binh", "nguyen-thi-hong-hanh")} == {4}
+    assert outcome["le-van-binh"][0] == ELECTED and "older" in outcome["le-van-binh"][1]
+    assert outcome["tran-thi-anh"][0] == ELECTED
+    assert outcome["nguyen-thi-hong-hanh"][0] == NOT_ELECTED and "older" in outcome["nguyen-thi-hong-hanh"][1]
+
+
+def test_party_base_and_ties_flagged(party):
+    x, o = True, False
+    ballots = [[o] * 7 + [x, x]] * 3 + [[x, x] + [o] * 7] * 3
+    e = tally_of(party, ballots).elections[0]
+    assert e.base is None and {c.outcome for c in e.candidates} == {UNDECIDED}
+    e = tally_of(party, ballots, base=8).elections[0]
+    # every name 3 or 6 votes of base 8: 6 > 4 for seven names, ties at the cut-off flagged for the congress
+    by = {c.row_id: c for c in e.candidates}
+    assert by["le-quang-dung"].votes == 6 and by["le-quang-dung"].outcome == ELECTED
+    assert by["nguyen-van-an"].votes == 3 and by["nguyen-van-an"].outcome == NOT_ELECTED
+    assert str(by["le-quang-dung"].percent) == "75.00"
+    e = tally_of(party, [[o] * 7 + [x, x], [o] * 9], base=2).elections[0]  # second ballot invalid: 9 left
+    assert e.valid == 1 and e.invalid == 1 and e.invalid_by_reason == {"too-many-left": 1}
+    tie = tally_of(replace(party, contests=(replace(party.contests[0], seats=1),)), [[o, x] + [x] * 7,
+                                                                                   [x, o] + [x] * 7], base=1)
+    assert {c.outcome for c in tie.elections[0].candidates if c.votes} == {TIE}
+
+
+def test_decisions_resolve_unclear_names_and_the_stamp(state):
+    def decision(i, **kw):
+        base = dict(id=i, sheet_id=1, scope="row", contest_id="hdnd", row_id="tran-thi-anh", action="set",
+                    choices=(), reason="", note="", reviewer="Tổ bầu cử", created_at="2026-03-15T20:00:00Z",
+                    machine={}, supersedes=None)
+        base.update(kw)
+        return Decision(**base)
+
+    x, o = True, False
+    unclear = sheet_read(state, [o, o, x, o, x], unclear=0)
+    t = tally_reads([(1, unclear)], {}, [state])
+    assert t.provisional and t.elections[0].pending == 1
+    for choices, anh_votes in (((), 1), (("struck",), 0)):
+        d = decision(1, choices=choices)
+        t = tally_reads([(1, unclear)], {(1, "hdnd", "tran-thi-anh"): d}, [state])
+        assert not t.provisional and t.elections[0].valid == 1
+        assert next(c.votes for c in t.elections[0].candidates if c.row_id == "tran-thi-anh") == anh_votes
+    no_stamp = sheet_read(state, [o, o, x, x, o], stamp_reason="stamp-absent")
+    t = tally_reads([(1, no_stamp)], {}, [state])
+    assert t.elections[0].valid == 0 and t.provisional  # invalid (no-stamp) until a person confirms
+    accept = decision(2, scope="sheet", contest_id=None, row_id=None, action="accept")
+    t = tally_reads([(1, no_stamp)], {(1, None, None): accept}, [state])
+    assert t.elections[0].valid == 1 and not t.provisional  # the paper ballot bears the stamp
+
+
+# --- end to end: scan, tally, minutes; the review screen --------------------------------------------
+
+def omr(*args, cwd=None):
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def counted(tmp_path_factory, state):
+    folder = tmp_path_factory.mktemp("count")
+    sim = Simulator([state], seed=31)
+    plans = [["normal"]] * 8 + [["untouched"], ["normal", "no_stamp"], ["normal", "strike_unclear"]]
+    pages = [p for i, b in enumerate(plans) for p in sim.ballot(i, state, "clean", behaviours=b,
+                                                                 overrides={"rotation": 0})]
+    expected, entry = write_pages(pages, folder, "to-3.pdf", "pdf")
+    ExpectedSet(31, expected, [entry]).save(folder / "expected.json")
+    result = omr("scan", folder / "to-3.pdf", "--template", STATE, "--db", folder / "r.sqlite", "--json",
+                 folder / "r.json", "--jobs", "1")
+    assert result.returncode == 1, result.stderr  # some sheets await a person
+    shutil.copy(folder / "r.sqlite", folder / "as-scanned.sqlite")  # for the review screen, before any decision
+    return folder, pages
+
+
+@pytest.mark.slow
+def test_minutes_of_a_scanned_election(counted, state):
+    folder, pages = counted
+    reads = json.loads((folder / "r.json").read_text(encoding="utf-8"))["sheets"]
+    from ballot_sim.simulate import check_reads
+
+    summary = check_reads(ExpectedSet.load(folder / "expected.json"), reads).summary()
+    assert summary["flips"] == 0 and summary["sheets_wrong"] == 0, summary
+    result = omr("tally", "--db", folder / "r.sqlite", "--issued", 11, "--collected", 11, "-o", folder / "first")
+    assert result.returncode == 1, result.stderr  # provisional: sheets await review
+    assert json.loads((folder / "first" / "results.json").read_text(encoding="utf-8"))["provisional"] is True
+    # the committee decides what the machine could not, as the paper ballots say (an unclear stroke: struck)
+    from omr.store.database import Store
+
+    c = state.contests[0]
+    truth = {i + 1: p.expected for i, p in enumerate(pages)}
+    struck_by_person = {}
+    with Store(folder / "r.sqlite", create=False) as store:
+        for item in store.sheet_items():
+            e = truth[item.read.page]
+            boxes = {b.row: b for b in e.boxes}
+            for row in item.read.rows:
+                if row.status == REVIEW:
+                    struck = boxes[row.row_id].expected != "blank"
+                    struck_by_person[(item.read.page, row.row_id)] = struck
+                    store.add_decision(item.id, scope="row", action="set", reviewer="Tổ bầu cử số 3",
+                                       contest_id=c.id, row_id=row.row_id, choices=["struck"] if struck else [])
+            if item.read.status == "review":
+                if e.stamp == "absent":
+                    store.add_decision(item.id, scope="sheet", action="reject-sheet", reviewer="Tổ bầu cử số 3",
+                                       reason="other", note="không có dấu của Tổ bầu cử")
+                else:
+                    store.add_decision(item.id, scope="sheet", action="accept", reviewer="Tổ bầu cử số 3")
+    result = omr("tally", "--db", folder / "r.sqlite", "--issued", 11, "--collected", 11, "--voters", 20, "--voted",
+                 11, "-o", folder / "out")
+    assert result.returncode == 0, result.stdout + result.stderr  # final and reconciled
+    results = json.loads((folder / "out" / "results.json").read_text(encoding="utf-8"))
+    e = results["elections"][0]
+    assert e["regime"] == "state" and e["seats"] == 3 and e["voters"] == 20 and e["turnout_over_half"] is True
+    expected_votes = dict.fromkeys(c.row_ids, 0)
+    valid = 0
+    for page, x in truth.items():
+        names = {b.row: STRUCK_OUT if struck_by_person.get((page, b.row), b.expected == "marked") else LEFT
+                 for b in x.boxes}
+        if crossout_verdict(c, names, "present" if x.stamp == "present" else "absent", False).status == VALID:
+            valid += 1
+            for r, v in names.items():
+                expected_votes[r] += v == LEFT
+    assert (e["valid"], e["invalid"], e["pending"]) == (valid, 11 - valid, 0)
+    assert {x["id"]: x["votes"] for x in e["candidates"]} == expected_votes
+    text = subprocess.run(["pdftotext", "-layout", str(folder / "out" / "bien-ban-kiem-phieu.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "BIÊN BẢN KẾT QUẢ KIỂM PHIẾU BẦU CỬ" in text and "TẠM TÍNH" not in text
+    assert "Số cử tri trong danh sách: 20; số cử tri đã bỏ phiếu: 11" in text
+    top = e["candidates"][0]
+    assert top["name"] in text and "Số phiếu hợp lệ theo số người được bầu trên phiếu" in text
+    assert "Khiếu nại, tố cáo nhận được" in text
+    assert ("Trúng cử" in text) == any(c["outcome"] == ELECTED for c in e["candidates"])
+    # the CVR: one n-of-m contest, each candidate a selection; a name left on a valid ballot is a vote
+    cvr = json.loads((folder / "out" / "cvr.json").read_text(encoding="utf-8"))
+    import jsonschema
+
+    schema = Path(__file__).resolve().parent / "data" / "nist-cvr-1500-103.schema.json"
+    jsonschema.validate(cvr, json.loads(schema.read_text(encoding="utf-8")))
+    contest = cvr["Election"][0]["Contest"]
+    assert len(contest) == 1 and contest[0]["VotesAllowed"] == 3 and len(contest[0]["ContestSelection"]) == 5
+    allocated = {r: 0 for r in state.contests[0].row_ids}
+    for record in cvr["CVR"]:
+        current = next(x for x in record["CVRSnapshot"] if x["@id"] == record["CurrentSnapshotId"])
+        for sel in current["CVRContest"][0]["CVRContestSelection"]:
+            allocated[sel["ContestSelectionId"].rsplit("/", 1)[1]] += sel["TotalNumberVotes"]
+    assert allocated == expected_votes
+
+
+@pytest.mark.slow
+def test_the_review_screen_decides_a_name_in_chromium(counted, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from omr.review.server import ReviewServer
+    from omr.store.database import Store
+
+    folder, _ = counted
+    db = tmp_path / "r.sqlite"
+    shutil.copy(folder / "as-scanned.sqlite", db)
+    with Store(db, create=False) as store:
+        unclear = [s.id for s in store.sheet_items() if any(r.status == REVIEW for r in s.read.rows)]
+    assert unclear
+    srv = ReviewServer(db, host="127.0.0.1", port=0, templates=(str(STATE),)).start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{srv.base}/sheet/{unclear[0]}")
+            card = page.locator("section.rowcard.needs", has_text="Nét gạch không rõ").first
+            assert card.locator("img.zoom").count() == 1  # the row zoomed
+            name = card.locator(".rname").inner_text().strip()  # the row named: Ông/Bà and the candidate
+            assert name.startswith(("Ông ", "Bà ")) and name.split(" ", 1)[1] in {
+                p.name for p in load_template(STATE).contests[0].candidates}
+            assert card.get_by_role("button", name="Không bị gạch").count() == 1
+            assert card.locator("[data-act=accept]").count() == 0  # no machine read to keep
+            page.fill("#reviewer", "Nguyễn Văn Tổ")
+            card.get_by_role("button", name="Không bị gạch").click()
+            page.wait_for_load_state()
+            browser.close()
+    finally:
+        srv.close()
+    with Store(db, create=False) as store:
+        decided = [d for d in store.latest_decisions().values() if d.sheet_id == unclear[0] and d.scope == "row"]
+    assert len(decided) == 1 and decided[0].action == "set" and tuple(decided[0].choices) == ()
+
+
+def test_the_agree_style_on_scanned_ballots():
+    """A Party list without surplus: one box each; both or neither marked -> no vote for that person,
+    the ballot stays valid (QĐ 190 Điều 30); votes are the "Đồng ý" marks alone."""
+    t = parse_template(AGREE)
+    book = TemplateBook.from_templates([t])
+    sim = Simulator([t], seed=4)
+    reads = []
+    for i, behaviours in enumerate([["normal"], ["normal", "overvote"], ["normal", "no_mark"]]):
+        page = sim.ballot(i, t, "clean", behaviours=behaviours, overrides={"rotation": 0})[0]
+        sheet = read(page, book)
+        assert sheet.status == "ok" and {row.status for row in sheet.rows} == {VALID}
+        for row, truth in zip(sheet.rows, page.expected.rows):
+            assert row.choices == truth.intended
+            assert ("agree-no-vote" in [r.code for r in row.reasons]) == (len(truth.intended) != 1)
+        reads.append((i + 1, replace(sheet, page=i + 1, image_sha256=f"a{i}")))
+    e = tally_reads(reads, {}, [t], base=3).elections[0]
+    yes = {r: sum(1 for _, s in reads for row in s.rows if row.row_id == r and row.choices == ("dong-y",))
+           for r in t.contests[0].row_ids}
+    assert {c.row_id: c.votes for c in e.candidates} == yes and e.valid == 3
