@@ -224,7 +224,10 @@ def _fill(mask: np.ndarray, rects, s: float, value: bool = True) -> None:
 def ink_beside_boxes(ink: np.ndarray, pl: PageLayout, px_per_mm: float) -> list[Finding]:
     """Voter ink in a box's ink zone that is no part of a mark inside a box: a ring drawn round it, a
     mark made just outside it, an arrow pointing at it. `ink` is the page's voter ink (print removed)
-    at `px_per_mm`; each such piece goes to the nearest box, whose row a person then looks at."""
+    at `px_per_mm`; each such piece goes to the nearest box, whose row a person then looks at. A page
+    without boxes (a cross-out ballot: its strikes are read by omr.read.crossout) has none."""
+    if not pl.boxes:
+        return []
     s = px_per_mm
     zone = np.zeros(ink.shape, bool)
     _fill(zone, pl.ink_zones, s)
