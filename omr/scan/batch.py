@@ -69,7 +69,8 @@ class ScanSummary:
     rejected: int = 0
     test_sheets: int = 0
     page_failures: int = 0
-    reads: list[SheetRead] = field(default_factory=list)
+    reads: list[SheetRead] = field(default_factory=list)  # without their ink signatures (in the store): memory
+    # per sheet stays small in a batch of 100,000 (a signature is 2-10 kB)
     failures: list[PageError] = field(default_factory=list)
     earlier_reads: list[SheetRead] = field(default_factory=list)  # of files read by an earlier run (in `reads` too)
     runs_interrupted: list[int] = field(default_factory=list)  # runs of killed processes, closed by this run
@@ -346,7 +347,7 @@ def _sort_out(files: list[str], store: Store, run_id: int, summary: ScanSummary,
         if store.source_status(digest) == "read":
             store.record_skip(run_id, path_text(path), digest)
             summary.files_skipped += 1
-            earlier = store.sheets_of_source(digest)
+            earlier = _kept(store.sheets_of_source(digest))
             summary.reads.extend(earlier)
             summary.earlier_reads.extend(earlier)
             this_run.add(digest)  # the same content under another name: skipped as a copy, listed once
@@ -393,7 +394,7 @@ def _read_and_store(todo: list[tuple[str, str, int]], store: Store, run_id: int,
         stored = duplicates.last_checked
         if outcome == "skipped-already-read":  # another scan stored the same file meanwhile
             summary.files_skipped += 1
-            earlier = store.sheets_of_source(digest)
+            earlier = _kept(store.sheets_of_source(digest))
             summary.reads.extend(earlier)
             summary.earlier_reads.extend(earlier)
             continue
@@ -461,13 +462,19 @@ def _count(summary: ScanSummary, reads: list[SheetRead], errors: list[PageError]
         summary.files_failed += 1
     summary.page_failures += len(errors)
     summary.failures.extend(errors)
-    summary.reads.extend(reads)
+    summary.reads.extend(_kept(reads))
     for r in reads:
         summary.sheets += 1
         summary.test_sheets += int(r.test)
         summary.ok += r.status == SHEET_OK
         summary.review += r.status == SHEET_REVIEW
         summary.rejected += r.status == SHEET_REJECTED
+
+
+def _kept(reads: list[SheetRead]) -> list[SheetRead]:
+    """The reads as the summary keeps them: without the ink signature, which only the duplicate check
+    uses (from the store)."""
+    return [replace(r, signature=b"") if r.signature else r for r in reads]
 
 
 def _summary_json(s: ScanSummary) -> dict:
