@@ -119,8 +119,15 @@ def median(a: np.ndarray) -> float:
 def paper_noise(strips: list[np.ndarray]) -> float:
     """The spread of line strength on this box's own paper, from the margin strips around the box:
     the second quietest strip (ink or print in one or two strips does not inflate it)."""
-    centres = [median(st) if st.size else 0.0 for st in strips]
-    spreads = sorted(1.4826 * median(np.abs(st - c)) + c for st, c in zip(strips, centres) if st.size)
+    if len({st.size for st in strips}) == 1 and strips[0].size:
+        # a square box: four strips of one size, their medians in two partitions (numpy's, to the bit)
+        flat = np.stack([st.ravel() for st in strips])
+        centre = np.median(flat, axis=1)
+        spread = np.median(np.abs(flat - centre[:, None]), axis=1)
+        spreads = sorted(1.4826 * float(m) + float(c) for m, c in zip(spread, centre))
+    else:
+        centres = [median(st) if st.size else 0.0 for st in strips]
+        spreads = sorted(1.4826 * median(np.abs(st - c)) + c for st, c in zip(strips, centres) if st.size)
     return spreads[1] if len(spreads) > 1 else (spreads[0] if spreads else 0.0)
 
 
@@ -168,13 +175,16 @@ def _best_offset(profile: np.ndarray, start: int, length: int, search: int, line
     """Offset that puts the two printed edges (start, start+length) on the darkest columns."""
     kernel = np.ones(max(line, 1), dtype=np.float32)
     smooth = np.convolve(profile, kernel, mode="same")
-    best, best_value = 0, -1.0
-    for d in sorted(range(-search, search + 1), key=abs):
-        a, b = start + d, start + length + d
-        if 0 <= a < smooth.size and 0 <= b < smooth.size:
-            value = smooth[a] + smooth[b]
-            if value > best_value + 1e-6:
-                best, best_value = d, value
+    offsets = [d for d in sorted(range(-search, search + 1), key=abs)
+               if 0 <= start + d < smooth.size and 0 <= start + length + d < smooth.size]
+    if not offsets:
+        return 0
+    at = np.asarray(offsets) + start
+    values = smooth[at] + smooth[at + length]  # the sums as the scalar code made them, all at once
+    best, bar = 0, -1.0 + 1e-6
+    for i, value in enumerate(values.tolist()):  # nearest first; a farther one must be darker by 1e-6
+        if value > bar:
+            best, bar = offsets[i], values[i] + 1e-6
     return best
 
 
