@@ -1,6 +1,6 @@
-"""Inspection looks only round the ink a page has (issue 15: the same reads, cheaper): the findings
+"""Cheaper, the same reads (issue 15). Inspection looks only round the ink a page has: the findings
 beside boxes and the fold lines of a page, computed on crops round its ink, are those of the whole page,
-in the same order; the small medians of the box measure are numpy's to the last bit.
+in the same order. The box measure's medians, edge search and paper noise are the scalar code's to the bit.
 
 The whole-page computations below are the reader's before it cropped (kept here as the reference).
 Ink is drawn on the real layouts of the bundled ballots, at odd and even pixel positions: the
@@ -119,3 +119,45 @@ def test_median_is_numpys_to_the_last_bit() -> None:
         for a in (rng.random(n).astype(np.float32), rng.integers(0, 4, n).astype(np.float32),
                   rng.normal(size=(n, 2))[:, 1], (rng.random((n, 3)) * 1e-3).astype(np.float32)[:, 1]):
             assert median(a) == float(np.median(a))
+
+
+def scalar_best_offset(profile: np.ndarray, start: int, length: int, search: int, line: int) -> int:
+    """The box edge search as it was, one offset at a time."""
+    smooth = np.convolve(profile, np.ones(max(line, 1), dtype=np.float32), mode="same")
+    best, best_value = 0, -1.0
+    for d in sorted(range(-search, search + 1), key=abs):
+        a, b = start + d, start + length + d
+        if 0 <= a < smooth.size and 0 <= b < smooth.size:
+            value = smooth[a] + smooth[b]
+            if value > best_value + 1e-6:
+                best, best_value = d, value
+    return best
+
+
+def scalar_paper_noise(strips: list[np.ndarray]) -> float:
+    spreads = sorted(1.4826 * float(np.median(np.abs(st - np.median(st)))) + float(np.median(st))
+                     for st in strips if st.size)
+    return spreads[1] if len(spreads) > 1 else (spreads[0] if spreads else 0.0)
+
+
+def test_box_edge_search_and_paper_noise_are_the_scalar_codes() -> None:
+    """Ties (flat and quantised profiles) must go to the nearest offset, as before; square and
+    oblong boxes give the same paper noise."""
+    from omr.read.marks import _best_offset, paper_noise
+
+    rng = np.random.default_rng(10)
+    for t in range(3000):
+        size = int(rng.integers(20, 90))
+        profile = (rng.random(size) * rng.choice([1.0, 30.0, 0.001])).astype(np.float32)
+        if t % 3 == 0:
+            profile = np.round(profile * 4) / 4
+        if t % 7 == 0:
+            profile[:] = profile[0]
+        args = (int(rng.integers(0, size)), int(rng.integers(1, size)), int(rng.integers(0, 12)),
+                int(rng.integers(1, 4)))
+        assert _best_offset(profile, *args) == scalar_best_offset(profile, *args)
+        w, strip = int(rng.integers(2, 80)), int(rng.integers(1, 6))
+        h = w if t % 2 else int(rng.integers(2, 80))
+        grid = (rng.normal(size=(h, w)) * rng.choice([1.0, 0.01])).astype(np.float32)
+        strips = [grid[:strip], grid[-strip:], grid[:, :strip], grid[:, -strip:]]
+        assert paper_noise(strips) == scalar_paper_noise(strips)
