@@ -32,7 +32,8 @@ class PageReference:
     fine: np.ndarray  # grey at NAME_PX_PER_MM
     printed: np.ndarray  # bool at PAGE_PX_PER_MM: printed, grown by 0.5 mm
     not_voter_ink: np.ndarray  # bool at PAGE_PX_PER_MM: printed, or where voter ink is expected or ignored
-    memo: dict = field(default_factory=dict, compare=False, repr=False)  # per-name print masks, by blur
+    memo: dict = field(default_factory=dict, compare=False, repr=False)  # per-name print masks, by blur;
+    # the texts a line through would be writing over print
 
 
 def page_reference(pl: PageLayout, coarse: np.ndarray, fine: np.ndarray) -> PageReference:
@@ -337,11 +338,12 @@ def writing_over_print(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     crossed-out names): candidates' names and options of choose/yes-no contests, titles, questions.
     The same stroke finder as for crossed-out names, on each text line's band."""
     found = []
-    names = [c.text_rect for c in pl.name_cells]
-    for i, t in enumerate(pl.texts):
-        r = text_rect(t)
-        if r.w < OVERPRINT_MIN_MM or r.y + r.h > pl.footer.y or any(_overlaps(r, n) for n in names):
-            continue
+    if "overprint-texts" not in reference.memo:  # the texts looked at: the same for every sheet of the page
+        names = [c.text_rect for c in pl.name_cells]
+        reference.memo["overprint-texts"] = [
+            (i, t, r) for i, t, r in ((i, t, text_rect(t)) for i, t in enumerate(pl.texts))
+            if not (r.w < OVERPRINT_MIN_MM or r.y + r.h > pl.footer.y or any(_overlaps(r, n) for n in names))]
+    for i, t, r in reference.memo["overprint-texts"]:
         cell = NameCell("", f"text-{i}", r.grow(1.0), r)
         coverage, band, _ = crossed_out(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo)
         if coverage >= OVERPRINT_COVERAGE and coverage * r.w >= OVERPRINT_MIN_MM:
