@@ -61,7 +61,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
         payload = {"run": {**run.to_json(), "digest": reads_digest(reads)}, "sheets": [r.to_json() for r in reads]}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+        with open(args.json, "w", encoding="utf-8") as out:  # streamed: no second copy of a long batch as one string
+            for chunk in json.JSONEncoder(ensure_ascii=False, indent=1).iterencode(payload):
+                out.write(chunk)
     if args.debug and summary.files_skipped:
         print(f"note: {summary.files_skipped} file(s) were read before and skipped: no debug images of them "
               "(scan them into a new --db to get some)", file=sys.stderr)
