@@ -157,8 +157,8 @@ STAGES = (("decode (take the embedded image, decode)", "omr/scan/ingest.py", "_t
           ("duplicate signature", "omr/read/pipeline.py", "_signature"),
           ("duplicate check (index)", "omr/scan/batch.py", "check_file"),
           ("store (SQLite, log chain; includes the duplicate check)", "omr/store/database.py", "record_file"),
-          ("JSON", "json/__init__.py", "dumps"),
-          ("digest", "omr/audit/digest.py", "reads_digest"))
+          ("JSON of the sheets and the digest's lines (json.dumps)", "json/__init__.py", "dumps"),
+          ("digest (sorting and hashing its lines)", "omr/audit/digest.py", "keys_digest"))
 
 
 def stages(work: Path, pdf: Path, label: str) -> None:
