@@ -11,8 +11,8 @@ Printed, in this order, all measured in this one run so that the ratios hold on 
    by the wall clock and by CPU seconds (the CPU ratio is the steadier one when other work shares the
    machine). Decode and scan passes alternate; medians.
 2. `--jobs 2` against `--jobs 1` (wall clock).
-3. where a sheet's time goes: milliseconds per sheet by stage (cProfile of one in-process scan, so the
-   Python-heavy stages are somewhat inflated; the shares are what matters).
+3. where a sheet's time goes: CPU milliseconds per sheet by stage (cProfile of one in-process scan, so
+   the Python-heavy stages are somewhat inflated; the shares are what matters).
 4. sheets/s and peak RSS (VmHWM of the scan process) at 1,000 sheets and at --large sheets, made by
    streaming simulated pages into PDFs of 1,000 pages: a pool of simulated blank ballots, each copy
    marked afresh (an X in one box per row, drawn where the page's own corner marks put the box) and
@@ -169,15 +169,15 @@ def stages(work: Path, pdf: Path, label: str) -> None:
     stamp = time.monotonic_ns()
     args = ["scan", str(pdf), "--template", *map(str, TEMPLATES.values()), "--db", str(work / f"stages-{stamp}.sqlite"),
             "--json", str(work / f"stages-{stamp}.json"), "--jobs", "1"]
-    profiler = cProfile.Profile()
-    started = time.perf_counter()
+    profiler = cProfile.Profile(time.process_time)  # CPU seconds: other work on the machine does not count
+    started = time.process_time()
     with contextlib.redirect_stdout(io.StringIO()):
         profiler.enable()
         main(args)
         profiler.disable()
-    total = time.perf_counter() - started
+    total = time.process_time() - started
     table = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    print(f"\n3. where the time goes, ms per sheet ({label}, {sheets} sheets, one process under cProfile; "
+    print(f"\n3. where the time goes, CPU ms per sheet ({label}, {sheets} sheets, one process under cProfile; "
           f"total {total / sheets * 1e3:.1f} ms a sheet, start-up of the interpreter not included)")
     for name, suffix, func in STAGES:
         ms = sum(v[3] for (file, _, fn), v in table.items() if fn == func and file.endswith(suffix))
