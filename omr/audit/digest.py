@@ -25,8 +25,13 @@ def read_key(read: SheetRead) -> str:
 
 
 def reads_digest(reads: Iterable[SheetRead]) -> str:
+    return keys_digest(read_key(r) for r in reads)
+
+
+def keys_digest(keys: Iterable[str]) -> str:
+    """The digest of reads given by their read_key lines (in any order)."""
     h = hashlib.sha256()
-    for line in sorted(read_key(r) for r in reads):
+    for line in sorted(keys):
         h.update(line.encode())
         h.update(b"\n")
     return h.hexdigest()

@@ -6,7 +6,9 @@ import argparse
 import contextlib
 import json
 import sys
+import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from omr.ballot.template import TemplateError, load_template
 from omr.scan import usable_cores
@@ -23,12 +25,8 @@ def _load_templates(paths: list[str]) -> list:
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from omr.read.calibration import ProfileError, load_profile
-    from omr.scan.batch import ScanOptions, scan
-    from omr.scan.cluster import ClusterError
-    from omr.store.database import Store, StoreError
+    from omr.scan.batch import ScanOptions
 
     try:
         profile = load_profile(args.calibration)
@@ -42,6 +40,17 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     templates = _load_templates(args.template)
     options = ScanOptions(tuple(templates), tuple(args.template), profile, jobs=max(1, args.jobs),
                           annotate_dir=args.annotate, debug_dir=args.debug)
+    with tempfile.TemporaryFile() as spool:
+        return _scan_and_report(args, templates, options, _Reads(spool if args.json else None))
+
+
+def _scan_and_report(args: argparse.Namespace, templates: list, options, reads: _Reads) -> int:
+    from tqdm import tqdm
+
+    from omr.scan.batch import scan
+    from omr.scan.cluster import ClusterError
+    from omr.store.database import Store, StoreError
+
     bar = tqdm(total=0, unit="page", desc="reading", disable=None, file=sys.stderr, dynamic_ncols=True)
 
     def total(n: int) -> None:
@@ -50,7 +59,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
     try:
         with cluster_of(args.cluster) as cluster, Store(args.db) as store:
-            summary = scan(args.inputs, store, options, on_page=bar.update, on_total=total, cluster=cluster)
+            summary = scan(args.inputs, store, options, on_page=bar.update, on_total=total, cluster=cluster,
+                           on_reads=reads.add)
             run = store.run(summary.run_id)
             awaiting = _awaiting(store, args.template)
     except (StoreError, ClusterError) as exc:
@@ -61,13 +71,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     for failure in summary.failures:
         where = f"{failure.source}" + (f" page {failure.page}" if failure.page else "")
         print(f"FAILED {where}: {failure.message}", file=sys.stderr)
-    reads = sorted(summary.reads, key=lambda r: (r.source, r.page))
     if args.json:
-        from omr.audit.digest import reads_digest
-
-        payload = {"run": {**run.to_json(), "digest": reads_digest(reads)}, "sheets": [r.to_json() for r in reads]}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+        reads.write_json(args.json, {**run.to_json(), "digest": reads.digest()})
     if args.debug and summary.files_skipped:
         print(f"note: {summary.files_skipped} file(s) were read before and skipped: no debug images of them "
               "(scan them into a new --db to get some)", file=sys.stderr)
@@ -105,24 +111,67 @@ def _awaiting(store, template_paths: list[str]) -> int:
     return load_queue(store, TemplateShelf(store, template_paths)).counts()[AWAITING]
 
 
-def _scan_lines(summary, reads: list, templates: list, db: str, awaiting: int, digest: bool) -> list[str]:
+class _Reads:
+    """A scan's reads as they are stored, file by file, kept only as the terminal and --json need them:
+    each sheet's JSON in a temporary file, its digest line, and the sheets read now that need a person.
+    The batch itself is never held (a read is ~3.5 kB in memory, its JSON as much again)."""
+
+    def __init__(self, spool: BinaryIO | None) -> None:
+        self.spool = spool  # None: no --json
+        self.index: list[tuple[str, int, int, int]] = []  # source, page, offset and length in the spool
+        self.keys: list[str] = []  # the digest's lines
+        self.waiting: list = []  # read now, not ok
+        self.waiting_before = 0  # of files read before, not ok
+
+    def add(self, reads: list, earlier: bool) -> None:
+        from omr.audit.digest import read_key
+
+        for r in reads:
+            self.keys.append(read_key(r))
+            if r.status != "ok":
+                if earlier:
+                    self.waiting_before += 1
+                else:
+                    self.waiting.append(r)
+            if self.spool is not None:
+                # as json.dumps(..., indent=1) writes it two levels down: {"sheets": [ here ]}
+                data = json.dumps(r.to_json(), ensure_ascii=False, indent=1).replace("\n", "\n  ").encode()
+                self.index.append((r.source, r.page, self.spool.tell(), len(data)))
+                self.spool.write(data)
+
+    def digest(self) -> str:
+        from omr.audit.digest import keys_digest
+
+        return keys_digest(self.keys)
+
+    def write_json(self, path: str, run: dict) -> None:
+        """{"run": run, "sheets": [every read, by source and page]}, the bytes json.dumps(indent=1) gives."""
+        assert self.spool is not None
+        with open(path, "wb") as out:
+            out.write(('{\n "run": ' + json.dumps(run, ensure_ascii=False, indent=1).replace("\n", "\n ")
+                       + ',\n "sheets": ').encode())
+            first = True
+            for _, _, offset, length in sorted(self.index, key=lambda e: (e[0], e[1])):
+                self.spool.seek(offset)
+                out.write(b"[\n  " if first else b",\n  ")
+                out.write(self.spool.read(length))
+                first = False
+            out.write(b"[]\n}" if first else b"\n ]\n}")
+
+
+def _scan_lines(summary, reads: _Reads, templates: list, db: str, awaiting: int, digest: bool) -> list[str]:
     """What this run found, in the ballots' language: each sheet read now that needs a person, the
     sheets of files read before in one line, then the summary and what awaits review, last."""
     from omr.cli.terminal import WORDS, language_of, scan_summary, sheet_lines
 
     lang = language_of(templates)
-    earlier = {id(r) for r in summary.earlier_reads}
     out: list[str] = []
-    for r in reads:
-        if r.status != "ok" and id(r) not in earlier:
-            out += sheet_lines(r, templates, lang)
-    waiting_before = sum(1 for r in summary.earlier_reads if r.status != "ok")
-    if waiting_before:
-        out.append(WORDS[lang]["earlier"].format(n=waiting_before))
+    for r in sorted(reads.waiting, key=lambda r: (r.source, r.page)):
+        out += sheet_lines(r, templates, lang)
+    if reads.waiting_before:
+        out.append(WORDS[lang]["earlier"].format(n=reads.waiting_before))
     if digest:
-        from omr.audit.digest import reads_digest
-
-        out.append(f"digest {reads_digest(reads)}")
+        out.append(f"digest {reads.digest()}")
     out += scan_summary(summary.run_id, {"sheets": summary.sheets, "files": summary.files, "ok": summary.ok,
                                          "review": summary.review, "rejected": summary.rejected,
                                          "test_sheets": summary.test_sheets, "skipped": summary.files_skipped,

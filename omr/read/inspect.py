@@ -32,7 +32,8 @@ class PageReference:
     fine: np.ndarray  # grey at NAME_PX_PER_MM
     printed: np.ndarray  # bool at PAGE_PX_PER_MM: printed, grown by 0.5 mm
     not_voter_ink: np.ndarray  # bool at PAGE_PX_PER_MM: printed, or where voter ink is expected or ignored
-    memo: dict = field(default_factory=dict, compare=False, repr=False)  # per-name print masks, by blur
+    memo: dict = field(default_factory=dict, compare=False, repr=False)  # per-name print masks, by blur;
+    # the texts a line through would be writing over print
 
 
 def page_reference(pl: PageLayout, coarse: np.ndarray, fine: np.ndarray) -> PageReference:
@@ -139,6 +140,8 @@ def _line_kernels(length_px: int) -> list[np.ndarray]:
 def straight_strokes(ink: np.ndarray, length_px: int) -> np.ndarray:
     """Ink pixels that belong to a straight stroke at least `length_px` long (at -20..20 degrees)."""
     out = np.zeros_like(ink)
+    if not ink.any():
+        return out
     for k in _line_kernels(length_px):
         out |= cv2.morphologyEx(ink, cv2.MORPH_OPEN, k, borderType=cv2.BORDER_CONSTANT, borderValue=0)
     return out
@@ -237,13 +240,27 @@ def ink_beside_boxes(ink: np.ndarray, pl: PageLayout, px_per_mm: float) -> list[
     inside = np.zeros(ink.shape, bool)
     _fill(inside, [b.rect.grow(-0.3) for b in pl.boxes], s)
     k = 2 * int(round(BESIDE_REACH_MM * s)) + 1
-    reach = cv2.dilate((ink & inside).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
     outside = (ink & zone & ~boxes).astype(np.uint8)
+    # Only the part of the page round the ink outside the boxes is looked at (most sheets have none):
+    # the pieces, their order and the reach into them are those of the whole page.
+    bx, by, bw, bh = cv2.boundingRect(outside)
+    if not bw:
+        return []
+    # an even origin: the labelling scans 2x2 blocks, so its pieces keep the whole page's order
+    x0, y0 = max(bx - 2, 0) & ~1, max(by - 2, 0) & ~1
+    x1, y1 = min(bx + bw + 2, ink.shape[1]), min(by + bh + 2, ink.shape[0])
+    ex0, ey0 = max(x0 - k, 0), max(y0 - k, 0)
+    near = (ink & inside)[ey0:min(y1 + k, ink.shape[0]), ex0:min(x1 + k, ink.shape[1])].astype(np.uint8)
+    reach = cv2.dilate(near, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    reach = reach[y0 - ey0:y1 - ey0, x0 - ex0:x1 - ex0] > 0
+    outside = outside[y0:y1, x0:x1]
     # pieces up to 1 mm apart are one: a ballpoint skips, a faint stroke breaks up under the ink threshold
     count, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(outside, np.ones((5, 5), np.uint8)),
                                                               connectivity=8)
     if count <= 1:
         return []
+    stats[:, 0] += x0
+    stats[:, 1] += y0
     explained = np.unique(labels[reach & (labels > 0)])
     ink_px = np.bincount(labels[outside > 0], minlength=count)
     found: dict[tuple[str, str, str], Finding] = {}
@@ -273,22 +290,45 @@ def fold_lines(ink: np.ndarray, px_per_mm: float) -> list[Finding]:
     s = px_per_mm
     length = int(round(FOLD_LINE_MM * s))
     ink8 = ink.astype(np.uint8)
-    found = []
+    found: list[Finding] = []
     bridge = np.ones((1, int(round(FOLD_GAP_MM * s)) | 1), np.uint8)
+    # only round the ink, with room for the closing (the same lines, in the same order, as on the page)
+    bx, by, bw, bh = cv2.boundingRect(ink8)
+    if not bw:
+        return found
+    m = bridge.shape[1] + 1
+    x0, y0 = max(bx - m, 0) & ~1, max(by - m, 0) & ~1  # even: see ink_beside_boxes
+    ink8 = ink8[y0:by + bh + m, x0:bx + bw + m]
     for image, across in ((ink8, True), (np.ascontiguousarray(ink8.T), False)):
         # the threshold breaks the bar where the shading is even: gaps of a few millimetres are closed
-        lines = straight_strokes(cv2.morphologyEx(image, cv2.MORPH_CLOSE, bridge), length)
+        lines = straight_strokes(_wide_pieces(cv2.morphologyEx(image, cv2.MORPH_CLOSE, bridge), length), length)
+        if not lines.any():
+            continue
         count, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
         for i in range(1, count):
             x, y, w, h, _ = (int(v) for v in stats[i])
             if not across:
                 x, y, w, h = y, x, h, w
+            x, y = x + x0, y + y0
             r = Rect(round(x / s, 1), round(y / s, 1), round(w / s, 1), round(h / s, 1))
             line = (r.x, r.cy, r.x + r.w, r.cy, r.h) if across else (r.cx, r.y, r.cx, r.y + r.h, r.w)
             found.append(Finding("fold-line", f"a straight dark line {max(r.w, r.h):.0f} mm long at "
                                  f"x={r.cx:.0f} mm, y={r.cy:.0f} mm: a fold or crease the 1-bit scan drew black",
                                  r, line=line))
     return found
+
+
+def _wide_pieces(image: np.ndarray, length_px: int) -> np.ndarray:
+    """The pieces of `image` (8-connected) at least as wide as the narrowest of the line kernels of
+    `length_px`: every line those kernels find lies in one such piece, so straight_strokes finds the
+    same lines in what is kept, and the long openings run on nothing at all on most pages."""
+    narrowest = min(int(np.count_nonzero(k.any(axis=0))) for k in _line_kernels(length_px))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(image, connectivity=8)
+    wide = stats[:, cv2.CC_STAT_WIDTH] >= narrowest
+    wide[0] = False
+    if not wide.any():
+        return np.zeros_like(image)
+    return wide[labels].astype(np.uint8)
 
 
 OVERPRINT_COVERAGE = STRIKE_COVERAGE  # share of a printed text's width a straight stroke covers: a line through it
@@ -301,11 +341,12 @@ def writing_over_print(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     crossed-out names): candidates' names and options of choose/yes-no contests, titles, questions.
     The same stroke finder as for crossed-out names, on each text line's band."""
     found = []
-    names = [c.text_rect for c in pl.name_cells]
-    for i, t in enumerate(pl.texts):
-        r = text_rect(t)
-        if r.w < OVERPRINT_MIN_MM or r.y + r.h > pl.footer.y or any(_overlaps(r, n) for n in names):
-            continue
+    if "overprint-texts" not in reference.memo:  # the texts looked at: the same for every sheet of the page
+        names = [c.text_rect for c in pl.name_cells]
+        reference.memo["overprint-texts"] = [
+            (i, t, r) for i, t, r in ((i, t, text_rect(t)) for i, t in enumerate(pl.texts))
+            if not (r.w < OVERPRINT_MIN_MM or r.y + r.h > pl.footer.y or any(_overlaps(r, n) for n in names))]
+    for i, t, r in reference.memo["overprint-texts"]:
         cell = NameCell("", f"text-{i}", r.grow(1.0), r)
         coverage, band, _ = crossed_out(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo)
         if coverage >= OVERPRINT_COVERAGE and coverage * r.w >= OVERPRINT_MIN_MM:
@@ -422,7 +463,8 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
     s = PAGE_PX_PER_MM
     findings: list[Finding] = []
     scan = upright_patch(gray, homography, Rect(0, 0, pl.width, pl.height), s)
-    ink = ink_mask(scan, levels, s) & ~reference.not_voter_ink
+    scan_ink = ink_mask(scan, levels, s)
+    ink = scan_ink & ~reference.not_voter_ink
     streaks = streak_columns(gray, homography, pl, reference, levels)
     if streaks:
         drawn = np.zeros(ink.shape, np.uint8)
@@ -450,7 +492,7 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
             x0, y0, x1, y1 = _rect_px(cell.rect, s)
             ink[y0:y1, x0:x1] = False  # that ink is the strike, reported as such
     findings.extend(crossed.values())
-    zone_ink = ink_mask(scan, levels, s) & ~reference.printed
+    zone_ink = scan_ink & ~reference.printed
     if streaks:
         zone_ink &= ~drawn.astype(bool)
     if bilevel:

@@ -78,11 +78,24 @@ class ScanSummary:
     rejected: int = 0
     test_sheets: int = 0
     page_failures: int = 0
-    reads: list[SheetRead] = field(default_factory=list)
+    reads: list[SheetRead] = field(default_factory=list)  # without their ink signatures (in the store): memory
+    # per sheet stays small in a batch of 100,000 (a signature is 2-10 kB)
     failures: list[PageError] = field(default_factory=list)
     earlier_reads: list[SheetRead] = field(default_factory=list)  # of files read by an earlier run (in `reads` too)
     runs_interrupted: list[int] = field(default_factory=list)  # runs of killed processes, closed by this run
     workers_lost: int = 0  # worker processes that died; their chunks were read again alone
+    # when given, each stored file's reads (and, with True, those of a file read before) go there as they come,
+    # and `reads` stays empty: a batch of any size is not held in memory (omr scan streams them)
+    on_reads: Callable[[list[SheetRead], bool], None] | None = None
+
+    def keep(self, reads: list[SheetRead], earlier: bool = False) -> None:
+        kept = _kept(reads)
+        if self.on_reads is not None:
+            self.on_reads(kept, earlier)
+            return
+        self.reads.extend(kept)
+        if earlier:
+            self.earlier_reads.extend(kept)
 
 
 @dataclass(frozen=True)
@@ -348,10 +361,12 @@ def duplicate_check(store: Store) -> Callable[[list[SheetRead]], list[SheetRead]
 
 def scan(inputs: list[str], store: Store, options: ScanOptions,
          on_page: Callable[[int], None] | None = None, on_total: Callable[[int], None] | None = None,
-         cluster: ChunkReader | None = None) -> ScanSummary:
-    """Read every page of every input into the store; the summary says what happened to each.
-    `cluster`: the pages are read there (omr.scan.cluster), and stored here as from local workers."""
-    summary = ScanSummary()
+         cluster: ChunkReader | None = None,
+         on_reads: Callable[[list[SheetRead], bool], None] | None = None) -> ScanSummary:
+    """Read every page of every input into the store; the summary says what happened to each (its
+    reads go to `on_reads` instead when given, see ScanSummary). `cluster`: the pages are read there
+    (omr.scan.cluster), and stored here as from local workers."""
+    summary = ScanSummary(on_reads=on_reads)
     files, missing = expand_inputs(inputs)
     files = sorted(set(files))
     summary.failures.extend(missing)
@@ -405,9 +420,7 @@ def _sort_out(files: list[str], store: Store, run_id: int, summary: ScanSummary,
         if store.source_status(digest) == "read":
             store.record_skip(run_id, path_text(path), digest)
             summary.files_skipped += 1
-            earlier = store.sheets_of_source(digest)
-            summary.reads.extend(earlier)
-            summary.earlier_reads.extend(earlier)
+            summary.keep(store.sheets_of_source(digest), earlier=True)
             this_run.add(digest)  # the same content under another name: skipped as a copy, listed once
             continue
         this_run.add(digest)
@@ -453,9 +466,7 @@ def _read_and_store(todo: list[tuple[str, str, int]], store: Store, run_id: int,
         stored = duplicates.last_checked
         if outcome == "skipped-already-read":  # another scan stored the same file meanwhile
             summary.files_skipped += 1
-            earlier = store.sheets_of_source(digest)
-            summary.reads.extend(earlier)
-            summary.earlier_reads.extend(earlier)
+            summary.keep(store.sheets_of_source(digest), earlier=True)
             continue
         if options.annotate_dir:
             for before, after in zip(sorted(reads_done, key=lambda r: r.page), stored):
@@ -521,13 +532,19 @@ def _count(summary: ScanSummary, reads: list[SheetRead], errors: list[PageError]
         summary.files_failed += 1
     summary.page_failures += len(errors)
     summary.failures.extend(errors)
-    summary.reads.extend(reads)
+    summary.keep(reads)
     for r in reads:
         summary.sheets += 1
         summary.test_sheets += int(r.test)
         summary.ok += r.status == SHEET_OK
         summary.review += r.status == SHEET_REVIEW
         summary.rejected += r.status == SHEET_REJECTED
+
+
+def _kept(reads: list[SheetRead]) -> list[SheetRead]:
+    """The reads as the summary keeps them: without the ink signature, which only the duplicate check
+    uses (from the store)."""
+    return [replace(r, signature=b"") if r.signature else r for r in reads]
 
 
 def _summary_json(s: ScanSummary) -> dict:

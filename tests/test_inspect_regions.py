@@ -1,0 +1,163 @@
+"""Cheaper, the same reads (issue 15). Inspection looks only round the ink a page has: the findings
+beside boxes and the fold lines of a page, computed on crops round its ink, are those of the whole page,
+in the same order. The box measure's medians, edge search and paper noise are the scalar code's to the bit.
+
+The whole-page computations below are the reader's before it cropped (kept here as the reference).
+Ink is drawn on the real layouts of the bundled ballots, at odd and even pixel positions: the
+labelling scans 2x2 blocks, so a crop with an odd origin reorders the pieces (this was seen)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from conftest import LEADERS_TEMPLATE, SEED_TEMPLATE
+
+from omr.ballot.layout import Rect, layout
+from omr.ballot.template import load_template
+from omr.read.inspect import (
+    BESIDE_MIN_LENGTH_MM,
+    BESIDE_MIN_MM2,
+    BESIDE_REACH_MM,
+    FOLD_GAP_MM,
+    FOLD_LINE_MM,
+    PAGE_PX_PER_MM,
+    _fill,
+    fold_lines,
+    ink_beside_boxes,
+    straight_strokes,
+)
+from omr.read.marks import median
+
+S = PAGE_PX_PER_MM
+
+
+def whole_page_beside(ink: np.ndarray, pl) -> list[tuple]:
+    zone = np.zeros(ink.shape, bool)
+    _fill(zone, pl.ink_zones, S)
+    _fill(zone, [c.rect for c in pl.name_cells], S, False)
+    boxes = np.zeros(ink.shape, bool)
+    _fill(boxes, [b.rect.grow(0.5) for b in pl.boxes], S)
+    inside = np.zeros(ink.shape, bool)
+    _fill(inside, [b.rect.grow(-0.3) for b in pl.boxes], S)
+    k = 2 * int(round(BESIDE_REACH_MM * S)) + 1
+    reach = cv2.dilate((ink & inside).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
+    outside = (ink & zone & ~boxes).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(outside, np.ones((5, 5), np.uint8)),
+                                                              connectivity=8)
+    explained = np.unique(labels[reach & (labels > 0)])
+    ink_px = np.bincount(labels[outside > 0], minlength=count)
+    found = {}
+    for i in range(1, count):
+        x, y, w, h, _ = (int(v) for v in stats[i])
+        if i in explained or (ink_px[i] / (S * S) < BESIDE_MIN_MM2 and max(w, h) < BESIDE_MIN_LENGTH_MM * S):
+            continue
+        rect = Rect(round(x / S, 1), round(y / S, 1), round(w / S, 1), round(h / S, 1))
+        box = min(pl.boxes, key=lambda b: (b.rect.cx - rect.cx) ** 2 + (b.rect.cy - rect.cy) ** 2)
+        found.setdefault((box.contest_id, box.row_id, box.option_id), rect)
+    return [(*key, rect) for key, rect in found.items()]
+
+
+def whole_page_folds(ink: np.ndarray) -> list[Rect]:
+    length = int(round(FOLD_LINE_MM * S))
+    ink8 = ink.astype(np.uint8)
+    bridge = np.ones((1, int(round(FOLD_GAP_MM * S)) | 1), np.uint8)
+    found = []
+    for image, across in ((ink8, True), (np.ascontiguousarray(ink8.T), False)):
+        lines = straight_strokes(cv2.morphologyEx(image, cv2.MORPH_CLOSE, bridge), length)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+        for i in range(1, count):
+            x, y, w, h, _ = (int(v) for v in stats[i])
+            if not across:
+                x, y, w, h = y, x, h, w
+            found.append(Rect(round(x / S, 1), round(y / S, 1), round(w / S, 1), round(h / S, 1)))
+    return found
+
+
+def scribbles(shape: tuple[int, int], pl, rng: np.random.Generator) -> np.ndarray:
+    """Voter-like ink round the boxes (rings, ticks beside them, specks) and a few long lines."""
+    ink = np.zeros(shape, np.uint8)
+    for box in rng.choice(pl.boxes, size=min(len(pl.boxes), 12), replace=False):
+        cx, cy = int(box.rect.cx * S) + int(rng.integers(-6, 7)), int(box.rect.cy * S) + int(rng.integers(-6, 7))
+        kind = rng.integers(3)
+        if kind == 0:
+            cv2.circle(ink, (cx, cy), int(rng.integers(12, 20)), 1, 1)
+        elif kind == 1:
+            cv2.line(ink, (cx + 14, cy - 9), (cx + 23 + int(rng.integers(5)), cy + 7), 1, 2)
+        else:
+            ink[cy + 11:cy + 13, cx - 1:cx + 1] = 1
+    for _ in range(int(rng.integers(0, 3))):
+        y = int(rng.integers(10, shape[0] - 10))
+        end = (shape[1] - int(rng.integers(0, 80)), y + int(rng.integers(-30, 30)))
+        cv2.line(ink, (int(rng.integers(0, 80)), y), end, 1, int(rng.integers(1, 4)))
+    return ink > 0
+
+
+@pytest.mark.parametrize("template_path", [SEED_TEMPLATE, LEADERS_TEMPLATE])
+def test_beside_boxes_and_fold_lines_on_crops_are_the_whole_pages(template_path) -> None:
+    rng = np.random.default_rng(15)
+    beside_seen = folds_seen = 0
+    for pl in layout(load_template(template_path)).pages:
+        shape = (int(round(pl.height * S)), int(round(pl.width * S)))
+        for trial in range(12):
+            ink = scribbles(shape, pl, rng)
+            ink = np.roll(ink, (trial % 2, trial // 2 % 2), axis=(0, 1))  # odd and even positions
+            want = whole_page_beside(ink, pl)
+            got = [(f.contest_id, f.row_id, f.option_id, f.rect) for f in ink_beside_boxes(ink, pl, S)]
+            assert got == want
+            assert [f.rect for f in fold_lines(ink, S)] == whole_page_folds(ink)
+            beside_seen += len(want) > 1
+            folds_seen += bool(whole_page_folds(ink))
+    assert beside_seen and folds_seen, "the drawings exercise several pieces and fold lines"
+    empty = np.zeros(shape, bool)
+    assert ink_beside_boxes(empty, pl, S) == [] and fold_lines(empty, S) == []
+
+
+def test_median_is_numpys_to_the_last_bit() -> None:
+    rng = np.random.default_rng(96)
+    for n in range(1, 300):
+        for a in (rng.random(n).astype(np.float32), rng.integers(0, 4, n).astype(np.float32),
+                  rng.normal(size=(n, 2))[:, 1], (rng.random((n, 3)) * 1e-3).astype(np.float32)[:, 1]):
+            assert median(a) == float(np.median(a))
+
+
+def scalar_best_offset(profile: np.ndarray, start: int, length: int, search: int, line: int) -> int:
+    """The box edge search as it was, one offset at a time."""
+    smooth = np.convolve(profile, np.ones(max(line, 1), dtype=np.float32), mode="same")
+    best, best_value = 0, -1.0
+    for d in sorted(range(-search, search + 1), key=abs):
+        a, b = start + d, start + length + d
+        if 0 <= a < smooth.size and 0 <= b < smooth.size:
+            value = smooth[a] + smooth[b]
+            if value > best_value + 1e-6:
+                best, best_value = d, value
+    return best
+
+
+def scalar_paper_noise(strips: list[np.ndarray]) -> float:
+    spreads = sorted(1.4826 * float(np.median(np.abs(st - np.median(st)))) + float(np.median(st))
+                     for st in strips if st.size)
+    return spreads[1] if len(spreads) > 1 else (spreads[0] if spreads else 0.0)
+
+
+def test_box_edge_search_and_paper_noise_are_the_scalar_codes() -> None:
+    """Ties (flat and quantised profiles) must go to the nearest offset, as before; square and
+    oblong boxes give the same paper noise."""
+    from omr.read.marks import _best_offset, paper_noise
+
+    rng = np.random.default_rng(10)
+    for t in range(3000):
+        size = int(rng.integers(20, 90))
+        profile = (rng.random(size) * rng.choice([1.0, 30.0, 0.001])).astype(np.float32)
+        if t % 3 == 0:
+            profile = np.round(profile * 4) / 4
+        if t % 7 == 0:
+            profile[:] = profile[0]
+        args = (int(rng.integers(0, size)), int(rng.integers(1, size)), int(rng.integers(0, 12)),
+                int(rng.integers(1, 4)))
+        assert _best_offset(profile, *args) == scalar_best_offset(profile, *args)
+        w, strip = int(rng.integers(2, 80)), int(rng.integers(1, 6))
+        h = w if t % 2 else int(rng.integers(2, 80))
+        grid = (rng.normal(size=(h, w)) * rng.choice([1.0, 0.01])).astype(np.float32)
+        strips = [grid[:strip], grid[-strip:], grid[:, :strip], grid[:, -strip:]]
+        assert paper_noise(strips) == scalar_paper_noise(strips)
