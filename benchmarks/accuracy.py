@@ -54,13 +54,18 @@ def _make_chunk(job: tuple[str, int, int, int, str]) -> list[S.ExpectedPage]:
     folder, seed, first, count, profile = job
     sim = S.Simulator([load_template(p) for p in TEMPLATES], seed)
     pages = list(sim.pages(count, (profile,), start=first))[:count]
-    if profile == "phone":  # phones send loose photos
+    return _write(pages, profile, folder, first, "batch")
+
+
+def _write(pages: list, profile: str, folder: Path, first: int, name: str) -> list:
+    """Pages as a scanner or a phone leaves them: phones send loose JPEG photos, scanners one PDF."""
+    if profile == "phone":
         records = []
         for i, page in enumerate(pages):
             recs, _ = S.write_pages([page], folder, f"photo-{first + i:06d}.jpg", "jpeg")
             records += recs
         return records
-    records, _ = S.write_pages(pages, folder, f"batch-{first:06d}.pdf", "pdf")
+    records, _ = S.write_pages(pages, folder, f"{name}-{first:06d}.pdf", "pdf")
     return records
 
 
@@ -246,14 +251,7 @@ def _make_crossout_chunk(job: tuple[str, int, int, int, str]) -> list[S.Expected
     for index in range(first, first + count):
         behaviours = CROSSOUT_BEHAVIOURS[index % len(CROSSOUT_BEHAVIOURS)]
         pages += sim.ballot(index, templates[index % len(templates)], profile, behaviours=behaviours)
-    if profile == "phone":
-        records = []
-        for i, page in enumerate(pages):
-            recs, _ = S.write_pages([page], folder, f"photo-{first + i:06d}.jpg", "jpeg")
-            records += recs
-        return records
-    records, _ = S.write_pages(pages, folder, f"ballots-{first:06d}.pdf", "pdf")
-    return records
+    return _write(pages, profile, folder, first, "ballots")
 
 
 def run_crossout(profile: str, sheets: int, jobs: int, seed: int, workdir: Path) -> dict:

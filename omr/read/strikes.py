@@ -79,16 +79,24 @@ def faint_levels(levels: InkLevels) -> InkLevels:
 GAP_CLEAR_PX = 3  # a gap column this close to a letter may hold the letter's blurred edge
 
 
+def _body_band(gray: np.ndarray, homography: np.ndarray, line: Rect,
+               reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The band of one printed line's letter bodies: as scanned (upright, NAME_PX_PER_MM) and as printed
+    (the blank page's reference); their shapes differ when the band leaves the page."""
+    s = NAME_PX_PER_MM
+    band = Rect(line.x, line.y + BODY_TOP * line.h, line.w, (BODY_BOTTOM - BODY_TOP) * line.h)
+    scan = upright_patch(gray, homography, band, s)
+    x0, y0 = int(np.floor(band.x * s)), int(np.floor(band.y * s))
+    return scan, reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
+
+
 def gap_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray, levels: InkLevels,
                  memo: dict, key: tuple) -> float:
     """Share of the blank columns between and inside the words of one printed line (no print in the
     letters' bodies) where the scan has ink through the bodies: a strike crosses every gap of the part
     of the name it strikes; blurred letters never reach the middle of a gap, a tick crosses few."""
     s = NAME_PX_PER_MM
-    band = Rect(line.x, line.y + BODY_TOP * line.h, line.w, (BODY_BOTTOM - BODY_TOP) * line.h)
-    scan = upright_patch(gray, homography, band, s)
-    x0, y0 = int(np.floor(band.x * s)), int(np.floor(band.y * s))
-    ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
+    scan, ref = _body_band(gray, homography, line, reference)
     if ref.shape != scan.shape or scan.size == 0:
         return 0.0
     memo_key = key + ("gaps",)
@@ -126,10 +134,7 @@ def body_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, referenc
     one line, the print's runs are a letter wide. Also whether the stroke is broad and pale: wider than a
     pen line (STRIKE_MAX_WIDTH_MM) in most columns and not dark, the shadow of a fold."""
     s = NAME_PX_PER_MM
-    band = Rect(line.x, line.y + BODY_TOP * line.h, line.w, (BODY_BOTTOM - BODY_TOP) * line.h)
-    scan = upright_patch(gray, homography, band, s)
-    x0, y0 = int(np.floor(band.x * s)), int(np.floor(band.y * s))
-    ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
+    scan, ref = _body_band(gray, homography, line, reference)
     if ref.shape != scan.shape or scan.size == 0:
         return 0.0, False
     length = int(round(STRIKE_KERNEL_MM * s))
