@@ -239,16 +239,16 @@ class _Group:
         self.vectors[n] = vector
         self.items.append(item)
 
-    def nearest(self, vector: np.ndarray, k: int, floor: float) -> list[Hashable]:
-        """The k sheets whose descriptors correlate best with `vector` (at least `floor`), best first;
-        ties in the order the sheets were added."""
+    def nearest(self, vector: np.ndarray, k: int, floor: float) -> list[tuple[Hashable, float]]:
+        """The k sheets whose descriptors correlate best with `vector` (at least `floor`), best first,
+        with that likeness; ties in the order the sheets were added."""
         n = len(self.items)
         likeness = self.vectors[:n] @ vector
         keep = np.flatnonzero(likeness >= floor)
         if keep.size > k:
             keep = keep[np.argpartition(-likeness[keep], k - 1)[:k]]
         order = sorted(keep.tolist(), key=lambda i: (-float(likeness[i]), i))
-        return [self.items[i] for i in order]
+        return [(self.items[i], float(likeness[i])) for i in order]
 
 
 @dataclass
@@ -280,7 +280,7 @@ class DuplicateIndex:
         if found is None:
             return []
         out = []
-        for item in found.nearest(vector, CANDIDATES, MIN_DESCRIPTOR_LIKENESS):
+        for item, _ in found.nearest(vector, CANDIDATES, MIN_DESCRIPTOR_LIKENESS):
             other = decode(load(item))
             if other is not None:
                 self.comparisons += 1
@@ -299,15 +299,25 @@ def most_alike(sheets: Sequence[tuple[Hashable, tuple, bytes]], count: int) -> l
     """The `count` pairs of sheets whose ink is most alike, (earlier, later, ink likeness), most alike
     first, from (item, group, signature) in scan order: where to look first when the scans account for
     more ballots than were collected, since a re-scan the check could not prove (a 1-bit scan keeps no
-    paper) is among the likeliest."""
+    paper) is among the likeliest. Each sheet's nearest earlier one by descriptor is found (a dot product
+    over its group); only the 4 x `count` pairs nearest that way are compared in full."""
     index = DuplicateIndex()
     held: dict[Hashable, bytes] = {}
     order: dict[Hashable, int] = {}
-    pairs: list[tuple[float, int, int, Hashable, Hashable]] = []
+    near: list[tuple[float, int, int, Hashable, Hashable]] = []
     for n, (item, group, signature) in enumerate(sheets):
-        for earlier, c in index._compared(group, signature, held.__getitem__):
-            pairs.append((-c.ink, order[earlier], n, earlier, item))
+        sig = decode(signature)
+        vector = descriptor(sig) if sig is not None else None
+        found = index.groups.get((group, sig.boxes)) if vector is not None else None
+        if found is not None:
+            for earlier, likeness in found.nearest(vector, 1, MIN_DESCRIPTOR_LIKENESS):
+                near.append((-likeness, order[earlier], n, earlier, item))
         held[item], order[item] = signature, n
         index.add(group, signature, item)
+    near.sort(key=lambda p: p[:3])
+    pairs = []
+    for _, i, n, earlier, item in near[:4 * count]:
+        c = compare(decode(held[item]), decode(held[earlier]))
+        pairs.append((-c.ink, i, n, earlier, item))
     pairs.sort(key=lambda p: p[:3])
     return [(a, b, -negative) for negative, _, _, a, b in pairs[:count]]
