@@ -357,6 +357,28 @@ def test_votes_elected_and_the_half_edge(state):
     assert e.piles == {3: 1, 2: 3}
 
 
+def test_election_csv_says_votes_and_who_is_elected_in_the_minutes_order(state):
+    import csv
+    import io
+
+    from omr.reports import ELECTION_CSV, ELECTION_VI_CSV, render_reports
+    from omr.reports.exports import election_csv
+
+    x, o = True, False
+    tally = tally_of(state, [[o, o, x, o, x], [o, o, x, x, x], [o, x, o, x, x], [x, o, o, x, x]])
+    lines = list(csv.DictReader(io.StringIO(election_csv(tally))))
+    # most votes first, ties in the list's order, as the minutes list them; exactly half is not elected
+    assert [(r["candidate"], r["votes"], r["outcome"], r["over_half"]) for r in lines][:3] == [
+        ("tran-thi-anh", "3", ELECTED, "true"), ("le-van-binh", "3", ELECTED, "true"),
+        ("nguyen-thi-hong-hanh", "2", NOT_ELECTED, "false")]
+    assert [r["place"] for r in lines] == [str(i) for i in range(1, 6)]
+    assert lines[0]["percent"] == "75.00" and lines[0]["percent_base"] == "4" and lines[0]["valid_ballots"] == "4"
+    vi = list(csv.reader(io.StringIO(election_csv(tally, vietnamese=True)), delimiter=";"))
+    assert vi[1][11] == "75,00"  # a Vietnamese spreadsheet's decimal comma
+    files = render_reports(tally)
+    assert files[ELECTION_CSV].startswith(b"\xef\xbb\xbf") and ELECTION_VI_CSV in files
+
+
 def test_a_tie_at_the_cut_off_goes_to_the_older_under_state_rules(state):
     t = replace(state, contests=(replace(state.contests[0], seats=2),))
     x, o = True, False

@@ -6,6 +6,8 @@ English otherwise):
 - ``bien-ban-kiem-phieu.pdf``: the minutes (:mod:`omr.reports.minutes`);
 - ``results.json``, ``results.csv``, ``results-vi.csv`` (``;`` and decimal commas) and
   ``results.xlsx``: the same numbers (:mod:`omr.reports.exports`);
+- ``election.csv``, ``election-vi.csv`` (cross-out elections only): votes per candidate, percentage,
+  elected or not, in the minutes' order;
 - ``cvr.json``: NIST SP 1500-103 cast vote records (:mod:`omr.reports.cvr`);
 - ``manifest.csv``, ``manifest-hybrid.csv`` and ``cvr-dominion.csv``: a ballot manifest and cast
   vote records for a risk-limiting audit in Arlo (:mod:`omr.reports.arlo`).
@@ -38,6 +40,8 @@ CVR_JSON = "cvr.json"
 MANIFEST_CSV = "manifest.csv"
 MANIFEST_HYBRID_CSV = "manifest-hybrid.csv"
 DOMINION_CVR_CSV = "cvr-dominion.csv"
+ELECTION_CSV = "election.csv"  # cross-out elections only: votes per candidate and who is elected
+ELECTION_VI_CSV = "election-vi.csv"
 REPORT_FILES = (MINUTES, RESULTS_JSON, RESULTS_CSV, RESULTS_VI_CSV, RESULTS_XLSX, CVR_JSON, MANIFEST_CSV,
                 MANIFEST_HYBRID_CSV, DOMINION_CVR_CSV)
 
@@ -60,10 +64,13 @@ def render_reports(tally: Tally, committee: Committee | None = None) -> dict[str
     refuses to mix them) gets the exports, which may hold several ballot designs, and no minutes."""
     from omr.reports.arlo import dominion_cvr_csv, manifest_csv
     from omr.reports.cvr import cvr_json
-    from omr.reports.exports import results_csv, results_json, results_xlsx
+    from omr.reports.exports import election_csv, results_csv, results_json, results_xlsx
     from omr.reports.minutes import minutes_pdf
 
     reports = {} if len({t.id for t in tally.templates}) > 1 else {MINUTES: minutes_pdf(tally, committee)}
+    if tally.elections:
+        reports |= {ELECTION_CSV: election_csv(tally).encode("utf-8-sig"),
+                    ELECTION_VI_CSV: election_csv(tally, vietnamese=True).encode("utf-8-sig")}
     return reports | {
         RESULTS_JSON: results_json(tally).encode("utf-8"),
         RESULTS_CSV: results_csv(tally).encode("utf-8-sig"),

@@ -11,6 +11,8 @@ machines and for the committee's spreadsheets.
   ``;`` separated, decimal comma (57,14).
 - ``results.xlsx``: the same lines as a workbook (numbers as numbers, percentages with two
   decimals), written so that the same tally gives the same bytes.
+- ``election.csv`` / ``election-vi.csv`` (cross-out elections only): one line per candidate in the
+  minutes' order, votes, percentage of the base, elected or not (results.csv counts strikes per name).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from omr.count.tally import Tally
 RESULTS_COLUMNS = ("provisional", "template", "contest", "contest_title", "kind", "row", "name", "position", "option",
                    "option_label", "count", "percent", "percent_base", "valid", "invalid", "pending", "total", "band",
                    "band_settled", "overvotes", "undervotes")
+ELECTION_COLUMNS = ("provisional", "template", "contest", "regime", "seats", "place", "candidate", "honorific",
+                    "name", "born", "votes", "percent", "percent_base", "over_half", "outcome", "note",
+                    "valid_ballots", "invalid_ballots", "pending_ballots")
 NO_TIME = datetime(2000, 1, 1)  # the workbook's time when the tally has none
 
 
@@ -62,10 +67,32 @@ def _cell(value: object, decimal_comma: bool) -> str:
 
 def results_csv(tally: Tally, vietnamese: bool = False) -> str:
     """results.csv (``vietnamese``: results-vi.csv); written with a byte-order mark (utf-8-sig)."""
+    return _csv(RESULTS_COLUMNS, results_rows(tally), vietnamese)
+
+
+def election_rows(tally: Tally) -> list[list[object]]:
+    """The lines of election.csv: a cross-out election's candidates in the minutes' order (most votes
+    first), each with its votes, percentage of the base and outcome (elected, not elected, tie)."""
+    lines: list[list[object]] = []
+    for e in tally.elections:
+        for place, c in enumerate(e.candidates, start=1):
+            lines.append([tally.provisional, e.template_id, e.contest_id, e.regime, e.seats, place, c.row_id,
+                          c.honorific, c.name, c.born, c.votes, c.percent, e.base, c.over_half, c.outcome, c.note,
+                          e.valid, e.invalid, e.pending])
+    return lines
+
+
+def election_csv(tally: Tally, vietnamese: bool = False) -> str:
+    """election.csv (``vietnamese``: election-vi.csv): votes per candidate of cross-out elections; the
+    per-row strike counts of results.csv say how often a name was struck, this says who is elected."""
+    return _csv(ELECTION_COLUMNS, election_rows(tally), vietnamese)
+
+
+def _csv(columns: tuple[str, ...], rows: list[list[object]], vietnamese: bool) -> str:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";" if vietnamese else ",", lineterminator="\r\n")
-    writer.writerow(RESULTS_COLUMNS)
-    for line in results_rows(tally):
+    writer.writerow(columns)
+    for line in rows:
         writer.writerow([_cell(v, vietnamese) for v in line])
     return out.getvalue()
 
