@@ -298,6 +298,9 @@ SHEET_REJECT_CHOICES: dict[str, Words] = {
     "test-sheet": Words("Phiếu thử, không phải phiếu bầu", "A test sheet, not a ballot"),
     "other": Words("Lý do khác (ghi trong phần ghi chú)", "Other (explained in the note)"),
 }
+# A sheet a person rejects for one of these reasons is no ballot at all (a copy, a test sheet), as when
+# the machine finds it, not an invalid ballot (which the reconciliation would count)
+PERSON_REJECTION_OUTCOME = {"duplicate": DUPLICATE, "test-sheet": TEST}
 
 # The reviewer's reasons as the minutes say them, inside a sentence
 DECISION_PHRASES: dict[str, Words] = {

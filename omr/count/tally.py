@@ -58,6 +58,7 @@ from omr.codes import (
     INVALID,
     NOT_ISSUED,
     PENDING,
+    PERSON_REJECTION_OUTCOME,
     REJECTED_BY_REVIEWER,
     REJECTION_OUTCOME,
     REVIEW,
@@ -580,11 +581,6 @@ def _check_count(name: str, value: int | None) -> int | None:
     return value
 
 
-# a sheet a person rejects as the same sheet scanned again, or as a test sheet, is no ballot: it is a
-# copy or a test sheet, like those the machine finds, not an invalid ballot (which would count)
-PERSON_NOT_A_BALLOT = {"duplicate": DUPLICATE, "test-sheet": TEST}
-
-
 def _sheet_outcomes(items: Sequence[tuple[int, int | None, SheetRead]], known: Mapping[str, Template],
                     sheet_decisions: Mapping[int, Decision], row_decisions: Mapping[tuple[int, str, str], Decision],
                     source_sha256: Mapping[int, str] | None) -> list[SheetOutcome]:
@@ -625,9 +621,9 @@ def _sheet_outcomes(items: Sequence[tuple[int, int | None, SheetRead]], known: M
             for contest in contests.values():
                 if contest.kind == "crossout":
                     rows = _crossout_outcomes(contest, read, rows, sdec)
-            if sdec is not None and sdec.action == "reject-sheet" and sdec.reason in PERSON_NOT_A_BALLOT:
+            if sdec is not None and sdec.action == "reject-sheet" and sdec.reason in PERSON_REJECTION_OUTCOME:
                 # a person found a copy the machine could not prove, or a test sheet: not a ballot at all
-                outcome = SheetOutcome(outcome=PERSON_NOT_A_BALLOT[sdec.reason], rows=rows,
+                outcome = SheetOutcome(outcome=PERSON_REJECTION_OUTCOME[sdec.reason], rows=rows,
                                        note=f"a person: {sdec.reason}", **common)
             elif sdec is not None and sdec.action == "reject-sheet":  # rows kept to show what was read
                 outcome = SheetOutcome(outcome=REJECTED_BY_REVIEWER, rows=rows, **common)

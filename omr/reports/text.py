@@ -419,10 +419,10 @@ def outcome_reason(outcome: str, lang: str) -> str:
     return words(lang) if words else ""
 
 
-# more sheets than collected: where people look first (the pairs of sheets whose ink is most alike)
-LOOK_FIRST = {"vi": "Nên xem trước các cặp tờ giống nhau nhất (có thể là một tờ quét hai lần): {pairs}.",
-              "en": "Look first at the sheets most alike (possibly one sheet scanned twice): {pairs}."}
-LOOK_FIRST_PAIR = {"vi": "{a} trang {pa} và {b} trang {pb}", "en": "{a} page {pa} and {b} page {pb}"}
+# more sheets than collected: where people look first (the pairs of sheets whose ink is most alike); in
+# English the discrepancy's own message says it
+LOOK_FIRST_VI = "Nên xem trước các cặp tờ giống nhau nhất (có thể là một tờ quét hai lần): {pairs}."
+LOOK_FIRST_PAIR_VI = "{a} trang {pa} và {b} trang {pb}"
 
 
 def band_word(band: str | None, lang: str) -> str:
@@ -442,8 +442,7 @@ def discrepancy_text(d: Discrepancy, lang: str) -> str:
     except (KeyError, IndexError):
         return d.message
     if d.params.get("alike"):
-        text += " " + LOOK_FIRST[lang if lang in LOOK_FIRST else "en"].format(pairs="; ".join(
-            LOOK_FIRST_PAIR[lang if lang in LOOK_FIRST_PAIR else "en"].format(
-                a=p["first"]["source"], pa=p["first"]["page"], b=p["second"]["source"], pb=p["second"]["page"],
-                ink=p["ink"]) for p in d.params["alike"]))
+        text += " " + LOOK_FIRST_VI.format(pairs="; ".join(LOOK_FIRST_PAIR_VI.format(
+            a=p["first"]["source"], pa=p["first"]["page"], b=p["second"]["source"], pb=p["second"]["page"])
+            for p in d.params["alike"]))
     return text
