@@ -52,6 +52,7 @@ PAPER_CLIP = 2.5  # texture stored in 4 bits over +-this many of its standard de
 # sheets' paper at most 0.055 office, 0.07 phone (sd 0.015) and their ink above 0.97 in 1 pair of
 # 10,000: a fainter paper likeness is enough only when the ink is that alike too
 SAME_SHEET = ((0.85, 0.10), (0.97, 0.07))
+PAPER_FROM_INK = min(ink for ink, _ in SAME_SHEET)  # inks less alike than this need no paper compared
 # no paper texture on one scan (a 1-bit scan, paper clipped to white): the ink alone, very closely.
 # Two voters' X's reached 0.981 (their detail 0.91) on 2,000 single-mark 3-box ballots. Grey re-scans
 # whose paper was clipped pass both in 38 of 43 (400 office ballots, seed 77); 1-bit re-scans in 2 of 99
@@ -161,11 +162,6 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum() / den) if den > 0 else -1.0
 
 
-def box_similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """The best normalised correlation of two boxes' ink over shifts of up to SHIFT_PX."""
-    return box_match(a, b)[0]
-
-
 def box_match(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """(ink, detail): the best normalised correlation of two boxes' ink over shifts of up to SHIFT_PX,
     and at that shift the correlation of the ink's detail (the ink minus its blur: each stroke's exact
@@ -196,8 +192,8 @@ def compare(a: Signature, b: Signature) -> Comparison:
     # shape to compare and may fall low on a true copy
     ink, detail = sorted(box_match(x, y) for x, y in zip(a.inks, b.inks))[(len(a.inks) - 1) // 2]
     paper = None
-    if ink >= min(i for i, _ in SAME_SHEET) and a.papers and len(a.papers) == len(b.papers) \
-            and a.papers[0].shape == b.papers[0].shape:  # inks that differ need no paper compared
+    if ink >= PAPER_FROM_INK and a.papers and len(a.papers) == len(b.papers) \
+            and a.papers[0].shape == b.papers[0].shape:
         paper = float(np.mean([_correlation(x, y) for x, y in zip(a.papers, b.papers)]))
     return Comparison(ink, paper, detail)
 
