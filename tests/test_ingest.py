@@ -447,6 +447,39 @@ def test_jpeg_exif_orientation_matches_pillow(tmp_path, orientation):
     assert np.abs(page.pixels.astype(int) - shown).mean() < 2
 
 
+def _chunk_moved_to_end(png: bytes, kind: bytes) -> bytes:
+    """The same PNG with one chunk moved to just before IEND (after the pixels)."""
+    at, chunks = 8, []
+    while at < len(png):
+        length = int.from_bytes(png[at:at + 4], "big")
+        chunks.append(png[at:at + 12 + length])
+        at += 12 + length
+    moved = [c for c in chunks if c[4:8] == kind]
+    rest = [c for c in chunks if c[4:8] != kind]
+    assert len(moved) == 1 and rest[-1][4:8] == b"IEND"
+    return png[:8] + b"".join(rest[:-1] + moved + rest[-1:])
+
+
+@pytest.mark.parametrize("after_pixels", [False, True])
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_png_exif_orientation_matches_pillow(tmp_path, orientation, after_pixels):
+    stored = _blocks(64, 96, seed=orientation, cell=8)
+    exif = Image.Exif()
+    exif[274] = orientation
+    buffer = io.BytesIO()
+    Image.fromarray(stored).save(buffer, "PNG", exif=exif)
+    png = buffer.getvalue()
+    if after_pixels:  # allowed by the PNG spec; Pillow finds it only by decoding the pixels first
+        png = _chunk_moved_to_end(png, b"eXIf")
+    path = tmp_path / "o.png"
+    path.write_bytes(png)
+    with Image.open(path) as im:
+        shown = np.array(ImageOps.exif_transpose(im).convert("L"))
+    page = _only_image(path)
+    assert page.pixels.shape == shown.shape == (stored.shape[::-1] if orientation in (6, 8) else stored.shape)
+    assert np.array_equal(page.pixels, shown)
+
+
 def test_dpi_follows_the_turn(tmp_path):
     exif = Image.Exif()
     exif[274] = 6  # shown turned a quarter: the shown width is the stored height

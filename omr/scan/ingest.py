@@ -735,16 +735,36 @@ def _info_dpi(info: dict, transposed: bool) -> float | None:
     return round(value, 2)
 
 
-def _orientation_tag(im: Image.Image, kind: str) -> int:
+def _orientation_tag(im: Image.Image, kind: str, data: bytes = b"") -> int:
     try:
         if kind == "tiff":
             value = im.tag_v2.get(274, 1)  # this frame's own tag
+        elif kind == "png":
+            exif = Image.Exif()
+            exif.load(_png_exif(data))
+            value = exif.get(274, 1)
         else:
             value = im.getexif().get(274, 1)
         value = int(value)
     except Exception:
         return 1
     return value if value in _ORIENTATIONS else 1
+
+
+def _png_exif(data: bytes) -> bytes:
+    """A PNG's eXIf chunk (b"" when none), found by walking the chunk headers: the chunk may follow
+    the pixels, and Pillow's getexif() then decodes the whole image to reach it (as long again as
+    the decode that follows)."""
+    at = 8  # after the signature
+    while at + 8 <= len(data):
+        length = int.from_bytes(data[at:at + 4], "big")
+        kind = data[at + 4:at + 8]
+        if kind == b"eXIf":
+            return data[at + 8:at + 8 + length]
+        if kind == b"IEND":
+            break
+        at += 12 + length
+    return b""
 
 
 def _pil_grey(im: Image.Image) -> np.ndarray:
@@ -863,10 +883,10 @@ def _read_single(path: str, kind: str, limits: _Limits) -> Iterator[PageImage | 
             if too_big:
                 yield PageError(path, 1, too_big)
                 return
-            with _quiet_pil():
-                tag = _orientation_tag(im, kind)  # a PNG's EXIF may follow its pixels: Pillow decodes them
             f.seek(0)
             data = f.read()
+            with _quiet_pil():
+                tag = _orientation_tag(im, kind, data)
     except OSError as exc:
         yield PageError(path, None, f"cannot read file: {_os_reason(exc)}")
         return
