@@ -229,6 +229,13 @@ _TALLY_REASONS = (
        ("Ban kiểm phiếu xác định không hợp lệ", "declared invalid by the committee"),
        ("Người xem xét đã quyết định dòng này không hợp lệ.", "A reviewer decided this row is invalid."),
        voids_row=True),
+    _r("ballot-page-missing", "row", ("Phiếu thiếu trang", "A page of the ballot missing"),
+       ("thiếu một trang của phiếu", "a page of the ballot missing"),
+       ("Danh sách của phiếu này in trên nhiều trang, nhưng không thấy trang kế tiếp trong bản quét: chưa đếm được "
+        "số tên để lại. Hãy quét lại cả tờ phiếu, hoặc loại phiếu (không hợp lệ) nếu thật sự thiếu trang.",
+        "This ballot's list is printed on several pages, but a page was not found next to it in the scan: the "
+        "names left cannot be counted. Rescan the whole ballot, or reject it (invalid) if a page is truly "
+        "missing."), to_review=True),
     _r("ballot-invalid", "row", ("Cả tờ phiếu không hợp lệ", "The whole ballot invalid"),
        ("cả tờ phiếu không hợp lệ", "the whole ballot invalid"),
        ("Tờ phiếu không hợp lệ, nên mọi dòng của nó không hợp lệ.",
@@ -320,6 +327,8 @@ DISCREPANCIES: dict[str, Words] = {
     "missing": Words("Thiếu phiếu so với số phiếu thu về", "Ballots missing"),
     "extra": Words("Thừa phiếu so với số phiếu thu về", "More sheets than ballots collected"),
     "incomplete-ballot": Words("Phiếu thiếu trang", "Ballot pages missing"),
+    "ballot-page-missing": Words("Phiếu bầu thiếu trang, chưa kết luận được",
+                                 "A ballot scanned without one of its pages"),
     "duplicate": Words("Phiếu bị quét hai lần (chỉ đếm một lần)", "Sheets scanned twice (counted once)"),
     "test-deck": Words("Có phiếu thử lẫn trong phiếu bầu", "Test-deck sheets among the ballots"),
     "not-issued": Words("Phiếu không do Ban kiểm phiếu phát ra", "Sheets not issued by the committee"),

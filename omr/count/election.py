@@ -100,6 +100,15 @@ def _elect(c: Contest, votes: dict[str, int], base: int | None) -> dict[str, tup
     return out
 
 
+def _ballots(sheets: Sequence) -> list[list]:
+    """The sheets of each ballot: one sheet, or the pages of a longer list (SheetOutcome.ballot)."""
+    groups: dict[object, list] = {}
+    for s in sheets:
+        if s.outcome in (COUNTED, REJECTED_BY_REVIEWER):
+            groups.setdefault(s.ballot or (s.source, s.page), []).append(s)
+    return list(groups.values())
+
+
 def election_result(c: Contest, template_id: str, sheets: Sequence, base: int | None = None,
                     voters: int | None = None, voted: int | None = None) -> ElectionResult:
     """The result of one cross-out contest over the tally's sheet outcomes (omr.count.tally.SheetOutcome)."""
@@ -107,14 +116,12 @@ def election_result(c: Contest, template_id: str, sheets: Sequence, base: int | 
     valid = invalid = pending = 0
     reasons: Counter = Counter()
     piles: Counter = Counter()
-    for s in sheets:
-        if s.outcome == REJECTED_BY_REVIEWER:
+    for group in _ballots(sheets):
+        if any(s.outcome == REJECTED_BY_REVIEWER for s in group):
             invalid += 1
             reasons["ballot-invalid"] += 1
             continue
-        if s.outcome != COUNTED:
-            continue
-        rows = [r for r in s.rows if r.contest_id == c.id]
+        rows = [r for s in group if s.outcome == COUNTED for r in s.rows if r.contest_id == c.id]
         if not rows:
             continue
         if all(r.status == VALID for r in rows):

@@ -131,7 +131,8 @@ class CrossoutVerdict:
     left: int  # names surely left (votes)
 
 
-def crossout_verdict(contest: Contest, names: dict[str, str], stamp: str, writing: bool) -> CrossoutVerdict:
+def crossout_verdict(contest: Contest, names: dict[str, str], stamp: str, writing: bool,
+                     whole: bool = True) -> CrossoutVerdict:
     """Judge one ballot from each name's reading (struck / left / unclear), the stamp (present / absent /
     unclear) and whether writing on it still awaits a person.
 
@@ -142,7 +143,8 @@ def crossout_verdict(contest: Contest, names: dict[str, str], stamp: str, writin
     suggested); writing -> review; more names left than K -> invalid; all struck on a list with surplus
     -> invalid; an unclear name -> review; else valid.
     Names surely left decide "more than K" even when others are unclear: however they are read the
-    ballot is invalid, so nobody is asked."""
+    ballot is invalid, so nobody is asked. `whole` False: the names of one page of a longer list, judged
+    only as far as that page can tell (all struck is not known; the tally judges the whole ballot)."""
     k = contest.seats
     left = sum(1 for v in names.values() if v == LEFT)
     unclear = sum(1 for v in names.values() if v == UNCLEAR)
@@ -167,8 +169,8 @@ def crossout_verdict(contest: Contest, names: dict[str, str], stamp: str, writin
                                left)
     if unclear:
         return CrossoutVerdict(REVIEW, "strike-unclear", f"{unclear} name(s) unclear", left)
-    surplus = len(names) > k
-    if left == 0 and (regime == "state" or surplus):
+    surplus = len(contest.candidates) > k
+    if whole and left == 0 and (regime == "state" or surplus):
         return CrossoutVerdict(INVALID, "all-struck", f"every name struck ({cite('all-struck')})", left)
     return CrossoutVerdict(VALID, None, f"{left} name(s) left of {k} to elect", left)
 
@@ -185,11 +187,12 @@ def name_reading(contest: Contest, marks: list[MarkRead]) -> str:
 
 
 def crossout_rows(contest: Contest, marks: dict[str, list[MarkRead]], stamp: str, writing: bool,
-                  where: dict[str, tuple[float, float, float, float]] | None = None) -> list[RowRead]:
+                  where: dict[str, tuple[float, float, float, float]] | None = None, whole: bool = True
+                  ) -> list[RowRead]:
     """Every candidate's row of one cross-out ballot, judged together: the ballot's verdict on each row
     (invalid with its rule, or valid), an unclear name sent to a person unless nothing depends on it."""
     names = {row_id: name_reading(contest, m) for row_id, m in marks.items()}
-    verdict = crossout_verdict(contest, names, stamp, writing)
+    verdict = crossout_verdict(contest, names, stamp, writing, whole)
     rows = []
     for row_id, row_marks in marks.items():
         reasons: list[Reason] = []
