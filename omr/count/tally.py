@@ -530,10 +530,13 @@ def _crossout_outcomes(c: Contest, group: Sequence[SheetOutcome], pages: int) ->
     writing = any("extra-writing" in {x.code for x in s.reasons} and s.decision is None for s in group)
     verdict = crossout_verdict(c, names, stamp, writing)
     voided = rejected or any(r.decision is not None and r.decision.action == "invalid" for r in mine)
+    machine = _machine_verdict(c, mine, codes, writing=any("extra-writing" in {x.code for x in s.reasons}
+                                                           for s in group)) if pages > 1 else {}
 
     def judged(r: RowOutcome) -> RowOutcome:
         if r.contest_id != c.id:
             return r
+        r = replace(r, **machine)
         if voided:
             return replace(r, status=INVALID, choices=(), codes=("decided-invalid",))
         if verdict.status == VALID:
@@ -546,6 +549,16 @@ def _crossout_outcomes(c: Contest, group: Sequence[SheetOutcome], pages: int) ->
         return replace(r, status=PENDING, choices=(), codes=(verdict.code or "review",))
 
     return [replace(s, ballot=ballot, rows=tuple(judged(r) for r in s.rows)) for s in group]
+
+
+def _machine_verdict(c: Contest, rows: Sequence[RowOutcome], first_codes: set[str], writing: bool) -> dict[str, Any]:
+    """The machine's own verdict on a ballot of several pages, no person's decision applied (each page was
+    read only as far as it could tell): what its rows' machine status says."""
+    names = {r.row_id: name_reading(c, list(r.marks)) for r in rows}
+    stamp = STAMP_ABSENT if "stamp-absent" in first_codes else STAMP_UNCLEAR if "stamp-unclear" in first_codes \
+        else STAMP_PRESENT
+    verdict = crossout_verdict(c, names, stamp, writing)
+    return {"machine_status": verdict.status, "machine_codes": (verdict.code,) if verdict.code else ()}
 
 
 def _ballot_groups(outcomes: Sequence[SheetOutcome], fp: str, pages: int) -> list[list[int]]:
