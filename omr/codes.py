@@ -201,6 +201,14 @@ _CROSSOUT_REASONS = (
         "hợp lệ. Nếu trên tờ phiếu giấy thật ra có dấu, hãy chọn \"phiếu hợp lệ\".",
         "No stamp of the election team in the top-left corner: under Election Law art. 74(1)(b) the ballot is "
         "invalid. If the paper ballot does bear the stamp, mark the sheet valid."), voids_row=True),
+    _r("crossout-rule-review", "row", ("Quy chế yêu cầu xem xét", "The rules ask a person"),
+       ("quy chế bầu cử yêu cầu Ban kiểm phiếu xem xét", "the election rules ask the committee to decide"),
+       ("Phiếu để lại nhiều tên hơn số lượng được bầu (hoặc không gạch tên nào), và quy chế bầu cử của tổ chức "
+        "giao cho Ban kiểm phiếu xem xét thay vì tự động coi là không hợp lệ. Hãy xem tờ phiếu: loại phiếu nếu "
+        "không hợp lệ, hoặc chọn \"phiếu hợp lệ\" nếu quy chế cho phép.",
+        "More names are left than the number to elect (or none struck), and the organisation's rules leave it "
+        "to the committee instead of voiding it outright. Look at the ballot: reject it if it is invalid, or "
+        "mark the sheet valid if the rules allow it."), to_review=True),
     _r("agree-no-vote", "row", ("Không tính phiếu cho người này", "No vote for this person"),
        ("đánh dấu cả hai ô hoặc không ô nào", "both boxes or neither marked"),
        ("Cả hai ô \"Đồng ý\" và \"Không đồng ý\" đều được đánh dấu, hoặc không ô nào: người này không được tính "

@@ -27,7 +27,7 @@ from test_export_consumers import SCHEMA, check_nist_references_and_arithmetic, 
 from omr.ballot.layout import fingerprint, layout
 from omr.ballot.template import load_template, parse_template
 from omr.count.tally import tally_reads
-from omr.read.interpret import crossout_rows
+from omr.read.interpret import Policy, crossout_rows, sheet_status
 from omr.read.results import MARKED, MarkRead, Reason, SheetRead
 from omr.reports import render_reports
 from omr.reports.arlo import choice_names, crossout_contest_name
@@ -45,7 +45,7 @@ def page_read(t, left: set[str], source: str, page: int, template_page: int = 1,
                                     "blank" if cell.row_id in left else MARKED)] for cell in pl.strike_cells}
     rows = crossout_rows(c, marks, stamp, False, whole=len(layout(t).pages) == 1)
     reasons = () if stamp == "present" else (Reason(f"stamp-{stamp}", "no stamp seen"),)
-    status = "review" if reasons or any(r.status == "review" for r in rows) else "ok"
+    status = sheet_status(rows, list(reasons), Policy())  # the reader's own rule
     return SheetRead(source, page, status, reasons, f"img-{source}-{page}", t.id, fingerprint(t), template_page,
                      rows=tuple(rows))
 

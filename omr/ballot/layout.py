@@ -198,6 +198,7 @@ WORDS = {
            "seats": "Số lượng được bầu: {k}", "born": "Ngày sinh",
            "strike_state": "Cử tri gạch ngang họ và tên người mình không bầu",
            "strike_party": "Đồng chí gạch ngang họ và tên người mình không bầu",
+           "strike_mass": "Gạch ngang họ và tên người mình không bầu",
            "agree": "Đánh dấu X vào một trong hai ô \"Đồng ý\" hoặc \"Không đồng ý\" cho mỗi người"},
     "en": {"stt": "No.", "name": "Full name", "position": "Position", "page": "Page {p} of {n}",
            "continued": "(continued)", "choose_n": "Vote for up to {n}",
@@ -205,6 +206,7 @@ WORDS = {
            "seats": "Number to elect: {k}", "born": "Born",
            "strike_state": "Strike out the full name of each candidate you do not choose",
            "strike_party": "Strike out the full name of each candidate you do not choose",
+           "strike_mass": "Strike out the full name of each candidate you do not choose",
            "agree": "Mark X in one box, \"Agree\" or \"Disagree\", for each person"},
 }
 

@@ -528,7 +528,7 @@ def _crossout_outcomes(c: Contest, group: Sequence[SheetOutcome], pages: int) ->
     stamp = STAMP_PRESENT if accepted else STAMP_ABSENT if "stamp-absent" in codes else \
         STAMP_UNCLEAR if "stamp-unclear" in codes else STAMP_PRESENT
     writing = any("extra-writing" in {x.code for x in s.reasons} and s.decision is None for s in group)
-    verdict = crossout_verdict(c, names, stamp, writing)
+    verdict = crossout_verdict(c, names, stamp, writing, accepted=accepted)
     voided = rejected or any(r.decision is not None and r.decision.action == "invalid" for r in mine)
     machine = _machine_verdict(c, mine, codes, writing=any("extra-writing" in {x.code for x in s.reasons}
                                                            for s in group)) if pages > 1 else {}
