@@ -311,6 +311,7 @@ SHEET_REJECT_CHOICES: dict[str, Words] = {
     "added-content": Words("Ghi thêm tên hoặc nội dung khác", "Names or other content added"),
     "unreadable": Words("Phiếu rách, hỏng, không đọc được", "Torn, damaged or unreadable"),
     "test-sheet": Words("Phiếu thử, không phải phiếu bầu", "A test sheet, not a ballot"),
+    "no-stamp": Words("Phiếu bầu không có dấu", "An election ballot without the stamp"),
     "other": Words("Lý do khác (ghi trong phần ghi chú)", "Other (explained in the note)"),
 }
 # A sheet a person rejects for one of these reasons is no ballot at all (a copy, a test sheet), as when

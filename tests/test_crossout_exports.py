@@ -50,8 +50,8 @@ def page_read(t, left: set[str], source: str, page: int, template_page: int = 1,
                      rows=tuple(rows))
 
 
-def reject(sheet_id: int) -> Decision:
-    return Decision(sheet_id, sheet_id, "sheet", None, None, "reject-sheet", (), "added-content", "Tổ trưởng", "",
+def reject(sheet_id: int, why: str = "added-content") -> Decision:
+    return Decision(sheet_id, sheet_id, "sheet", None, None, "reject-sheet", (), why, "Tổ trưởng", "",
                     "2026-03-15T20:00:00", {}, None)
 
 
@@ -66,7 +66,7 @@ def state_count():
             (set(), "present"), ({ids[0], ids[1]}, "absent"), ({ids[2]}, "present")]
     reads = [(i + 1, page_read(t, left, "to-3/hom-1.pdf", i + 1, stamp=stamp)) for i, (left, stamp) in
              enumerate(plan)]
-    tally = tally_reads(reads, {(7, None, None): reject(7), (8, None, None): reject(8)}, [t], issued=8,
+    tally = tally_reads(reads, {(7, None, None): reject(7, "no-stamp"), (8, None, None): reject(8)}, [t], issued=8,
                         collected=8)
     return t, tally, render_reports(tally)
 
@@ -120,7 +120,7 @@ def test_invalid_ballots_are_overvotes_or_undervotes_as_arlo_skips_them(state_co
     assert [c.count("1") for c in cells[:4]] == [3, 3, 2, 1]
     (e,) = tally.elections
     assert (e.valid, e.invalid) == (4, 4) and e.invalid_by_reason == {
-        "all-struck": 1, "ballot-invalid": 2, "too-many-left": 1}
+        "added-content": 1, "all-struck": 1, "no-stamp": 1, "too-many-left": 1}
 
 
 @pytest.mark.parametrize("count", ["state_count", "two_page_count"])

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from omr.ballot.template import STRUCK, Contest
-from omr.codes import COUNTED, INVALID, REJECTED_BY_REVIEWER, VALID
+from omr.codes import COUNTED, INVALID, REJECTED_BY_REVIEWER, SHEET_REJECT_CHOICES, VALID
 
 ELECTED, NOT_ELECTED, TIE, UNDECIDED = "elected", "not-elected", "tie", "undecided"
 
@@ -120,9 +120,11 @@ def election_result(c: Contest, template_id: str, sheets: Sequence, base: int | 
     reasons: Counter = Counter()
     piles: Counter = Counter()
     for group in _ballots(sheets):
-        if any(s.outcome == REJECTED_BY_REVIEWER for s in group):
+        rejected = next((s for s in group if s.outcome == REJECTED_BY_REVIEWER), None)
+        if rejected is not None:  # by the person's reason: the minutes list invalid ballots by reason
             invalid += 1
-            reasons["ballot-invalid"] += 1
+            why = rejected.decision.reason if rejected.decision is not None else ""
+            reasons[why if why in SHEET_REJECT_CHOICES and why != "other" else "ballot-invalid"] += 1
             continue
         rows = [r for s in group if s.outcome == COUNTED for r in s.rows if r.contest_id == c.id]
         if not rows:
