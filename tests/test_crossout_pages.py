@@ -152,3 +152,35 @@ def test_pages_scanned_back_first_still_make_one_ballot(long, scanned):
     reads = [(1, replace(scanned[1], page=1)), (2, replace(scanned[0], page=2))]
     (e,) = tally_reads(reads, {}, [long], issued=1, collected=1).elections
     assert (e.valid, e.invalid, e.pending) == (1, 0, 0) and e.piles == {9: 1}
+
+
+def test_a_page_scanned_alone_waits_on_the_review_screen_until_a_person_rejects_the_ballot(long, tmp_path):
+    """Through the real scan, store and review queue: ballot A whole, then page 1 of ballot D alone."""
+    from ballot_sim.simulate import write_pages
+    from omr.count.stored import tally_store
+    from omr.review.model import AWAITING, TemplateShelf, load_queue
+    from omr.scan.batch import ScanOptions
+    from omr.scan.batch import scan as scan_files
+    from omr.store.database import Store
+
+    path = tmp_path / "long.yaml"
+    path.write_text(long_ballot_text(), encoding="utf-8")
+    lay = layout(long)
+    n1, n2 = len(lay.pages[0].strike_cells), len(lay.pages[1].strike_cells)
+    sim = Simulator([long], seed=41)
+    pages = [scan(sim, long, 0, 1, kinds_leaving(n1, {0, 2, 4})),
+             scan(sim, long, 0, 2, kinds_leaving(n2, set(range(6)))), scan(sim, long, 3, 1, kinds_leaving(n1, {1, 3}))]
+    write_pages(pages, tmp_path, "lot.pdf", "pdf")
+    with Store(tmp_path / "r.sqlite") as store:
+        scan_files([str(tmp_path / "lot.pdf")], store, ScanOptions((long,), (str(path),), PROFILE, jobs=1))
+        queue = load_queue(store, TemplateShelf(store, [str(path)]))
+        (lone,) = queue.sheets
+        assert (lone.read.page, lone.state) == (3, AWAITING) and "ballot-page-missing" in lone.codes
+        assert "page 2 of 2" in next(r.detail for r in lone.read.reasons if r.code == "ballot-page-missing")
+        t = tally_store(store, [long], collected=2)
+        assert t.provisional and (t.elections[0].valid, t.elections[0].pending) == (1, 1)
+        store.add_decision(lone.id, scope="sheet", action="reject-sheet", reason="other", reviewer="Tổ trưởng",
+                           note="page 2 lost")
+        t = tally_store(store, [long], collected=2)
+        assert not t.provisional and (t.elections[0].valid, t.elections[0].invalid) == (1, 1)
+        assert load_queue(store, TemplateShelf(store, [str(path)])).sheets[0].state != AWAITING

@@ -594,7 +594,7 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_the_samples_are_decided_in_every_way(samples) -> None:
     assert samples["provisional"].provisional and not samples["final"].provisional
     assert set(samples["actions"]) >= {"row accept", "row set", "row invalid", "sheet accept", "sheet reject-sheet"}
-    assert {c.kind for c in samples["final"].contests} == {"confidence", "choose", "yesno"}
+    assert {c.kind for c in samples["final"].contests} == {"confidence", "choose", "yesno", "crossout"}  # issue 14
 
 
 @pytest.mark.slow  # the bundled samples scanned, or LibreOffice started

@@ -561,23 +561,29 @@ def _machine_verdict(c: Contest, rows: Sequence[RowOutcome], first_codes: set[st
     return {"machine_status": verdict.status, "machine_codes": (verdict.code,) if verdict.code else ()}
 
 
-def _ballot_groups(outcomes: Sequence[SheetOutcome], fp: str, pages: int) -> list[list[int]]:
-    """The sheets of each ballot of a template, as indexes into `outcomes` (in file and page order): a
-    ballot's pages are scanned one after the other in one file (a duplex sheet's two sides, or stapled
-    sheets), in any order; nothing else ties them (no number on the paper links a ballot to anyone)."""
+def ballot_groups(sheets: Sequence[tuple[str, int, int | None]], pages: int) -> list[list[int]]:
+    """The sheets of each ballot of a template of `pages` pages, as indexes into `sheets` ((file, page in
+    the file, template page), in file and page order): a ballot's pages are scanned one after the other in
+    one file (a duplex sheet's two sides, or stapled sheets), in any order; nothing else ties them (no
+    number on the paper links a ballot to anyone). The tally and the review screen group by this."""
     groups: list[list[int]] = []
-    for i, s in enumerate(outcomes):
-        if s.fingerprint != fp or s.outcome not in (COUNTED, REJECTED_BY_REVIEWER):
-            continue
+    for i, (source, page, template_page) in enumerate(sheets):
         if groups:
-            last = outcomes[groups[-1][-1]]
-            have = {outcomes[j].template_page for j in groups[-1]}
-            if (len(groups[-1]) < pages and last.source == s.source and s.page == last.page + 1
-                    and s.template_page not in have):
+            last_source, last_page, _ = sheets[groups[-1][-1]]
+            have = {sheets[j][2] for j in groups[-1]}
+            if (len(groups[-1]) < pages and last_source == source and page == last_page + 1
+                    and template_page not in have):
                 groups[-1].append(i)
                 continue
         groups.append([i])
     return groups
+
+
+def _ballot_groups(outcomes: Sequence[SheetOutcome], fp: str, pages: int) -> list[list[int]]:
+    """The sheets of each ballot of a template among the sheets counted or rejected by a person."""
+    mine = [i for i, s in enumerate(outcomes) if s.fingerprint == fp and s.outcome in (COUNTED, REJECTED_BY_REVIEWER)]
+    keys = [(outcomes[i].source, outcomes[i].page, outcomes[i].template_page) for i in mine]
+    return [[mine[j] for j in group] for group in ballot_groups(keys, pages)]
 
 
 def _judge_crossout_ballots(outcomes: list[SheetOutcome], known: Mapping[str, Template]) -> list[SheetOutcome]:
