@@ -179,3 +179,27 @@ def test_a_party_count_without_a_base_has_no_percentage(state_count) -> None:
     reports = render_reports(tally_reads(reads, {}, [party], issued=1, collected=1, base=10))
     frame = pd.read_csv(io.BytesIO(reports["results.csv"]), encoding="utf-8-sig")
     assert set(frame["percent_base"]) == {10} and frame["percent"].max() == pytest.approx(10.0)
+
+
+def test_a_kept_unclear_strike_is_not_struck_and_an_undecided_ballot_allocates_nothing() -> None:
+    """A person who keeps the machine's read of an unclear stroke ("accept") keeps what the machine
+    chose: no strike, as a marginal box kept is not marked. Until then the ballot allocates no vote in
+    the CVR (its interpreted snapshot is the count before review: needs adjudication)."""
+    t = load_template(STATE)
+    c = t.contests[0]
+    ids = list(c.row_ids)
+    marks = {r: [MarkRead(c.id, r, "struck", 0.9 if i < 2 else 0.0, MARKED if i < 2 else "blank")]
+             for i, r in enumerate(ids)}
+    marks[ids[4]] = [MarkRead(c.id, ids[4], "struck", 0.2, "marginal")]
+    rows = crossout_rows(c, marks, "present", False)
+    read = SheetRead("lo.pdf", 1, sheet_status(rows, [], Policy()), (), "img", t.id, fingerprint(t), 1,
+                     rows=tuple(rows))
+    assert read.status == "review"
+    undecided = tally_reads([(1, read)], {}, [t], collected=1)
+    report = json.loads(render_reports(undecided)["cvr.json"])
+    (contest,) = report["CVR"][0]["CVRSnapshot"][1]["CVRContest"]
+    assert contest["OtherStatus"] == "needs-adjudication" and contest["Selections"] == 0
+    keep = Decision(1, 1, "row", c.id, ids[4], "accept", (), "", "Tổ trưởng", "", "2026-03-15T20:00:00", {}, None)
+    (e,) = tally_reads([(1, read)], {(1, c.id, ids[4]): keep}, [t], collected=1).elections
+    assert (e.valid, e.pending) == (1, 0)
+    assert {x.row_id: x.votes for x in e.candidates} == {ids[0]: 0, ids[1]: 0, ids[2]: 1, ids[3]: 1, ids[4]: 1}

@@ -520,8 +520,7 @@ def _crossout_outcomes(c: Contest, group: Sequence[SheetOutcome], pages: int) ->
             replace(r, status=PENDING, choices=(), codes=("ballot-page-missing",)) if r.contest_id == c.id else r
             for r in s.rows), pending=s.pending + ("ballot-page-missing",) if s.outcome == COUNTED
             else s.pending, note=s.note or f"page {lacking} of {pages} of this ballot not found") for s in group]
-    names = {r.row_id: name_from_choices(c, r.decision.choices) if r.decision is not None
-             and r.decision.action == "set" else name_reading(c, list(r.marks)) for r in mine}
+    names = {r.row_id: _decided_name(c, r) for r in mine}
     first = next((s for s in group if s.template_page == 1), group[0])
     codes = {x.code for x in first.reasons}
     accepted = first.decision is not None and first.decision.action == "accept"
@@ -531,7 +530,7 @@ def _crossout_outcomes(c: Contest, group: Sequence[SheetOutcome], pages: int) ->
     verdict = crossout_verdict(c, names, stamp, writing, accepted=accepted)
     voided = rejected or any(r.decision is not None and r.decision.action == "invalid" for r in mine)
     machine = _machine_verdict(c, mine, codes, writing=any("extra-writing" in {x.code for x in s.reasons}
-                                                           for s in group)) if pages > 1 else {}
+                                                           for s in group))
 
     def judged(r: RowOutcome) -> RowOutcome:
         if r.contest_id != c.id:
@@ -551,9 +550,21 @@ def _crossout_outcomes(c: Contest, group: Sequence[SheetOutcome], pages: int) ->
     return [replace(s, ballot=ballot, rows=tuple(judged(r) for r in s.rows)) for s in group]
 
 
+def _decided_name(c: Contest, r: RowOutcome) -> str:
+    """A name as struck / left / unclear: as a person set it, as the machine chose when a person kept its
+    read ("accept": an unclear stroke the machine did not call a strike is then not struck, as a marginal
+    box kept is not marked), else as read."""
+    if r.decision is not None and r.decision.action == "set":
+        return name_from_choices(c, r.decision.choices)
+    if r.decision is not None and r.decision.action == "accept":
+        return name_from_choices(c, r.machine_choices)
+    return name_reading(c, list(r.marks))
+
+
 def _machine_verdict(c: Contest, rows: Sequence[RowOutcome], first_codes: set[str], writing: bool) -> dict[str, Any]:
-    """The machine's own verdict on a ballot of several pages, no person's decision applied (each page was
-    read only as far as it could tell): what its rows' machine status says."""
+    """The machine's own verdict on a ballot, no person's decision applied (a page of a longer list was read
+    only as far as it could tell; a sheet's stamp or writing leaves its rows valid on their own): what its
+    rows' machine status says, so that the CVR's interpreted snapshot is the tally's count before review."""
     names = {r.row_id: name_reading(c, list(r.marks)) for r in rows}
     stamp = STAMP_ABSENT if "stamp-absent" in first_codes else STAMP_UNCLEAR if "stamp-unclear" in first_codes \
         else STAMP_PRESENT
