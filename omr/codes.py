@@ -201,6 +201,14 @@ _CROSSOUT_REASONS = (
         "hợp lệ. Nếu trên tờ phiếu giấy thật ra có dấu, hãy chọn \"phiếu hợp lệ\".",
         "No stamp of the election team in the top-left corner: under Election Law art. 74(1)(b) the ballot is "
         "invalid. If the paper ballot does bear the stamp, mark the sheet valid."), voids_row=True),
+    _r("crossout-rule-review", "row", ("Quy chế yêu cầu xem xét", "The rules ask a person"),
+       ("quy chế bầu cử yêu cầu Ban kiểm phiếu xem xét", "the election rules ask the committee to decide"),
+       ("Phiếu để lại nhiều tên hơn số lượng được bầu (hoặc không gạch tên nào), và quy chế bầu cử của tổ chức "
+        "giao cho Ban kiểm phiếu xem xét thay vì tự động coi là không hợp lệ. Hãy xem tờ phiếu: loại phiếu nếu "
+        "không hợp lệ, hoặc chọn \"phiếu hợp lệ\" nếu quy chế cho phép.",
+        "More names are left than the number to elect (or none struck), and the organisation's rules leave it "
+        "to the committee instead of voiding it outright. Look at the ballot: reject it if it is invalid, or "
+        "mark the sheet valid if the rules allow it."), to_review=True),
     _r("agree-no-vote", "row", ("Không tính phiếu cho người này", "No vote for this person"),
        ("đánh dấu cả hai ô hoặc không ô nào", "both boxes or neither marked"),
        ("Cả hai ô \"Đồng ý\" và \"Không đồng ý\" đều được đánh dấu, hoặc không ô nào: người này không được tính "
@@ -229,6 +237,13 @@ _TALLY_REASONS = (
        ("Ban kiểm phiếu xác định không hợp lệ", "declared invalid by the committee"),
        ("Người xem xét đã quyết định dòng này không hợp lệ.", "A reviewer decided this row is invalid."),
        voids_row=True),
+    _r("ballot-page-missing", "row", ("Phiếu thiếu trang", "A page of the ballot missing"),
+       ("thiếu một trang của phiếu", "a page of the ballot missing"),
+       ("Danh sách của phiếu này in trên nhiều trang, nhưng không thấy trang kế tiếp trong bản quét: chưa đếm được "
+        "số tên để lại. Hãy quét lại cả tờ phiếu, hoặc loại phiếu (không hợp lệ) nếu thật sự thiếu trang.",
+        "This ballot's list is printed on several pages, but a page was not found next to it in the scan: the "
+        "names left cannot be counted. Rescan the whole ballot, or reject it (invalid) if a page is truly "
+        "missing."), to_review=True),
     _r("ballot-invalid", "row", ("Cả tờ phiếu không hợp lệ", "The whole ballot invalid"),
        ("cả tờ phiếu không hợp lệ", "the whole ballot invalid"),
        ("Tờ phiếu không hợp lệ, nên mọi dòng của nó không hợp lệ.",
@@ -296,6 +311,7 @@ SHEET_REJECT_CHOICES: dict[str, Words] = {
     "added-content": Words("Ghi thêm tên hoặc nội dung khác", "Names or other content added"),
     "unreadable": Words("Phiếu rách, hỏng, không đọc được", "Torn, damaged or unreadable"),
     "test-sheet": Words("Phiếu thử, không phải phiếu bầu", "A test sheet, not a ballot"),
+    "no-stamp": Words("Phiếu bầu không có dấu", "An election ballot without the stamp"),
     "other": Words("Lý do khác (ghi trong phần ghi chú)", "Other (explained in the note)"),
 }
 # A sheet a person rejects for one of these reasons is no ballot at all (a copy, a test sheet), as when
@@ -320,6 +336,8 @@ DISCREPANCIES: dict[str, Words] = {
     "missing": Words("Thiếu phiếu so với số phiếu thu về", "Ballots missing"),
     "extra": Words("Thừa phiếu so với số phiếu thu về", "More sheets than ballots collected"),
     "incomplete-ballot": Words("Phiếu thiếu trang", "Ballot pages missing"),
+    "ballot-page-missing": Words("Phiếu bầu thiếu trang, chưa kết luận được",
+                                 "A ballot scanned without one of its pages"),
     "duplicate": Words("Phiếu bị quét hai lần (chỉ đếm một lần)", "Sheets scanned twice (counted once)"),
     "test-deck": Words("Có phiếu thử lẫn trong phiếu bầu", "Test-deck sheets among the ballots"),
     "not-issued": Words("Phiếu không do Ban kiểm phiếu phát ra", "Sheets not issued by the committee"),

@@ -7,14 +7,17 @@ expected.json, the truth the simulator recorded (what each voter marked, what wa
 sheet), as a careful reviewer looking at every sheet would decide them:
 
 - a row: the choices the voter marked (the tally then applies the ballot's rules: no mark, several
-  marks, overvote), or invalid when the voter crossed out the printed name;
-- a sheet: rejected when it is the same sheet scanned again, or when names were added to it; else
-  accepted (a signature, a note, a damaged corner mark, a scanner streak or a blank sheet does not
-  void a ballot: a person confirms it).
+  marks, overvote), or invalid when the voter crossed out the printed name; on a cross-out ballot,
+  struck or not as the voter's stroke was meant (an unclear stroke that is no strike: not struck);
+- a sheet: rejected when it is the same sheet scanned again, when names were added to it, or when a
+  cross-out ballot bears no stamp; else accepted (a signature, a note, a damaged corner mark, a scanner
+  streak or a blank sheet does not void a ballot: a person confirms it; on a cross-out ballot, the stamp
+  is there).
 
 `omr demo` applies a decision only where the tally says a person is needed, so the reader may
 change what it doubts without the demonstration deciding what nobody asked. It also carries the
-committee's hand counts of the demonstration, per ballot: the ballots found in the samples.
+committee's hand counts of the demonstration, per ballot: the ballots found in the samples (and for an
+election, the base of its percentages: the members convened).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ def sheet_decision(page: dict[str, Any]) -> dict[str, str]:
         return {"action": "reject-sheet", "reason": "duplicate", "note": f"the same sheet as {page['duplicate_of']}"}
     if "added_name" in page["behaviours"]:
         return {"action": "reject-sheet", "reason": "added-content", "note": "a name written in by the voter"}
+    if page.get("stamp") == "absent":  # a cross-out ballot the committee forgot to stamp: invalid
+        return {"action": "reject-sheet", "reason": "no-stamp", "note": "no stamp on the paper ballot"}
     return {"action": "accept", "note": "looked at: " + (", ".join(page["flags"]) or "nothing that voids it")}
 
 
@@ -46,6 +51,7 @@ def row_decision(row: dict[str, Any]) -> list[str] | dict[str, str]:
 
 def demo_decisions(expected: dict[str, Any]) -> dict[str, Any]:
     ballots: dict[str, set[str]] = defaultdict(set)
+    elections: set[str] = set()  # cross-out ballots: the Party's percentage base is the committee's too
     piles: dict[str, str] = {}
     sheets = []
     for page in expected["pages"]:
@@ -57,6 +63,8 @@ def demo_decisions(expected: dict[str, Any]) -> dict[str, Any]:
         if page["test"]:  # a test-deck sheet: never counted, nothing to decide
             continue
         ballots[page["template"]].add(page["ballot"])
+        if page.get("verdict"):
+            elections.add(page["template"])
         sheets.append({"file": page["file"], "page": page["page"], "sheet": sheet_decision(page),
                        "rows": {f"{r['contest']}/{r['row']}": row_decision(r) for r in page["rows"]}})
     hand_counts = {}
@@ -64,6 +72,8 @@ def demo_decisions(expected: dict[str, Any]) -> dict[str, Any]:
         collected = len(found)
         hand_counts[template_id] = {"issued": collected + 1, "collected": collected,
                                     "convened": collected + 3, "present": collected + 1}
+        if template_id in elections:  # the members convened, less none excluded: omr tally --base
+            hand_counts[template_id]["base"] = collected + 1
     return {
         "format": "ballot-omr-demo-decisions",
         "version": 1,

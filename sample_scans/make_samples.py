@@ -25,12 +25,15 @@ from ballot_sim import simulate as S  # noqa: E402
 from omr.ballot.template import Template, load_template  # noqa: E402
 
 TEMPLATE_FILES = ("tin-nhiem-cdyt-dong-nai-2023.yaml", "tin-nhiem-28-lanh-dao.yaml", "general-election-en.yaml")
+CROSSOUT_FILES = ("bau-cu-hdnd-phuong-a5.yaml", "bau-bch-cdyt-dong-nai-2025.yaml")  # cross-out election ballots
+CROSSOUT_INDEX = 5001  # their ballots' indexes: apart from the others, whose bytes stay as they were
 ALL_KINDS = tuple(k for k in S.MARK_KINDS if k not in ("none", "printed"))
 ALL_BEHAVIOURS = tuple(b for b in S.BEHAVIOURS if b != "normal")
 
 
-def load_templates(folder: Path = ROOT / "ballot_templates") -> list[Template]:
-    return [load_template(folder / name) for name in TEMPLATE_FILES]
+def load_templates(folder: Path = ROOT / "ballot_templates", names: tuple[str, ...] = TEMPLATE_FILES
+                   ) -> list[Template]:
+    return [load_template(folder / name) for name in names]
 
 
 class Batch:
@@ -144,6 +147,41 @@ def bundled_set(sim: S.Simulator) -> list[Batch]:
     batches.append(Batch("scan-clean-1bit.png", "png"))
     batches[-1].add(pages)
     return batches
+
+
+def crossout_set(sim: S.Simulator) -> list[Batch]:
+    """Cross-out election ballots of both bundled templates in one feeder batch, grey as election ballots
+    should be scanned (the stamp is red): clear strikes of every kind, and the hard ones: an unclear
+    stroke, a ballot without the stamp, more names left than seats, every name struck, an untouched
+    ballot, and a 1-bit page whose stamp cannot be seen. Their own simulator and ballot indexes, so the
+    other samples keep their bytes."""
+    state, party = sim.templates
+    index = iter(range(CROSSOUT_INDEX, CROSSOUT_INDEX + 1000))
+    b = Batch("batch-04-bau-cu-grey-150dpi.pdf", "pdf")
+    grey = {"dpi": 150.0}
+    medium = {"pack_quality": 60}
+
+    def ballot(template: Template, profile: str, behaviours: list[str], kinds: tuple[str, ...] | None = None,
+               **kw: Any) -> None:
+        b.add(sim.ballot(next(index), template, profile, behaviours, kinds, **kw))
+
+    ballot(state, "office-scanner", ["normal"], ("line", "none", "slanted", "none", "none"), **grey, overrides=medium)
+    ballot(state, "office-scanner", ["normal"], ("none", "wavy", "none", "double", "none"), **grey,
+           overrides={**medium, "rotation": 180})
+    ballot(state, "office-scanner", ["normal"], ("none", "partial", "line", "none", "none"), **grey, overrides=medium)
+    ballot(state, "office-scanner", ["normal", "no_stamp"], ("overshoot", "none", "none", "most", "none"), **grey,
+           overrides=medium)
+    ballot(state, "office-scanner", ["normal", "too_many_left"], **grey, overrides=medium)
+    ballot(state, "1bit", ["normal"], ("none", "none", "line", "line", "none"), dpi=200.0,
+           overrides={"threshold": ("adaptive", 5.0, 12.0)})
+    ballot(party, "office-scanner", ["normal"], ("none",) * 4 + ("line",) + ("none",) * 3 + ("slanted",), **grey,
+           overrides=medium)
+    ballot(party, "office-scanner", ["normal"], ("double", "none", "none", "none", "none", "none", "none", "under",
+                                                 "none"), **grey, overrides=medium)
+    ballot(party, "office-scanner", ["normal", "no_stamp"], **grey, overrides=medium)
+    ballot(party, "office-scanner", ["normal", "strike_all"], **grey, overrides={**medium, "rotation": 180})
+    ballot(party, "office-scanner", ["normal", "untouched"], **grey, overrides=medium)
+    return [b]
 
 
 def bulk_set(sim: S.Simulator, sheets: int, profiles: tuple[str, ...], fmt: str, per_file: int,
@@ -264,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
                     (args.out / f["path"]).unlink(missing_ok=True)
             except (ValueError, KeyError):
                 pass
-        batches = bundled_set(sim)
+        batches = bundled_set(sim) + crossout_set(S.Simulator(load_templates(names=CROSSOUT_FILES), args.seed))
         generator = {"script": "sample_scans/make_samples.py", "set": "bundled"}
     else:
         profiles = S.PROFILE_NAMES if args.profile == "all" else tuple(args.profile.split(","))

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow  # the committee's whole day on the bundled sample
 SAMPLES = ROOT / "sample_scans"
 DEMO = json.loads((SAMPLES / "demo-decisions.json").read_text(encoding="utf-8"))
 VIETNAMESE = ("tin-nhiem-28-lanh-dao", "tin-nhiem-cdyt-dong-nai-2023")
+ELECTIONS = ("bau-cu-hdnd-phuong-a5", "bau-bch-cdyt-dong-nai-2025")
 
 
 def omr(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -55,6 +56,13 @@ def test_the_demo_prints_scans_decides_tallies_and_writes_the_minutes(demo) -> N
     for template in VIETNAMESE:
         text = pdf_text(out / template / "bien-ban-kiem-phieu.pdf")
         assert "BIÊN BẢN KIỂM PHIẾU" in text
+    # the two cross-out elections of the samples: counted, reconciled, minutes of an election
+    for template in ELECTIONS:
+        results = json.loads((out / template / "results.json").read_text(encoding="utf-8"))
+        (e,) = results["elections"]
+        assert results["reconciled"] is True and e["valid"] > 0 and e["invalid"] > 0
+        assert "BIÊN BẢN KẾT QUẢ KIỂM PHIẾU BẦU CỬ" in pdf_text(out / template / "bien-ban-kiem-phieu.pdf")
+        assert (out / template / "election.csv").stat().st_size > 0
     # the samples hold a phone photo of page 1 alone of a two-page ballot: said, never hidden
     leaders = json.loads((out / "tin-nhiem-28-lanh-dao" / "results.json").read_text(encoding="utf-8"))
     assert leaders["reconciled"] is False

@@ -526,7 +526,8 @@ def test_bundled_samples_are_consistent():
         assert fp.stat().st_size == f["bytes"], f"{fp} changed: run python3 sample_scans/make_samples.py"
         if fp.suffix == ".pdf":
             n = len(PdfReader(fp).pages)
-            assert 25 <= n <= 50
+            # feeder batches of 25-50; the cross-out elections' batch (issue 14) small, to keep the repository light
+            assert 25 <= n <= 50 or (fp.name == "batch-04-bau-cu-grey-150dpi.pdf" and 10 <= n < 25)
         elif fp.suffix == ".tif":
             n = Image.open(fp).n_frames
         else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from omr.ballot.fonts import PT_TO_MM, text_width_mm, wrap_text
@@ -198,6 +198,7 @@ WORDS = {
            "seats": "Số lượng được bầu: {k}", "born": "Ngày sinh",
            "strike_state": "Cử tri gạch ngang họ và tên người mình không bầu",
            "strike_party": "Đồng chí gạch ngang họ và tên người mình không bầu",
+           "strike_mass": "Gạch ngang họ và tên người mình không bầu",
            "agree": "Đánh dấu X vào một trong hai ô \"Đồng ý\" hoặc \"Không đồng ý\" cho mỗi người"},
     "en": {"stt": "No.", "name": "Full name", "position": "Position", "page": "Page {p} of {n}",
            "continued": "(continued)", "choose_n": "Vote for up to {n}",
@@ -205,6 +206,7 @@ WORDS = {
            "seats": "Number to elect: {k}", "born": "Born",
            "strike_state": "Strike out the full name of each candidate you do not choose",
            "strike_party": "Strike out the full name of each candidate you do not choose",
+           "strike_mass": "Strike out the full name of each candidate you do not choose",
            "agree": "Mark X in one box, \"Agree\" or \"Disagree\", for each person"},
 }
 
@@ -466,8 +468,9 @@ class _Flow:
     # -- cross-out election ballots --
 
     def crossout(self, c: Contest) -> None:
-        """Seats, instructions, then one row per candidate (a list longer than the page is refused by
-        fit_problems: the rules judge a ballot's whole list at once)."""
+        """Seats, instructions, then one row per candidate; a list longer than the page continues on the
+        next pages of the same ballot (the table head again, rows numbered on): the rules judge the
+        ballot's whole list, so the reader needs every page of it (omr.count.tally groups them)."""
         w = WORDS[self.t.language]
         if c.title:
             self.paragraph(c.title, "bold", 12, align="center")
@@ -477,6 +480,24 @@ class _Flow:
             self.paragraph(instructions, "italic", 10, align="center")
         self.y += 3.0
         cols = _crossout_columns(c, self.x0, self.x1 - self.x0)
+        people = list(enumerate(c.candidates, start=1))
+        while people:
+            ry = top = self._crossout_head(c, cols)
+            while people:
+                h = crossout_row_height(people[0][1], cols["name"][1])
+                if ry + h > self.bottom and ry > top:  # at least one row a page, never an empty table
+                    break
+                number, person = people.pop(0)
+                self._crossout_row(c, person, number, cols, ry, h)
+                ry += h
+            self._crossout_frame(cols, top, ry)
+            self.y = ry + 6.0
+            if people:
+                self.new_page()
+
+    def _crossout_head(self, c: Contest, cols: dict) -> float:
+        """The table's head row at the current height; returns where the first row starts."""
+        w = WORDS[self.t.language]
         top = self.y
         heads = {"stt": w["stt"], "name": w["name"], "born": w["born"]}
         heads.update({o.id: o.label for o in c.options})
@@ -488,18 +509,16 @@ class _Flow:
                 for line in lines:
                     y += lh
                     self.text(line, x + cw / 2, y - 0.9, "bold", CELL_PT, "center")
-        ry = top + CROSS_HEAD_H
-        for i, person in enumerate(c.candidates):
-            h = crossout_row_height(person, cols["name"][1])
-            self._crossout_row(c, person, i + 1, cols, ry, h)
-            ry += h
+        return top + CROSS_HEAD_H
+
+    def _crossout_frame(self, cols: dict, top: float, bottom: float) -> None:
+        top -= CROSS_HEAD_H
         lines = self.page.lines
         for x, _ in cols.values():
-            lines.append(Line(x, top, x, ry, 0.3))
-        lines.append(Line(self.x1, top, self.x1, ry, 0.3))
+            lines.append(Line(x, top, x, bottom, 0.3))
+        lines.append(Line(self.x1, top, self.x1, bottom, 0.3))
         lines.append(Line(self.x0, top, self.x1, top, 0.3))
-        lines.append(Line(self.x0, ry, self.x1, ry, 0.3))
-        self.y = ry + 6.0
+        lines.append(Line(self.x0, bottom, self.x1, bottom, 0.3))
 
     def _crossout_row(self, c: Contest, person, number: int, cols: dict, ry: float, h: float) -> None:
         self.page.lines.append(Line(self.x0, ry, self.x1, ry, 0.3))
@@ -603,8 +622,9 @@ def layout(template: Template) -> BallotLayout:
     footer = Rect(qr.x + qr.w + 4.0, height - 17.0, width - 2 * (qr.x + qr.w + 4.0), 10.0)
     pages = []
     hb = header_block_width(template.paper)
-    stamp = Rect(flow.x0, CONTENT_TOP, hb, STAMP_H) if has_crossout(template) else None
+    stamp1 = Rect(flow.x0, CONTENT_TOP, hb, STAMP_H) if has_crossout(template) else None
     for number, page in enumerate(flow.pages, start=1):
+        stamp = stamp1 if number == 1 else None  # one stamp a ballot, top left of its first page
         page_text = WORDS[template.language]["page"].format(p=number, n=count)
         texts = page.texts + [TextItem(page_text, footer.x + footer.w, footer.y + footer.h - 1.0, "regular",
                                        9, "right")]
@@ -692,8 +712,7 @@ def fit_problems(template: Template, line_of: Callable[[tuple], int | None]) -> 
 
 def _crossout_fit(template: Template, c: Contest, ci: int, line_of: Callable[[tuple], int | None]
                   ) -> list[tuple[int | None, str]]:
-    """Names of at most two lines, and the whole list on the first page with the header: the rules
-    (names left against seats) judge a ballot's whole list, so it is never split across sheets."""
+    """Names of at most two lines, and one contest a ballot (a long list continues on further pages)."""
     problems: list[tuple[int | None, str]] = []
     width = content_width(template.paper)
     name_w = _crossout_columns(c, 0.0, width)["name"][1]
@@ -709,22 +728,4 @@ def _crossout_fit(template: Template, c: Contest, ci: int, line_of: Callable[[tu
         return problems
     if len([x for x in template.contests if x.kind == "crossout"]) > 1 or len(template.contests) > 1:
         return [(line_of(("contests",)), "a cross-out election ballot holds one contest (one list of candidates)")]
-    flow = _Flow(template)
-    flow.crossout(c)
-    if len(flow.pages) > 1 or flow.y - 6.0 > flow.bottom:
-        fits = _rows_that_fit(template, c)
-        more = " or print it on A4" if template.paper == "A5" else ""
-        problems.append((line_of(("contests", ci, "candidates")),
-                         f"contests[{ci}].candidates: {len(c.candidates)} candidates do not fit on one "
-                         f"{template.paper} page (about {fits} do); shorten the header{more}"))
     return problems
-
-
-def _rows_that_fit(template: Template, c: Contest) -> int:
-    flow = _Flow(template)
-    for n in range(len(c.candidates), 0, -1):
-        probe = _Flow(template)
-        probe.crossout(replace(c, candidates=c.candidates[:n]))
-        if probe.y - 6.0 <= flow.bottom:
-            return n
-    return 0

@@ -17,6 +17,7 @@ import yaml
 
 from omr.ballot.layout import fit_problems
 from omr.ballot.paper import PAPER_SIZES_MM
+from omr.ballot.regimes import REGIMES, CrossoutRules, override_problems, rules_for
 
 CONFIDENCE_LEVELS_VI: tuple[tuple[str, str], ...] = (
     ("cao", "Tín nhiệm cao"),
@@ -30,7 +31,6 @@ CONFIDENCE_LEVELS_EN: tuple[tuple[str, str], ...] = (
 )
 LANGUAGES = ("vi", "en")
 CONTEST_KINDS = ("confidence", "choose", "yesno", "crossout")
-REGIMES = ("state", "party")  # whose rules judge a cross-out ballot (omr.read.interpret)
 CROSSOUT_STYLES = ("strike", "agree")  # strike names out | "Đồng ý / Không đồng ý" boxes (Party list, no surplus)
 HONORIFICS = ("Ông", "Bà", "Mr", "Ms", "Mrs")
 STRUCK = "struck"  # the one "option" of a struck-out name: read as marked when the name is struck out
@@ -91,6 +91,12 @@ class Contest:
     regime: str = ""  # crossout: state | party
     style: str = ""  # crossout: strike | agree
     numbered: bool = True  # crossout: print the STT column
+    rules: tuple[tuple[str, str], ...] = ()  # crossout: the template's overrides of its regime's rules
+
+    @property
+    def crossout_rules(self) -> CrossoutRules:
+        """The rules that judge a cross-out ballot: its regime's (omr.ballot.regimes), with the overrides."""
+        return rules_for(self.regime, self.rules)
 
     @property
     def row_ids(self) -> tuple[str, ...]:
@@ -155,7 +161,8 @@ def _crossout_canonical(c: Contest) -> dict[str, Any]:
     """The cross-out fields, only for cross-out contests: other templates keep their fingerprint."""
     return {"seats": c.seats, "regime": c.regime, "style": c.style, "numbered": c.numbered,
             "candidates": [{"id": p.id, "name": p.name, "honorific": p.honorific, "born": p.born,
-                            "other": p.other} for p in c.candidates]}
+                            "other": p.other} for p in c.candidates],
+            **({"rules": dict(c.rules)} if c.rules else {})}
 
 
 # --- Vietnamese alphabetical order (state rule: given name, then surname, then middle name) ---
@@ -323,7 +330,7 @@ def _contest(ck: _Checker, raw: Any, path: Path_, language: str, seen: set[str])
     extra = {"confidence": ({"rows"}, {"levels", "instructions"}),
              "choose": ({"options"}, {"min", "max", "instructions"}),
              "yesno": (set(), {"options", "instructions"}),
-             "crossout": ({"candidates", "seats", "regime"}, {"style", "numbered", "instructions"})}[kind]
+             "crossout": ({"candidates", "seats", "regime"}, {"style", "numbered", "instructions", "rules"})}[kind]
     raw = ck.mapping(raw, path, common | extra[0], extra[1])
     cid = ck.ident(raw.get("id"), path + ("id",), seen)
     title = ck.text(raw.get("title"), path + ("title",), max_len=200)
@@ -390,6 +397,9 @@ def _crossout(ck: _Checker, raw: dict, path: Path_, language: str, cid: str, tit
     style = raw.get("style", "strike")
     if style not in CROSSOUT_STYLES:
         ck.fail(path + ("style",), f"unknown style {style!r}; allowed: {', '.join(CROSSOUT_STYLES)}")
+    rules, rule_problems = override_problems(raw.get("rules"))
+    for key, message in rule_problems:
+        ck.fail(path + (("rules", key) if key is not None else ("rules",)), message)
     numbered = raw.get("numbered", True)
     if not isinstance(numbered, bool):
         ck.fail(path + ("numbered",), "expected true or false")
@@ -422,7 +432,7 @@ def _crossout(ck: _Checker, raw: dict, path: Path_, language: str, cid: str, tit
             else (Option(STRUCK, STRIKE_OPTION[language]),))
     return Contest(cid, "crossout", title, instructions, opts, (), 0, seats, tuple(people), seats,
                    regime if regime in REGIMES else "state", style if style in CROSSOUT_STYLES else "strike",
-                   numbered)
+                   numbered, rules)
 
 
 def parse_template(text: str, source: str = "<template>") -> Template:

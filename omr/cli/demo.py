@@ -168,6 +168,9 @@ def _state(tally) -> str:
              "reconciled" if r.reconciled else "NOT reconciled"]
     if tally.quorum_met is not None:
         words.append("quorum met" if tally.quorum_met else "NO quorum")
+    if tally.elections:  # an election: its valid and invalid ballots by its rules (a counted sheet may be invalid)
+        e = tally.elections[0]
+        return ", ".join(words) + f": {r.collected} collected, {e.valid} valid, {e.invalid} invalid"
     return ", ".join(words) + f": {r.collected} collected, {r.ballots_counted} valid, {r.invalid_ballots} invalid"
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from omr.ballot.template import STRUCK, Contest
-from omr.codes import COUNTED, INVALID, REJECTED_BY_REVIEWER, VALID
+from omr.codes import COUNTED, INVALID, REJECTED_BY_REVIEWER, SHEET_REJECT_CHOICES, VALID
 
 ELECTED, NOT_ELECTED, TIE, UNDECIDED = "elected", "not-elected", "tie", "undecided"
 
@@ -52,6 +52,8 @@ class ElectionResult:
     voters: int | None = None  # on the voter list (state), when given
     voted: int | None = None
     turnout_over_half: bool | None = None  # state: more than half the voter list voted
+    of_valid: bool = True  # the base is the valid ballots (else the committee's --base): omr.ballot.regimes
+    tie_rule: str = "older"  # older | congress: a tie at the cut-off (omr.ballot.regimes)
 
 
 def percent(count: int, base: int | None) -> Decimal:
@@ -83,7 +85,8 @@ def _elect(c: Contest, votes: dict[str, int], base: int | None) -> dict[str, tup
     group = [r for r in passing if votes[r] == cut]
     out.update({r: (ELECTED, "") for r in above})
     room = c.seats - len(above)
-    if c.regime == "state" and all(born[r] for r in group):
+    rules = c.crossout_rules
+    if rules.tie == "older" and all(born[r] for r in group):
         by_age = sorted(group, key=lambda r: born[r])  # ISO dates: the earlier, the older
         boundary_tie = born[by_age[room - 1]] == born[by_age[room]] if room < len(by_age) else False
         if not boundary_tie:
@@ -95,9 +98,18 @@ def _elect(c: Contest, votes: dict[str, int], base: int | None) -> dict[str, tup
             return out
     for r in group:
         out[r] = (TIE, f"{len(group)} candidates with {cut} votes for {room} seat(s): the "
-                  + ("congress decides (no rule breaks the tie)" if c.regime == "party"
+                  + ("congress decides (no rule breaks the tie)" if rules.tie == "congress"
                      else "same date of birth or none given: the election team decides"))
     return out
+
+
+def _ballots(sheets: Sequence) -> list[list]:
+    """The sheets of each ballot: one sheet, or the pages of a longer list (SheetOutcome.ballot)."""
+    groups: dict[object, list] = {}
+    for s in sheets:
+        if s.outcome in (COUNTED, REJECTED_BY_REVIEWER):
+            groups.setdefault(s.ballot or (s.source, s.page), []).append(s)
+    return list(groups.values())
 
 
 def election_result(c: Contest, template_id: str, sheets: Sequence, base: int | None = None,
@@ -107,14 +119,14 @@ def election_result(c: Contest, template_id: str, sheets: Sequence, base: int | 
     valid = invalid = pending = 0
     reasons: Counter = Counter()
     piles: Counter = Counter()
-    for s in sheets:
-        if s.outcome == REJECTED_BY_REVIEWER:
+    for group in _ballots(sheets):
+        rejected = next((s for s in group if s.outcome == REJECTED_BY_REVIEWER), None)
+        if rejected is not None:  # by the person's reason: the minutes list invalid ballots by reason
             invalid += 1
-            reasons["ballot-invalid"] += 1
+            why = rejected.decision.reason if rejected.decision is not None else ""
+            reasons[why if why in SHEET_REJECT_CHOICES and why != "other" else "ballot-invalid"] += 1
             continue
-        if s.outcome != COUNTED:
-            continue
-        rows = [r for r in s.rows if r.contest_id == c.id]
+        rows = [r for s in group if s.outcome == COUNTED for r in s.rows if r.contest_id == c.id]
         if not rows:
             continue
         if all(r.status == VALID for r in rows):
@@ -130,7 +142,7 @@ def election_result(c: Contest, template_id: str, sheets: Sequence, base: int | 
             reasons[next(r.codes[0] for r in rows if r.status == INVALID and r.codes)] += 1
         else:
             pending += 1
-    denominator = valid if c.regime == "state" else base
+    denominator = valid if c.crossout_rules.elected_of == "valid" else base
     outcomes = _elect(c, votes, denominator)
     people = {p.id: p for p in c.candidates}
     order = {p.id: i for i, p in enumerate(c.candidates)}
@@ -142,4 +154,4 @@ def election_result(c: Contest, template_id: str, sheets: Sequence, base: int | 
     return ElectionResult(c.id, template_id, c.regime, c.seats, valid + invalid + pending, valid, invalid, pending,
                           dict(sorted(reasons.items())), denominator, candidates,
                           dict(sorted(piles.items(), reverse=True)),
-                          voters, voted, turnout)
+                          voters, voted, turnout, c.crossout_rules.elected_of == "valid", c.crossout_rules.tie)

@@ -192,6 +192,7 @@ class SheetOutcome:
     note: str = ""  # e.g. which sheet this one duplicates
     source_sha256: str = ""  # SHA-256 of the scanned file's bytes ("" when not known): finds the file in an archive
     serial: int | None = None  # the ballot's printed serial number, when the template prints one
+    ballot: str = ""  # a cross-out ballot of several pages: "file#page" of its first sheet, the same on each
 
     @property
     def awaiting_review(self) -> bool:
@@ -502,38 +503,113 @@ def _row_outcome(contest: Contest, row, decision: Decision | None) -> RowOutcome
     return RowOutcome(status=PENDING, choices=(), codes=machine_codes or ("review",), **base)
 
 
-def _crossout_outcomes(c: Contest, read: SheetRead, rows: tuple[RowOutcome, ...], sdec: Decision | None
-                       ) -> tuple[RowOutcome, ...]:
-    """The ballot's rules applied again with what people decided: a name they set (struck / not struck),
-    a sheet they accepted (the stamp is there, the writing is harmless, the reads stand). A row a person
-    declared invalid voids the ballot."""
-    mine = [r for r in rows if r.contest_id == c.id]
+def _crossout_outcomes(c: Contest, group: Sequence[SheetOutcome], pages: int) -> list[SheetOutcome]:
+    """The ballot's rules applied again, on every page of one ballot at once, with what people decided: a
+    name they set (struck / not struck), a first page they accepted (the stamp is there), a page accepted
+    (its writing is harmless). A row a person declared invalid, or a page they rejected, voids the ballot.
+    A ballot with a page missing cannot be judged: its rows wait (the pages found go to a person)."""
+    mine = [r for s in group for r in s.rows if r.contest_id == c.id]
     if not mine:
-        return rows
-    names = {r.row_id: name_from_choices(c, r.decision.choices) if r.decision is not None
-             and r.decision.action == "set" else name_reading(c, list(r.marks)) for r in mine}
-    codes = {x.code for x in read.reasons}
-    accepted = sdec is not None and sdec.action == "accept"
+        return list(group)
+    ballot = f"{group[0].source}#{group[0].page}" if pages > 1 else ""
+    found = sorted({s.template_page for s in group if s.template_page is not None})
+    rejected = any(s.outcome == REJECTED_BY_REVIEWER for s in group)
+    if found != list(range(1, pages + 1)) and not rejected:
+        lacking = ", ".join(str(p) for p in range(1, pages + 1) if p not in found)
+        return [replace(s, ballot=ballot, rows=tuple(
+            replace(r, status=PENDING, choices=(), codes=("ballot-page-missing",)) if r.contest_id == c.id else r
+            for r in s.rows), pending=s.pending + ("ballot-page-missing",) if s.outcome == COUNTED
+            else s.pending, note=s.note or f"page {lacking} of {pages} of this ballot not found") for s in group]
+    names = {r.row_id: _decided_name(c, r) for r in mine}
+    first = next((s for s in group if s.template_page == 1), group[0])
+    codes = {x.code for x in first.reasons}
+    accepted = first.decision is not None and first.decision.action == "accept"
     stamp = STAMP_PRESENT if accepted else STAMP_ABSENT if "stamp-absent" in codes else \
         STAMP_UNCLEAR if "stamp-unclear" in codes else STAMP_PRESENT
-    verdict = crossout_verdict(c, names, stamp, "extra-writing" in codes and sdec is None)
-    voided = next((r.decision for r in mine if r.decision is not None and r.decision.action == "invalid"), None)
-    out = []
-    for r in rows:
+    writing = any("extra-writing" in {x.code for x in s.reasons} and s.decision is None for s in group)
+    verdict = crossout_verdict(c, names, stamp, writing, accepted=accepted)
+    voided = rejected or any(r.decision is not None and r.decision.action == "invalid" for r in mine)
+    machine = _machine_verdict(c, mine, codes, writing=any("extra-writing" in {x.code for x in s.reasons}
+                                                           for s in group))
+
+    def judged(r: RowOutcome) -> RowOutcome:
         if r.contest_id != c.id:
-            out.append(r)
-        elif voided is not None:
-            out.append(replace(r, status=INVALID, choices=(), codes=("decided-invalid",)))
-        elif verdict.status == VALID:
+            return r
+        r = replace(r, **machine)
+        if voided:
+            return replace(r, status=INVALID, choices=(), codes=("decided-invalid",))
+        if verdict.status == VALID:
             chosen = (r.decision.choices if r.decision is not None and r.decision.action == "set"
                       else r.machine_choices) if c.style == "agree" else \
                 (("struck",) if names[r.row_id] == STRUCK_OUT else ())
-            out.append(replace(r, status=VALID, choices=tuple(chosen), codes=()))
-        elif verdict.status == INVALID:
-            out.append(replace(r, status=INVALID, choices=(), codes=(verdict.code or "ballot-invalid",)))
-        else:
-            out.append(replace(r, status=PENDING, choices=(), codes=(verdict.code or "review",)))
-    return tuple(out)
+            return replace(r, status=VALID, choices=tuple(chosen), codes=())
+        if verdict.status == INVALID:
+            return replace(r, status=INVALID, choices=(), codes=(verdict.code or "ballot-invalid",))
+        return replace(r, status=PENDING, choices=(), codes=(verdict.code or "review",))
+
+    return [replace(s, ballot=ballot, rows=tuple(judged(r) for r in s.rows)) for s in group]
+
+
+def _decided_name(c: Contest, r: RowOutcome) -> str:
+    """A name as struck / left / unclear: as a person set it, as the machine chose when a person kept its
+    read ("accept": an unclear stroke the machine did not call a strike is then not struck, as a marginal
+    box kept is not marked), else as read."""
+    if r.decision is not None and r.decision.action == "set":
+        return name_from_choices(c, r.decision.choices)
+    if r.decision is not None and r.decision.action == "accept":
+        return name_from_choices(c, r.machine_choices)
+    return name_reading(c, list(r.marks))
+
+
+def _machine_verdict(c: Contest, rows: Sequence[RowOutcome], first_codes: set[str], writing: bool) -> dict[str, Any]:
+    """The machine's own verdict on a ballot, no person's decision applied (a page of a longer list was read
+    only as far as it could tell; a sheet's stamp or writing leaves its rows valid on their own): what its
+    rows' machine status says, so that the CVR's interpreted snapshot is the tally's count before review."""
+    names = {r.row_id: name_reading(c, list(r.marks)) for r in rows}
+    stamp = STAMP_ABSENT if "stamp-absent" in first_codes else STAMP_UNCLEAR if "stamp-unclear" in first_codes \
+        else STAMP_PRESENT
+    verdict = crossout_verdict(c, names, stamp, writing)
+    return {"machine_status": verdict.status, "machine_codes": (verdict.code,) if verdict.code else ()}
+
+
+def ballot_groups(sheets: Sequence[tuple[str, int, int | None]], pages: int) -> list[list[int]]:
+    """The sheets of each ballot of a template of `pages` pages, as indexes into `sheets` ((file, page in
+    the file, template page), in file and page order): a ballot's pages are scanned one after the other in
+    one file (a duplex sheet's two sides, or stapled sheets), in any order; nothing else ties them (no
+    number on the paper links a ballot to anyone). The tally and the review screen group by this."""
+    groups: list[list[int]] = []
+    for i, (source, page, template_page) in enumerate(sheets):
+        if groups:
+            last_source, last_page, _ = sheets[groups[-1][-1]]
+            have = {sheets[j][2] for j in groups[-1]}
+            if (len(groups[-1]) < pages and last_source == source and page == last_page + 1
+                    and template_page not in have):
+                groups[-1].append(i)
+                continue
+        groups.append([i])
+    return groups
+
+
+def _ballot_groups(outcomes: Sequence[SheetOutcome], fp: str, pages: int) -> list[list[int]]:
+    """The sheets of each ballot of a template among the sheets counted or rejected by a person."""
+    mine = [i for i, s in enumerate(outcomes) if s.fingerprint == fp and s.outcome in (COUNTED, REJECTED_BY_REVIEWER)]
+    keys = [(outcomes[i].source, outcomes[i].page, outcomes[i].template_page) for i in mine]
+    return [[mine[j] for j in group] for group in ballot_groups(keys, pages)]
+
+
+def _judge_crossout_ballots(outcomes: list[SheetOutcome], known: Mapping[str, Template]) -> list[SheetOutcome]:
+    """Every cross-out ballot judged whole, its pages together (omr.read judges a page of a longer list
+    only as far as that page can tell)."""
+    out = list(outcomes)
+    for fp, t in known.items():
+        for c in t.contests:
+            if c.kind != "crossout":
+                continue
+            pages = len(_pages_of(t))
+            for group in _ballot_groups(out, fp, pages):
+                for i, s in zip(group, _crossout_outcomes(c, [out[i] for i in group], pages)):
+                    out[i] = s
+    return out
 
 
 def _pending(read: SheetRead, rows: Sequence[RowOutcome], sheet_decision: Decision | None) -> tuple[str, ...]:
@@ -618,9 +694,6 @@ def _sheet_outcomes(items: Sequence[tuple[int, int | None, SheetRead]], known: M
             rows = tuple(_row_outcome(contests[row.contest_id], row, row_decisions.get((sid, row.contest_id,
                                                                                          row.row_id)))
                          for row in read.rows)
-            for contest in contests.values():
-                if contest.kind == "crossout":
-                    rows = _crossout_outcomes(contest, read, rows, sdec)
             if sdec is not None and sdec.action == "reject-sheet" and sdec.reason in PERSON_REJECTION_OUTCOME:
                 # a person found a copy the machine could not prove, or a test sheet: not a ballot at all
                 outcome = SheetOutcome(outcome=PERSON_REJECTION_OUTCOME[sdec.reason], rows=rows,
@@ -632,7 +705,8 @@ def _sheet_outcomes(items: Sequence[tuple[int, int | None, SheetRead]], known: M
         if outcome.outcome in (COUNTED, REJECTED_BY_REVIEWER):
             seen_images.setdefault(read.image_sha256, read)
         ranked.append((rank, outcome))
-    return [o for _, o in sorted(ranked, key=lambda x: (x[1].source, x[1].page, x[0]))]
+    return _judge_crossout_ballots([o for _, o in sorted(ranked, key=lambda x: (x[1].source, x[1].page, x[0]))],
+                                   known)
 
 
 
@@ -665,6 +739,7 @@ def _discrepancies(outcomes: Sequence[SheetOutcome], known: Mapping[str, Templat
                     f"another page: {most - c - rej} sheet(s) of page {p} missing", most - c - rej,
                     params={"template": t.id, "page": p, "pages": n_pages, "found": c + rej, "expected": most}))
 
+    discrepancies += _ballots_lacking_pages(outcomes, known)
     missing = extra = 0
     if collected is not None:
         if accounted < collected:
@@ -722,6 +797,30 @@ def _discrepancies(outcomes: Sequence[SheetOutcome], known: Mapping[str, Templat
                                          "(still running, or stopped without closing)", scans_running))
 
     return discrepancies, page_counts, missing, extra
+
+
+def _ballots_lacking_pages(outcomes: Sequence[SheetOutcome], known: Mapping[str, Template]) -> list[Discrepancy]:
+    """Cross-out ballots of several pages scanned without one of them: they cannot be judged (the rules
+    count the names left on every page), so each is named with the pages found and the page missing."""
+    found: dict[str, list[SheetOutcome]] = {}
+    for s in outcomes:
+        if s.ballot and any(r.codes == ("ballot-page-missing",) for r in s.rows):
+            found.setdefault(s.ballot, []).append(s)
+    out = []
+    for group in found.values():
+        t = known[group[0].fingerprint]
+        pages = len(_pages_of(t))
+        have = sorted(s.template_page for s in group)
+        lacking = [p for p in range(1, pages + 1) if p not in have]
+        where = ", ".join(f"{s.source} page {s.page}" for s in group)
+        out.append(Discrepancy(
+            "ballot-page-missing", ERROR, f"{t.id}: a ballot of {pages} pages scanned without page "
+            f"{', '.join(map(str, lacking))} (found: page {', '.join(map(str, have))} at {where}): it cannot be "
+            "decided; rescan the whole ballot, or a person rejects it", len(lacking),
+            tuple((s.source, s.page) for s in group),
+            params={"template": t.id, "pages": pages, "lacking": ", ".join(map(str, lacking)),
+                    "found": ", ".join(map(str, have))}))
+    return out
 
 
 def _look_first(extra: Discrepancy, items: Sequence[tuple[int, int | None, SheetRead]],

@@ -46,7 +46,8 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
         stamp_state = stamp.state
         metrics["stamp_ink_mm2"] = stamp.ink_mm2
         z = pl.stamp
-        if stamp.state != STAMP_PRESENT:
+        if stamp.state != STAMP_PRESENT and getattr(contest.crossout_rules, f"stamp_{stamp.state}") != "ignore":
             reasons.append(Reason(f"stamp-{stamp.state}", stamp.detail, (z.x, z.y, z.w, z.h)))
-    rows = crossout_rows(contest, {r: m for r, m in marks.items() if m}, stamp_state, writing, where)
+    rows = crossout_rows(contest, {r: m for r, m in marks.items() if m}, stamp_state, writing, where,
+                         whole=pl.count == 1)  # one page of a longer list: the tally judges the whole ballot
     return rows, reasons, metrics

@@ -343,6 +343,9 @@ def writing_over_print(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     found = []
     if "overprint-texts" not in reference.memo:  # the texts looked at: the same for every sheet of the page
         names = [c.text_rect for c in pl.name_cells]
+        # a cross-out ballot's strikes are its votes (omr.read.strikes), across the whole row (honorific, date
+        # of birth); the stamp is pressed over the issuing body's name
+        names += [Rect(0.0, c.rect.y, pl.width, c.rect.h) for c in pl.strike_cells] + ([pl.stamp] if pl.stamp else [])
         reference.memo["overprint-texts"] = [
             (i, t, r) for i, t, r in ((i, t, text_rect(t)) for i, t in enumerate(pl.texts))
             if not (r.w < OVERPRINT_MIN_MM or r.y + r.h > pl.footer.y or any(_overlaps(r, n) for n in names))]

@@ -111,16 +111,6 @@ def row_needs_person(read: SheetRead, row: RowRead) -> bool:
 
 STRUCK_OUT, LEFT, UNCLEAR = "struck", "left", "unclear"  # a name struck out, left (a vote), or unclear
 STAMP_PRESENT, STAMP_ABSENT, STAMP_UNCLEAR = "present", "absent", "unclear"
-RULE_CITES = {
-    ("state", "no-stamp"): "Luật Bầu cử 2015, Điều 74 khoản 1 điểm b",
-    ("state", "too-many-left"): "Luật Bầu cử 2015, Điều 74 khoản 1 điểm c",
-    ("state", "all-struck"): "Luật Bầu cử 2015, Điều 74 khoản 1 điểm d",
-    ("party", "too-many-left"): "QĐ 244-QĐ/TW Điều 17, giữ trong QĐ 190-QĐ/TW",
-    ("party", "all-struck"): "QĐ 244-QĐ/TW Điều 17 (danh sách có số dư), giữ trong QĐ 190-QĐ/TW",
-    ("party", "agree-no-vote"): "QĐ 190-QĐ/TW Điều 30",
-}
-
-
 @dataclass(frozen=True)
 class CrossoutVerdict:
     """The rules' answer for one cross-out ballot: valid, invalid (with the rule) or review (why)."""
@@ -131,45 +121,47 @@ class CrossoutVerdict:
     left: int  # names surely left (votes)
 
 
-def crossout_verdict(contest: Contest, names: dict[str, str], stamp: str, writing: bool) -> CrossoutVerdict:
+def crossout_verdict(contest: Contest, names: dict[str, str], stamp: str, writing: bool,
+                     whole: bool = True, accepted: bool = False) -> CrossoutVerdict:
     """Judge one ballot from each name's reading (struck / left / unclear), the stamp (present / absent /
-    unclear) and whether writing on it still awaits a person.
+    unclear) and whether writing on it still awaits a person, by the contest's rules
+    (``Contest.crossout_rules``: its regime's, omr.ballot.regimes, with the template's overrides).
 
-    state (Điều 74): no stamp -> invalid; stamp unclear -> review; writing -> review (a person decides
-    whether it is an added name or other content: both invalid); more names left than K -> invalid (an
-    untouched ballot too); all struck -> invalid; an unclear name -> review; else valid.
-    party (QĐ 244 Điều 17 / QĐ 190): stamp absent or unclear -> review (a person decides, invalid
-    suggested); writing -> review; more names left than K -> invalid; all struck on a list with surplus
-    -> invalid; an unclear name -> review; else valid.
+    First match wins: stamp absent -> invalid or review (state: invalid, Điều 74; party, mass: a person
+    decides, invalid suggested); stamp unclear -> review; writing -> review (a person decides whether it is
+    an added name or other content: both invalid); more names left than K -> invalid, or review where the
+    statute says so (an untouched ballot has its own field); an unclear name -> review; all struck ->
+    invalid (state), invalid on a list with surplus (party, mass); else valid.
     Names surely left decide "more than K" even when others are unclear: however they are read the
-    ballot is invalid, so nobody is asked."""
+    ballot is invalid, so nobody is asked. `whole` False: the names of one page of a longer list, judged
+    only as far as that page can tell (all struck is not known; the tally judges the whole ballot).
+    `accepted`: a person accepted the ballot, which settles the rules that only ask for a person."""
+    rules = contest.crossout_rules
     k = contest.seats
     left = sum(1 for v in names.values() if v == LEFT)
     unclear = sum(1 for v in names.values() if v == UNCLEAR)
-    regime = contest.regime
-
-    def cite(code: str) -> str:
-        return RULE_CITES.get((regime, code), "")
-
-    if regime == "state":
-        if stamp == STAMP_ABSENT:
-            return CrossoutVerdict(INVALID, "no-stamp", f"no stamp ({cite('no-stamp')})", left)
-        if stamp == STAMP_UNCLEAR:
-            return CrossoutVerdict(REVIEW, "stamp-unclear", "whether the ballot is stamped cannot be told", left)
-    elif stamp != STAMP_PRESENT:
-        return CrossoutVerdict(REVIEW, f"stamp-{stamp}", "no stamp seen: a person checks the paper ballot "
-                               "(invalid if it has none)", left)
+    if stamp == STAMP_ABSENT and rules.stamp_absent == "invalid":
+        return CrossoutVerdict(INVALID, "no-stamp", f"no stamp ({rules.cite('no-stamp')})", left)
+    if stamp == STAMP_ABSENT and rules.stamp_absent == "review" or stamp == STAMP_UNCLEAR and \
+            rules.stamp_unclear == "review":
+        detail = ("whether the ballot is stamped cannot be told" if stamp == STAMP_UNCLEAR else
+                  "no stamp seen: a person checks the paper ballot (invalid if it has none)")
+        return CrossoutVerdict(REVIEW, f"stamp-{stamp}", detail, left)
     if writing:
         return CrossoutVerdict(REVIEW, "extra-writing", "writing on the ballot: an added name or other content "
                                "makes it invalid, a person decides", left)
-    if left > k:
-        return CrossoutVerdict(INVALID, "too-many-left", f"{left} names left, {k} to elect ({cite('too-many-left')})",
+    untouched = whole and left == len(contest.candidates)
+    if left > k and not (accepted and (rules.untouched if untouched else rules.too_many_left) == "review"):
+        status = INVALID if (rules.untouched if untouched else rules.too_many_left) == "invalid" else REVIEW
+        what = "no name struck" if untouched else f"{left} names left"
+        return CrossoutVerdict(status, "too-many-left", f"{what}, {k} to elect ({rules.cite('too-many-left')})",
                                left)
     if unclear:
         return CrossoutVerdict(REVIEW, "strike-unclear", f"{unclear} name(s) unclear", left)
-    surplus = len(names) > k
-    if left == 0 and (regime == "state" or surplus):
-        return CrossoutVerdict(INVALID, "all-struck", f"every name struck ({cite('all-struck')})", left)
+    surplus = len(contest.candidates) > k
+    if whole and left == 0 and (rules.all_struck == "invalid" or rules.all_struck == "invalid-with-surplus"
+                                and surplus):
+        return CrossoutVerdict(INVALID, "all-struck", f"every name struck ({rules.cite('all-struck')})", left)
     return CrossoutVerdict(VALID, None, f"{left} name(s) left of {k} to elect", left)
 
 
@@ -185,11 +177,12 @@ def name_reading(contest: Contest, marks: list[MarkRead]) -> str:
 
 
 def crossout_rows(contest: Contest, marks: dict[str, list[MarkRead]], stamp: str, writing: bool,
-                  where: dict[str, tuple[float, float, float, float]] | None = None) -> list[RowRead]:
+                  where: dict[str, tuple[float, float, float, float]] | None = None, whole: bool = True
+                  ) -> list[RowRead]:
     """Every candidate's row of one cross-out ballot, judged together: the ballot's verdict on each row
     (invalid with its rule, or valid), an unclear name sent to a person unless nothing depends on it."""
     names = {row_id: name_reading(contest, m) for row_id, m in marks.items()}
-    verdict = crossout_verdict(contest, names, stamp, writing)
+    verdict = crossout_verdict(contest, names, stamp, writing, whole)
     rows = []
     for row_id, row_marks in marks.items():
         reasons: list[Reason] = []
@@ -197,9 +190,15 @@ def crossout_rows(contest: Contest, marks: dict[str, list[MarkRead]], stamp: str
         if contest.style == "agree" and names[row_id] == STRUCK_OUT and \
                 sum(1 for m in row_marks if m.state == MARKED) != 1:
             reasons.append(Reason("agree-no-vote", f"{contest.id} / {row_id}: both boxes or neither marked "
-                                  f"({RULE_CITES[('party', 'agree-no-vote')]})", box))
+                                  f"({contest.crossout_rules.cite('agree-no-vote') or 'QĐ 190-QĐ/TW Điều 30'})",
+                                  box))
         status = VALID
-        if verdict.status == INVALID:
+        if verdict.status == REVIEW and verdict.code == "too-many-left":  # the statute asks a person
+            status = INVALID
+            reasons.append(Reason("too-many-left", f"{contest.id} / {row_id}: {verdict.detail}"))
+            reasons.append(Reason("crossout-rule-review", f"{contest.id} / {row_id}: {verdict.detail}: the "
+                                  "rules ask a person (invalid suggested)"))
+        elif verdict.status == INVALID:
             status = INVALID
             reasons.append(Reason(verdict.code or "ballot-invalid", f"{contest.id} / {row_id}: {verdict.detail}"))
             if names[row_id] == UNCLEAR:

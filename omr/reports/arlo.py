@@ -22,7 +22,10 @@ filled, whole numbers, unique batches, no total row):
   undecided votes cannot be audited against by mistake.
 
 Each person of a confidence vote is a contest of its own ("Name — position (Vote For=1)") whose
-choices are the levels; a contest on several ballot designs shares its columns.
+choices are the levels; a contest on several ballot designs shares its columns. A cross-out election is
+one contest ("what is elected (Vote For=K)") whose choices are the candidates: 1 a name left on a valid
+ballot, 0 a name struck, ``o`` on a ballot with more names left than K, ``u`` on a ballot invalid for another
+reason; a list on two pages is on the ballot's first card.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ import csv
 import io
 import re
 
-from omr.ballot.template import Contest
+from omr.ballot.template import Contest, Template
+from omr.count.election import is_vote
 from omr.count.tally import NOT_ISSUED, PENDING, REJECTED_BY_REVIEWER, UNREADABLE, VALID, SheetOutcome, Tally
 from omr.reports.batches import Batch, ballot_batches
 from omr.reports.text import row_title
@@ -42,6 +46,7 @@ RECORD_COLUMNS = ("CvrNumber", "TabulatorNum", "BatchId", "RecordId", "Imprinted
 PENDING_CELL = "pending-review"
 TOTAL_WORD = re.compile(r"(^|[^a-zA-Z])(sub)?totals?($|[^a-zA-Z])", re.IGNORECASE)  # Arlo's "total row" test
 OVERVOTE_CODES = ("overvote", "several-marks")
+VOTE = "vote"  # the one cell of a candidate of a cross-out contest
 
 
 def _csv(rows: list[list[str]] | list[tuple]) -> str:
@@ -89,6 +94,13 @@ def _columns(tally: Tally) -> tuple[list[tuple[str, str]], dict[tuple[str, str, 
     where: dict[tuple[str, str, str, str], int] = {}
     for t in tally.templates:
         for c in t.contests:
+            if c.kind == "crossout":  # one contest "vote for K", each candidate a choice
+                header = f"{crossout_contest_name(t, c)} (Vote For={c.seats})"
+                for label, row_id in zip(choice_names(c), c.row_ids):
+                    index[(header, label)] = len(columns)
+                    columns.append((header, label))
+                    where[(t.id, c.id, row_id, VOTE)] = index[(header, label)]
+                continue
             for row_id in c.row_ids:
                 header = f"{' '.join(row_title(c, row_id).split())} (Vote For={votes_allowed(c)})"
                 for o in c.options:
@@ -107,6 +119,8 @@ def _cells(sheet: SheetOutcome, width: int, where: dict[tuple[str, str, str, str
         return cells
     contests = {c.id: c for t in tally.templates if t.id == sheet.template_id for c in t.contests}
     for row in sheet.rows:
+        if contests[row.contest_id].kind == "crossout":
+            continue
         options = [o.id for o in contests[row.contest_id].options]
         if sheet.outcome == REJECTED_BY_REVIEWER:
             values = ["u"] * len(options)
@@ -118,7 +132,44 @@ def _cells(sheet: SheetOutcome, width: int, where: dict[tuple[str, str, str, str
             values = ["o" if row.codes and row.codes[0] in OVERVOTE_CODES else "u"] * len(options)
         for o, value in zip(options, values):
             cells[where[(sheet.template_id, row.contest_id, row.row_id, o)]] = value
+    for c in contests.values():
+        if c.kind == "crossout":
+            for (contest_id, row_id), value in _crossout_cells(sheet, c, tally).items():
+                cells[where[(sheet.template_id, contest_id, row_id, VOTE)]] = value
     return cells
+
+
+def _crossout_cells(sheet: SheetOutcome, c: Contest, tally: Tally) -> dict[tuple[str, str], str]:
+    """A cross-out ballot's cells, all on its first card (Arlo reads a contest with an empty cell as not on
+    the card, so a list printed on two pages is one contest on one card): 1 a name left on a valid ballot
+    (a vote), 0 a name struck; ``o`` in every cell of a ballot with more names left than seats, ``u`` in
+    every cell of a ballot invalid for another reason (all struck, no stamp, a person's decision)."""
+    group = [s for s in tally.sheets if s.ballot and s.ballot == sheet.ballot] if sheet.ballot else [sheet]
+    if sheet.ballot and sheet.ballot != f"{sheet.source}#{sheet.page}":
+        return {}
+    rows = [r for s in group for r in s.rows if r.contest_id == c.id]
+    if not rows:
+        return {}
+    if any(s.outcome == REJECTED_BY_REVIEWER for s in group):
+        value = "u"
+    elif any(r.status == PENDING for r in rows) or any(s.awaiting_review for s in group):
+        value = PENDING_CELL
+    elif all(r.status == VALID for r in rows):
+        return {(c.id, r.row_id): "1" if is_vote(c, r.choices) else "0" for r in rows}
+    else:
+        value = "o" if any(r.codes[:1] == ("too-many-left",) for r in rows) else "u"
+    return {(c.id, r.row_id): value for r in rows}
+
+
+def crossout_contest_name(t: Template, c: Contest) -> str:
+    """A cross-out contest's name in the CVR file: its title, else what the ballot elects (the subtitle)."""
+    return " ".join((c.title or t.header.subtitle or t.header.title or c.id).split())
+
+
+def choice_names(c: Contest) -> list[str]:
+    """The candidates as choices: their names, with the id added where two share a name."""
+    names = [" ".join(p.name.split()) for p in c.candidates]
+    return [f"{n} ({p.id})" if names.count(n) > 1 else n for n, p in zip(names, c.candidates)]
 
 
 def _election_name(tally: Tally) -> str:

@@ -38,7 +38,7 @@ from omr.ballot.layout import fingerprint
 from omr.ballot.template import Contest, Template
 from omr.codes import COUNTED, REJECTED_BY_REVIEWER
 from omr.count.tally import RowOutcome, SheetOutcome, Tally
-from omr.read.results import BLANK, INVALID, MARKED, VALID, MarkRead
+from omr.read.results import BLANK, INVALID, MARKED, REVIEW, VALID, MarkRead
 from omr.reports.arlo import OVERVOTE_CODES, votes_allowed
 from omr.reports.batches import Batch, ballot_batches, ballot_ids, card_places, scans_folder
 from omr.reports.text import row_title
@@ -172,7 +172,9 @@ def _crossout_contest(cid: str, c: Contest, rows: list[RowOutcome], which: str, 
     def left(state: str) -> str:
         return "no" if state == MARKED else "yes" if state == BLANK else "unknown"
 
-    status, choices = {"original": (None, None), "interpreted": (rows[0].machine_status, None),
+    machine = [r.machine_status for r in rows]  # a list on two pages: each page read as far as it could tell
+    read = REVIEW if REVIEW in machine else INVALID if INVALID in machine else VALID
+    status, choices = {"original": (None, None), "interpreted": (read, None),
                        "modified": (rows[0].status, None), "rejected": (INVALID, None)}[which]
     selections = []
     votes = 0
@@ -244,14 +246,17 @@ def _images(sheet: SheetOutcome, folder: str) -> list[dict[str, Any]]:
 
 
 def cvr_record(sheet: SheetOutcome, template: Template, place: tuple[Batch, int] | None = None,
-               ballot_id: str | None = None, folder: str = "") -> dict[str, Any]:
+               ballot_id: str | None = None, folder: str = "",
+               crossout_rows: tuple[RowOutcome, ...] | None = None) -> dict[str, Any]:
+    """One sheet's record. `crossout_rows`: the rows of a cross-out ballot whose list is on several pages,
+    given for its first sheet (the contest is recorded once, whole, there) and empty for the others."""
     fp = fingerprint(template)
     rid = cvr_id(fp, sheet.image_sha256)
     contests = {c.id: c for c in template.contests}
     rejected = sheet.outcome == REJECTED_BY_REVIEWER
     original, interpreted, modified = [], [], []
     for c in template.contests:
-        rows = [r for r in sheet.rows if r.contest_id == c.id]
+        rows = [r for r in (sheet.rows if crossout_rows is None else crossout_rows) if r.contest_id == c.id]
         if c.kind == "crossout" and rows:
             cid = f"{template.id}/{c.id}"
             original.append(_crossout_contest(cid, c, rows, "original", False))
@@ -305,6 +310,15 @@ def cvr_record(sheet: SheetOutcome, template: Template, place: tuple[Batch, int]
     return record
 
 
+def _ballot_rows(sheet: SheetOutcome, sheets: list[SheetOutcome]) -> tuple[RowOutcome, ...] | None:
+    """A cross-out ballot of several pages: all its rows on its first sheet, none on the others."""
+    if not sheet.ballot:
+        return None
+    if sheet.ballot != f"{sheet.source}#{sheet.page}":
+        return ()
+    return tuple(r for s in sheets if s.ballot == sheet.ballot for r in s.rows)
+
+
 def cvr_report(tally: Tally) -> dict[str, Any]:
     from omr import __version__
 
@@ -314,7 +328,7 @@ def cvr_report(tally: Tally) -> dict[str, Any]:
     sheets = [s for s in tally.sheets if s.outcome in (COUNTED, REJECTED_BY_REVIEWER) and s.fingerprint in by_fp]
     folder = scans_folder(sheets)
     records = [cvr_record(s, by_fp[s.fingerprint], places.get((s.source, s.page)), ballots.get((s.source, s.page)),
-                          folder) for s in sheets]
+                          folder, _ballot_rows(s, sheets)) for s in sheets]
     records.sort(key=lambda r: r["UniqueId"])
     decided = any(s.decisions for s in tally.sheets)
     report: dict[str, Any] = {

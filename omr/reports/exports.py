@@ -12,7 +12,8 @@ machines and for the committee's spreadsheets.
 - ``results.xlsx``: the same lines as a workbook (numbers as numbers, percentages with two
   decimals), written so that the same tally gives the same bytes.
 - ``election.csv`` / ``election-vi.csv`` (cross-out elections only): one line per candidate in the
-  minutes' order, votes, percentage of the base, elected or not (results.csv counts strikes per name).
+  minutes' order, votes, percentage of the base, elected or not. In results.csv a cross-out contest is
+  one line per candidate too (option ``vote``): its votes, not how often the name was struck.
 """
 
 from __future__ import annotations
@@ -42,7 +43,11 @@ def results_json(tally: Tally) -> str:
 def results_rows(tally: Tally) -> list[list[object]]:
     """The lines of results.csv as values (bool, int, Decimal, str or None), header excluded."""
     lines: list[list[object]] = []
+    elections = {(e.template_id, e.contest_id): e for e in tally.elections}
     for c in tally.contests:
+        if c.kind == "crossout":
+            lines += _vote_lines(tally, c, elections[(c.template_id, c.id)])
+            continue
         labels = dict(c.options)
         for row in c.rows:
             for option_id, _ in c.options:
@@ -52,6 +57,22 @@ def results_rows(tally: Tally) -> list[list[object]]:
                               row.valid + row.invalid + row.pending, row.band, row.band_settled, row.overvotes,
                               row.undervotes])
     return lines
+
+
+VOTE_OPTION = "vote"
+VOTE_LABEL = {"vi": "Số phiếu bầu", "en": "Votes"}
+
+
+def _vote_lines(tally: Tally, c, e) -> list[list[object]]:
+    """A cross-out contest in results.csv: one line per candidate, in the list's order, whose count is its
+    votes (valid ballots on which the name is left) and whose percentage is of the election's base (valid
+    ballots, or the base the committee gave; none given: no percentage); valid, invalid and pending count
+    ballots, as in election.csv."""
+    votes = {x.row_id: x for x in e.candidates}
+    return [[tally.provisional, c.template_id, c.id, c.title, c.kind, row.row_id, row.name, row.position,
+             VOTE_OPTION, VOTE_LABEL[tally.language], votes[row.row_id].votes,
+             votes[row.row_id].percent if e.base is not None else None, e.base, e.valid, e.invalid, e.pending,
+             e.valid + e.invalid + e.pending, None, None, None, None] for row in c.rows]
 
 
 def _cell(value: object, decimal_comma: bool) -> str:
@@ -83,8 +104,8 @@ def election_rows(tally: Tally) -> list[list[object]]:
 
 
 def election_csv(tally: Tally, vietnamese: bool = False) -> str:
-    """election.csv (``vietnamese``: election-vi.csv): votes per candidate of cross-out elections; the
-    per-row strike counts of results.csv say how often a name was struck, this says who is elected."""
+    """election.csv (``vietnamese``: election-vi.csv): votes per candidate of cross-out elections in the
+    minutes' order, and who is elected."""
     return _csv(ELECTION_COLUMNS, election_rows(tally), vietnamese)
 
 
@@ -109,8 +130,8 @@ def results_xlsx(tally: Tally) -> bytes:
     widths = [len(name) for name in RESULTS_COLUMNS]
     for line in results_rows(tally):
         # numbers stay numbers; yes/no as the CSV writes them (a spreadsheet may show a boolean as 1)
-        values = [_cell(v, False) if isinstance(v, bool) else float(v) if i == percent_column - 1 else v
-                  for i, v in enumerate(line)]
+        values = [_cell(v, False) if isinstance(v, bool) else float(v) if i == percent_column - 1 and v is not None
+                  else v for i, v in enumerate(line)]
         ws.append(values)
         ws.cell(row=ws.max_row, column=percent_column).number_format = "0.00"
         widths = [max(w, len(str(v)) if v is not None else 0) for w, v in zip(widths, values)]

@@ -475,7 +475,7 @@ def _elections(tally: Tally, st: _Styles) -> list:
                                for code, n in e.invalid_by_reason.items())
             out.append(_p(w["e_invalid_by"].format(list=listed), st.body))
         out.append(_p(w["e_seats"].format(k=fmt_int(e.seats, lang)), st.body))
-        rate = w["e_rate_valid"] if e.regime == "state" else w["e_rate_base"].format(base=fmt_int(e.base, lang))
+        rate = w["e_rate_valid"] if e.of_valid else w["e_rate_base"].format(base=fmt_int(e.base, lang))
         data = [[_p(w["stt"], st.cell_h), _p(w["e_candidate"], st.cell_h), _p(w["e_born"], st.cell_h),
                  _p(w["e_votes"], st.cell_h), _p(rate, st.cell_h), _p(w["e_outcome"], st.cell_h)]]
         outcome_words = {"elected": w["e_elected"], "not-elected": w["e_not_elected"], "tie": w["e_tie"],
@@ -502,10 +502,10 @@ def _elections(tally: Tally, st: _Styles) -> list:
             out.append(_p(w["e_no_base"], st.note))
         else:
             names = ", ".join(c.name for c in e.candidates if c.outcome == "elected") or w["nobody"]
-            of = w["e_of_valid"] if e.regime == "state" else w["e_of_base"].format(base=fmt_int(e.base, lang))
+            of = w["e_of_valid"] if e.of_valid else w["e_of_base"].format(base=fmt_int(e.base, lang))
             out.append(_p(w["e_elected_list"].format(of=of, names=names), st.body))
             out.append(_p(w["e_rule"].format(base=fmt_int(e.base, lang),
-                                             tie=w["e_tie_state"] if e.regime == "state" else w["e_tie_party"]),
+                                             tie=w["e_tie_state"] if e.tie_rule == "older" else w["e_tie_party"]),
                           st.note))
         if e.piles:
             piles = "; ".join(w["e_pile"].format(left=fmt_int(k, lang), n=fmt_int(n, lang)) for k, n in e.piles.items())

@@ -349,6 +349,8 @@ DISCREPANCY_WORDS = {
         "extra": "Thừa {count} phiếu: thu về {collected}, máy đã kiểm {accounted}.",
         "incomplete-ballot": "Trang {page}/{pages} của phiếu chỉ có {found} tờ, ít hơn {expected}: thiếu {count} "
                              "tờ.",
+        "ballot-page-missing": "Phiếu bầu {pages} trang chỉ có trang {found}, thiếu trang {lacking}: chưa kết luận "
+                               "được; cần quét lại cả tờ phiếu hoặc Ban kiểm phiếu loại phiếu này.",
         "collected-over-issued": "Số phiếu thu về ({collected}) nhiều hơn số phiếu phát ra ({issued}).",
         "collected-over-present": "Số phiếu thu về ({collected}) nhiều hơn số người có mặt ({present}).",
         "issued-over-present": "Số phiếu phát ra ({issued}) nhiều hơn số người có mặt ({present}).",

@@ -18,14 +18,15 @@ Decisions are only ever appended; the one in force for a row or a sheet is the l
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from omr.ballot.layout import BallotLayout, PageLayout, Rect, layout
 from omr.ballot.shelf import RecordedTemplate, find_templates
 from omr.ballot.template import STRUCK, Contest, Template
+from omr.count.tally import ballot_groups
 from omr.read.interpret import row_needs_person, sheet_needs_person
-from omr.read.results import REVIEW, SHEET_OK, RowRead, SheetRead
+from omr.read.results import REVIEW, SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, Reason, RowRead, SheetRead
 from omr.review.i18n import message
 from omr.store.database import Store
 from omr.store.records import Decision, StoredSheet
@@ -307,8 +308,38 @@ def _state_group(s: SheetItem) -> str:
 def load_queue(store: Store, shelf: TemplateShelf) -> Queue:
     latest = store.latest_decisions()
     items = store.sheet_items()
-    sheets = [build_sheet(x.id, x.read, shelf, latest) for x in items]
+    reads = _lacking_pages([(x.id, x.read) for x in items], shelf)
+    sheets = [build_sheet(x.id, reads.get(x.id, x.read), shelf, latest) for x in items]
+    for s in sheets:
+        if s.id in reads:
+            s.sheet_needs_decision = True
     return Queue([s for s in sheets if s.in_queue], len(items))
+
+
+def _lacking_pages(items: list[tuple[int, SheetRead]], shelf: TemplateShelf) -> dict[int, SheetRead]:
+    """The pages of cross-out ballots scanned without another of their pages (grouped as the tally groups
+    them), each with the reason said: read alone, such a page may look decided, but the ballot cannot be
+    counted; a person rescans the ballot or rejects it."""
+    out: dict[int, SheetRead] = {}
+    by_fp: dict[str, list[tuple[int, SheetRead]]] = {}
+    for sid, read in sorted(items, key=lambda x: (x[1].source, x[1].page, x[0])):
+        info = shelf.get(read.fingerprint)
+        if (info is not None and len(info.layout.pages) > 1 and not read.test and read.status != SHEET_REJECTED
+                and any(c.kind == "crossout" for c in info.template.contests)):
+            by_fp.setdefault(read.fingerprint, []).append((sid, read))
+    for fp, sheets in by_fp.items():
+        pages = len(shelf.get(fp).layout.pages)
+        for group in ballot_groups([(r.source, r.page, r.template_page) for _, r in sheets], pages):
+            if len(group) == pages:
+                continue
+            have = sorted(sheets[i][1].template_page or 0 for i in group)
+            lacking = ", ".join(str(p) for p in range(1, pages + 1) if p not in have)
+            for i in group:
+                sid, read = sheets[i]
+                reason = Reason("ballot-page-missing", f"page {lacking} of {pages} of this ballot was not scanned "
+                                "next to it: rescan the whole ballot, or reject it")
+                out[sid] = replace(read, status=SHEET_REVIEW, reasons=read.reasons + (reason,))
+    return out
 
 
 _DUPLICATE = re.compile(r"the same sheet as (?P<path>.+) page (?P<page>\d+):")

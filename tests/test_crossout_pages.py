@@ -1,0 +1,186 @@
+"""Cross-out election ballots whose list is longer than one page (issue 14): the list continues on the
+next page of the same ballot, the seats line, the instruction and the stamp on page 1, rows numbered on;
+the rules judge every page of a ballot together, and a ballot scanned without one of its pages cannot be
+decided (a person, and the reconciliation names the page missing). Rendered, scanned back, tallied."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+
+from ballot_sim.simulate import Simulator
+from omr.ballot.generate import ballots_pdf
+from omr.ballot.layout import layout
+from omr.ballot.template import parse_template
+from omr.codes import INVALID, VALID
+from omr.count.tally import tally_reads
+from omr.read.calibration import load_profile
+from omr.read.pipeline import TemplateBook, read_sheet
+from omr.store.records import Decision
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = load_profile()
+EXTRA = ["Đặng Văn Bảo", "Ngô Thị Cúc", "Hồ Văn Dũng", "Lý Thị Giang", "Mai Văn Hậu", "Tạ Thị Hoa",
+         "Đinh Văn Khánh", "Châu Thị Liên", "Lâm Văn Minh", "Kiều Thị Ngọc", "Tôn Văn Phúc", "Cao Thị Quyên",
+         "Dương Văn Sơn"]
+SEATS = 9
+
+
+def long_ballot_text() -> str:
+    """The bundled A5 People's Council ballot with 18 candidates for 9 seats: two pages."""
+    text = (ROOT / "ballot_templates" / "bau-cu-hdnd-phuong-a5.yaml").read_text(encoding="utf-8")
+    text = text.replace("id: bau-cu-hdnd-phuong-a5", "id: bau-cu-dai-a5").replace("seats: 3", f"seats: {SEATS}")
+    return text + "".join(f"      - {{id: uv-{i + 1}, honorific: {'Bà' if 'Thị' in n else 'Ông'}, name: {n}, "
+                          f"born: 19{70 + i}-0{1 + i % 9}-1{i % 9}}}\n" for i, n in enumerate(EXTRA))
+
+
+@pytest.fixture(scope="module")
+def long():
+    return parse_template(long_ballot_text(), "long.yaml")
+
+
+@pytest.fixture(scope="module")
+def book(long):
+    return TemplateBook.from_templates([long])
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        return [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
+    finally:
+        doc.close()
+
+
+def test_a_long_list_continues_on_page_2_numbered_on_with_the_seats_and_stamp_on_page_1(long):
+    lay = layout(long)
+    assert len(lay.pages) == 2
+    p1, p2 = lay.pages
+    cells = [c.row_id for p in lay.pages for c in p.strike_cells]
+    assert cells == list(long.contests[0].row_ids)  # every name once, in the list's order
+    assert 0 < len(p1.strike_cells) < 18 and p2.strike_cells
+    assert p1.stamp is not None and p2.stamp is None  # one stamp a ballot, on its first page
+    numbers = [t.text for t in p2.texts if t.text.isdigit()]
+    assert numbers[0] == str(len(p1.strike_cells) + 1) and numbers[-1] == "18"
+    text1, text2 = page_texts(ballots_pdf(long))
+    assert f"Số lượng được bầu: {SEATS}" in text1 and "Số lượng được bầu" not in text2
+    assert "gạch ngang họ và tên" in text1 and "(tiếp theo)" in text2
+    assert "Trang 1/2" in text1 and "Trang 2/2" in text2 and "Dương Văn Sơn" in text2
+
+
+def scan(sim: Simulator, t, index: int, page: int, kinds: list[str], profile: str = "clean"):
+    return sim.ballot(index, t, profile, behaviours=["normal"], kinds=kinds, pages=[page])[0]
+
+
+def kinds_leaving(n: int, left: set[int]) -> list[str]:
+    return ["none" if i in left else "line" for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def scanned(long, book):
+    """Four ballots scanned into one file, in order: A (9 left over both pages: valid), B (every name of
+    page 1 struck, 4 left on page 2: valid, though page 1 alone is all struck), C (5 + 5 left: more than 9,
+    invalid, though neither page alone is), D (page 1 alone: page 2 missing)."""
+    lay = layout(long)
+    n1, n2 = len(lay.pages[0].strike_cells), len(lay.pages[1].strike_cells)
+    sim = Simulator([long], seed=41)
+    plan = [
+        (0, 1, kinds_leaving(n1, {0, 2, 4})), (0, 2, kinds_leaving(n2, {0, 1, 3, 5, 7, 9})),
+        (1, 1, kinds_leaving(n1, set())), (1, 2, kinds_leaving(n2, {2, 4, 6, 8})),
+        (2, 1, kinds_leaving(n1, {0, 1, 2, 3, 4})), (2, 2, kinds_leaving(n2, {0, 1, 2, 3, 4})),
+        (3, 1, kinds_leaving(n1, {1, 3})),
+    ]
+    reads = []
+    for file_page, (index, page, kinds) in enumerate(plan, start=1):
+        sp = scan(sim, long, index, page, kinds)
+        reads.append(read_sheet(sp.scan.pixels, "lot-1.pdf", file_page, book, PROFILE, dpi=sp.scan.dpi))
+    return reads
+
+
+def test_each_page_is_read_as_far_as_it_can_tell(scanned):
+    assert [r.template_page for r in scanned] == [1, 2, 1, 2, 1, 2, 1]
+    assert all(r.status == "ok" for r in scanned), [(r.page, r.status, r.reasons) for r in scanned]
+    # page 1 of ballot B: every name on it struck, but its list goes on: not "all struck" on its own
+    assert {row.status for row in scanned[2].rows} == {VALID} and all(row.choices for row in scanned[2].rows)
+
+
+def test_the_tally_judges_every_page_of_a_ballot_together(long, scanned):
+    t = tally_reads([(i + 1, r) for i, r in enumerate(scanned)], {}, [long], issued=4, collected=4)
+    (e,) = t.elections
+    assert (e.valid, e.invalid, e.pending) == (2, 1, 1)
+    assert e.invalid_by_reason == {"too-many-left": 1}
+    assert e.piles == {9: 1, 4: 1}
+    lay = layout(long)
+    p1 = [c.row_id for c in lay.pages[0].strike_cells]
+    p2 = [c.row_id for c in lay.pages[1].strike_cells]
+    votes = {c.row_id: c.votes for c in e.candidates}
+    expected = dict.fromkeys(long.contests[0].row_ids, 0)
+    for i in (0, 2, 4):
+        expected[p1[i]] += 1  # A
+    for i in (0, 1, 3, 5, 7, 9):
+        expected[p2[i]] += 1  # A
+    for i in (2, 4, 6, 8):
+        expected[p2[i]] += 1  # B
+    assert votes == expected
+    # the pages of a ballot share its verdict: C's two pages are invalid, D waits for its page 2
+    by_page = {s.page: s for s in t.sheets}
+    assert {r.status for r in by_page[5].rows} == {r.status for r in by_page[6].rows} == {INVALID}
+    assert by_page[5].ballot == by_page[6].ballot == "lot-1.pdf#5"
+    assert by_page[7].pending == ("ballot-page-missing",) and t.provisional
+    (gap,) = [d for d in t.reconciliation.discrepancies if d.code == "ballot-page-missing"]
+    assert gap.sheets == (("lot-1.pdf", 7),) and gap.params["lacking"] == "2" and gap.severity == "error"
+    assert "without page 2" in gap.message
+    # the hand count reconciles by page: 4 ballots of page 1, 3 of page 2 (the confidence ballots' rule)
+    assert any(d.code == "incomplete-ballot" and d.params["page"] == 2 for d in t.reconciliation.discrepancies)
+
+
+def test_a_person_rejects_the_ballot_missing_a_page_and_it_is_invalid(long, scanned):
+    reject = Decision(1, 7, "sheet", None, None, "reject-sheet", (), "unreadable", "Tổ trưởng", "",
+                      "2026-03-15T20:00:00", {}, None)
+    t = tally_reads([(i + 1, r) for i, r in enumerate(scanned)], {(7, None, None): reject}, [long], issued=4,
+                    collected=4)
+    (e,) = t.elections
+    assert (e.valid, e.invalid, e.pending) == (2, 2, 0) and not t.provisional
+    assert not [d for d in t.reconciliation.discrepancies if d.code == "ballot-page-missing"]
+
+
+def test_pages_scanned_back_first_still_make_one_ballot(long, scanned):
+    """A duplex scanner that gives the back first: page 2 then page 1 of the same ballot."""
+    reads = [(1, replace(scanned[1], page=1)), (2, replace(scanned[0], page=2))]
+    (e,) = tally_reads(reads, {}, [long], issued=1, collected=1).elections
+    assert (e.valid, e.invalid, e.pending) == (1, 0, 0) and e.piles == {9: 1}
+
+
+def test_a_page_scanned_alone_waits_on_the_review_screen_until_a_person_rejects_the_ballot(long, tmp_path):
+    """Through the real scan, store and review queue: ballot A whole, then page 1 of ballot D alone."""
+    from ballot_sim.simulate import write_pages
+    from omr.count.stored import tally_store
+    from omr.review.model import AWAITING, TemplateShelf, load_queue
+    from omr.scan.batch import ScanOptions
+    from omr.scan.batch import scan as scan_files
+    from omr.store.database import Store
+
+    path = tmp_path / "long.yaml"
+    path.write_text(long_ballot_text(), encoding="utf-8")
+    lay = layout(long)
+    n1, n2 = len(lay.pages[0].strike_cells), len(lay.pages[1].strike_cells)
+    sim = Simulator([long], seed=41)
+    pages = [scan(sim, long, 0, 1, kinds_leaving(n1, {0, 2, 4})),
+             scan(sim, long, 0, 2, kinds_leaving(n2, set(range(6)))), scan(sim, long, 3, 1, kinds_leaving(n1, {1, 3}))]
+    write_pages(pages, tmp_path, "lot.pdf", "pdf")
+    with Store(tmp_path / "r.sqlite") as store:
+        scan_files([str(tmp_path / "lot.pdf")], store, ScanOptions((long,), (str(path),), PROFILE, jobs=1))
+        queue = load_queue(store, TemplateShelf(store, [str(path)]))
+        (lone,) = queue.sheets
+        assert (lone.read.page, lone.state) == (3, AWAITING) and "ballot-page-missing" in lone.codes
+        assert "page 2 of 2" in next(r.detail for r in lone.read.reasons if r.code == "ballot-page-missing")
+        t = tally_store(store, [long], collected=2)
+        assert t.provisional and (t.elections[0].valid, t.elections[0].pending) == (1, 1)
+        store.add_decision(lone.id, scope="sheet", action="reject-sheet", reason="other", reviewer="Tổ trưởng",
+                           note="page 2 lost")
+        t = tally_store(store, [long], collected=2)
+        assert not t.provisional and (t.elections[0].valid, t.elections[0].invalid) == (1, 1)
+        assert load_queue(store, TemplateShelf(store, [str(path)])).sheets[0].state != AWAITING
