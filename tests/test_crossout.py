@@ -587,3 +587,44 @@ def test_the_agree_style_on_scanned_ballots():
     yes = {r: sum(1 for _, s in reads for row in s.rows if row.row_id == r and row.choices == ("dong-y",))
            for r in t.contests[0].row_ids}
     assert {c.row_id: c.votes for c in e.candidates} == yes and e.valid == 3
+
+
+@pytest.mark.slow
+def test_an_unclear_name_cannot_be_kept_as_read_even_by_a_crafted_form(counted, tmp_path):
+    """An unclear name has no machine read: neither 'keep' on its row nor 'keep every row' (sent as the
+    screen's own form would send them, CSRF token and all) may turn it into a vote."""
+    from playwright.sync_api import sync_playwright
+
+    from omr.review.server import ReviewServer
+    from omr.store.database import Store
+
+    folder, _ = counted
+    db = tmp_path / "r.sqlite"
+    shutil.copy(folder / "as-scanned.sqlite", db)
+    with Store(db, create=False) as store:
+        sheet = next(s for s in store.sheet_items() if any(r.status == REVIEW for r in s.read.rows))
+    index = next(i for i, r in enumerate(sheet.read.rows) if r.status == REVIEW)
+    srv = ReviewServer(db, host="127.0.0.1", port=0, templates=(str(STATE),)).start()
+    statuses = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("response", lambda r: statuses.append(r.status) if r.request.method == "POST" else None)
+            for do, extra in ((f"accept:{index}", ""), ("accept-rows", "bulk-confirm")):
+                page.goto(f"{srv.base}/sheet/{sheet.id}")
+                page.fill("#reviewer", "Nguyễn Văn Tổ")
+                page.evaluate("""([action, extra]) => {
+                    const form = document.getElementById('decide');
+                    if (extra) { const i = document.createElement('input'); i.type = 'hidden'; i.name = extra;
+                                 i.value = 'yes'; form.appendChild(i); }
+                    const b = document.createElement('button'); b.name = 'do'; b.value = action; b.id = 'forged';
+                    form.appendChild(b); }""", [do, extra])
+                with page.expect_navigation():
+                    page.click("#forged")
+            browser.close()
+    finally:
+        srv.close()
+    with Store(db, create=False) as store:
+        decided = [d for d in store.latest_decisions().values() if d.sheet_id == sheet.id and d.scope == "row"]
+    assert statuses[0] == 400 and not any(d.action == "accept" for d in decided), (statuses, decided)

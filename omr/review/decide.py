@@ -82,7 +82,7 @@ def _rows_kept(item: SheetItem) -> Decisions:
     rows), only with the ticked confirmation that the reviewer looked at them all."""
     if request.form.get("bulk-confirm") != "yes":
         raise FormProblem(400, "f_bulk_confirm")
-    rows = [r for r in item.rows if r.needs_decision and not r.decided]
+    rows = [r for r in item.rows if r.needs_decision and not r.decided and r.has_read_to_keep]
     return [({"scope": "row", "contest_id": r.read.contest_id, "row_id": r.read.row_id, "action": "accept"},
              _seen(request.form.get(f"seen-{r.index}"))) for r in rows]
 
@@ -98,6 +98,8 @@ def _row_decision(item: SheetItem, parts: list[str], note: str) -> tuple[dict[st
     kwargs: dict[str, Any] = {"scope": "row", "contest_id": row.read.contest_id, "row_id": row.read.row_id}
     options = [o for o, _ in row.options]
     if parts[0] == "accept" and len(parts) == 2:
+        if not row.has_read_to_keep:
+            abort(400, description=f"Row {row.name} has no machine read to keep: struck, or not struck.")
         kwargs.update(action="accept")
     elif parts[0] == "set" and len(parts) == 3:
         if parts[2] not in options:

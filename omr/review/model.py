@@ -89,6 +89,12 @@ class RowItem:
             return n != 1
         return not self.contest.min_marks <= n <= self.contest.max_marks
 
+    @property
+    def has_read_to_keep(self) -> bool:
+        """False for a cross-out name read unclear: the machine chose nothing a person could keep, so
+        only "struck" or "not struck" decides it (never 'keep', one by one or for every row)."""
+        return not (self.contest is not None and self.contest.kind == "crossout" and self.read.status == "review")
+
     kept_by_sheet: bool = False  # no row decision, but the sheet was accepted: the machine read stands
 
     @property
