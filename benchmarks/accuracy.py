@@ -274,6 +274,7 @@ def run_crossout(profile: str, sheets: int, jobs: int, seed: int, workdir: Path)
     names = {"struck": [0, 0], "not": [0, 0], "unclear": [0, 0]}  # [right, all]
     out = dict(flips=0, flips_unreviewed=0, unclear_passed=0, stamp_absent_as_present=0, stamp_present_as_absent=0,
                unstamped_state_valid=0, plain=0, plain_review=0, rejected=0)
+    why: dict[str, int] = {}  # reason code -> plain sheets sent to review with it
     for page in check.pages:
         e = page.expected
         if page.status == "rejected" or page.status is None:
@@ -306,9 +307,12 @@ def run_crossout(profile: str, sheets: int, jobs: int, seed: int, workdir: Path)
         if plain:
             out["plain"] += 1
             out["plain_review"] += page.status != "ok"
+            if page.status != "ok" and read is not None:  # why: the sheet's and its rows' reason codes
+                for code in sorted({x.code for x in read.reasons} | {x.code for row in read.rows for x in row.reasons}):
+                    why[code] = why.get(code, 0) + 1
     for cls, (right, total) in names.items():
         out[f"{cls}_right"], out[f"{cls}_all"] = right, total
-    out.update(profile=profile, sheets=len(check.pages), ms_per_sheet=round(1000 * seconds / max(len(check.pages), 1)))
+    out.update(profile=profile, plain_why=why, sheets=len(check.pages), ms_per_sheet=round(1000 * seconds / max(len(check.pages), 1)))
     return out
 
 
@@ -328,6 +332,8 @@ def crossout_section(profiles: tuple[str, ...], sheets: int, jobs: int, seed: in
               f"{r['flips']:5d} {r['flips_unreviewed']:6d} {r['unclear_passed']:7d} "
               f"{r['stamp_absent_as_present']:3d}/{r['stamp_present_as_absent']:<3d} {r['unstamped_state_valid']:7d} "
               f"{plain:>10} {r['ms_per_sheet']:8d}", flush=True)
+        if r["plain_why"]:
+            print(f"{'':15} plain→rev because: " + ", ".join(f"{c} {n}" for c, n in sorted(r["plain_why"].items())))
         bad += r["flips_unreviewed"] + r["unstamped_state_valid"] + r["stamp_present_as_absent"]
     print("flips: struck read not struck or the reverse (unrev.: on sheets passed as ok); uncl.ok: unclear names "
           "passed without a person; stamp±: missing read present / pressed read absent; unst.ok: state ballots "

@@ -342,7 +342,10 @@ def writing_over_print(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     The same stroke finder as for crossed-out names, on each text line's band."""
     found = []
     if "overprint-texts" not in reference.memo:  # the texts looked at: the same for every sheet of the page
-        names = [c.text_rect for c in pl.name_cells]
+        # a cross-out ballot's name rows (a strike there is the vote, overshooting onto "Ông"/"Bà" too)
+        # and its stamp area (the stamp is pressed over the header's text) are no text to write over
+        names = [c.text_rect for c in pl.name_cells] + [c.rect for c in pl.strike_cells] + \
+            ([pl.stamp] if pl.stamp is not None else [])
         reference.memo["overprint-texts"] = [
             (i, t, r) for i, t, r in ((i, t, text_rect(t)) for i, t in enumerate(pl.texts))
             if not (r.w < OVERPRINT_MIN_MM or r.y + r.h > pl.footer.y or any(_overlaps(r, n) for n in names))]
