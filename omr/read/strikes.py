@@ -13,6 +13,7 @@ letters, and must reach a person rather than pass as "not struck".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -47,12 +48,19 @@ class StrikeMeasure:
     ink_mm2: float  # new ink in the name's cell, mm^2, from 60 % of the usual darkness (light pencil too)
     pale: bool  # a broad pale band across the name (a fold's shadow, soft pencil): never a strike by itself
     gaps: float = 0.0  # the share of the blank gaps crossed by ink, alone: a tick or a short stroke over the letters
+    seen: float = 1.0  # the share of the name's width the scan shows (a scanner streak hides the rest)
+    off_strike_mm2: float = 0.0  # ink away from the strike's line: dots, a tick, a circle (restored?)
 
 
-def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float) -> str:
-    """marked (struck), blank (not struck) or marginal (unclear: a person decides)."""
+def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float,
+                 restored_mm2: float = float("inf"), min_seen: float = 0.0) -> str:
+    """marked (struck), blank (not struck) or marginal (unclear: a person decides). A strike with more
+    than `restored_mm2` of ink off its line may have been taken back (dots, a tick, a circle); a name
+    the scan shows less than `min_seen` of (a scanner streak) is for a person whatever its ink."""
+    if m.seen < min_seen:
+        return MARGINAL
     if m.coverage >= struck_at and not m.pale:
-        return MARKED
+        return MARKED if m.off_strike_mm2 < restored_mm2 else MARGINAL
     if max(m.coverage, m.gaps) < clear_below and m.ink_mm2 < ink_mm2:
         return BLANK
     return MARGINAL
@@ -71,6 +79,26 @@ def _printed(ref: np.ndarray, memo: dict, key: tuple) -> np.ndarray:
     return memo[key]
 
 
+Line = tuple[float, float, float, float, float]  # a scanner streak on the page: x0, y0, x1, y1, width (mm)
+STREAK_MARGIN_MM = 0.75  # either side of a streak's measured width: its blurred edge
+
+
+def streak_mask(region: Rect, shape: tuple[int, ...], streaks: Sequence[Line], s: float = NAME_PX_PER_MM
+                ) -> np.ndarray:
+    """Pixels of an upright patch of `region` (at `s` px/mm) that a scanner streak covers: the scan says
+    nothing about the voter there (a streak runs the page's length; a hand's stroke does not)."""
+    mask = np.zeros(shape[:2], bool)
+    if not streaks or mask.size == 0:
+        return mask
+    ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
+    px, py = region.x + xs / s, region.y + ys / s  # as upright_patch samples them
+    for x0, y0, x1, y1, width in streaks:
+        dx, dy = x1 - x0, y1 - y0
+        norm = max(float(np.hypot(dx, dy)), 1e-9)
+        mask |= np.abs((px - x0) * dy - (py - y0) * dx) / norm <= width / 2 + STREAK_MARGIN_MM
+    return mask
+
+
 def faint_levels(levels: InkLevels) -> InkLevels:
     """Levels under which ink_mask sees ink from FAINT_SHARE of its usual darkness."""
     return InkLevels(levels.paper - FAINT_SHARE * levels.contrast, levels.paper)
@@ -79,22 +107,28 @@ def faint_levels(levels: InkLevels) -> InkLevels:
 GAP_CLEAR_PX = 3  # a gap column this close to a letter may hold the letter's blurred edge
 
 
+def body_band(line: Rect) -> Rect:
+    """The band of one printed line's letter bodies, in page mm."""
+    return Rect(line.x, line.y + BODY_TOP * line.h, line.w, (BODY_BOTTOM - BODY_TOP) * line.h)
+
+
 def _body_band(gray: np.ndarray, homography: np.ndarray, line: Rect,
                reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The band of one printed line's letter bodies: as scanned (upright, NAME_PX_PER_MM) and as printed
     (the blank page's reference); their shapes differ when the band leaves the page."""
     s = NAME_PX_PER_MM
-    band = Rect(line.x, line.y + BODY_TOP * line.h, line.w, (BODY_BOTTOM - BODY_TOP) * line.h)
+    band = body_band(line)
     scan = upright_patch(gray, homography, band, s)
     x0, y0 = int(np.floor(band.x * s)), int(np.floor(band.y * s))
     return scan, reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
 
 
 def gap_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray, levels: InkLevels,
-                 memo: dict, key: tuple) -> float:
+                 memo: dict, key: tuple, streaks: Sequence[Line] = ()) -> float:
     """Share of the blank columns between and inside the words of one printed line (no print in the
     letters' bodies) where the scan has ink through the bodies: a strike crosses every gap of the part
-    of the name it strikes; blurred letters never reach the middle of a gap, a tick crosses few."""
+    of the name it strikes; blurred letters never reach the middle of a gap, a tick crosses few.
+    Columns a scanner streak covers are left out."""
     s = NAME_PX_PER_MM
     scan, ref = _body_band(gray, homography, line, reference)
     if ref.shape != scan.shape or scan.size == 0:
@@ -104,7 +138,7 @@ def gap_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, reference
         letters = ink_mask(ref, InkLevels(0.0, 255.0), s, STRIKE_INK).any(axis=0).astype(np.uint8)[None, :]
         grown = cv2.dilate(letters, np.ones((1, 2 * GAP_CLEAR_PX + 1), np.uint8))[0].astype(bool)
         memo[memo_key] = ~grown
-    gaps = memo[memo_key]
+    gaps = memo[memo_key] & ~streak_mask(body_band(line), scan.shape, streaks).any(axis=0)
     if gaps.sum() < 4:
         return 0.0
     ink = cv2.morphologyEx(ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8), cv2.MORPH_OPEN,
@@ -127,16 +161,17 @@ def _print_runs(ref: np.ndarray, length: int, sigma: float, memo: dict, key: tup
 
 
 def body_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray, levels: InkLevels,
-                  blur_mm: float, memo: dict, key: tuple) -> tuple[float, bool]:
+                  blur_mm: float, memo: dict, key: tuple, streaks: Sequence[Line] = ()) -> tuple[float, bool, float]:
     """Share of one printed line's width crossed by a straight stroke (3 mm runs, -20..20 degrees, as
     omr.read.inspect finds crossed-out names) through the letters' bodies. Where the print has runs of
     its own the stroke is not counted, and such gaps (shorter than BRIDGE_MM) are bridged: a strike is
     one line, the print's runs are a letter wide. Also whether the stroke is broad and pale: wider than a
-    pen line (STRIKE_MAX_WIDTH_MM) in most columns and not dark, the shadow of a fold."""
+    pen line (STRIKE_MAX_WIDTH_MM) in most columns and not dark, the shadow of a fold; and the share of
+    the line's columns the scan shows (a scanner streak's are left out of the share crossed)."""
     s = NAME_PX_PER_MM
     scan, ref = _body_band(gray, homography, line, reference)
     if ref.shape != scan.shape or scan.size == 0:
-        return 0.0, False
+        return 0.0, False, 0.0
     length = int(round(STRIKE_KERNEL_MM * s))
     sigma = round(blur_mm * s / 2.56, 1)
     strokes = straight_strokes(ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8), length)
@@ -148,17 +183,27 @@ def body_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, referenc
                               borderType=cv2.BORDER_CONSTANT, borderValue=0)[0].astype(bool)
     # only where the print's own runs hide a stroke: a gap in plain paper is no strike
     closed = columns | (closed & runs.any(axis=0))
+    seen = ~streak_mask(body_band(line), scan.shape, streaks).any(axis=0)
+    if seen.sum() < 4:
+        return 0.0, False, 0.0
     pale = False
     hit = strokes.any(axis=0)
     if hit.sum() >= 4 and np.median(strokes.sum(axis=0)[hit]) > STRIKE_MAX_WIDTH_MM * s:
         darkness = (levels.paper - scan.astype(np.float32)) / max(levels.contrast, 1.0)
         pale = bool(np.median(darkness[strokes.astype(bool)]) < PALE_DARKNESS)  # a pen is darker than a fold
-    return float(closed.mean()), pale
+    return float(closed[seen].mean()), pale, float(seen.mean())
 
 
-def _new_ink_mm2(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
-                 levels: InkLevels, memo: dict) -> float:
-    """Ink in the cell that the blank print (blurred or not) does not explain."""
+BLOCK_MM = 4.0  # the cell's ink is counted in column blocks this wide ...
+NOISE_PERCENTILE = 25  # ... less this percentile of the blocks: what the scan leaves across the whole row
+STRIKE_REACH_MM = 1.5  # ink this close to a strike's straight line is the strike (double, wavy, its ends)
+
+
+def _cell_ink(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray, levels: InkLevels,
+              memo: dict, streaks: Sequence[Line]) -> tuple[np.ndarray, np.ndarray]:
+    """New ink in the name's cell (grown past its rules; print, blurred or not, and streaks removed), and
+    the straight strokes through the name's lines (print kept: a strike runs through the letters), both
+    as upright masks at NAME_PX_PER_MM."""
     s = NAME_PX_PER_MM
     r = cell.rect
     region = Rect(r.x + 0.5, r.y - CELL_GROW_MM, r.w - 1.0, r.h + 2 * CELL_GROW_MM)
@@ -166,11 +211,43 @@ def _new_ink_mm2(gray: np.ndarray, homography: np.ndarray, cell: NameCell, refer
     x0, y0 = int(np.floor(region.x * s)), int(np.floor(region.y * s))
     ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
     if ref.shape != scan.shape:
-        return 0.0
+        return np.zeros(scan.shape, bool), np.zeros(scan.shape, np.uint8)
     printed = _printed(ref, memo, ("strike-cell", cell.contest_id, cell.row_id))
-    ink = (ink_mask(scan, levels, s, STRIKE_INK) & ~printed).astype(np.uint8)
-    ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))  # specks of noise are not ink
-    return float(np.count_nonzero(ink)) / (s * s)
+    seen = ~streak_mask(region, scan.shape, streaks)
+    raw = ink_mask(scan, levels, s, STRIKE_INK) & seen
+    ink = cv2.morphologyEx((raw & ~printed).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    lines = np.zeros(scan.shape, np.uint8)  # the name's lines, not the rules above and below them
+    for line in cell.lines or (cell.text_rect,):
+        a, b = int((line.y - 1.0 - region.y) * s), int(np.ceil((line.y + line.h + 1.0 - region.y) * s))
+        lines[max(a, 0):max(b, 0)] = 1
+    strokes = straight_strokes(raw.astype(np.uint8), int(round(STRIKE_KERNEL_MM * s))) & lines
+    return ink.astype(bool), strokes
+
+
+def new_ink_mm2(ink: np.ndarray) -> float:
+    """Ink in the cell beyond what the scan leaves all along the row: counted in column blocks, each less
+    the NOISE_PERCENTILE block (a fold's shadow along the row, 1-bit speckle and a rule's jaggies are in
+    every block; a hand's mark in few: a line under or over a name spans less than three quarters)."""
+    s = NAME_PX_PER_MM
+    per_column = ink.sum(axis=0).astype(np.float32)
+    block = max(1, int(round(BLOCK_MM * s)))
+    n = len(per_column) // block
+    if n < 4:
+        return float(per_column.sum()) / (s * s)
+    blocks = per_column[:n * block].reshape(n, block).sum(axis=1)
+    floor = float(np.percentile(blocks, NOISE_PERCENTILE))
+    rest = float(per_column[n * block:].sum())
+    return float(np.maximum(blocks - floor, 0).sum() + max(rest - floor * len(per_column[n * block:]) / block, 0)) \
+        / (s * s)
+
+
+def off_strike_mm2(ink: np.ndarray, strokes: np.ndarray) -> float:
+    """On a struck name, the new ink away from the strike's straight line(s) (beyond STRIKE_REACH_MM):
+    dots, a tick, an x or a circle added after the strike, the voter's sign that the name is restored."""
+    s = NAME_PX_PER_MM
+    reach = 2 * int(round(STRIKE_REACH_MM * s)) + 1
+    near = cv2.dilate(strokes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach))).astype(bool)
+    return new_ink_mm2(ink & ~near)
 
 
 RULE_BAND_MM = 1.5  # either side of a ruled line between two rows
@@ -179,14 +256,17 @@ RULE_MIN_RUN_MM = 5.0  # for at least this long
 
 
 def rule_overdrawn_mm(gray: np.ndarray, homography: np.ndarray, x: float, y: float, w: float,
-                      levels: InkLevels) -> float:
+                      levels: InkLevels, streaks: Sequence[Line] = ()) -> float:
     """How long a pen line runs along the printed rule at height y (from x, w long): where the rule is
-    thicker than along most of its length (the scan's own blur sets that), by RULE_EXTRA_MM or more."""
+    thicker than along most of its length (the scan's own blur sets that), by RULE_EXTRA_MM or more;
+    a scanner streak's columns are not."""
     s = NAME_PX_PER_MM
-    scan = upright_patch(gray, homography, Rect(x, y - RULE_BAND_MM, w, 2 * RULE_BAND_MM), s)
+    region = Rect(x, y - RULE_BAND_MM, w, 2 * RULE_BAND_MM)
+    scan = upright_patch(gray, homography, region, s)
     if scan.size == 0:
         return 0.0
-    thick = ink_mask(scan, levels, s, STRIKE_INK).sum(axis=0).astype(np.float32)
+    ink = ink_mask(scan, levels, s, STRIKE_INK) & ~streak_mask(region, scan.shape, streaks)
+    thick = ink.sum(axis=0).astype(np.float32)
     over = (thick >= np.median(thick) + RULE_EXTRA_MM * s).astype(np.uint8)[None, :]
     bridge = int(round(BRIDGE_MM * s))
     over = cv2.morphologyEx(over, cv2.MORPH_CLOSE, np.ones((1, bridge), np.uint8))
@@ -203,19 +283,24 @@ def longest_run(flags: np.ndarray) -> int:
 
 
 def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
-                   levels: InkLevels, blur_mm: float, memo: dict) -> StrikeMeasure:
-    """How struck one candidate's name is (`reference`: the blank page at NAME_PX_PER_MM)."""
-    best, pale, crossed_gaps = 0.0, False, 0.0
+                   levels: InkLevels, blur_mm: float, memo: dict, streaks: Sequence[Line] = ()) -> StrikeMeasure:
+    """How struck one candidate's name is (`reference`: the blank page at NAME_PX_PER_MM); `streaks`:
+    the scanner streaks found on the page, whose pixels say nothing about the voter."""
+    best, pale, crossed_gaps, seen = 0.0, False, 0.0, 1.0
     for i, line in enumerate(cell.lines or (cell.text_rect,)):
         key = ("strike-body", cell.contest_id, cell.row_id, i)
-        runs, broad_pale = body_coverage(gray, homography, line, reference, levels, blur_mm, memo, key)
-        gaps = gap_coverage(gray, homography, line, reference, levels, memo, key)
+        runs, broad_pale, shown = body_coverage(gray, homography, line, reference, levels, blur_mm, memo, key,
+                                                streaks)
+        gaps = gap_coverage(gray, homography, line, reference, levels, memo, key, streaks)
         coverage = min(runs, gaps)  # a strike shows in both; blurred letters only in runs, specks only in gaps
         crossed_gaps = max(crossed_gaps, gaps)
         # a broad pale band between the words (a fold's shadow): the confidence ballot's check, reused
         pale = pale or broad_pale
         best = max(best, coverage)
-    ink = _new_ink_mm2(gray, homography, cell, reference, faint_levels(levels), memo)
+        seen = min(seen, shown)
+    ink, strokes = _cell_ink(gray, homography, cell, reference, faint_levels(levels), memo, streaks)
     r = cell.rect  # a line drawn along the rule above or below the name: ink of this row too
-    along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, levels) for y in (r.y, r.y + r.h))
-    return StrikeMeasure(round(best, 4), round(ink + along * 0.5, 2), pale, round(crossed_gaps, 4))
+    along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, levels, streaks) for y in (r.y, r.y + r.h))
+    off = off_strike_mm2(ink, strokes) if best > 0 else 0.0
+    return StrikeMeasure(round(best, 4), round(new_ink_mm2(ink) + along * 0.5, 2), pale, round(crossed_gaps, 4),
+                         round(seen, 3), round(off, 2))
