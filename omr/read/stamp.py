@@ -28,6 +28,8 @@ RING_SECTOR_MM2 = 0.4  # a sector holds the ring when this much ink lies in it (
 RING_RADII = (0.3, 0.56)  # the ring's radius, as shares of the stamp area's smaller side
 RING_SEARCH_MM = 8.0  # the ring's centre is looked for this far round the ink's centre
 STREAK_HIDES = 0.1  # a scanner streak over more than this share of the area: "absent" cannot be said
+PALE_SHARE = 0.3  # "absent" is judged again from 30 % of the usual darkness: a stamp pressed with little ink
+PALE_RING = 0.25  # ... whose ink on this share of a ring makes the stamp unclear, not absent
 
 
 @dataclass(frozen=True)
@@ -52,27 +54,31 @@ def ring_share(ink: np.ndarray, s: float, smaller_side_mm: float) -> float:
     ys, xs = np.nonzero(ink)
     if len(xs) < 8:
         return 0.0
-    px, py = xs / s, ys / s
+    every = max(1, len(xs) // 3000)  # a sample of the ink is enough (and the same for the same scan)
+    px, py = xs[::every] / s, ys[::every] / s
     lo, hi = (f * smaller_side_mm for f in RING_RADII)
     n_r = int(np.ceil((hi - lo) / (RING_BAND_MM / 2))) + 1
-    need = RING_SECTOR_MM2 * s * s
+    need = RING_SECTOR_MM2 * s * s / every
+
+    def share(cx: float, cy: float) -> float:
+        d = np.hypot(px - cx, py - cy)
+        rbin = np.floor((d - lo) / (RING_BAND_MM / 2)).astype(np.int64)
+        keep = (rbin >= 0) & (rbin < n_r)
+        if keep.sum() < need:
+            return 0.0
+        sector = ((np.arctan2(py[keep] - cy, px[keep] - cx) + np.pi) / (2 * np.pi)
+                  * RING_SECTORS).astype(np.int64) % RING_SECTORS
+        counts = np.bincount(rbin[keep] * RING_SECTORS + sector, minlength=n_r * RING_SECTORS)
+        counts = counts.reshape(n_r, RING_SECTORS)
+        band = counts[:-1] + counts[1:]  # two half-bands: RING_BAND_MM wide
+        return float((band >= need).mean(axis=1).max())
+
+    # centres round the ink's middle, 2 mm apart, then 0.5 mm apart round the best of them
     cx0, cy0 = float(np.median(px)), float(np.median(py))
-    best = 0.0
-    steps = np.arange(-RING_SEARCH_MM, RING_SEARCH_MM + 0.01, 1.0)
-    for dy in steps:
-        for dx in steps:
-            d = np.hypot(px - cx0 - dx, py - cy0 - dy)
-            rbin = np.floor((d - lo) / (RING_BAND_MM / 2)).astype(np.int64)
-            keep = (rbin >= 0) & (rbin < n_r)
-            if keep.sum() < need:
-                continue
-            sector = ((np.arctan2(py[keep] - cy0 - dy, px[keep] - cx0 - dx) + np.pi) / (2 * np.pi)
-                      * RING_SECTORS).astype(np.int64) % RING_SECTORS
-            counts = np.bincount(rbin[keep] * RING_SECTORS + sector, minlength=n_r * RING_SECTORS)
-            counts = counts.reshape(n_r, RING_SECTORS)
-            band = counts[:-1] + counts[1:]  # two half-bands: RING_BAND_MM wide
-            best = max(best, float((band >= need).mean(axis=1).max()))
-    return best
+    coarse = np.arange(-RING_SEARCH_MM, RING_SEARCH_MM + 0.01, 2.0)
+    best, bx, by = max((share(cx0 + dx, cy0 + dy), dx, dy) for dy in coarse for dx in coarse)
+    fine = np.arange(-1.5, 1.51, 0.5)
+    return max([best] + [share(cx0 + bx + dx, cy0 + by + dy) for dy in fine for dx in fine])
 
 
 def read_stamp(gray: np.ndarray, homography: np.ndarray, zone: Rect, reference: PageReference, levels: InkLevels,
@@ -97,13 +103,19 @@ def read_stamp(gray: np.ndarray, homography: np.ndarray, zone: Rect, reference: 
     if ring >= ring_needed and min(w, h) / s >= MIN_EXTENT_MM:
         return StampRead(STAMP_PRESENT, mm2, shows, f"a round stamp: {mm2:.0f} mm² of ink on {ring:.0%} of a ring",
                          ring)
-    if mm2 < absent_mm2 and shows and hidden.mean() <= STREAK_HIDES:
+    pale = ink_mask(scan, InkLevels(levels.paper - PALE_SHARE * levels.contrast, levels.paper), s, STRIKE_INK)
+    pale = cv2.morphologyEx((pale & ~printed & ~hidden).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    pale_mm2 = float(np.count_nonzero(pale)) / (s * s)
+    pale_ring = ring_share(pale > 0, s, min(zone.w, zone.h)) if pale_mm2 >= absent_mm2 else 0.0
+    if mm2 < absent_mm2 and pale_ring < PALE_RING and shows and hidden.mean() <= STREAK_HIDES:
         return StampRead(STAMP_ABSENT, mm2, shows, f"no stamp in its area ({mm2:.0f} mm² of ink, "
                          f"{present_mm2:.0f} needed)", ring)
     if not shows:
         why = "a 1-bit or faint scan cannot show a red stamp: scan election ballots in grey or colour"
     elif hidden.mean() > STREAK_HIDES:
         why = "a scanner streak crosses the stamp area"
+    elif pale_ring >= PALE_RING:
+        why = f"a pale ring in the stamp area ({pale_ring:.0%} of a circle): a stamp pressed with little ink?"
     elif mm2 >= present_mm2:
         why = f"{mm2:.0f} mm² of ink in the stamp area, but not the shape of a round stamp ({ring:.0%} of a ring)"
     else:

@@ -33,7 +33,9 @@ from omr.read.marks import InkLevels
 from omr.read.results import BLANK, MARGINAL, MARKED
 
 CELL_GROW_MM = 0.8  # past the cell's ruled borders: a stroke along the line between two rows counts for both
-PRINT_GROW_PX = 4  # the blank print grown by this much: registration, blur, 1-bit jaggies
+PRINT_GROW_PX = 4  # the blank print grown by this much: registration, blur, 1-bit jaggies ...
+SHARP_GROW_PX = 2  # ... or by this much on a sharp scan (edges narrower than SHARP_EDGE_MM): a small tick
+SHARP_EDGE_MM = 0.3  # over the letters must not hide in the margin kept for blur
 
 
 FAINT_SHARE = 0.6  # stray ink in a cell is looked for from 60 % of the usual darkness: light pencil
@@ -50,6 +52,7 @@ class StrikeMeasure:
     gaps: float = 0.0  # the share of the blank gaps crossed by ink, alone: a tick or a short stroke over the letters
     seen: float = 1.0  # the share of the name's width the scan shows (a scanner streak hides the rest)
     off_strike_mm2: float = 0.0  # ink away from the strike's line: dots, a tick, a circle (restored?)
+    faint: float = 0.0  # coverage from 60 % of the usual darkness: a light ballpoint or pencil strike
 
 
 def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float,
@@ -61,20 +64,21 @@ def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2
         return MARGINAL
     if m.coverage >= struck_at and not m.pale:
         return MARKED if m.off_strike_mm2 < restored_mm2 else MARGINAL
-    if max(m.coverage, m.gaps) < clear_below and m.ink_mm2 < ink_mm2:
+    if max(m.coverage, m.gaps, m.faint) < clear_below and m.ink_mm2 < ink_mm2:
         return BLANK
     return MARGINAL
 
 
-def _printed(ref: np.ndarray, memo: dict, key: tuple) -> np.ndarray:
-    """The blank print (sharp and blurred) grown by PRINT_GROW_PX: the same for every sheet, memoised."""
+def _printed(ref: np.ndarray, memo: dict, key: tuple, grow_px: int = PRINT_GROW_PX) -> np.ndarray:
+    """The blank print (sharp and blurred) grown by `grow_px`: the same for every sheet, memoised."""
+    key = key + (grow_px,)
     if key not in memo:
         s = NAME_PX_PER_MM
         printed = np.zeros(ref.shape, np.uint8)
         for sigma in (0.0, 1.5):
             blurred = cv2.GaussianBlur(ref, (0, 0), sigma) if sigma else ref
             printed |= ink_mask(blurred, InkLevels(0.0, 255.0), s, STRIKE_INK).astype(np.uint8)
-        grow = np.ones((2 * PRINT_GROW_PX + 1, 2 * PRINT_GROW_PX + 1), np.uint8)
+        grow = np.ones((2 * grow_px + 1, 2 * grow_px + 1), np.uint8)
         memo[key] = cv2.dilate(printed, grow).astype(bool)
     return memo[key]
 
@@ -195,12 +199,12 @@ def body_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, referenc
 
 
 BLOCK_MM = 4.0  # the cell's ink is counted in column blocks this wide ...
-NOISE_PERCENTILE = 25  # ... less this percentile of the blocks: what the scan leaves across the whole row
-STRIKE_REACH_MM = 1.5  # ink this close to a strike's straight line is the strike (double, wavy, its ends)
+NOISE_PERCENTILE = 10  # ... less this percentile of the blocks: what the scan leaves across the whole row
+STRIKE_REACH_MM = 1.2  # ink this close to a strike's straight line is the strike (double, wavy, its ends)
 
 
 def _cell_ink(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray, levels: InkLevels,
-              memo: dict, streaks: Sequence[Line]) -> tuple[np.ndarray, np.ndarray]:
+              blur_mm: float, memo: dict, streaks: Sequence[Line]) -> tuple[np.ndarray, np.ndarray]:
     """New ink in the name's cell (grown past its rules; print, blurred or not, and streaks removed), and
     the straight strokes through the name's lines (print kept: a strike runs through the letters), both
     as upright masks at NAME_PX_PER_MM."""
@@ -212,22 +216,28 @@ def _cell_ink(gray: np.ndarray, homography: np.ndarray, cell: NameCell, referenc
     ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
     if ref.shape != scan.shape:
         return np.zeros(scan.shape, bool), np.zeros(scan.shape, np.uint8)
-    printed = _printed(ref, memo, ("strike-cell", cell.contest_id, cell.row_id))
+    grow = SHARP_GROW_PX if blur_mm < SHARP_EDGE_MM else PRINT_GROW_PX
+    printed = _printed(ref, memo, ("strike-cell", cell.contest_id, cell.row_id), grow)
     seen = ~streak_mask(region, scan.shape, streaks)
     raw = ink_mask(scan, levels, s, STRIKE_INK) & seen
     ink = cv2.morphologyEx((raw & ~printed).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
-    lines = np.zeros(scan.shape, np.uint8)  # the name's lines, not the rules above and below them
+    bodies = np.zeros(scan.shape, bool)  # the letters' bodies: a strike crosses them, a circle's arc does not
     for line in cell.lines or (cell.text_rect,):
-        a, b = int((line.y - 1.0 - region.y) * s), int(np.ceil((line.y + line.h + 1.0 - region.y) * s))
-        lines[max(a, 0):max(b, 0)] = 1
-    strokes = straight_strokes(raw.astype(np.uint8), int(round(STRIKE_KERNEL_MM * s))) & lines
-    return ink.astype(bool), strokes
+        band = body_band(line)
+        a, b = int((band.y - region.y) * s), int(np.ceil((band.y + band.h - region.y) * s))
+        bodies[max(a, 0):max(b, 0)] = True
+    strokes = straight_strokes(raw.astype(np.uint8), int(round(STRIKE_KERNEL_MM * s)))
+    count, labels = cv2.connectedComponents(strokes, connectivity=8)
+    through = np.zeros(count, bool)
+    through[np.unique(labels[bodies & (labels > 0)])] = True
+    through[0] = False
+    return ink.astype(bool), through[labels] & ~printed
 
 
 def new_ink_mm2(ink: np.ndarray) -> float:
     """Ink in the cell beyond what the scan leaves all along the row: counted in column blocks, each less
     the NOISE_PERCENTILE block (a fold's shadow along the row, 1-bit speckle and a rule's jaggies are in
-    every block; a hand's mark in few: a line under or over a name spans less than three quarters)."""
+    every block; a hand's mark in fewer: a line under or over a name, a ring round it span less than 90 %)."""
     s = NAME_PX_PER_MM
     per_column = ink.sum(axis=0).astype(np.float32)
     block = max(1, int(round(BLOCK_MM * s)))
@@ -242,11 +252,21 @@ def new_ink_mm2(ink: np.ndarray) -> float:
 
 
 def off_strike_mm2(ink: np.ndarray, strokes: np.ndarray) -> float:
-    """On a struck name, the new ink away from the strike's straight line(s) (beyond STRIKE_REACH_MM):
-    dots, a tick, an x or a circle added after the strike, the voter's sign that the name is restored."""
+    """On a struck name, the new ink away from the strike's line (beyond STRIKE_REACH_MM of the middle of
+    its straight strokes, column by column, bridged between them): dots, a tick, an x or a circle added
+    after the strike, the voter's sign that the name is restored."""
     s = NAME_PX_PER_MM
+    columns = np.flatnonzero(strokes.any(axis=0))
+    if len(columns) == 0:
+        return new_ink_mm2(ink)
+    rows = np.arange(strokes.shape[0], dtype=np.float32)[:, None]
+    middle = (strokes * rows).sum(axis=0)[columns] / strokes.sum(axis=0)[columns]
+    span = np.arange(columns[0], columns[-1] + 1)
+    centre = np.interp(span, columns, middle)
+    line = np.zeros(strokes.shape, np.uint8)
+    line[np.clip(np.rint(centre).astype(int), 0, strokes.shape[0] - 1), span] = 1
     reach = 2 * int(round(STRIKE_REACH_MM * s)) + 1
-    near = cv2.dilate(strokes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach))).astype(bool)
+    near = cv2.dilate(line, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach))).astype(bool)
     return new_ink_mm2(ink & ~near)
 
 
@@ -286,7 +306,8 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
                    levels: InkLevels, blur_mm: float, memo: dict, streaks: Sequence[Line] = ()) -> StrikeMeasure:
     """How struck one candidate's name is (`reference`: the blank page at NAME_PX_PER_MM); `streaks`:
     the scanner streaks found on the page, whose pixels say nothing about the voter."""
-    best, pale, crossed_gaps, seen = 0.0, False, 0.0, 1.0
+    best, pale, crossed_gaps, seen, faint = 0.0, False, 0.0, 1.0, 0.0
+    light = faint_levels(levels)
     for i, line in enumerate(cell.lines or (cell.text_rect,)):
         key = ("strike-body", cell.contest_id, cell.row_id, i)
         runs, broad_pale, shown = body_coverage(gray, homography, line, reference, levels, blur_mm, memo, key,
@@ -298,9 +319,12 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
         pale = pale or broad_pale
         best = max(best, coverage)
         seen = min(seen, shown)
-    ink, strokes = _cell_ink(gray, homography, cell, reference, faint_levels(levels), memo, streaks)
+        # "not struck" needs no strike even from a light pen: the same measures from 60 % of the darkness
+        light_runs = body_coverage(gray, homography, line, reference, light, blur_mm, memo, key, streaks)[0]
+        faint = max(faint, min(light_runs, gap_coverage(gray, homography, line, reference, light, memo, key, streaks)))
+    ink, strokes = _cell_ink(gray, homography, cell, reference, light, blur_mm, memo, streaks)
     r = cell.rect  # a line drawn along the rule above or below the name: ink of this row too
-    along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, levels, streaks) for y in (r.y, r.y + r.h))
+    along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, light, streaks) for y in (r.y, r.y + r.h))
     off = off_strike_mm2(ink, strokes) if best > 0 else 0.0
     return StrikeMeasure(round(best, 4), round(new_ink_mm2(ink) + along * 0.5, 2), pale, round(crossed_gaps, 4),
-                         round(seen, 3), round(off, 2))
+                         round(seen, 3), round(off, 2), round(faint, 4))
