@@ -29,7 +29,8 @@ RING_RADII = (0.3, 0.56)  # the ring's radius, as shares of the stamp area's sma
 RING_SEARCH_MM = 8.0  # the ring's centre is looked for this far round the ink's centre
 STREAK_HIDES = 0.1  # a scanner streak over more than this share of the area: "absent" cannot be said
 PALE_SHARE = 0.3  # "absent" is judged again from 30 % of the usual darkness: a stamp pressed with little ink
-PALE_RING = 0.25  # ... whose ink on this share of a ring makes the stamp unclear, not absent
+PALE_RING = 0.25  # ... whose ink on this share of a ring makes the stamp unclear, not absent,
+PALE_PRESENT = 0.75  # ... and on this share of a ring (a grey scan) present: a faint stamp, but a whole one
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,9 @@ def read_stamp(gray: np.ndarray, homography: np.ndarray, zone: Rect, reference: 
     pale = cv2.morphologyEx((pale & ~printed & ~hidden).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     pale_mm2 = float(np.count_nonzero(pale)) / (s * s)
     pale_ring = ring_share(pale > 0, s, min(zone.w, zone.h)) if pale_mm2 >= absent_mm2 else 0.0
+    if shows and pale_ring >= max(PALE_PRESENT, ring_needed) and min(w, h) / s >= MIN_EXTENT_MM:
+        return StampRead(STAMP_PRESENT, mm2, shows, f"a faint round stamp: ink on {pale_ring:.0%} of a ring",
+                         round(pale_ring, 3))
     if mm2 < absent_mm2 and pale_ring < PALE_RING and shows and hidden.mean() <= STREAK_HIDES:
         return StampRead(STAMP_ABSENT, mm2, shows, f"no stamp in its area ({mm2:.0f} mm² of ink, "
                          f"{present_mm2:.0f} needed)", ring)

@@ -39,6 +39,7 @@ SHARP_EDGE_MM = 0.3  # over the letters must not hide in the margin kept for blu
 
 
 FAINT_SHARE = 0.6  # stray ink in a cell is looked for from 60 % of the usual darkness: light pencil
+LIGHT_SHARE = 0.35  # "not struck" needs no line through the name even from 35 % of it: pencil on a pale scan
 PALE_DARKNESS = 0.35  # a broad band lighter than this (paper 0, printed black 1) is a fold's shadow, not a pen
 BRIDGE_MM = 2.5  # a stroke through bold letters hides behind their stems for up to this long
 BODY_TOP, BODY_BOTTOM = 0.25, 0.8  # the letters' bodies, as shares of a printed line's height from its top
@@ -52,7 +53,7 @@ class StrikeMeasure:
     gaps: float = 0.0  # the share of the blank gaps crossed by ink, alone: a tick or a short stroke over the letters
     seen: float = 1.0  # the share of the name's width the scan shows (a scanner streak hides the rest)
     off_strike_mm2: float = 0.0  # ink away from the strike's line: dots, a tick, a circle (restored?)
-    faint: float = 0.0  # coverage from 60 % of the usual darkness: a light ballpoint or pencil strike
+    faint: float = 0.0  # coverage from LIGHT_SHARE of the usual darkness: a light ballpoint or pencil strike
 
 
 def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float,
@@ -308,6 +309,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     the scanner streaks found on the page, whose pixels say nothing about the voter."""
     best, pale, crossed_gaps, seen, faint = 0.0, False, 0.0, 1.0, 0.0
     light = faint_levels(levels)
+    lightest = InkLevels(levels.paper - LIGHT_SHARE * levels.contrast, levels.paper)
     for i, line in enumerate(cell.lines or (cell.text_rect,)):
         key = ("strike-body", cell.contest_id, cell.row_id, i)
         runs, broad_pale, shown = body_coverage(gray, homography, line, reference, levels, blur_mm, memo, key,
@@ -319,9 +321,10 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
         pale = pale or broad_pale
         best = max(best, coverage)
         seen = min(seen, shown)
-        # "not struck" needs no strike even from a light pen: the same measures from 60 % of the darkness
-        light_runs = body_coverage(gray, homography, line, reference, light, blur_mm, memo, key, streaks)[0]
-        faint = max(faint, min(light_runs, gap_coverage(gray, homography, line, reference, light, memo, key, streaks)))
+        # "not struck" needs no strike even from a light pen: the same measures from LIGHT_SHARE of the darkness
+        light_runs = body_coverage(gray, homography, line, reference, lightest, blur_mm, memo, key, streaks)[0]
+        faint = max(faint, min(light_runs, gap_coverage(gray, homography, line, reference, lightest, memo, key,
+                                                        streaks)))
     ink, strokes = _cell_ink(gray, homography, cell, reference, light, blur_mm, memo, streaks)
     r = cell.rect  # a line drawn along the rule above or below the name: ink of this row too
     along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, light, streaks) for y in (r.y, r.y + r.h))
