@@ -274,7 +274,7 @@ def run_crossout(profile: str, sheets: int, jobs: int, seed: int, workdir: Path)
     names = {"struck": [0, 0], "not": [0, 0], "unclear": [0, 0]}  # [right, all]
     out = dict(flips=0, flips_unreviewed=0, unclear_passed=0, stamp_missing=0, stamp_missing_present=0,
                stamp_missing_valid=0, stamp_present_as_absent=0, plain=0, plain_review=0, rejected=0,
-               stamp_unseen=0, stamp_unseen_review=0)
+               stamp_unseen=0, stamp_unseen_review=0, ink_lost=0)
     why: dict[str, int] = {}  # reason code -> plain sheets sent to review with it
     passed: dict[str, int] = {}  # unclear strike kind -> names read struck or not struck
     for page in check.pages:
@@ -295,7 +295,9 @@ def run_crossout(profile: str, sheets: int, jobs: int, seed: int, workdir: Path)
             if box.is_flip(state or ""):
                 out["flips"] += 1
                 out["flips_unreviewed"] += box.row not in asked  # nobody is asked about this name
-            if cls == "unclear" and state != "marginal":  # read struck or not struck: no person asked
+            if cls == "unclear" and "ink_lost" in box.flags:  # the 1-bit scan lost the stroke: nobody can see it
+                out["ink_lost"] += 1
+            elif cls == "unclear" and state != "marginal":  # read struck or not struck: no person asked
                 out["unclear_passed"] += 1
                 kind = box.kind if box.kind != "none" else "between (row below)"
                 passed[kind] = passed.get(kind, 0) + 1
@@ -347,6 +349,9 @@ def crossout_section(profiles: tuple[str, ...], sheets: int, jobs: int, seed: in
             print(f"{'':15} plain→rev because: " + ", ".join(f"{c} {n}" for c, n in sorted(r["plain_why"].items())))
         if r["unclear_why"]:
             print(f"{'':15} unclear passed: " + ", ".join(f"{c} {n}" for c, n in sorted(r["unclear_why"].items())))
+        if r["ink_lost"]:
+            print(f"{'':15} strokes the 1-bit threshold dropped (not counted above: the scan shows nothing): "
+                  f"{r['ink_lost']}")
         bad += r["flips_unreviewed"] + r["stamp_missing_valid"] + r["stamp_missing_present"] + r["unclear_passed"]
     print("flips: struck read not struck or the reverse (unrev.: on a name no person is asked about); uncl.pass: "
           "unclear names read struck or not struck (no person asked); no stamp: sheets pressed without the stamp, "

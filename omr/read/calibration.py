@@ -25,7 +25,7 @@ KEYS = {"name", "description", "blank_below", "marked_at_least", "max_edge_width
         "review_invalid_rows"}
 # Cross-out ballots (optional: a profile written before them takes these defaults)
 CROSSOUT_DEFAULTS = {"strike_struck_at": 0.7, "strike_clear_below": 0.12, "strike_ink_mm2": 0.35,
-                     "strike_restored_mm2": 2.0, "strike_min_seen": 0.75,
+                     "strike_restored_mm2": 2.0, "strike_min_seen": 0.75, "strike_light_below": 0.5,
                      "stamp_present_mm2": 40.0, "stamp_absent_mm2": 6.0, "stamp_ring_share": 0.5}
 
 
@@ -52,6 +52,8 @@ class Profile:
     # the scan shows less than strike_min_seen of (scanner streaks across it)
     strike_restored_mm2: float = CROSSOUT_DEFAULTS["strike_restored_mm2"]
     strike_min_seen: float = CROSSOUT_DEFAULTS["strike_min_seen"]
+    # not struck also needs a light line (from 35 % of the darkness) across less than this share of the name
+    strike_light_below: float = CROSSOUT_DEFAULTS["strike_light_below"]
     # the stamp is present from this much new ink in its area, absent below stamp_absent_mm2 (and only on a
     # grey scan clear enough to show red ink), unclear otherwise
     stamp_present_mm2: float = CROSSOUT_DEFAULTS["stamp_present_mm2"]

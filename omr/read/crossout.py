@@ -32,7 +32,7 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     for cell in pl.strike_cells:
         m = measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo, lines)
         state = strike_state(m, profile.strike_struck_at, profile.strike_clear_below, profile.strike_ink_mm2,
-                             profile.strike_restored_mm2, profile.strike_min_seen)
+                             profile.strike_restored_mm2, profile.strike_min_seen, profile.strike_light_below)
         marks[cell.row_id].append(MarkRead(cell.contest_id, cell.row_id, STRUCK, m.coverage, state))
         r = cell.rect
         where[cell.row_id] = (round(r.x, 1), round(r.y, 1), round(r.w, 1), round(r.h, 1))

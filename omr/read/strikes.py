@@ -57,15 +57,17 @@ class StrikeMeasure:
 
 
 def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float,
-                 restored_mm2: float = float("inf"), min_seen: float = 0.0) -> str:
+                 restored_mm2: float = float("inf"), min_seen: float = 0.0, light_below: float = 1.0) -> str:
     """marked (struck), blank (not struck) or marginal (unclear: a person decides). A strike with more
     than `restored_mm2` of ink off its line may have been taken back (dots, a tick, a circle); a name
-    the scan shows less than `min_seen` of (a scanner streak) is for a person whatever its ink."""
+    the scan shows less than `min_seen` of (a scanner streak) is for a person whatever its ink; a name a
+    light line crosses (`light_below` or more of it, from LIGHT_SHARE of the darkness) is never "not
+    struck": a light ballpoint or pencil strike on a pale scan, which a person reads."""
     if m.seen < min_seen:
         return MARGINAL
     if m.coverage >= struck_at and not m.pale:
         return MARKED if m.off_strike_mm2 < restored_mm2 else MARGINAL
-    if max(m.coverage, m.gaps, m.faint) < clear_below and m.ink_mm2 < ink_mm2:
+    if max(m.coverage, m.gaps) < clear_below and m.faint < light_below and m.ink_mm2 < ink_mm2:
         return BLANK
     return MARGINAL
 
