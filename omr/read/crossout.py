@@ -30,7 +30,8 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     lines = [st.line for st in streaks if st.line is not None]
     where: dict[str, tuple[float, float, float, float]] = {}
     for cell in pl.strike_cells:
-        m = measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo, lines)
+        m = measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo, lines,
+                           profile.strike_clear_below)
         state = strike_state(m, profile.strike_struck_at, profile.strike_clear_below, profile.strike_ink_mm2,
                              profile.strike_restored_mm2, profile.strike_min_seen, profile.strike_light_below)
         marks[cell.row_id].append(MarkRead(cell.contest_id, cell.row_id, STRUCK, m.coverage, state))

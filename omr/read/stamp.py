@@ -55,7 +55,7 @@ def ring_share(ink: np.ndarray, s: float, smaller_side_mm: float) -> float:
     ys, xs = np.nonzero(ink)
     if len(xs) < 8:
         return 0.0
-    every = max(1, len(xs) // 3000)  # a sample of the ink is enough (and the same for the same scan)
+    every = max(1, len(xs) // 1500)  # a sample of the ink is enough (and the same for the same scan)
     px, py = xs[::every] / s, ys[::every] / s
     lo, hi = (f * smaller_side_mm for f in RING_RADII)
     n_r = int(np.ceil((hi - lo) / (RING_BAND_MM / 2))) + 1
@@ -78,7 +78,7 @@ def ring_share(ink: np.ndarray, s: float, smaller_side_mm: float) -> float:
     cx0, cy0 = float(np.median(px)), float(np.median(py))
     coarse = np.arange(-RING_SEARCH_MM, RING_SEARCH_MM + 0.01, 2.0)
     best, bx, by = max((share(cx0 + dx, cy0 + dy), dx, dy) for dy in coarse for dx in coarse)
-    fine = np.arange(-1.5, 1.51, 0.5)
+    fine = np.arange(-1.0, 1.01, 0.5)
     return max([best] + [share(cx0 + bx + dx, cy0 + by + dy) for dy in fine for dx in fine])
 
 

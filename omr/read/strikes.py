@@ -54,6 +54,7 @@ class StrikeMeasure:
     seen: float = 1.0  # the share of the name's width the scan shows (a scanner streak hides the rest)
     off_strike_mm2: float = 0.0  # ink away from the strike's line: dots, a tick, a circle (restored?)
     faint: float = 0.0  # coverage from LIGHT_SHARE of the usual darkness: a light ballpoint or pencil strike
+    #                     (measured only where the usual darkness shows no line: see measure_strike)
 
 
 def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float,
@@ -276,12 +277,14 @@ def off_strike_mm2(ink: np.ndarray, strokes: np.ndarray) -> float:
 RULE_BAND_MM = 1.5  # either side of a ruled line between two rows
 RULE_EXTRA_MM = 0.35  # a pen line along the rule makes it at least this much thicker
 RULE_MIN_RUN_MM = 5.0  # for at least this long
+RULE_OWN_PERCENTILE = 20  # the rule's own width: this percentile of its columns' ink
 
 
 def rule_overdrawn_mm(gray: np.ndarray, homography: np.ndarray, x: float, y: float, w: float,
                       levels: InkLevels, streaks: Sequence[Line] = ()) -> float:
     """How long a pen line runs along the printed rule at height y (from x, w long): where the rule is
-    thicker than along most of its length (the scan's own blur sets that), by RULE_EXTRA_MM or more;
+    thicker than its own width (RULE_OWN_PERCENTILE of its columns; the scan's blur sets it) by
+    RULE_EXTRA_MM or more;
     a scanner streak's columns are not."""
     s = NAME_PX_PER_MM
     region = Rect(x, y - RULE_BAND_MM, w, 2 * RULE_BAND_MM)
@@ -290,7 +293,8 @@ def rule_overdrawn_mm(gray: np.ndarray, homography: np.ndarray, x: float, y: flo
         return 0.0
     ink = ink_mask(scan, levels, s, STRIKE_INK) & ~streak_mask(region, scan.shape, streaks)
     thick = ink.sum(axis=0).astype(np.float32)
-    over = (thick >= np.median(thick) + RULE_EXTRA_MM * s).astype(np.uint8)[None, :]
+    own = np.percentile(thick, RULE_OWN_PERCENTILE)  # the rule's own width (a long pen line may pass the median)
+    over = (thick >= own + RULE_EXTRA_MM * s).astype(np.uint8)[None, :]
     bridge = int(round(BRIDGE_MM * s))
     over = cv2.morphologyEx(over, cv2.MORPH_CLOSE, np.ones((1, bridge), np.uint8))
     run = longest_run(over[0])
@@ -306,9 +310,12 @@ def longest_run(flags: np.ndarray) -> int:
 
 
 def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
-                   levels: InkLevels, blur_mm: float, memo: dict, streaks: Sequence[Line] = ()) -> StrikeMeasure:
+                   levels: InkLevels, blur_mm: float, memo: dict, streaks: Sequence[Line] = (),
+                   light_under: float = 1.0) -> StrikeMeasure:
     """How struck one candidate's name is (`reference`: the blank page at NAME_PX_PER_MM); `streaks`:
-    the scanner streaks found on the page, whose pixels say nothing about the voter."""
+    the scanner streaks found on the page, whose pixels say nothing about the voter. The light line
+    (`faint`) is looked for only where the usual darkness shows less than `light_under` of a line (the
+    profile's strike_clear_below: elsewhere the name is struck or unclear whatever it shows)."""
     best, pale, crossed_gaps, seen, faint = 0.0, False, 0.0, 1.0, 0.0
     light = faint_levels(levels)
     lightest = InkLevels(levels.paper - LIGHT_SHARE * levels.contrast, levels.paper)
@@ -323,7 +330,11 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
         pale = pale or broad_pale
         best = max(best, coverage)
         seen = min(seen, shown)
+    for i, line in enumerate(cell.lines or (cell.text_rect,)):
+        if max(best, crossed_gaps) >= light_under:
+            break
         # "not struck" needs no strike even from a light pen: the same measures from LIGHT_SHARE of the darkness
+        key = ("strike-body", cell.contest_id, cell.row_id, i)
         light_runs = body_coverage(gray, homography, line, reference, lightest, blur_mm, memo, key, streaks)[0]
         faint = max(faint, min(light_runs, gap_coverage(gray, homography, line, reference, lightest, memo, key,
                                                         streaks)))
