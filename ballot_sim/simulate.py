@@ -722,13 +722,32 @@ STRIKE_KINDS: dict[str, str] = {
     "under": AMBIGUOUS, "over": AMBIGUOUS,  # a line under or over the name, not through it
     "between": AMBIGUOUS,  # a line between this name and the next (both rows concerned)
     "circle": AMBIGUOUS, "tick": AMBIGUOUS,  # a ring around the name, a tick on it: not a strike
+    "restored": AMBIGUOUS,  # struck, then taken back: dots under it, a tick after it, x's on the line, a ring
     "none": BLANK,
 }
 CLEAR_STRIKES = ("line", "slanted", "wavy", "double", "overshoot", "most", "pencil")
-UNCLEAR_STRIKES = ("partial", "under", "over", "between", "circle", "tick")
+UNCLEAR_STRIKES = ("partial", "under", "over", "between", "circle", "tick", "restored")
+RESTORE_SIGNS = ("dots", "tick", "crosses", "circle")  # how a voter takes a strike back
 STRIKE_HABITS = {"line": 0.35, "slanted": 0.15, "wavy": 0.12, "double": 0.1, "overshoot": 0.15, "most": 0.1,
                  "pencil": 0.03}
 STAMP_INK = Pen("stamp-red", 0.6, 140.0, 0.3, 0.0)  # red stamp ink: mid-grey on a grey scan
+# how the committee pressed it: red as usual, faint (little ink), partial (tilted: one side barely
+# printed), offset (partly beside its area, over the header's text)
+STAMP_STYLES = {"red": 0.55, "faint": 0.15, "partial": 0.15, "offset": 0.15}
+# pens a voter strikes with, besides the voter's own: a felt pen (broad, dark), a light ballpoint
+STRIKE_PENS = {"own": 0.8, "felt": 0.1, "light-ballpoint": 0.1}
+STAMP_SEEN_SHARE = 0.6  # a 1-bit scan that kept less of the pressed stamp's pixels than this cannot show it
+
+
+def strike_pen(voter_pen: Pen, rng: np.random.Generator) -> Pen:
+    """The pen a name is struck with: mostly the voter's own, sometimes a felt pen or a light ballpoint."""
+    which = _weighted(rng, STRIKE_PENS)
+    if which == "felt":
+        return replace(PENS["blue-felt"], width=float(rng.uniform(0.9, 1.3)), ink=float(rng.uniform(30, 70)))
+    if which == "light-ballpoint":
+        return replace(PENS["blue-ballpoint"], width=float(rng.uniform(0.3, 0.45)), ink=float(rng.uniform(120, 150)),
+                       skip=0.4)
+    return voter_pen
 
 
 def _line_through(x0: float, x1: float, y0: float, y1: float, pen: Pen, rng: np.random.Generator,
@@ -792,14 +811,45 @@ def strike_strokes(kind: str, cell, pen: Pen, rng: np.random.Generator) -> list[
         y = line.y + line.h * 0.6
         pts = np.array([[x - 2.0, y - 0.8], [x - 0.5, y + 1.0], [x + 3.0, y - 2.5]])
         return [hand_stroke(_jit(rng, pts, 0.3), pen, rng, wobble=0.05)]
+    if kind == "restored":
+        return strike_strokes("line", cell, pen, rng) + restore_strokes(str(rng.choice(RESTORE_SIGNS)), cell, pen, rng)
     raise ValueError(f"unknown strike kind {kind!r}; known: {', '.join(STRIKE_KINDS)}")
 
 
-def stamp_strokes(zone: Rect, ink: Pen, rng: np.random.Generator) -> list[Stroke]:
-    """The committee's round stamp, pressed unevenly: two rings, a ring of lettering, a star inside."""
+def restore_strokes(sign: str, cell, pen: Pen, rng: np.random.Generator) -> list[Stroke]:
+    """The voter's sign that a struck name is taken back: a row of dots under it, a tick after it, small
+    x's on the strike, or a ring round the struck name (what a person must look at)."""
+    text = cell.text_rect
+    if sign == "dots":
+        y = text.y + text.h + rng.uniform(1.0, 1.8)
+        n = int(rng.integers(5, 9))
+        xs = np.linspace(text.x + 1.0, text.x + text.w - 1.0, n) + rng.uniform(-0.4, 0.4, n)
+        return [dot_stroke((float(x), float(y + rng.uniform(-0.2, 0.2))), float(rng.uniform(0.7, 1.1))) for x in xs]
+    if sign == "tick":
+        x = text.x + text.w + rng.uniform(3.0, 8.0)
+        y = text.cy + rng.uniform(-0.5, 0.8)
+        pts = np.array([[x - 1.5, y - 0.5], [x, y + 1.6], [x + 2.5, y - 3.0]])
+        return [hand_stroke(_jit(rng, pts, 0.25), pen, rng, wobble=0.05)]
+    if sign == "crosses":
+        out = []
+        y = text.y + text.h * 0.53
+        for x in np.linspace(text.x + text.w * 0.2, text.x + text.w * 0.8, int(rng.integers(2, 4))):
+            a = rng.uniform(2.2, 3.0)
+            out.append(hand_stroke(_jit(rng, [[x - a * 0.6, y - a], [x + a * 0.6, y + a]], 0.2), pen, rng))
+            out.append(hand_stroke(_jit(rng, [[x + a * 0.6, y - a], [x - a * 0.6, y + a]], 0.2), pen, rng))
+        return out
+    return strike_strokes("circle", cell, pen, rng)
+
+
+def stamp_strokes(zone: Rect, ink: Pen, rng: np.random.Generator, style: str = "red") -> list[Stroke]:
+    """The committee's round stamp, pressed unevenly: two rings, a ring of lettering, a star inside.
+    `style` (STAMP_STYLES): partial presses one side barely; offset puts it partly beside its area."""
     r = min(zone.w, zone.h) / 2 - rng.uniform(1.0, 2.5)
     cx = zone.x + r + 0.5 + rng.uniform(0, max(zone.w - 2 * r - 1.0, 0.1))
     cy = zone.cy + rng.uniform(-1.0, 1.0)
+    if style == "offset":  # up to a third of the stamp outside its area (left or up), over the margin or text
+        cx -= rng.uniform(0.1, 0.3) * r if rng.random() < 0.5 else 0.0
+        cy -= rng.uniform(0.1, 0.3) * r
     strokes: list[Stroke] = []
     for radius in (r, r - 1.3, r * 0.58):
         t = np.linspace(0, 2 * math.pi, 90)
@@ -817,12 +867,14 @@ def stamp_strokes(zone: Rect, ink: Pen, rng: np.random.Generator) -> list[Stroke
     star = [(cx + r * 0.4 * math.cos(math.pi / 2 + k * 4 * math.pi / 5),
              cy - r * 0.4 * math.sin(math.pi / 2 + k * 4 * math.pi / 5)) for k in range(6)]
     strokes.append(Stroke(np.array(star), np.full(6, ink.width * 1.5), np.ones(6)))
-    # pressed unevenly: one side lighter
+    # pressed unevenly: one side lighter (a partial press: that side barely printed)
     angle = rng.uniform(0, 2 * math.pi)
+    low = 0.05 if style == "partial" else 0.35
+    slope = 0.6 if style == "partial" else 0.2
     out = []
     for st in strokes:
         side = ((st.points[:, 0] - cx) * math.cos(angle) + (st.points[:, 1] - cy) * math.sin(angle)) / r
-        out.append(replace(st, alpha=np.clip(0.8 + 0.2 * side + rng.uniform(-0.1, 0.1), 0.35, 1.0)))
+        out.append(replace(st, alpha=np.clip(0.8 + slope * side + rng.uniform(-0.1, 0.1), low, 1.0)))
     return out
 
 
@@ -1174,14 +1226,16 @@ def mark_sheet(clean: CleanPage, plan: SheetPlan, rng: np.random.Generator,
             strokes += _x_strokes(_box_frame(box, rng), voter_pen, rng)
         draw_strokes(img, strokes, voter_pen, dpi, rng)
     strike_cells = {(c.contest_id, c.row_id): c for c in page.strike_cells}
+    struck_with = strike_pen(voter_pen, rng) if plan.strikes else voter_pen
     for cid, rid, kind in plan.strikes:
         if kind == "none":
             continue
-        pen = voter_pen if kind != "pencil" else pen_variant(PENS["light-pencil"], rng)
+        pen = struck_with if kind != "pencil" else pen_variant(PENS["light-pencil"], rng)
         draw_strokes(img, strike_strokes(kind, strike_cells[(cid, rid)], pen, rng), pen, dpi, rng)
     if plan.stamp == "pressed" and page.stamp is not None:
-        ink = replace(STAMP_INK, ink=float(rng.uniform(110, 165)))
-        draw_strokes(img, stamp_strokes(page.stamp, ink, rng), ink, dpi, rng)
+        style = _weighted(rng, STAMP_STYLES)
+        ink = replace(STAMP_INK, ink=float(rng.uniform(170, 200) if style == "faint" else rng.uniform(110, 165)))
+        draw_strokes(img, stamp_strokes(page.stamp, ink, rng, style), ink, dpi, rng)
     if plan.damaged_fiducial:
         f = next(f for f in page.fiducials if f.corner == plan.damaged_fiducial)
         felt = replace(PENS["black-gel"], width=1.2, ink=30.0)
@@ -1757,7 +1811,7 @@ class ExpectedPage:
     acceptable: tuple[str, ...]  # sheet statuses a correct reader may give
     review_required: bool  # the sheet must not pass as "ok"
     flags: tuple[str, ...]  # blank_sheet, extra_writing, signature, crossed_name, streak, fold,
-    #                         damaged_fiducial, duplicate, foreign
+    #                         damaged_fiducial, duplicate, foreign, stamp_unseen (a 1-bit scan lost the stamp)
     behaviours: tuple[str, ...]
     pen: str
     damaged_fiducial: str | None
@@ -1983,7 +2037,10 @@ def expected_page(marked: MarkedPage, scan: ScanImage, contests: dict[str, Conte
     rows = expected_rows(page, contests, classes, plan.crossed)
     verdict = ""
     if page.strike_cells:
-        strike_boxes = expected_strikes(page, plan, scan.bilevel)
+        lost_strikes = {c.row_id for c in page.strike_cells if scan.bilevel and any(
+            (cid, rid) == (c.contest_id, c.row_id) and kind != "none" for cid, rid, kind in plan.strikes)
+            and drawn_seen(marked, scan, c.rect) < STRIKE_SEEN_SHARE}
+        strike_boxes = expected_strikes(page, plan, scan.bilevel, lost_strikes)
         boxes += strike_boxes
         verdict, rows = expected_crossout(contests[page.strike_cells[0].contest_id], strike_boxes, plan)
     elif page.stamp is not None:  # the agree style: one box per person, then the ballot's rules
@@ -2008,6 +2065,9 @@ def expected_page(marked: MarkedPage, scan: ScanImage, contests: dict[str, Conte
         flags.append("damaged_fiducial")
     if lost:
         flags.append("ink_lost")
+    if page.stamp is not None and plan.stamp == "pressed" and scan.bilevel and \
+            drawn_seen(marked, scan, page.stamp) < STAMP_SEEN_SHARE:
+        flags.append("stamp_unseen")  # the 1-bit threshold dropped the stamp out: nobody can tell from the scan
     if duplicate_of:
         flags.append("duplicate")
     if foreign:
@@ -2035,10 +2095,35 @@ def expected_page(marked: MarkedPage, scan: ScanImage, contests: dict[str, Conte
         stamp="" if page.stamp is None else ("absent" if plan.stamp == "missing" else "present"), verdict=verdict)
 
 
-def expected_strikes(page: PageLayout, plan: SheetPlan, bilevel: bool) -> list[ExpectedBox]:
+def drawn_seen(marked: MarkedPage, scan: ScanImage, zone: Rect) -> float:
+    """Share of what was drawn in a zone (where the marked sheet is darker than the printed one) that a
+    1-bit scan still shows black: a red stamp or a light ballpoint may vanish under the threshold."""
+    s = marked.clean.px_per_mm
+    x0, y0, x1, y1 = rect_to_pixels(zone, marked.clean.dpi)
+    before = marked.clean.image[y0:y1, x0:x1].astype(np.int16)
+    after = marked.image[y0:y1, x0:x1].astype(np.int16)
+    ys, xs = np.nonzero(after < before - 40)
+    if len(xs) == 0:
+        return 0.0
+    pick = np.linspace(0, len(xs) - 1, min(len(xs), 3000)).astype(int)
+    mm = np.column_stack([(xs[pick] + x0 + 0.5) / s, (ys[pick] + y0 + 0.5) / s, np.ones(len(pick))])
+    p = scan.homography @ mm.T
+    u, v = np.rint(p[0] / p[2]).astype(int), np.rint(p[1] / p[2]).astype(int)
+    h, w = scan.pixels.shape
+    inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    if not inside.any():
+        return 0.0
+    return float(np.mean(scan.pixels[v[inside], u[inside]] < 128))
+
+
+STRIKE_SEEN_SHARE = 0.5  # a 1-bit scan that kept less of a strike's pixels than this lost it: nobody can read it
+
+
+def expected_strikes(page: PageLayout, plan: SheetPlan, bilevel: bool, lost: set[str] | frozenset = frozenset()
+                     ) -> list[ExpectedBox]:
     """One expected "box" per candidate (option "struck"): struck (marked), not struck (blank) or
     unclear (ambiguous). A line between two names makes both unclear; light pencil on a 1-bit scan
-    may be gone."""
+    may be gone, and so may any stroke the 1-bit threshold dropped (`lost`: those rows)."""
     kinds = {(c, r): k for c, r, k in plan.strikes}
     cells = list(page.strike_cells)
     out = []
@@ -2049,7 +2134,7 @@ def expected_strikes(page: PageLayout, plan: SheetPlan, bilevel: bool) -> list[E
         flags: tuple[str, ...] = ()
         if above == "between" and cls == BLANK:
             cls, flags = AMBIGUOUS, ("between_above",)
-        if kind == "pencil" and bilevel:
+        if (kind == "pencil" and bilevel) or (cell.row_id in lost and cls != BLANK):
             cls, flags = AMBIGUOUS, ("ink_lost",)
         out.append(ExpectedBox(cell.contest_id, cell.row_id, "struck", cls, kind, flags))
     return out

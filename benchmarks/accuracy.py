@@ -272,13 +272,18 @@ def run_crossout(profile: str, sheets: int, jobs: int, seed: int, workdir: Path)
     reads = {(r.source.rsplit("/", 1)[-1], r.page): r for r in summary.reads}
     check = S.check_reads(expected, [r.to_json() for r in summary.reads])
     names = {"struck": [0, 0], "not": [0, 0], "unclear": [0, 0]}  # [right, all]
-    out = dict(flips=0, flips_unreviewed=0, unclear_passed=0, stamp_absent_as_present=0, stamp_present_as_absent=0,
-               unstamped_state_valid=0, plain=0, plain_review=0, rejected=0)
+    out = dict(flips=0, flips_unreviewed=0, unclear_passed=0, stamp_missing=0, stamp_missing_present=0,
+               stamp_missing_valid=0, stamp_present_as_absent=0, plain=0, plain_review=0, rejected=0,
+               stamp_unseen=0, stamp_unseen_review=0, ink_lost=0)
+    why: dict[str, int] = {}  # reason code -> plain sheets sent to review with it
+    passed: dict[str, int] = {}  # unclear strike kind -> names read struck or not struck
     for page in check.pages:
         e = page.expected
         if page.status == "rejected" or page.status is None:
             out["rejected"] += 1
             continue
+        read = reads.get((e.file.rsplit("/", 1)[-1], e.page))
+        asked = {row.row_id for row in read.rows if row.status == "review"} if read else set()
         for box in e.boxes:
             if box.option != "struck":
                 continue
@@ -289,33 +294,44 @@ def run_crossout(profile: str, sheets: int, jobs: int, seed: int, workdir: Path)
             names[cls][1] += 1
             if box.is_flip(state or ""):
                 out["flips"] += 1
-                out["flips_unreviewed"] += page.status == "ok"
-            if cls == "unclear" and state != "marginal" and page.status == "ok":
+                out["flips_unreviewed"] += box.row not in asked  # nobody is asked about this name
+            if cls == "unclear" and "ink_lost" in box.flags:  # the 1-bit scan lost the stroke: nobody can see it
+                out["ink_lost"] += 1
+            elif cls == "unclear" and state != "marginal":  # read struck or not struck: no person asked
                 out["unclear_passed"] += 1
-        read = reads.get((e.file.rsplit("/", 1)[-1], e.page))
+                kind = box.kind if box.kind != "none" else "between (row below)"
+                passed[kind] = passed.get(kind, 0) + 1
         codes = {r.code for r in read.reasons} if read else set()
-        if e.stamp == "absent" and "stamp-absent" not in codes and "stamp-unclear" not in codes:
-            out["stamp_absent_as_present"] += 1
+        if e.stamp == "absent":
+            out["stamp_missing"] += 1
+            out["stamp_missing_present"] += not codes & {"stamp-absent", "stamp-unclear"}
+            out["stamp_missing_valid"] += read is not None and read.status == "ok" and any(
+                r.status == "valid" for r in read.rows)
         if e.stamp == "present" and "stamp-absent" in codes:
             out["stamp_present_as_absent"] += 1
-        if e.stamp == "absent" and e.template and "hdnd" in {b.contest for b in e.boxes} and read is not None and \
-                read.status == "ok" and all(r.status == "valid" for r in read.rows):
-            out["unstamped_state_valid"] += 1
-        plain = e.verdict == "valid" and e.stamp == "present" and not e.review_required and all(
+        clear = e.verdict == "valid" and e.stamp == "present" and not e.review_required and all(
             b.expected != "ambiguous" for b in e.boxes)
-        if plain:
+        if clear and "stamp_unseen" in e.flags:  # clear strikes, but the 1-bit scan lost the stamp: review is right
+            out["stamp_unseen"] += 1
+            out["stamp_unseen_review"] += page.status != "ok"
+        elif clear:
             out["plain"] += 1
             out["plain_review"] += page.status != "ok"
+            if page.status != "ok" and read is not None:  # why: the sheet's and its rows' reason codes
+                for code in sorted({x.code for x in read.reasons} | {x.code for row in read.rows for x in row.reasons}):
+                    why[code] = why.get(code, 0) + 1
     for cls, (right, total) in names.items():
         out[f"{cls}_right"], out[f"{cls}_all"] = right, total
-    out.update(profile=profile, sheets=len(check.pages), ms_per_sheet=round(1000 * seconds / max(len(check.pages), 1)))
+    out.update(profile=profile, plain_why=why, unclear_why=passed, sheets=len(check.pages),
+               ms_per_sheet=round(1000 * seconds / max(len(check.pages), 1)))
     return out
 
 
 def crossout_section(profiles: tuple[str, ...], sheets: int, jobs: int, seed: int, work: Path) -> int:
     print(f"\ncross-out ballots ({', '.join(p.stem for p in CROSSOUT)}; seed {seed}): names read right, by truth")
-    print(f"{'profile':15} {'sheets':>6} {'struck':>14} {'not struck':>14} {'unclear':>14} {'flips':>5} {'unrev.':>6} "
-          f"{'uncl.ok':>7} {'stamp±':>7} {'unst.ok':>7} {'plain→rev':>10} {'ms/sheet':>8}")
+    print(f"{'profile':15} {'sheets':>6} {'struck':>9} {'not struck':>10} {'unclear':>8} {'flips':>5} {'unrev.':>6} "
+          f"{'uncl.pass':>9} {'no stamp':>8} {'→present':>8} {'→valid':>6} {'stamp→abs':>9} {'plain→rev':>10} "
+          f"{'%':>5} {'lost→rev':>8} {'ms/sheet':>8}")
     bad = 0
     for profile in profiles:
         r = run_crossout(profile, sheets, jobs, seed, work)
@@ -324,14 +340,24 @@ def crossout_section(profiles: tuple[str, ...], sheets: int, jobs: int, seed: in
             return f"{r[cls + '_right']}/{r[cls + '_all']}"
 
         plain = f"{r['plain_review']}/{r['plain']}"
-        print(f"{profile:15} {r['sheets']:6d} {share('struck'):>14} {share('not'):>14} {share('unclear'):>14} "
-              f"{r['flips']:5d} {r['flips_unreviewed']:6d} {r['unclear_passed']:7d} "
-              f"{r['stamp_absent_as_present']:3d}/{r['stamp_present_as_absent']:<3d} {r['unstamped_state_valid']:7d} "
-              f"{plain:>10} {r['ms_per_sheet']:8d}", flush=True)
-        bad += r["flips_unreviewed"] + r["unstamped_state_valid"] + r["stamp_present_as_absent"]
-    print("flips: struck read not struck or the reverse (unrev.: on sheets passed as ok); uncl.ok: unclear names "
-          "passed without a person; stamp±: missing read present / pressed read absent; unst.ok: state ballots "
-          "without a stamp passed valid; plain→rev: sheets with clear strikes only sent to review")
+        print(f"{profile:15} {r['sheets']:6d} {share('struck'):>9} {share('not'):>10} {share('unclear'):>8} "
+              f"{r['flips']:5d} {r['flips_unreviewed']:6d} {r['unclear_passed']:9d} {r['stamp_missing']:8d} "
+              f"{r['stamp_missing_present']:8d} {r['stamp_missing_valid']:6d} {r['stamp_present_as_absent']:9d} "
+              f"{plain:>10} {r['plain_review'] / max(r['plain'], 1):5.1%} "
+              f"{r['stamp_unseen_review']:>3d}/{r['stamp_unseen']:<4d} {r['ms_per_sheet']:8d}", flush=True)
+        if r["plain_why"]:
+            print(f"{'':15} plain→rev because: " + ", ".join(f"{c} {n}" for c, n in sorted(r["plain_why"].items())))
+        if r["unclear_why"]:
+            print(f"{'':15} unclear passed: " + ", ".join(f"{c} {n}" for c, n in sorted(r["unclear_why"].items())))
+        if r["ink_lost"]:
+            print(f"{'':15} strokes the 1-bit threshold dropped (not counted above: the scan shows nothing): "
+                  f"{r['ink_lost']}")
+        bad += r["flips_unreviewed"] + r["stamp_missing_valid"] + r["stamp_missing_present"] + r["unclear_passed"]
+    print("flips: struck read not struck or the reverse (unrev.: on a name no person is asked about); uncl.pass: "
+          "unclear names read struck or not struck (no person asked); no stamp: sheets pressed without the stamp, "
+          "→present: read as stamped, →valid: passed with valid votes; stamp→abs: stamped sheets read 'absent'; "
+          "plain→rev: sheets with clear strikes and a stamp the scan shows, sent to review; lost→rev: clear "
+          "sheets whose stamp the 1-bit scan dropped, sent to review (right: nobody can tell from the scan)")
     return bad
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pytest
 
-from ballot_sim.simulate import STRIKE_KINDS, ExpectedSet, Simulator, write_pages
+from ballot_sim.simulate import STRIKE_KINDS, ExpectedSet, Simulator, Streak, write_pages
 from omr.ballot.generate import ballots_pdf, test_deck_pdf, test_deck_votes
 from omr.ballot.layout import layout
 from omr.ballot.template import TemplateError, load_template, name_order_key, parse_template
@@ -197,7 +197,7 @@ def test_clear_strikes_read_struck_and_untouched_names_not_struck(state, party, 
                 assert got.count(MARGINAL) <= 2, got
 
 
-@pytest.mark.parametrize("kind", UNCLEAR_KINDS + ["between"])
+@pytest.mark.parametrize("kind", UNCLEAR_KINDS + ["between", "tick", "restored"])
 def test_an_unclear_stroke_goes_to_a_person_with_the_row_named(state, books, kind):
     sim = Simulator([state], seed=3)
     kinds = ["none", kind, "none", "line", "none"]
@@ -232,6 +232,49 @@ def test_no_strike_flips_on_any_profile(state, party, books):
     assert flips == []
 
 
+def test_struck_then_restored_goes_to_a_person(state, party, books):
+    """A strike, then the voter's sign that it is taken back (dots under the name, a tick after it, x's
+    on the strike, a ring round it): never read as struck, nor as not struck, without a person."""
+    for t in (state, party):
+        sim = Simulator([t], seed=21)
+        n = len(t.contests[0].candidates)
+        for index in range(4):
+            kinds = ["restored" if i == index % n else "line" if i % 2 else "none" for i in range(n)]
+            for profile in ("clean", "office-scanner"):
+                sheet = read(sim.ballot(index, t, profile, kinds=kinds)[0], books[t.id])
+                row = sheet.rows[index % n]
+                assert row.marks[0].state == MARGINAL and row.status == REVIEW, (t.id, index, profile, row)
+                assert row.reasons[0].code == "strike-unclear" and sheet.status == "review"
+
+
+def test_a_scanner_streak_across_the_names_is_not_a_strike(state, party, books):
+    """A feeder's streak runs down the whole page through every name: its pixels are left out of the
+    names' measures, so struck names still read struck and the others not struck, without a person."""
+    for t, x in ((state, 0.3), (party, 0.22)):
+        sim = Simulator([t], seed=12)
+        n = len(t.contests[0].candidates)
+        kinds = ["line" if i % 2 else "none" for i in range(n)]
+        for level in (20.0, 255.0):  # a dark streak (dust) and a light one (a dead sensor cell)
+            page = sim.ballot(2, t, "office-scanner", kinds=kinds, overrides={
+                "rotation": 0, "skew_deg": 0.3, "streaks": (Streak(x, 3.0, level, 1.0),)})[0]
+            sheet = read(page, books[t.id])
+            assert level == 255.0 or "streak" in {r.code for r in sheet.reasons}
+            assert states(sheet) == [MARKED if k == "line" else "blank" for k in kinds], (t.id, level)
+
+
+@pytest.mark.parametrize("profile", ["faint", "rough", "phone"])
+def test_a_light_strike_is_never_read_not_struck(state, books, profile):
+    """A light pencil line through a name on a pale, blurred or photographed scan: struck, or a person
+    looks; never "not struck" (a 1 mm pencil line through the target must count)."""
+    sim = Simulator([state], seed=33)
+    for index in range(3):
+        page = sim.ballot(index, state, profile, kinds=["pencil", "none", "pencil", "none", "pencil"])[0]
+        got = states(read(page, books[state.id]))
+        drawn = [b.expected for b in page.expected.boxes if b.option == "struck"]  # a 1-bit scan may lose it
+        assert all(g in (MARKED, MARGINAL) for g, d in zip(got, drawn) if d == MARKED), (index, got, drawn)
+        assert drawn.count(MARKED) or page.scan.bilevel
+
+
 # --- the stamp -------------------------------------------------------------------------------------
 
 def test_stamp_present_absent_and_unclear(state, party, books):
@@ -239,7 +282,7 @@ def test_stamp_present_absent_and_unclear(state, party, books):
     pressed = sim.ballot(2, state, "office-scanner", behaviours=["normal"], overrides={"rotation": 0})[0]
     sheet = read(pressed, books[state.id])
     assert not [r for r in sheet.reasons if r.code.startswith("stamp-")]
-    assert sheet.metrics["stamp_ink_mm2"] >= PROFILE.stamp_present_mm2
+    assert sheet.metrics["stamp_ring"] >= PROFILE.stamp_ring_share  # present: ink on a stamp's ring
     missing = sim.ballot(3, state, "office-scanner", behaviours=["normal", "no_stamp"])[0]
     sheet = read(missing, books[state.id])
     assert [r.code for r in sheet.reasons if r.code.startswith("stamp-")] == ["stamp-absent"]
@@ -260,6 +303,32 @@ def test_stamp_present_absent_and_unclear(state, party, books):
     sheet = read(psim.ballot(3, party, "office-scanner", behaviours=["normal", "no_stamp"])[0], books[party.id])
     assert [r.code for r in sheet.reasons if r.code.startswith("stamp-")] == ["stamp-absent"]
     assert sheet.status == "review" and INVALID not in {row.status for row in sheet.rows}
+
+
+@pytest.mark.parametrize("profile", ["phone", "rough", "1bit", "fax-streak"])
+def test_a_missing_stamp_is_never_valid_under_state_rules(state, books, profile):
+    """No stamp pressed: the sheet never reads "present" and never passes with valid votes, whatever the
+    scan (on a 1-bit or streaked one it is unclear: a person checks the paper)."""
+    sim = Simulator([state], seed=41)
+    for index in range(4):
+        page = sim.ballot(index, state, profile, behaviours=["normal", "no_stamp"])[0]
+        sheet = read(page, books[state.id])
+        if sheet.status == "rejected":
+            continue
+        codes = {r.code for r in sheet.reasons}
+        assert codes & {"stamp-absent", "stamp-unclear"}, (index, codes)
+        assert sheet.status == "review"  # the stamp awaits a person: nothing is counted before
+
+
+def test_a_pressed_stamp_is_never_read_absent(state, party, books):
+    """Stamps pressed red, faint, partial or offset, on grey scans: present, or unclear for a person;
+    never "absent", which would void a valid ballot without anyone looking."""
+    for t in (state, party):
+        sim = Simulator([t], seed=43)
+        for index in range(6):
+            for profile in ("clean", "office-scanner", "faint"):
+                sheet = read(sim.ballot(index, t, profile, behaviours=["normal"])[0], books[t.id])
+                assert "stamp-absent" not in {r.code for r in sheet.reasons}, (t.id, index, profile)
 
 
 @pytest.mark.parametrize("behaviour,code", [("untouched", "too-many-left"), ("too_many_left", "too-many-left"),

@@ -24,8 +24,9 @@ USER_PROFILES = Path("calibration")  # relative to the working directory
 KEYS = {"name", "description", "blank_below", "marked_at_least", "max_edge_width_mm", "min_contrast",
         "review_invalid_rows"}
 # Cross-out ballots (optional: a profile written before them takes these defaults)
-CROSSOUT_DEFAULTS = {"strike_struck_at": 0.7, "strike_clear_below": 0.12, "strike_ink_mm2": 0.8,
-                     "stamp_present_mm2": 40.0, "stamp_absent_mm2": 6.0}
+CROSSOUT_DEFAULTS = {"strike_struck_at": 0.7, "strike_clear_below": 0.12, "strike_ink_mm2": 0.35,
+                     "strike_restored_mm2": 2.0, "strike_min_seen": 0.75, "strike_light_below": 0.5,
+                     "stamp_present_mm2": 40.0, "stamp_absent_mm2": 6.0, "stamp_ring_share": 0.5}
 
 
 class ProfileError(ValueError):
@@ -47,10 +48,18 @@ class Profile:
     strike_struck_at: float = CROSSOUT_DEFAULTS["strike_struck_at"]
     strike_clear_below: float = CROSSOUT_DEFAULTS["strike_clear_below"]
     strike_ink_mm2: float = CROSSOUT_DEFAULTS["strike_ink_mm2"]
+    # a strike with this much ink off its line (dots, a tick, a circle: taken back?) is unclear; so is a name
+    # the scan shows less than strike_min_seen of (scanner streaks across it)
+    strike_restored_mm2: float = CROSSOUT_DEFAULTS["strike_restored_mm2"]
+    strike_min_seen: float = CROSSOUT_DEFAULTS["strike_min_seen"]
+    # not struck also needs a light line (from 35 % of the darkness) across less than this share of the name
+    strike_light_below: float = CROSSOUT_DEFAULTS["strike_light_below"]
     # the stamp is present from this much new ink in its area, absent below stamp_absent_mm2 (and only on a
     # grey scan clear enough to show red ink), unclear otherwise
     stamp_present_mm2: float = CROSSOUT_DEFAULTS["stamp_present_mm2"]
     stamp_absent_mm2: float = CROSSOUT_DEFAULTS["stamp_absent_mm2"]
+    # ... and "present" needs a round stamp's ring: ink on this share of a circle of the stamp's size
+    stamp_ring_share: float = CROSSOUT_DEFAULTS["stamp_ring_share"]
 
     @property
     def thresholds(self) -> Thresholds:

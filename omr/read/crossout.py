@@ -11,7 +11,7 @@ from omr.read.calibration import Profile
 from omr.read.inspect import Finding, PageReference
 from omr.read.interpret import STAMP_PRESENT, crossout_rows
 from omr.read.marks import InkLevels
-from omr.read.results import MARGINAL, MarkRead, Reason, RowRead
+from omr.read.results import MarkRead, Reason, RowRead
 from omr.read.stamp import read_stamp
 from omr.read.strikes import measure_strike, strike_state
 
@@ -21,15 +21,19 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
                        profile: Profile, box_marks: list[MarkRead], writing: bool, streaks: list[Finding]
                        ) -> tuple[list[RowRead], list[Reason], dict[str, float]]:
     """Rows of the page's cross-out contest, the sheet's stamp reasons, and the numbers behind them. A
-    name or the stamp area crossed by a scanner streak is unclear whatever its ink says."""
+    name mostly hidden by a scanner streak is unclear whatever its ink says."""
     contest = next(c for c in template.contests if c.kind == "crossout")
     marks: dict[str, list[MarkRead]] = {r: [] for r in contest.row_ids}
+    # a scanner streak's or a 1-bit fold line's pixels are left out of every measure (each runs the
+    # page's length; a hand's stroke stays in its row); a name they hide too much of is unclear
+    # (strike_min_seen)
+    lines = [st.line for st in streaks if st.line is not None]
     where: dict[str, tuple[float, float, float, float]] = {}
     for cell in pl.strike_cells:
-        m = measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo)
-        state = strike_state(m, profile.strike_struck_at, profile.strike_clear_below, profile.strike_ink_mm2)
-        if any(st.crosses(cell.text_rect) for st in streaks):
-            state = MARGINAL
+        m = measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo, lines,
+                           profile.strike_clear_below)
+        state = strike_state(m, profile.strike_struck_at, profile.strike_clear_below, profile.strike_ink_mm2,
+                             profile.strike_restored_mm2, profile.strike_min_seen, profile.strike_light_below)
         marks[cell.row_id].append(MarkRead(cell.contest_id, cell.row_id, STRUCK, m.coverage, state))
         r = cell.rect
         where[cell.row_id] = (round(r.x, 1), round(r.y, 1), round(r.w, 1), round(r.h, 1))
@@ -41,10 +45,10 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     stamp_state = STAMP_PRESENT
     if pl.stamp is not None:
         stamp = read_stamp(gray, homography, pl.stamp, reference, levels, contrast, profile.min_contrast,
-                           profile.stamp_present_mm2, profile.stamp_absent_mm2,
-                           any(st.crosses(pl.stamp) for st in streaks))
+                           profile.stamp_present_mm2, profile.stamp_absent_mm2, profile.stamp_ring_share, lines)
         stamp_state = stamp.state
         metrics["stamp_ink_mm2"] = stamp.ink_mm2
+        metrics["stamp_ring"] = stamp.ring
         z = pl.stamp
         if stamp.state != STAMP_PRESENT and getattr(contest.crossout_rules, f"stamp_{stamp.state}") != "ignore":
             reasons.append(Reason(f"stamp-{stamp.state}", stamp.detail, (z.x, z.y, z.w, z.h)))

@@ -500,7 +500,11 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
         zone_ink &= ~drawn.astype(bool)
     if bilevel:
         # only lines through boxes: a line of handwriting, its letters bridged, can be as long
-        folds = [f for f in fold_lines(zone_ink, s) if any(f.crosses(b.rect.grow(1.0)) for b in pl.boxes)]
+        # and down a cross-out ballot's names (broader than a pen and across rows: a hand's strike stays in its row)
+        targets = [b.rect.grow(1.0) for b in pl.boxes]
+        folds = [f for f in fold_lines(zone_ink, s) if any(f.crosses(t) for t in targets)
+                 or (f.rect.h > 2 * f.rect.w and f.line is not None and f.line[4] >= STRIKE_MAX_WIDTH_MM
+                     and sum(f.crosses(c.rect) for c in pl.strike_cells) >= 2)]
         findings.extend(folds)
         for f in folds:  # reported as a fold, not as writing or marks beside boxes
             x0, y0, x1, y1 = _rect_px(f.rect.grow(1.0), s)

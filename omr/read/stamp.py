@@ -7,6 +7,7 @@ scan with enough contrast. Anywhere else the answer is "unclear" and a person lo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -17,10 +18,19 @@ from omr.read.identify import upright_patch
 from omr.read.inspect import PAGE_PX_PER_MM, STRIKE_INK, PageReference, ink_mask
 from omr.read.interpret import STAMP_ABSENT, STAMP_PRESENT, STAMP_UNCLEAR
 from omr.read.marks import InkLevels
-from omr.read.strikes import faint_levels
+from omr.read.strikes import Line, faint_levels, streak_mask
 
 GREY_SHARE_1BIT = 0.002  # a 1-bit scan has (almost) no pixels between black and white
 MIN_EXTENT_MM = 12.0  # a round stamp spreads its ink at least this far both ways (a streak, a stroke do not)
+RING_SECTORS = 36  # the ring is looked at in 10-degree sectors
+RING_BAND_MM = 1.5  # the ring's width looked at (a hand-pressed stamp is not a perfect circle)
+RING_SECTOR_MM2 = 0.4  # a sector holds the ring when this much ink lies in it (a third of a pressed ring's)
+RING_RADII = (0.3, 0.56)  # the ring's radius, as shares of the stamp area's smaller side
+RING_SEARCH_MM = 8.0  # the ring's centre is looked for this far round the ink's centre
+STREAK_HIDES = 0.1  # a scanner streak over more than this share of the area: "absent" cannot be said
+PALE_SHARE = 0.3  # "absent" is judged again from 30 % of the usual darkness: a stamp pressed with little ink
+PALE_RING = 0.25  # ... whose ink on this share of a ring makes the stamp unclear, not absent,
+PALE_PRESENT = 0.75  # ... and on this share of a ring (a grey scan) present: a faint stamp, but a whole one
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,7 @@ class StampRead:
     ink_mm2: float  # new ink in the stamp area
     scan_shows_red: bool  # a grey scan with enough contrast: a red stamp would show
     detail: str
+    ring: float = 0.0  # the largest share of a circle of a stamp's size that ink lies on
 
 
 def is_bilevel(gray: np.ndarray) -> bool:
@@ -37,31 +48,80 @@ def is_bilevel(gray: np.ndarray) -> bool:
     return float(np.mean((sample > 24) & (sample < 232))) < GREY_SHARE_1BIT
 
 
+def ring_share(ink: np.ndarray, s: float, smaller_side_mm: float) -> float:
+    """The largest share of RING_SECTORS sectors holding ink on one circle of a stamp's radius, over
+    centres round the ink's centre: a round stamp's outer ring, even half lost by a 1-bit threshold or
+    pressed unevenly, lies on one circle; writing, a streak, a fold or speckle does not."""
+    ys, xs = np.nonzero(ink)
+    if len(xs) < 8:
+        return 0.0
+    every = max(1, len(xs) // 1500)  # a sample of the ink is enough (and the same for the same scan)
+    px, py = xs[::every] / s, ys[::every] / s
+    lo, hi = (f * smaller_side_mm for f in RING_RADII)
+    n_r = int(np.ceil((hi - lo) / (RING_BAND_MM / 2))) + 1
+    need = RING_SECTOR_MM2 * s * s / every
+
+    def share(cx: float, cy: float) -> float:
+        d = np.hypot(px - cx, py - cy)
+        rbin = np.floor((d - lo) / (RING_BAND_MM / 2)).astype(np.int64)
+        keep = (rbin >= 0) & (rbin < n_r)
+        if keep.sum() < need:
+            return 0.0
+        sector = ((np.arctan2(py[keep] - cy, px[keep] - cx) + np.pi) / (2 * np.pi)
+                  * RING_SECTORS).astype(np.int64) % RING_SECTORS
+        counts = np.bincount(rbin[keep] * RING_SECTORS + sector, minlength=n_r * RING_SECTORS)
+        counts = counts.reshape(n_r, RING_SECTORS)
+        band = counts[:-1] + counts[1:]  # two half-bands: RING_BAND_MM wide
+        return float((band >= need).mean(axis=1).max())
+
+    # centres round the ink's middle, 2 mm apart, then 0.5 mm apart round the best of them
+    cx0, cy0 = float(np.median(px)), float(np.median(py))
+    coarse = np.arange(-RING_SEARCH_MM, RING_SEARCH_MM + 0.01, 2.0)
+    best, bx, by = max((share(cx0 + dx, cy0 + dy), dx, dy) for dy in coarse for dx in coarse)
+    fine = np.arange(-1.0, 1.01, 0.5)
+    return max([best] + [share(cx0 + bx + dx, cy0 + by + dy) for dy in fine for dx in fine])
+
+
 def read_stamp(gray: np.ndarray, homography: np.ndarray, zone: Rect, reference: PageReference, levels: InkLevels,
                contrast: float, min_contrast: float, present_mm2: float, absent_mm2: float,
-               streaked: bool = False) -> StampRead:
-    """`streaked`: a scanner streak crosses the area, whose ink then says nothing either way."""
+               ring_needed: float, streaks: Sequence[Line] = ()) -> StampRead:
+    """Present only on real evidence: ink lying on a stamp-sized circle (`ring_needed` of it); absent only
+    where the scan could show a red stamp (grey, contrast at least `min_contrast`) and the area holds less
+    than `absent_mm2` of new ink, a scanner streak hiding little of it; unclear otherwise."""
     s = PAGE_PX_PER_MM
     scan = upright_patch(gray, homography, zone, s)
     x0, y0 = int(np.floor(zone.x * s)), int(np.floor(zone.y * s))
     printed = reference.printed[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
     if printed.shape != scan.shape:
         printed = np.zeros(scan.shape, bool)
-    ink = ink_mask(scan, faint_levels(levels), s, STRIKE_INK) & ~printed  # red ink is pale: from 60 %
+    hidden = streak_mask(zone, scan.shape, streaks, s)
+    ink = ink_mask(scan, faint_levels(levels), s, STRIKE_INK) & ~printed & ~hidden  # red ink is pale: from 60 %
     ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
     mm2 = round(float(np.count_nonzero(ink)) / (s * s), 1)
     shows = not is_bilevel(gray) and contrast >= min_contrast
-    if streaked:
-        return StampRead(STAMP_UNCLEAR, mm2, shows, "a scanner streak crosses the stamp area")
+    ring = round(ring_share(ink, s, min(zone.w, zone.h)), 3) if mm2 >= absent_mm2 else 0.0
     _, _, w, h = cv2.boundingRect(ink.astype(np.uint8))
-    if mm2 >= present_mm2 and min(w, h) / s < MIN_EXTENT_MM:
-        return StampRead(STAMP_UNCLEAR, mm2, shows, f"{mm2:.0f} mm² of ink in the stamp area, but not the "
-                         "shape of a round stamp")
-    if mm2 >= present_mm2:
-        return StampRead(STAMP_PRESENT, mm2, shows, f"{mm2:.0f} mm² of ink in the stamp area")
-    if mm2 < absent_mm2 and shows:
+    if ring >= ring_needed and min(w, h) / s >= MIN_EXTENT_MM:
+        return StampRead(STAMP_PRESENT, mm2, shows, f"a round stamp: {mm2:.0f} mm² of ink on {ring:.0%} of a ring",
+                         ring)
+    pale = ink_mask(scan, InkLevels(levels.paper - PALE_SHARE * levels.contrast, levels.paper), s, STRIKE_INK)
+    pale = cv2.morphologyEx((pale & ~printed & ~hidden).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    pale_mm2 = float(np.count_nonzero(pale)) / (s * s)
+    pale_ring = ring_share(pale > 0, s, min(zone.w, zone.h)) if pale_mm2 >= absent_mm2 else 0.0
+    if shows and pale_ring >= max(PALE_PRESENT, ring_needed) and min(w, h) / s >= MIN_EXTENT_MM:
+        return StampRead(STAMP_PRESENT, mm2, shows, f"a faint round stamp: ink on {pale_ring:.0%} of a ring",
+                         round(pale_ring, 3))
+    if mm2 < absent_mm2 and pale_ring < PALE_RING and shows and hidden.mean() <= STREAK_HIDES:
         return StampRead(STAMP_ABSENT, mm2, shows, f"no stamp in its area ({mm2:.0f} mm² of ink, "
-                         f"{present_mm2:.0f} needed)")
-    why = ("a 1-bit scan cannot show a red stamp: scan election ballots in grey or colour" if not shows
-           else f"{mm2:.0f} mm² of ink in the stamp area: too little for a stamp, too much for none")
-    return StampRead(STAMP_UNCLEAR, mm2, shows, why)
+                         f"{present_mm2:.0f} needed)", ring)
+    if not shows:
+        why = "a 1-bit or faint scan cannot show a red stamp: scan election ballots in grey or colour"
+    elif hidden.mean() > STREAK_HIDES:
+        why = "a scanner streak crosses the stamp area"
+    elif pale_ring >= PALE_RING:
+        why = f"a pale ring in the stamp area ({pale_ring:.0%} of a circle): a stamp pressed with little ink?"
+    elif mm2 >= present_mm2:
+        why = f"{mm2:.0f} mm² of ink in the stamp area, but not the shape of a round stamp ({ring:.0%} of a ring)"
+    else:
+        why = f"{mm2:.0f} mm² of ink in the stamp area: too little for a stamp, too much for none"
+    return StampRead(STAMP_UNCLEAR, mm2, shows, why, ring)

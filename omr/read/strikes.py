@@ -13,6 +13,7 @@ letters, and must reach a person rather than pass as "not struck".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -32,10 +33,13 @@ from omr.read.marks import InkLevels
 from omr.read.results import BLANK, MARGINAL, MARKED
 
 CELL_GROW_MM = 0.8  # past the cell's ruled borders: a stroke along the line between two rows counts for both
-PRINT_GROW_PX = 4  # the blank print grown by this much: registration, blur, 1-bit jaggies
+PRINT_GROW_PX = 4  # the blank print grown by this much: registration, blur, 1-bit jaggies ...
+SHARP_GROW_PX = 2  # ... or by this much on a sharp scan (edges narrower than SHARP_EDGE_MM): a small tick
+SHARP_EDGE_MM = 0.3  # over the letters must not hide in the margin kept for blur
 
 
 FAINT_SHARE = 0.6  # stray ink in a cell is looked for from 60 % of the usual darkness: light pencil
+LIGHT_SHARE = 0.35  # "not struck" needs no line through the name even from 35 % of it: pencil on a pale scan
 PALE_DARKNESS = 0.35  # a broad band lighter than this (paper 0, printed black 1) is a fold's shadow, not a pen
 BRIDGE_MM = 2.5  # a stroke through bold letters hides behind their stems for up to this long
 BODY_TOP, BODY_BOTTOM = 0.25, 0.8  # the letters' bodies, as shares of a printed line's height from its top
@@ -47,28 +51,60 @@ class StrikeMeasure:
     ink_mm2: float  # new ink in the name's cell, mm^2, from 60 % of the usual darkness (light pencil too)
     pale: bool  # a broad pale band across the name (a fold's shadow, soft pencil): never a strike by itself
     gaps: float = 0.0  # the share of the blank gaps crossed by ink, alone: a tick or a short stroke over the letters
+    seen: float = 1.0  # the share of the name's width the scan shows (a scanner streak hides the rest)
+    off_strike_mm2: float = 0.0  # ink away from the strike's line: dots, a tick, a circle (restored?)
+    faint: float = 0.0  # coverage from LIGHT_SHARE of the usual darkness: a light ballpoint or pencil strike
+    #                     (measured only where the usual darkness shows no line: see measure_strike)
 
 
-def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float) -> str:
-    """marked (struck), blank (not struck) or marginal (unclear: a person decides)."""
+def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float,
+                 restored_mm2: float = float("inf"), min_seen: float = 0.0, light_below: float = 1.0) -> str:
+    """marked (struck), blank (not struck) or marginal (unclear: a person decides). A strike with more
+    than `restored_mm2` of ink off its line may have been taken back (dots, a tick, a circle); a name
+    the scan shows less than `min_seen` of (a scanner streak) is for a person whatever its ink; a name a
+    light line crosses (`light_below` or more of it, from LIGHT_SHARE of the darkness) is never "not
+    struck": a light ballpoint or pencil strike on a pale scan, which a person reads."""
+    if m.seen < min_seen:
+        return MARGINAL
     if m.coverage >= struck_at and not m.pale:
-        return MARKED
-    if max(m.coverage, m.gaps) < clear_below and m.ink_mm2 < ink_mm2:
+        return MARKED if m.off_strike_mm2 < restored_mm2 else MARGINAL
+    if max(m.coverage, m.gaps) < clear_below and m.faint < light_below and m.ink_mm2 < ink_mm2:
         return BLANK
     return MARGINAL
 
 
-def _printed(ref: np.ndarray, memo: dict, key: tuple) -> np.ndarray:
-    """The blank print (sharp and blurred) grown by PRINT_GROW_PX: the same for every sheet, memoised."""
+def _printed(ref: np.ndarray, memo: dict, key: tuple, grow_px: int = PRINT_GROW_PX) -> np.ndarray:
+    """The blank print (sharp and blurred) grown by `grow_px`: the same for every sheet, memoised."""
+    key = key + (grow_px,)
     if key not in memo:
         s = NAME_PX_PER_MM
         printed = np.zeros(ref.shape, np.uint8)
         for sigma in (0.0, 1.5):
             blurred = cv2.GaussianBlur(ref, (0, 0), sigma) if sigma else ref
             printed |= ink_mask(blurred, InkLevels(0.0, 255.0), s, STRIKE_INK).astype(np.uint8)
-        grow = np.ones((2 * PRINT_GROW_PX + 1, 2 * PRINT_GROW_PX + 1), np.uint8)
+        grow = np.ones((2 * grow_px + 1, 2 * grow_px + 1), np.uint8)
         memo[key] = cv2.dilate(printed, grow).astype(bool)
     return memo[key]
+
+
+Line = tuple[float, float, float, float, float]  # a scanner streak on the page: x0, y0, x1, y1, width (mm)
+STREAK_MARGIN_MM = 0.75  # either side of a streak's measured width: its blurred edge
+
+
+def streak_mask(region: Rect, shape: tuple[int, ...], streaks: Sequence[Line], s: float = NAME_PX_PER_MM
+                ) -> np.ndarray:
+    """Pixels of an upright patch of `region` (at `s` px/mm) that a scanner streak covers: the scan says
+    nothing about the voter there (a streak runs the page's length; a hand's stroke does not)."""
+    mask = np.zeros(shape[:2], bool)
+    if not streaks or mask.size == 0:
+        return mask
+    ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
+    px, py = region.x + xs / s, region.y + ys / s  # as upright_patch samples them
+    for x0, y0, x1, y1, width in streaks:
+        dx, dy = x1 - x0, y1 - y0
+        norm = max(float(np.hypot(dx, dy)), 1e-9)
+        mask |= np.abs((px - x0) * dy - (py - y0) * dx) / norm <= width / 2 + STREAK_MARGIN_MM
+    return mask
 
 
 def faint_levels(levels: InkLevels) -> InkLevels:
@@ -79,22 +115,28 @@ def faint_levels(levels: InkLevels) -> InkLevels:
 GAP_CLEAR_PX = 3  # a gap column this close to a letter may hold the letter's blurred edge
 
 
+def body_band(line: Rect) -> Rect:
+    """The band of one printed line's letter bodies, in page mm."""
+    return Rect(line.x, line.y + BODY_TOP * line.h, line.w, (BODY_BOTTOM - BODY_TOP) * line.h)
+
+
 def _body_band(gray: np.ndarray, homography: np.ndarray, line: Rect,
                reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The band of one printed line's letter bodies: as scanned (upright, NAME_PX_PER_MM) and as printed
     (the blank page's reference); their shapes differ when the band leaves the page."""
     s = NAME_PX_PER_MM
-    band = Rect(line.x, line.y + BODY_TOP * line.h, line.w, (BODY_BOTTOM - BODY_TOP) * line.h)
+    band = body_band(line)
     scan = upright_patch(gray, homography, band, s)
     x0, y0 = int(np.floor(band.x * s)), int(np.floor(band.y * s))
     return scan, reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
 
 
 def gap_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray, levels: InkLevels,
-                 memo: dict, key: tuple) -> float:
+                 memo: dict, key: tuple, streaks: Sequence[Line] = ()) -> float:
     """Share of the blank columns between and inside the words of one printed line (no print in the
     letters' bodies) where the scan has ink through the bodies: a strike crosses every gap of the part
-    of the name it strikes; blurred letters never reach the middle of a gap, a tick crosses few."""
+    of the name it strikes; blurred letters never reach the middle of a gap, a tick crosses few.
+    Columns a scanner streak covers are left out."""
     s = NAME_PX_PER_MM
     scan, ref = _body_band(gray, homography, line, reference)
     if ref.shape != scan.shape or scan.size == 0:
@@ -104,7 +146,7 @@ def gap_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, reference
         letters = ink_mask(ref, InkLevels(0.0, 255.0), s, STRIKE_INK).any(axis=0).astype(np.uint8)[None, :]
         grown = cv2.dilate(letters, np.ones((1, 2 * GAP_CLEAR_PX + 1), np.uint8))[0].astype(bool)
         memo[memo_key] = ~grown
-    gaps = memo[memo_key]
+    gaps = memo[memo_key] & ~streak_mask(body_band(line), scan.shape, streaks).any(axis=0)
     if gaps.sum() < 4:
         return 0.0
     ink = cv2.morphologyEx(ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8), cv2.MORPH_OPEN,
@@ -127,16 +169,17 @@ def _print_runs(ref: np.ndarray, length: int, sigma: float, memo: dict, key: tup
 
 
 def body_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray, levels: InkLevels,
-                  blur_mm: float, memo: dict, key: tuple) -> tuple[float, bool]:
+                  blur_mm: float, memo: dict, key: tuple, streaks: Sequence[Line] = ()) -> tuple[float, bool, float]:
     """Share of one printed line's width crossed by a straight stroke (3 mm runs, -20..20 degrees, as
     omr.read.inspect finds crossed-out names) through the letters' bodies. Where the print has runs of
     its own the stroke is not counted, and such gaps (shorter than BRIDGE_MM) are bridged: a strike is
     one line, the print's runs are a letter wide. Also whether the stroke is broad and pale: wider than a
-    pen line (STRIKE_MAX_WIDTH_MM) in most columns and not dark, the shadow of a fold."""
+    pen line (STRIKE_MAX_WIDTH_MM) in most columns and not dark, the shadow of a fold; and the share of
+    the line's columns the scan shows (a scanner streak's are left out of the share crossed)."""
     s = NAME_PX_PER_MM
     scan, ref = _body_band(gray, homography, line, reference)
     if ref.shape != scan.shape or scan.size == 0:
-        return 0.0, False
+        return 0.0, False, 0.0
     length = int(round(STRIKE_KERNEL_MM * s))
     sigma = round(blur_mm * s / 2.56, 1)
     strokes = straight_strokes(ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8), length)
@@ -148,17 +191,27 @@ def body_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, referenc
                               borderType=cv2.BORDER_CONSTANT, borderValue=0)[0].astype(bool)
     # only where the print's own runs hide a stroke: a gap in plain paper is no strike
     closed = columns | (closed & runs.any(axis=0))
+    seen = ~streak_mask(body_band(line), scan.shape, streaks).any(axis=0)
+    if seen.sum() < 4:
+        return 0.0, False, 0.0
     pale = False
     hit = strokes.any(axis=0)
     if hit.sum() >= 4 and np.median(strokes.sum(axis=0)[hit]) > STRIKE_MAX_WIDTH_MM * s:
         darkness = (levels.paper - scan.astype(np.float32)) / max(levels.contrast, 1.0)
         pale = bool(np.median(darkness[strokes.astype(bool)]) < PALE_DARKNESS)  # a pen is darker than a fold
-    return float(closed.mean()), pale
+    return float(closed[seen].mean()), pale, float(seen.mean())
 
 
-def _new_ink_mm2(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
-                 levels: InkLevels, memo: dict) -> float:
-    """Ink in the cell that the blank print (blurred or not) does not explain."""
+BLOCK_MM = 4.0  # the cell's ink is counted in column blocks this wide ...
+NOISE_PERCENTILE = 10  # ... less this percentile of the blocks: what the scan leaves across the whole row
+STRIKE_REACH_MM = 1.2  # ink this close to a strike's straight line is the strike (double, wavy, its ends)
+
+
+def _cell_ink(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray, levels: InkLevels,
+              blur_mm: float, memo: dict, streaks: Sequence[Line]) -> tuple[np.ndarray, np.ndarray]:
+    """New ink in the name's cell (grown past its rules; print, blurred or not, and streaks removed), and
+    the straight strokes through the name's lines (print kept: a strike runs through the letters), both
+    as upright masks at NAME_PX_PER_MM."""
     s = NAME_PX_PER_MM
     r = cell.rect
     region = Rect(r.x + 0.5, r.y - CELL_GROW_MM, r.w - 1.0, r.h + 2 * CELL_GROW_MM)
@@ -166,28 +219,82 @@ def _new_ink_mm2(gray: np.ndarray, homography: np.ndarray, cell: NameCell, refer
     x0, y0 = int(np.floor(region.x * s)), int(np.floor(region.y * s))
     ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
     if ref.shape != scan.shape:
-        return 0.0
-    printed = _printed(ref, memo, ("strike-cell", cell.contest_id, cell.row_id))
-    ink = (ink_mask(scan, levels, s, STRIKE_INK) & ~printed).astype(np.uint8)
-    ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))  # specks of noise are not ink
-    return float(np.count_nonzero(ink)) / (s * s)
+        return np.zeros(scan.shape, bool), np.zeros(scan.shape, np.uint8)
+    grow = SHARP_GROW_PX if blur_mm < SHARP_EDGE_MM else PRINT_GROW_PX
+    printed = _printed(ref, memo, ("strike-cell", cell.contest_id, cell.row_id), grow)
+    seen = ~streak_mask(region, scan.shape, streaks)
+    raw = ink_mask(scan, levels, s, STRIKE_INK) & seen
+    ink = cv2.morphologyEx((raw & ~printed).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    bodies = np.zeros(scan.shape, bool)  # the letters' bodies: a strike crosses them, a circle's arc does not
+    for line in cell.lines or (cell.text_rect,):
+        band = body_band(line)
+        a, b = int((band.y - region.y) * s), int(np.ceil((band.y + band.h - region.y) * s))
+        bodies[max(a, 0):max(b, 0)] = True
+    strokes = straight_strokes(raw.astype(np.uint8), int(round(STRIKE_KERNEL_MM * s)))
+    count, labels = cv2.connectedComponents(strokes, connectivity=8)
+    through = np.zeros(count, bool)
+    through[np.unique(labels[bodies & (labels > 0)])] = True
+    through[0] = False
+    return ink.astype(bool), through[labels] & ~printed
+
+
+def new_ink_mm2(ink: np.ndarray) -> float:
+    """Ink in the cell beyond what the scan leaves all along the row: counted in column blocks, each less
+    the NOISE_PERCENTILE block (a fold's shadow along the row, 1-bit speckle and a rule's jaggies are in
+    every block; a hand's mark in fewer: a line under or over a name, a ring round it span less than 90 %)."""
+    s = NAME_PX_PER_MM
+    per_column = ink.sum(axis=0).astype(np.float32)
+    block = max(1, int(round(BLOCK_MM * s)))
+    n = len(per_column) // block
+    if n < 4:
+        return float(per_column.sum()) / (s * s)
+    blocks = per_column[:n * block].reshape(n, block).sum(axis=1)
+    floor = float(np.percentile(blocks, NOISE_PERCENTILE))
+    rest = float(per_column[n * block:].sum())
+    return float(np.maximum(blocks - floor, 0).sum() + max(rest - floor * len(per_column[n * block:]) / block, 0)) \
+        / (s * s)
+
+
+def off_strike_mm2(ink: np.ndarray, strokes: np.ndarray) -> float:
+    """On a struck name, the new ink away from the strike's line (beyond STRIKE_REACH_MM of the middle of
+    its straight strokes, column by column, bridged between them): dots, a tick, an x or a circle added
+    after the strike, the voter's sign that the name is restored."""
+    s = NAME_PX_PER_MM
+    columns = np.flatnonzero(strokes.any(axis=0))
+    if len(columns) == 0:
+        return new_ink_mm2(ink)
+    rows = np.arange(strokes.shape[0], dtype=np.float32)[:, None]
+    middle = (strokes * rows).sum(axis=0)[columns] / strokes.sum(axis=0)[columns]
+    span = np.arange(columns[0], columns[-1] + 1)
+    centre = np.interp(span, columns, middle)
+    line = np.zeros(strokes.shape, np.uint8)
+    line[np.clip(np.rint(centre).astype(int), 0, strokes.shape[0] - 1), span] = 1
+    reach = 2 * int(round(STRIKE_REACH_MM * s)) + 1
+    near = cv2.dilate(line, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach))).astype(bool)
+    return new_ink_mm2(ink & ~near)
 
 
 RULE_BAND_MM = 1.5  # either side of a ruled line between two rows
 RULE_EXTRA_MM = 0.35  # a pen line along the rule makes it at least this much thicker
 RULE_MIN_RUN_MM = 5.0  # for at least this long
+RULE_OWN_PERCENTILE = 20  # the rule's own width: this percentile of its columns' ink
 
 
 def rule_overdrawn_mm(gray: np.ndarray, homography: np.ndarray, x: float, y: float, w: float,
-                      levels: InkLevels) -> float:
+                      levels: InkLevels, streaks: Sequence[Line] = ()) -> float:
     """How long a pen line runs along the printed rule at height y (from x, w long): where the rule is
-    thicker than along most of its length (the scan's own blur sets that), by RULE_EXTRA_MM or more."""
+    thicker than its own width (RULE_OWN_PERCENTILE of its columns; the scan's blur sets it) by
+    RULE_EXTRA_MM or more;
+    a scanner streak's columns are not."""
     s = NAME_PX_PER_MM
-    scan = upright_patch(gray, homography, Rect(x, y - RULE_BAND_MM, w, 2 * RULE_BAND_MM), s)
+    region = Rect(x, y - RULE_BAND_MM, w, 2 * RULE_BAND_MM)
+    scan = upright_patch(gray, homography, region, s)
     if scan.size == 0:
         return 0.0
-    thick = ink_mask(scan, levels, s, STRIKE_INK).sum(axis=0).astype(np.float32)
-    over = (thick >= np.median(thick) + RULE_EXTRA_MM * s).astype(np.uint8)[None, :]
+    ink = ink_mask(scan, levels, s, STRIKE_INK) & ~streak_mask(region, scan.shape, streaks)
+    thick = ink.sum(axis=0).astype(np.float32)
+    own = np.percentile(thick, RULE_OWN_PERCENTILE)  # the rule's own width (a long pen line may pass the median)
+    over = (thick >= own + RULE_EXTRA_MM * s).astype(np.uint8)[None, :]
     bridge = int(round(BRIDGE_MM * s))
     over = cv2.morphologyEx(over, cv2.MORPH_CLOSE, np.ones((1, bridge), np.uint8))
     run = longest_run(over[0])
@@ -203,19 +310,37 @@ def longest_run(flags: np.ndarray) -> int:
 
 
 def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
-                   levels: InkLevels, blur_mm: float, memo: dict) -> StrikeMeasure:
-    """How struck one candidate's name is (`reference`: the blank page at NAME_PX_PER_MM)."""
-    best, pale, crossed_gaps = 0.0, False, 0.0
+                   levels: InkLevels, blur_mm: float, memo: dict, streaks: Sequence[Line] = (),
+                   light_under: float = 1.0) -> StrikeMeasure:
+    """How struck one candidate's name is (`reference`: the blank page at NAME_PX_PER_MM); `streaks`:
+    the scanner streaks found on the page, whose pixels say nothing about the voter. The light line
+    (`faint`) is looked for only where the usual darkness shows less than `light_under` of a line (the
+    profile's strike_clear_below: elsewhere the name is struck or unclear whatever it shows)."""
+    best, pale, crossed_gaps, seen, faint = 0.0, False, 0.0, 1.0, 0.0
+    light = faint_levels(levels)
+    lightest = InkLevels(levels.paper - LIGHT_SHARE * levels.contrast, levels.paper)
     for i, line in enumerate(cell.lines or (cell.text_rect,)):
         key = ("strike-body", cell.contest_id, cell.row_id, i)
-        runs, broad_pale = body_coverage(gray, homography, line, reference, levels, blur_mm, memo, key)
-        gaps = gap_coverage(gray, homography, line, reference, levels, memo, key)
+        runs, broad_pale, shown = body_coverage(gray, homography, line, reference, levels, blur_mm, memo, key,
+                                                streaks)
+        gaps = gap_coverage(gray, homography, line, reference, levels, memo, key, streaks)
         coverage = min(runs, gaps)  # a strike shows in both; blurred letters only in runs, specks only in gaps
         crossed_gaps = max(crossed_gaps, gaps)
         # a broad pale band between the words (a fold's shadow): the confidence ballot's check, reused
         pale = pale or broad_pale
         best = max(best, coverage)
-    ink = _new_ink_mm2(gray, homography, cell, reference, faint_levels(levels), memo)
+        seen = min(seen, shown)
+    for i, line in enumerate(cell.lines or (cell.text_rect,)):
+        if max(best, crossed_gaps) >= light_under:
+            break
+        # "not struck" needs no strike even from a light pen: the same measures from LIGHT_SHARE of the darkness
+        key = ("strike-body", cell.contest_id, cell.row_id, i)
+        light_runs = body_coverage(gray, homography, line, reference, lightest, blur_mm, memo, key, streaks)[0]
+        faint = max(faint, min(light_runs, gap_coverage(gray, homography, line, reference, lightest, memo, key,
+                                                        streaks)))
+    ink, strokes = _cell_ink(gray, homography, cell, reference, light, blur_mm, memo, streaks)
     r = cell.rect  # a line drawn along the rule above or below the name: ink of this row too
-    along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, levels) for y in (r.y, r.y + r.h))
-    return StrikeMeasure(round(best, 4), round(ink + along * 0.5, 2), pale, round(crossed_gaps, 4))
+    along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, light, streaks) for y in (r.y, r.y + r.h))
+    off = off_strike_mm2(ink, strokes) if best > 0 else 0.0
+    return StrikeMeasure(round(best, 4), round(new_ink_mm2(ink) + along * 0.5, 2), pale, round(crossed_gaps, 4),
+                         round(seen, 3), round(off, 2), round(faint, 4))
