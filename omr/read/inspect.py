@@ -7,7 +7,7 @@ render of the generated PDF): ink the reference does not have is the voter's, or
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import cv2
 import numpy as np
@@ -112,10 +112,21 @@ def ink_mask(scan: np.ndarray, levels: InkLevels, px_per_mm: float, darkness: fl
     would miss light writing on a bright part of the page and see ink in a shadow."""
     k = 2 * int(round(PAPER_WINDOW_MM * px_per_mm / 2)) + 1
     paper = cv2.blur(cv2.dilate(scan, np.ones((k, k), np.uint8)), (k, k))
-    reflectance = cv2.divide(scan, np.maximum(paper, 1), scale=255.0)  # 255: as bright as the paper around
     # below this share of the local paper's brightness a pixel is ink (black/paper is the darkest)
     ratio = 1.0 - (NOISE_FLOOR + darkness * (1.0 - NOISE_FLOOR)) * (1.0 - levels.black / levels.paper)
-    return reflectance < ratio * 255.0
+    return scan < cv2.LUT(paper, _ink_below(ratio))
+
+
+@lru_cache(maxsize=16)
+def _ink_below(ratio: float) -> np.ndarray:
+    """For each grey level of the local paper, the grey levels below which a pixel is ink: those whose
+    reflectance, cv2.divide(scan, max(paper, 1), scale=255) (255: as bright as the paper around), is
+    below ratio * 255. Worked out once per ratio with that same division over every pair of levels,
+    so a table look-up gives, bit for bit, what dividing every pixel gives (and costs a fifth of it)."""
+    levels = np.arange(256, dtype=np.uint8)
+    scans, papers = np.meshgrid(levels, np.maximum(levels, 1), indexing="ij")
+    below = cv2.divide(scans, papers, scale=255.0) < ratio * 255.0  # in each column, a run from level 0
+    return np.count_nonzero(below, axis=0).astype(np.uint8).reshape(1, 256)
 
 
 STRIKE_KERNEL_MM = 3.0  # a pen line is straight over this length; printed letters are not

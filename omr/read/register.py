@@ -100,8 +100,8 @@ def without_feed_streaks(gray: np.ndarray, px_per_mm: float) -> np.ndarray:
     from their neighbours, for finding the markers: a streak through a marker moves its corners.
     The image itself is returned when there is none."""
     rows = gray[::8]
-    paper = float(np.median(rows[::2, ::4]))
-    share = (rows < 0.6 * paper).mean(axis=0)
+    paper = _median_grey(rows[::2, ::4])
+    share = np.count_nonzero(rows < 0.6 * paper, axis=0) / rows.shape[0]
     hot = share > STREAK_DARK_SHARE
     if not hot.any():
         return gray
@@ -120,6 +120,15 @@ def without_feed_streaks(gray: np.ndarray, px_per_mm: float) -> np.ndarray:
             out[:, col:end + 1] = np.maximum(left, right)[:, None]
         col = end + 1
     return out
+
+
+def _median_grey(pixels: np.ndarray) -> float:
+    """np.median of uint8 pixels, from their histogram (a partition of 60,000 pixels costs more)."""
+    counts = np.cumsum(np.bincount(pixels.ravel(), minlength=256))
+    n = int(counts[-1])
+    upper = int(np.searchsorted(counts, n // 2 + 1))
+    lower = upper if n % 2 else int(np.searchsorted(counts, n // 2))
+    return (lower + upper) / 2
 
 
 def find_markers(gray: np.ndarray, page_width_mm: float, page_height_mm: float,
