@@ -112,9 +112,19 @@ def ink_mask(scan: np.ndarray, levels: InkLevels, px_per_mm: float, darkness: fl
     would miss light writing on a bright part of the page and see ink in a shadow."""
     k = 2 * int(round(PAPER_WINDOW_MM * px_per_mm / 2)) + 1
     paper = cv2.blur(cv2.dilate(scan, np.ones((k, k), np.uint8)), (k, k))
-    # below this share of the local paper's brightness a pixel is ink (black/paper is the darkest)
-    ratio = 1.0 - (NOISE_FLOOR + darkness * (1.0 - NOISE_FLOOR)) * (1.0 - levels.black / levels.paper)
-    return scan < cv2.LUT(paper, _ink_below(ratio))
+    return scan < cv2.LUT(paper, _ink_below(_ink_ratio(levels, darkness)))
+
+
+def _ink_ratio(levels: InkLevels, darkness: float) -> float:
+    """Below this share of the local paper's brightness a pixel is ink (black/paper is the darkest)."""
+    return 1.0 - (NOISE_FLOOR + darkness * (1.0 - NOISE_FLOOR)) * (1.0 - levels.black / levels.paper)
+
+
+def darkest_paper_ink(scan: np.ndarray, levels: InkLevels, darkness: float = NEW_INK) -> int:
+    """A grey level that every pixel ink_mask calls ink is below: the local paper it is judged against
+    is an average of the scan's own pixels, never brighter than the brightest, and a brighter paper
+    only lets more pixels count as ink. Fewer pixels below it than a question needs: no ink_mask."""
+    return int(_ink_below(_ink_ratio(levels, darkness))[0, int(scan.max(initial=0))])
 
 
 @lru_cache(maxsize=16)
@@ -202,6 +212,8 @@ def crossed_out(gray: np.ndarray, homography: np.ndarray, cell: NameCell, refere
     sigma_scan = round(blur_mm * s / 2.56, 1)
     runs, printed, letters = _printed_name(ref, sigma_scan, length, {} if memo is None else memo,
                                            (cell.contest_id, cell.row_id))
+    if np.count_nonzero((scan < darkest_paper_ink(scan, levels, STRIKE_INK)) & ~printed) < length:
+        return 0.0, band, False  # as below, known without the local paper (most bands: the bare print)
     ink = ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8)
     if np.count_nonzero(ink & ~printed) < length:
         return 0.0, band, False  # not even one stroke's worth of ink that the (blurred) print does not explain
@@ -434,12 +446,13 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
     to_strip = np.array([[1.0, 0, 0], [0, 1.0 / step, -top / step], [0, 0, 1.0]]) @ homography @ \
         np.array([[1.0 / s, 0, 0], [0, 1.0 / s, 0], [0, 0, 1.0]])
     b = int(round(1.5 * PAGE_BORDER_MM * s))  # the paper's edge on a photo is no streak
-    inner = np.zeros((h, w), np.uint8)
-    inner[b:h - b, b:w - b] = 1
+    masks = reference.printed.astype(np.uint8) * 2  # bit 1: printed; bit 0: inside the page's border
+    masks[b:h - b, b:w - b] |= 1
     size = (gray.shape[1], STREAK_ROWS)
-    on_page = cv2.warpPerspective(inner, to_strip, size, flags=cv2.INTER_NEAREST).astype(bool)
-    valid = on_page & ~cv2.warpPerspective(reference.printed.astype(np.uint8), to_strip, size,
-                                           flags=cv2.INTER_NEAREST).astype(bool)
+    # one nearest-pixel warp carries both masks: each strip pixel takes both bits of the same page pixel
+    masks = cv2.warpPerspective(masks, to_strip, size, flags=cv2.INTER_NEAREST)
+    on_page = (masks & 1).astype(bool)
+    valid = on_page & ~(masks & 2).astype(bool)
     dark = (gray[rows] < ink_level(levels)) & valid
     counted = valid.sum(axis=0)
     share = np.where(counted >= 0.3 * on_page.sum(axis=0).clip(1), dark.sum(axis=0) / counted.clip(1), 0.0)
