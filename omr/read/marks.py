@@ -75,7 +75,8 @@ class BoxMeasure:
     score: float
     dx_mm: float
     dy_mm: float
-    stroke: float = 0.0  # share of the interior covered by thin lines darker than the box's paper noise
+    stroke: float | None = 0.0  # share of the interior covered by thin lines darker than the box's paper noise;
+    # None: not looked for, as it could not change the box's state (see measure_patch's `thresholds`)
     specks: int = 0  # 1-bit pages: dark pixels inside the interior (an empty box has none)
     pale: bool = False  # evenly, palely darkened with no dark ink anywhere: a fold or a shadow more than a mark
 
@@ -221,15 +222,19 @@ def _best_offset(profile: np.ndarray, start: int, length: int, search: int, line
 
 
 def measure_box(gray: np.ndarray, homography: np.ndarray, rect: Rect, px_per_mm: float,
-                levels: InkLevels, blur_mm: float = 0.0, bilevel: bool = False) -> BoxMeasure:
+                levels: InkLevels, blur_mm: float = 0.0, bilevel: bool = False,
+                thresholds: Thresholds | None = None) -> BoxMeasure:
     """Score one box: find its printed outline near the expected place, then average its interior."""
     patch = upright_patch(gray, homography, rect, px_per_mm, margin_mm=SEARCH_MM + 0.5)
-    return measure_patch(patch, rect, px_per_mm, levels, blur_mm, bilevel)
+    return measure_patch(patch, rect, px_per_mm, levels, blur_mm, bilevel, thresholds)
 
 
 def measure_patch(patch: np.ndarray, rect: Rect, px_per_mm: float, levels: InkLevels, blur_mm: float = 0.0,
-                  bilevel: bool = False) -> BoxMeasure:
-    """:func:`measure_box` on the box's upright patch (the box with SEARCH_MM + 0.5 mm around it)."""
+                  bilevel: bool = False, thresholds: Thresholds | None = None) -> BoxMeasure:
+    """:func:`measure_box` on the box's upright patch (the box with SEARCH_MM + 0.5 mm around it).
+    With the `thresholds` box_state will judge it by, a box scoring above blank with no shading gets no
+    line evidence (stroke None): box_state looks at it only for a blank score or a shaded mark. Most of
+    a box's cost, and a third of the boxes of a typical ballot (the marked ones)."""
     s = px_per_mm
     m = int(round((SEARCH_MM + 0.5) * s))
     # Local paper white (phone photos are unevenly lit): the brightest of the four margin strips
@@ -257,6 +262,8 @@ def measure_patch(patch: np.ndarray, rect: Rect, px_per_mm: float, levels: InkLe
     specks = int(np.count_nonzero(inner > SPECK_DARKNESS)) if bilevel else 0
     # the median first: most boxes are paper (median near 0) and need no percentile
     pale = bool(inner.size) and above_median(inner, PALE_BASE) and float(np.percentile(inner, 99.5)) < PALE_PEAK
+    if thresholds is not None and not pale and thresholds.state(round(score, 4)) != BLANK:
+        return BoxMeasure(round(score, 4), round(dx / s, 3), round(dy / s, 3), None, specks, False)
     strength = line_strength(raw, s)
     noise = paper_noise([strength[:strip], strength[-strip:], strength[:, :strip], strength[:, -strip:]])
     cut = int(round(STROKE_INSET_MM * s))

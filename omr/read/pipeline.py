@@ -222,7 +222,7 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     streaks = [f for f in inspection.findings if f.code in ("streak", "fold-line")]
     measured: list[tuple[Rect, MarkRead]] = []
     for box in pl.boxes:
-        m = measure_box(gray, pt.homography, box.rect, s, levels, blur, bilevel)
+        m = measure_box(gray, pt.homography, box.rect, s, levels, blur, bilevel, profile.thresholds)
         state = box_state(m, profile.thresholds)
         if any(st.crosses(box.rect.grow(-0.5)) for st in streaks):
             state = MARGINAL  # a scanner streak or a fold crosses the box: its score says nothing about the voter
