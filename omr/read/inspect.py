@@ -168,6 +168,17 @@ def straight_strokes(ink: np.ndarray, length_px: int) -> np.ndarray:
     return out
 
 
+def _bare_print(ref: np.ndarray, memo: dict, key: tuple) -> np.ndarray:
+    """The ink of the blank name, not blurred, grown by 3 px: part of what _printed_name says the print
+    explains at any blur (its unblurred layer), so ink outside _printed_name's is outside this too;
+    the same for every sheet of a template page: memoised."""
+    memo_key = ("bare", key)
+    if memo_key not in memo:
+        ink = ink_mask(ref, InkLevels(0.0, 255.0), NAME_PX_PER_MM, STRIKE_INK).astype(np.uint8)
+        memo[memo_key] = cv2.dilate(ink, np.ones((7, 7), np.uint8)).astype(bool)
+    return memo[memo_key]
+
+
 def _printed_name(ref: np.ndarray, sigma_scan: float, length: int, memo: dict, key: tuple
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What the print of a name explains, for a scan this blurred: the straight runs of the blank
@@ -209,11 +220,15 @@ def crossed_out(gray: np.ndarray, homography: np.ndarray, cell: NameCell, refere
     if ref.shape != scan.shape:
         return 0.0, band, False
     length = int(round(STRIKE_KERNEL_MM * s))
+    memo = {} if memo is None else memo
+    key = (cell.contest_id, cell.row_id)
+    may_be_ink = scan < darkest_paper_ink(scan, levels, STRIKE_INK)
+    if np.count_nonzero(may_be_ink & ~_bare_print(ref, memo, key)) < length:
+        return 0.0, band, False  # as below, known without the local paper or the blurred print (most bands)
     sigma_scan = round(blur_mm * s / 2.56, 1)
-    runs, printed, letters = _printed_name(ref, sigma_scan, length, {} if memo is None else memo,
-                                           (cell.contest_id, cell.row_id))
-    if np.count_nonzero((scan < darkest_paper_ink(scan, levels, STRIKE_INK)) & ~printed) < length:
-        return 0.0, band, False  # as below, known without the local paper (most bands: the bare print)
+    runs, printed, letters = _printed_name(ref, sigma_scan, length, memo, key)
+    if np.count_nonzero(may_be_ink & ~printed) < length:
+        return 0.0, band, False  # as below, known without the local paper
     ink = ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8)
     if np.count_nonzero(ink & ~printed) < length:
         return 0.0, band, False  # not even one stroke's worth of ink that the (blurred) print does not explain
