@@ -11,8 +11,9 @@ Printed, in this order, all measured in this one run so that the ratios hold on 
    by the wall clock and by CPU seconds (the CPU ratio is the steadier one when other work shares the
    machine). Decode and scan passes alternate; medians.
 2. `--jobs 2` against `--jobs 1` (wall clock).
-3. where a sheet's time goes: CPU milliseconds per sheet by stage (cProfile of one in-process scan, so
-   the Python-heavy stages are somewhat inflated; the shares are what matters).
+3. where a sheet's time goes: CPU milliseconds per sheet by stage, one in-process scan with a CPU clock
+   round each stage's function (cProfile, used before, charged every Python call and inflated the
+   Python-heavy stages up to 40-fold: the 28-leader JSON showed 14 ms a sheet for 0.4).
 4. sheets/s and peak RSS (VmHWM of the scan process) at 1,000 sheets and at --large sheets, made by
    streaming simulated pages into PDFs of 1,000 pages: a pool of simulated blank ballots, each copy
    marked afresh (an X in one box per row, drawn where the page's own corner marks put the box) and
@@ -25,10 +26,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import cProfile
 import io
 import os
-import pstats
 import statistics
 import subprocess
 import sys
@@ -144,44 +143,74 @@ def jobs_speedup(work: Path, pdf: Path, label: str) -> None:
     print(f"\n2. omr scan --jobs 1 vs --jobs 2 ({label}, best of 2 each): {one:.1f} s vs {two:.1f} s: {one / two:.2f}x")
 
 
-# stage: (file suffix, function name); the stages are disjoint unless said
-STAGES = (("decode (take the embedded image, decode)", "omr/scan/ingest.py", "_take_image"),
-          ("pixel SHA-256 (image_sha256)", "omr/read/pipeline.py", "image_sha256"),
-          ("registration (markers, transform)", "omr/read/register.py", "register"),
-          ("QR code", "omr/read/identify.py", "read_sheet_code"),
-          ("ink levels", "omr/read/marks.py", "ink_levels"),
-          ("blur", "omr/read/inspect.py", "sheet_blur_mm"),
-          ("blank page reference (once per page of a template)", "omr/read/pipeline.py", "reference"),
-          ("inspection (writing, names, streaks, folds)", "omr/read/inspect.py", "inspect_page"),
-          ("boxes", "omr/read/marks.py", "measure_box"),
-          ("duplicate signature", "omr/read/pipeline.py", "_signature"),
-          ("duplicate check (index)", "omr/scan/batch.py", "check_file"),
-          ("store (SQLite, log chain; includes the duplicate check)", "omr/store/database.py", "record_file"),
-          ("JSON of the sheets and the digest's lines (json.dumps)", "json/__init__.py", "dumps"),
-          ("digest (sorting and hashing its lines)", "omr/audit/digest.py", "keys_digest"))
+# stage: (module, attribute: a function or Class.method, looked up there when called); disjoint unless said
+STAGES = (("decode (take the embedded image, decode)", "omr.scan.ingest", "_take_image"),
+          ("pixel SHA-256 (image_sha256)", "omr.read.pipeline", "image_sha256"),
+          ("registration (markers, transform)", "omr.read.pipeline", "register"),
+          ("QR code", "omr.read.pipeline", "read_sheet_code"),
+          ("ink levels", "omr.read.pipeline", "ink_levels"),
+          ("blur", "omr.read.pipeline", "sheet_blur_mm"),
+          ("blank page reference (once per page of a template)", "omr.read.pipeline", "TemplateBook.reference"),
+          ("inspection (writing, names, streaks, folds)", "omr.read.pipeline", "inspect_page"),
+          ("boxes", "omr.read.pipeline", "measure_box"),
+          ("duplicate signature", "omr.read.pipeline", "_signature"),
+          ("duplicate check (index)", "omr.scan.batch", "_Duplicates.check_file"),
+          ("store (SQLite, log chain; includes the duplicate check)", "omr.store.database", "Store.record_file"),
+          ("JSON of the sheets and the digest's lines (json.dumps)", "json", "dumps"),
+          ("digest (sorting and hashing its lines)", "omr.audit.digest", "keys_digest"))
+
+
+@contextlib.contextmanager
+def stage_clocks() -> Iterator[dict[str, float]]:
+    """CPU seconds spent in each stage's function (outermost calls only) while the block runs."""
+    import functools
+    import importlib
+
+    spent = {name: 0.0 for name, _, _ in STAGES}
+    undo = []
+    for name, module_name, attribute in STAGES:
+        owner = importlib.import_module(module_name)
+        *path, leaf = attribute.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        original = getattr(owner, leaf)
+        depth = [0]
+
+        def clocked(*args, _original=original, _name=name, _depth=depth, **kwargs):
+            _depth[0] += 1
+            started = time.process_time()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                _depth[0] -= 1
+                if not _depth[0]:
+                    spent[_name] += time.process_time() - started
+
+        setattr(owner, leaf, functools.wraps(original)(clocked))
+        undo.append((owner, leaf, original))
+    try:
+        yield spent
+    finally:
+        for owner, leaf, original in undo:
+            setattr(owner, leaf, original)
 
 
 def stages(work: Path, pdf: Path, label: str) -> None:
-    """Milliseconds per sheet by stage, from one in-process `omr scan` under cProfile."""
+    """Milliseconds per sheet by stage, from one in-process `omr scan` with a CPU clock round each stage."""
     from omr.cli.main import main
 
     sheets = sum(1 for _ in read_pages(str(pdf)))
     stamp = time.monotonic_ns()
     args = ["scan", str(pdf), "--template", *map(str, TEMPLATES.values()), "--db", str(work / f"stages-{stamp}.sqlite"),
             "--json", str(work / f"stages-{stamp}.json"), "--jobs", "1"]
-    profiler = cProfile.Profile(time.process_time)  # CPU seconds: other work on the machine does not count
-    started = time.process_time()
-    with contextlib.redirect_stdout(io.StringIO()):
-        profiler.enable()
+    started = time.process_time()  # CPU seconds: other work on the machine does not count
+    with stage_clocks() as spent, contextlib.redirect_stdout(io.StringIO()):
         main(args)
-        profiler.disable()
     total = time.process_time() - started
-    table = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    print(f"\n3. where the time goes, CPU ms per sheet ({label}, {sheets} sheets, one process under cProfile; "
-          f"total {total / sheets * 1e3:.1f} ms a sheet, start-up of the interpreter not included)")
-    for name, suffix, func in STAGES:
-        ms = sum(v[3] for (file, _, fn), v in table.items() if fn == func and file.endswith(suffix))
-        print(f"   {name:58} {ms / sheets * 1e3:7.2f}")
+    print(f"\n3. where the time goes, CPU ms per sheet ({label}, {sheets} sheets, one process; total "
+          f"{total / sheets * 1e3:.1f} ms a sheet, start-up of the interpreter not included)")
+    for name, _, _ in STAGES:
+        print(f"   {name:58} {spent[name] / sheets * 1e3:7.2f}")
 
 
 def marked_copies(template_path: Path, pool: int, seed: int = 3) -> Iterator[np.ndarray]:

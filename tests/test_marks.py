@@ -8,7 +8,7 @@ import pytest
 
 from omr.ballot.layout import BOX_LINE, BOX_SIZE, Rect
 from omr.read.calibration import load_profile
-from omr.read.marks import InkLevels, Thresholds, ink_levels, measure_box, sample_px_per_mm
+from omr.read.marks import InkLevels, Thresholds, box_state, ink_levels, measure_box, sample_px_per_mm
 from omr.read.results import BLANK, MARGINAL, MARKED
 
 S = 8.0  # px per mm of the synthetic scans
@@ -97,3 +97,34 @@ def test_ink_levels_come_from_the_marker_and_its_quiet_zone() -> None:
 @pytest.mark.parametrize("native, sampled", [(2.0, 3.0), (5.9, 6.0), (7.87, 8.0), (11.8, 8.0)])
 def test_boxes_are_sampled_at_the_scan_resolution_capped(native: float, sampled: float) -> None:
     assert sample_px_per_mm(native) == sampled
+
+
+def test_a_box_measured_with_its_thresholds_gets_the_state_and_score_of_a_full_measure() -> None:
+    # measure_box skips the line evidence of a box scoring above blank without shading (issue 15):
+    # blank, pencil, light and heavy marks, fills and pale shading must keep the state a full measure gives
+    rng = np.random.default_rng(15)
+    thresholds = load_profile().thresholds
+    states = set()
+    for i in range(120):
+        image = printed_box((float(rng.uniform(-0.6, 0.6)), float(rng.uniform(-0.6, 0.6))))
+        ink = int(rng.integers(20, 230))
+        kind = i % 4
+        x0, y0, x1, y1 = px(BOX.x + 0.8), px(BOX.y + 0.8), px(BOX.x + BOX.w - 0.8), px(BOX.y + BOX.h - 0.8)
+        if kind == 1:  # a cross, any darkness and width
+            width = int(rng.integers(1, 5))
+            cv2.line(image, (x0, y0), (x1, y1), ink, width)
+            cv2.line(image, (x1, y0), (x0, y1), ink, width)
+        elif kind == 2:  # a fill, any share of the box
+            cut = int(rng.integers(y0, y1))
+            image[y0:cut, x0:x1] = ink
+        elif kind == 3:  # pale shading over the whole box and round it (a fold, a shadow)
+            image[:, :] = np.minimum(image, int(rng.integers(150, 225)))
+        image = np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
+        full = measure_box(image, HOMOGRAPHY, BOX, S, LEVELS)
+        quick = measure_box(image, HOMOGRAPHY, BOX, S, LEVELS, thresholds=thresholds)
+        assert (quick.score, quick.dx_mm, quick.dy_mm) == (full.score, full.dx_mm, full.dy_mm)
+        assert box_state(quick, thresholds) == box_state(full, thresholds), (i, full, quick)
+        assert quick.stroke in (None, full.stroke)
+        states.add((box_state(full, thresholds), quick.stroke is None))
+    # every state was met, and the line evidence was left out for some boxes, and looked for in others
+    assert {s for s, _ in states} == {BLANK, MARGINAL, MARKED} and {skipped for _, skipped in states} == {True, False}

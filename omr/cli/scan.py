@@ -26,8 +26,10 @@ def _load_templates(paths: list[str]) -> list:
 
 def _cmd_scan(args: argparse.Namespace) -> int:
     from omr.read.calibration import ProfileError, load_profile
-    from omr.scan.batch import ScanOptions
+    from omr.scan.batch import ScanOptions, start_workers_early
 
+    if not args.cluster:
+        start_workers_early(args.jobs)
     try:
         profile = load_profile(args.calibration)
     except ProfileError as exc:

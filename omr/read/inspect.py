@@ -7,7 +7,7 @@ render of the generated PDF): ink the reference does not have is the voter's, or
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import cv2
 import numpy as np
@@ -112,10 +112,31 @@ def ink_mask(scan: np.ndarray, levels: InkLevels, px_per_mm: float, darkness: fl
     would miss light writing on a bright part of the page and see ink in a shadow."""
     k = 2 * int(round(PAPER_WINDOW_MM * px_per_mm / 2)) + 1
     paper = cv2.blur(cv2.dilate(scan, np.ones((k, k), np.uint8)), (k, k))
-    reflectance = cv2.divide(scan, np.maximum(paper, 1), scale=255.0)  # 255: as bright as the paper around
-    # below this share of the local paper's brightness a pixel is ink (black/paper is the darkest)
-    ratio = 1.0 - (NOISE_FLOOR + darkness * (1.0 - NOISE_FLOOR)) * (1.0 - levels.black / levels.paper)
-    return reflectance < ratio * 255.0
+    return scan < cv2.LUT(paper, _ink_below(_ink_ratio(levels, darkness)))
+
+
+def _ink_ratio(levels: InkLevels, darkness: float) -> float:
+    """Below this share of the local paper's brightness a pixel is ink (black/paper is the darkest)."""
+    return 1.0 - (NOISE_FLOOR + darkness * (1.0 - NOISE_FLOOR)) * (1.0 - levels.black / levels.paper)
+
+
+def darkest_paper_ink(scan: np.ndarray, levels: InkLevels, darkness: float = NEW_INK) -> int:
+    """A grey level that every pixel ink_mask calls ink is below: the local paper it is judged against
+    is an average of the scan's own pixels, never brighter than the brightest, and a brighter paper
+    only lets more pixels count as ink. Fewer pixels below it than a question needs: no ink_mask."""
+    return int(_ink_below(_ink_ratio(levels, darkness))[0, int(scan.max(initial=0))])
+
+
+@lru_cache(maxsize=16)
+def _ink_below(ratio: float) -> np.ndarray:
+    """For each grey level of the local paper, the grey levels below which a pixel is ink: those whose
+    reflectance, cv2.divide(scan, max(paper, 1), scale=255) (255: as bright as the paper around), is
+    below ratio * 255. Worked out once per ratio with that same division over every pair of levels,
+    so a table look-up gives, bit for bit, what dividing every pixel gives (and costs a fifth of it)."""
+    levels = np.arange(256, dtype=np.uint8)
+    scans, papers = np.meshgrid(levels, np.maximum(levels, 1), indexing="ij")
+    below = cv2.divide(scans, papers, scale=255.0) < ratio * 255.0  # in each column, a run from level 0
+    return np.count_nonzero(below, axis=0).astype(np.uint8).reshape(1, 256)
 
 
 STRIKE_KERNEL_MM = 3.0  # a pen line is straight over this length; printed letters are not
@@ -145,6 +166,17 @@ def straight_strokes(ink: np.ndarray, length_px: int) -> np.ndarray:
     for k in _line_kernels(length_px):
         out |= cv2.morphologyEx(ink, cv2.MORPH_OPEN, k, borderType=cv2.BORDER_CONSTANT, borderValue=0)
     return out
+
+
+def _bare_print(ref: np.ndarray, memo: dict, key: tuple) -> np.ndarray:
+    """The ink of the blank name, not blurred, grown by 3 px: part of what _printed_name says the print
+    explains at any blur (its unblurred layer), so ink outside _printed_name's is outside this too;
+    the same for every sheet of a template page: memoised."""
+    memo_key = ("bare", key)
+    if memo_key not in memo:
+        ink = ink_mask(ref, InkLevels(0.0, 255.0), NAME_PX_PER_MM, STRIKE_INK).astype(np.uint8)
+        memo[memo_key] = cv2.dilate(ink, np.ones((7, 7), np.uint8)).astype(bool)
+    return memo[memo_key]
 
 
 def _printed_name(ref: np.ndarray, sigma_scan: float, length: int, memo: dict, key: tuple
@@ -188,9 +220,15 @@ def crossed_out(gray: np.ndarray, homography: np.ndarray, cell: NameCell, refere
     if ref.shape != scan.shape:
         return 0.0, band, False
     length = int(round(STRIKE_KERNEL_MM * s))
+    memo = {} if memo is None else memo
+    key = (cell.contest_id, cell.row_id)
+    may_be_ink = scan < darkest_paper_ink(scan, levels, STRIKE_INK)
+    if np.count_nonzero(may_be_ink & ~_bare_print(ref, memo, key)) < length:
+        return 0.0, band, False  # as below, known without the local paper or the blurred print (most bands)
     sigma_scan = round(blur_mm * s / 2.56, 1)
-    runs, printed, letters = _printed_name(ref, sigma_scan, length, {} if memo is None else memo,
-                                           (cell.contest_id, cell.row_id))
+    runs, printed, letters = _printed_name(ref, sigma_scan, length, memo, key)
+    if np.count_nonzero(may_be_ink & ~printed) < length:
+        return 0.0, band, False  # as below, known without the local paper
     ink = ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8)
     if np.count_nonzero(ink & ~printed) < length:
         return 0.0, band, False  # not even one stroke's worth of ink that the (blurred) print does not explain
@@ -426,12 +464,13 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
     to_strip = np.array([[1.0, 0, 0], [0, 1.0 / step, -top / step], [0, 0, 1.0]]) @ homography @ \
         np.array([[1.0 / s, 0, 0], [0, 1.0 / s, 0], [0, 0, 1.0]])
     b = int(round(1.5 * PAGE_BORDER_MM * s))  # the paper's edge on a photo is no streak
-    inner = np.zeros((h, w), np.uint8)
-    inner[b:h - b, b:w - b] = 1
+    masks = reference.printed.astype(np.uint8) * 2  # bit 1: printed; bit 0: inside the page's border
+    masks[b:h - b, b:w - b] |= 1
     size = (gray.shape[1], STREAK_ROWS)
-    on_page = cv2.warpPerspective(inner, to_strip, size, flags=cv2.INTER_NEAREST).astype(bool)
-    valid = on_page & ~cv2.warpPerspective(reference.printed.astype(np.uint8), to_strip, size,
-                                           flags=cv2.INTER_NEAREST).astype(bool)
+    # one nearest-pixel warp carries both masks: each strip pixel takes both bits of the same page pixel
+    masks = cv2.warpPerspective(masks, to_strip, size, flags=cv2.INTER_NEAREST)
+    on_page = (masks & 1).astype(bool)
+    valid = on_page & ~(masks & 2).astype(bool)
     dark = (gray[rows] < ink_level(levels)) & valid
     counted = valid.sum(axis=0)
     share = np.where(counted >= 0.3 * on_page.sum(axis=0).clip(1), dark.sum(axis=0) / counted.clip(1), 0.0)

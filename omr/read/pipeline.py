@@ -222,7 +222,7 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     streaks = [f for f in inspection.findings if f.code in ("streak", "fold-line")]
     measured: list[tuple[Rect, MarkRead]] = []
     for box in pl.boxes:
-        m = measure_box(gray, pt.homography, box.rect, s, levels, blur, bilevel)
+        m = measure_box(gray, pt.homography, box.rect, s, levels, blur, bilevel, profile.thresholds)
         state = box_state(m, profile.thresholds)
         if any(st.crosses(box.rect.grow(-0.5)) for st in streaks):
             state = MARGINAL  # a scanner streak or a fold crosses the box: its score says nothing about the voter
@@ -284,7 +284,10 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
         source=source, page=page, status=status, reasons=tuple(reasons), image_sha256=digest,
         template_id=template.id, fingerprint=code.fingerprint, template_page=code.page, test=code.test,
         serial=code.serial, registration=registration, rows=tuple(rows), metrics=metrics,
-        signature=_signature(gray, pt.homography, measured, levels, reference, bilevel),
+        # the paper windows are the plain page's: a test sheet's reference shares its memo but masks its
+        # footer, and windows chosen on it would depend on whether a test sheet came first in the process
+        signature=_signature(gray, pt.homography, measured, levels, book.reference(code.fingerprint, code.page),
+                             bilevel),
     )
     if trace is not None:
         trace.read = read

@@ -10,6 +10,7 @@ searched. Three markers are enough; the missing one is reported.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -100,8 +101,11 @@ def without_feed_streaks(gray: np.ndarray, px_per_mm: float) -> np.ndarray:
     from their neighbours, for finding the markers: a streak through a marker moves its corners.
     The image itself is returned when there is none."""
     rows = gray[::8]
-    paper = float(np.median(rows[::2, ::4]))
-    share = (rows < 0.6 * paper).mean(axis=0)
+    paper = _median_grey(rows[::2, ::4])
+    # each column's share of sampled pixels darker than 0.6 x paper (a grey level below 0.6 x paper is at
+    # most ceil(0.6 x paper) - 1: OpenCV's threshold and column sum, a seventh of numpy's cost)
+    _, dark = cv2.threshold(np.ascontiguousarray(rows), math.ceil(0.6 * paper) - 1, 1, cv2.THRESH_BINARY_INV)
+    share = cv2.reduce(dark, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() / rows.shape[0]
     hot = share > STREAK_DARK_SHARE
     if not hot.any():
         return gray
@@ -120,6 +124,15 @@ def without_feed_streaks(gray: np.ndarray, px_per_mm: float) -> np.ndarray:
             out[:, col:end + 1] = np.maximum(left, right)[:, None]
         col = end + 1
     return out
+
+
+def _median_grey(pixels: np.ndarray) -> float:
+    """np.median of uint8 pixels, from their histogram (a partition of 60,000 pixels costs more)."""
+    counts = np.cumsum(np.bincount(pixels.ravel(), minlength=256))
+    n = int(counts[-1])
+    upper = int(np.searchsorted(counts, n // 2 + 1))
+    lower = upper if n % 2 else int(np.searchsorted(counts, n // 2))
+    return (lower + upper) / 2
 
 
 def find_markers(gray: np.ndarray, page_width_mm: float, page_height_mm: float,
