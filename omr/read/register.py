@@ -154,10 +154,10 @@ def find_markers(gray: np.ndarray, page_width_mm: float, page_height_mm: float,
                 if hit.marker_id in wanted_ids:
                     hits.setdefault(hit.marker_id, hit)
     if len(hits) < 4:
-        # Whole image: phone photos, shifted pages, or a marker outside its corner window. Then once
-        # more, softened: adaptive 1-bit scanning hollows solid black areas out.
-        detector = _detector()
-        for factor, rescue in ((2.0, False), (1.0, True)):
+        # Whole image: phone photos, shifted pages, or a marker outside its corner window; the
+        # two-window detector first (it finds a photo's markers at two-thirds of the cost), then the
+        # four-window one, then once more softened: adaptive 1-bit scanning hollows solid black areas out.
+        for factor, rescue, whole in ((2.0, False, detector), (2.0, False, None), (1.0, True, None)):
             whole_scale = min(1.0, factor * DETECT_PX_PER_MM / px_per_mm)
             image = cv2.resize(gray, None, fx=whole_scale, fy=whole_scale, interpolation=cv2.INTER_AREA) \
                 if whole_scale < 1 else gray
@@ -165,8 +165,10 @@ def find_markers(gray: np.ndarray, page_width_mm: float, page_height_mm: float,
                 # softened, and more bit errors allowed: hollow cells still vote black at their edges;
                 # a wrong id cannot slip through, as the page fit below rejects corners that disagree
                 image = cv2.GaussianBlur(image, (0, 0), 0.3 * DETECT_PX_PER_MM)
-                detector = _detector(error_correction=1.0)
-            found = [h for h in _detect(detector, image, whole_scale, (0, 0)) if h.marker_id in wanted_ids]
+                whole = _detector(error_correction=1.0)
+            elif whole is None:
+                whole = _detector()
+            found = [h for h in _detect(whole, image, whole_scale, (0, 0)) if h.marker_id in wanted_ids]
             by_id: dict[int, list[MarkerHit]] = {}
             for hit in found:
                 by_id.setdefault(hit.marker_id, []).append(hit)
