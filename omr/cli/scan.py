@@ -7,11 +7,15 @@ import contextlib
 import json
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from omr.ballot.template import TemplateError, load_template
 from omr.scan import usable_cores
+
+if TYPE_CHECKING:
+    from omr.read.results import SheetRead
 
 
 def _load_templates(paths: list[str]) -> list:
@@ -43,7 +47,11 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     options = ScanOptions(tuple(templates), tuple(args.template), profile, jobs=max(1, args.jobs),
                           annotate_dir=args.annotate, debug_dir=args.debug)
     with tempfile.TemporaryFile() as spool:
-        return _scan_and_report(args, templates, options, _Reads(spool if args.json else None))
+        from omr.cli.terminal import language_of, sheet_lines
+
+        lang = language_of(templates)
+        return _scan_and_report(args, templates, options,
+                                _Reads(spool if args.json else None, lambda r: sheet_lines(r, templates, lang)))
 
 
 def _scan_and_report(args: argparse.Namespace, templates: list, options, reads: _Reads) -> int:
@@ -118,11 +126,14 @@ class _Reads:
     each sheet's JSON in a temporary file, its digest line, and the sheets read now that need a person.
     The batch itself is never held (a read is ~3.5 kB in memory, its JSON as much again)."""
 
-    def __init__(self, spool: BinaryIO | None) -> None:
+    def __init__(self, spool: BinaryIO | None, lines: Callable[[SheetRead], list[str]]) -> None:
         self.spool = spool  # None: no --json
+        self.lines = lines  # what the terminal says of a sheet that needs a person
         self.index: list[tuple[str, int, int, int]] = []  # source, page, offset and length in the spool
         self.keys: list[str] = []  # the digest's lines
-        self.waiting: list = []  # read now, not ok
+        # read now, not ok: source, page and the terminal's lines (not the read: ~3.5 kB, and a large batch
+        # of doubtful sheets, e.g. suspected copies, grew the scan's memory with each)
+        self.waiting: list[tuple[str, int, list[str]]] = []
         self.waiting_before = 0  # of files read before, not ok
 
     def add(self, reads: list, earlier: bool) -> None:
@@ -134,7 +145,7 @@ class _Reads:
                 if earlier:
                     self.waiting_before += 1
                 else:
-                    self.waiting.append(r)
+                    self.waiting.append((r.source, r.page, self.lines(r)))
             if self.spool is not None:
                 # as json.dumps(..., indent=1) writes it two levels down: {"sheets": [ here ]}
                 data = json.dumps(r.to_json(), ensure_ascii=False, indent=1).replace("\n", "\n  ").encode()
@@ -164,12 +175,12 @@ class _Reads:
 def _scan_lines(summary, reads: _Reads, templates: list, db: str, awaiting: int, digest: bool) -> list[str]:
     """What this run found, in the ballots' language: each sheet read now that needs a person, the
     sheets of files read before in one line, then the summary and what awaits review, last."""
-    from omr.cli.terminal import WORDS, language_of, scan_summary, sheet_lines
+    from omr.cli.terminal import WORDS, language_of, scan_summary
 
     lang = language_of(templates)
     out: list[str] = []
-    for r in sorted(reads.waiting, key=lambda r: (r.source, r.page)):
-        out += sheet_lines(r, templates, lang)
+    for _, _, lines in sorted(reads.waiting, key=lambda w: (w[0], w[1])):
+        out += lines
     if reads.waiting_before:
         out.append(WORDS[lang]["earlier"].format(n=reads.waiting_before))
     if digest:
