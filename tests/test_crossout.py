@@ -697,3 +697,121 @@ def test_an_unclear_name_cannot_be_kept_as_read_even_by_a_crafted_form(counted, 
     with Store(db, create=False) as store:
         decided = [d for d in store.latest_decisions().values() if d.sheet_id == sheet.id and d.scope == "row"]
     assert statuses[0] == 400 and not any(d.action == "accept" for d in decided), (statuses, decided)
+
+
+# --- the reader's harder cases: a light pen, a fold, an offset or faint stamp (issue 14) ------------
+
+def _stamp_centre(monkeypatch) -> list:
+    """Where the simulator presses the stamp (the middle of its strokes), recorded as it draws."""
+    from ballot_sim import simulate
+
+    seen: list = []
+    draw = simulate.stamp_strokes
+
+    def recorded(zone, ink, rng, style="red"):
+        strokes = draw(zone, ink, rng, style)
+        points = np.vstack([st.points for st in strokes])
+        (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+        seen.append((float(x0 + x1) / 2, float(y0 + y1) / 2, float(x1 - x0) / 2))
+        return strokes
+
+    monkeypatch.setattr(simulate, "stamp_strokes", recorded)
+    return seen
+
+
+def test_an_offset_stamp_is_no_writing_but_writing_beside_it_is(party, books, monkeypatch):
+    """A stamp pressed partly above its area spills its ring and lettering over the blank paper: that ink
+    is the stamp, not writing. Writing a hand adds just beside the stamp, outside its ring, still is."""
+    import cv2
+
+    from ballot_sim import simulate
+
+    monkeypatch.setattr(simulate, "STAMP_STYLES", {"offset": 1.0})
+    centres = _stamp_centre(monkeypatch)
+    zone = layout(party).pages[0].stamp
+    sim = Simulator([party], seed=19)
+    for index in range(3):
+        page = sim.ballot(index, party, "office-scanner", behaviours=["normal"], overrides={"rotation": 0})[0]
+        cx, cy, r = centres[-1]
+        assert cy - r < zone.y, "the stamp spills above its area"
+        sheet = read(page, books[party.id])
+        codes = {x.code for x in sheet.reasons}
+        assert "extra-writing" not in codes and not codes & {"stamp-absent", "stamp-unclear"}, (index, sheet.reasons)
+        # a word written beside the stamp, above its area, clear of its ring
+        x0 = cx + r + 3.0 if cx + r + 30.0 < party.paper_size_mm[0] - 10 else cx - r - 27.0
+        strokes = simulate.handwriting((x0, zone.y - 2.0), 22.0, 2.0, simulate.PENS["blue-ballpoint"],
+                                       np.random.default_rng(index))
+        pixels = page.scan.pixels.copy()
+        h = np.asarray(page.scan.homography, float)
+        for st in strokes:
+            pts = np.c_[st.points, np.ones(len(st.points))] @ h.T
+            pts = (pts[:, :2] / pts[:, 2:]).round().astype(np.int32)
+            cv2.polylines(pixels, [pts], False, 70, max(1, round(0.5 * page.scan.dpi / 25.4)), cv2.LINE_AA)
+        sheet = read_sheet(pixels, "sim.pdf", 1, books[party.id], PROFILE, dpi=page.scan.dpi)
+        writing = [x for x in sheet.reasons if x.code == "extra-writing"]
+        assert writing and sheet.status == "review", (index, sheet.reasons)
+        wx, wy, ww, wh = writing[0].where
+        assert wx < x0 + 22.0 and x0 < wx + ww and wy < zone.y, writing[0]
+
+
+def test_a_faint_whole_ring_is_a_stamp(state, party, books, monkeypatch):
+    """A stamp pressed with little ink, its ring whole on a grey scan: present, not 'unclear'."""
+    from ballot_sim import simulate
+
+    monkeypatch.setattr(simulate, "STAMP_STYLES", {"faint": 1.0})
+    for t in (state, party):
+        sim = Simulator([t], seed=29)
+        for index in range(3):
+            for profile in ("clean", "office-scanner"):
+                sheet = read(sim.ballot(index, t, profile, behaviours=["normal"])[0], books[t.id])
+                stamp = [x for x in sheet.reasons if x.code.startswith("stamp-")]
+                assert stamp == [], (t.id, index, profile, stamp)
+                assert sheet.metrics["stamp_ring"] > 0  # found on its ring
+
+
+@pytest.mark.parametrize("pen", ["light-ballpoint", "pencil"])
+def test_a_light_pen_strike_is_never_read_not_struck(state, party, books, pen, monkeypatch):
+    """A light ballpoint (thin, skipping) or a light pencil line through a name is struck or goes to a
+    person, never read "not struck" (a vote the voter took away); untouched names beside it stay
+    not struck. (Reading such a line as struck without a person needs evidence that a fold's or a
+    blurred print's light line cannot give: tried, it flipped untouched names on held-out seeds.)"""
+    from ballot_sim import simulate
+
+    monkeypatch.setattr(simulate, "STRIKE_PENS", {"light-ballpoint": 1.0})
+    kind = "line" if pen == "light-ballpoint" else "pencil"
+    for t in (state, party):
+        sim = Simulator([t], seed=31)
+        n = len(t.contests[0].candidates)
+        for index in range(3):
+            kinds = [kind if (i + index) % 2 == 0 else "none" for i in range(n)]
+            for profile in ("clean", "office-scanner", "faint"):
+                got = states(read(sim.ballot(index, t, profile, kinds=kinds)[0], books[t.id]))
+                assert all(g == "blank" for g, k in zip(got, kinds) if k == "none"), (t.id, index, profile, got)
+                assert all(g in (MARKED, MARGINAL) for g, k in zip(got, kinds) if k != "none"), (t.id, index,
+                                                                                                  profile, got)
+
+
+def test_a_fold_across_a_name_is_not_a_strike(state, party, books):
+    """A letter fold's crease and shadow across an untouched name look like a light line through it at
+    35 % of the darkness, but run on across the page: never read struck (unclear at most), nor is an
+    untouched name beside it."""
+    from ballot_sim.simulate import Fold
+
+    for t in (state, party):
+        pl = layout(t).pages[0]
+        sim = Simulator([t], seed=37)
+        n = len(t.contests[0].candidates)
+        for index in range(4):
+            row = index % n
+            line = pl.strike_cells[row].lines[0]
+            y = line.y + line.h * (0.35 + 0.15 * index)
+            kinds = ["pencil" if i == (row + 2) % n else "none" for i in range(n)]
+            for profile in ("office-scanner", "phone", "rough"):
+                fold = Fold((-5.0, y - 0.5), (pl.width + 5.0, y + 0.5), 2.5, 0.18)
+                page = sim.ballot(index, t, profile, kinds=kinds, overrides={"folds": (fold,), "rotation": 0})[0]
+                sheet = read(page, books[t.id])
+                if sheet.status == "rejected":
+                    continue
+                got = states(sheet)
+                assert got[row] != MARKED, (t.id, index, profile, sheet.rows[row].marks[0])
+                assert all(g != MARKED for g, k in zip(got, kinds) if k == "none"), (t.id, index, profile, got)

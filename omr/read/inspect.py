@@ -500,13 +500,20 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
 
 
 def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, reference: PageReference,
-                 levels: InkLevels, blur_mm: float = 0.0, bilevel: bool = False) -> PageInspection:
-    """Findings outside the boxes, against the blank page as printed."""
+                 levels: InkLevels, blur_mm: float = 0.0, bilevel: bool = False,
+                 stamp_disc: tuple[float, float, float] | None = None) -> PageInspection:
+    """Findings outside the boxes, against the blank page as printed. `stamp_disc` (x, y, radius, mm): the
+    committee's round stamp as found on its ring (omr.read.stamp), whose ink past its area is no writing."""
     s = PAGE_PX_PER_MM
     findings: list[Finding] = []
     scan = upright_patch(gray, homography, Rect(0, 0, pl.width, pl.height), s)
     scan_ink = ink_mask(scan, levels, s)
     ink = scan_ink & ~reference.not_voter_ink
+    if stamp_disc is not None:  # only the stamp's own disc: writing beside it is still writing
+        disc = np.zeros(ink.shape, np.uint8)
+        cv2.circle(disc, (int(round(stamp_disc[0] * s)), int(round(stamp_disc[1] * s))),
+                   int(round(stamp_disc[2] * s)), 1, -1)
+        ink &= disc == 0
     streaks = streak_columns(gray, homography, pl, reference, levels)
     if streaks:
         drawn = np.zeros(ink.shape, np.uint8)

@@ -44,6 +44,7 @@ from omr.read.results import (
     RowRead,
     SheetRead,
 )
+from omr.read.stamp import stamp_disc
 
 if TYPE_CHECKING:
     from omr.read.debug import Trace
@@ -215,7 +216,8 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     if code.test:  # a test sheet's footer carries its printed votes: not the voter's writing
         reference = test_sheet_reference(reference, pl)
     bilevel = is_bilevel(gray)
-    inspection = inspect_page(gray, pt.homography, pl, reference, levels, blur, bilevel)
+    disc = stamp_disc(gray, pt.homography, pl.stamp, reference, levels) if pl.stamp is not None else None
+    inspection = inspect_page(gray, pt.homography, pl, reference, levels, blur, bilevel, disc)
     if trace is not None:
         trace.page_layout, trace.levels, trace.blur_mm, trace.inspection = pl, levels, blur, inspection
         trace.reference = reference

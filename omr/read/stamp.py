@@ -52,9 +52,35 @@ def ring_share(ink: np.ndarray, s: float, smaller_side_mm: float) -> float:
     """The largest share of RING_SECTORS sectors holding ink on one circle of a stamp's radius, over
     centres round the ink's centre: a round stamp's outer ring, even half lost by a 1-bit threshold or
     pressed unevenly, lies on one circle; writing, a streak, a fold or speckle does not."""
+    return best_ring(ink, s, smaller_side_mm)[0]
+
+
+def _ring_shares(px: np.ndarray, py: np.ndarray, cx: float, cy: float, lo: float, n_r: int, need: float,
+                 bins: int = 2) -> np.ndarray:
+    """Per radius from `lo` (RING_BAND_MM / 2 apart): the share of RING_SECTORS sectors with `need` ink
+    points in a band `bins` half-bands wide round (cx, cy)."""
+    d = np.hypot(px - cx, py - cy)
+    rbin = np.floor((d - lo) / (RING_BAND_MM / 2)).astype(np.int64)
+    keep = (rbin >= 0) & (rbin < n_r)
+    if keep.sum() < need:
+        return np.zeros(n_r - bins + 1)
+    sector = ((np.arctan2(py[keep] - cy, px[keep] - cx) + np.pi) / (2 * np.pi)
+              * RING_SECTORS).astype(np.int64) % RING_SECTORS
+    counts = np.bincount(rbin[keep] * RING_SECTORS + sector, minlength=n_r * RING_SECTORS)
+    counts = counts.reshape(n_r, RING_SECTORS)
+    band = sum(counts[i:n_r - bins + 1 + i] for i in range(bins))  # RING_BAND_MM wide for 2 half-bands
+    return (band >= need).mean(axis=1)
+
+
+def best_ring(ink: np.ndarray, s: float, smaller_side_mm: float, thin: bool = False
+              ) -> tuple[float, float, float, float]:
+    """ring_share's circle: (share, centre x, centre y, outer radius), in mm of the patch `ink` (at `s`
+    px/mm). `thin`: then the centre is refined on half-width bands (a stamp's two rings and lettering
+    fill a broad band that an off-centre circle still meets), and the outer radius is that of the
+    widest such band still on half the sectors."""
     ys, xs = np.nonzero(ink)
     if len(xs) < 8:
-        return 0.0
+        return 0.0, 0.0, 0.0, 0.0
     every = max(1, len(xs) // 1500)  # a sample of the ink is enough (and the same for the same scan)
     px, py = xs[::every] / s, ys[::every] / s
     lo, hi = (f * smaller_side_mm for f in RING_RADII)
@@ -62,24 +88,58 @@ def ring_share(ink: np.ndarray, s: float, smaller_side_mm: float) -> float:
     need = RING_SECTOR_MM2 * s * s / every
 
     def share(cx: float, cy: float) -> float:
-        d = np.hypot(px - cx, py - cy)
-        rbin = np.floor((d - lo) / (RING_BAND_MM / 2)).astype(np.int64)
-        keep = (rbin >= 0) & (rbin < n_r)
-        if keep.sum() < need:
-            return 0.0
-        sector = ((np.arctan2(py[keep] - cy, px[keep] - cx) + np.pi) / (2 * np.pi)
-                  * RING_SECTORS).astype(np.int64) % RING_SECTORS
-        counts = np.bincount(rbin[keep] * RING_SECTORS + sector, minlength=n_r * RING_SECTORS)
-        counts = counts.reshape(n_r, RING_SECTORS)
-        band = counts[:-1] + counts[1:]  # two half-bands: RING_BAND_MM wide
-        return float((band >= need).mean(axis=1).max())
+        return float(_ring_shares(px, py, cx, cy, lo, n_r, need).max())
 
     # centres round the ink's middle, 2 mm apart, then 0.5 mm apart round the best of them
     cx0, cy0 = float(np.median(px)), float(np.median(py))
     coarse = np.arange(-RING_SEARCH_MM, RING_SEARCH_MM + 0.01, 2.0)
     best, bx, by = max((share(cx0 + dx, cy0 + dy), dx, dy) for dy in coarse for dx in coarse)
     fine = np.arange(-1.0, 1.01, 0.5)
-    return max([best] + [share(cx0 + bx + dx, cy0 + by + dy) for dy in fine for dx in fine])
+    best, fx, fy = max([(best, 0.0, 0.0)] + [(share(cx0 + bx + dx, cy0 + by + dy), dx, dy)
+                                             for dy in fine for dx in fine])
+    cx, cy = cx0 + bx + fx, cy0 + by + fy
+    if not thin:
+        return best, cx, cy, 0.0
+
+    def thin_share(x: float, y: float) -> float:
+        return float(_ring_shares(px, py, x, y, lo, n_r, need / 2, 1).max())
+
+    for reach, step in ((4.0, 1.0), (0.75, 0.25)):
+        around = np.arange(-reach, reach + 0.01, step)
+        _, cx, cy = max((thin_share(cx + dx, cy + dy), cx + dx, cy + dy) for dy in around for dx in around)
+    on = np.flatnonzero(_ring_shares(px, py, cx, cy, lo, n_r, need / 2, 1) >= 0.5)
+    outer = lo + (int(on.max()) + 1) * RING_BAND_MM / 2 if len(on) else 0.0
+    return best, cx, cy, outer
+
+
+STAMP_DISC_RING = 0.75  # ink on this share of a ring (any darkness): the stamp, whose whole disc is not writing
+STAMP_DISC_MARGIN_MM = 1.5  # past the ring's outer edge: its blurred rim, and the centre found to within a millimetre
+STAMP_SPILL_MM = 8.0  # an offset stamp's ring is looked for this far past its area
+
+
+def stamp_disc(gray: np.ndarray, homography: np.ndarray, zone: Rect, reference: PageReference, levels: InkLevels
+               ) -> tuple[float, float, float] | None:
+    """The round stamp pressed in (or partly beside) its area, as a disc in page mm (centre x, y, radius):
+    ink on STAMP_DISC_RING of one ring. A stamp pressed off its area spills its ring and lettering past
+    it; that ink is the stamp, not the voter's writing (omr.read.inspect leaves the disc out, nothing
+    more: writing beside the stamp is still writing). None when no ring that whole is found."""
+    s = PAGE_PX_PER_MM
+    side = min(zone.w, zone.h)
+    zone = zone.grow(STAMP_SPILL_MM)  # the ring is looked for where an offset stamp spills too
+    x, y = max(zone.x, 0.0), max(zone.y, 0.0)
+    zone = Rect(x, y, zone.w - (x - zone.x), zone.h - (y - zone.y))
+    scan = upright_patch(gray, homography, zone, s)
+    x0, y0 = int(np.floor(zone.x * s)), int(np.floor(zone.y * s))
+    printed = reference.printed[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
+    if printed.shape != scan.shape:
+        return None
+    pale = InkLevels(levels.paper - PALE_SHARE * levels.contrast, levels.paper)
+    ink = ink_mask(scan, pale, s, STRIKE_INK) & ~printed
+    ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
+    share, cx, cy, outer = best_ring(ink, s, side, thin=True)
+    if share < STAMP_DISC_RING or outer <= 0:
+        return None
+    return zone.x + cx, zone.y + cy, outer + STAMP_DISC_MARGIN_MM
 
 
 def read_stamp(gray: np.ndarray, homography: np.ndarray, zone: Rect, reference: PageReference, levels: InkLevels,
@@ -108,7 +168,8 @@ def read_stamp(gray: np.ndarray, homography: np.ndarray, zone: Rect, reference: 
     pale = cv2.morphologyEx((pale & ~printed & ~hidden).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     pale_mm2 = float(np.count_nonzero(pale)) / (s * s)
     pale_ring = ring_share(pale > 0, s, min(zone.w, zone.h)) if pale_mm2 >= absent_mm2 else 0.0
-    if shows and pale_ring >= max(PALE_PRESENT, ring_needed) and min(w, h) / s >= MIN_EXTENT_MM:
+    _, _, pw, ph = cv2.boundingRect(pale)  # a faint stamp's extent is its pale ink's (too little is darker)
+    if shows and pale_ring >= max(PALE_PRESENT, ring_needed) and min(pw, ph) / s >= MIN_EXTENT_MM:
         return StampRead(STAMP_PRESENT, mm2, shows, f"a faint round stamp: ink on {pale_ring:.0%} of a ring",
                          round(pale_ring, 3))
     if mm2 < absent_mm2 and pale_ring < PALE_RING and shows and hidden.mean() <= STREAK_HIDES:
