@@ -18,10 +18,11 @@ from omr.read.strikes import measure_strike, strike_state
 
 def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, template: Template,
                        reference: PageReference, levels: InkLevels, blur_mm: float, contrast: float,
-                       profile: Profile, box_marks: list[MarkRead], writing: bool, streaks: list[Finding]
-                       ) -> tuple[list[RowRead], list[Reason], dict[str, float]]:
+                       profile: Profile, box_marks: list[MarkRead], writing: bool, streaks: list[Finding],
+                       bilevel: bool = False) -> tuple[list[RowRead], list[Reason], dict[str, float]]:
     """Rows of the page's cross-out contest, the sheet's stamp reasons, and the numbers behind them. A
-    name mostly hidden by a scanner streak is unclear whatever its ink says."""
+    name mostly hidden by a scanner streak is unclear whatever its ink says; on a 1-bit scan (`bilevel`) so
+    is one a line of specks crosses (a thin strike the threshold broke up)."""
     contest = next(c for c in template.contests if c.kind == "crossout")
     marks: dict[str, list[MarkRead]] = {r: [] for r in contest.row_ids}
     # a scanner streak's or a 1-bit fold line's pixels are left out of every measure (each runs the
@@ -31,9 +32,10 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     where: dict[str, tuple[float, float, float, float]] = {}
     for cell in pl.strike_cells:
         m = measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo, lines,
-                           profile.strike_clear_below)
+                           profile.strike_clear_below, bilevel)
         state = strike_state(m, profile.strike_struck_at, profile.strike_clear_below, profile.strike_ink_mm2,
-                             profile.strike_restored_mm2, profile.strike_min_seen, profile.strike_light_below)
+                             profile.strike_restored_mm2, profile.strike_min_seen, profile.strike_light_below,
+                             profile.strike_dotted_below)
         marks[cell.row_id].append(MarkRead(cell.contest_id, cell.row_id, STRUCK, m.coverage, state))
         r = cell.rect
         where[cell.row_id] = (round(r.x, 1), round(r.y, 1), round(r.w, 1), round(r.h, 1))

@@ -269,7 +269,7 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
         more_rows, more_reasons, crossout_metrics = read_crossout_page(
             gray, pt.homography, pl, template, reference, levels, blur,
             inspection.contrast, profile, [m for _, m in measured], any(r.code == "extra-writing" for r in reasons),
-            streaks)
+            streaks, bilevel)
         rows += more_rows
         reasons += more_reasons
     elif all(m.state != MARKED for _, m in measured) and not any(m.state == MARGINAL for _, m in measured) \

@@ -55,20 +55,24 @@ class StrikeMeasure:
     off_strike_mm2: float = 0.0  # ink away from the strike's line: dots, a tick, a circle (restored?)
     faint: float = 0.0  # coverage from LIGHT_SHARE of the usual darkness: a light ballpoint or pencil strike
     #                     (measured only where the usual darkness shows no line: see measure_strike)
+    dotted: float = 0.0  # a line of specks through the letters (dotted_share): a thin strike a 1-bit scan broke up
 
 
 def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float,
-                 restored_mm2: float = float("inf"), min_seen: float = 0.0, light_below: float = 1.0) -> str:
+                 restored_mm2: float = float("inf"), min_seen: float = 0.0, light_below: float = 1.0,
+                 dotted_below: float = 1.0) -> str:
     """marked (struck), blank (not struck) or marginal (unclear: a person decides). A strike with more
     than `restored_mm2` of ink off its line may have been taken back (dots, a tick, a circle); a name
     the scan shows less than `min_seen` of (a scanner streak) is for a person whatever its ink; a name a
     light line crosses (`light_below` or more of it, from LIGHT_SHARE of the darkness) is never "not
-    struck": a light ballpoint or pencil strike on a pale scan, which a person reads."""
+    struck": a light ballpoint or pencil strike on a pale scan, which a person reads; nor is one a line of
+    specks crosses (`dotted_below` or more of it: a thin pen's strike that a 1-bit threshold broke up)."""
     if m.seen < min_seen:
         return MARGINAL
     if m.coverage >= struck_at and not m.pale:
         return MARKED if m.off_strike_mm2 < restored_mm2 else MARGINAL
-    if max(m.coverage, m.gaps) < clear_below and m.faint < light_below and m.ink_mm2 < ink_mm2:
+    if (max(m.coverage, m.gaps) < clear_below and m.faint < light_below and m.dotted < dotted_below
+            and m.ink_mm2 < ink_mm2):
         return BLANK
     return MARGINAL
 
@@ -152,6 +156,48 @@ def gap_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, reference
     ink = cv2.morphologyEx(ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8), cv2.MORPH_OPEN,
                            np.ones((2, 2), np.uint8))
     return float(ink.any(axis=0)[gaps].mean())
+
+
+DOT_LINE_MM = 0.5  # the specks of one line lie within this height of it (two bins: its edges)
+DOT_BLOCK_MM = 1.0  # the name's width is counted in blocks this wide: a speck's block is crossed
+DOT_MIN_BLOCKS = 4  # specks in fewer blocks, or fewer than twice as many blocks to see them in: no line
+DOT_SLOPES = np.tan(np.radians(np.arange(-20.0, 20.1, 2.0)))  # the angles a hand strikes at
+
+
+def dotted_share(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray, levels: InkLevels,
+                 memo: dict, key: tuple, streaks: Sequence[Line] = ()) -> float:
+    """Share of one printed line's width (in DOT_BLOCK_MM blocks) holding specks of new ink that lie on one
+    straight line through the letters' bodies: a thin pen's strike that a 1-bit threshold broke into specks
+    (the 2x2 opening of the other measures removes them, and no 3 mm run is left) still lies on one line;
+    1-bit speckle and a letter's jaggies do not. Columns a scanner streak covers are left out."""
+    s = NAME_PX_PER_MM
+    scan, ref = _body_band(gray, homography, line, reference)
+    if ref.shape != scan.shape or scan.size < 16:
+        return 0.0
+    printed = _printed(ref, memo, key + ("dots",), SHARP_GROW_PX)
+    ink = ink_mask(scan, levels, s, STRIKE_INK) & ~printed & ~streak_mask(body_band(line), scan.shape, streaks)
+    ys, xs = np.nonzero(ink)
+    if len(xs) < 3:
+        return 0.0
+    open_y, open_x = np.nonzero(~printed)  # where a line's specks could show at all
+    width = DOT_BLOCK_MM * s
+    n_blocks = int(np.ceil(scan.shape[1] / width))
+    best, share, seen = 0, 0.0, 0
+    for slope in DOT_SLOPES:
+        offset = int(np.floor(-slope * scan.shape[1] / (DOT_LINE_MM * s / 2))) - 1 if slope > 0 else 0
+        cut = np.floor((ys - slope * xs) / (DOT_LINE_MM * s / 2)).astype(np.int64) - offset
+        n_cuts = int(np.floor((scan.shape[0] - min(slope, 0) * scan.shape[1]) / (DOT_LINE_MM * s / 2))) - offset + 2
+        hits = np.zeros((n_cuts, n_blocks), bool)
+        hits[cut, (xs / width).astype(np.int64)] = True
+        hits[1:] |= hits[:-1].copy()  # a line's specks straddle two neighbouring bins
+        counts = hits.sum(axis=1)
+        c = int(np.argmax(counts))
+        if counts[c] > best:
+            open_cut = np.floor((open_y - slope * open_x) / (DOT_LINE_MM * s / 2)).astype(np.int64) - offset
+            on = (open_cut == c) | (open_cut == c - 1)
+            seen = len(np.unique((open_x[on] / width).astype(np.int64)))
+            best, share = int(counts[c]), counts[c] / max(seen, 1)
+    return share if best >= DOT_MIN_BLOCKS and seen >= 2 * DOT_MIN_BLOCKS else 0.0
 
 
 def _print_runs(ref: np.ndarray, length: int, sigma: float, memo: dict, key: tuple) -> np.ndarray:
@@ -311,12 +357,14 @@ def longest_run(flags: np.ndarray) -> int:
 
 def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
                    levels: InkLevels, blur_mm: float, memo: dict, streaks: Sequence[Line] = (),
-                   light_under: float = 1.0) -> StrikeMeasure:
+                   light_under: float = 1.0, bilevel: bool = False) -> StrikeMeasure:
     """How struck one candidate's name is (`reference`: the blank page at NAME_PX_PER_MM); `streaks`:
     the scanner streaks found on the page, whose pixels say nothing about the voter. The light line
     (`faint`) is looked for only where the usual darkness shows less than `light_under` of a line (the
-    profile's strike_clear_below: elsewhere the name is struck or unclear whatever it shows)."""
-    best, pale, crossed_gaps, seen, faint = 0.0, False, 0.0, 1.0, 0.0
+    profile's strike_clear_below: elsewhere the name is struck or unclear whatever it shows); there, on a
+    1-bit scan (`bilevel`), so is a line of specks (`dotted`: a grey scan keeps a thin line whole, and
+    its noise makes specks that a light line's measure already judges)."""
+    best, pale, crossed_gaps, seen, faint, dotted = 0.0, False, 0.0, 1.0, 0.0, 0.0
     light = faint_levels(levels)
     lightest = InkLevels(levels.paper - LIGHT_SHARE * levels.contrast, levels.paper)
     for i, line in enumerate(cell.lines or (cell.text_rect,)):
@@ -338,9 +386,11 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
         light_runs = body_coverage(gray, homography, line, reference, lightest, blur_mm, memo, key, streaks)[0]
         faint = max(faint, min(light_runs, gap_coverage(gray, homography, line, reference, lightest, memo, key,
                                                         streaks)))
+        if bilevel:
+            dotted = max(dotted, dotted_share(gray, homography, line, reference, levels, memo, key, streaks))
     ink, strokes = _cell_ink(gray, homography, cell, reference, light, blur_mm, memo, streaks)
     r = cell.rect  # a line drawn along the rule above or below the name: ink of this row too
     along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, light, streaks) for y in (r.y, r.y + r.h))
     off = off_strike_mm2(ink, strokes) if best > 0 else 0.0
     return StrikeMeasure(round(best, 4), round(new_ink_mm2(ink) + along * 0.5, 2), pale, round(crossed_gaps, 4),
-                         round(seen, 3), round(off, 2), round(faint, 4))
+                         round(seen, 3), round(off, 2), round(faint, 4), round(dotted, 4))
