@@ -197,7 +197,7 @@ def dotted_share(gray: np.ndarray, homography: np.ndarray, line: Rect, reference
             on = (open_cut == c) | (open_cut == c - 1)
             seen = len(np.unique((open_x[on] / width).astype(np.int64)))
             best, share = int(counts[c]), counts[c] / max(seen, 1)
-    return share if best >= DOT_MIN_BLOCKS and seen >= 2 * DOT_MIN_BLOCKS else 0.0
+    return float(share) if best >= DOT_MIN_BLOCKS and seen >= 2 * DOT_MIN_BLOCKS else 0.0
 
 
 def _print_runs(ref: np.ndarray, length: int, sigma: float, memo: dict, key: tuple) -> np.ndarray:
