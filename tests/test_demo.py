@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -114,3 +115,32 @@ def test_the_demonstration_decisions_are_those_derived_from_the_samples_truth() 
     assert demo_decisions(expected) == DEMO
     assert DEMO["reviewer"] == "DEMO — not a real review"
     assert DEMO["demonstration"].startswith("DEMONSTRATION ONLY")
+
+
+def test_the_scan_counts_what_awaits_a_person_as_the_review_screen_does(demo, tmp_path: Path) -> None:
+    """omr scan says how many sheets await a person without reading every sheet back (awaiting_count:
+    the sheets in doubt, a batch at a time): the review screen's number, on the demo's database with all,
+    some and none of its decisions (removed from copies, their append-only trigger dropped)."""
+    from omr.review.model import AWAITING, TemplateShelf, awaiting_count, load_queue
+    from omr.store.database import Store
+
+    _, out = demo
+    counts = []
+    for keep in ("all", "some", "none"):
+        db = tmp_path / f"{keep}.sqlite"
+        shutil.copyfile(out / "results.sqlite", db)
+        if keep != "all":
+            with sqlite3.connect(db) as conn:
+                conn.execute("DROP TRIGGER decisions_no_delete")
+                conn.execute("DELETE FROM decisions" + (" WHERE id % 3 = 0" if keep == "some" else ""))
+        with Store(db, create=False) as store:
+            shelf = TemplateShelf(store)
+            assert shelf.by_fingerprint
+            queue = load_queue(store, shelf)
+            counts.append(awaiting_count(store, shelf))
+            assert counts[-1] == queue.counts()[AWAITING], keep
+            decided = {d.sheet_id for d in store.decisions()}
+            in_doubt = [s.id for batch in store.sheets_in_doubt(batch=7) for s in batch]
+            assert sorted(in_doubt) == sorted(s.id for s in store.sheet_items()
+                                              if s.read.status != "ok" or s.id in decided), keep
+    assert counts[0] < counts[1] < counts[2], counts  # (one sheet the demonstration leaves to a person)

@@ -116,9 +116,9 @@ def cluster_of(address: str | None) -> contextlib.AbstractContextManager:
 def _awaiting(store, template_paths: list[str]) -> int:
     """Sheets of the whole database that still await a person, as the review screen counts them:
     the number `omr review` shows is the number the scan says."""
-    from omr.review.model import AWAITING, TemplateShelf, load_queue
+    from omr.review.model import TemplateShelf, awaiting_count
 
-    return load_queue(store, TemplateShelf(store, template_paths)).counts()[AWAITING]
+    return awaiting_count(store, TemplateShelf(store, template_paths))
 
 
 class _Reads:

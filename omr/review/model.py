@@ -17,6 +17,7 @@ Decisions are only ever appended; the one in force for a row or a sheet is the l
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -314,12 +315,40 @@ def _state_group(s: SheetItem) -> str:
 def load_queue(store: Store, shelf: TemplateShelf) -> Queue:
     latest = store.latest_decisions()
     items = store.sheet_items()
-    reads = _lacking_pages([(x.id, x.read) for x in items], shelf)
-    sheets = [build_sheet(x.id, reads.get(x.id, x.read), shelf, latest) for x in items]
-    for s in sheets:
-        if s.id in reads:
-            s.sheet_needs_decision = True
+    sheets = _queue_sheets(items, _lacking_pages([(x.id, x.read) for x in items], shelf), shelf, latest)
     return Queue([s for s in sheets if s.in_queue], len(items))
+
+
+def awaiting_count(store: Store, shelf: TemplateShelf) -> int:
+    """load_queue(store, shelf).counts()[AWAITING] without holding every read (a scan says it at its end,
+    whatever the database's size): a sheet read 'ok' that no person has decided on is never in the queue
+    unless its ballot lacks a page, so only the sheets in doubt are read, a batch at a time, and every page
+    of the multi-page cross-out ballots (to find those lacking one)."""
+    latest = store.latest_decisions()
+    paged = [fp for fp in store.fingerprints() if _paged_crossout(shelf.get(fp))]
+    items = store.sheet_items_of(paged)
+    batches = [(items, _lacking_pages([(x.id, x.read) for x in items], shelf))]
+    count = 0
+    for batch, lacking in itertools.chain(batches, ((b, {}) for b in store.sheets_in_doubt(paged))):
+        count += sum(s.in_queue and s.state == AWAITING for s in _queue_sheets(batch, lacking, shelf, latest))
+    return count
+
+
+def _queue_sheets(items: list[StoredSheet], lacking: dict[int, SheetRead], shelf: TemplateShelf,
+                  latest: dict) -> list[SheetItem]:
+    """The review's view of stored sheets; those whose ballot lacks a page (`lacking`: their reads with
+    the reason said) need a decision on the whole sheet."""
+    sheets = [build_sheet(x.id, lacking.get(x.id, x.read), shelf, latest) for x in items]
+    for s in sheets:
+        if s.id in lacking:
+            s.sheet_needs_decision = True
+    return sheets
+
+
+def _paged_crossout(info: TemplateInfo | None) -> bool:
+    """A cross-out ballot printed on more than one page: a page scanned without the others is not counted."""
+    return (info is not None and len(info.layout.pages) > 1
+            and any(c.kind == "crossout" for c in info.template.contests))
 
 
 def _lacking_pages(items: list[tuple[int, SheetRead]], shelf: TemplateShelf) -> dict[int, SheetRead]:
@@ -329,9 +358,7 @@ def _lacking_pages(items: list[tuple[int, SheetRead]], shelf: TemplateShelf) -> 
     out: dict[int, SheetRead] = {}
     by_fp: dict[str, list[tuple[int, SheetRead]]] = {}
     for sid, read in sorted(items, key=lambda x: (x[1].source, x[1].page, x[0])):
-        info = shelf.get(read.fingerprint)
-        if (info is not None and len(info.layout.pages) > 1 and not read.test and read.status != SHEET_REJECTED
-                and any(c.kind == "crossout" for c in info.template.contests)):
+        if _paged_crossout(shelf.get(read.fingerprint)) and not read.test and read.status != SHEET_REJECTED:
             by_fp.setdefault(read.fingerprint, []).append((sid, read))
     for fp, sheets in by_fp.items():
         pages = len(shelf.get(fp).layout.pages)

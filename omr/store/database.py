@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from omr.read.results import SheetRead
+from omr.read.results import SHEET_OK, SheetRead
 from omr.store import log, schema
 from omr.store.chain import canonical_json, sheet_payload
 from omr.store.readback import DECISION_COLUMNS, decision_from_row, run_row
@@ -325,6 +325,32 @@ class Store:
     def sheet_items(self, run_id: int | None = None) -> list[StoredSheet]:
         """The stored sheets, ordered by (first path, page); only those stored by `run_id` if given."""
         return load_sheets(self._conn) if run_id is None else load_sheets(self._conn, "s.run_id = ?", (run_id,))
+
+    def fingerprints(self) -> list[str]:
+        """The template fingerprints the stored sheets were read with (a rejected sheet has none)."""
+        return [fp for (fp,) in self._conn.execute(
+            "SELECT DISTINCT fingerprint FROM sheets WHERE fingerprint IS NOT NULL ORDER BY fingerprint")]
+
+    def sheet_items_of(self, fingerprints: Sequence[str]) -> list[StoredSheet]:
+        """Every stored sheet read with one of these template fingerprints, ordered as sheet_items."""
+        marks = ", ".join("?" * len(fingerprints))
+        return load_sheets(self._conn, f"s.fingerprint IN ({marks})", tuple(fingerprints)) if fingerprints else []
+
+    def sheets_in_doubt(self, leave_out: Sequence[str] = (), batch: int = 500) -> Iterator[list[StoredSheet]]:
+        """The stored sheets not read 'ok' or with a person's decision (those that can be in the review
+        queue), but for those read with a fingerprint in `leave_out`, `batch` at a time in the order they
+        were stored: a count over a large database never holds every read."""
+        marks = ", ".join("?" * len(leave_out))
+        outside = f" AND (fingerprint IS NULL OR fingerprint NOT IN ({marks}))" if leave_out else ""
+        after = 0
+        while True:
+            ids = [sid for (sid,) in self._conn.execute(
+                "SELECT id FROM sheets WHERE id > ? AND (status != ? OR id IN (SELECT sheet_id FROM decisions))"
+                f"{outside} ORDER BY id LIMIT ?", (after, SHEET_OK, *leave_out, batch))]
+            if not ids:
+                return
+            yield load_sheets(self._conn, f"s.id IN ({', '.join('?' * len(ids))})", tuple(ids))
+            after = ids[-1]
 
     def sheets(self, run_id: int | None = None) -> list[SheetRead]:
         """The reads as stored, ordered by (first path, page); only those stored by `run_id` if given."""
