@@ -536,3 +536,21 @@ def test_each_run_is_replayed_in_its_order_with_its_own_thresholds(tmp_path: Pat
 
     assert flagged(db) == {("c-again.pdf", 1), ("a-late.pdf", 1)}
     assert flagged(naive) == {("3.pdf", k1 + 1), ("3.pdf", k2 + 1)}
+
+
+def test_the_digest_of_lines_sorted_by_sqlite_is_that_of_sorted_lines() -> None:
+    """omr scan sorts a batch's digest lines in a temporary SQLite database (BINARY collation of UTF-8),
+    not in memory: the same order as Python's sorted() by code point, so the same digest, with lines that
+    differ only past the ASCII range (Vietnamese letters, one in the astral plane) and prefixes."""
+    import sqlite3
+
+    from omr.audit.digest import keys_digest, sorted_keys_digest
+
+    lines = ["{\"a\":1}", "{\"a\":1}", "Bà", "Ba", "Bá", "Bạ", "B\U0001f600", "B\uffff", "B", "Ông", "ông", "Z",
+             "{\"a\":10}", "{\"a\":1,\"b\":\"Đ\"}"]
+    with sqlite3.connect("") as conn:
+        conn.execute("CREATE TABLE lines (line TEXT NOT NULL)")
+        conn.executemany("INSERT INTO lines VALUES (?)", [(x,) for x in reversed(lines)])
+        ordered = [x for (x,) in conn.execute("SELECT line FROM lines ORDER BY line")]
+    assert ordered == sorted(lines)
+    assert sorted_keys_digest(ordered) == keys_digest(lines)

@@ -30,8 +30,14 @@ def reads_digest(reads: Iterable[SheetRead]) -> str:
 
 def keys_digest(keys: Iterable[str]) -> str:
     """The digest of reads given by their read_key lines (in any order)."""
+    return sorted_keys_digest(sorted(keys))
+
+
+def sorted_keys_digest(lines: Iterable[str]) -> str:
+    """keys_digest of lines already sorted by code point: as sorted() orders str, and as SQLite's BINARY
+    collation orders their UTF-8 (omr scan sorts a large batch's lines there, on disk)."""
     h = hashlib.sha256()
-    for line in sorted(keys):
+    for line in lines:
         h.update(line.encode())
         h.update(b"\n")
     return h.hexdigest()
