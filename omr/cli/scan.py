@@ -48,7 +48,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     options = ScanOptions(tuple(templates), tuple(args.template), profile, jobs=max(1, args.jobs),
                           annotate_dir=args.annotate, debug_dir=args.debug)
     # the JSON of the sheets and the digest's lines wait on disk: a private temporary SQLite database sorts
-    # the lines (0.5-5 kB a sheet: a 100,000-sheet batch's would not fit in the memory the scan may use)
+    # the lines (0.4-2 kB a page: a 100,000-page batch's would not fit in the memory the scan may use)
     with tempfile.TemporaryFile() as spool, contextlib.closing(sqlite3.connect("")) as keys:
         from omr.cli.terminal import language_of, sheet_lines
 
