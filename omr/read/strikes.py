@@ -164,6 +164,15 @@ DOT_MIN_BLOCKS = 4  # specks in fewer blocks, or fewer than twice as many blocks
 DOT_SLOPES = np.tan(np.radians(np.arange(-20.0, 20.1, 2.0)))  # the angles a hand strikes at
 
 
+def _blocks_on_lines(cut: np.ndarray, xs: np.ndarray, width: float, n_cuts: int, n_blocks: int) -> np.ndarray:
+    """Per line (`cut`: the bin of each point's height along it), the blocks holding a point within it or
+    the bin above: a line's specks straddle two neighbouring bins."""
+    on = np.zeros((n_cuts, n_blocks), bool)
+    on[cut, (xs / width).astype(np.int64)] = True
+    on[1:] |= on[:-1].copy()
+    return on.sum(axis=1)
+
+
 def dotted_share(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray, levels: InkLevels,
                  memo: dict, key: tuple, streaks: Sequence[Line] = ()) -> float:
     """Share of one printed line's width (in DOT_BLOCK_MM blocks) holding specks of new ink that lie on one
@@ -179,24 +188,19 @@ def dotted_share(gray: np.ndarray, homography: np.ndarray, line: Rect, reference
     ys, xs = np.nonzero(ink)
     if len(xs) < 3:
         return 0.0
-    open_y, open_x = np.nonzero(~printed)  # where a line's specks could show at all
-    width = DOT_BLOCK_MM * s
+    open_y, open_x = np.nonzero(~printed)  # where a line's specks could show at all (every speck is there too)
+    width, bin_h = DOT_BLOCK_MM * s, DOT_LINE_MM * s / 2
     n_blocks = int(np.ceil(scan.shape[1] / width))
     best, share, seen = 0, 0.0, 0
     for slope in DOT_SLOPES:
-        offset = int(np.floor(-slope * scan.shape[1] / (DOT_LINE_MM * s / 2))) - 1 if slope > 0 else 0
-        cut = np.floor((ys - slope * xs) / (DOT_LINE_MM * s / 2)).astype(np.int64) - offset
-        n_cuts = int(np.floor((scan.shape[0] - min(slope, 0) * scan.shape[1]) / (DOT_LINE_MM * s / 2))) - offset + 2
-        hits = np.zeros((n_cuts, n_blocks), bool)
-        hits[cut, (xs / width).astype(np.int64)] = True
-        hits[1:] |= hits[:-1].copy()  # a line's specks straddle two neighbouring bins
-        counts = hits.sum(axis=1)
-        c = int(np.argmax(counts))
-        if counts[c] > best:
-            open_cut = np.floor((open_y - slope * open_x) / (DOT_LINE_MM * s / 2)).astype(np.int64) - offset
-            on = (open_cut == c) | (open_cut == c - 1)
-            seen = len(np.unique((open_x[on] / width).astype(np.int64)))
-            best, share = int(counts[c]), counts[c] / max(seen, 1)
+        cut_open = np.floor((open_y - slope * open_x) / bin_h).astype(np.int64)
+        lo, n_cuts = int(cut_open.min()), int(cut_open.max() - cut_open.min()) + 2
+        hits = _blocks_on_lines(np.floor((ys - slope * xs) / bin_h).astype(np.int64) - lo, xs, width, n_cuts, n_blocks)
+        room = _blocks_on_lines(cut_open - lo, open_x, width, n_cuts, n_blocks)
+        c = int(np.argmax(hits))
+        if hits[c] > best:
+            best, seen = int(hits[c]), int(room[c])
+            share = best / max(seen, 1)
     return float(share) if best >= DOT_MIN_BLOCKS and seen >= 2 * DOT_MIN_BLOCKS else 0.0
 
 
