@@ -17,7 +17,6 @@ Decisions are only ever appended; the one in force for a row or a sheet is the l
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -326,12 +325,13 @@ def awaiting_count(store: Store, shelf: TemplateShelf) -> int:
     of the multi-page cross-out ballots (to find those lacking one)."""
     latest = store.latest_decisions()
     paged = [fp for fp in store.fingerprints() if _paged_crossout(shelf.get(fp))]
+
+    def awaiting(items: list[StoredSheet], lacking: dict[int, SheetRead]) -> int:
+        return sum(s.in_queue and s.state == AWAITING for s in _queue_sheets(items, lacking, shelf, latest))
+
     items = store.sheet_items_of(paged)
-    batches = [(items, _lacking_pages([(x.id, x.read) for x in items], shelf))]
-    count = 0
-    for batch, lacking in itertools.chain(batches, ((b, {}) for b in store.sheets_in_doubt(paged))):
-        count += sum(s.in_queue and s.state == AWAITING for s in _queue_sheets(batch, lacking, shelf, latest))
-    return count
+    count = awaiting(items, _lacking_pages([(x.id, x.read) for x in items], shelf))
+    return count + sum(awaiting(batch, {}) for batch in store.sheets_in_doubt(paged))
 
 
 def _queue_sheets(items: list[StoredSheet], lacking: dict[int, SheetRead], shelf: TemplateShelf,
