@@ -112,6 +112,18 @@ def best_ring(ink: np.ndarray, s: float, smaller_side_mm: float, thin: bool = Fa
     return best, cx, cy, outer
 
 
+def _pale_levels(levels: InkLevels) -> InkLevels:
+    """Levels under which ink_mask sees ink from PALE_SHARE of the usual darkness: a stamp pressed with little ink."""
+    return InkLevels(levels.paper - PALE_SHARE * levels.contrast, levels.paper)
+
+
+def _stamp_ink(scan: np.ndarray, left_out: np.ndarray, levels: InkLevels, s: float) -> np.ndarray:
+    """New ink at `levels` in a patch, but where `left_out` (the print, a scanner streak), specks under
+    2 x 2 px removed: what a stamp left."""
+    ink = ink_mask(scan, levels, s, STRIKE_INK) & ~left_out
+    return cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
+
+
 STAMP_DISC_RING = 0.75  # ink on this share of a ring (any darkness): the stamp, whose whole disc is not writing
 STAMP_DISC_MARGIN_MM = 1.5  # past the ring's outer edge: its blurred rim, and the centre found to within a millimetre
 STAMP_SPILL_MM = 8.0  # an offset stamp's ring is looked for this far past its area
@@ -133,9 +145,7 @@ def stamp_disc(gray: np.ndarray, homography: np.ndarray, zone: Rect, reference: 
     printed = reference.printed[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
     if printed.shape != scan.shape:
         return None
-    pale = InkLevels(levels.paper - PALE_SHARE * levels.contrast, levels.paper)
-    ink = ink_mask(scan, pale, s, STRIKE_INK) & ~printed
-    ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
+    ink = _stamp_ink(scan, printed, _pale_levels(levels), s)
     share, cx, cy, outer = best_ring(ink, s, side, thin=True)
     if share < STAMP_DISC_RING or outer <= 0:
         return None
@@ -155,8 +165,7 @@ def read_stamp(gray: np.ndarray, homography: np.ndarray, zone: Rect, reference: 
     if printed.shape != scan.shape:
         printed = np.zeros(scan.shape, bool)
     hidden = streak_mask(zone, scan.shape, streaks, s)
-    ink = ink_mask(scan, faint_levels(levels), s, STRIKE_INK) & ~printed & ~hidden  # red ink is pale: from 60 %
-    ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
+    ink = _stamp_ink(scan, printed | hidden, faint_levels(levels), s)  # red ink is pale: from 60 %
     mm2 = round(float(np.count_nonzero(ink)) / (s * s), 1)
     shows = not is_bilevel(gray) and contrast >= min_contrast
     ring = round(ring_share(ink, s, min(zone.w, zone.h)), 3) if mm2 >= absent_mm2 else 0.0
@@ -164,11 +173,11 @@ def read_stamp(gray: np.ndarray, homography: np.ndarray, zone: Rect, reference: 
     if ring >= ring_needed and min(w, h) / s >= MIN_EXTENT_MM:
         return StampRead(STAMP_PRESENT, mm2, shows, f"a round stamp: {mm2:.0f} mm² of ink on {ring:.0%} of a ring",
                          ring)
-    pale = ink_mask(scan, InkLevels(levels.paper - PALE_SHARE * levels.contrast, levels.paper), s, STRIKE_INK)
-    pale = cv2.morphologyEx((pale & ~printed & ~hidden).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    pale = _stamp_ink(scan, printed | hidden, _pale_levels(levels), s)
     pale_mm2 = float(np.count_nonzero(pale)) / (s * s)
-    pale_ring = ring_share(pale > 0, s, min(zone.w, zone.h)) if pale_mm2 >= absent_mm2 else 0.0
-    _, _, pw, ph = cv2.boundingRect(pale)  # a faint stamp's extent is its pale ink's (too little is darker)
+    pale_ring = ring_share(pale, s, min(zone.w, zone.h)) if pale_mm2 >= absent_mm2 else 0.0
+    # a faint stamp's extent is its pale ink's (too little of it is darker)
+    _, _, pw, ph = cv2.boundingRect(pale.astype(np.uint8))
     if shows and pale_ring >= max(PALE_PRESENT, ring_needed) and min(pw, ph) / s >= MIN_EXTENT_MM:
         return StampRead(STAMP_PRESENT, mm2, shows, f"a faint round stamp: ink on {pale_ring:.0%} of a ring",
                          round(pale_ring, 3))
