@@ -11,7 +11,7 @@ from omr.read.calibration import Profile
 from omr.read.inspect import Finding, PageReference
 from omr.read.interpret import STAMP_PRESENT, crossout_rows
 from omr.read.marks import InkLevels
-from omr.read.results import MarkRead, Reason, RowRead
+from omr.read.results import MARKED, MarkRead, Reason, RowRead
 from omr.read.stamp import read_stamp
 from omr.read.strikes import measure_strike, strike_state
 
@@ -36,7 +36,8 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
         state = strike_state(m, profile.strike_struck_at, profile.strike_clear_below, profile.strike_ink_mm2,
                              profile.strike_restored_mm2, profile.strike_min_seen, profile.strike_light_below,
                              profile.strike_dotted_below)
-        marks[cell.row_id].append(MarkRead(cell.contest_id, cell.row_id, STRUCK, m.coverage, state))
+        score = max(m.coverage, m.thin) if state == MARKED else m.coverage  # the share that made it struck
+        marks[cell.row_id].append(MarkRead(cell.contest_id, cell.row_id, STRUCK, score, state))
         r = cell.rect
         where[cell.row_id] = (round(r.x, 1), round(r.y, 1), round(r.w, 1), round(r.h, 1))
     for m in box_marks:

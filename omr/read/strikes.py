@@ -56,6 +56,8 @@ class StrikeMeasure:
     faint: float = 0.0  # coverage from LIGHT_SHARE of the usual darkness: a light ballpoint or pencil strike
     #                     (measured only where the usual darkness shows no line: see measure_strike)
     dotted: float = 0.0  # a line of specks through the letters (dotted_share): a thin strike a 1-bit scan broke up
+    thin: float = 0.0  # coverage with the gaps judged from FAINT_SHARE of the darkness: a thin pen line that the
+    #                    usual threshold leaves one pixel wide, which the gaps' 2x2 opening removes
 
 
 def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float,
@@ -69,7 +71,7 @@ def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2
     specks crosses (`dotted_below` or more of it: a thin pen's strike that a 1-bit threshold broke up)."""
     if m.seen < min_seen:
         return MARGINAL
-    if m.coverage >= struck_at and not m.pale:
+    if max(m.coverage, m.thin) >= struck_at and not m.pale:
         return MARKED if m.off_strike_mm2 < restored_mm2 else MARGINAL
     if (max(m.coverage, m.gaps) < clear_below and m.faint < light_below and m.dotted < dotted_below
             and m.ink_mm2 < ink_mm2):
@@ -153,8 +155,9 @@ def gap_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, reference
     gaps = memo[memo_key] & ~streak_mask(body_band(line), scan.shape, streaks).any(axis=0)
     if gaps.sum() < 4:
         return 0.0
-    ink = cv2.morphologyEx(ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8), cv2.MORPH_OPEN,
-                           np.ones((2, 2), np.uint8))
+    raw = ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8)
+    ink = cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))  # specks out; a one-pixel line
+    ink |= cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((1, 3), np.uint8))  # along the row stays
     return float(ink.any(axis=0)[gaps].mean())
 
 
@@ -305,23 +308,46 @@ def new_ink_mm2(ink: np.ndarray) -> float:
         / (s * s)
 
 
-def off_strike_mm2(ink: np.ndarray, strokes: np.ndarray) -> float:
+UPRIGHT_SHARE = 0.5  # ink down this share of a column of the cell (grown past both rules) runs through the row
+
+
+def on_the_name(ink: np.ndarray) -> np.ndarray:
+    """The cell's ink (grown CELL_GROW_MM past its rules) that a voter's sign on this name could be: between
+    the rules (a neighbouring row's strike may reach past one), and not in columns ink runs down from rule to
+    rule and past both (a scanner streak the page's inspection did not find: a sign on a name stays in its row)."""
+    grow = int(round(CELL_GROW_MM * NAME_PX_PER_MM))
+    through = (ink.mean(axis=0) >= UPRIGHT_SHARE).astype(np.uint8)[None, :]
+    through = cv2.dilate(through, np.ones((1, 2 * SHARP_GROW_PX + 1), np.uint8))[0].astype(bool)
+    inside = ink & ~through[None, :]
+    inside[:grow] = False
+    inside[inside.shape[0] - grow:] = False
+    return inside
+
+
+SIGN_BEFORE_MM, SIGN_AFTER_MM = 4.0, 15.0  # a sign that a strike is taken back is on the name or this near it
+
+
+def off_strike_mm2(ink: np.ndarray, strokes: np.ndarray, name: tuple[int, int] | None = None) -> float:
     """On a struck name, the new ink away from the strike's line (beyond STRIKE_REACH_MM of the middle of
     its straight strokes, column by column, bridged between them): dots, a tick, an x or a circle added
-    after the strike, the voter's sign that the name is restored."""
+    after the strike, the voter's sign that the name is restored. With the name's columns (`name`), only
+    the ink on and near it (SIGN_BEFORE_MM, SIGN_AFTER_MM): a scan's line along the row is not measured
+    past them."""
     s = NAME_PX_PER_MM
+    span = slice(0, ink.shape[1]) if name is None else slice(max(int(name[0] - SIGN_BEFORE_MM * s), 0),
+                                                           int(name[1] + SIGN_AFTER_MM * s))
     columns = np.flatnonzero(strokes.any(axis=0))
     if len(columns) == 0:
-        return new_ink_mm2(ink)
+        return new_ink_mm2(ink[:, span])
     rows = np.arange(strokes.shape[0], dtype=np.float32)[:, None]
     middle = (strokes * rows).sum(axis=0)[columns] / strokes.sum(axis=0)[columns]
-    span = np.arange(columns[0], columns[-1] + 1)
-    centre = np.interp(span, columns, middle)
+    struck = np.arange(columns[0], columns[-1] + 1)
+    centre = np.interp(struck, columns, middle)
     line = np.zeros(strokes.shape, np.uint8)
-    line[np.clip(np.rint(centre).astype(int), 0, strokes.shape[0] - 1), span] = 1
+    line[np.clip(np.rint(centre).astype(int), 0, strokes.shape[0] - 1), struck] = 1
     reach = 2 * int(round(STRIKE_REACH_MM * s)) + 1
     near = cv2.dilate(line, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach))).astype(bool)
-    return new_ink_mm2(ink & ~near)
+    return new_ink_mm2((ink & ~near)[:, span])
 
 
 RULE_BAND_MM = 1.5  # either side of a ruled line between two rows
@@ -368,7 +394,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     profile's strike_clear_below: elsewhere the name is struck or unclear whatever it shows); there, on a
     1-bit scan (`bilevel`), so is a line of specks (`dotted`: a grey scan keeps a thin line whole, and
     its noise makes specks that a light line's measure already judges)."""
-    best, pale, crossed_gaps, seen, faint, dotted = 0.0, False, 0.0, 1.0, 0.0, 0.0
+    best, pale, crossed_gaps, seen, faint, dotted, thin = 0.0, False, 0.0, 1.0, 0.0, 0.0, 0.0
     light = faint_levels(levels)
     lightest = InkLevels(levels.paper - LIGHT_SHARE * levels.contrast, levels.paper)
     for i, line in enumerate(cell.lines or (cell.text_rect,)):
@@ -378,6 +404,8 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
         gaps = gap_coverage(gray, homography, line, reference, levels, memo, key, streaks)
         coverage = min(runs, gaps)  # a strike shows in both; blurred letters only in runs, specks only in gaps
         crossed_gaps = max(crossed_gaps, gaps)
+        if runs > gaps:  # the runs see more of a line than the gaps do: a thin line they may have lost
+            thin = max(thin, min(runs, gap_coverage(gray, homography, line, reference, light, memo, key, streaks)))
         # a broad pale band between the words (a fold's shadow): the confidence ballot's check, reused
         pale = pale or broad_pale
         best = max(best, coverage)
@@ -395,6 +423,8 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     ink, strokes = _cell_ink(gray, homography, cell, reference, light, blur_mm, memo, streaks)
     r = cell.rect  # a line drawn along the rule above or below the name: ink of this row too
     along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, light, streaks) for y in (r.y, r.y + r.h))
-    off = off_strike_mm2(ink, strokes) if best > 0 else 0.0
+    t = cell.text_rect  # the name's columns in the cell's patch (see _cell_ink)
+    name = (int((t.x - r.x - 0.5) * NAME_PX_PER_MM), int(np.ceil((t.x + t.w - r.x - 0.5) * NAME_PX_PER_MM)))
+    off = off_strike_mm2(on_the_name(ink), strokes, name) if max(best, thin) > 0 else 0.0
     return StrikeMeasure(round(best, 4), round(new_ink_mm2(ink) + along * 0.5, 2), pale, round(crossed_gaps, 4),
-                         round(seen, 3), round(off, 2), round(faint, 4), round(dotted, 4))
+                         round(seen, 3), round(off, 2), round(faint, 4), round(dotted, 4), round(thin, 4))
