@@ -241,7 +241,7 @@ def test_struck_then_restored_goes_to_a_person(state, party, books):
         n = len(t.contests[0].candidates)
         for index in range(4):
             kinds = ["restored" if i == index % n else "line" if i % 2 else "none" for i in range(n)]
-            for profile in ("clean", "office-scanner"):
+            for profile in ("clean", "office-scanner", "rough", "phone", "faint"):
                 sheet = read(sim.ballot(index, t, profile, kinds=kinds)[0], books[t.id])
                 row = sheet.rows[index % n]
                 assert row.marks[0].state == MARGINAL and row.status == REVIEW, (t.id, index, profile, row)
