@@ -106,10 +106,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "shortcuts": {"vi": "Phím tắt", "en": "Keyboard shortcuts"},
     "shortcuts_text": {
         "vi": "↑/↓: chọn dòng · A: giữ kết quả máy · 1, 2, 3…: chọn ô · X: dòng không hợp lệ · "
-              "S: phiếu hợp lệ (phiếu quét trùng: chỉ đếm một lần) · R: loại phiếu (chọn lý do rồi xác nhận) · "
+              "S: phiếu hợp lệ (phiếu nghi quét trùng: mở phần xác nhận chỉ đếm một lần) · "
+              "R: loại phiếu (chọn lý do rồi xác nhận) · "
               "N hoặc →: phiếu sau · P hoặc ←: phiếu trước · O: bản quét gốc · Enter trong ô họ tên: chỉ xác nhận tên",
         "en": "↑/↓: pick a row · A: keep the machine read · 1, 2, 3…: choose a box · X: row invalid · "
-              "S: valid ballot (a copy: count it once) · R: reject the sheet (choose a reason, then confirm) · "
+              "S: valid ballot (a suspected copy: opens the confirmation to count it once) · "
+              "R: reject the sheet (choose a reason, then confirm) · "
               "N or →: next sheet · P or ←: previous sheet · O: original scan · Enter in the name box: the name only"},
     "duplicate_of": {"vi": "Xem phiếu đã quét trước", "en": "See the earlier scan"},
     "status_ok": {"vi": "máy đọc được", "en": "read"},
@@ -190,8 +192,17 @@ MESSAGES: dict[str, dict[str, str]] = {
     "dup_unknown": {"vi": "Không tìm thấy bản quét trước trong cơ sở dữ liệu.",
                     "en": "The earlier scan is not in this database."},
     "dup_once": {"vi": "Cùng một tờ phiếu: chỉ đếm một lần", "en": "The same sheet: count it once"},
-    "dup_once_help": {"vi": "Bản quét này không được đếm; tờ phiếu đã được đếm ở bản quét trước.",
-                      "en": "This scan is not counted; the ballot counts through the earlier scan."},
+    "dup_once_help": {"vi": "Bản quét này sẽ không được đếm; tờ phiếu chỉ được đếm một lần, ở bản quét trước. "
+                            "Hai người có thể đánh dấu giống hệt nhau: nếu đây là hai lá phiếu khác nhau thì đừng "
+                            "xác nhận, kẻo một lá phiếu bị bỏ sót.",
+                      "en": "This scan will not be counted; the ballot counts once, through the earlier scan. Two "
+                            "voters can mark alike: if these are two different ballots, do not confirm, or one "
+                            "ballot goes uncounted."},
+    "dup_once_confirm": {"vi": "Tôi đã so hai bản quét: đây là cùng một tờ phiếu bị quét hai lần.",
+                         "en": "I compared the two scans: it is the same sheet, scanned twice."},
+    "dup_once_missing": {"vi": "Hãy đánh dấu ô xác nhận là cùng một tờ phiếu rồi mới bấm xác nhận.",
+                         "en": "Tick the box confirming it is the same sheet, then confirm."},
+    "dup_once_do": {"vi": "Xác nhận: không đếm bản quét này", "en": "Confirm: do not count this scan"},
     "dup_both_open": {"vi": "Đây là hai lá phiếu khác nhau…", "en": "These are two different ballots…"},
     "dup_both_confirm": {"vi": "Tôi đã so hai tờ phiếu giấy: đây là hai lá phiếu khác nhau, phải đếm cả hai.",
                          "en": "I compared the two paper sheets: they are two different ballots, both count."},
@@ -225,6 +236,14 @@ MESSAGES: dict[str, dict[str, str]] = {
                                  "if the paper ballot is valid."},
     "f_distinct": {"vi": "Để đếm cả hai bản quét, hãy đánh dấu ô xác nhận rằng đây là hai lá phiếu khác nhau.",
                    "en": "To count both scans, tick the box confirming they are two different ballots."},
+    "f_same_sheet": {"vi": "Để chỉ đếm một lần, hãy đánh dấu ô xác nhận rằng hai bản quét là cùng một tờ phiếu. "
+                           "Chưa có gì được lưu.",
+                     "en": "To count it once, tick the box confirming the two scans are the same sheet. Nothing "
+                           "was saved."},
+    "f_both_ticked": {"vi": "Bạn đã đánh dấu cả hai ô “cùng một tờ phiếu” và “hai lá phiếu khác nhau”: hãy chỉ đánh "
+                            "dấu một ô. Chưa có gì được lưu.",
+                      "en": "Both “the same sheet” and “two different ballots” are ticked: tick only one. Nothing "
+                            "was saved."},
     "f_not_duplicate": {"vi": "Phiếu này không bị nghi là quét trùng.", "en": "This sheet is not a suspected copy."},
     "choices_over": {"vi": "Đã đánh dấu {n}, tối đa được {max}.", "en": "{n} ticked, at most {max} allowed."},
     "scan_missing_title": {"vi": "Không tìm thấy tệp quét của phiếu này",

@@ -118,6 +118,27 @@
     }
   }
 
+  // S on a suspected copy only opens its question: counting it once drops this scan's vote, and two
+  // voters can mark alike, so the tick ("the same sheet") and the confirmation are the reviewer's own.
+  function openDuplicate() {
+    var box = document.getElementById("duplicate-once-box");
+    if (!box) return;
+    box.open = true;
+    keepInView(box);
+    var tick = document.getElementById("same-sheet");
+    if (tick) tick.focus();
+  }
+
+  function checkDuplicate(e) {
+    var tick = document.getElementById("same-sheet");
+    var warn = document.getElementById("same-sheet-missing");
+    if (tick && !tick.checked) {
+      e.preventDefault();
+      if (warn) warn.hidden = false;
+      tick.focus();
+    }
+  }
+
   function countChoices(card) {
     var warn = card.querySelector(".choices-over");
     if (!warn) return;
@@ -167,6 +188,8 @@
       if (name) name.addEventListener("keydown", confirmName);
       var confirmReject = document.getElementById("reject-sheet");
       if (confirmReject) confirmReject.addEventListener("click", checkReject);
+      var confirmOnce = document.getElementById("duplicate-once");
+      if (confirmOnce) confirmOnce.addEventListener("click", checkDuplicate);
       // what to show first: a sheet-level question not yet decided (its reasons and buttons; a copy: both
       // scans, which stay beside the buttons on a wide screen), else the row the keys act on
       var narrow = window.innerWidth < 1000;  // one column (a small screen, or zoomed in): the image is above
@@ -220,7 +243,8 @@
       else handled = false;
     }
     else if (key === "Enter" && card && card.querySelector("[data-act=save]")) press(card.querySelector("[data-act=save]"));
-    else if (key === "s") press(document.getElementById("duplicate-once") || document.getElementById("accept-sheet"));
+    else if (key === "s" && document.getElementById("duplicate-once-box")) openDuplicate();
+    else if (key === "s") press(document.getElementById("accept-sheet"));
     else if (key === "r") openReject();
     else if (key === "n" || key === "ArrowRight") { var n = document.getElementById("next"); if (n) n.click(); }
     else if (key === "p" || key === "ArrowLeft") { var p = document.getElementById("prev"); if (p) p.click(); }
