@@ -2,8 +2,9 @@
 1280x720 and at 200% zoom: R asks for a reason and a confirmation and can be undone; Enter in the
 name box confirms the name only; S on a sheet scanned twice only opens its confirmation (the tick "the
 same sheet", then the button, and the server refuses the form without the tick), counting both needs an
-explicit choice too; after each decision the row the keys act on is on screen; a several-choice row
-cannot be saved with more choices than allowed. Screenshots go to /tmp/review-screens/slips-*.png.
+explicit choice too, and so does counting a cross-out ballot (the tick "I looked at the paper"); after
+each decision the row the keys act on is on screen; a several-choice row cannot be saved with more
+choices than allowed. Screenshots go to /tmp/review-screens/slips-*.png.
 
 The database is its own (bundled samples and crafted sheets, as in test_review_browser).
 """
@@ -49,15 +50,22 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def pair(pristine: Path, tmp_path: Path):
-    """(server, database, the suspected copy) on a fresh copy of the pristine database."""
+def fresh(pristine: Path, tmp_path: Path):
+    """(server, database) on a fresh copy of the pristine database."""
     db = tmp_path / "results.sqlite"
     with closing(sqlite3.connect(pristine)) as source, closing(sqlite3.connect(db)) as copy:
         source.backup(copy)
-    (sheet,) = awaiting(db, lambda s: "duplicate" in s.codes)
     srv = ReviewServer(db, host="127.0.0.1", port=0).start()
-    yield srv, db, sheet
+    yield srv, db
     srv.close()
+
+
+@pytest.fixture
+def pair(fresh):
+    """(server, database, the suspected copy) on a fresh copy of the pristine database."""
+    server, db = fresh
+    (sheet,) = awaiting(db, lambda s: "duplicate" in s.codes)
+    return server, db, sheet
 
 
 def new_page(browser, size: str = "1280x720"):  # noqa: F811
@@ -336,6 +344,62 @@ def test_a_form_counting_a_copy_once_without_the_tick_is_refused_and_changes_not
     assert statuses == [400, 400, 400]
     context.close()
     assert errors == [REFUSED_FORM] * 3
+
+
+def counted(db: Path) -> dict:
+    """Every row's (valid, invalid, pending, counts) in the tally."""
+    return {(c["template"], c["id"], r["id"]): (r["valid"], r["invalid"], r["pending"], r["counts"])
+            for c in tally(db)["contests"] for r in c["rows"]}
+
+
+def test_s_on_a_cross_out_ballot_asks_for_the_paper_before_its_votes_count(browser, fresh):  # noqa: F811
+    """Accepting a cross-out ballot's sheet is what counts it as stamped, its writing harmless (a ballot the
+    machine saw no stamp on is invalid or pending until then): S opens the question, the tick "I looked at
+    the paper" and the button decide, the server refuses the form without the tick (accept or restore). A
+    ballot of another kind keeps its one-key S (test_review_browser): its rows count as read already."""
+    server, db = fresh
+    sheet = awaiting(db, lambda s: s.accept_settles_ballot and s.sheet_needs_decision and "stamp-absent" in s.codes)[0]
+    before = counted(db)
+    context, pg, errors = new_page(browser)
+    statuses: list[int] = []
+    pg.on("response", lambda r: statuses.append(r.status) if r.request.method == "POST" else None)
+    pg.goto(f"{server.base}/sheet/{sheet.id}")
+    give_name(pg)
+    pg.keyboard.press("s")
+    pg.wait_for_timeout(300)
+    assert history(db, sheet.id) == [] and pg.locator("#accept-sheet-box").evaluate("d => d.open")
+    assert pg.evaluate("document.activeElement.id") == "checked-paper" and in_view(pg, "#accept-sheet")
+    assert "Chỉ tờ phiếu giấy mới cho biết điều đó" in pg.inner_text("#accept-sheet-help")
+    shot(pg, "crossout-confirm")
+    pg.click("#accept-sheet")  # the button without the tick: refused on the screen
+    assert pg.is_visible("#checked-paper-missing")
+    pg.evaluate("""() => {
+        const b = document.createElement('button'); b.name = 'do'; b.value = 'accept-sheet'; b.id = 'forged';
+        document.getElementById('decide').appendChild(b); }""")
+    navigate(pg, lambda: pg.click("#forged"))
+    assert "hãy đánh dấu ô xác nhận đã xem tờ phiếu giấy" in pg.inner_text("#form-error")
+    assert history(db, sheet.id) == [] and counted(db) == before
+    pg.keyboard.press("s")
+    pg.keyboard.press("Space")
+    navigate(pg, lambda: pg.click("#accept-sheet"))
+    (d,) = history(db, sheet.id)
+    assert (d.scope, d.action, d.reviewer) == ("sheet", "accept", REVIEWER)
+    assert counted(db) != before  # the ballot's votes count now: what the tick vouches for
+    # rejected, then restored: the same tick
+    pg.goto(f"{server.base}/sheet/{sheet.id}?show=all")
+    pg.keyboard.press("r")
+    pg.select_option("#reject-reason", "no-stamp")
+    navigate(pg, lambda: pg.click("#reject-sheet"))
+    pg.goto(f"{server.base}/sheet/{sheet.id}?show=all")
+    navigate(pg, lambda: pg.click("#restore-sheet"))
+    assert "hãy đánh dấu ô xác nhận đã xem tờ phiếu giấy" in pg.inner_text("#form-error")
+    assert history(db, sheet.id)[-1].action == "reject-sheet"
+    pg.check("#checked-paper")
+    navigate(pg, lambda: pg.click("#restore-sheet"))
+    assert history(db, sheet.id)[-1].action == "accept"
+    assert statuses == [400, 303, 303, 400, 303]
+    context.close()
+    assert errors == [REFUSED_FORM] * 2
 
 
 @pytest.mark.parametrize("size", list(SIZES))

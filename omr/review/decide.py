@@ -137,9 +137,10 @@ def _ticked(row: RowItem, options: list[str]) -> list[str]:
 
 def _sheet_decision(item: SheetItem, action: str, note: str) -> dict[str, Any]:
     """Accept (also: restore a rejected sheet; count a suspected copy as another ballot, only when the
-    reviewer ticked that they are two ballots), reject with a chosen reason, or count a copy once (only
-    when the reviewer ticked that it is the same sheet: two voters can mark alike, and this scan's
-    vote is dropped). Both boxes ticked say two things at once: refused."""
+    reviewer ticked that they are two ballots; a cross-out ballot, only when they ticked that they checked
+    the paper), reject with a chosen reason, or count a copy once (only when the reviewer ticked that it
+    is the same sheet: two voters can mark alike, and this scan's vote is dropped). Both "same sheet" and
+    "two ballots" ticked say two things at once: refused."""
     form = request.form
     duplicate = "duplicate" in item.codes
     distinct, same = form.get("distinct") == "yes", form.get("same-sheet") == "yes"
@@ -150,6 +151,8 @@ def _sheet_decision(item: SheetItem, action: str, note: str) -> dict[str, Any]:
             raise FormProblem(400, "f_distinct")
         if duplicate and same:
             raise FormProblem(400, "f_both_ticked")
+        if item.accept_settles_ballot and form.get("checked-paper") != "yes":
+            raise FormProblem(400, "f_checked_paper")
         return {"scope": "sheet", "action": "accept"}
     if action == "duplicate-once":
         if not duplicate:

@@ -70,6 +70,20 @@ MESSAGES: dict[str, dict[str, str]] = {
                           "en": "The findings above do not void the ballot (a signature, for example, is allowed). "
                                 "Rows the machine read as invalid stay as read unless you decide them one by one; "
                                 "unclear marks must still be decided row by row."},
+    "accept_ballot": {"vi": "Phiếu hợp lệ — đếm phiếu này", "en": "Valid ballot — count it"},
+    "accept_ballot_help": {"vi": "Phiếu bầu này sẽ được đếm theo các tên máy đọc và các dòng bạn quyết định: coi như "
+                                 "phiếu có dấu của Ban kiểm phiếu và chữ viết trên phiếu (nếu có) không làm phiếu mất "
+                                 "hiệu lực. Chỉ tờ phiếu giấy mới cho biết điều đó.",
+                           "en": "This ballot will be counted with the names as read and as you decide them: as "
+                                 "bearing the committee's stamp, any writing on it harmless. Only the paper ballot "
+                                 "can tell."},
+    "accept_ballot_do": {"vi": "Xác nhận: đếm phiếu này là phiếu hợp lệ", "en": "Confirm: count it as a valid ballot"},
+    "paper_confirm": {"vi": "Tôi đã xem tờ phiếu giấy: những điểm nêu trên không làm phiếu mất hiệu lực (phiếu có "
+                            "dấu; chữ viết, nếu có, không phải tên hay nội dung ghi thêm).",
+                      "en": "I looked at the paper ballot: nothing listed above voids it (it bears the stamp; any "
+                            "writing is no added name or content)."},
+    "paper_missing": {"vi": "Hãy đánh dấu ô xác nhận đã xem tờ phiếu giấy rồi mới bấm xác nhận.",
+                      "en": "Tick the box confirming you looked at the paper ballot, then confirm."},
     "kept_by_sheet": {"vi": "Giữ kết quả máy đọc (khi chấp nhận cả phiếu)",
                       "en": "Machine read kept (the sheet was accepted)"},
     "reject_sheet": {"vi": "Loại cả phiếu (không hợp lệ)", "en": "Reject the whole sheet (not a valid ballot)"},
@@ -106,11 +120,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "shortcuts": {"vi": "Phím tắt", "en": "Keyboard shortcuts"},
     "shortcuts_text": {
         "vi": "↑/↓: chọn dòng · A: giữ kết quả máy · 1, 2, 3…: chọn ô · X: dòng không hợp lệ · "
-              "S: phiếu hợp lệ (phiếu nghi quét trùng: mở phần xác nhận chỉ đếm một lần) · "
+              "S: phiếu hợp lệ (với phiếu bầu gạch tên, hoặc phiếu nghi quét trùng: chỉ đếm một lần, S mở phần "
+              "xác nhận) · "
               "R: loại phiếu (chọn lý do rồi xác nhận) · "
               "N hoặc →: phiếu sau · P hoặc ←: phiếu trước · O: bản quét gốc · Enter trong ô họ tên: chỉ xác nhận tên",
         "en": "↑/↓: pick a row · A: keep the machine read · 1, 2, 3…: choose a box · X: row invalid · "
-              "S: valid ballot (a suspected copy: opens the confirmation to count it once) · "
+              "S: valid ballot (on a cross-out ballot, or a suspected copy: count it once, S opens the "
+              "confirmation) · "
               "R: reject the sheet (choose a reason, then confirm) · "
               "N or →: next sheet · P or ←: previous sheet · O: original scan · Enter in the name box: the name only"},
     "duplicate_of": {"vi": "Xem phiếu đã quét trước", "en": "See the earlier scan"},
@@ -244,6 +260,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                             "dấu một ô. Chưa có gì được lưu.",
                       "en": "Both “the same sheet” and “two different ballots” are ticked: tick only one. Nothing "
                             "was saved."},
+    "f_checked_paper": {"vi": "Để đếm phiếu bầu này, hãy đánh dấu ô xác nhận đã xem tờ phiếu giấy (có dấu, chữ viết "
+                              "không làm phiếu mất hiệu lực). Chưa có gì được lưu.",
+                        "en": "To count this ballot, tick the box confirming you looked at the paper ballot (stamped, "
+                              "no writing that voids it). Nothing was saved."},
     "f_not_duplicate": {"vi": "Phiếu này không bị nghi là quét trùng.", "en": "This sheet is not a suspected copy."},
     "choices_over": {"vi": "Đã đánh dấu {n}, tối đa được {max}.", "en": "{n} ticked, at most {max} allowed."},
     "scan_missing_title": {"vi": "Không tìm thấy tệp quét của phiếu này",

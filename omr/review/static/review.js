@@ -118,20 +118,22 @@
     }
   }
 
-  // S on a suspected copy only opens its question: counting it once drops this scan's vote, and two
-  // voters can mark alike, so the tick ("the same sheet") and the confirmation are the reviewer's own.
-  function openDuplicate() {
-    var box = document.getElementById("duplicate-once-box");
+  // S on a sheet whose decision drops or counts a ballot's votes on what only a person can see (a suspected
+  // copy counted once: two voters can mark alike; a cross-out ballot: its stamp and writing) only opens
+  // the question: the tick and the button are the reviewer's own.
+  function openConfirmation() {
+    var box = document.querySelector("details.once[data-key=s]");
     if (!box) return;
     box.open = true;
     keepInView(box);
-    var tick = document.getElementById("same-sheet");
+    var tick = box.querySelector("input[type=checkbox]");
     if (tick) tick.focus();
   }
 
-  function checkDuplicate(e) {
-    var tick = document.getElementById("same-sheet");
-    var warn = document.getElementById("same-sheet-missing");
+  function checkTick(e) {
+    var box = e.currentTarget.closest("details.once");
+    var tick = box.querySelector("input[type=checkbox]");
+    var warn = box.querySelector(".warn");
     if (tick && !tick.checked) {
       e.preventDefault();
       if (warn) warn.hidden = false;
@@ -188,8 +190,9 @@
       if (name) name.addEventListener("keydown", confirmName);
       var confirmReject = document.getElementById("reject-sheet");
       if (confirmReject) confirmReject.addEventListener("click", checkReject);
-      var confirmOnce = document.getElementById("duplicate-once");
-      if (confirmOnce) confirmOnce.addEventListener("click", checkDuplicate);
+      document.querySelectorAll("details.once button[name=do]").forEach(function (b) {
+        b.addEventListener("click", checkTick);
+      });
       // what to show first: a sheet-level question not yet decided (its reasons and buttons; a copy: both
       // scans, which stay beside the buttons on a wide screen), else the row the keys act on
       var narrow = window.innerWidth < 1000;  // one column (a small screen, or zoomed in): the image is above
@@ -243,7 +246,7 @@
       else handled = false;
     }
     else if (key === "Enter" && card && card.querySelector("[data-act=save]")) press(card.querySelector("[data-act=save]"));
-    else if (key === "s" && document.getElementById("duplicate-once-box")) openDuplicate();
+    else if (key === "s" && document.querySelector("details.once[data-key=s]")) openConfirmation();
     else if (key === "s") press(document.getElementById("accept-sheet"));
     else if (key === "r") openReject();
     else if (key === "n" || key === "ArrowRight") { var n = document.getElementById("next"); if (n) n.click(); }
