@@ -120,14 +120,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "shortcuts": {"vi": "Phím tắt", "en": "Keyboard shortcuts"},
     "shortcuts_text": {
         "vi": "↑/↓: chọn dòng · A: giữ kết quả máy · 1, 2, 3…: chọn ô · X: dòng không hợp lệ · "
-              "S: phiếu hợp lệ (với phiếu bầu gạch tên, hoặc phiếu nghi quét trùng: chỉ đếm một lần, S mở phần "
-              "xác nhận) · "
-              "R: loại phiếu (chọn lý do rồi xác nhận) · "
+              "S: phiếu hợp lệ, hoặc với phiếu nghi quét trùng: chỉ đếm một lần (phiếu bầu gạch tên và phiếu nghi "
+              "quét trùng: S chỉ mở phần xác nhận) · R: loại phiếu (chọn lý do rồi xác nhận) · "
               "N hoặc →: phiếu sau · P hoặc ←: phiếu trước · O: bản quét gốc · Enter trong ô họ tên: chỉ xác nhận tên",
         "en": "↑/↓: pick a row · A: keep the machine read · 1, 2, 3…: choose a box · X: row invalid · "
-              "S: valid ballot (on a cross-out ballot, or a suspected copy: count it once, S opens the "
-              "confirmation) · "
-              "R: reject the sheet (choose a reason, then confirm) · "
+              "S: valid ballot, or on a suspected copy: count it once (on a cross-out ballot or a copy, S only "
+              "opens the confirmation) · R: reject the sheet (choose a reason, then confirm) · "
               "N or →: next sheet · P or ←: previous sheet · O: original scan · Enter in the name box: the name only"},
     "duplicate_of": {"vi": "Xem phiếu đã quét trước", "en": "See the earlier scan"},
     "status_ok": {"vi": "máy đọc được", "en": "read"},
