@@ -430,7 +430,7 @@ def test_omr_review_command_serves_until_stopped(review_db: Path) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
-        m = re.search(r"open (http://127\.0\.0\.1:(\d+)/)", line)
+        m = re.search(r"mở (http://127\.0\.0\.1:(\d+)/)", line)  # in the ballots' language
         assert m, line + proc.stderr.read()
         assert "token" not in line
         deadline = time.monotonic() + 20
@@ -452,16 +452,51 @@ def test_network_mode_prints_this_computers_lan_address_with_the_token(review_db
     import io
     import threading
 
-    from omr.review.server import lan_address, serve
+    from omr.cli.review import serve
+    from omr.review.server import lan_address
 
     out = io.StringIO()
-    serve(review_db, "0.0.0.0", 0, out=out, ready=lambda srv: threading.Timer(0.3, srv.close).start())
+    serve(review_db, "0.0.0.0", 0, language="en", out=out,
+          ready=lambda srv: threading.Timer(0.3, srv.close).start())
     text = out.getvalue()
     token = re.search(r"access token (\S+)", text).group(1)
     lan = lan_address()
     if lan is not None:  # a machine with a network: its address, with the token, to open elsewhere
         assert re.search(rf"http://{re.escape(lan)}:\d+/\?token={re.escape(token)}", text), text
     assert "not encrypted" in text
+
+
+def test_omr_review_speaks_the_ballots_language_or_the_one_given_on_the_terminal(review_db: Path) -> None:
+    """What `omr review` prints (where to open the screen, who can connect) is in --lang, else in the
+    ballots' language as `omr scan` and `omr tally` print (these ballots are Vietnamese); its own errors
+    in --lang (else English, as argparse's)."""
+    import io
+    import threading
+
+    from omr.cli.review import serve
+
+    said = {}
+    for language in (None, "vi", "en"):
+        out = io.StringIO()
+        serve(review_db, "0.0.0.0", 0, language=language, out=out,
+              ready=lambda srv: threading.Timer(0.3, srv.close).start())
+        said[language] = out.getvalue()
+    assert said[None].split(":", 1)[0] == said["vi"].split(":", 1)[0]  # the same words (another port, token)
+    assert said["vi"].startswith(f"Màn hình xem xét phiếu cho {review_db}: mở http://")
+    assert "mọi yêu cầu đều cần mã truy cập" in said["vi"] and "Kết nối không được mã hoá" in said["vi"]
+    assert "Nhấn Ctrl+C để dừng" in said["vi"] and not re.search(r"\b(the|every|Stop)\b", said["vi"])
+    assert "Stop with Ctrl+C" in said["en"]
+    local = io.StringIO()
+    serve(review_db, "127.0.0.1", 0, language="vi", out=local,
+          ready=lambda srv: threading.Timer(0.3, srv.close).start())
+    assert "Chỉ máy tính này mới mở được màn hình xem xét" in local.getvalue()
+    for extra, words in ((["--port", "70000"], "lỗi: --port phải từ 0 đến 65535, không phải 70000"),
+                         (["--tls-key", "k.pem"], "lỗi: hãy cho cả --tls-cert và --tls-key"),
+                         (["--tls-cert", "c.pem", "--tls-key", "k.pem"],
+                          "lỗi: không tìm thấy tệp chứng chỉ TLS c.pem")):
+        done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "review", "--db", str(review_db), "--lang", "vi",
+                               *extra], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and words in done.stderr, done.stderr
 
 
 def test_error_pages_speak_the_screens_language(server: ReviewServer) -> None:
@@ -488,7 +523,8 @@ def test_network_mode_over_tls_serves_https_and_refuses_plain_http(review_db: Pa
     import ssl
     import threading
 
-    from omr.review.server import ReviewServer, serve
+    from omr.cli.review import serve
+    from omr.review.server import ReviewServer
 
     cert, key = _self_signed(tmp_path)
     srv = ReviewServer(review_db, "127.0.0.1", 0, tls=(cert, key)).start()
@@ -510,7 +546,7 @@ def test_network_mode_over_tls_serves_https_and_refuses_plain_http(review_db: Pa
     finally:
         srv.close()
     out = io.StringIO()
-    serve(review_db, "0.0.0.0", 0, out=out, tls=(cert, key),
+    serve(review_db, "0.0.0.0", 0, language="en", out=out, tls=(cert, key),
           ready=lambda s: threading.Timer(0.3, s.close).start())
     text = out.getvalue()
     assert "encrypted (TLS)" in text and "not encrypted" not in text and "https://" in text

@@ -370,7 +370,10 @@ def test_from_the_queue_through_every_reason_to_the_final_count(page, server, db
     open_from_queue(pg, base, "duplicate", sheet.id)
     assert pg.locator("#sheet-card a.btn.small").count() == 1  # a link to the earlier scan
     shot(pg, "05-sheet-duplicate")
-    press(pg, "s")  # the main action on a copy: the same sheet, counted once
+    pg.keyboard.press("s")  # the main action on a copy opens its confirmation: the same sheet, counted once
+    assert latest(db, sheet.id) == [] and pg.locator("#duplicate-once-box").evaluate("d => d.open")
+    pg.keyboard.press("Space")  # the box S focused: "I compared the two scans: the same sheet"
+    click(pg, "#duplicate-once")
     assert (latest(db, sheet.id)[-1].action, latest(db, sheet.id)[-1].reason) == ("reject-sheet", "duplicate")
     assert state(db, sheet.id) == REJECTED and tally(db)["reconciliation"]["duplicates"] == dups
 

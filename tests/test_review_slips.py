@@ -1,8 +1,10 @@
 """A person's slips on the review screen never change the count (issue 11), in Debian's Chromium at
 1280x720 and at 200% zoom: R asks for a reason and a confirmation and can be undone; Enter in the
-name box confirms the name only; S on a sheet scanned twice counts it once, counting both needs an
-explicit choice; after each decision the row the keys act on is on screen; a several-choice row
-cannot be saved with more choices than allowed. Screenshots go to /tmp/review-screens/slips-*.png.
+name box confirms the name only; S on a sheet scanned twice only opens its confirmation (the tick "the
+same sheet", then the button, and the server refuses the form without the tick), counting both needs an
+explicit choice too, and so does counting a cross-out ballot (the tick "I looked at the paper"); after
+each decision the row the keys act on is on screen; a several-choice row cannot be saved with more
+choices than allowed. Screenshots go to /tmp/review-screens/slips-*.png.
 
 The database is its own (bundled samples and crafted sheets, as in test_review_browser).
 """
@@ -10,6 +12,8 @@ The database is its own (bundled samples and crafted sheets, as in test_review_b
 from __future__ import annotations
 
 import re
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -36,6 +40,32 @@ def server(db: Path):
     srv = ReviewServer(db, host="127.0.0.1", port=0).start()
     yield srv
     srv.close()
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same database with no decision in it, never served: the tests on the sheet scanned twice each
+    start from a copy (the samples hold one such sheet)."""
+    return build_review_db(tmp_path_factory.mktemp("review-slips-pristine"), with_samples=True)
+
+
+@pytest.fixture
+def fresh(pristine: Path, tmp_path: Path):
+    """(server, database) on a fresh copy of the pristine database."""
+    db = tmp_path / "results.sqlite"
+    with closing(sqlite3.connect(pristine)) as source, closing(sqlite3.connect(db)) as copy:
+        source.backup(copy)
+    srv = ReviewServer(db, host="127.0.0.1", port=0).start()
+    yield srv, db
+    srv.close()
+
+
+@pytest.fixture
+def pair(fresh):
+    """(server, database, the suspected copy) on a fresh copy of the pristine database."""
+    server, db = fresh
+    (sheet,) = awaiting(db, lambda s: "duplicate" in s.codes)
+    return server, db, sheet
 
 
 def new_page(browser, size: str = "1280x720"):  # noqa: F811
@@ -170,11 +200,13 @@ def test_a_sheet_scanned_twice_counts_once_unless_a_person_says_they_are_two(bro
         assert img.evaluate("i => i.complete && i.naturalWidth > 500")
     a, b = this.bounding_box(), earlier.bounding_box()
     assert abs(a["y"] - b["y"]) < 5 and b["x"] > a["x"] + a["width"] - 5  # side by side
-    assert "Cùng một tờ phiếu: chỉ đếm một lần" in pg.inner_text("#duplicate-once")
+    assert "Cùng một tờ phiếu: chỉ đếm một lần" in pg.inner_text("#duplicate-once-open")
     assert pg.locator("#accept-sheet").count() == 0  # no one-key "valid ballot" on a copy
     pg.evaluate("window.scrollTo(0, 0)")
     shot(pg, "duplicate")
-    navigate(pg, lambda: pg.keyboard.press("s"))
+    pg.keyboard.press("s")  # the confirmation opens; the tick and the button decide
+    pg.keyboard.press("Space")
+    navigate(pg, lambda: pg.click("#duplicate-once"))
     d = history(db, sheet.id)[-1]
     assert (d.action, d.reason) == ("reject-sheet", "duplicate")
     after = tally(db)["reconciliation"]
@@ -193,6 +225,181 @@ def test_a_sheet_scanned_twice_counts_once_unless_a_person_says_they_are_two(bro
     assert both["ballots_counted"] == before["ballots_counted"] + 1
     context.close()
     assert errors == [REFUSED_FORM]  # the refused form's answer (400), nothing else
+
+
+WIDTHS = {"1280": {"width": 1280, "height": 720}, "800": {"width": 800, "height": 600}}
+
+
+def still_awaiting(db: Path, sheet) -> bool:
+    return history(db, sheet.id) == [] and queue(db).get(sheet.id).state == AWAITING
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_s_on_a_sheet_scanned_twice_decides_nothing_and_shows_what_confirming_does(browser, pair, width):  # noqa: F811
+    """S (once, held down, then Enter or a click on the button without the tick) leaves the copy
+    awaiting a person; the confirmation it opens says this scan will not be counted, on screen."""
+    server, db, sheet = pair
+    context = browser.new_context(viewport=WIDTHS[width], locale="vi-VN")
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.goto(f"{server.base}/sheet/{sheet.id}")
+    give_name(pg)
+    assert not pg.locator("#duplicate-once-box").evaluate("d => d.open")
+    pg.keyboard.press("s")
+    pg.wait_for_timeout(300)
+    assert still_awaiting(db, sheet) and pg.url.endswith(f"/sheet/{sheet.id}")
+    assert pg.locator("#duplicate-once-box").evaluate("d => d.open")
+    assert pg.evaluate("document.activeElement.id") == "same-sheet" and not pg.is_checked("#same-sheet")
+    for part in ("#duplicate-once-help", "#same-sheet", "#duplicate-once"):
+        assert in_view(pg, part), (width, part)
+    assert "Bản quét này sẽ không được đếm" in pg.inner_text("#duplicate-once-help")
+    assert pg.inner_text("#duplicate-once").strip() == "✓ Xác nhận: không đếm bản quét này"
+    shot(pg, f"duplicate-confirm-{width}")
+    for key in ("s", "s", "s", "Enter"):  # a held key repeats; Enter on the focused box submits nothing
+        pg.keyboard.press(key)
+    pg.wait_for_timeout(300)
+    assert still_awaiting(db, sheet) and not pg.is_checked("#same-sheet")
+    pg.click("#duplicate-once")  # the button without the tick: refused on the screen
+    assert pg.is_visible("#same-sheet-missing") and pg.evaluate("document.activeElement.id") == "same-sheet"
+    pg.wait_for_timeout(300)
+    assert still_awaiting(db, sheet) and pg.url.endswith(f"/sheet/{sheet.id}")
+    context.close()
+    assert errors == []
+
+
+def test_s_then_the_tick_and_the_button_count_a_sheet_scanned_twice_once(browser, pair):  # noqa: F811
+    server, db, sheet = pair
+    before = tally(db)["reconciliation"]
+    context, pg, errors = new_page(browser)
+    pg.goto(f"{server.base}/sheet/{sheet.id}")
+    give_name(pg)
+    pg.keyboard.press("s")
+    pg.keyboard.press("Space")  # the box S put the focus on
+    assert pg.is_checked("#same-sheet") and still_awaiting(db, sheet)
+    navigate(pg, lambda: pg.click("#duplicate-once"))
+    (d,) = history(db, sheet.id)
+    assert (d.scope, d.action, d.reason, d.reviewer) == ("sheet", "reject-sheet", "duplicate", REVIEWER)
+    assert queue(db).get(sheet.id).state == REJECTED
+    after = tally(db)["reconciliation"]
+    assert (after["ballots_counted"], after["duplicates"]) == (before["ballots_counted"], before["duplicates"])
+    assert "msg=done" in pg.url  # off to the next sheet
+    context.close()
+    assert errors == []
+
+
+def test_enter_in_a_text_box_does_not_confirm_counting_a_copy_once(browser, pair):  # noqa: F811
+    """Everything but the button ready (the confirmation open, the box ticked): Enter in the name box
+    or the note still decides nothing."""
+    server, db, sheet = pair
+    context, pg, errors = new_page(browser)
+    pg.goto(f"{server.base}/sheet/{sheet.id}")
+    pg.keyboard.press("s")
+    pg.check("#same-sheet")
+    pg.fill("#reviewer", REVIEWER)
+    pg.press("#reviewer", "Enter")
+    pg.click("#note")
+    pg.keyboard.type("hai bản quét giống nhau")
+    pg.keyboard.press("Enter")
+    pg.wait_for_timeout(300)
+    assert still_awaiting(db, sheet) and pg.url.endswith(f"/sheet/{sheet.id}")
+    assert pg.inner_text("#reviewer-shown") == REVIEWER and pg.input_value("#note") == "hai bản quét giống nhau\n"
+    # a second look at the name: Enter there again, the box still ticked
+    pg.click("#reviewer-box summary")
+    pg.press("#reviewer", "Enter")
+    pg.wait_for_timeout(300)
+    assert still_awaiting(db, sheet) and pg.is_checked("#same-sheet")
+    context.close()
+    assert errors == []
+
+
+def test_a_form_counting_a_copy_once_without_the_tick_is_refused_and_changes_nothing(browser, pair):  # noqa: F811
+    """The screen's own form (CSRF token, name and all) sent with do=duplicate-once but no "same sheet"
+    tick, as a crafted page or an old one would: 400, said on the sheet, nothing saved. Both ticks at
+    once ("the same sheet" and "two different ballots") are refused too, whichever button sends them."""
+    server, db, sheet = pair
+    context, pg, errors = new_page(browser)
+    statuses: list[int] = []
+    pg.on("response", lambda r: statuses.append(r.status) if r.request.method == "POST" else None)
+    pg.goto(f"{server.base}/sheet/{sheet.id}")
+    give_name(pg)
+    pg.evaluate("""() => {
+        const b = document.createElement('button'); b.name = 'do'; b.value = 'duplicate-once'; b.id = 'forged';
+        document.getElementById('decide').appendChild(b); }""")
+    navigate(pg, lambda: pg.click("#forged"))
+    assert statuses == [400] and still_awaiting(db, sheet)
+    assert "hãy đánh dấu ô xác nhận rằng hai bản quét là cùng một tờ phiếu" in pg.inner_text("#form-error")
+    assert "Chưa có gì được lưu" in pg.inner_text("#form-error") and in_view(pg, "#form-error")
+    assert pg.input_value("#reviewer") == REVIEWER  # what was typed is still there
+    for button in ("#duplicate-once", "#count-both"):
+        pg.keyboard.press("s")
+        pg.check("#same-sheet")
+        pg.click("#count-both-box summary")
+        pg.check("#distinct")
+        navigate(pg, lambda b=button: pg.click(b))
+        assert "cả hai ô" in pg.inner_text("#form-error"), button
+        assert still_awaiting(db, sheet)
+    assert statuses == [400, 400, 400]
+    context.close()
+    assert errors == [REFUSED_FORM] * 3
+
+
+def counted(db: Path) -> dict:
+    """Every row's (valid, invalid, pending, counts) in the tally."""
+    return {(c["template"], c["id"], r["id"]): (r["valid"], r["invalid"], r["pending"], r["counts"])
+            for c in tally(db)["contests"] for r in c["rows"]}
+
+
+def test_s_on_a_cross_out_ballot_asks_for_the_paper_before_its_votes_count(browser, fresh):  # noqa: F811
+    """Accepting a cross-out ballot's sheet is what counts it as stamped, its writing harmless (a ballot the
+    machine saw no stamp on is invalid or pending until then): S opens the question, the tick "I looked at
+    the paper" and the button decide, the server refuses the form without the tick (accept or restore). A
+    ballot of another kind keeps its one-key S (test_review_browser): its rows count as read already."""
+    server, db = fresh
+    sheet = awaiting(db, lambda s: s.accept_settles_ballot and s.sheet_needs_decision and "stamp-absent" in s.codes)[0]
+    before = counted(db)
+    context, pg, errors = new_page(browser)
+    statuses: list[int] = []
+    pg.on("response", lambda r: statuses.append(r.status) if r.request.method == "POST" else None)
+    pg.goto(f"{server.base}/sheet/{sheet.id}")
+    give_name(pg)
+    pg.keyboard.press("s")
+    pg.wait_for_timeout(300)
+    assert history(db, sheet.id) == [] and pg.locator("#accept-sheet-box").evaluate("d => d.open")
+    assert pg.evaluate("document.activeElement.id") == "checked-paper" and in_view(pg, "#accept-sheet")
+    assert "Chỉ tờ phiếu giấy mới cho biết điều đó" in pg.inner_text("#accept-sheet-help")
+    shot(pg, "crossout-confirm")
+    pg.click("#accept-sheet")  # the button without the tick: refused on the screen
+    assert pg.is_visible("#checked-paper-missing")
+    pg.evaluate("""() => {
+        const b = document.createElement('button'); b.name = 'do'; b.value = 'accept-sheet'; b.id = 'forged';
+        document.getElementById('decide').appendChild(b); }""")
+    navigate(pg, lambda: pg.click("#forged"))
+    assert "hãy đánh dấu ô xác nhận đã xem tờ phiếu giấy" in pg.inner_text("#form-error")
+    assert history(db, sheet.id) == [] and counted(db) == before
+    pg.keyboard.press("s")
+    pg.keyboard.press("Space")
+    navigate(pg, lambda: pg.click("#accept-sheet"))
+    (d,) = history(db, sheet.id)
+    assert (d.scope, d.action, d.reviewer) == ("sheet", "accept", REVIEWER)
+    assert counted(db) != before  # the ballot's votes count now: what the tick vouches for
+    # rejected, then restored: the same tick
+    pg.goto(f"{server.base}/sheet/{sheet.id}?show=all")
+    pg.keyboard.press("r")
+    pg.select_option("#reject-reason", "no-stamp")
+    navigate(pg, lambda: pg.click("#reject-sheet"))
+    pg.goto(f"{server.base}/sheet/{sheet.id}?show=all")
+    navigate(pg, lambda: pg.click("#restore-sheet"))
+    assert "hãy đánh dấu ô xác nhận đã xem tờ phiếu giấy" in pg.inner_text("#form-error")
+    assert history(db, sheet.id)[-1].action == "reject-sheet"
+    pg.check("#checked-paper")
+    navigate(pg, lambda: pg.click("#restore-sheet"))
+    assert history(db, sheet.id)[-1].action == "accept"
+    assert statuses == [400, 303, 303, 400, 303]
+    context.close()
+    assert errors == [REFUSED_FORM] * 2
 
 
 @pytest.mark.parametrize("size", list(SIZES))

@@ -1,6 +1,7 @@
-"""What `omr scan` and `omr tally` print for people: in the ballots' language (Vietnamese when every
-ballot is), people named rather than their ids, reasons in words, wrapped at 80 columns (never cut
-mid-word), the summary last. Pure functions returning lines; the commands print them."""
+"""What `omr scan`, `omr tally` and `omr review` print for people: in the ballots' language (Vietnamese
+when every ballot is; `omr review --lang` chooses), people named rather than their ids, reasons in words,
+wrapped at 80 columns (never cut mid-word), the summary last. Pure functions returning lines; the
+commands print them."""
 
 from __future__ import annotations
 
@@ -43,6 +44,20 @@ WORDS = {
         "row": "{name}: hợp lệ {valid}, không hợp lệ {invalid}{pending}: {counts}{band}",
         "row_pending": ", chờ xem xét {n}",
         "may_change": " (có thể thay đổi)",
+        "review_open": "Màn hình xem xét phiếu cho {db}: mở {url}",
+        "review_lan": "Từ máy tính khác trong cùng mạng: {url}",
+        "review_token": "Đang mở trên địa chỉ {host}: mọi yêu cầu đều cần mã truy cập {token} (các địa chỉ trên "
+                        "đã kèm mã; chỉ đưa mã cho thành viên Ban kiểm phiếu).",
+        "review_tls": "Kết nối được mã hoá (TLS) bằng chứng chỉ đã cho.",
+        "review_plain": "Kết nối không được mã hoá: trên mạng dùng chung, người khác có thể đọc được mã truy cập và "
+                        "ảnh phiếu. Hãy dùng mạng riêng, hoặc cho chứng chỉ và khoá (--tls-cert, --tls-key).",
+        "review_local": "Chỉ máy tính này mới mở được màn hình xem xét (không nhận kết nối từ máy khác).",
+        "review_stop": "Nhấn Ctrl+C để dừng; mọi quyết định đều đã được lưu.",
+        "review_port": "lỗi: --port phải từ 0 đến 65535, không phải {port}",
+        "review_tls_pair": "lỗi: hãy cho cả --tls-cert và --tls-key, hoặc không cho cả hai",
+        "review_listen": "lỗi: không mở được {host}:{port}: {why}",
+        "review_no_tls_file": "lỗi: không tìm thấy tệp {what} TLS {path}",
+        "review_tls_what": "chứng chỉ|khoá",
     },
     "en": {
         "review": "REVIEW", "rejected": "REJECTED", "page": "page",
@@ -71,6 +86,20 @@ WORDS = {
         "row": "{name}: valid {valid}, invalid {invalid}{pending}: {counts}{band}",
         "row_pending": ", {n} pending",
         "may_change": " (may change)",
+        "review_open": "Review screen for {db}: open {url}",
+        "review_lan": "From another computer on this network: {url}",
+        "review_token": "Bound to {host}: every request needs the access token {token} (the addresses above carry "
+                        "it; share it only with the committee).",
+        "review_tls": "The connection is encrypted (TLS) with the certificate given.",
+        "review_plain": "The connection is not encrypted: on a shared network, the token and the ballot images can be "
+                        "read by others. Use a private network, or give a certificate and key (--tls-cert, --tls-key).",
+        "review_local": "Only this computer can connect (bound to the loopback interface).",
+        "review_stop": "Stop with Ctrl+C; every decision is already saved.",
+        "review_port": "error: --port must be from 0 to 65535, not {port}",
+        "review_tls_pair": "error: give both --tls-cert and --tls-key, or neither",
+        "review_listen": "error: cannot listen on {host}:{port}: {why}",
+        "review_no_tls_file": "error: the TLS {what} {path} does not exist",
+        "review_tls_what": "certificate|key",
     },
 }
 
@@ -79,6 +108,21 @@ def language_of(templates: Iterable[Template]) -> str:
     """Vietnamese when every ballot is, else English (as the minutes choose)."""
     langs = {t.language for t in templates}
     return "vi" if langs == {"vi"} else "en"
+
+
+def review_lines(db: str, url: str, host: str, token: str | None, lan_url: str | None, tls: bool,
+                 lang: str) -> list[str]:
+    """What `omr review` says at start: the address to open, who can connect, how to stop. Not wrapped:
+    an address or a token is copied whole."""
+    w = WORDS[lang]
+    out = [w["review_open"].format(db=db, url=url)]
+    if token:
+        if lan_url:
+            out.append(w["review_lan"].format(url=lan_url))
+        out += [w["review_token"].format(host=host, token=token), w["review_tls" if tls else "review_plain"]]
+    else:
+        out.append(w["review_local"])
+    return out + [w["review_stop"]]
 
 
 def wrap(text: str, indent: int = 0, width: int = WIDTH) -> list[str]:

@@ -137,18 +137,30 @@ def _ticked(row: RowItem, options: list[str]) -> list[str]:
 
 def _sheet_decision(item: SheetItem, action: str, note: str) -> dict[str, Any]:
     """Accept (also: restore a rejected sheet; count a suspected copy as another ballot, only when the
-    reviewer ticked that they are two ballots), reject with a chosen reason, or count a copy once."""
+    reviewer ticked that they are two ballots; a cross-out ballot, only when they ticked that they checked
+    the paper), reject with a chosen reason, or count a copy once (only when the reviewer ticked that it
+    is the same sheet: two voters can mark alike, and this scan's vote is dropped). Both "same sheet" and
+    "two ballots" ticked say two things at once: refused."""
     form = request.form
     duplicate = "duplicate" in item.codes
+    distinct, same = form.get("distinct") == "yes", form.get("same-sheet") == "yes"
     if action == "accept-sheet":
         if item.read.status == "rejected":
             raise FormProblem(400, "f_machine_rejected")
-        if duplicate and form.get("distinct") != "yes":
+        if duplicate and not distinct:
             raise FormProblem(400, "f_distinct")
+        if duplicate and same:
+            raise FormProblem(400, "f_both_ticked")
+        if item.accept_settles_ballot and form.get("checked-paper") != "yes":
+            raise FormProblem(400, "f_checked_paper")
         return {"scope": "sheet", "action": "accept"}
     if action == "duplicate-once":
         if not duplicate:
             raise FormProblem(400, "f_not_duplicate")
+        if not same:
+            raise FormProblem(400, "f_same_sheet")
+        if distinct:
+            raise FormProblem(400, "f_both_ticked")
         return {"scope": "sheet", "action": "reject-sheet", "reason": "duplicate"}
     why = form.get("reject-reason", "")
     if why not in i18n.SHEET_REJECT_REASONS:

@@ -70,6 +70,20 @@ MESSAGES: dict[str, dict[str, str]] = {
                           "en": "The findings above do not void the ballot (a signature, for example, is allowed). "
                                 "Rows the machine read as invalid stay as read unless you decide them one by one; "
                                 "unclear marks must still be decided row by row."},
+    "accept_ballot": {"vi": "Phiếu hợp lệ — đếm phiếu này", "en": "Valid ballot — count it"},
+    "accept_ballot_help": {"vi": "Phiếu bầu này sẽ được đếm theo các tên máy đọc và các dòng bạn quyết định: coi như "
+                                 "phiếu có dấu của Ban kiểm phiếu và chữ viết trên phiếu (nếu có) không làm phiếu mất "
+                                 "hiệu lực. Chỉ tờ phiếu giấy mới cho biết điều đó.",
+                           "en": "This ballot will be counted with the names as read and as you decide them: as "
+                                 "bearing the committee's stamp, any writing on it harmless. Only the paper ballot "
+                                 "can tell."},
+    "accept_ballot_do": {"vi": "Xác nhận: đếm phiếu này là phiếu hợp lệ", "en": "Confirm: count it as a valid ballot"},
+    "paper_confirm": {"vi": "Tôi đã xem tờ phiếu giấy: những điểm nêu trên không làm phiếu mất hiệu lực (phiếu có "
+                            "dấu; chữ viết, nếu có, không phải tên hay nội dung ghi thêm).",
+                      "en": "I looked at the paper ballot: nothing listed above voids it (it bears the stamp; any "
+                            "writing is no added name or content)."},
+    "paper_missing": {"vi": "Hãy đánh dấu ô xác nhận đã xem tờ phiếu giấy rồi mới bấm xác nhận.",
+                      "en": "Tick the box confirming you looked at the paper ballot, then confirm."},
     "kept_by_sheet": {"vi": "Giữ kết quả máy đọc (khi chấp nhận cả phiếu)",
                       "en": "Machine read kept (the sheet was accepted)"},
     "reject_sheet": {"vi": "Loại cả phiếu (không hợp lệ)", "en": "Reject the whole sheet (not a valid ballot)"},
@@ -106,10 +120,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "shortcuts": {"vi": "Phím tắt", "en": "Keyboard shortcuts"},
     "shortcuts_text": {
         "vi": "↑/↓: chọn dòng · A: giữ kết quả máy · 1, 2, 3…: chọn ô · X: dòng không hợp lệ · "
-              "S: phiếu hợp lệ (phiếu quét trùng: chỉ đếm một lần) · R: loại phiếu (chọn lý do rồi xác nhận) · "
+              "S: phiếu hợp lệ, hoặc với phiếu nghi quét trùng: chỉ đếm một lần (phiếu bầu gạch tên và phiếu nghi "
+              "quét trùng: S chỉ mở phần xác nhận) · R: loại phiếu (chọn lý do rồi xác nhận) · "
               "N hoặc →: phiếu sau · P hoặc ←: phiếu trước · O: bản quét gốc · Enter trong ô họ tên: chỉ xác nhận tên",
         "en": "↑/↓: pick a row · A: keep the machine read · 1, 2, 3…: choose a box · X: row invalid · "
-              "S: valid ballot (a copy: count it once) · R: reject the sheet (choose a reason, then confirm) · "
+              "S: valid ballot, or on a suspected copy: count it once (on a cross-out ballot or a copy, S only "
+              "opens the confirmation) · R: reject the sheet (choose a reason, then confirm) · "
               "N or →: next sheet · P or ←: previous sheet · O: original scan · Enter in the name box: the name only"},
     "duplicate_of": {"vi": "Xem phiếu đã quét trước", "en": "See the earlier scan"},
     "status_ok": {"vi": "máy đọc được", "en": "read"},
@@ -190,8 +206,17 @@ MESSAGES: dict[str, dict[str, str]] = {
     "dup_unknown": {"vi": "Không tìm thấy bản quét trước trong cơ sở dữ liệu.",
                     "en": "The earlier scan is not in this database."},
     "dup_once": {"vi": "Cùng một tờ phiếu: chỉ đếm một lần", "en": "The same sheet: count it once"},
-    "dup_once_help": {"vi": "Bản quét này không được đếm; tờ phiếu đã được đếm ở bản quét trước.",
-                      "en": "This scan is not counted; the ballot counts through the earlier scan."},
+    "dup_once_help": {"vi": "Bản quét này sẽ không được đếm; tờ phiếu chỉ được đếm một lần, ở bản quét trước. "
+                            "Hai người có thể đánh dấu giống hệt nhau: nếu đây là hai lá phiếu khác nhau thì đừng "
+                            "xác nhận, kẻo một lá phiếu bị bỏ sót.",
+                      "en": "This scan will not be counted; the ballot counts once, through the earlier scan. Two "
+                            "voters can mark alike: if these are two different ballots, do not confirm, or one "
+                            "ballot goes uncounted."},
+    "dup_once_confirm": {"vi": "Tôi đã so hai bản quét: đây là cùng một tờ phiếu bị quét hai lần.",
+                         "en": "I compared the two scans: it is the same sheet, scanned twice."},
+    "dup_once_missing": {"vi": "Hãy đánh dấu ô xác nhận là cùng một tờ phiếu rồi mới bấm xác nhận.",
+                         "en": "Tick the box confirming it is the same sheet, then confirm."},
+    "dup_once_do": {"vi": "Xác nhận: không đếm bản quét này", "en": "Confirm: do not count this scan"},
     "dup_both_open": {"vi": "Đây là hai lá phiếu khác nhau…", "en": "These are two different ballots…"},
     "dup_both_confirm": {"vi": "Tôi đã so hai tờ phiếu giấy: đây là hai lá phiếu khác nhau, phải đếm cả hai.",
                          "en": "I compared the two paper sheets: they are two different ballots, both count."},
@@ -225,6 +250,18 @@ MESSAGES: dict[str, dict[str, str]] = {
                                  "if the paper ballot is valid."},
     "f_distinct": {"vi": "Để đếm cả hai bản quét, hãy đánh dấu ô xác nhận rằng đây là hai lá phiếu khác nhau.",
                    "en": "To count both scans, tick the box confirming they are two different ballots."},
+    "f_same_sheet": {"vi": "Để chỉ đếm một lần, hãy đánh dấu ô xác nhận rằng hai bản quét là cùng một tờ phiếu. "
+                           "Chưa có gì được lưu.",
+                     "en": "To count it once, tick the box confirming the two scans are the same sheet. Nothing "
+                           "was saved."},
+    "f_both_ticked": {"vi": "Bạn đã đánh dấu cả hai ô “cùng một tờ phiếu” và “hai lá phiếu khác nhau”: hãy chỉ đánh "
+                            "dấu một ô. Chưa có gì được lưu.",
+                      "en": "Both “the same sheet” and “two different ballots” are ticked: tick only one. Nothing "
+                            "was saved."},
+    "f_checked_paper": {"vi": "Để đếm phiếu bầu này, hãy đánh dấu ô xác nhận đã xem tờ phiếu giấy (có dấu, chữ viết "
+                              "không làm phiếu mất hiệu lực). Chưa có gì được lưu.",
+                        "en": "To count this ballot, tick the box confirming you looked at the paper ballot (stamped, "
+                              "no writing that voids it). Nothing was saved."},
     "f_not_duplicate": {"vi": "Phiếu này không bị nghi là quét trùng.", "en": "This sheet is not a suspected copy."},
     "choices_over": {"vi": "Đã đánh dấu {n}, tối đa được {max}.", "en": "{n} ticked, at most {max} allowed."},
     "scan_missing_title": {"vi": "Không tìm thấy tệp quét của phiếu này",

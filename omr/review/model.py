@@ -142,6 +142,13 @@ class SheetItem:
         return out
 
     @property
+    def accept_settles_ballot(self) -> bool:
+        """Whether accepting the whole sheet decides a cross-out ballot's votes: the tally reads it as "the
+        stamp is there, the writing is harmless, the statute allows it" (omr.count.tally), which only the
+        paper shows; on other ballots the rows already count as read while the sheet awaits a person."""
+        return any(r.contest is not None and r.contest.kind == "crossout" for r in self.rows)
+
+    @property
     def language(self) -> str | None:
         return self.info.template.language if self.info else None
 

@@ -5,11 +5,8 @@ waitress has no TLS and a reviewer's token and the ballot images must not cross 
 from __future__ import annotations
 
 import socket
-import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
 from waitress.server import create_server
 
@@ -104,35 +101,3 @@ def lan_address() -> str | None:
         except OSError:
             return None
     return None if address.startswith("127.") or address == "0.0.0.0" else address
-
-
-def serve(db: str | Path, host: str = "127.0.0.1", port: int = 8000, templates: tuple[str, ...] = (),
-          language: str | None = None, out: TextIO = sys.stdout,
-          ready: Callable[[ReviewServer], None] | None = None, tls: tuple[str, str] | None = None) -> int:
-    server = ReviewServer(db, host, port, templates, language=language, tls=tls)
-    print(f"Review screen for {db}: open {server.url}", file=out)
-    if server.token:
-        lan = lan_address() if host in ("0.0.0.0", "::") else None
-        if lan:
-            print(f"From another computer on this network: {server.scheme}://{lan}:{server.port}/?token="
-                  f"{server.token}", file=out)
-        print(f"Bound to {host}: every request needs the access token {server.token} (the addresses above carry "
-              "it; share it only with the committee).", file=out)
-        if server.tls:
-            print("The connection is encrypted (TLS) with the certificate given.", file=out)
-        else:
-            print("The connection is not encrypted: on a shared network, the token and the ballot images can be "
-                  "read by others. Use a private network, or give a certificate and key (--tls-cert, --tls-key).",
-                  file=out)
-    else:
-        print("Only this computer can connect (bound to the loopback interface).", file=out)
-    print("Stop with Ctrl+C; every decision is already saved.", file=out, flush=True)
-    if ready:
-        ready(server)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
-    return 0

@@ -118,6 +118,29 @@
     }
   }
 
+  // S on a sheet whose decision drops or counts a ballot's votes on what only a person can see (a suspected
+  // copy counted once: two voters can mark alike; a cross-out ballot: its stamp and writing) only opens
+  // the question: the tick and the button are the reviewer's own.
+  function openConfirmation() {
+    var box = document.querySelector("details.once[data-key=s]");
+    if (!box) return;
+    box.open = true;
+    keepInView(box);
+    var tick = box.querySelector("input[type=checkbox]");
+    if (tick) tick.focus();
+  }
+
+  function checkTick(e) {
+    var box = e.currentTarget.closest("details.once");
+    var tick = box.querySelector("input[type=checkbox]");
+    var warn = box.querySelector(".warn");
+    if (tick && !tick.checked) {
+      e.preventDefault();
+      if (warn) warn.hidden = false;
+      tick.focus();
+    }
+  }
+
   function countChoices(card) {
     var warn = card.querySelector(".choices-over");
     if (!warn) return;
@@ -167,6 +190,9 @@
       if (name) name.addEventListener("keydown", confirmName);
       var confirmReject = document.getElementById("reject-sheet");
       if (confirmReject) confirmReject.addEventListener("click", checkReject);
+      document.querySelectorAll("details.once button[name=do]").forEach(function (b) {
+        b.addEventListener("click", checkTick);
+      });
       // what to show first: a sheet-level question not yet decided (its reasons and buttons; a copy: both
       // scans, which stay beside the buttons on a wide screen), else the row the keys act on
       var narrow = window.innerWidth < 1000;  // one column (a small screen, or zoomed in): the image is above
@@ -220,7 +246,8 @@
       else handled = false;
     }
     else if (key === "Enter" && card && card.querySelector("[data-act=save]")) press(card.querySelector("[data-act=save]"));
-    else if (key === "s") press(document.getElementById("duplicate-once") || document.getElementById("accept-sheet"));
+    else if (key === "s" && document.querySelector("details.once[data-key=s]")) openConfirmation();
+    else if (key === "s") press(document.getElementById("accept-sheet"));
     else if (key === "r") openReject();
     else if (key === "n" || key === "ArrowRight") { var n = document.getElementById("next"); if (n) n.click(); }
     else if (key === "p" || key === "ArrowLeft") { var p = document.getElementById("prev"); if (p) p.click(); }
