@@ -24,6 +24,7 @@ from omr.codes import INVALID, REVIEW, VALID
 from omr.count.election import ELECTED, NOT_ELECTED, TIE, UNDECIDED
 from omr.count.tally import tally_reads
 from omr.read.calibration import load_profile
+from omr.read.debug import Trace
 from omr.read.interpret import LEFT, STRUCK_OUT, UNCLEAR, crossout_verdict
 from omr.read.pipeline import TemplateBook, read_sheet
 from omr.read.results import MARGINAL, MARKED, MarkRead, RowRead, SheetRead
@@ -283,7 +284,6 @@ def test_a_one_pixel_line_is_never_read_not_struck(state, books):
     """A fine pen's line one pixel wide (a 0.1 mm fine-liner at 200 dpi, or what a 1-bit threshold leaves of
     a thin one) through a name: struck, or a person looks; never "not struck" (the gaps' 2x2 opening used to
     remove such a line as specks: a dark one read "not struck" with nobody asked)."""
-    from omr.read.debug import Trace
     sim = Simulator([state], seed=4)
     kinds = ["none"] * len(state.contests[0].candidates)
     page = sim.ballot(0, state, "clean", kinds=kinds, overrides={"rotation": 0}, dpi=200)[0]
@@ -299,6 +299,30 @@ def test_a_one_pixel_line_is_never_read_not_struck(state, books):
         pixels = (page.scan.pixels * (1 - pen * (1 - grey / 255))).astype(np.uint8)
         got = states(read_sheet(pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi))
         assert got[1] in expected and got[:1] + got[2:] == ["blank"] * (len(got) - 1), (grey, got)
+
+
+def test_a_line_along_a_rule_between_two_names_concerns_both(state, books):
+    """A pen line drawn along the rule between two names, half over it: a threshold merges it into the
+    rule's width (a pixel or two thicker, as untouched rules vary), but the darkness summed across the rule
+    shows it; both names go to a person (before: both read "not struck", nobody asked)."""
+    sim = Simulator([state], seed=4)
+    kinds = ["none"] * len(state.contests[0].candidates)
+    page = sim.ballot(0, state, "office-scanner", kinds=kinds, overrides={"rotation": 0, "skew_deg": 0.2}, dpi=200)[0]
+    trace = Trace()
+    read_sheet(page.scan.pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+    cell, text = trace.page_layout.strike_cells[1].rect, trace.page_layout.strike_cells[1].text_rect
+    px_per_mm = page.scan.dpi / 25.4
+    for offset in (-0.2, -0.1, 0.1):  # a fine pen (0.25 mm) just above the rule, or just below it
+        y = cell.y + cell.h + offset
+        ends = np.array([[[text.x - 3.0, y], [text.x + text.w + 3.0, y + 0.1]]], np.float64)
+        (a, b), = cv2.perspectiveTransform(ends, trace.transform.homography)  # page mm -> scan pixels
+        pen = np.zeros(page.scan.pixels.shape, np.float32)
+        cv2.line(pen, tuple(int(round(v)) for v in a), tuple(int(round(v)) for v in b), 1.0,
+                 max(1, round(0.25 * px_per_mm)), cv2.LINE_AA)
+        pixels = (page.scan.pixels * (1 - cv2.GaussianBlur(pen, (0, 0), 0.7) * 0.6)).astype(np.uint8)
+        got = states(read_sheet(pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi))
+        assert got[1:3] == [MARGINAL, MARGINAL], (offset, got)
+        assert got[:1] + got[3:] == ["blank"] * (len(got) - 2), (offset, got)
 
 
 @pytest.mark.parametrize("profile", ["faint", "rough", "phone"])

@@ -352,25 +352,34 @@ def off_strike_mm2(ink: np.ndarray, strokes: np.ndarray, name: tuple[int, int] |
 
 RULE_BAND_MM = 1.5  # either side of a ruled line between two rows
 RULE_EXTRA_MM = 0.35  # a pen line along the rule makes it at least this much thicker
+RULE_DARKER_MM = 0.125  # or its darkness summed across the rule this much more (mm of full darkness): a pen
+#                         line beside the rule or half over it, which a threshold merges into the rule's width
+RULE_DARKER_BILEVEL_MM = 0.19  # on a 1-bit scan, where the rule's jaggies alone make a pixel's difference
 RULE_MIN_RUN_MM = 5.0  # for at least this long
-RULE_OWN_PERCENTILE = 20  # the rule's own width: this percentile of its columns' ink
+RULE_OWN_PERCENTILE = 20  # the rule's own width and darkness: this percentile of its columns'
+RULE_PAPER_PERCENTILE = 90  # the paper either side of the rule, per column (a photo's light varies)
 
 
 def rule_overdrawn_mm(gray: np.ndarray, homography: np.ndarray, x: float, y: float, w: float,
-                      levels: InkLevels, streaks: Sequence[Line] = ()) -> float:
+                      levels: InkLevels, streaks: Sequence[Line] = (), darker_mm: float = RULE_DARKER_MM) -> float:
     """How long a pen line runs along the printed rule at height y (from x, w long): where the rule is
     thicker than its own width (RULE_OWN_PERCENTILE of its columns; the scan's blur sets it) by
-    RULE_EXTRA_MM or more;
+    RULE_EXTRA_MM or more, from FAINT_SHARE of the usual darkness, or darker across by `darker_mm`;
     a scanner streak's columns are not."""
     s = NAME_PX_PER_MM
     region = Rect(x, y - RULE_BAND_MM, w, 2 * RULE_BAND_MM)
     scan = upright_patch(gray, homography, region, s)
     if scan.size == 0:
         return 0.0
-    ink = ink_mask(scan, levels, s, STRIKE_INK) & ~streak_mask(region, scan.shape, streaks)
-    thick = ink.sum(axis=0).astype(np.float32)
-    own = np.percentile(thick, RULE_OWN_PERCENTILE)  # the rule's own width (a long pen line may pass the median)
-    over = (thick >= own + RULE_EXTRA_MM * s).astype(np.uint8)[None, :]
+    seen = ~streak_mask(region, scan.shape, streaks)
+    thick = (ink_mask(scan, faint_levels(levels), s, STRIKE_INK) & seen).sum(axis=0).astype(np.float32)
+    paper = np.percentile(scan, RULE_PAPER_PERCENTILE, axis=0).astype(np.float32)
+    dark = np.clip((paper[None, :] - scan.astype(np.float32)) / max(levels.contrast, 1.0), 0.0, 1.0)
+    darkness = (dark * seen).sum(axis=0)
+    # the rule's own width: a low percentile, as a long pen line may pass the median; its own darkness: the
+    # median (a photo's or a rough scan's darkness varies along the rule more than a threshold's width does)
+    over = ((thick >= np.percentile(thick, RULE_OWN_PERCENTILE) + RULE_EXTRA_MM * s)
+            | (darkness >= np.median(darkness) + darker_mm * s)).astype(np.uint8)[None, :]
     bridge = int(round(BRIDGE_MM * s))
     over = cv2.morphologyEx(over, cv2.MORPH_CLOSE, np.ones((1, bridge), np.uint8))
     run = longest_run(over[0])
@@ -422,7 +431,8 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
             dotted = max(dotted, dotted_share(gray, homography, line, reference, levels, memo, key, streaks))
     ink, strokes = _cell_ink(gray, homography, cell, reference, light, blur_mm, memo, streaks)
     r = cell.rect  # a line drawn along the rule above or below the name: ink of this row too
-    along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, light, streaks) for y in (r.y, r.y + r.h))
+    darker = RULE_DARKER_BILEVEL_MM if bilevel else RULE_DARKER_MM
+    along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, levels, streaks, darker) for y in (r.y, r.y + r.h))
     t = cell.text_rect  # the name's columns in the cell's patch (see _cell_ink)
     name = (int((t.x - r.x - 0.5) * NAME_PX_PER_MM), int(np.ceil((t.x + t.w - r.x - 0.5) * NAME_PX_PER_MM)))
     off = off_strike_mm2(on_the_name(ink), strokes, name) if max(best, thin) > 0 else 0.0
