@@ -33,6 +33,7 @@ from omr.read.marks import InkLevels
 from omr.read.results import BLANK, MARGINAL, MARKED
 
 CELL_GROW_MM = 0.8  # past the cell's ruled borders: a stroke along the line between two rows counts for both
+CELL_INSET_MM = 0.5  # inside the cell's left and right borders (the table's vertical rules)
 PRINT_GROW_PX = 4  # the blank print grown by this much: registration, blur, 1-bit jaggies ...
 SHARP_GROW_PX = 2  # ... or by this much on a sharp scan (edges narrower than SHARP_EDGE_MM): a small tick
 SHARP_EDGE_MM = 0.3  # over the letters must not hide in the margin kept for blur
@@ -267,7 +268,7 @@ def _cell_ink(gray: np.ndarray, homography: np.ndarray, cell: NameCell, referenc
     as upright masks at NAME_PX_PER_MM."""
     s = NAME_PX_PER_MM
     r = cell.rect
-    region = Rect(r.x + 0.5, r.y - CELL_GROW_MM, r.w - 1.0, r.h + 2 * CELL_GROW_MM)
+    region = Rect(r.x + CELL_INSET_MM, r.y - CELL_GROW_MM, r.w - 2 * CELL_INSET_MM, r.h + 2 * CELL_GROW_MM)
     scan = upright_patch(gray, homography, region, s)
     x0, y0 = int(np.floor(region.x * s)), int(np.floor(region.y * s))
     ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
@@ -356,7 +357,7 @@ RULE_DARKER_MM = 0.125  # or its darkness summed across the rule this much more 
 #                         line beside the rule or half over it, which a threshold merges into the rule's width
 RULE_DARKER_BILEVEL_MM = 0.19  # on a 1-bit scan, where the rule's jaggies alone make a pixel's difference
 RULE_MIN_RUN_MM = 5.0  # for at least this long
-RULE_OWN_PERCENTILE = 20  # the rule's own width and darkness: this percentile of its columns'
+RULE_OWN_PERCENTILE = 20  # the rule's own width: this percentile of its columns' ink
 RULE_PAPER_PERCENTILE = 90  # the paper either side of the rule, per column (a photo's light varies)
 
 
@@ -433,8 +434,8 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     r = cell.rect  # a line drawn along the rule above or below the name: ink of this row too
     darker = RULE_DARKER_BILEVEL_MM if bilevel else RULE_DARKER_MM
     along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, levels, streaks, darker) for y in (r.y, r.y + r.h))
-    t = cell.text_rect  # the name's columns in the cell's patch (see _cell_ink)
-    name = (int((t.x - r.x - 0.5) * NAME_PX_PER_MM), int(np.ceil((t.x + t.w - r.x - 0.5) * NAME_PX_PER_MM)))
+    t, x0 = cell.text_rect, r.x + CELL_INSET_MM  # the name's columns in the cell's patch (_cell_ink's)
+    name = (int((t.x - x0) * NAME_PX_PER_MM), int(np.ceil((t.x + t.w - x0) * NAME_PX_PER_MM)))
     off = off_strike_mm2(on_the_name(ink), strokes, name) if max(best, thin) > 0 else 0.0
     return StrikeMeasure(round(best, 4), round(new_ink_mm2(ink) + along * 0.5, 2), pale, round(crossed_gaps, 4),
                          round(seen, 3), round(off, 2), round(faint, 4), round(dotted, 4), round(thin, 4))
