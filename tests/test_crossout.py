@@ -249,6 +249,21 @@ def test_struck_then_restored_goes_to_a_person(state, party, books):
                 assert row.reasons[0].code == "strike-unclear" and sheet.status == "review"
 
 
+@pytest.mark.parametrize("which, profile, seed", [("state", "clean", 106), ("state", "rough", 123),
+                                                   ("party", "rough", 100), ("state", "phone", 120),
+                                                   ("party", "phone", 103)])
+def test_small_xs_on_a_strike_over_blurred_letters_go_to_a_person(state, party, books, which, profile, seed):
+    """Small x's drawn on a strike to take the name back: on a blurred scan the print hides most of them
+    and the arms' tips left (0.4-1.2 mm2) pass for noise by area; ink both above and below the strike in
+    one place (arms_across) still says so. These ballots are the ones a sweep of 60 found read struck."""
+    t = {"state": state, "party": party}[which]
+    n = len(t.contests[0].candidates)
+    kinds = ["restored" if i % 3 == 0 else "line" if i % 3 == 1 else "none" for i in range(n)]
+    got = states(read(Simulator([t], seed=seed).ballot(seed, t, profile, kinds=kinds)[0], books[t.id]))
+    assert all(g == MARGINAL for g, k in zip(got, kinds) if k == "restored"), got
+    assert all(g != "blank" for g, k in zip(got, kinds) if k == "line"), got
+
+
 def test_a_scanner_streak_across_the_names_is_not_a_strike(state, party, books):
     """A feeder's streak runs down the whole page through every name: its pixels are left out of the
     names' measures, so struck names still read struck and the others not struck, without a person."""

@@ -33,6 +33,7 @@ from omr.read.marks import InkLevels
 from omr.read.results import BLANK, MARGINAL, MARKED
 
 CELL_GROW_MM = 0.8  # past the cell's ruled borders: a stroke along the line between two rows counts for both
+CELL_INSET_MM = 0.5  # inside the cell's left and right borders (the table's vertical rules)
 PRINT_GROW_PX = 4  # the blank print grown by this much: registration, blur, 1-bit jaggies ...
 SHARP_GROW_PX = 2  # ... or by this much on a sharp scan (edges narrower than SHARP_EDGE_MM): a small tick
 SHARP_EDGE_MM = 0.3  # over the letters must not hide in the margin kept for blur
@@ -58,21 +59,23 @@ class StrikeMeasure:
     dotted: float = 0.0  # a line of specks through the letters (dotted_share): a thin strike a 1-bit scan broke up
     thin: float = 0.0  # coverage with the gaps judged from FAINT_SHARE of the darkness: a thin pen line that the
     #                    usual threshold leaves one pixel wide, which the gaps' 2x2 opening removes
+    arms: int = 0  # places on a strike with ink both above and below it (arms_across): an x drawn on it (restored?)
 
 
 def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float,
                  restored_mm2: float = float("inf"), min_seen: float = 0.0, light_below: float = 1.0,
                  dotted_below: float = 1.0) -> str:
     """marked (struck), blank (not struck) or marginal (unclear: a person decides). A strike with more
-    than `restored_mm2` of ink off its line may have been taken back (dots, a tick, a circle); a name
-    the scan shows less than `min_seen` of (a scanner streak) is for a person whatever its ink; a name a
+    than `restored_mm2` of ink off its line (dots, a tick, a circle), or an x drawn on it (`arms`), may have
+    been taken back; a name the scan shows less than `min_seen` of (a scanner streak) is for a person
+    whatever its ink; a name a
     light line crosses (`light_below` or more of it, from LIGHT_SHARE of the darkness) is never "not
     struck": a light ballpoint or pencil strike on a pale scan, which a person reads; nor is one a line of
     specks crosses (`dotted_below` or more of it: a thin pen's strike that a 1-bit threshold broke up)."""
     if m.seen < min_seen:
         return MARGINAL
     if max(m.coverage, m.thin) >= struck_at and not m.pale:
-        return MARKED if m.off_strike_mm2 < restored_mm2 else MARGINAL
+        return MARKED if m.off_strike_mm2 < restored_mm2 and not m.arms else MARGINAL
     if (max(m.coverage, m.gaps) < clear_below and m.faint < light_below and m.dotted < dotted_below
             and m.ink_mm2 < ink_mm2):
         return BLANK
@@ -267,7 +270,7 @@ def _cell_ink(gray: np.ndarray, homography: np.ndarray, cell: NameCell, referenc
     as upright masks at NAME_PX_PER_MM."""
     s = NAME_PX_PER_MM
     r = cell.rect
-    region = Rect(r.x + 0.5, r.y - CELL_GROW_MM, r.w - 1.0, r.h + 2 * CELL_GROW_MM)
+    region = Rect(r.x + CELL_INSET_MM, r.y - CELL_GROW_MM, r.w - 2 * CELL_INSET_MM, r.h + 2 * CELL_GROW_MM)
     scan = upright_patch(gray, homography, region, s)
     x0, y0 = int(np.floor(region.x * s)), int(np.floor(region.y * s))
     ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
@@ -327,6 +330,27 @@ def on_the_name(ink: np.ndarray) -> np.ndarray:
 SIGN_BEFORE_MM, SIGN_AFTER_MM = 4.0, 15.0  # a sign that a strike is taken back is on the name or this near it
 
 
+ARM_BLOCK_MM = 2.0  # an x drawn on a strike: in a block this wide, new ink both above and below the strike
+ARM_MIN_PX = 4  # (at least this many pixels each side, at NAME_PX_PER_MM)
+ARM_CLEAR_MM = 0.5  # past the strike's own strokes (both lines of a double strike) by this much
+ARM_REACH_MM = 4.0  # and within this of the strike's middle
+
+
+def strike_centre(strokes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The strike's line: its columns (first to last of its straight strokes) and, in each, the middle,
+    top and bottom rows of the strokes (interpolated between them: over the letters, where the print hides
+    them); None without strokes."""
+    columns = np.flatnonzero(strokes.any(axis=0))
+    if len(columns) == 0:
+        return None
+    rows = np.arange(strokes.shape[0], dtype=np.float32)[:, None]
+    on = strokes[:, columns].astype(bool)
+    middle = (on * rows).sum(axis=0) / on.sum(axis=0)
+    top, bottom = on.argmax(axis=0), len(on) - 1 - on[::-1].argmax(axis=0)
+    struck = np.arange(columns[0], columns[-1] + 1)
+    return struck, *(np.interp(struck, columns, v) for v in (middle, top, bottom))
+
+
 def off_strike_mm2(ink: np.ndarray, strokes: np.ndarray, name: tuple[int, int] | None = None) -> float:
     """On a struck name, the new ink away from the strike's line (beyond STRIKE_REACH_MM of the middle of
     its straight strokes, column by column, bridged between them): dots, a tick, an x or a circle added
@@ -336,18 +360,39 @@ def off_strike_mm2(ink: np.ndarray, strokes: np.ndarray, name: tuple[int, int] |
     s = NAME_PX_PER_MM
     span = slice(0, ink.shape[1]) if name is None else slice(max(int(name[0] - SIGN_BEFORE_MM * s), 0),
                                                            int(name[1] + SIGN_AFTER_MM * s))
-    columns = np.flatnonzero(strokes.any(axis=0))
-    if len(columns) == 0:
+    found = strike_centre(strokes)
+    if found is None:
         return new_ink_mm2(ink[:, span])
-    rows = np.arange(strokes.shape[0], dtype=np.float32)[:, None]
-    middle = (strokes * rows).sum(axis=0)[columns] / strokes.sum(axis=0)[columns]
-    struck = np.arange(columns[0], columns[-1] + 1)
-    centre = np.interp(struck, columns, middle)
+    struck, centre = found[:2]
     line = np.zeros(strokes.shape, np.uint8)
     line[np.clip(np.rint(centre).astype(int), 0, strokes.shape[0] - 1), struck] = 1
     reach = 2 * int(round(STRIKE_REACH_MM * s)) + 1
     near = cv2.dilate(line, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach))).astype(bool)
     return new_ink_mm2((ink & ~near)[:, span])
+
+
+def arms_across(ink: np.ndarray, strokes: np.ndarray) -> int:
+    """Blocks of the strike (ARM_BLOCK_MM wide) with new ink both above and below it, past its strokes: the
+    arms of a small x drawn on the strike to take the name back. Over a blurred scan's letters the print
+    hides most of an x, and what is left (its arms' tips, ~1 mm2) passes for noise by area; a strike's own
+    waves, a second stroke or noise do not reach both sides in one place."""
+    s = NAME_PX_PER_MM
+    found = strike_centre(strokes)
+    if found is None:
+        return 0
+    struck, centre, top, bottom = found
+    row = np.arange(ink.shape[0], dtype=np.float32)[:, None]
+    clear, far = ARM_CLEAR_MM * s, ARM_REACH_MM * s
+    on = ink[:, struck]
+    block = int(round(ARM_BLOCK_MM * s))
+    n = len(struck) // block
+    if n == 0:
+        return 0
+    up = on & (row < top[None, :] - clear) & (row > centre[None, :] - far)
+    down = on & (row > bottom[None, :] + clear) & (row < centre[None, :] + far)
+    above = up[:, :n * block].reshape(len(on), n, block).sum(axis=(0, 2))
+    below = down[:, :n * block].reshape(len(on), n, block).sum(axis=(0, 2))
+    return int((np.minimum(above, below) >= ARM_MIN_PX).sum())
 
 
 RULE_BAND_MM = 1.5  # either side of a ruled line between two rows
@@ -356,7 +401,7 @@ RULE_DARKER_MM = 0.125  # or its darkness summed across the rule this much more 
 #                         line beside the rule or half over it, which a threshold merges into the rule's width
 RULE_DARKER_BILEVEL_MM = 0.19  # on a 1-bit scan, where the rule's jaggies alone make a pixel's difference
 RULE_MIN_RUN_MM = 5.0  # for at least this long
-RULE_OWN_PERCENTILE = 20  # the rule's own width and darkness: this percentile of its columns'
+RULE_OWN_PERCENTILE = 20  # the rule's own width: this percentile of its columns' ink
 RULE_PAPER_PERCENTILE = 90  # the paper either side of the rule, per column (a photo's light varies)
 
 
@@ -433,8 +478,10 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     r = cell.rect  # a line drawn along the rule above or below the name: ink of this row too
     darker = RULE_DARKER_BILEVEL_MM if bilevel else RULE_DARKER_MM
     along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, levels, streaks, darker) for y in (r.y, r.y + r.h))
-    t = cell.text_rect  # the name's columns in the cell's patch (see _cell_ink)
-    name = (int((t.x - r.x - 0.5) * NAME_PX_PER_MM), int(np.ceil((t.x + t.w - r.x - 0.5) * NAME_PX_PER_MM)))
-    off = off_strike_mm2(on_the_name(ink), strokes, name) if max(best, thin) > 0 else 0.0
+    t, x0 = cell.text_rect, r.x + CELL_INSET_MM  # the name's columns in the cell's patch (_cell_ink's)
+    name = (int((t.x - x0) * NAME_PX_PER_MM), int(np.ceil((t.x + t.w - x0) * NAME_PX_PER_MM)))
+    mine = on_the_name(ink)
+    off, arms = (off_strike_mm2(mine, strokes, name), arms_across(mine, strokes)) if max(best, thin) > 0 else (0.0, 0)
     return StrikeMeasure(round(best, 4), round(new_ink_mm2(ink) + along * 0.5, 2), pale, round(crossed_gaps, 4),
-                         round(seen, 3), round(off, 2), round(faint, 4), round(dotted, 4), round(thin, 4))
+                         round(seen, 3), round(off, 2), round(faint, 4), round(dotted, 4), round(thin, 4),
+                         arms)
