@@ -99,13 +99,17 @@
     el.scrollIntoView({ block: block || (r.height > window.innerHeight * 0.9 ? "start" : "center") });
   }
 
-  function openReject() {
-    var box = document.getElementById("reject-box");
+  // Open a sheet decision's box (R's rejection, S's confirmation) with the focus on what the reviewer must
+  // still choose there; the box's button decides, never the key.
+  function openBox(box, field) {
     if (!box) return;
     box.open = true;
     keepInView(box);
-    var select = document.getElementById("reject-reason");
-    if (select) select.focus();
+    if (field) field.focus();
+  }
+
+  function openReject() {
+    openBox(document.getElementById("reject-box"), document.getElementById("reject-reason"));
   }
 
   function checkReject(e) {
@@ -123,11 +127,7 @@
   // the question: the tick and the button are the reviewer's own.
   function openConfirmation() {
     var box = document.querySelector("details.once[data-key=s]");
-    if (!box) return;
-    box.open = true;
-    keepInView(box);
-    var tick = box.querySelector("input[type=checkbox]");
-    if (tick) tick.focus();
+    openBox(box, box && box.querySelector("input[type=checkbox]"));
   }
 
   function checkTick(e) {
