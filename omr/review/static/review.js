@@ -112,14 +112,16 @@
     openBox(document.getElementById("reject-box"), document.getElementById("reject-reason"));
   }
 
+  // A box's button pressed with what it asks for left undone: nothing is sent; say so, and go there.
+  function refuse(e, field, warn) {
+    e.preventDefault();
+    if (warn) warn.hidden = false;
+    field.focus();
+  }
+
   function checkReject(e) {
     var select = document.getElementById("reject-reason");
-    var warn = document.getElementById("reject-reason-missing");
-    if (select && !select.value) {
-      e.preventDefault();
-      if (warn) warn.hidden = false;
-      select.focus();
-    }
+    if (select && !select.value) refuse(e, select, document.getElementById("reject-reason-missing"));
   }
 
   // S on a sheet whose decision drops or counts a ballot's votes on what only a person can see (a suspected
@@ -133,12 +135,7 @@
   function checkTick(e) {
     var box = e.currentTarget.closest("details.once");
     var tick = box.querySelector("input[type=checkbox]");
-    var warn = box.querySelector(".warn");
-    if (tick && !tick.checked) {
-      e.preventDefault();
-      if (warn) warn.hidden = false;
-      tick.focus();
-    }
+    if (tick && !tick.checked) refuse(e, tick, box.querySelector(".warn"));
   }
 
   function countChoices(card) {
