@@ -403,13 +403,16 @@ RULE_DARKER_BILEVEL_MM = 0.19  # on a 1-bit scan, where the rule's jaggies alone
 RULE_MIN_RUN_MM = 5.0  # for at least this long
 RULE_OWN_PERCENTILE = 20  # the rule's own width: this percentile of its columns' ink
 RULE_PAPER_PERCENTILE = 90  # the paper either side of the rule, per column (a photo's light varies)
+RULE_SPREAD = 4.0  # on a grey scan, and by this many times its own spread along the rule (a photo's uneven light)
+RULE_CORE_MM = 0.8  # the darkness is summed this near the rule only (a photo's shading across the band adds up)
 
 
 def rule_overdrawn_mm(gray: np.ndarray, homography: np.ndarray, x: float, y: float, w: float,
-                      levels: InkLevels, streaks: Sequence[Line] = (), darker_mm: float = RULE_DARKER_MM) -> float:
+                      levels: InkLevels, streaks: Sequence[Line] = (), bilevel: bool = False) -> float:
     """How long a pen line runs along the printed rule at height y (from x, w long): where the rule is
     thicker than its own width (RULE_OWN_PERCENTILE of its columns; the scan's blur sets it) by
-    RULE_EXTRA_MM or more, from FAINT_SHARE of the usual darkness, or darker across by `darker_mm`;
+    RULE_EXTRA_MM or more, from FAINT_SHARE of the usual darkness, or darker across (RULE_DARKER_MM, and
+    RULE_SPREAD times the rule's own spread on a grey scan; RULE_DARKER_BILEVEL_MM on a 1-bit one);
     a scanner streak's columns are not."""
     s = NAME_PX_PER_MM
     region = Rect(x, y - RULE_BAND_MM, w, 2 * RULE_BAND_MM)
@@ -420,11 +423,15 @@ def rule_overdrawn_mm(gray: np.ndarray, homography: np.ndarray, x: float, y: flo
     thick = (ink_mask(scan, faint_levels(levels), s, STRIKE_INK) & seen).sum(axis=0).astype(np.float32)
     paper = np.percentile(scan, RULE_PAPER_PERCENTILE, axis=0).astype(np.float32)
     dark = np.clip((paper[None, :] - scan.astype(np.float32)) / max(levels.contrast, 1.0), 0.0, 1.0)
-    darkness = (dark * seen).sum(axis=0)
+    core = slice(int(round((RULE_BAND_MM - RULE_CORE_MM) * s)), int(round((RULE_BAND_MM + RULE_CORE_MM) * s)))
+    darkness = (dark * seen)[core].sum(axis=0)
+    own = float(np.median(darkness))
+    spread = 1.4826 * float(np.median(np.abs(darkness - own)))  # how much the rule's darkness varies along it
+    darker = RULE_DARKER_BILEVEL_MM * s if bilevel else max(RULE_DARKER_MM * s, RULE_SPREAD * spread)
     # the rule's own width: a low percentile, as a long pen line may pass the median; its own darkness: the
     # median (a photo's or a rough scan's darkness varies along the rule more than a threshold's width does)
     over = ((thick >= np.percentile(thick, RULE_OWN_PERCENTILE) + RULE_EXTRA_MM * s)
-            | (darkness >= np.median(darkness) + darker_mm * s)).astype(np.uint8)[None, :]
+            | (darkness >= own + darker)).astype(np.uint8)[None, :]
     bridge = int(round(BRIDGE_MM * s))
     over = cv2.morphologyEx(over, cv2.MORPH_CLOSE, np.ones((1, bridge), np.uint8))
     run = longest_run(over[0])
@@ -476,8 +483,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
             dotted = max(dotted, dotted_share(gray, homography, line, reference, levels, memo, key, streaks))
     ink, strokes = _cell_ink(gray, homography, cell, reference, light, blur_mm, memo, streaks)
     r = cell.rect  # a line drawn along the rule above or below the name: ink of this row too
-    darker = RULE_DARKER_BILEVEL_MM if bilevel else RULE_DARKER_MM
-    along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, levels, streaks, darker) for y in (r.y, r.y + r.h))
+    along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, levels, streaks, bilevel) for y in (r.y, r.y + r.h))
     t, x0 = cell.text_rect, r.x + CELL_INSET_MM  # the name's columns in the cell's patch (_cell_ink's)
     name = (int((t.x - x0) * NAME_PX_PER_MM), int(np.ceil((t.x + t.w - x0) * NAME_PX_PER_MM)))
     mine = on_the_name(ink)
