@@ -61,6 +61,11 @@ class StrikeMeasure:
     #                    usual threshold leaves one pixel wide, which the gaps' 2x2 opening removes
     arms: int = 0  # places on a strike with ink both above and below it (arms_across): an x drawn on it (restored?)
 
+    @property
+    def crossed(self) -> float:
+        """The share of a printed line a stroke crosses, the gaps judged at the usual darkness or lighter."""
+        return max(self.coverage, self.thin)
+
 
 def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float,
                  restored_mm2: float = float("inf"), min_seen: float = 0.0, light_below: float = 1.0,
@@ -74,7 +79,7 @@ def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2
     specks crosses (`dotted_below` or more of it: a thin pen's strike that a 1-bit threshold broke up)."""
     if m.seen < min_seen:
         return MARGINAL
-    if max(m.coverage, m.thin) >= struck_at and not m.pale:
+    if m.crossed >= struck_at and not m.pale:
         return MARKED if m.off_strike_mm2 < restored_mm2 and not m.arms else MARGINAL
     if (max(m.coverage, m.gaps) < clear_below and m.faint < light_below and m.dotted < dotted_below
             and m.ink_mm2 < ink_mm2):
@@ -336,10 +341,20 @@ ARM_CLEAR_MM = 0.5  # past the strike's own strokes (both lines of a double stri
 ARM_REACH_MM = 4.0  # and within this of the strike's middle
 
 
-def strike_centre(strokes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """The strike's line: its columns (first to last of its straight strokes) and, in each, the middle,
-    top and bottom rows of the strokes (interpolated between them: over the letters, where the print hides
-    them); None without strokes."""
+@dataclass(frozen=True)
+class StrikeLine:
+    """A strike's line in a cell's patch: its columns (first to last of its straight strokes) and, in each,
+    the middle, top and bottom rows of the strokes (interpolated between them: over the letters, where the
+    print hides them)."""
+
+    columns: np.ndarray
+    middle: np.ndarray
+    top: np.ndarray
+    bottom: np.ndarray
+
+
+def strike_line(strokes: np.ndarray) -> StrikeLine | None:
+    """The line of the straight strokes through a name (None without any)."""
     columns = np.flatnonzero(strokes.any(axis=0))
     if len(columns) == 0:
         return None
@@ -348,48 +363,40 @@ def strike_centre(strokes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     middle = (on * rows).sum(axis=0) / on.sum(axis=0)
     top, bottom = on.argmax(axis=0), len(on) - 1 - on[::-1].argmax(axis=0)
     struck = np.arange(columns[0], columns[-1] + 1)
-    return struck, *(np.interp(struck, columns, v) for v in (middle, top, bottom))
+    return StrikeLine(struck, *(np.interp(struck, columns, v) for v in (middle, top, bottom)))
 
 
-def off_strike_mm2(ink: np.ndarray, strokes: np.ndarray, name: tuple[int, int] | None = None) -> float:
-    """On a struck name, the new ink away from the strike's line (beyond STRIKE_REACH_MM of the middle of
-    its straight strokes, column by column, bridged between them): dots, a tick, an x or a circle added
-    after the strike, the voter's sign that the name is restored. With the name's columns (`name`), only
-    the ink on and near it (SIGN_BEFORE_MM, SIGN_AFTER_MM): a scan's line along the row is not measured
-    past them."""
+def off_strike_mm2(ink: np.ndarray, strike: StrikeLine | None, name: tuple[int, int]) -> float:
+    """On a struck name, the new ink away from the strike's line (beyond STRIKE_REACH_MM of its middle) on
+    and near the name (`name`: its columns; SIGN_BEFORE_MM, SIGN_AFTER_MM, so that a scan's line along the
+    row is not measured past them): dots, a tick, an x or a circle added after the strike, the voter's
+    sign that the name is restored."""
     s = NAME_PX_PER_MM
-    span = slice(0, ink.shape[1]) if name is None else slice(max(int(name[0] - SIGN_BEFORE_MM * s), 0),
-                                                           int(name[1] + SIGN_AFTER_MM * s))
-    found = strike_centre(strokes)
-    if found is None:
+    span = slice(max(int(name[0] - SIGN_BEFORE_MM * s), 0), int(name[1] + SIGN_AFTER_MM * s))
+    if strike is None:
         return new_ink_mm2(ink[:, span])
-    struck, centre = found[:2]
-    line = np.zeros(strokes.shape, np.uint8)
-    line[np.clip(np.rint(centre).astype(int), 0, strokes.shape[0] - 1), struck] = 1
+    line = np.zeros(ink.shape, np.uint8)
+    line[np.clip(np.rint(strike.middle).astype(int), 0, ink.shape[0] - 1), strike.columns] = 1
     reach = 2 * int(round(STRIKE_REACH_MM * s)) + 1
     near = cv2.dilate(line, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach))).astype(bool)
     return new_ink_mm2((ink & ~near)[:, span])
 
 
-def arms_across(ink: np.ndarray, strokes: np.ndarray) -> int:
+def arms_across(ink: np.ndarray, strike: StrikeLine | None) -> int:
     """Blocks of the strike (ARM_BLOCK_MM wide) with new ink both above and below it, past its strokes: the
     arms of a small x drawn on the strike to take the name back. Over a blurred scan's letters the print
     hides most of an x, and what is left (its arms' tips, ~1 mm2) passes for noise by area; a strike's own
     waves, a second stroke or noise do not reach both sides in one place."""
     s = NAME_PX_PER_MM
-    found = strike_centre(strokes)
-    if found is None:
-        return 0
-    struck, centre, top, bottom = found
-    row = np.arange(ink.shape[0], dtype=np.float32)[:, None]
-    clear, far = ARM_CLEAR_MM * s, ARM_REACH_MM * s
-    on = ink[:, struck]
     block = int(round(ARM_BLOCK_MM * s))
-    n = len(struck) // block
+    n = 0 if strike is None else len(strike.columns) // block
     if n == 0:
         return 0
-    up = on & (row < top[None, :] - clear) & (row > centre[None, :] - far)
-    down = on & (row > bottom[None, :] + clear) & (row < centre[None, :] + far)
+    row = np.arange(ink.shape[0], dtype=np.float32)[:, None]
+    clear, far = ARM_CLEAR_MM * s, ARM_REACH_MM * s
+    on = ink[:, strike.columns]
+    up = on & (row < strike.top[None, :] - clear) & (row > strike.middle[None, :] - far)
+    down = on & (row > strike.bottom[None, :] + clear) & (row < strike.middle[None, :] + far)
     above = up[:, :n * block].reshape(len(on), n, block).sum(axis=(0, 2))
     below = down[:, :n * block].reshape(len(on), n, block).sum(axis=(0, 2))
     return int((np.minimum(above, below) >= ARM_MIN_PX).sum())
@@ -486,8 +493,10 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, levels, streaks, bilevel) for y in (r.y, r.y + r.h))
     t, x0 = cell.text_rect, r.x + CELL_INSET_MM  # the name's columns in the cell's patch (_cell_ink's)
     name = (int((t.x - x0) * NAME_PX_PER_MM), int(np.ceil((t.x + t.w - x0) * NAME_PX_PER_MM)))
-    mine = on_the_name(ink)
-    off, arms = (off_strike_mm2(mine, strokes, name), arms_across(mine, strokes)) if max(best, thin) > 0 else (0.0, 0)
+    off, arms = 0.0, 0
+    if max(best, thin) > 0:  # a stroke through the name: was it taken back?
+        mine, strike = on_the_name(ink), strike_line(strokes)
+        off, arms = off_strike_mm2(mine, strike, name), arms_across(mine, strike)
     return StrikeMeasure(round(best, 4), round(new_ink_mm2(ink) + along * 0.5, 2), pale, round(crossed_gaps, 4),
                          round(seen, 3), round(off, 2), round(faint, 4), round(dotted, 4), round(thin, 4),
                          arms)
