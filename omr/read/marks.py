@@ -69,6 +69,11 @@ class InkLevels:
     def contrast(self) -> float:
         return self.paper - self.black
 
+    def lighter(self, share: float) -> InkLevels:
+        """Levels under which ink is seen from `share` of the usual darkness (its black that much nearer the
+        paper): pale stamp ink, light pencil, a thin line a scan greyed."""
+        return InkLevels(self.paper - share * self.contrast, self.paper)
+
 
 @dataclass(frozen=True)
 class BoxMeasure:

@@ -18,7 +18,7 @@ from omr.read.identify import upright_patch
 from omr.read.inspect import PAGE_PX_PER_MM, STRIKE_INK, PageReference, ink_mask
 from omr.read.interpret import STAMP_ABSENT, STAMP_PRESENT, STAMP_UNCLEAR
 from omr.read.marks import InkLevels
-from omr.read.strikes import Line, faint_levels, streak_mask
+from omr.read.strikes import FAINT_SHARE, Line, streak_mask
 
 GREY_SHARE_1BIT = 0.002  # a 1-bit scan has (almost) no pixels between black and white
 MIN_EXTENT_MM = 12.0  # a round stamp spreads its ink at least this far both ways (a streak, a stroke do not)
@@ -112,11 +112,6 @@ def best_ring(ink: np.ndarray, s: float, smaller_side_mm: float, thin: bool = Fa
     return best, cx, cy, outer
 
 
-def _pale_levels(levels: InkLevels) -> InkLevels:
-    """Levels under which ink_mask sees ink from PALE_SHARE of the usual darkness: a stamp pressed with little ink."""
-    return InkLevels(levels.paper - PALE_SHARE * levels.contrast, levels.paper)
-
-
 def _stamp_ink(scan: np.ndarray, left_out: np.ndarray, levels: InkLevels, s: float) -> np.ndarray:
     """New ink at `levels` in a patch, but where `left_out` (the print, a scanner streak), specks under
     2 x 2 px removed: what a stamp left."""
@@ -145,7 +140,7 @@ def stamp_disc(gray: np.ndarray, homography: np.ndarray, zone: Rect, reference: 
     printed = reference.printed[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
     if printed.shape != scan.shape:
         return None
-    ink = _stamp_ink(scan, printed, _pale_levels(levels), s)
+    ink = _stamp_ink(scan, printed, levels.lighter(PALE_SHARE), s)  # a stamp pressed with little ink
     share, cx, cy, outer = best_ring(ink, s, side, thin=True)
     if share < STAMP_DISC_RING or outer <= 0:
         return None
@@ -165,7 +160,7 @@ def read_stamp(gray: np.ndarray, homography: np.ndarray, zone: Rect, reference: 
     if printed.shape != scan.shape:
         printed = np.zeros(scan.shape, bool)
     hidden = streak_mask(zone, scan.shape, streaks, s)
-    ink = _stamp_ink(scan, printed | hidden, faint_levels(levels), s)  # red ink is pale: from 60 %
+    ink = _stamp_ink(scan, printed | hidden, levels.lighter(FAINT_SHARE), s)  # red ink is pale: from 60 %
     mm2 = round(float(np.count_nonzero(ink)) / (s * s), 1)
     shows = not is_bilevel(gray) and contrast >= min_contrast
     ring = round(ring_share(ink, s, min(zone.w, zone.h)), 3) if mm2 >= absent_mm2 else 0.0
@@ -173,7 +168,7 @@ def read_stamp(gray: np.ndarray, homography: np.ndarray, zone: Rect, reference: 
     if ring >= ring_needed and min(w, h) / s >= MIN_EXTENT_MM:
         return StampRead(STAMP_PRESENT, mm2, shows, f"a round stamp: {mm2:.0f} mm² of ink on {ring:.0%} of a ring",
                          ring)
-    pale = _stamp_ink(scan, printed | hidden, _pale_levels(levels), s)
+    pale = _stamp_ink(scan, printed | hidden, levels.lighter(PALE_SHARE), s)
     pale_mm2 = float(np.count_nonzero(pale)) / (s * s)
     pale_ring = ring_share(pale, s, min(zone.w, zone.h)) if pale_mm2 >= absent_mm2 else 0.0
     # a faint stamp's extent is its pale ink's (too little of it is darker)

@@ -121,11 +121,6 @@ def streak_mask(region: Rect, shape: tuple[int, ...], streaks: Sequence[Line], s
     return mask
 
 
-def faint_levels(levels: InkLevels) -> InkLevels:
-    """Levels under which ink_mask sees ink from FAINT_SHARE of its usual darkness."""
-    return InkLevels(levels.paper - FAINT_SHARE * levels.contrast, levels.paper)
-
-
 GAP_CLEAR_PX = 3  # a gap column this close to a letter may hold the letter's blurred edge
 
 
@@ -427,7 +422,7 @@ def rule_overdrawn_mm(gray: np.ndarray, homography: np.ndarray, x: float, y: flo
     if scan.size == 0:
         return 0.0
     seen = ~streak_mask(region, scan.shape, streaks)
-    thick = (ink_mask(scan, faint_levels(levels), s, STRIKE_INK) & seen).sum(axis=0).astype(np.float32)
+    thick = (ink_mask(scan, levels.lighter(FAINT_SHARE), s, STRIKE_INK) & seen).sum(axis=0).astype(np.float32)
     paper = np.percentile(scan, RULE_PAPER_PERCENTILE, axis=0).astype(np.float32)
     dark = np.clip((paper[None, :] - scan.astype(np.float32)) / max(levels.contrast, 1.0), 0.0, 1.0)
     core = slice(int(round((RULE_BAND_MM - RULE_CORE_MM) * s)), int(round((RULE_BAND_MM + RULE_CORE_MM) * s)))
@@ -463,8 +458,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     1-bit scan (`bilevel`), so is a line of specks (`dotted`: a grey scan keeps a thin line whole, and
     its noise makes specks that a light line's measure already judges)."""
     best, pale, crossed_gaps, seen, faint, dotted, thin = 0.0, False, 0.0, 1.0, 0.0, 0.0, 0.0
-    light = faint_levels(levels)
-    lightest = InkLevels(levels.paper - LIGHT_SHARE * levels.contrast, levels.paper)
+    light, lightest = levels.lighter(FAINT_SHARE), levels.lighter(LIGHT_SHARE)
     for i, line in enumerate(cell.lines or (cell.text_rect,)):
         key = ("strike-body", cell.contest_id, cell.row_id, i)
         runs, broad_pale, shown = body_coverage(gray, homography, line, reference, levels, blur_mm, memo, key,
