@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from omr.ballot.layout import BallotLayout, PageLayout, Rect, layout
+from omr.ballot.layout import BallotLayout, PageLayout, Rect, has_crossout, layout
 from omr.ballot.shelf import RecordedTemplate, find_templates
 from omr.ballot.template import STRUCK, Contest, Template
 from omr.count.tally import ballot_groups
@@ -354,8 +354,7 @@ def _queue_sheets(items: list[StoredSheet], lacking: dict[int, SheetRead], shelf
 
 def _paged_crossout(info: TemplateInfo | None) -> bool:
     """A cross-out ballot printed on more than one page: a page scanned without the others is not counted."""
-    return (info is not None and len(info.layout.pages) > 1
-            and any(c.kind == "crossout" for c in info.template.contests))
+    return info is not None and len(info.layout.pages) > 1 and has_crossout(info.template)
 
 
 def _lacking_pages(items: list[tuple[int, SheetRead]], shelf: TemplateShelf) -> dict[int, SheetRead]:
