@@ -157,7 +157,7 @@ STAGES = (("decode (take the embedded image, decode)", "omr.scan.ingest", "_take
           ("duplicate check (index)", "omr.scan.batch", "_Duplicates.check_file"),
           ("store (SQLite, log chain; includes the duplicate check)", "omr.store.database", "Store.record_file"),
           ("JSON of the sheets and the digest's lines (json.dumps)", "json", "dumps"),
-          ("digest (sorting and hashing its lines)", "omr.audit.digest", "keys_digest"))
+          ("digest (its lines sorted in SQLite, hashed)", "omr.cli.scan", "_Reads.digest"))
 
 
 @contextlib.contextmanager
