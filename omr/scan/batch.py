@@ -10,7 +10,6 @@ is the same for any number of workers.
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import os
 import socket
 from collections import deque
@@ -33,6 +32,7 @@ from omr.read.debug import Trace, stage_images
 from omr.read.duplicates import DuplicateIndex
 from omr.read.pipeline import TemplateBook, read_sheet
 from omr.read.results import SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, Reason, SheetRead
+from omr.scan import worker_context
 from omr.scan.ingest import (
     PageError,
     PageImage,
@@ -232,30 +232,8 @@ def _results(chunks: list[_Chunk], options: ScanOptions, reader: Callable[[_Chun
     yield from _pooled(chunks, options, reader, on_worker_lost or (lambda: None))
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    # Not a plain fork: a process forked after OpenCV started its thread pool can hang in it. A fork
-    # server is a fresh process that has only imported the reader (no thread started), so its
-    # workers start fast and clean; Windows has none, and spawns.
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["omr.scan.batch"])
-        return context
-    return multiprocessing.get_context("spawn")
-
-
-def start_workers_early(jobs: int) -> None:
-    """Start the fork server the workers come from now (it imports the reader, ~0.3 s), while this
-    process loads the templates, opens the store and hashes the files, rather than when the first
-    pages are handed out. Nothing else changes: the workers are still made when pages are."""
-    if jobs > 1 and "forkserver" in multiprocessing.get_all_start_methods():
-        from multiprocessing import forkserver
-
-        _context()
-        forkserver.ensure_running()
-
-
 def _pool(options: ScanOptions, workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker, initargs=(options,))
+    return ProcessPoolExecutor(workers, mp_context=worker_context(), initializer=_init_worker, initargs=(options,))
 
 
 def _pooled(chunks: list[_Chunk], options: ScanOptions, reader: Callable[[_Chunk], _ChunkResult],
