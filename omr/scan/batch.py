@@ -215,6 +215,19 @@ def _chunks(path: str) -> list[_Chunk]:
             for first in range(1, pages + 1, PAGES_PER_CHUNK)]
 
 
+def _balanced(chunks: list[_Chunk], jobs: int) -> list[_Chunk]:
+    """The chunks with those of the batch's last `jobs` x PAGES_PER_CHUNK pages split into single pages, so
+    that the workers run out of pages together: with whole chunks to the end, one worker idles for up to a
+    chunk's time (8 pages, 0.15-0.3 s) while another reads the last. A chunk costs well under a millisecond
+    to open; which process reads a page never changes what is read, nor the order of the results."""
+    tail, pages = len(chunks), 0
+    while tail and chunks[tail - 1].last is not None and pages < jobs * PAGES_PER_CHUNK:
+        tail -= 1
+        pages += chunks[tail].last - chunks[tail].first + 1  # type: ignore[operator]
+    return chunks[:tail] + [_Chunk(c.path, page, page) for c in chunks[tail:]
+                            for page in range(c.first, c.last + 1)]  # type: ignore[operator]
+
+
 def _results(chunks: list[_Chunk], options: ScanOptions, reader: Callable[[_Chunk], _ChunkResult] | None = None,
              on_worker_lost: Callable[[], None] | None = None, cluster: ChunkReader | None = None,
              ) -> Iterator[_ChunkResult]:
@@ -429,6 +442,8 @@ def _read_and_store(todo: list[tuple[str, str, int]], store: Store, run_id: int,
     """Read the files' pages in workers and store each file, whole, as soon as its last chunk is in.
     Cluster workers draw no annotations (their disks are not ours): they are drawn here, from the file."""
     chunks = [c for path, _, _ in todo for c in _chunks(path)]
+    if cluster is None and options.jobs > 1:
+        chunks = _balanced(chunks, options.jobs)
     if on_total:
         on_total(sum((c.last - c.first + 1) if c.last else 1 for c in chunks))
     pending: dict[str, tuple[list[SheetRead], list[PageError]]] = {}
