@@ -317,6 +317,7 @@ class _Duplicates:
         self.index = DuplicateIndex()
         self.last_id = 0
         self.last_checked: list[SheetRead] = []  # what the last check_file returned
+        self.ahead: dict[str, _WithinFile] = {}  # by path: the look-ups among a file's own sheets, made early
 
     def refresh(self, store: Store) -> None:
         """Take in the sheets stored since the last look (called inside the write transaction, so no
@@ -325,19 +326,27 @@ class _Duplicates:
             self.index.add((s.fingerprint, s.template_page), s.signature, (s.sheet_id, s.path, s.page))
             self.last_id = max(self.last_id, s.sheet_id)
 
-    def check_file(self, store: Store, reads: list[SheetRead]) -> list[SheetRead]:
-        """The reads of one file, each sent to review when it may be a copy of a stored or earlier sheet."""
+    def look_ahead(self, path: str, reads: list[SheetRead]) -> None:
+        """Look for copies of these sheets among those before them in the same file, as the file's chunks
+        come in (in page order) and before its write transaction: that part of the check depends on nothing
+        stored, and a file's last chunk then leaves less to do while the workers wait for the next file."""
+        self.ahead.setdefault(path, _WithinFile()).add(reads)
+
+    def check_file(self, store: Store, reads: list[SheetRead], path: str | None = None) -> list[SheetRead]:
+        """The reads of one file, each sent to review when it may be a copy of a stored or earlier sheet.
+        `path`: the file whose sheets look_ahead was given (its look-ups are used when given these reads)."""
         self.refresh(store)
-        this_file = DuplicateIndex()  # its sheets join the shared index once stored (the next refresh)
-        held: dict[tuple, bytes] = {}
+        ahead = self.ahead.pop(path, None) if path is not None else None
+        if ahead is None or not ahead.made_for(reads):
+            ahead = _WithinFile()
+            ahead.add(reads)
         checked = []
-        for read in reads:
+        for read, earlier in zip(reads, ahead.found):
             if read.status == SHEET_REJECTED or read.test or not read.signature:
                 checked.append(read)
                 continue
             group = (read.fingerprint, read.template_page)
-            found = (self.index.find(group, read.signature, lambda item: store.signature(item[0]))
-                     or this_file.find(group, read.signature, held.__getitem__))
+            found = self.index.find(group, read.signature, lambda item: store.signature(item[0])) or earlier
             if found is not None:
                 (_, path, page), c = found
                 paper = f", paper texture {c.paper:.2f}" if c.paper is not None else ", no paper texture to compare"
@@ -345,12 +354,36 @@ class _Duplicates:
                                 f"{paper}); a person confirms the same sheet (counted once) or two ballots "
                                 "(both counted)")
                 read = replace(read, status=SHEET_REVIEW, reasons=read.reasons + (reason,))
-            item = (None, read.source, read.page)
-            held[item] = read.signature
-            this_file.add(group, read.signature, item)
             checked.append(read)
         self.last_checked = checked
         return checked
+
+
+class _WithinFile:
+    """Each sheet of a file looked for among the sheets before it in the same file (what _Duplicates
+    finds when no stored sheet is the copy), in the order the sheets are given."""
+
+    def __init__(self) -> None:
+        self.index = DuplicateIndex()  # the file's sheets join the shared index once stored (the next refresh)
+        self.held: dict[tuple, bytes] = {}
+        self.reads: list[SheetRead] = []
+        self.found: list[tuple | None] = []  # per read: (item, comparison) of its earlier copy in the file, or None
+
+    def add(self, reads: list[SheetRead]) -> None:
+        for read in reads:
+            self.reads.append(read)
+            if read.status == SHEET_REJECTED or read.test or not read.signature:
+                self.found.append(None)
+                continue
+            group = (read.fingerprint, read.template_page)
+            self.found.append(self.index.find(group, read.signature, self.held.__getitem__))
+            item = (None, read.source, read.page)
+            self.held[item] = read.signature
+            self.index.add(group, read.signature, item)
+
+    def made_for(self, reads: list[SheetRead]) -> bool:
+        """Whether these are the very reads the look-ups were made for, in the same order."""
+        return len(reads) == len(self.reads) and all(a is b for a, b in zip(reads, self.reads))
 
 
 def duplicate_check(store: Store) -> Callable[[list[SheetRead]], list[SheetRead]]:
@@ -458,6 +491,7 @@ def _read_and_store(todo: list[tuple[str, str, int]], store: Store, run_id: int,
         got_reads, got_errors = pending.setdefault(chunk.path, ([], []))
         got_reads.extend(reads)
         got_errors.extend(errors)
+        duplicates.look_ahead(chunk.path, reads)
         if on_page:
             on_page(len(reads) + len(errors))
         remaining[chunk.path] -= 1
@@ -466,9 +500,10 @@ def _read_and_store(todo: list[tuple[str, str, int]], store: Store, run_id: int,
         digest, size = info[chunk.path]
         reads_done, errors_done = pending.pop(chunk.path)
         outcome = store.record_file(run_id, path_text(chunk.path), digest, size, reads_done, errors_done,
-                                    vet=functools.partial(duplicates.check_file, store))
+                                    vet=functools.partial(duplicates.check_file, store, path=chunk.path))
         stored = duplicates.last_checked
         if outcome == "skipped-already-read":  # another scan stored the same file meanwhile
+            duplicates.ahead.pop(chunk.path, None)
             summary.files_skipped += 1
             summary.keep(store.sheets_of_source(digest), earlier=True)
             continue
