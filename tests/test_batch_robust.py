@@ -601,3 +601,15 @@ def test_a_jpeg_in_a_pdf_larger_than_the_pdf_says_is_refused_before_decoding(tmp
     listing, peak_kb = proc.stdout.strip().splitlines()
     assert "its own header says 20000 x 20000 pixels, the PDF 100 x 100; not decoded" in listing, proc.stdout
     assert int(peak_kb) < 300_000, f"peak RSS {int(peak_kb) // 1024} MB"
+
+
+def test_the_last_pages_of_a_batch_are_handed_out_one_at_a_time() -> None:
+    """So that the workers finish together; every page once, in the same order."""
+    chunks = [batch._Chunk("a.pdf", 1, 8), batch._Chunk("a.pdf", 9, 10), batch._Chunk("b.pdf", 1, 8),
+              batch._Chunk("b.pdf", 9, 16), batch._Chunk("b.pdf", 17, 20)]
+    split = batch._balanced(chunks, 2)
+    assert split[:2] == chunks[:2] and all(c.first == c.last for c in split[2:])
+    pages = [(c.path, p) for c in split for p in range(c.first, c.last + 1)]  # type: ignore[operator]
+    assert pages == [(c.path, p) for c in chunks for p in range(c.first, c.last + 1)]  # type: ignore[operator]
+    unknown = [batch._Chunk("c.tif", 1, None)]  # a file whose page count is not known stays whole
+    assert batch._balanced(unknown, 2) == unknown and batch._balanced([], 2) == []

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from omr.audit.findings import AuditError
 from omr.scan import usable_cores
 
 
 def cmd_audit(args: Any) -> int:
+    from omr.audit.findings import AuditError
     from omr.audit.rerun import run_audit  # the reader and the scan runner: loaded only to re-read
     from omr.scan.cluster import ClusterError
 
@@ -34,6 +34,7 @@ def cmd_audit(args: Any) -> int:
 
 
 def cmd_verify(args: Any) -> int:
+    from omr.audit.findings import AuditError
     from omr.audit.verify import verify_database
 
     try:

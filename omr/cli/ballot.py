@@ -7,10 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from omr.ballot.template import TemplateError, load_template
-
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from omr.ballot.template import TemplateError, load_template
+
     failed = 0
     for path in args.templates:
         try:
@@ -32,6 +32,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_layout(args: argparse.Namespace) -> int:
     from omr.ballot.layout import layout
+    from omr.ballot.template import load_template
 
     bl = layout(load_template(args.template))
     if args.json:
@@ -56,6 +57,7 @@ def _cmd_layout(args: argparse.Namespace) -> int:
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from omr.ballot.generate import ballots_pdf, test_deck_pdf, test_deck_votes
+    from omr.ballot.template import load_template
 
     template = load_template(args.template)
     out = Path(args.output)

@@ -1,4 +1,8 @@
-"""The `omr` command line: one parser, each group of sub-commands from its own module."""
+"""The `omr` command line: one parser, each group of sub-commands from its own module.
+
+These modules import nothing heavy at the top (numpy, OpenCV, the reader): `omr scan --jobs N` starts
+the process its workers come from before it imports the reader, so that both import side by side.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import argparse
 import sys
 
 from omr import __version__
-from omr.ballot.template import TemplateError
 from omr.cli import audit, ballot, demo, merge, review, scan, tally
 
 
@@ -23,7 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except TemplateError as exc:
+    except ValueError as exc:  # a TemplateError is one; its module is loaded only by the commands that read templates
+        from omr.ballot.template import TemplateError
+
+        if not isinstance(exc, TemplateError):
+            raise
         print(exc, file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from omr.ballot.template import TemplateError, load_template
 from omr.scan import usable_cores
 
 if TYPE_CHECKING:
@@ -20,6 +19,8 @@ if TYPE_CHECKING:
 
 
 def _load_templates(paths: list[str]) -> list:
+    from omr.ballot.template import TemplateError, load_template
+
     templates = [load_template(p) for p in paths]
     seen: dict[str, str] = {}
     for t in templates:
@@ -30,11 +31,13 @@ def _load_templates(paths: list[str]) -> list:
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
-    from omr.read.calibration import ProfileError, load_profile
-    from omr.scan.batch import ScanOptions, start_workers_early
+    from omr.scan import start_workers_early
 
     if not args.cluster:
-        start_workers_early(args.jobs)
+        start_workers_early(args.jobs)  # first: it imports the reader while this process does
+    from omr.read.calibration import ProfileError, load_profile
+    from omr.scan.batch import ScanOptions
+
     try:
         profile = load_profile(args.calibration)
     except ProfileError as exc:

@@ -23,8 +23,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from omr.count.tally import TallyError, TemplateMissing
-
 MAX_COUNT = 100_000_000  # more ballots or people than any meeting or election this tool counts
 
 
@@ -87,6 +85,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from omr.count.stored import run_templates, tally_store
+    from omr.count.tally import TallyError, TemplateMissing
     from omr.reports import write_reports
     from omr.reports.arlo import manifest_problems
     from omr.reports.minutes import Committee

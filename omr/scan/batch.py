@@ -10,7 +10,6 @@ is the same for any number of workers.
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import os
 import socket
 from collections import deque
@@ -33,6 +32,7 @@ from omr.read.debug import Trace, stage_images
 from omr.read.duplicates import DuplicateIndex
 from omr.read.pipeline import TemplateBook, read_sheet
 from omr.read.results import SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, Reason, SheetRead
+from omr.scan import worker_context
 from omr.scan.ingest import (
     PageError,
     PageImage,
@@ -215,6 +215,19 @@ def _chunks(path: str) -> list[_Chunk]:
             for first in range(1, pages + 1, PAGES_PER_CHUNK)]
 
 
+def _balanced(chunks: list[_Chunk], jobs: int) -> list[_Chunk]:
+    """The chunks with those of the batch's last `jobs` x PAGES_PER_CHUNK pages split into single pages, so
+    that the workers run out of pages together: with whole chunks to the end, one worker idles for up to a
+    chunk's time (8 pages, 0.15-0.3 s) while another reads the last. A chunk costs well under a millisecond
+    to open; which process reads a page never changes what is read, nor the order of the results."""
+    tail, pages = len(chunks), 0
+    while tail and chunks[tail - 1].last is not None and pages < jobs * PAGES_PER_CHUNK:
+        tail -= 1
+        pages += chunks[tail].last - chunks[tail].first + 1  # type: ignore[operator]
+    return chunks[:tail] + [_Chunk(c.path, page, page) for c in chunks[tail:]
+                            for page in range(c.first, c.last + 1)]  # type: ignore[operator]
+
+
 def _results(chunks: list[_Chunk], options: ScanOptions, reader: Callable[[_Chunk], _ChunkResult] | None = None,
              on_worker_lost: Callable[[], None] | None = None, cluster: ChunkReader | None = None,
              ) -> Iterator[_ChunkResult]:
@@ -232,30 +245,8 @@ def _results(chunks: list[_Chunk], options: ScanOptions, reader: Callable[[_Chun
     yield from _pooled(chunks, options, reader, on_worker_lost or (lambda: None))
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    # Not a plain fork: a process forked after OpenCV started its thread pool can hang in it. A fork
-    # server is a fresh process that has only imported the reader (no thread started), so its
-    # workers start fast and clean; Windows has none, and spawns.
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["omr.scan.batch"])
-        return context
-    return multiprocessing.get_context("spawn")
-
-
-def start_workers_early(jobs: int) -> None:
-    """Start the fork server the workers come from now (it imports the reader, ~0.3 s), while this
-    process loads the templates, opens the store and hashes the files, rather than when the first
-    pages are handed out. Nothing else changes: the workers are still made when pages are."""
-    if jobs > 1 and "forkserver" in multiprocessing.get_all_start_methods():
-        from multiprocessing import forkserver
-
-        _context()
-        forkserver.ensure_running()
-
-
 def _pool(options: ScanOptions, workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker, initargs=(options,))
+    return ProcessPoolExecutor(workers, mp_context=worker_context(), initializer=_init_worker, initargs=(options,))
 
 
 def _pooled(chunks: list[_Chunk], options: ScanOptions, reader: Callable[[_Chunk], _ChunkResult],
@@ -326,6 +317,7 @@ class _Duplicates:
         self.index = DuplicateIndex()
         self.last_id = 0
         self.last_checked: list[SheetRead] = []  # what the last check_file returned
+        self.ahead: dict[str, _WithinFile] = {}  # by path: the look-ups among a file's own sheets, made early
 
     def refresh(self, store: Store) -> None:
         """Take in the sheets stored since the last look (called inside the write transaction, so no
@@ -334,19 +326,27 @@ class _Duplicates:
             self.index.add((s.fingerprint, s.template_page), s.signature, (s.sheet_id, s.path, s.page))
             self.last_id = max(self.last_id, s.sheet_id)
 
-    def check_file(self, store: Store, reads: list[SheetRead]) -> list[SheetRead]:
-        """The reads of one file, each sent to review when it may be a copy of a stored or earlier sheet."""
+    def look_ahead(self, path: str, reads: list[SheetRead]) -> None:
+        """Look for copies of these sheets among those before them in the same file, as the file's chunks
+        come in (in page order) and before its write transaction: that part of the check depends on nothing
+        stored, and a file's last chunk then leaves less to do while the workers wait for the next file."""
+        self.ahead.setdefault(path, _WithinFile()).add(reads)
+
+    def check_file(self, store: Store, reads: list[SheetRead], path: str | None = None) -> list[SheetRead]:
+        """The reads of one file, each sent to review when it may be a copy of a stored or earlier sheet.
+        `path`: the file whose sheets look_ahead was given (its look-ups are used when given these reads)."""
         self.refresh(store)
-        this_file = DuplicateIndex()  # its sheets join the shared index once stored (the next refresh)
-        held: dict[tuple, bytes] = {}
+        ahead = self.ahead.pop(path, None) if path is not None else None
+        if ahead is None or not ahead.made_for(reads):
+            ahead = _WithinFile()
+            ahead.add(reads)
         checked = []
-        for read in reads:
+        for read, earlier in zip(reads, ahead.found):
             if read.status == SHEET_REJECTED or read.test or not read.signature:
                 checked.append(read)
                 continue
             group = (read.fingerprint, read.template_page)
-            found = (self.index.find(group, read.signature, lambda item: store.signature(item[0]))
-                     or this_file.find(group, read.signature, held.__getitem__))
+            found = self.index.find(group, read.signature, lambda item: store.signature(item[0])) or earlier
             if found is not None:
                 (_, path, page), c = found
                 paper = f", paper texture {c.paper:.2f}" if c.paper is not None else ", no paper texture to compare"
@@ -354,12 +354,36 @@ class _Duplicates:
                                 f"{paper}); a person confirms the same sheet (counted once) or two ballots "
                                 "(both counted)")
                 read = replace(read, status=SHEET_REVIEW, reasons=read.reasons + (reason,))
-            item = (None, read.source, read.page)
-            held[item] = read.signature
-            this_file.add(group, read.signature, item)
             checked.append(read)
         self.last_checked = checked
         return checked
+
+
+class _WithinFile:
+    """Each sheet of a file looked for among the sheets before it in the same file (what _Duplicates
+    finds when no stored sheet is the copy), in the order the sheets are given."""
+
+    def __init__(self) -> None:
+        self.index = DuplicateIndex()  # the file's sheets join the shared index once stored (the next refresh)
+        self.held: dict[tuple, bytes] = {}
+        self.reads: list[SheetRead] = []
+        self.found: list[tuple | None] = []  # per read: (item, comparison) of its earlier copy in the file, or None
+
+    def add(self, reads: list[SheetRead]) -> None:
+        for read in reads:
+            self.reads.append(read)
+            if read.status == SHEET_REJECTED or read.test or not read.signature:
+                self.found.append(None)
+                continue
+            group = (read.fingerprint, read.template_page)
+            self.found.append(self.index.find(group, read.signature, self.held.__getitem__))
+            item = (None, read.source, read.page)
+            self.held[item] = read.signature
+            self.index.add(group, read.signature, item)
+
+    def made_for(self, reads: list[SheetRead]) -> bool:
+        """Whether these are the very reads the look-ups were made for, in the same order."""
+        return len(reads) == len(self.reads) and all(a is b for a, b in zip(reads, self.reads))
 
 
 def duplicate_check(store: Store) -> Callable[[list[SheetRead]], list[SheetRead]]:
@@ -451,6 +475,8 @@ def _read_and_store(todo: list[tuple[str, str, int]], store: Store, run_id: int,
     """Read the files' pages in workers and store each file, whole, as soon as its last chunk is in.
     Cluster workers draw no annotations (their disks are not ours): they are drawn here, from the file."""
     chunks = [c for path, _, _ in todo for c in _chunks(path)]
+    if cluster is None and options.jobs > 1:
+        chunks = _balanced(chunks, options.jobs)
     if on_total:
         on_total(sum((c.last - c.first + 1) if c.last else 1 for c in chunks))
     pending: dict[str, tuple[list[SheetRead], list[PageError]]] = {}
@@ -465,6 +491,7 @@ def _read_and_store(todo: list[tuple[str, str, int]], store: Store, run_id: int,
         got_reads, got_errors = pending.setdefault(chunk.path, ([], []))
         got_reads.extend(reads)
         got_errors.extend(errors)
+        duplicates.look_ahead(chunk.path, reads)
         if on_page:
             on_page(len(reads) + len(errors))
         remaining[chunk.path] -= 1
@@ -473,9 +500,10 @@ def _read_and_store(todo: list[tuple[str, str, int]], store: Store, run_id: int,
         digest, size = info[chunk.path]
         reads_done, errors_done = pending.pop(chunk.path)
         outcome = store.record_file(run_id, path_text(chunk.path), digest, size, reads_done, errors_done,
-                                    vet=functools.partial(duplicates.check_file, store))
+                                    vet=functools.partial(duplicates.check_file, store, path=chunk.path))
         stored = duplicates.last_checked
         if outcome == "skipped-already-read":  # another scan stored the same file meanwhile
+            duplicates.ahead.pop(chunk.path, None)
             summary.files_skipped += 1
             summary.keep(store.sheets_of_source(digest), earlier=True)
             continue
