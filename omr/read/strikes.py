@@ -13,7 +13,7 @@ letters, and must reach a person rather than pass as "not struck".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -60,11 +60,14 @@ class StrikeMeasure:
     thin: float = 0.0  # coverage with the gaps judged from FAINT_SHARE of the darkness: a thin pen line that the
     #                    usual threshold leaves one pixel wide, which the gaps' 2x2 opening removes
     arms: int = 0  # places on a strike with ink both above and below it (arms_across): an x drawn on it (restored?)
+    light: float = 0.0  # coverage with runs and gaps both from FAINT_SHARE of the darkness, where that line is a
+    #                     pen's (light_strike_share): a light ballpoint or pencil strike; 0 where it runs on
 
     @property
     def crossed(self) -> float:
-        """The share of a printed line a stroke crosses, the gaps judged at the usual darkness or lighter."""
-        return max(self.coverage, self.thin)
+        """The share of a printed line a stroke crosses, the gaps judged at the usual darkness or lighter,
+        or the whole line from FAINT_SHARE of it where that line stops at the name as a pen's does."""
+        return max(self.coverage, self.thin, self.light)
 
 
 def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float,
@@ -264,10 +267,10 @@ STRIKE_REACH_MM = 1.2  # ink this close to a strike's straight line is the strik
 
 
 def _cell_ink(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray, levels: InkLevels,
-              blur_mm: float, memo: dict, streaks: Sequence[Line]) -> tuple[np.ndarray, np.ndarray]:
-    """New ink in the name's cell (grown past its rules; print, blurred or not, and streaks removed), and
-    the straight strokes through the name's lines (print kept: a strike runs through the letters), both
-    as upright masks at NAME_PX_PER_MM."""
+              blur_mm: float, memo: dict, streaks: Sequence[Line]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """New ink in the name's cell (grown past its rules; print, blurred or not, and streaks removed), the
+    straight strokes through the name's lines (print kept: a strike runs through the letters), and every
+    straight stroke off the print, all as upright masks at NAME_PX_PER_MM."""
     s = NAME_PX_PER_MM
     r = cell.rect
     region = Rect(r.x + CELL_INSET_MM, r.y - CELL_GROW_MM, r.w - 2 * CELL_INSET_MM, r.h + 2 * CELL_GROW_MM)
@@ -275,23 +278,30 @@ def _cell_ink(gray: np.ndarray, homography: np.ndarray, cell: NameCell, referenc
     x0, y0 = int(np.floor(region.x * s)), int(np.floor(region.y * s))
     ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
     if ref.shape != scan.shape:
-        return np.zeros(scan.shape, bool), np.zeros(scan.shape, np.uint8)
+        return np.zeros(scan.shape, bool), np.zeros(scan.shape, np.uint8), np.zeros(scan.shape, bool)
     grow = SHARP_GROW_PX if blur_mm < SHARP_EDGE_MM else PRINT_GROW_PX
     printed = _printed(ref, memo, ("strike-cell", cell.contest_id, cell.row_id), grow)
     seen = ~streak_mask(region, scan.shape, streaks)
     raw = ink_mask(scan, levels, s, STRIKE_INK) & seen
     ink = cv2.morphologyEx((raw & ~printed).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     bodies = np.zeros(scan.shape, bool)  # the letters' bodies: a strike crosses them, a circle's arc does not
-    for line in cell.lines or (cell.text_rect,):
-        band = body_band(line)
-        a, b = int((band.y - region.y) * s), int(np.ceil((band.y + band.h - region.y) * s))
-        bodies[max(a, 0):max(b, 0)] = True
+    bodies[_line_rows(cell, scan.shape[0], body_band)] = True
     strokes = straight_strokes(raw.astype(np.uint8), int(round(STRIKE_KERNEL_MM * s)))
     count, labels = cv2.connectedComponents(strokes, connectivity=8)
     through = np.zeros(count, bool)
     through[np.unique(labels[bodies & (labels > 0)])] = True
     through[0] = False
-    return ink.astype(bool), through[labels] & ~printed
+    return ink.astype(bool), through[labels] & ~printed, strokes.astype(bool) & ~printed
+
+
+def _line_rows(cell: NameCell, height: int, band: Callable[[Rect], Rect] = lambda line: line) -> np.ndarray:
+    """The rows of _cell_ink's patch (`height` rows) within the name's printed lines, or within `band` of each."""
+    s, top = NAME_PX_PER_MM, cell.rect.y - CELL_GROW_MM
+    rows = np.zeros(height, bool)
+    for line in cell.lines or (cell.text_rect,):
+        b = band(line)
+        rows[max(int((b.y - top) * s), 0):max(int(np.ceil((b.y + b.h - top) * s)), 0)] = True
+    return rows
 
 
 def new_ink_mm2(ink: np.ndarray) -> float:
@@ -397,6 +407,35 @@ def arms_across(ink: np.ndarray, strike: StrikeLine | None) -> int:
     return int((np.minimum(above, below) >= ARM_MIN_PX).sum())
 
 
+LIGHT_BEFORE_MM, LIGHT_AFTER_MM = 3.0, 5.0  # a light strike starts and ends this near the name (a hand's
+#                                             overshoot); a fold's shadow runs on along the row
+LIGHT_MIN_WIDTH_MM = 0.2  # and is thicker than one pixel (a noisy scan's level crossings are one pixel thin)
+
+
+def light_strike_share(strike: StrikeLine | None, lighter: np.ndarray, rows: np.ndarray, name: tuple[int, int]
+                       ) -> float:
+    """The share of the name's columns a light line spans, where it is a pen's: it starts and ends near the
+    name (LIGHT_BEFORE_MM, LIGHT_AFTER_MM), no straight stroke of the lighter levels (`lighter`: off the print,
+    from LIGHT_SHARE of the darkness) lies beyond them in the name's lines (`rows`), and it is thicker than
+    LIGHT_MIN_WIDTH_MM; else 0. From FAINT_SHARE of the usual darkness a fold's shadow crosses a name as
+    fully as a pencil does (the print's blur adds to its shade there); what tells them apart is that a
+    hand's line stops at the name, while the shadow runs on through the blank paper after it, if only from
+    a lighter level (seed 2718 and 3301 sets: strikes from 6.9 mm inside to 2.5 mm before the name's start
+    and 4.0 mm past its end; folds to the cell's edge)."""
+    if strike is None:
+        return 0.0
+    s = NAME_PX_PER_MM
+    first, last = int(name[0] - LIGHT_BEFORE_MM * s), int(np.ceil(name[1] + LIGHT_AFTER_MM * s))
+    beyond = lighter[rows].any(axis=0)
+    beyond[max(first, 0):max(last, 0)] = False
+    if strike.columns[0] < first or strike.columns[-1] > last or beyond.any():
+        return 0.0
+    if np.median(strike.bottom - strike.top + 1) < LIGHT_MIN_WIDTH_MM * s:
+        return 0.0
+    spanned = np.clip(strike.columns, name[0], name[1] - 1)
+    return float(len(np.unique(spanned)) / max(name[1] - name[0], 1))
+
+
 RULE_BAND_MM = 1.5  # either side of a ruled line between two rows
 RULE_EXTRA_MM = 0.35  # a pen line along the rule makes it at least this much thicker
 RULE_DARKER_MM = 0.125  # or its darkness summed across the rule this much more (mm of full darkness): a pen
@@ -482,15 +521,30 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
                                                         streaks)))
         if bilevel:
             dotted = max(dotted, dotted_share(gray, homography, line, reference, levels, memo, key, streaks))
-    ink, strokes = _cell_ink(gray, homography, cell, reference, light, blur_mm, memo, streaks)
+    ink, strokes, _ = _cell_ink(gray, homography, cell, reference, light, blur_mm, memo, streaks)
     r = cell.rect  # a line drawn along the rule above or below the name: ink of this row too
     along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, levels, streaks, bilevel) for y in (r.y, r.y + r.h))
     t, x0 = cell.text_rect, r.x + CELL_INSET_MM  # the name's columns in the cell's patch (_cell_ink's)
     name = (int((t.x - x0) * NAME_PX_PER_MM), int(np.ceil((t.x + t.w - x0) * NAME_PX_PER_MM)))
-    off, arms = 0.0, 0
-    if max(best, thin) > 0:  # a stroke through the name: was it taken back?
-        mine, strike = on_the_name(ink), strike_line(strokes)
+    off, arms, light_share = 0.0, 0, 0.0
+    strike = strike_line(strokes)  # from FAINT_SHARE of the darkness (_cell_ink's levels)
+    for i, line in enumerate(cell.lines or (cell.text_rect,)):
+        if strike is None or max(best, thin) >= 1.0 or pale:
+            break
+        # a light pen's line: runs and gaps both from FAINT_SHARE of the darkness (a fold's shadow: see below)
+        key = ("strike-body", cell.contest_id, cell.row_id, i)
+        runs, broad_pale, _ = body_coverage(gray, homography, line, reference, light, blur_mm, memo, key, streaks)
+        if not broad_pale:
+            light_share = max(light_share, min(runs, gap_coverage(gray, homography, line, reference, light, memo,
+                                                                   key, streaks)))
+    if light_share > max(best, thin):  # the lighter level sees more of a line: does it stop at the name?
+        lighter = _cell_ink(gray, homography, cell, reference, lightest, blur_mm, memo, streaks)[2]
+        light_share = min(light_share, light_strike_share(strike, lighter, _line_rows(cell, lighter.shape[0]), name))
+    else:
+        light_share = 0.0
+    if max(best, thin, light_share) > 0:  # a stroke through the name: was it taken back?
+        mine = on_the_name(ink)
         off, arms = off_strike_mm2(mine, strike, name), arms_across(mine, strike)
     return StrikeMeasure(round(best, 4), round(new_ink_mm2(ink) + along * 0.5, 2), pale, round(crossed_gaps, 4),
                          round(seen, 3), round(off, 2), round(faint, 4), round(dotted, 4), round(thin, 4),
-                         arms)
+                         arms, round(light_share, 4))
