@@ -62,6 +62,8 @@ class StrikeMeasure:
     arms: int = 0  # places on a strike with ink both above and below it (arms_across): an x drawn on it (restored?)
     light: float = 0.0  # coverage with runs and gaps both from FAINT_SHARE of the darkness, where that line is a
     #                     pen's (light_strike_share): a light ballpoint or pencil strike; 0 where it runs on
+    runs_on: bool = False  # a line from LIGHT_SHARE of the darkness runs on past the name through the blank
+    #                        paper of its line (runs_past_name): a fold's shadow, which no hand draws
 
     @property
     def crossed(self) -> float:
@@ -72,19 +74,22 @@ class StrikeMeasure:
 
 def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float,
                  restored_mm2: float = float("inf"), min_seen: float = 0.0, light_below: float = 1.0,
-                 dotted_below: float = 1.0) -> str:
+                 dotted_below: float = 1.0, light_fold_below: float = 1.0) -> str:
     """marked (struck), blank (not struck) or marginal (unclear: a person decides). A strike with more
     than `restored_mm2` of ink off its line (dots, a tick, a circle), or an x drawn on it (`arms`), may have
     been taken back; a name the scan shows less than `min_seen` of (a scanner streak) is for a person
     whatever its ink; a name a
     light line crosses (`light_below` or more of it, from LIGHT_SHARE of the darkness) is never "not
-    struck": a light ballpoint or pencil strike on a pale scan, which a person reads; nor is one a line of
-    specks crosses (`dotted_below` or more of it: a thin pen's strike that a 1-bit threshold broke up)."""
+    struck": a light ballpoint or pencil strike on a pale scan, which a person reads (`light_fold_below`
+    where that line runs on past the name through the blank paper, as a fold's shadow does: such shadows
+    cross untouched names); nor is one a line of specks crosses (`dotted_below` or more of it: a thin pen's
+    strike that a 1-bit threshold broke up)."""
     if m.seen < min_seen:
         return MARGINAL
     if m.crossed >= struck_at and not m.pale:
         return MARKED if m.off_strike_mm2 < restored_mm2 and not m.arms else MARGINAL
-    if (max(m.coverage, m.gaps) < clear_below and m.faint < light_below and m.dotted < dotted_below
+    light_at = max(light_below, light_fold_below) if m.runs_on else light_below
+    if (max(m.coverage, m.gaps) < clear_below and m.faint < light_at and m.dotted < dotted_below
             and m.ink_mm2 < ink_mm2):
         return BLANK
     return MARGINAL
@@ -412,23 +417,25 @@ LIGHT_BEFORE_MM, LIGHT_AFTER_MM = 3.0, 5.0  # a light strike starts and ends thi
 LIGHT_MIN_WIDTH_MM = 0.2  # and is thicker than one pixel (a noisy scan's level crossings are one pixel thin)
 
 
-def light_strike_share(strike: StrikeLine | None, lighter: np.ndarray, rows: np.ndarray, name: tuple[int, int]
-                       ) -> float:
-    """The share of the name's columns a light line spans, where it is a pen's: it starts and ends near the
-    name (LIGHT_BEFORE_MM, LIGHT_AFTER_MM), no straight stroke of the lighter levels (`lighter`: off the print,
-    from LIGHT_SHARE of the darkness) lies beyond them in the name's lines (`rows`), and it is thicker than
-    LIGHT_MIN_WIDTH_MM; else 0. From FAINT_SHARE of the usual darkness a fold's shadow crosses a name as
-    fully as a pencil does (the print's blur adds to its shade there); what tells them apart is that a
-    hand's line stops at the name, while the shadow runs on through the blank paper after it, if only from
-    a lighter level (seed 2718 and 3301 sets: strikes from 6.9 mm inside to 2.5 mm before the name's start
-    and 4.0 mm past its end; folds to the cell's edge)."""
-    if strike is None:
-        return 0.0
+def runs_past_name(lighter: np.ndarray, rows: np.ndarray, name: tuple[int, int]) -> bool:
+    """Whether a straight stroke of the lighter levels (`lighter`: off the print, from LIGHT_SHARE of the
+    darkness) lies in the name's lines (`rows`) beyond LIGHT_BEFORE_MM before and LIGHT_AFTER_MM after the
+    name (`name`: its columns): a fold's shadow runs on through the blank paper; a hand's line stops near
+    the name (seed 2718 and 3301 sets: strikes from 6.9 mm inside to 2.5 mm before the name's start and
+    4.0 mm past its end; folds to the cell's edge)."""
     s = NAME_PX_PER_MM
-    first, last = int(name[0] - LIGHT_BEFORE_MM * s), int(np.ceil(name[1] + LIGHT_AFTER_MM * s))
     beyond = lighter[rows].any(axis=0)
-    beyond[max(first, 0):max(last, 0)] = False
-    if strike.columns[0] < first or strike.columns[-1] > last or beyond.any():
+    beyond[max(int(name[0] - LIGHT_BEFORE_MM * s), 0):max(int(np.ceil(name[1] + LIGHT_AFTER_MM * s)), 0)] = False
+    return bool(beyond.any())
+
+
+def light_strike_share(strike: StrikeLine, name: tuple[int, int]) -> float:
+    """The share of the name's columns a light line spans, where it is a pen's: it starts and ends near the
+    name (LIGHT_BEFORE_MM, LIGHT_AFTER_MM) and is thicker than LIGHT_MIN_WIDTH_MM; else 0. From FAINT_SHARE
+    of the usual darkness a fold's shadow crosses a name as fully as a pencil does (the print's blur adds to
+    its shade there): the caller also asks that nothing lighter runs on past the name (runs_past_name)."""
+    s = NAME_PX_PER_MM
+    if strike.columns[0] < name[0] - LIGHT_BEFORE_MM * s or strike.columns[-1] > name[1] + LIGHT_AFTER_MM * s:
         return 0.0
     if np.median(strike.bottom - strike.top + 1) < LIGHT_MIN_WIDTH_MM * s:
         return 0.0
@@ -537,14 +544,15 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
         if not broad_pale:
             light_share = max(light_share, min(runs, gap_coverage(gray, homography, line, reference, light, memo,
                                                                    key, streaks)))
-    if light_share > max(best, thin):  # the lighter level sees more of a line: does it stop at the name?
+    candidate = strike is not None and light_share > max(best, thin)  # the lighter level sees more of a line
+    runs_on = False
+    if candidate or faint > 0:  # does a line from LIGHT_SHARE of the darkness stop at the name?
         lighter = _cell_ink(gray, homography, cell, reference, lightest, blur_mm, memo, streaks)[2]
-        light_share = min(light_share, light_strike_share(strike, lighter, _line_rows(cell, lighter.shape[0]), name))
-    else:
-        light_share = 0.0
+        runs_on = runs_past_name(lighter, _line_rows(cell, lighter.shape[0]), name)
+    light_share = min(light_share, light_strike_share(strike, name)) if candidate and not runs_on else 0.0
     if max(best, thin, light_share) > 0:  # a stroke through the name: was it taken back?
         mine = on_the_name(ink)
         off, arms = off_strike_mm2(mine, strike, name), arms_across(mine, strike)
     return StrikeMeasure(round(best, 4), round(new_ink_mm2(ink) + along * 0.5, 2), pale, round(crossed_gaps, 4),
                          round(seen, 3), round(off, 2), round(faint, 4), round(dotted, 4), round(thin, 4),
-                         arms, round(light_share, 4))
+                         arms, round(light_share, 4), runs_on)
