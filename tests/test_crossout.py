@@ -19,7 +19,7 @@ import pytest
 from ballot_sim.simulate import STRIKE_KINDS, ExpectedSet, Simulator, Streak, write_pages
 from omr.ballot.generate import ballots_pdf, test_deck_pdf, test_deck_votes
 from omr.ballot.layout import layout
-from omr.ballot.template import TemplateError, load_template, name_order_key, parse_template
+from omr.ballot.template import Template, TemplateError, load_template, name_order_key, parse_template
 from omr.codes import INVALID, REVIEW, VALID
 from omr.count.election import ELECTED, NOT_ELECTED, TIE, UNDECIDED
 from omr.count.tally import tally_reads
@@ -867,6 +867,17 @@ def test_a_light_ballpoint_strike_is_never_read_not_struck(state, party, books, 
                                                                                                   profile, got)
 
 
+def pencil_ballots(t: Template, seed: int, count: int, profiles: tuple[str, ...]):
+    """Simulated ballots with every other name struck by a pencil line (the other half on the next ballot),
+    folds left out: (profile, kinds, page), each ballot drawn on each profile in turn."""
+    sim = Simulator([t], seed=seed)
+    n = len(t.contests[0].candidates)
+    for index in range(count):
+        kinds = ["pencil" if (i + index) % 2 == 0 else "none" for i in range(n)]
+        for profile in profiles:
+            yield profile, kinds, sim.ballot(index, t, profile, kinds=kinds, overrides={"folds": ()})[0]
+
+
 def test_a_light_line_that_stops_at_the_name_is_struck(state, party, books):
     """A pencil line through a name, lighter than the usual darkness sees whole, on a sharp, an office and a
     pale scan: read struck where it starts and ends near the name (from 60 % of the darkness it crosses the
@@ -874,19 +885,13 @@ def test_a_light_line_that_stops_at_the_name_is_struck(state, party, books):
     these 66 lines are read struck; 4 were before, the rest went to a person.)"""
     struck = total = 0
     for t in (state, party):
-        sim = Simulator([t], seed=41)
-        n = len(t.contests[0].candidates)
-        for index in range(3):
-            kinds = ["pencil" if (i + index) % 2 == 0 else "none" for i in range(n)]
-            for profile in ("clean", "office-scanner", "faint"):
-                page = sim.ballot(index, t, profile, kinds=kinds, overrides={"folds": ()})[0]
-                sheet = read(page, books[t.id])
-                got = states(sheet)
-                assert all(g == BLANK for g, k in zip(got, kinds) if k == "none"), (t.id, index, profile, got)
-                assert all(g in (MARKED, MARGINAL) for g, k in zip(got, kinds) if k != "none"), (t.id, profile, got)
-                light = [row.marks[0] for row, k in zip(sheet.rows, kinds) if k != "none"]
-                struck += sum(m.state == MARKED for m in light)
-                total += len(light)
+        for profile, kinds, page in pencil_ballots(t, 41, 3, ("clean", "office-scanner", "faint")):
+            sheet = read(page, books[t.id])
+            got = states(sheet)
+            assert all(g == BLANK for g, k in zip(got, kinds) if k == "none"), (t.id, profile, got)
+            assert all(g in (MARKED, MARGINAL) for g, k in zip(got, kinds) if k != "none"), (t.id, profile, got)
+            struck += sum(g == MARKED for g, k in zip(got, kinds) if k != "none")
+            total += kinds.count("pencil")
     assert struck >= 0.8 * total, (struck, total)
 
 
@@ -902,16 +907,11 @@ def test_a_pale_pencil_line_on_a_pale_scan_is_seldom_read_not_struck(state, part
     monkeypatch.setitem(simulate.PENS, "light-pencil", replace(simulate.PENS["light-pencil"], ink=200.0))
     lost = total = 0
     for t in (party, state):
-        sim = Simulator([t], seed=47)
-        n = len(t.contests[0].candidates)
-        for index in range(6):
-            kinds = ["pencil" if (i + index) % 2 == 0 else "none" for i in range(n)]
-            for profile in ("clean", "office-scanner", "phone", "faint"):  # drawn in turn: same pages as measured
-                page = sim.ballot(index, t, profile, kinds=kinds, overrides={"folds": ()})[0]
-                if profile != "faint":
-                    continue
+        # drawn on the other profiles too, in turn: the same pages as measured
+        for profile, kinds, page in pencil_ballots(t, 47, 6, ("clean", "office-scanner", "phone", "faint")):
+            if profile == "faint":
                 got = states(read(page, books[t.id]))
-                assert all(g == BLANK for g, k in zip(got, kinds) if k == "none"), (t.id, index, got)
+                assert all(g == BLANK for g, k in zip(got, kinds) if k == "none"), (t.id, got)
                 lost += sum(g == BLANK for g, k in zip(got, kinds) if k != "none")
                 total += kinds.count("pencil")
     assert total == 42 and lost <= 3, (lost, total)
