@@ -496,13 +496,18 @@ def longest_run(flags: np.ndarray) -> int:
 
 def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
                    levels: InkLevels, blur_mm: float, memo: dict, streaks: Sequence[Line] = (),
-                   light_under: float = 1.0, bilevel: bool = False) -> StrikeMeasure:
+                   light_under: float = 1.0, bilevel: bool = False, light_below: float = 0.0,
+                   struck_at: float = 1.0) -> StrikeMeasure:
     """How struck one candidate's name is (`reference`: the blank page at NAME_PX_PER_MM); `streaks`:
     the scanner streaks found on the page, whose pixels say nothing about the voter. The light line
     (`faint`) is looked for only where the usual darkness shows less than `light_under` of a line (the
     profile's strike_clear_below: elsewhere the name is struck or unclear whatever it shows); there, on a
     1-bit scan (`bilevel`), so is a line of specks (`dotted`: a grey scan keeps a thin line whole, and
-    its noise makes specks that a light line's measure already judges)."""
+    its noise makes specks that a light line's measure already judges). A light pen's line (`light`) is
+    looked for only where the usual darkness shows less than `struck_at` of a line (the profile's
+    strike_struck_at: elsewhere the name is struck already), and whether a light line runs on past the name
+    (`runs_on`) where it could make a light strike or where `faint` reaches `light_below` (the profile's
+    strike_light_below: below it, the name is not struck either way)."""
     best, pale, crossed_gaps, seen, faint, dotted, thin = 0.0, False, 0.0, 1.0, 0.0, 0.0, 0.0
     light, lightest = levels.lighter(FAINT_SHARE), levels.lighter(LIGHT_SHARE)
     for i, line in enumerate(cell.lines or (cell.text_rect,)):
@@ -536,7 +541,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     off, arms, light_share = 0.0, 0, 0.0
     strike = strike_line(strokes)  # from FAINT_SHARE of the darkness (_cell_ink's levels)
     for i, line in enumerate(cell.lines or (cell.text_rect,)):
-        if strike is None or max(best, thin) >= 1.0 or pale:
+        if strike is None or max(best, thin) >= struck_at or pale:
             break
         # a light pen's line: runs and gaps both from FAINT_SHARE of the darkness (a fold's shadow: see below)
         key = ("strike-body", cell.contest_id, cell.row_id, i)
@@ -546,7 +551,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
                                                                    key, streaks)))
     candidate = strike is not None and light_share > max(best, thin)  # the lighter level sees more of a line
     runs_on = False
-    if candidate or faint > 0:  # does a line from LIGHT_SHARE of the darkness stop at the name?
+    if candidate or (faint > 0 and faint >= light_below):  # does a line from LIGHT_SHARE stop at the name?
         lighter = _cell_ink(gray, homography, cell, reference, lightest, blur_mm, memo, streaks)[2]
         runs_on = runs_past_name(lighter, _line_rows(cell, lighter.shape[0]), name)
     light_share = min(light_share, light_strike_share(strike, name)) if candidate and not runs_on else 0.0
