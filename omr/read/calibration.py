@@ -25,8 +25,8 @@ KEYS = {"name", "description", "blank_below", "marked_at_least", "max_edge_width
         "review_invalid_rows"}
 # Cross-out ballots (optional: a profile written before them takes these defaults)
 CROSSOUT_DEFAULTS = {"strike_struck_at": 0.7, "strike_clear_below": 0.12, "strike_ink_mm2": 0.2,
-                     "strike_restored_mm2": 1.0, "strike_min_seen": 0.75, "strike_light_below": 0.5,
-                     "strike_dotted_below": 0.3,
+                     "strike_restored_mm2": 1.0, "strike_min_seen": 0.75, "strike_light_below": 0.4,
+                     "strike_light_fold_below": 0.5, "strike_dotted_below": 0.3,
                      "stamp_present_mm2": 40.0, "stamp_absent_mm2": 6.0, "stamp_ring_share": 0.5}
 
 
@@ -55,6 +55,8 @@ class Profile:
     strike_min_seen: float = CROSSOUT_DEFAULTS["strike_min_seen"]
     # not struck also needs a light line (from 35 % of the darkness) across less than this share of the name
     strike_light_below: float = CROSSOUT_DEFAULTS["strike_light_below"]
+    # ... or of this share where that line runs on past the name through the blank paper (a fold's shadow)
+    strike_light_fold_below: float = CROSSOUT_DEFAULTS["strike_light_fold_below"]
     # ... and no line of specks (a thin pen's strike a 1-bit threshold broke up) across this share of it
     strike_dotted_below: float = CROSSOUT_DEFAULTS["strike_dotted_below"]
     # the stamp is present from this much new ink in its area, absent below stamp_absent_mm2 (and only on a

@@ -32,10 +32,11 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     where: dict[str, tuple[float, float, float, float]] = {}
     for cell in pl.strike_cells:
         m = measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo, lines,
-                           profile.strike_clear_below, bilevel)
+                           profile.strike_clear_below, bilevel, profile.strike_light_below,
+                           profile.strike_struck_at)
         state = strike_state(m, profile.strike_struck_at, profile.strike_clear_below, profile.strike_ink_mm2,
                              profile.strike_restored_mm2, profile.strike_min_seen, profile.strike_light_below,
-                             profile.strike_dotted_below)
+                             profile.strike_dotted_below, profile.strike_light_fold_below)
         score = m.crossed if state == MARKED else m.coverage  # the share that made it struck
         marks[cell.row_id].append(MarkRead(cell.contest_id, cell.row_id, STRUCK, score, state))
         r = cell.rect

@@ -13,7 +13,7 @@ letters, and must reach a person rather than pass as "not struck".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -60,28 +60,36 @@ class StrikeMeasure:
     thin: float = 0.0  # coverage with the gaps judged from FAINT_SHARE of the darkness: a thin pen line that the
     #                    usual threshold leaves one pixel wide, which the gaps' 2x2 opening removes
     arms: int = 0  # places on a strike with ink both above and below it (arms_across): an x drawn on it (restored?)
+    light: float = 0.0  # coverage with runs and gaps both from FAINT_SHARE of the darkness, where that line is a
+    #                     pen's (light_strike_share): a light ballpoint or pencil strike; 0 where it runs on
+    runs_on: bool = False  # a line from LIGHT_SHARE of the darkness runs on past the name through the blank
+    #                        paper of its line (runs_past_name): a fold's shadow, which no hand draws
 
     @property
     def crossed(self) -> float:
-        """The share of a printed line a stroke crosses, the gaps judged at the usual darkness or lighter."""
-        return max(self.coverage, self.thin)
+        """The share of a printed line a stroke crosses, the gaps judged at the usual darkness or lighter,
+        or the whole line from FAINT_SHARE of it where that line stops at the name as a pen's does."""
+        return max(self.coverage, self.thin, self.light)
 
 
 def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float,
                  restored_mm2: float = float("inf"), min_seen: float = 0.0, light_below: float = 1.0,
-                 dotted_below: float = 1.0) -> str:
+                 dotted_below: float = 1.0, light_fold_below: float = 1.0) -> str:
     """marked (struck), blank (not struck) or marginal (unclear: a person decides). A strike with more
     than `restored_mm2` of ink off its line (dots, a tick, a circle), or an x drawn on it (`arms`), may have
     been taken back; a name the scan shows less than `min_seen` of (a scanner streak) is for a person
     whatever its ink; a name a
     light line crosses (`light_below` or more of it, from LIGHT_SHARE of the darkness) is never "not
-    struck": a light ballpoint or pencil strike on a pale scan, which a person reads; nor is one a line of
-    specks crosses (`dotted_below` or more of it: a thin pen's strike that a 1-bit threshold broke up)."""
+    struck": a light ballpoint or pencil strike on a pale scan, which a person reads (`light_fold_below`
+    where that line runs on past the name through the blank paper, as a fold's shadow does: such shadows
+    cross untouched names); nor is one a line of specks crosses (`dotted_below` or more of it: a thin pen's
+    strike that a 1-bit threshold broke up)."""
     if m.seen < min_seen:
         return MARGINAL
     if m.crossed >= struck_at and not m.pale:
         return MARKED if m.off_strike_mm2 < restored_mm2 and not m.arms else MARGINAL
-    if (max(m.coverage, m.gaps) < clear_below and m.faint < light_below and m.dotted < dotted_below
+    light_at = max(light_below, light_fold_below) if m.runs_on else light_below
+    if (max(m.coverage, m.gaps) < clear_below and m.faint < light_at and m.dotted < dotted_below
             and m.ink_mm2 < ink_mm2):
         return BLANK
     return MARGINAL
@@ -264,10 +272,10 @@ STRIKE_REACH_MM = 1.2  # ink this close to a strike's straight line is the strik
 
 
 def _cell_ink(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray, levels: InkLevels,
-              blur_mm: float, memo: dict, streaks: Sequence[Line]) -> tuple[np.ndarray, np.ndarray]:
-    """New ink in the name's cell (grown past its rules; print, blurred or not, and streaks removed), and
-    the straight strokes through the name's lines (print kept: a strike runs through the letters), both
-    as upright masks at NAME_PX_PER_MM."""
+              blur_mm: float, memo: dict, streaks: Sequence[Line]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """New ink in the name's cell (grown past its rules; print, blurred or not, and streaks removed), the
+    straight strokes through the name's lines (print kept: a strike runs through the letters), and every
+    straight stroke off the print, all as upright masks at NAME_PX_PER_MM."""
     s = NAME_PX_PER_MM
     r = cell.rect
     region = Rect(r.x + CELL_INSET_MM, r.y - CELL_GROW_MM, r.w - 2 * CELL_INSET_MM, r.h + 2 * CELL_GROW_MM)
@@ -275,23 +283,30 @@ def _cell_ink(gray: np.ndarray, homography: np.ndarray, cell: NameCell, referenc
     x0, y0 = int(np.floor(region.x * s)), int(np.floor(region.y * s))
     ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
     if ref.shape != scan.shape:
-        return np.zeros(scan.shape, bool), np.zeros(scan.shape, np.uint8)
+        return np.zeros(scan.shape, bool), np.zeros(scan.shape, np.uint8), np.zeros(scan.shape, bool)
     grow = SHARP_GROW_PX if blur_mm < SHARP_EDGE_MM else PRINT_GROW_PX
     printed = _printed(ref, memo, ("strike-cell", cell.contest_id, cell.row_id), grow)
     seen = ~streak_mask(region, scan.shape, streaks)
     raw = ink_mask(scan, levels, s, STRIKE_INK) & seen
     ink = cv2.morphologyEx((raw & ~printed).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     bodies = np.zeros(scan.shape, bool)  # the letters' bodies: a strike crosses them, a circle's arc does not
-    for line in cell.lines or (cell.text_rect,):
-        band = body_band(line)
-        a, b = int((band.y - region.y) * s), int(np.ceil((band.y + band.h - region.y) * s))
-        bodies[max(a, 0):max(b, 0)] = True
+    bodies[_line_rows(cell, scan.shape[0], body_band)] = True
     strokes = straight_strokes(raw.astype(np.uint8), int(round(STRIKE_KERNEL_MM * s)))
     count, labels = cv2.connectedComponents(strokes, connectivity=8)
     through = np.zeros(count, bool)
     through[np.unique(labels[bodies & (labels > 0)])] = True
     through[0] = False
-    return ink.astype(bool), through[labels] & ~printed
+    return ink.astype(bool), through[labels] & ~printed, strokes.astype(bool) & ~printed
+
+
+def _line_rows(cell: NameCell, height: int, band: Callable[[Rect], Rect] = lambda line: line) -> np.ndarray:
+    """The rows of _cell_ink's patch (`height` rows) within the name's printed lines, or within `band` of each."""
+    s, top = NAME_PX_PER_MM, cell.rect.y - CELL_GROW_MM
+    rows = np.zeros(height, bool)
+    for line in cell.lines or (cell.text_rect,):
+        b = band(line)
+        rows[max(int((b.y - top) * s), 0):max(int(np.ceil((b.y + b.h - top) * s)), 0)] = True
+    return rows
 
 
 def new_ink_mm2(ink: np.ndarray) -> float:
@@ -397,6 +412,37 @@ def arms_across(ink: np.ndarray, strike: StrikeLine | None) -> int:
     return int((np.minimum(above, below) >= ARM_MIN_PX).sum())
 
 
+LIGHT_BEFORE_MM, LIGHT_AFTER_MM = 3.0, 5.0  # a light strike starts and ends this near the name (a hand's
+#                                             overshoot); a fold's shadow runs on along the row
+LIGHT_MIN_WIDTH_MM = 0.2  # and is thicker than one pixel (a noisy scan's level crossings are one pixel thin)
+
+
+def runs_past_name(lighter: np.ndarray, rows: np.ndarray, name: tuple[int, int]) -> bool:
+    """Whether a straight stroke of the lighter levels (`lighter`: off the print, from LIGHT_SHARE of the
+    darkness) lies in the name's lines (`rows`) beyond LIGHT_BEFORE_MM before and LIGHT_AFTER_MM after the
+    name (`name`: its columns): a fold's shadow runs on through the blank paper; a hand's line stops near
+    the name (seed 2718 and 3301 sets: strikes from 6.9 mm inside to 2.5 mm before the name's start and
+    4.0 mm past its end; folds to the cell's edge)."""
+    s = NAME_PX_PER_MM
+    beyond = lighter[rows].any(axis=0)
+    beyond[max(int(name[0] - LIGHT_BEFORE_MM * s), 0):max(int(np.ceil(name[1] + LIGHT_AFTER_MM * s)), 0)] = False
+    return bool(beyond.any())
+
+
+def light_strike_share(strike: StrikeLine, name: tuple[int, int]) -> float:
+    """The share of the name's columns a light line spans, where it is a pen's: it starts and ends near the
+    name (LIGHT_BEFORE_MM, LIGHT_AFTER_MM) and is thicker than LIGHT_MIN_WIDTH_MM; else 0. From FAINT_SHARE
+    of the usual darkness a fold's shadow crosses a name as fully as a pencil does (the print's blur adds to
+    its shade there): the caller also asks that nothing lighter runs on past the name (runs_past_name)."""
+    s = NAME_PX_PER_MM
+    if strike.columns[0] < name[0] - LIGHT_BEFORE_MM * s or strike.columns[-1] > name[1] + LIGHT_AFTER_MM * s:
+        return 0.0
+    if np.median(strike.bottom - strike.top + 1) < LIGHT_MIN_WIDTH_MM * s:
+        return 0.0
+    spanned = np.clip(strike.columns, name[0], name[1] - 1)
+    return float(len(np.unique(spanned)) / max(name[1] - name[0], 1))
+
+
 RULE_BAND_MM = 1.5  # either side of a ruled line between two rows
 RULE_EXTRA_MM = 0.35  # a pen line along the rule makes it at least this much thicker
 RULE_DARKER_MM = 0.125  # or its darkness summed across the rule this much more (mm of full darkness): a pen
@@ -450,13 +496,18 @@ def longest_run(flags: np.ndarray) -> int:
 
 def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
                    levels: InkLevels, blur_mm: float, memo: dict, streaks: Sequence[Line] = (),
-                   light_under: float = 1.0, bilevel: bool = False) -> StrikeMeasure:
+                   light_under: float = 1.0, bilevel: bool = False, light_below: float = 0.0,
+                   struck_at: float = 1.0) -> StrikeMeasure:
     """How struck one candidate's name is (`reference`: the blank page at NAME_PX_PER_MM); `streaks`:
     the scanner streaks found on the page, whose pixels say nothing about the voter. The light line
     (`faint`) is looked for only where the usual darkness shows less than `light_under` of a line (the
     profile's strike_clear_below: elsewhere the name is struck or unclear whatever it shows); there, on a
     1-bit scan (`bilevel`), so is a line of specks (`dotted`: a grey scan keeps a thin line whole, and
-    its noise makes specks that a light line's measure already judges)."""
+    its noise makes specks that a light line's measure already judges). A light pen's line (`light`) is
+    looked for only where the usual darkness shows less than `struck_at` of a line (the profile's
+    strike_struck_at: elsewhere the name is struck already), and whether a light line runs on past the name
+    (`runs_on`) where it could make a light strike or where `faint` reaches `light_below` (the profile's
+    strike_light_below: below it, the name is not struck either way)."""
     best, pale, crossed_gaps, seen, faint, dotted, thin = 0.0, False, 0.0, 1.0, 0.0, 0.0, 0.0
     light, lightest = levels.lighter(FAINT_SHARE), levels.lighter(LIGHT_SHARE)
     for i, line in enumerate(cell.lines or (cell.text_rect,)):
@@ -482,15 +533,31 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
                                                         streaks)))
         if bilevel:
             dotted = max(dotted, dotted_share(gray, homography, line, reference, levels, memo, key, streaks))
-    ink, strokes = _cell_ink(gray, homography, cell, reference, light, blur_mm, memo, streaks)
+    ink, strokes, _ = _cell_ink(gray, homography, cell, reference, light, blur_mm, memo, streaks)
     r = cell.rect  # a line drawn along the rule above or below the name: ink of this row too
     along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, levels, streaks, bilevel) for y in (r.y, r.y + r.h))
     t, x0 = cell.text_rect, r.x + CELL_INSET_MM  # the name's columns in the cell's patch (_cell_ink's)
     name = (int((t.x - x0) * NAME_PX_PER_MM), int(np.ceil((t.x + t.w - x0) * NAME_PX_PER_MM)))
-    off, arms = 0.0, 0
-    if max(best, thin) > 0:  # a stroke through the name: was it taken back?
-        mine, strike = on_the_name(ink), strike_line(strokes)
+    off, arms, light_share = 0.0, 0, 0.0
+    strike = strike_line(strokes)  # from FAINT_SHARE of the darkness (_cell_ink's levels)
+    for i, line in enumerate(cell.lines or (cell.text_rect,)):
+        if strike is None or max(best, thin) >= struck_at or pale:
+            break
+        # a light pen's line: runs and gaps both from FAINT_SHARE of the darkness (a fold's shadow: see below)
+        key = ("strike-body", cell.contest_id, cell.row_id, i)
+        runs, broad_pale, _ = body_coverage(gray, homography, line, reference, light, blur_mm, memo, key, streaks)
+        if not broad_pale:
+            light_share = max(light_share, min(runs, gap_coverage(gray, homography, line, reference, light, memo,
+                                                                   key, streaks)))
+    candidate = strike is not None and light_share > max(best, thin)  # the lighter level sees more of a line
+    runs_on = False
+    if candidate or (faint > 0 and faint >= light_below):  # does a line from LIGHT_SHARE stop at the name?
+        lighter = _cell_ink(gray, homography, cell, reference, lightest, blur_mm, memo, streaks)[2]
+        runs_on = runs_past_name(lighter, _line_rows(cell, lighter.shape[0]), name)
+    light_share = min(light_share, light_strike_share(strike, name)) if candidate and not runs_on else 0.0
+    if max(best, thin, light_share) > 0:  # a stroke through the name: was it taken back?
+        mine = on_the_name(ink)
         off, arms = off_strike_mm2(mine, strike, name), arms_across(mine, strike)
     return StrikeMeasure(round(best, 4), round(new_ink_mm2(ink) + along * 0.5, 2), pale, round(crossed_gaps, 4),
                          round(seen, 3), round(off, 2), round(faint, 4), round(dotted, 4), round(thin, 4),
-                         arms)
+                         arms, round(light_share, 4), runs_on)
