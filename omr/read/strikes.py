@@ -271,32 +271,48 @@ NOISE_PERCENTILE = 10  # ... less this percentile of the blocks: what the scan l
 STRIKE_REACH_MM = 1.2  # ink this close to a strike's straight line is the strike (double, wavy, its ends)
 
 
-def _cell_ink(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray, levels: InkLevels,
-              blur_mm: float, memo: dict, streaks: Sequence[Line]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """New ink in the name's cell (grown past its rules; print, blurred or not, and streaks removed), the
-    straight strokes through the name's lines (print kept: a strike runs through the letters), and every
-    straight stroke off the print, all as upright masks at NAME_PX_PER_MM."""
+def _cell_scan(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray, blur_mm: float,
+               memo: dict, streaks: Sequence[Line]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The name's cell (grown past its rules) as scanned, upright at NAME_PX_PER_MM; where the print is
+    (blurred or not: grown); where the scan shows the paper (not a scanner streak). Taken once per name and
+    judged at several levels (_cell_ink, _straight_off_print)."""
     s = NAME_PX_PER_MM
     r = cell.rect
     region = Rect(r.x + CELL_INSET_MM, r.y - CELL_GROW_MM, r.w - 2 * CELL_INSET_MM, r.h + 2 * CELL_GROW_MM)
     scan = upright_patch(gray, homography, region, s)
     x0, y0 = int(np.floor(region.x * s)), int(np.floor(region.y * s))
     ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
-    if ref.shape != scan.shape:
-        return np.zeros(scan.shape, bool), np.zeros(scan.shape, np.uint8), np.zeros(scan.shape, bool)
-    grow = SHARP_GROW_PX if blur_mm < SHARP_EDGE_MM else PRINT_GROW_PX
-    printed = _printed(ref, memo, ("strike-cell", cell.contest_id, cell.row_id), grow)
-    seen = ~streak_mask(region, scan.shape, streaks)
-    raw = ink_mask(scan, levels, s, STRIKE_INK) & seen
+    if ref.shape != scan.shape:  # the cell leaves the page: nothing in it is read as new ink
+        printed = np.ones(scan.shape, bool)
+    else:
+        grow = SHARP_GROW_PX if blur_mm < SHARP_EDGE_MM else PRINT_GROW_PX
+        printed = _printed(ref, memo, ("strike-cell", cell.contest_id, cell.row_id), grow)
+    return scan, printed, ~streak_mask(region, scan.shape, streaks)
+
+
+def _cell_ink(cell_scan: tuple[np.ndarray, np.ndarray, np.ndarray], cell: NameCell,
+              levels: InkLevels) -> tuple[np.ndarray, np.ndarray]:
+    """New ink at `levels` in the name's cell (_cell_scan's: print and streaks removed), and the straight
+    strokes through the name's lines (print kept: a strike runs through the letters), as masks of its patch."""
+    scan, printed, seen = cell_scan
+    raw = ink_mask(scan, levels, NAME_PX_PER_MM, STRIKE_INK) & seen
     ink = cv2.morphologyEx((raw & ~printed).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     bodies = np.zeros(scan.shape, bool)  # the letters' bodies: a strike crosses them, a circle's arc does not
     bodies[_line_rows(cell, scan.shape[0], body_band)] = True
-    strokes = straight_strokes(raw.astype(np.uint8), int(round(STRIKE_KERNEL_MM * s)))
+    strokes = straight_strokes(raw.astype(np.uint8), int(round(STRIKE_KERNEL_MM * NAME_PX_PER_MM)))
     count, labels = cv2.connectedComponents(strokes, connectivity=8)
     through = np.zeros(count, bool)
     through[np.unique(labels[bodies & (labels > 0)])] = True
     through[0] = False
-    return ink.astype(bool), through[labels] & ~printed, strokes.astype(bool) & ~printed
+    return ink.astype(bool), through[labels] & ~printed
+
+
+def _straight_off_print(cell_scan: tuple[np.ndarray, np.ndarray, np.ndarray], levels: InkLevels) -> np.ndarray:
+    """Every straight stroke at `levels` in the name's cell (_cell_scan's), off the print."""
+    scan, printed, seen = cell_scan
+    raw = ink_mask(scan, levels, NAME_PX_PER_MM, STRIKE_INK) & seen
+    return straight_strokes(raw.astype(np.uint8), int(round(STRIKE_KERNEL_MM * NAME_PX_PER_MM))).astype(bool) \
+        & ~printed
 
 
 def _line_rows(cell: NameCell, height: int, band: Callable[[Rect], Rect] = lambda line: line) -> np.ndarray:
@@ -510,6 +526,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     strike_light_below: below it, the name is not struck either way)."""
     best, pale, crossed_gaps, seen, faint, dotted, thin = 0.0, False, 0.0, 1.0, 0.0, 0.0, 0.0
     light, lightest = levels.lighter(FAINT_SHARE), levels.lighter(LIGHT_SHARE)
+    light_gaps: dict[int, float] = {}  # per printed line: its gaps judged from FAINT_SHARE, once
     for i, line in enumerate(cell.lines or (cell.text_rect,)):
         key = ("strike-body", cell.contest_id, cell.row_id, i)
         runs, broad_pale, shown = body_coverage(gray, homography, line, reference, levels, blur_mm, memo, key,
@@ -518,7 +535,8 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
         coverage = min(runs, gaps)  # a strike shows in both; blurred letters only in runs, specks only in gaps
         crossed_gaps = max(crossed_gaps, gaps)
         if runs > gaps:  # the runs see more of a line than the gaps do: a thin line they may have lost
-            thin = max(thin, min(runs, gap_coverage(gray, homography, line, reference, light, memo, key, streaks)))
+            light_gaps[i] = gap_coverage(gray, homography, line, reference, light, memo, key, streaks)
+            thin = max(thin, min(runs, light_gaps[i]))
         # a broad pale band between the words (a fold's shadow): the confidence ballot's check, reused
         pale = pale or broad_pale
         best = max(best, coverage)
@@ -533,7 +551,8 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
                                                         streaks)))
         if bilevel:
             dotted = max(dotted, dotted_share(gray, homography, line, reference, levels, memo, key, streaks))
-    ink, strokes, _ = _cell_ink(gray, homography, cell, reference, light, blur_mm, memo, streaks)
+    cell_scan = _cell_scan(gray, homography, cell, reference, blur_mm, memo, streaks)
+    ink, strokes = _cell_ink(cell_scan, cell, light)
     r = cell.rect  # a line drawn along the rule above or below the name: ink of this row too
     along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, levels, streaks, bilevel) for y in (r.y, r.y + r.h))
     t, x0 = cell.text_rect, r.x + CELL_INSET_MM  # the name's columns in the cell's patch (_cell_ink's)
@@ -547,12 +566,13 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
         key = ("strike-body", cell.contest_id, cell.row_id, i)
         runs, broad_pale, _ = body_coverage(gray, homography, line, reference, light, blur_mm, memo, key, streaks)
         if not broad_pale:
-            light_share = max(light_share, min(runs, gap_coverage(gray, homography, line, reference, light, memo,
-                                                                   key, streaks)))
+            if i not in light_gaps:
+                light_gaps[i] = gap_coverage(gray, homography, line, reference, light, memo, key, streaks)
+            light_share = max(light_share, min(runs, light_gaps[i]))
     candidate = strike is not None and light_share > max(best, thin)  # the lighter level sees more of a line
     runs_on = False
     if candidate or (faint > 0 and faint >= light_below):  # does a line from LIGHT_SHARE stop at the name?
-        lighter = _cell_ink(gray, homography, cell, reference, lightest, blur_mm, memo, streaks)[2]
+        lighter = _straight_off_print(cell_scan, lightest)
         runs_on = runs_past_name(lighter, _line_rows(cell, lighter.shape[0]), name)
     light_share = min(light_share, light_strike_share(strike, name)) if candidate and not runs_on else 0.0
     if max(best, thin, light_share) > 0:  # a stroke through the name: was it taken back?
