@@ -6,7 +6,7 @@ render of the generated PDF): ink the reference does not have is the voter's, or
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 
 import cv2
@@ -319,6 +319,8 @@ def ink_beside_boxes(ink: np.ndarray, pl: PageLayout, px_per_mm: float) -> list[
 FOLD_LINE_MM = 25.0  # on a 1-bit page, a straight dark line this long through the voter's zones is a fold
 #                     or crease the threshold turned black, not a mark (a voter's stroke is shorter)
 FOLD_GAP_MM = 4.0  # gaps along such a line closed first
+FOLD_EDGE_MM = 2.0  # a line broader than a pen that starts this near the paper's edge is a fold: a fold runs
+#                    from edge to edge (where the table's print breaks it, its pieces still reach the edges)
 
 
 def fold_lines(ink: np.ndarray, px_per_mm: float) -> list[Finding]:
@@ -354,6 +356,20 @@ def fold_lines(ink: np.ndarray, px_per_mm: float) -> list[Finding]:
                                  f"x={r.cx:.0f} mm, y={r.cy:.0f} mm: a fold or crease the 1-bit scan drew black",
                                  r, line=line))
     return found
+
+
+def edge_to_edge(fold: Finding, width_mm: float, height_mm: float) -> Finding | None:
+    """The fold a line found by fold_lines belongs to, drawn across the whole page, where the line is broader
+    than a pen and reaches the paper's edge (FOLD_EDGE_MM): the fold's shading broke up where the print
+    is, but the paper was folded from edge to edge. None for any other line."""
+    r, line = fold.rect, fold.line
+    if line is None or line[4] < STRIKE_MAX_WIDTH_MM:
+        return None
+    if r.w >= r.h and (r.x <= FOLD_EDGE_MM or r.x + r.w >= width_mm - FOLD_EDGE_MM):
+        return replace(fold, rect=Rect(0.0, r.y, width_mm, r.h), line=(0.0, r.cy, width_mm, r.cy, line[4]))
+    if r.h > r.w and (r.y <= FOLD_EDGE_MM or r.y + r.h >= height_mm - FOLD_EDGE_MM):
+        return replace(fold, rect=Rect(r.x, 0.0, r.w, height_mm), line=(r.cx, 0.0, r.cx, height_mm, line[4]))
+    return None
 
 
 def _wide_pieces(image: np.ndarray, length_px: int) -> np.ndarray:
@@ -547,10 +563,18 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
     if bilevel:
         # only lines through boxes: a line of handwriting, its letters bridged, can be as long
         # and down a cross-out ballot's names (broader than a pen and across rows: a hand's strike stays in its row)
+        # or from the paper's edge, broader than a pen (edge_to_edge: then across the whole page)
         targets = [b.rect.grow(1.0) for b in pl.boxes]
-        folds = [f for f in fold_lines(zone_ink, s) if any(f.crosses(t) for t in targets)
-                 or (f.rect.h > 2 * f.rect.w and f.line is not None and f.line[4] >= STRIKE_MAX_WIDTH_MM
-                     and sum(f.crosses(c.rect) for c in pl.strike_cells) >= 2)]
+        folds = []
+        for f in fold_lines(zone_ink, s):
+            across = edge_to_edge(f, pl.width, pl.height)
+            if across is not None:
+                folds.append(across)
+            elif any(f.crosses(t) for t in targets) or (
+                    f.rect.h > 2 * f.rect.w and f.line is not None and f.line[4] >= STRIKE_MAX_WIDTH_MM
+                    and sum(f.crosses(c.rect) for c in pl.strike_cells) >= 2):
+                folds.append(f)
+        folds = list({(f.rect, f.line): f for f in folds}.values())  # a fold's pieces, drawn across, once
         findings.extend(folds)
         for f in folds:  # reported as a fold, not as writing or marks beside boxes
             x0, y0, x1, y1 = _rect_px(f.rect.grow(1.0), s)
