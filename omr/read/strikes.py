@@ -472,9 +472,10 @@ RULE_CORE_MM = 0.8  # the darkness is summed this near the rule only (a photo's 
 RULE_NEAR_MM = 0.06  # or darker than the rules next to it at the same columns by this much, for this long:
 RULE_NEAR_RUN_MM = 15.0  # a pen line hugging the rule, mostly hidden by it (a light pencil, or right over it),
 #                          that stops short of the rule's ends by this much too (a fold runs the page's width)
-RULE_SHADE = 0.04  # and where the paper on one side of the rule is no darker than on the other by this share of
+RULE_SHADE = 0.03  # and where the paper on one side of the rule is no darker than on the other by this share of
 #                   the contrast (a pen line hugging the rule leaves both sides white: 0.014 at most, measured;
-#                   a fold's shadow lying along it darkens one side: 0.07)
+#                   a fold's shadow lying along it darkens one side: 0.05-0.07), over RULE_SHADE_MM
+RULE_SHADE_MM = 5.0
 
 @dataclass(frozen=True)
 class RuleBand:
@@ -484,6 +485,7 @@ class RuleBand:
     overdrawn: np.ndarray  # columns where the rule is thicker or darker than its own (see rule_band)
     shade: np.ndarray  # how much darker the paper on the rule's darker side is than on its lighter side (share of
     #                    the contrast): a fold's shadow along the rule, broad where a pen's line is narrow
+    seen: np.ndarray  # columns no scanner streak crosses near the rule (elsewhere the darkness says nothing)
 
 
 def rule_band(gray: np.ndarray, homography: np.ndarray, x: float, y: float, w: float,
@@ -496,7 +498,7 @@ def rule_band(gray: np.ndarray, homography: np.ndarray, x: float, y: float, w: f
     region = Rect(x, y - RULE_BAND_MM, w, 2 * RULE_BAND_MM)
     scan = upright_patch(gray, homography, region, s)
     if scan.size == 0:
-        return RuleBand(np.zeros(0, np.float32), np.zeros(0, np.uint8), np.zeros(0, np.float32))
+        return RuleBand(np.zeros(0, np.float32), np.zeros(0, np.uint8), np.zeros(0, np.float32), np.zeros(0, bool))
     seen = ~streak_mask(region, scan.shape, streaks)
     thick = (ink_mask(scan, levels.lighter(FAINT_SHARE), s, STRIKE_INK) & seen).sum(axis=0).astype(np.float32)
     core = slice(int(round((RULE_BAND_MM - RULE_CORE_MM) * s)), int(round((RULE_BAND_MM + RULE_CORE_MM) * s)))
@@ -505,7 +507,8 @@ def rule_band(gray: np.ndarray, homography: np.ndarray, x: float, y: float, w: f
                        np.percentile(scan[core.stop:], RULE_PAPER_PERCENTILE, axis=0)).astype(np.float32)
     dark = np.clip((paper[None, :] - scan.astype(np.float32)) / max(levels.contrast, 1.0), 0.0, 1.0)
     darkness = (dark * seen)[core].sum(axis=0)
-    shade = (paper - sides) / max(levels.contrast, 1.0)
+    # over a few millimetres: a noisy scan's paper varies column by column as much as a shadow's edge
+    shade = cv2.blur(((paper - sides) / max(levels.contrast, 1.0))[None, :], (int(round(RULE_SHADE_MM * s)), 1))[0]
     own = float(np.median(darkness))
     spread = 1.4826 * float(np.median(np.abs(darkness - own)))  # how much the rule's darkness varies along it
     darker = RULE_DARKER_BILEVEL_MM * s if bilevel else max(RULE_DARKER_MM * s, RULE_SPREAD * spread)
@@ -513,7 +516,7 @@ def rule_band(gray: np.ndarray, homography: np.ndarray, x: float, y: float, w: f
     # median (a photo's or a rough scan's darkness varies along the rule more than a threshold's width does)
     over = ((thick >= np.percentile(thick, RULE_OWN_PERCENTILE) + RULE_EXTRA_MM * s)
             | (darkness >= own + darker)).astype(np.uint8)
-    return RuleBand(darkness, over, shade)
+    return RuleBand(darkness, over, shade, seen[core].all(axis=0))
 
 
 def _run_mm(flags: np.ndarray, min_mm: float) -> float:
@@ -538,8 +541,9 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
     pencil beside it) shows against them where it does not against the rule's own median (the line may run
     along most of the rule); the lighter neighbour, as the other may carry a line or a shadow too. Not
     where a fold's shadow lies along the rule: where one side's paper is darker (RULE_SHADE), or where the
-    rule is darker along all but RULE_NEAR_RUN_MM of its length (no hand draws from end to end). On a
-    1-bit scan (`bilevel`) by RULE_DARKER_BILEVEL_MM, as a rule's jaggies step where its neighbours' do not.
+    rule is darker along all but RULE_NEAR_RUN_MM of its length (no hand draws from end to end); nor where
+    a scanner streak crosses one of the rules; nor on a 1-bit scan (`bilevel`), where a rule's jaggies step
+    a pixel where its neighbours' do not, as much as such a line adds.
     """
     columns: dict[tuple[float, float], set[float]] = {}
     for cell in cells:  # a name column's rules: each cell's top and bottom, shared by neighbouring rows
@@ -551,12 +555,12 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
         bands = [rule_band(gray, homography, x, y, w, levels, streaks, bilevel) for y in ys]
         for k, (y, band) in enumerate(zip(ys, bands)):
             along = _run_mm(band.overdrawn, RULE_MIN_RUN_MM)
-            near = [bands[j].darkness for j in (k - 1, k + 1)
+            near = [bands[j] for j in (k - 1, k + 1)
                     if 0 <= j < len(bands) and bands[j].darkness.size == band.darkness.size > 0]
-            if near:
-                darker = (RULE_DARKER_BILEVEL_MM if bilevel else RULE_NEAR_MM) * NAME_PX_PER_MM
-                flags = (band.darkness - np.minimum.reduce(near) >= darker) & (band.shade < RULE_SHADE)
+            if near and not bilevel:
+                flags = band.darkness - np.minimum.reduce([b.darkness for b in near]) >= RULE_NEAR_MM * NAME_PX_PER_MM
                 if (flags.size - flags.sum()) / NAME_PX_PER_MM >= RULE_NEAR_RUN_MM:
+                    flags &= (band.shade < RULE_SHADE) & np.logical_and.reduce([b.seen for b in [band, *near]])
                     along = max(along, _run_mm(flags, RULE_NEAR_RUN_MM))
             out[(x, y)] = along
     return out
