@@ -469,7 +469,7 @@ RULE_OWN_PERCENTILE = 20  # the rule's own width: this percentile of its columns
 RULE_PAPER_PERCENTILE = 90  # the paper either side of the rule, per column (a photo's light varies)
 RULE_SPREAD = 4.0  # on a grey scan, and by this many times its own spread along the rule (a photo's uneven light)
 RULE_CORE_MM = 0.8  # the darkness is summed this near the rule only (a photo's shading across the band adds up)
-RULE_NEAR_MM = 0.06  # or darker than the rules next to it at the same columns by this much, for this long:
+RULE_NEAR_MM = 0.05  # or darker than the rules next to it at the same columns by this much, for this long:
 RULE_NEAR_RUN_MM = 15.0  # a pen line hugging the rule, mostly hidden by it (a light pencil, or right over it),
 #                          that stops short of the rule's ends by this much too (a fold runs the page's width)
 RULE_SHADE = 0.03  # and where the paper on one side of the rule is no darker than on the other by this share of
@@ -539,7 +539,8 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
     more. The rules of one table are printed alike and scanned alike: a photo's uneven light and the blur
     change neighbouring rules together, so a pen line hugging one rule (half hidden by it, or a light
     pencil beside it) shows against them where it does not against the rule's own median (the line may run
-    along most of the rule); the lighter neighbour, as the other may carry a line or a shadow too. Not
+    along most of the rule); the lighter neighbour, as the other may carry a line or a shadow too; above
+    what the rule shows against it elsewhere (a line is a step, a toner or blur gradient is not). Not
     where a fold's shadow lies along the rule: where one side's paper is darker (RULE_SHADE), or where the
     rule is darker along all but RULE_NEAR_RUN_MM of its length (no hand draws from end to end); nor where
     a scanner streak crosses one of the rules; nor on a 1-bit scan (`bilevel`), where a rule's jaggies step
@@ -558,9 +559,14 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
             near = [bands[j] for j in (k - 1, k + 1)
                     if 0 <= j < len(bands) and bands[j].darkness.size == band.darkness.size > 0]
             if near and not bilevel:
-                flags = band.darkness - np.minimum.reduce([b.darkness for b in near]) >= RULE_NEAR_MM * NAME_PX_PER_MM
+                excess = band.darkness - np.minimum.reduce([b.darkness for b in near])
+                flags = excess >= RULE_NEAR_MM * NAME_PX_PER_MM
                 if (flags.size - flags.sum()) / NAME_PX_PER_MM >= RULE_NEAR_RUN_MM:
-                    flags &= (band.shade < RULE_SHADE) & np.logical_and.reduce([b.seen for b in [band, *near]])
+                    # a pen line is a step above the rest of the rule, which may differ from its neighbours a little
+                    # all along (a blur or toner gradient): as for its own width, a low percentile
+                    excess -= max(float(np.percentile(excess, RULE_OWN_PERCENTILE)), 0.0)
+                    flags = ((excess >= RULE_NEAR_MM * NAME_PX_PER_MM) & (band.shade < RULE_SHADE)
+                             & np.logical_and.reduce([b.seen for b in [band, *near]]))
                     along = max(along, _run_mm(flags, RULE_NEAR_RUN_MM))
             out[(x, y)] = along
     return out
