@@ -579,11 +579,10 @@ def rule_overdrawn_mm(rules: dict[tuple[float, float], float], cell: NameCell) -
 
 
 def longest_run(flags: np.ndarray) -> int:
-    best = current = 0
-    for v in flags.tolist():
-        current = current + 1 if v else 0
-        best = max(best, current)
-    return best
+    """The longest run of true (non-zero) values in a 1-d array."""
+    edges = np.diff(np.concatenate(([0], (np.asarray(flags) != 0).astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return int((ends - starts).max()) if starts.size else 0
 
 
 def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
