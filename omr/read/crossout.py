@@ -13,7 +13,7 @@ from omr.read.interpret import STAMP_PRESENT, crossout_rows
 from omr.read.marks import InkLevels
 from omr.read.results import MARKED, MarkRead, Reason, RowRead
 from omr.read.stamp import read_stamp
-from omr.read.strikes import measure_strike, strike_state
+from omr.read.strikes import measure_strike, overdrawn_rules, rule_overdrawn_mm, strike_state
 
 
 def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, template: Template,
@@ -30,10 +30,11 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     # (strike_min_seen)
     lines = [st.line for st in streaks if st.line is not None]
     where: dict[str, tuple[float, float, float, float]] = {}
+    rules = overdrawn_rules(gray, homography, pl.strike_cells, levels, lines, bilevel)  # pen lines between rows
     for cell in pl.strike_cells:
         m = measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo, lines,
                            profile.strike_clear_below, bilevel, profile.strike_light_below,
-                           profile.strike_struck_at)
+                           profile.strike_struck_at, rule_overdrawn_mm(rules, cell))
         state = strike_state(m, profile.strike_struck_at, profile.strike_clear_below, profile.strike_ink_mm2,
                              profile.strike_restored_mm2, profile.strike_min_seen, profile.strike_light_below,
                              profile.strike_dotted_below, profile.strike_light_fold_below)

@@ -319,6 +319,9 @@ def ink_beside_boxes(ink: np.ndarray, pl: PageLayout, px_per_mm: float) -> list[
 FOLD_LINE_MM = 25.0  # on a 1-bit page, a straight dark line this long through the voter's zones is a fold
 #                     or crease the threshold turned black, not a mark (a voter's stroke is shorter)
 FOLD_GAP_MM = 4.0  # gaps along such a line closed first
+FOLD_EDGE_MM = 2.0  # a line broader than a pen that starts this near the paper's edge is a fold: a fold runs
+#                    from edge to edge (where the table's print breaks it, its pieces still reach the edges)
+FOLD_ALIGN_MM = 4.0  # pieces of one fold: their middles this near (a fold a few millimetres off square)
 
 
 def fold_lines(ink: np.ndarray, px_per_mm: float) -> list[Finding]:
@@ -354,6 +357,51 @@ def fold_lines(ink: np.ndarray, px_per_mm: float) -> list[Finding]:
                                  f"x={r.cx:.0f} mm, y={r.cy:.0f} mm: a fold or crease the 1-bit scan drew black",
                                  r, line=line))
     return found
+
+
+def _reaches(r: Rect, across: bool, width_mm: float, height_mm: float) -> tuple[bool, bool]:
+    """Whether a piece reaches the paper's near and far edge along its own direction (FOLD_EDGE_MM)."""
+    start, size, page = (r.x, r.w, width_mm) if across else (r.y, r.h, height_mm)
+    return start <= FOLD_EDGE_MM, start + size >= page - FOLD_EDGE_MM
+
+
+def folds_across(lines: list[Finding], width_mm: float, height_mm: float) -> tuple[list[Finding], list[Finding]]:
+    """The folds among the lines fold_lines found, each drawn from edge to edge of the paper, and the other
+    lines. The fold's shading broke up where the print is, but the paper was folded from edge to edge: the
+    pieces of one line (across or down, their middles within FOLD_ALIGN_MM) are a fold where one of them,
+    broader than a pen, reaches the paper's edge, or where they reach both edges (no hand draws a line
+    across the whole sheet and lifts the pen over the print). Drawn through the outermost pieces' middles
+    (a fold is seldom square to the page), as broad as the broadest piece."""
+    folds, others, used = [], [], set()
+    for i, first in enumerate(lines):
+        if i in used or first.line is None:
+            continue
+        across = first.rect.w >= first.rect.h
+        mid = (lambda f: f.rect.cy) if across else (lambda f: f.rect.cx)
+        group = [j for j, f in enumerate(lines) if j not in used and f.line is not None
+                 and (f.rect.w >= f.rect.h) == across and abs(mid(f) - mid(first)) <= FOLD_ALIGN_MM]
+        pieces = [lines[j] for j in group]
+        ends = [_reaches(f.rect, across, width_mm, height_mm) for f in pieces]
+        broad_at_edge = any((near or far) and f.line[4] >= STRIKE_MAX_WIDTH_MM for f, (near, far) in zip(pieces, ends))
+        if not (broad_at_edge or (any(e[0] for e in ends) and any(e[1] for e in ends))):
+            continue
+        used.update(group)
+        along = (lambda f: f.rect.cx) if across else (lambda f: f.rect.cy)
+        a, b = min(pieces, key=along), max(pieces, key=along)
+        width = max(f.line[4] for f in pieces)
+        (u0, v0), (u1, v1) = (along(a), mid(a)), (along(b), mid(b))
+        slope = (v1 - v0) / (u1 - u0) if u1 > u0 else 0.0
+        end = width_mm if across else height_mm
+        v_start, v_end = v0 - slope * u0, v0 + slope * (end - u0)
+        line = (0.0, v_start, end, v_end, width) if across else (v_start, 0.0, v_end, end, width)
+        lo, hi = min(v_start, v_end) - width / 2, max(v_start, v_end) + width / 2
+        lo, size = round(lo, 1), round(hi - lo, 1)
+        rect = Rect(0.0, lo, end, size) if across else Rect(lo, 0.0, size, end)
+        where = f"y={(v_start + v_end) / 2:.0f} mm" if across else f"x={(v_start + v_end) / 2:.0f} mm"
+        folds.append(Finding("fold-line", f"a fold {'across' if across else 'down'} the page at {where}, which the "
+                             "1-bit scan drew black in pieces", rect, line=line))
+    others = [f for i, f in enumerate(lines) if i not in used]
+    return folds, others
 
 
 def _wide_pieces(image: np.ndarray, length_px: int) -> np.ndarray:
@@ -547,15 +595,23 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
     if bilevel:
         # only lines through boxes: a line of handwriting, its letters bridged, can be as long
         # and down a cross-out ballot's names (broader than a pen and across rows: a hand's strike stays in its row)
+        # or from the paper's edge (folds_across: then drawn from edge to edge)
         targets = [b.rect.grow(1.0) for b in pl.boxes]
-        folds = [f for f in fold_lines(zone_ink, s) if any(f.crosses(t) for t in targets)
+        across, lines = folds_across(fold_lines(zone_ink, s), pl.width, pl.height)
+        folds = [f for f in lines if any(f.crosses(t) for t in targets)
                  or (f.rect.h > 2 * f.rect.w and f.line is not None and f.line[4] >= STRIKE_MAX_WIDTH_MM
                      and sum(f.crosses(c.rect) for c in pl.strike_cells) >= 2)]
-        findings.extend(folds)
+        findings.extend(across + folds)
+        off = np.zeros(ink.shape, np.uint8)
         for f in folds:  # reported as a fold, not as writing or marks beside boxes
             x0, y0, x1, y1 = _rect_px(f.rect.grow(1.0), s)
-            zone_ink[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = False
-            ink[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = False
+            off[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = 1
+        for f in across:  # along its line (it may lie askew): the paper beside it is still read
+            x0, y0, x1, y1, width = f.line
+            cv2.line(off, (int(round(x0 * s)), int(round(y0 * s))), (int(round(x1 * s)), int(round(y1 * s))), 1,
+                     max(1, int(round((width + 2.0) * s))))
+        zone_ink &= off == 0
+        ink &= off == 0
     findings.extend(ink_beside_boxes(zone_ink, pl, s))
     findings.extend(writing_over_print(gray, homography, pl, reference, levels, blur_mm))
     ink8 = ink.astype(np.uint8)

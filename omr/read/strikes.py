@@ -469,51 +469,126 @@ RULE_OWN_PERCENTILE = 20  # the rule's own width: this percentile of its columns
 RULE_PAPER_PERCENTILE = 90  # the paper either side of the rule, per column (a photo's light varies)
 RULE_SPREAD = 4.0  # on a grey scan, and by this many times its own spread along the rule (a photo's uneven light)
 RULE_CORE_MM = 0.8  # the darkness is summed this near the rule only (a photo's shading across the band adds up)
+RULE_NEAR_MM = 0.05  # or darker than the rules next to it at the same columns by this much, for this long:
+RULE_NEAR_RUN_MM = 15.0  # a pen line hugging the rule, mostly hidden by it (a light pencil, or right over it),
+#                          that stops short of the rule's ends by this much too (a fold runs the page's width)
+RULE_SHADE = 0.03  # and where the paper on one side of the rule is no darker than on the other by this share of
+#                   the contrast (a pen line hugging the rule leaves both sides white: 0.014 at most, measured;
+#                   a fold's shadow lying along it darkens one side: 0.05-0.07), over RULE_SHADE_MM
+RULE_SHADE_MM = 5.0
+
+@dataclass(frozen=True)
+class RuleBand:
+    """One printed rule between two rows of names, as scanned: per column of the name column."""
+
+    darkness: np.ndarray  # the darkness summed across the rule (RULE_CORE_MM either side), in pixels of full darkness
+    overdrawn: np.ndarray  # columns where the rule is thicker or darker than its own (see rule_band)
+    shade: np.ndarray  # how much darker the paper on the rule's darker side is than on its lighter side (share of
+    #                    the contrast): a fold's shadow along the rule, broad where a pen's line is narrow
+    seen: np.ndarray  # columns no scanner streak crosses near the rule (elsewhere the darkness says nothing)
 
 
-def rule_overdrawn_mm(gray: np.ndarray, homography: np.ndarray, x: float, y: float, w: float,
-                      levels: InkLevels, streaks: Sequence[Line] = (), bilevel: bool = False) -> float:
-    """How long a pen line runs along the printed rule at height y (from x, w long): where the rule is
-    thicker than its own width (RULE_OWN_PERCENTILE of its columns; the scan's blur sets it) by
-    RULE_EXTRA_MM or more, from FAINT_SHARE of the usual darkness, or darker across (RULE_DARKER_MM, and
-    RULE_SPREAD times the rule's own spread on a grey scan; RULE_DARKER_BILEVEL_MM on a 1-bit one);
-    a scanner streak's columns are not."""
+def rule_band(gray: np.ndarray, homography: np.ndarray, x: float, y: float, w: float,
+              levels: InkLevels, streaks: Sequence[Line] = (), bilevel: bool = False) -> RuleBand:
+    """The printed rule at height y (from x, w long): its darkness, and where it is thicker than its own
+    width (RULE_OWN_PERCENTILE of its columns; the scan's blur sets it) by RULE_EXTRA_MM or more, from
+    FAINT_SHARE of the usual darkness, or darker across (RULE_DARKER_MM, and RULE_SPREAD times the rule's
+    own spread on a grey scan; RULE_DARKER_BILEVEL_MM on a 1-bit one); a scanner streak's columns are not."""
     s = NAME_PX_PER_MM
     region = Rect(x, y - RULE_BAND_MM, w, 2 * RULE_BAND_MM)
     scan = upright_patch(gray, homography, region, s)
     if scan.size == 0:
-        return 0.0
+        return RuleBand(np.zeros(0, np.float32), np.zeros(0, np.uint8), np.zeros(0, np.float32), np.zeros(0, bool))
     seen = ~streak_mask(region, scan.shape, streaks)
     thick = (ink_mask(scan, levels.lighter(FAINT_SHARE), s, STRIKE_INK) & seen).sum(axis=0).astype(np.float32)
-    paper = np.percentile(scan, RULE_PAPER_PERCENTILE, axis=0).astype(np.float32)
-    dark = np.clip((paper[None, :] - scan.astype(np.float32)) / max(levels.contrast, 1.0), 0.0, 1.0)
     core = slice(int(round((RULE_BAND_MM - RULE_CORE_MM) * s)), int(round((RULE_BAND_MM + RULE_CORE_MM) * s)))
+    paper = np.percentile(scan, RULE_PAPER_PERCENTILE, axis=0).astype(np.float32)
+    sides = np.minimum(np.percentile(scan[:core.start], RULE_PAPER_PERCENTILE, axis=0),
+                       np.percentile(scan[core.stop:], RULE_PAPER_PERCENTILE, axis=0)).astype(np.float32)
+    dark = np.clip((paper[None, :] - scan.astype(np.float32)) / max(levels.contrast, 1.0), 0.0, 1.0)
     darkness = (dark * seen)[core].sum(axis=0)
+    # over a few millimetres: a noisy scan's paper varies column by column as much as a shadow's edge
+    shade = cv2.blur(((paper - sides) / max(levels.contrast, 1.0))[None, :], (int(round(RULE_SHADE_MM * s)), 1))[0]
     own = float(np.median(darkness))
     spread = 1.4826 * float(np.median(np.abs(darkness - own)))  # how much the rule's darkness varies along it
     darker = RULE_DARKER_BILEVEL_MM * s if bilevel else max(RULE_DARKER_MM * s, RULE_SPREAD * spread)
     # the rule's own width: a low percentile, as a long pen line may pass the median; its own darkness: the
     # median (a photo's or a rough scan's darkness varies along the rule more than a threshold's width does)
     over = ((thick >= np.percentile(thick, RULE_OWN_PERCENTILE) + RULE_EXTRA_MM * s)
-            | (darkness >= own + darker)).astype(np.uint8)[None, :]
-    bridge = int(round(BRIDGE_MM * s))
-    over = cv2.morphologyEx(over, cv2.MORPH_CLOSE, np.ones((1, bridge), np.uint8))
-    run = longest_run(over[0])
-    return run / s if run / s >= RULE_MIN_RUN_MM else 0.0
+            | (darkness >= own + darker)).astype(np.uint8)
+    return RuleBand(darkness, over, shade, seen[core].all(axis=0))
+
+
+def _run_mm(flags: np.ndarray, min_mm: float) -> float:
+    """The longest run of flagged columns, gaps up to BRIDGE_MM closed (a stroke hides behind a streak's
+    columns or breaks up), in mm; 0 below `min_mm`."""
+    if flags.size == 0:
+        return 0.0
+    s = NAME_PX_PER_MM
+    closed = cv2.morphologyEx(flags.astype(np.uint8)[None, :], cv2.MORPH_CLOSE,
+                              np.ones((1, int(round(BRIDGE_MM * s))), np.uint8))
+    run = longest_run(closed[0]) / s
+    return run if run >= min_mm else 0.0
+
+
+def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[NameCell], levels: InkLevels,
+                    streaks: Sequence[Line] = (), bilevel: bool = False) -> dict[tuple[float, float], float]:
+    """How long a pen line runs along each printed rule above or below a name (keyed by the name column's x
+    and the rule's y, rounded to 0.01 mm), in mm: as rule_band finds it, or where the rule is darker by
+    RULE_NEAR_MM than the lighter of the rules next to it at the same columns, for RULE_NEAR_RUN_MM or
+    more. The rules of one table are printed alike and scanned alike: a photo's uneven light and the blur
+    change neighbouring rules together, so a pen line hugging one rule (half hidden by it, or a light
+    pencil beside it) shows against them where it does not against the rule's own median (the line may run
+    along most of the rule); the lighter neighbour, as the other may carry a line or a shadow too; above
+    what the rule shows against it elsewhere (a line is a step, a toner or blur gradient is not). Not
+    where a fold's shadow lies along the rule: where one side's paper is darker (RULE_SHADE), or where the
+    rule is darker along all but RULE_NEAR_RUN_MM of its length (no hand draws from end to end); nor where
+    a scanner streak crosses one of the rules; nor on a 1-bit scan (`bilevel`), where a rule's jaggies step
+    a pixel where its neighbours' do not, as much as such a line adds.
+    """
+    columns: dict[tuple[float, float], set[float]] = {}
+    for cell in cells:  # a name column's rules: each cell's top and bottom, shared by neighbouring rows
+        r = cell.rect
+        columns.setdefault((round(r.x, 2), round(r.w, 2)), set()).update((round(r.y, 2), round(r.y + r.h, 2)))
+    out: dict[tuple[float, float], float] = {}
+    for (x, w), rules in columns.items():
+        ys = sorted(rules)
+        bands = [rule_band(gray, homography, x, y, w, levels, streaks, bilevel) for y in ys]
+        for k, (y, band) in enumerate(zip(ys, bands)):
+            along = _run_mm(band.overdrawn, RULE_MIN_RUN_MM)
+            near = [bands[j] for j in (k - 1, k + 1)
+                    if 0 <= j < len(bands) and bands[j].darkness.size == band.darkness.size > 0]
+            if near and not bilevel:
+                excess = band.darkness - np.minimum.reduce([b.darkness for b in near])
+                flags = excess >= RULE_NEAR_MM * NAME_PX_PER_MM
+                if (flags.size - flags.sum()) / NAME_PX_PER_MM >= RULE_NEAR_RUN_MM:
+                    # a pen line is a step above the rest of the rule, which may differ from its neighbours a little
+                    # all along (a blur or toner gradient): as for its own width, a low percentile
+                    excess -= max(float(np.percentile(excess, RULE_OWN_PERCENTILE)), 0.0)
+                    flags = ((excess >= RULE_NEAR_MM * NAME_PX_PER_MM) & (band.shade < RULE_SHADE)
+                             & np.logical_and.reduce([b.seen for b in [band, *near]]))
+                    along = max(along, _run_mm(flags, RULE_NEAR_RUN_MM))
+            out[(x, y)] = along
+    return out
+
+
+def rule_overdrawn_mm(rules: dict[tuple[float, float], float], cell: NameCell) -> float:
+    """The longer pen line along the rule above or below `cell` (overdrawn_rules' measure)."""
+    r = cell.rect
+    return max(rules.get((round(r.x, 2), round(y, 2)), 0.0) for y in (r.y, r.y + r.h))
 
 
 def longest_run(flags: np.ndarray) -> int:
-    best = current = 0
-    for v in flags.tolist():
-        current = current + 1 if v else 0
-        best = max(best, current)
-    return best
+    """The longest run of true (non-zero) values in a 1-d array."""
+    edges = np.diff(np.concatenate(([0], (np.asarray(flags) != 0).astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return int((ends - starts).max()) if starts.size else 0
 
 
 def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
                    levels: InkLevels, blur_mm: float, memo: dict, streaks: Sequence[Line] = (),
                    light_under: float = 1.0, bilevel: bool = False, light_below: float = 0.0,
-                   struck_at: float = 1.0) -> StrikeMeasure:
+                   struck_at: float = 1.0, along: float = 0.0) -> StrikeMeasure:
     """How struck one candidate's name is (`reference`: the blank page at NAME_PX_PER_MM); `streaks`:
     the scanner streaks found on the page, whose pixels say nothing about the voter. The light line
     (`faint`) is looked for only where the usual darkness shows less than `light_under` of a line (the
@@ -523,7 +598,8 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     looked for only where the usual darkness shows less than `struck_at` of a line (the profile's
     strike_struck_at: elsewhere the name is struck already), and whether a light line runs on past the name
     (`runs_on`) where it could make a light strike or where `faint` reaches `light_below` (the profile's
-    strike_light_below: below it, the name is not struck either way)."""
+    strike_light_below: below it, the name is not struck either way). `along`: how long a pen line runs
+    along the rule above or below the name (rule_overdrawn_mm), counted with the cell's new ink."""
     best, pale, crossed_gaps, seen, faint, dotted, thin = 0.0, False, 0.0, 1.0, 0.0, 0.0, 0.0
     light, lightest = levels.lighter(FAINT_SHARE), levels.lighter(LIGHT_SHARE)
     light_gaps: dict[int, float] = {}  # per printed line: its gaps judged from FAINT_SHARE, once
@@ -553,9 +629,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
             dotted = max(dotted, dotted_share(gray, homography, line, reference, levels, memo, key, streaks))
     cell_scan = _cell_scan(gray, homography, cell, reference, blur_mm, memo, streaks)
     ink, strokes = _cell_ink(cell_scan, cell, light)
-    r = cell.rect  # a line drawn along the rule above or below the name: ink of this row too
-    along = max(rule_overdrawn_mm(gray, homography, r.x, y, r.w, levels, streaks, bilevel) for y in (r.y, r.y + r.h))
-    t, x0 = cell.text_rect, r.x + CELL_INSET_MM  # the name's columns in the cell's patch (_cell_ink's)
+    t, x0 = cell.text_rect, cell.rect.x + CELL_INSET_MM  # the name's columns in the cell's patch (_cell_ink's)
     name = (int((t.x - x0) * NAME_PX_PER_MM), int(np.ceil((t.x + t.w - x0) * NAME_PX_PER_MM)))
     off, arms, light_share = 0.0, 0, 0.0
     strike = strike_line(strokes)  # from FAINT_SHARE of the darkness (_cell_ink's levels)
