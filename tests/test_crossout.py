@@ -317,6 +317,18 @@ def test_a_one_pixel_line_is_never_read_not_struck(state, books):
         assert got[1] in expected and got[:1] + got[2:] == ["blank"] * (len(got) - 1), (grey, got)
 
 
+def with_pen_line(page, homography: np.ndarray, start_mm: tuple[float, float], end_mm: tuple[float, float],
+                  width_mm: float, darkness: float = 0.6) -> np.ndarray:
+    """The page's scan with a straight pen line drawn on it, from and to points in page mm (antialiased,
+    slightly blurred, `darkness` of black)."""
+    ends = np.array([[start_mm, end_mm]], np.float64)
+    (a, b), = cv2.perspectiveTransform(ends, homography)  # page mm -> scan pixels
+    pen = np.zeros(page.scan.pixels.shape, np.float32)
+    cv2.line(pen, tuple(int(round(v)) for v in a), tuple(int(round(v)) for v in b), 1.0,
+             max(1, round(width_mm * page.scan.dpi / 25.4)), cv2.LINE_AA)
+    return (page.scan.pixels * (1 - cv2.GaussianBlur(pen, (0, 0), 0.7) * darkness)).astype(np.uint8)
+
+
 def test_a_line_along_a_rule_between_two_names_concerns_both(state, books):
     """A pen line drawn along the rule between two names, half over it: a threshold merges it into the
     rule's width (a pixel or two thicker, as untouched rules vary), but the darkness summed across the rule
@@ -327,15 +339,10 @@ def test_a_line_along_a_rule_between_two_names_concerns_both(state, books):
     trace = Trace()
     read_sheet(page.scan.pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi, trace=trace)
     cell, text = trace.page_layout.strike_cells[1].rect, trace.page_layout.strike_cells[1].text_rect
-    px_per_mm = page.scan.dpi / 25.4
     for offset in (-0.2, -0.1, 0.1):  # a fine pen (0.25 mm) just above the rule, or just below it
         y = cell.y + cell.h + offset
-        ends = np.array([[[text.x - 3.0, y], [text.x + text.w + 3.0, y + 0.1]]], np.float64)
-        (a, b), = cv2.perspectiveTransform(ends, trace.transform.homography)  # page mm -> scan pixels
-        pen = np.zeros(page.scan.pixels.shape, np.float32)
-        cv2.line(pen, tuple(int(round(v)) for v in a), tuple(int(round(v)) for v in b), 1.0,
-                 max(1, round(0.25 * px_per_mm)), cv2.LINE_AA)
-        pixels = (page.scan.pixels * (1 - cv2.GaussianBlur(pen, (0, 0), 0.7) * 0.6)).astype(np.uint8)
+        pixels = with_pen_line(page, trace.transform.homography, (text.x - 3.0, y), (text.x + text.w + 3.0, y + 0.1),
+                               0.25)
         got = states(read_sheet(pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi))
         assert got[1:3] == [MARGINAL, MARGINAL], (offset, got)
         assert got[:1] + got[3:] == ["blank"] * (len(got) - 2), (offset, got)
@@ -353,15 +360,10 @@ def test_a_line_right_over_a_rule_goes_to_a_person_however_long(state, books, pr
     trace = Trace()
     read_sheet(page.scan.pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi, trace=trace)
     cell = trace.page_layout.strike_cells[1].rect
-    px_per_mm = page.scan.dpi / 25.4
     for offset, share in itertools.product((-0.1, 0.0, 0.1), (0.45, 0.7)):
         y = cell.y + cell.h + offset
-        ends = np.array([[[cell.x + 3.0, y], [cell.x + 3.0 + share * cell.w, y + 0.05]]], np.float64)
-        (a, b), = cv2.perspectiveTransform(ends, trace.transform.homography)  # page mm -> scan pixels
-        pen = np.zeros(page.scan.pixels.shape, np.float32)
-        cv2.line(pen, tuple(int(round(v)) for v in a), tuple(int(round(v)) for v in b), 1.0,
-                 max(1, round(0.3 * px_per_mm)), cv2.LINE_AA)
-        pixels = (page.scan.pixels * (1 - cv2.GaussianBlur(pen, (0, 0), 0.7) * 0.6)).astype(np.uint8)
+        pixels = with_pen_line(page, trace.transform.homography, (cell.x + 3.0, y),
+                               (cell.x + 3.0 + share * cell.w, y + 0.05), 0.3)
         got = states(read_sheet(pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi))
         assert got[1:3] == [MARGINAL, MARGINAL], (offset, share, got)
         assert got[:1] + got[3:] == ["blank"] * (len(got) - 2), (offset, share, got)
