@@ -1,6 +1,7 @@
 """Cheaper, the same reads (issue 15). Inspection looks only round the ink a page has: the findings
 beside boxes and the fold lines of a page, computed on crops round its ink, are those of the whole page,
-in the same order. The box measure's medians, edge search and paper noise are the scalar code's to the bit.
+in the same order; the ink off the print, worked out on the rows that may hold some, is the whole
+page's. The box measure's medians, edge search and paper noise are the scalar code's to the bit.
 
 The whole-page computations below are the reader's before it cropped (kept here as the reference).
 Ink is drawn on the real layouts of the bundled ballots, at odd and even pixel positions: the
@@ -11,10 +12,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from conftest import LEADERS_TEMPLATE, SEED_TEMPLATE
+from conftest import BUNDLED_TEMPLATES, LEADERS_TEMPLATE, ROOT, SEED_TEMPLATE
 
 from omr.ballot.layout import Rect, layout
 from omr.ballot.template import load_template
+from omr.read.calibration import load_profile
+from omr.read.debug import Trace
+from omr.read.identify import upright_patch
 from omr.read.inspect import (
     BESIDE_MIN_LENGTH_MM,
     BESIDE_MIN_MM2,
@@ -25,9 +29,13 @@ from omr.read.inspect import (
     _fill,
     fold_lines,
     ink_beside_boxes,
+    ink_mask,
+    ink_off_print,
     straight_strokes,
 )
 from omr.read.marks import median
+from omr.read.pipeline import TemplateBook, read_sheet
+from omr.scan.ingest import PageImage, expand_inputs, read_pages
 
 S = PAGE_PX_PER_MM
 
@@ -111,6 +119,34 @@ def test_beside_boxes_and_fold_lines_on_crops_are_the_whole_pages(template_path)
     assert beside_seen and folds_seen, "the drawings exercise several pieces and fold lines"
     empty = np.zeros(shape, bool)
     assert ink_beside_boxes(empty, pl, S) == [] and fold_lines(empty, S) == []
+
+
+def test_ink_off_print_on_the_rows_that_may_hold_it_is_the_whole_pages() -> None:
+    """Every bundled sample scan (grey, 1-bit, phone photos, streaks, folds, signatures, every template), as
+    inspect_page sees it, and again with strokes at its top and bottom rows and runs of rows just closer
+    and just farther apart than the reach of the local paper: ink_mask & ~printed to the pixel."""
+    book = TemplateBook.from_templates([load_template(p) for p in BUNDLED_TEMPLATES])
+    profile = load_profile()
+    pages = few_rows = 0
+    for path in expand_inputs([str(ROOT / "sample_scans")])[0]:
+        for item in read_pages(path):
+            assert isinstance(item, PageImage)
+            trace = Trace()
+            read_sheet(item.pixels, item.source, item.page, book, profile, trace, item.dpi)
+            if trace.inspection is None:
+                continue  # rejected before inspection
+            pl, printed = trace.page_layout, trace.reference.printed
+            scan = upright_patch(trace.pixels, trace.transform.homography, Rect(0, 0, pl.width, pl.height), S)
+            marked = scan.copy()
+            h = scan.shape[0]
+            for y in (0, 1, h // 3, h // 3 + 25, h // 3 + 50, h // 2, h // 2 + 49, h - 2, h - 1):
+                marked[y, 20:scan.shape[1] - 20:7] = 0  # 24 rows reach 12 either side: runs 25 and 50 apart
+            for image in (scan, marked):
+                want = ink_mask(image, trace.levels, S) & ~printed
+                assert np.array_equal(ink_off_print(image, trace.levels, S, printed), want), (path, item.page)
+            pages += 1
+            few_rows += not (ink_mask(scan, trace.levels, S) & ~printed).any(axis=1).mean() > 0.5
+    assert pages >= 90 and few_rows >= pages // 2, (pages, few_rows)
 
 
 def test_median_is_numpys_to_the_last_bit() -> None:

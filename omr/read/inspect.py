@@ -115,6 +115,27 @@ def ink_mask(scan: np.ndarray, levels: InkLevels, px_per_mm: float, darkness: fl
     return scan < cv2.LUT(paper, _ink_below(_ink_ratio(levels, darkness)))
 
 
+def ink_off_print(scan: np.ndarray, levels: InkLevels, px_per_mm: float, printed: np.ndarray,
+                  darkness: float = NEW_INK) -> np.ndarray:
+    """ink_mask(scan, levels, px_per_mm, darkness) & ~printed, bit for bit, worked out only on the rows
+    that may hold such ink (most of a page is print or bare paper): a row none of whose pixels off the
+    print is darker than darkest_paper_ink has none; a pixel's local paper comes from the scan within
+    `reach` rows of it, so each run of rows that may, with `reach` rows either side, gives there what
+    the whole page gives."""
+    k = 2 * int(round(PAPER_WINDOW_MM * px_per_mm / 2)) + 1
+    reach = 2 * (k // 2)  # the dilation's half window, then the blur's
+    out = np.zeros(scan.shape, bool)
+    rows = np.flatnonzero(((scan < darkest_paper_ink(scan, levels, darkness)) & ~printed).any(axis=1))
+    if not rows.size:
+        return out
+    breaks = np.flatnonzero(np.diff(rows) > 2 * reach)  # runs this far apart are worked out apart
+    for first, last in zip(np.r_[rows[0], rows[breaks + 1]], np.r_[rows[breaks], rows[-1]] + 1):
+        top, bottom = max(first - reach, 0), min(last + reach, scan.shape[0])
+        ink = ink_mask(scan[top:bottom], levels, px_per_mm, darkness)
+        out[first:last] = ink[first - top:last - top] & ~printed[first:last]
+    return out
+
+
 def _ink_ratio(levels: InkLevels, darkness: float) -> float:
     """Below this share of the local paper's brightness a pixel is ink (black/paper is the darkest)."""
     return 1.0 - (NOISE_FLOOR + darkness * (1.0 - NOISE_FLOOR)) * (1.0 - levels.black / levels.paper)
@@ -507,8 +528,8 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
     s = PAGE_PX_PER_MM
     findings: list[Finding] = []
     scan = upright_patch(gray, homography, Rect(0, 0, pl.width, pl.height), s)
-    scan_ink = ink_mask(scan, levels, s)
-    ink = scan_ink & ~reference.not_voter_ink
+    scan_ink = ink_off_print(scan, levels, s, reference.printed)  # the ink on the print is never looked at:
+    ink = scan_ink & ~reference.not_voter_ink  # not_voter_ink holds the print
     if stamp_disc is not None:  # only the stamp's own disc: writing beside it is still writing
         disc = np.zeros(ink.shape, np.uint8)
         cv2.circle(disc, (int(round(stamp_disc[0] * s)), int(round(stamp_disc[1] * s))),
@@ -541,7 +562,7 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
             x0, y0, x1, y1 = _rect_px(cell.rect, s)
             ink[y0:y1, x0:x1] = False  # that ink is the strike, reported as such
     findings.extend(crossed.values())
-    zone_ink = scan_ink & ~reference.printed
+    zone_ink = scan_ink  # off the print
     if streaks:
         zone_ink &= ~drawn.astype(bool)
     if bilevel:
