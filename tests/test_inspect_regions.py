@@ -27,6 +27,7 @@ from omr.read.inspect import (
     FOLD_LINE_MM,
     PAGE_PX_PER_MM,
     _fill,
+    _ink_below,
     fold_lines,
     ink_beside_boxes,
     ink_mask,
@@ -147,6 +148,22 @@ def test_ink_off_print_on_the_rows_that_may_hold_it_is_the_whole_pages() -> None
             pages += 1
             few_rows += not (ink_mask(scan, trace.levels, S) & ~printed).any(axis=1).mean() > 0.5
     assert pages >= 90 and few_rows >= pages // 2, (pages, few_rows)
+
+
+def test_ink_threshold_table_is_the_division_of_every_pair_of_levels() -> None:
+    """_ink_below, taken from one table of whole reflectance levels, is what dividing every scan level by
+    every paper level and comparing with the sheet's ratio gives (as ink_mask did per pixel before the
+    table), for ratios anywhere and on either side of each whole level."""
+    levels = np.arange(256, dtype=np.uint8)
+    scans, papers = np.meshgrid(levels, np.maximum(levels, 1), indexing="ij")
+    reflectance = cv2.divide(scans, papers, scale=255.0)
+    rng = np.random.default_rng(7)
+    whole = [v / 255.0 for v in range(-1, 257)]
+    ratios = [*rng.random(1500) * 1.1, *whole, *(np.nextafter(r, 2.0) for r in whole),
+              *(np.nextafter(r, -2.0) for r in whole), 0.0, 1.0, float("nan")]
+    for ratio in ratios:
+        want = np.count_nonzero(reflectance < float(ratio) * 255.0, axis=0).astype(np.uint8).reshape(1, 256)
+        assert np.array_equal(_ink_below(float(ratio)), want), ratio
 
 
 def test_median_is_numpys_to_the_last_bit() -> None:
