@@ -508,6 +508,8 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
     counted = valid.sum(axis=0)
     share = np.where(counted >= 0.3 * on_page.sum(axis=0).clip(1), dark.sum(axis=0) / counted.clip(1), 0.0)
     hot = share >= STREAK_SHARE
+    if not hot.any():
+        return []  # most pages: no column to walk through one at a time
     native = float(np.sqrt(abs(np.linalg.det(homography[:2, :2]))))
     inv = np.linalg.inv(homography)
     found: list[Streak] = []
