@@ -34,7 +34,7 @@ from omr.read.inspect import (
     ink_off_print,
     straight_strokes,
 )
-from omr.read.marks import median
+from omr.read.marks import mean_grey, median
 from omr.read.pipeline import TemplateBook, read_sheet
 from omr.scan.ingest import PageImage, expand_inputs, read_pages
 
@@ -172,6 +172,16 @@ def test_median_is_numpys_to_the_last_bit() -> None:
         for a in (rng.random(n).astype(np.float32), rng.integers(0, 4, n).astype(np.float32),
                   rng.normal(size=(n, 2))[:, 1], (rng.random((n, 3)) * 1e-3).astype(np.float32)[:, 1]):
             assert median(a) == float(np.median(a))
+
+
+def test_mean_grey_is_numpys_to_the_last_bit() -> None:
+    """A box's paper level, from its four margin strips (views across rows and down columns)."""
+    rng = np.random.default_rng(15)
+    for _ in range(2000):
+        h, w, strip = int(rng.integers(1, 90)), int(rng.integers(1, 90)), int(rng.integers(1, 8))
+        patch = rng.integers(int(rng.integers(0, 200)), 256, (h, w)).astype(np.uint8)
+        for part in (patch[:strip], patch[-strip:], patch[:, :strip], patch[:, -strip:], patch):
+            assert mean_grey(part) == float(part.mean())
 
 
 def scalar_best_offset(profile: np.ndarray, start: int, length: int, search: int, line: int) -> int:
