@@ -34,7 +34,7 @@ class PageReference:
     printed: np.ndarray  # bool at PAGE_PX_PER_MM: printed, grown by 0.5 mm
     not_voter_ink: np.ndarray  # bool at PAGE_PX_PER_MM: printed, or where voter ink is expected or ignored
     memo: dict = field(default_factory=dict, compare=False, repr=False)  # per-name print masks, by blur;
-    # the texts a line through would be writing over print
+    # the texts a line through would be writing over print; the page masks streak_columns warps
 
 
 def page_reference(pl: PageLayout, coarse: np.ndarray, fine: np.ndarray) -> PageReference:
@@ -497,11 +497,16 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
     to_strip = np.array([[1.0, 0, 0], [0, 1.0 / step, -top / step], [0, 0, 1.0]]) @ homography @ \
         np.array([[1.0 / s, 0, 0], [0, 1.0 / s, 0], [0, 0, 1.0]])
     b = int(round(1.5 * PAGE_BORDER_MM * s))  # the paper's edge on a photo is no streak
-    masks = reference.printed.astype(np.uint8) * 2  # bit 1: printed; bit 0: inside the page's border
-    masks[b:h - b, b:w - b] |= 1
+    # the same for every sheet of this print (0.25 ms a sheet): kept with the print they were made from, as a
+    # test sheet's reference shares the memo but not the print
+    kept = reference.memo.get("streak-masks")
+    if kept is None or kept[0] is not reference.printed:
+        masks = reference.printed.astype(np.uint8) * 2  # bit 1: printed; bit 0: inside the page's border
+        masks[b:h - b, b:w - b] |= 1
+        reference.memo["streak-masks"] = kept = (reference.printed, masks)
     size = (gray.shape[1], STREAK_ROWS)
     # one nearest-pixel warp carries both masks: each strip pixel takes both bits of the same page pixel
-    masks = cv2.warpPerspective(masks, to_strip, size, flags=cv2.INTER_NEAREST)
+    masks = cv2.warpPerspective(kept[1], to_strip, size, flags=cv2.INTER_NEAREST)
     on_page = (masks & 1).astype(bool)
     valid = on_page & ~(masks & 2).astype(bool)
     dark = (gray[rows] < ink_level(levels)) & valid
