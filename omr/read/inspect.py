@@ -295,23 +295,36 @@ def _fill(mask: np.ndarray, rects, s: float, value: bool = True) -> None:
         mask[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = value
 
 
-def ink_beside_boxes(ink: np.ndarray, pl: PageLayout, px_per_mm: float) -> list[Finding]:
+def _beside_masks(pl: PageLayout, shape: tuple[int, int], s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where ink is beside a box (in a box's ink zone, off the boxes and the names) and inside one."""
+    zone = np.zeros(shape, bool)
+    _fill(zone, pl.ink_zones, s)
+    _fill(zone, [c.rect for c in pl.name_cells], s, False)  # a line through a name: a crossed-out name
+    boxes = np.zeros(shape, bool)
+    _fill(boxes, [b.rect.grow(0.5) for b in pl.boxes], s)
+    inside = np.zeros(shape, bool)
+    _fill(inside, [b.rect.grow(-0.3) for b in pl.boxes], s)
+    return zone & ~boxes, inside
+
+
+def ink_beside_boxes(ink: np.ndarray, pl: PageLayout, px_per_mm: float, memo: dict | None = None) -> list[Finding]:
     """Voter ink in a box's ink zone that is no part of a mark inside a box: a ring drawn round it, a
     mark made just outside it, an arrow pointing at it. `ink` is the page's voter ink (print removed)
     at `px_per_mm`; each such piece goes to the nearest box, whose row a person then looks at. A page
-    without boxes (a cross-out ballot: its strikes are read by omr.read.crossout) has none."""
+    without boxes (a cross-out ballot: its strikes are read by omr.read.crossout) has none. `memo`: the
+    template page's (PageReference.memo), which keeps its masks (0.3-1.5 ms a sheet to draw)."""
     if not pl.boxes:
         return []
     s = px_per_mm
-    zone = np.zeros(ink.shape, bool)
-    _fill(zone, pl.ink_zones, s)
-    _fill(zone, [c.rect for c in pl.name_cells], s, False)  # a line through a name: a crossed-out name
-    boxes = np.zeros(ink.shape, bool)
-    _fill(boxes, [b.rect.grow(0.5) for b in pl.boxes], s)
-    inside = np.zeros(ink.shape, bool)
-    _fill(inside, [b.rect.grow(-0.3) for b in pl.boxes], s)
+    key = ("beside-masks", ink.shape, s)
+    masks = None if memo is None else memo.get(key)
+    if masks is None:
+        masks = _beside_masks(pl, ink.shape, s)
+        if memo is not None:
+            memo[key] = masks
+    beside, inside = masks
     k = 2 * int(round(BESIDE_REACH_MM * s)) + 1
-    outside = (ink & zone & ~boxes).astype(np.uint8)
+    outside = (ink & beside).view(np.uint8)
     # Only the part of the page round the ink outside the boxes is looked at (most sheets have none):
     # the pieces, their order and the reach into them are those of the whole page.
     bx, by, bw, bh = cv2.boundingRect(outside)
@@ -321,7 +334,8 @@ def ink_beside_boxes(ink: np.ndarray, pl: PageLayout, px_per_mm: float) -> list[
     x0, y0 = max(bx - 2, 0) & ~1, max(by - 2, 0) & ~1
     x1, y1 = min(bx + bw + 2, ink.shape[1]), min(by + bh + 2, ink.shape[0])
     ex0, ey0 = max(x0 - k, 0), max(y0 - k, 0)
-    near = (ink & inside)[ey0:min(y1 + k, ink.shape[0]), ex0:min(x1 + k, ink.shape[1])].astype(np.uint8)
+    around = np.s_[ey0:min(y1 + k, ink.shape[0]), ex0:min(x1 + k, ink.shape[1])]
+    near = (ink[around] & inside[around]).view(np.uint8)
     reach = cv2.dilate(near, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     reach = reach[y0 - ey0:y1 - ey0, x0 - ex0:x1 - ex0] > 0
     outside = outside[y0:y1, x0:x1]
@@ -596,7 +610,7 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
             x0, y0, x1, y1 = _rect_px(f.rect.grow(1.0), s)
             zone_ink[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = False
             ink[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = False
-    findings.extend(ink_beside_boxes(zone_ink, pl, s))
+    findings.extend(ink_beside_boxes(zone_ink, pl, s, reference.memo))
     findings.extend(writing_over_print(gray, homography, pl, reference, levels, blur_mm))
     ink8 = ink.astype(np.uint8)
     count, stats, ink_px = 1, np.zeros((1, 5), np.int32), np.zeros(1)
