@@ -34,7 +34,7 @@ class PageReference:
     printed: np.ndarray  # bool at PAGE_PX_PER_MM: printed, grown by 0.5 mm
     not_voter_ink: np.ndarray  # bool at PAGE_PX_PER_MM: printed, or where voter ink is expected or ignored
     memo: dict = field(default_factory=dict, compare=False, repr=False)  # per-name print masks, by blur;
-    # the texts a line through would be writing over print; the page masks streak_columns warps
+    # the texts a line through would be writing over print; the page masks streak_columns and ink_beside_boxes use
 
 
 def page_reference(pl: PageLayout, coarse: np.ndarray, fine: np.ndarray) -> PageReference:
