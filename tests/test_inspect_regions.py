@@ -1,6 +1,7 @@
 """Cheaper, the same reads (issue 15). Inspection looks only round the ink a page has: the findings
 beside boxes and the fold lines of a page, computed on crops round its ink, are those of the whole page,
-in the same order. The box measure's medians, edge search and paper noise are the scalar code's to the bit.
+in the same order; the ink off the print, worked out on the rows that may hold some, is the whole
+page's. The box measure's medians, edge search and paper noise are the scalar code's to the bit.
 
 The whole-page computations below are the reader's before it cropped (kept here as the reference).
 Ink is drawn on the real layouts of the bundled ballots, at odd and even pixel positions: the
@@ -11,10 +12,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from conftest import LEADERS_TEMPLATE, SEED_TEMPLATE
+from conftest import BUNDLED_TEMPLATES, LEADERS_TEMPLATE, ROOT, SEED_TEMPLATE
 
 from omr.ballot.layout import Rect, layout
 from omr.ballot.template import load_template
+from omr.read.calibration import load_profile
+from omr.read.debug import Trace
+from omr.read.identify import upright_patch
 from omr.read.inspect import (
     BESIDE_MIN_LENGTH_MM,
     BESIDE_MIN_MM2,
@@ -23,11 +27,16 @@ from omr.read.inspect import (
     FOLD_LINE_MM,
     PAGE_PX_PER_MM,
     _fill,
+    _ink_below,
     fold_lines,
     ink_beside_boxes,
+    ink_mask,
+    ink_off_print,
     straight_strokes,
 )
-from omr.read.marks import median
+from omr.read.marks import mean_grey, median
+from omr.read.pipeline import TemplateBook, read_sheet
+from omr.scan.ingest import PageImage, expand_inputs, read_pages
 
 S = PAGE_PX_PER_MM
 
@@ -99,11 +108,13 @@ def test_beside_boxes_and_fold_lines_on_crops_are_the_whole_pages(template_path)
     beside_seen = folds_seen = 0
     for pl in layout(load_template(template_path)).pages:
         shape = (int(round(pl.height * S)), int(round(pl.width * S)))
+        memo: dict = {}  # the template page's, as inspect_page passes it: masks drawn once
         for trial in range(12):
             ink = scribbles(shape, pl, rng)
             ink = np.roll(ink, (trial % 2, trial // 2 % 2), axis=(0, 1))  # odd and even positions
             want = whole_page_beside(ink, pl)
-            got = [(f.contest_id, f.row_id, f.option_id, f.rect) for f in ink_beside_boxes(ink, pl, S)]
+            got = [(f.contest_id, f.row_id, f.option_id, f.rect)
+                   for f in ink_beside_boxes(ink, pl, S, memo if trial % 3 else None)]
             assert got == want
             assert [f.rect for f in fold_lines(ink, S)] == whole_page_folds(ink)
             beside_seen += len(want) > 1
@@ -113,12 +124,66 @@ def test_beside_boxes_and_fold_lines_on_crops_are_the_whole_pages(template_path)
     assert ink_beside_boxes(empty, pl, S) == [] and fold_lines(empty, S) == []
 
 
+def test_ink_off_print_on_the_rows_that_may_hold_it_is_the_whole_pages() -> None:
+    """Every bundled sample scan (grey, 1-bit, phone photos, streaks, folds, signatures, every template), as
+    inspect_page sees it, and again with strokes at its top and bottom rows and runs of rows just closer
+    and just farther apart than the reach of the local paper: ink_mask & ~printed to the pixel."""
+    book = TemplateBook.from_templates([load_template(p) for p in BUNDLED_TEMPLATES])
+    profile = load_profile()
+    pages = few_rows = 0
+    for path in expand_inputs([str(ROOT / "sample_scans")])[0]:
+        for item in read_pages(path):
+            assert isinstance(item, PageImage)
+            trace = Trace()
+            read_sheet(item.pixels, item.source, item.page, book, profile, trace, item.dpi)
+            if trace.inspection is None:
+                continue  # rejected before inspection
+            pl, printed = trace.page_layout, trace.reference.printed
+            scan = upright_patch(trace.pixels, trace.transform.homography, Rect(0, 0, pl.width, pl.height), S)
+            marked = scan.copy()
+            h = scan.shape[0]
+            for y in (0, 1, h // 3, h // 3 + 25, h // 3 + 50, h // 2, h // 2 + 49, h - 2, h - 1):
+                marked[y, 20:scan.shape[1] - 20:7] = 0  # 24 rows reach 12 either side: runs 25 and 50 apart
+            for image in (scan, marked):
+                want = ink_mask(image, trace.levels, S) & ~printed
+                assert np.array_equal(ink_off_print(image, trace.levels, S, printed), want), (path, item.page)
+            pages += 1
+            few_rows += not (ink_mask(scan, trace.levels, S) & ~printed).any(axis=1).mean() > 0.5
+    assert pages >= 90 and few_rows >= pages // 2, (pages, few_rows)
+
+
+def test_ink_threshold_table_is_the_division_of_every_pair_of_levels() -> None:
+    """_ink_below, taken from one table of whole reflectance levels, is what dividing every scan level by
+    every paper level and comparing with the sheet's ratio gives (as ink_mask did per pixel before the
+    table), for ratios anywhere and on either side of each whole level."""
+    levels = np.arange(256, dtype=np.uint8)
+    scans, papers = np.meshgrid(levels, np.maximum(levels, 1), indexing="ij")
+    reflectance = cv2.divide(scans, papers, scale=255.0)
+    rng = np.random.default_rng(7)
+    whole = [v / 255.0 for v in range(-1, 257)]
+    ratios = [*rng.random(1500) * 1.1, *whole, *(np.nextafter(r, 2.0) for r in whole),
+              *(np.nextafter(r, -2.0) for r in whole), 0.0, 1.0, float("nan")]
+    for ratio in ratios:
+        want = np.count_nonzero(reflectance < float(ratio) * 255.0, axis=0).astype(np.uint8).reshape(1, 256)
+        assert np.array_equal(_ink_below(float(ratio)), want), ratio
+
+
 def test_median_is_numpys_to_the_last_bit() -> None:
     rng = np.random.default_rng(96)
     for n in range(1, 300):
         for a in (rng.random(n).astype(np.float32), rng.integers(0, 4, n).astype(np.float32),
                   rng.normal(size=(n, 2))[:, 1], (rng.random((n, 3)) * 1e-3).astype(np.float32)[:, 1]):
             assert median(a) == float(np.median(a))
+
+
+def test_mean_grey_is_numpys_to_the_last_bit() -> None:
+    """A box's paper level, from its four margin strips (views across rows and down columns)."""
+    rng = np.random.default_rng(15)
+    for _ in range(2000):
+        h, w, strip = int(rng.integers(1, 90)), int(rng.integers(1, 90)), int(rng.integers(1, 8))
+        patch = rng.integers(int(rng.integers(0, 200)), 256, (h, w)).astype(np.uint8)
+        for part in (patch[:strip], patch[-strip:], patch[:, :strip], patch[:, -strip:], patch):
+            assert mean_grey(part) == float(part.mean())
 
 
 def scalar_best_offset(profile: np.ndarray, start: int, length: int, search: int, line: int) -> int:

@@ -6,6 +6,7 @@ render of the generated PDF): ink the reference does not have is the voter's, or
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
@@ -33,7 +34,7 @@ class PageReference:
     printed: np.ndarray  # bool at PAGE_PX_PER_MM: printed, grown by 0.5 mm
     not_voter_ink: np.ndarray  # bool at PAGE_PX_PER_MM: printed, or where voter ink is expected or ignored
     memo: dict = field(default_factory=dict, compare=False, repr=False)  # per-name print masks, by blur;
-    # the texts a line through would be writing over print
+    # the texts a line through would be writing over print; the page masks streak_columns and ink_beside_boxes use
 
 
 def page_reference(pl: PageLayout, coarse: np.ndarray, fine: np.ndarray) -> PageReference:
@@ -115,6 +116,27 @@ def ink_mask(scan: np.ndarray, levels: InkLevels, px_per_mm: float, darkness: fl
     return scan < cv2.LUT(paper, _ink_below(_ink_ratio(levels, darkness)))
 
 
+def ink_off_print(scan: np.ndarray, levels: InkLevels, px_per_mm: float, printed: np.ndarray,
+                  darkness: float = NEW_INK) -> np.ndarray:
+    """ink_mask(scan, levels, px_per_mm, darkness) & ~printed, bit for bit, worked out only on the rows
+    that may hold such ink (most of a page is print or bare paper): a row none of whose pixels off the
+    print is darker than darkest_paper_ink has none; a pixel's local paper comes from the scan within
+    `reach` rows of it, so each run of rows that may, with `reach` rows either side, gives there what
+    the whole page gives."""
+    k = 2 * int(round(PAPER_WINDOW_MM * px_per_mm / 2)) + 1
+    reach = 2 * (k // 2)  # the dilation's half window, then the blur's
+    out = np.zeros(scan.shape, bool)
+    rows = np.flatnonzero(((scan < darkest_paper_ink(scan, levels, darkness)) & ~printed).any(axis=1))
+    if not rows.size:
+        return out
+    breaks = np.flatnonzero(np.diff(rows) > 2 * reach)  # runs this far apart are worked out apart
+    for first, last in zip(np.r_[rows[0], rows[breaks + 1]], np.r_[rows[breaks], rows[-1]] + 1):
+        top, bottom = max(first - reach, 0), min(last + reach, scan.shape[0])
+        ink = ink_mask(scan[top:bottom], levels, px_per_mm, darkness)
+        out[first:last] = ink[first - top:last - top] & ~printed[first:last]
+    return out
+
+
 def _ink_ratio(levels: InkLevels, darkness: float) -> float:
     """Below this share of the local paper's brightness a pixel is ink (black/paper is the darkest)."""
     return 1.0 - (NOISE_FLOOR + darkness * (1.0 - NOISE_FLOOR)) * (1.0 - levels.black / levels.paper)
@@ -131,12 +153,23 @@ def darkest_paper_ink(scan: np.ndarray, levels: InkLevels, darkness: float = NEW
 def _ink_below(ratio: float) -> np.ndarray:
     """For each grey level of the local paper, the grey levels below which a pixel is ink: those whose
     reflectance, cv2.divide(scan, max(paper, 1), scale=255) (255: as bright as the paper around), is
-    below ratio * 255. Worked out once per ratio with that same division over every pair of levels,
-    so a table look-up gives, bit for bit, what dividing every pixel gives (and costs a fifth of it)."""
+    below ratio * 255 (in each column, a run from level 0). Counted once, with that same division over
+    every pair of levels, so a table look-up gives, bit for bit, what dividing every pixel gives (and
+    costs a fifth of it); a whole reflectance is below ratio * 255 when below its ceiling, so a sheet's
+    own ratio takes one row of _reflectances_below (dividing again for each sheet cost 0.1 ms)."""
+    limit = ratio * 255.0
+    whole = min(max(math.ceil(limit), 0), 256) if limit > 0 else 0  # NaN: nothing is below it
+    return _reflectances_below()[whole].astype(np.uint8).reshape(1, 256)
+
+
+@cache
+def _reflectances_below() -> np.ndarray:
+    """[v, paper]: how many scan levels have a reflectance (see _ink_below) below the whole number v, 0-256."""
     levels = np.arange(256, dtype=np.uint8)
     scans, papers = np.meshgrid(levels, np.maximum(levels, 1), indexing="ij")
-    below = cv2.divide(scans, papers, scale=255.0) < ratio * 255.0  # in each column, a run from level 0
-    return np.count_nonzero(below, axis=0).astype(np.uint8).reshape(1, 256)
+    reflectance = cv2.divide(scans, papers, scale=255.0).astype(np.int64)
+    each = np.bincount((reflectance * 256 + levels).ravel(), minlength=256 * 256).reshape(256, 256)
+    return np.vstack([np.zeros((1, 256), np.int64), np.cumsum(each, axis=0)])
 
 
 STRIKE_KERNEL_MM = 3.0  # a pen line is straight over this length; printed letters are not
@@ -262,23 +295,36 @@ def _fill(mask: np.ndarray, rects, s: float, value: bool = True) -> None:
         mask[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = value
 
 
-def ink_beside_boxes(ink: np.ndarray, pl: PageLayout, px_per_mm: float) -> list[Finding]:
+def _beside_masks(pl: PageLayout, shape: tuple[int, int], s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where ink is beside a box (in a box's ink zone, off the boxes and the names) and inside one."""
+    zone = np.zeros(shape, bool)
+    _fill(zone, pl.ink_zones, s)
+    _fill(zone, [c.rect for c in pl.name_cells], s, False)  # a line through a name: a crossed-out name
+    boxes = np.zeros(shape, bool)
+    _fill(boxes, [b.rect.grow(0.5) for b in pl.boxes], s)
+    inside = np.zeros(shape, bool)
+    _fill(inside, [b.rect.grow(-0.3) for b in pl.boxes], s)
+    return zone & ~boxes, inside
+
+
+def ink_beside_boxes(ink: np.ndarray, pl: PageLayout, px_per_mm: float, memo: dict | None = None) -> list[Finding]:
     """Voter ink in a box's ink zone that is no part of a mark inside a box: a ring drawn round it, a
     mark made just outside it, an arrow pointing at it. `ink` is the page's voter ink (print removed)
     at `px_per_mm`; each such piece goes to the nearest box, whose row a person then looks at. A page
-    without boxes (a cross-out ballot: its strikes are read by omr.read.crossout) has none."""
+    without boxes (a cross-out ballot: its strikes are read by omr.read.crossout) has none. `memo`: the
+    template page's (PageReference.memo), which keeps its masks (0.3-1.5 ms a sheet to draw)."""
     if not pl.boxes:
         return []
     s = px_per_mm
-    zone = np.zeros(ink.shape, bool)
-    _fill(zone, pl.ink_zones, s)
-    _fill(zone, [c.rect for c in pl.name_cells], s, False)  # a line through a name: a crossed-out name
-    boxes = np.zeros(ink.shape, bool)
-    _fill(boxes, [b.rect.grow(0.5) for b in pl.boxes], s)
-    inside = np.zeros(ink.shape, bool)
-    _fill(inside, [b.rect.grow(-0.3) for b in pl.boxes], s)
+    key = ("beside-masks", ink.shape, s)
+    masks = None if memo is None else memo.get(key)
+    if masks is None:
+        masks = _beside_masks(pl, ink.shape, s)
+        if memo is not None:
+            memo[key] = masks
+    beside, inside = masks
     k = 2 * int(round(BESIDE_REACH_MM * s)) + 1
-    outside = (ink & zone & ~boxes).astype(np.uint8)
+    outside = (ink & beside).view(np.uint8)
     # Only the part of the page round the ink outside the boxes is looked at (most sheets have none):
     # the pieces, their order and the reach into them are those of the whole page.
     bx, by, bw, bh = cv2.boundingRect(outside)
@@ -288,7 +334,8 @@ def ink_beside_boxes(ink: np.ndarray, pl: PageLayout, px_per_mm: float) -> list[
     x0, y0 = max(bx - 2, 0) & ~1, max(by - 2, 0) & ~1
     x1, y1 = min(bx + bw + 2, ink.shape[1]), min(by + bh + 2, ink.shape[0])
     ex0, ey0 = max(x0 - k, 0), max(y0 - k, 0)
-    near = (ink & inside)[ey0:min(y1 + k, ink.shape[0]), ex0:min(x1 + k, ink.shape[1])].astype(np.uint8)
+    around = np.s_[ey0:min(y1 + k, ink.shape[0]), ex0:min(x1 + k, ink.shape[1])]
+    near = (ink[around] & inside[around]).view(np.uint8)
     reach = cv2.dilate(near, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     reach = reach[y0 - ey0:y1 - ey0, x0 - ex0:x1 - ex0] > 0
     outside = outside[y0:y1, x0:x1]
@@ -512,17 +559,24 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
     to_strip = np.array([[1.0, 0, 0], [0, 1.0 / step, -top / step], [0, 0, 1.0]]) @ homography @ \
         np.array([[1.0 / s, 0, 0], [0, 1.0 / s, 0], [0, 0, 1.0]])
     b = int(round(1.5 * PAGE_BORDER_MM * s))  # the paper's edge on a photo is no streak
-    masks = reference.printed.astype(np.uint8) * 2  # bit 1: printed; bit 0: inside the page's border
-    masks[b:h - b, b:w - b] |= 1
+    # the same for every sheet of this print (0.25 ms a sheet): kept with the print they were made from, as a
+    # test sheet's reference shares the memo but not the print
+    kept = reference.memo.get("streak-masks")
+    if kept is None or kept[0] is not reference.printed:
+        masks = reference.printed.astype(np.uint8) * 2  # bit 1: printed; bit 0: inside the page's border
+        masks[b:h - b, b:w - b] |= 1
+        reference.memo["streak-masks"] = kept = (reference.printed, masks)
     size = (gray.shape[1], STREAK_ROWS)
     # one nearest-pixel warp carries both masks: each strip pixel takes both bits of the same page pixel
-    masks = cv2.warpPerspective(masks, to_strip, size, flags=cv2.INTER_NEAREST)
+    masks = cv2.warpPerspective(kept[1], to_strip, size, flags=cv2.INTER_NEAREST)
     on_page = (masks & 1).astype(bool)
     valid = on_page & ~(masks & 2).astype(bool)
     dark = (gray[rows] < ink_level(levels)) & valid
     counted = valid.sum(axis=0)
     share = np.where(counted >= 0.3 * on_page.sum(axis=0).clip(1), dark.sum(axis=0) / counted.clip(1), 0.0)
     hot = share >= STREAK_SHARE
+    if not hot.any():
+        return []  # most pages: no column to walk through one at a time
     native = float(np.sqrt(abs(np.linalg.det(homography[:2, :2]))))
     inv = np.linalg.inv(homography)
     found: list[Streak] = []
@@ -555,8 +609,8 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
     s = PAGE_PX_PER_MM
     findings: list[Finding] = []
     scan = upright_patch(gray, homography, Rect(0, 0, pl.width, pl.height), s)
-    scan_ink = ink_mask(scan, levels, s)
-    ink = scan_ink & ~reference.not_voter_ink
+    scan_ink = ink_off_print(scan, levels, s, reference.printed)  # the ink on the print is never looked at:
+    ink = scan_ink & ~reference.not_voter_ink  # not_voter_ink holds the print
     if stamp_disc is not None:  # only the stamp's own disc: writing beside it is still writing
         disc = np.zeros(ink.shape, np.uint8)
         cv2.circle(disc, (int(round(stamp_disc[0] * s)), int(round(stamp_disc[1] * s))),
@@ -589,7 +643,7 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
             x0, y0, x1, y1 = _rect_px(cell.rect, s)
             ink[y0:y1, x0:x1] = False  # that ink is the strike, reported as such
     findings.extend(crossed.values())
-    zone_ink = scan_ink & ~reference.printed
+    zone_ink = scan_ink  # off the print
     if streaks:
         zone_ink &= ~drawn.astype(bool)
     if bilevel:
@@ -612,7 +666,7 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
                      max(1, int(round((width + 2.0) * s))))
         zone_ink &= off == 0
         ink &= off == 0
-    findings.extend(ink_beside_boxes(zone_ink, pl, s))
+    findings.extend(ink_beside_boxes(zone_ink, pl, s, reference.memo))
     findings.extend(writing_over_print(gray, homography, pl, reference, levels, blur_mm))
     ink8 = ink.astype(np.uint8)
     count, stats, ink_px = 1, np.zeros((1, 5), np.int32), np.zeros(1)

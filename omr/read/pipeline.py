@@ -114,6 +114,8 @@ def _signature(gray: np.ndarray, homography: np.ndarray, marks: list[tuple[Rect,
     s = float(duplicates.INK_PX_PER_MM)
     boxes = []
     for index, (rect, mark) in enumerate(marks):
+        if len(boxes) == duplicates.INK_MAX_BOXES:
+            break  # encode keeps no more (a page of the 28-leader ballot has 14 marked boxes)
         if mark.state != MARKED:
             continue
         found = Rect(rect.x + mark.dx_mm, rect.y + mark.dy_mm, rect.w, rect.h)  # where the printed box is
