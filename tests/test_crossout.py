@@ -369,6 +369,26 @@ def test_a_line_right_over_a_rule_goes_to_a_person_however_long(state, books, pr
         assert got[:1] + got[3:] == ["blank"] * (len(got) - 2), (offset, share, got)
 
 
+@pytest.mark.parametrize("profile", ["office-scanner", "phone", "1bit"])
+def test_a_line_through_the_number_or_the_date_of_birth_instead_of_the_name_goes_to_a_person(state, books, profile):
+    """A line through a row's number or its date of birth, not the name: the layout leaves the whole row to
+    the strike (it may overshoot the table), and the name's cell showed nothing, so the name was read "not
+    struck", nobody asked; it now goes to a person. A line along the whole row through the name is a strike
+    that runs on into them: still struck."""
+    sim = Simulator([state], seed=4)
+    kinds = ["none"] * len(state.contests[0].candidates)
+    page = sim.ballot(0, state, profile, kinds=kinds, overrides={"rotation": 0, "skew_deg": 0.2}, dpi=200)[0]
+    trace = Trace()
+    read_sheet(page.scan.pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+    cell = trace.page_layout.strike_cells[1].rect
+    y = cell.y + cell.h * 0.55
+    for (x0, x1), expected in (((cell.x - 12, cell.x - 2), MARGINAL),  # the number
+                               ((cell.x + cell.w + 2, cell.x + cell.w + 28), MARGINAL),  # the date of birth
+                               ((cell.x - 12, cell.x + cell.w + 28), MARKED)):  # the whole row
+        pixels = with_pen_line(page, trace.transform.homography, (x0, y), (x1, y + 0.2), 0.5, 0.9)
+        got = states(read_sheet(pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi))
+        assert got[1] == expected and got[:1] + got[2:] == ["blank"] * (len(got) - 1), (x0, x1, got)
+
 @pytest.mark.parametrize("profile", ["faint", "rough", "phone"])
 def test_a_light_strike_is_never_read_not_struck(state, books, profile):
     """A light pencil line through a name on a pale, blurred or photographed scan: struck, or a person

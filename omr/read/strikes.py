@@ -64,6 +64,9 @@ class StrikeMeasure:
     #                     pen's (light_strike_share): a light ballpoint or pencil strike; 0 where it runs on
     runs_on: bool = False  # a line from LIGHT_SHARE of the darkness runs on past the name through the blank
     #                        paper of its line (runs_past_name): a fold's shadow, which no hand draws
+    beside_mm2: float = 0.0  # ink in the name's row outside its cell (its number, date of birth, the margin), in
+    #                          pieces that do not reach into the cell (ink_beside_name): a line through the date
+    #                          of birth or the number instead of the name
 
     @property
     def crossed(self) -> float:
@@ -83,14 +86,15 @@ def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2
     struck": a light ballpoint or pencil strike on a pale scan, which a person reads (`light_fold_below`
     where that line runs on past the name through the blank paper, as a fold's shadow does: such shadows
     cross untouched names); nor is one a line of specks crosses (`dotted_below` or more of it: a thin pen's
-    strike that a 1-bit threshold broke up)."""
+    strike that a 1-bit threshold broke up), nor one with ink in its row beside its cell (`beside_mm2`: a
+    line through the date of birth or the number instead of the name)."""
     if m.seen < min_seen:
         return MARGINAL
     if m.crossed >= struck_at and not m.pale:
         return MARKED if m.off_strike_mm2 < restored_mm2 and not m.arms else MARGINAL
     light_at = max(light_below, light_fold_below) if m.runs_on else light_below
     if (max(m.coverage, m.gaps) < clear_below and m.faint < light_at and m.dotted < dotted_below
-            and m.ink_mm2 < ink_mm2):
+            and m.ink_mm2 < ink_mm2 and m.beside_mm2 <= 0):
         return BLANK
     return MARGINAL
 
@@ -578,6 +582,45 @@ def rule_overdrawn_mm(rules: dict[tuple[float, float], float], cell: NameCell) -
     return max(rules.get((round(r.x, 2), round(y, 2)), 0.0) for y in (r.y, r.y + r.h))
 
 
+BESIDE_PIECE_MM2 = 1.0  # a piece of ink beside the name's cell counts from this much ink ...
+BESIDE_PIECE_MM = 3.0  # ... or this long (a speck of dust, toner or 1-bit speckle is neither)
+BESIDE_RULE_MM = 1.0  # below the rule above the row and above the one below (their edges, a pixel off, are print)
+
+
+def ink_beside_name(gray: np.ndarray, homography: np.ndarray, cell: NameCell, row: Rect, reference: np.ndarray,
+                    levels: InkLevels, blur_mm: float, memo: dict, streaks: Sequence[Line] = ()) -> float:
+    """New ink in the name's row (`row`: the table's width and the margins a strike may overshoot into, as
+    the layout's ink zone) outside the name's cell, mm^2, in pieces that do not reach into the cell: a line
+    through the date of birth or the number instead of the name, a mark beside it. A strike through the
+    name that runs on into them is one piece with the cell's ink (the table's rules it crosses, print here,
+    are bridged: BRIDGE_MM); specks count only from BESIDE_PIECE_MM2 of ink or BESIDE_PIECE_MM long."""
+    s = NAME_PX_PER_MM
+    region = Rect(row.x, cell.rect.y + BESIDE_RULE_MM, row.w, cell.rect.h - 2 * BESIDE_RULE_MM)  # clear of the rules
+    scan = upright_patch(gray, homography, region, s)
+    x0, y0 = int(np.floor(region.x * s)), int(np.floor(region.y * s))
+    ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]] if x0 >= 0 and y0 >= 0 else np.zeros(0)
+    if ref.shape != scan.shape or scan.size == 0:  # the row leaves the page: nothing read there
+        return 0.0
+    grow = SHARP_GROW_PX if blur_mm < SHARP_EDGE_MM else PRINT_GROW_PX
+    printed = _printed(ref, memo, ("strike-row", cell.contest_id, cell.row_id), grow)
+    raw = ink_mask(scan, levels.lighter(FAINT_SHARE), s, STRIKE_INK) & ~streak_mask(region, scan.shape, streaks)
+    ink = cv2.morphologyEx((raw & ~printed).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    if not ink.any():
+        return 0.0
+    joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((1, int(round(BRIDGE_MM * s)) | 1), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    c0, c1 = int(round((cell.rect.x - region.x) * s)), int(round((cell.rect.x + cell.rect.w - region.x) * s))
+    in_cell = np.zeros(count, bool)
+    in_cell[np.unique(labels[:, max(c0, 0):max(c1, 0)])] = True
+    area = np.bincount(labels[ink > 0], minlength=count) / (s * s)  # the ink itself, not the bridges
+    total = 0.0
+    for i in range(1, count):
+        long = max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]) / s >= BESIDE_PIECE_MM
+        if not in_cell[i] and (area[i] >= BESIDE_PIECE_MM2 or long):
+            total += float(area[i])
+    return total
+
+
 def longest_run(flags: np.ndarray) -> int:
     """The longest run of true (non-zero) values in a 1-d array."""
     edges = np.diff(np.concatenate(([0], (np.asarray(flags) != 0).astype(np.int8), [0])))
@@ -588,7 +631,7 @@ def longest_run(flags: np.ndarray) -> int:
 def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
                    levels: InkLevels, blur_mm: float, memo: dict, streaks: Sequence[Line] = (),
                    light_under: float = 1.0, bilevel: bool = False, light_below: float = 0.0,
-                   struck_at: float = 1.0, along: float = 0.0) -> StrikeMeasure:
+                   struck_at: float = 1.0, along: float = 0.0, beside_mm2: float = 0.0) -> StrikeMeasure:
     """How struck one candidate's name is (`reference`: the blank page at NAME_PX_PER_MM); `streaks`:
     the scanner streaks found on the page, whose pixels say nothing about the voter. The light line
     (`faint`) is looked for only where the usual darkness shows less than `light_under` of a line (the
@@ -599,7 +642,8 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     strike_struck_at: elsewhere the name is struck already), and whether a light line runs on past the name
     (`runs_on`) where it could make a light strike or where `faint` reaches `light_below` (the profile's
     strike_light_below: below it, the name is not struck either way). `along`: how long a pen line runs
-    along the rule above or below the name (rule_overdrawn_mm), counted with the cell's new ink."""
+    along the rule above or below the name (rule_overdrawn_mm), counted with the cell's new ink;
+    `beside_mm2`: the ink in its row outside its cell (ink_beside_name), kept."""
     best, pale, crossed_gaps, seen, faint, dotted, thin = 0.0, False, 0.0, 1.0, 0.0, 0.0, 0.0
     light, lightest = levels.lighter(FAINT_SHARE), levels.lighter(LIGHT_SHARE)
     light_gaps: dict[int, float] = {}  # per printed line: its gaps judged from FAINT_SHARE, once
@@ -654,4 +698,4 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
         off, arms = off_strike_mm2(mine, strike, name), arms_across(mine, strike)
     return StrikeMeasure(round(best, 4), round(new_ink_mm2(ink) + along * 0.5, 2), pale, round(crossed_gaps, 4),
                          round(seen, 3), round(off, 2), round(faint, 4), round(dotted, 4), round(thin, 4),
-                         arms, round(light_share, 4), runs_on)
+                         arms, round(light_share, 4), runs_on, round(beside_mm2, 2))

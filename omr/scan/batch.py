@@ -253,20 +253,24 @@ def _pooled(chunks: list[_Chunk], options: ScanOptions, reader: Callable[[_Chunk
             on_worker_lost: Callable[[], None]) -> Iterator[_ChunkResult]:
     """Chunks read by a pool of workers, a few at a time. A worker that dies (a native crash, the
     out-of-memory killer, kill -9) breaks the pool: the chunks it held are read again alone in fresh
-    processes (see _alone), the rest goes on in a new pool. Nothing hangs, nothing is read twice."""
+    processes (see _alone), the rest goes on in a new pool. Nothing hangs, nothing is read twice. The
+    break shows where it shows first: waiting for a result, or handing out the next chunk (which then
+    waits for the new pool)."""
     todo = deque(chunks)
     while todo:
         pool = _pool(options, options.jobs)
         window: deque[tuple[_Chunk, Future]] = deque()
         try:
             while todo or window:
-                while todo and len(window) < CHUNKS_IN_FLIGHT_PER_JOB * options.jobs:
-                    chunk = todo.popleft()
-                    window.append((chunk, pool.submit(reader, chunk)))
                 try:
+                    while todo and len(window) < CHUNKS_IN_FLIGHT_PER_JOB * options.jobs:
+                        window.append((todo[0], pool.submit(reader, todo[0])))
+                        todo.popleft()
                     result = window[0][1].result()
                 except BrokenProcessPool:
                     on_worker_lost()
+                    if not window:  # broken before it took a chunk: the next is read alone, so each pool moves on
+                        yield _alone(todo.popleft(), options, reader)
                     break
                 window.popleft()
                 yield result
