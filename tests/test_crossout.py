@@ -317,6 +317,17 @@ def test_a_one_pixel_line_is_never_read_not_struck(state, books):
         assert got[1] in expected and got[:1] + got[2:] == ["blank"] * (len(got) - 1), (grey, got)
 
 
+def untouched_page(t: Template, books, profile: str):
+    """Ballot 0 of seed 4 with nothing drawn on it, nearly square to the scanner: the simulated page, and
+    what reading it found (a Trace: its transform, to draw on it where the layout says)."""
+    sim = Simulator([t], seed=4)
+    kinds = ["none"] * len(t.contests[0].candidates)
+    page = sim.ballot(0, t, profile, kinds=kinds, overrides={"rotation": 0, "skew_deg": 0.2}, dpi=200)[0]
+    trace = Trace()
+    read_sheet(page.scan.pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+    return page, trace
+
+
 def with_pen_line(page, homography: np.ndarray, start_mm: tuple[float, float], end_mm: tuple[float, float],
                   width_mm: float, darkness: float = 0.6) -> np.ndarray:
     """The page's scan with a straight pen line drawn on it, from and to points in page mm (antialiased,
@@ -333,11 +344,7 @@ def test_a_line_along_a_rule_between_two_names_concerns_both(state, books):
     """A pen line drawn along the rule between two names, half over it: a threshold merges it into the
     rule's width (a pixel or two thicker, as untouched rules vary), but the darkness summed across the rule
     shows it; both names go to a person (before: both read "not struck", nobody asked)."""
-    sim = Simulator([state], seed=4)
-    kinds = ["none"] * len(state.contests[0].candidates)
-    page = sim.ballot(0, state, "office-scanner", kinds=kinds, overrides={"rotation": 0, "skew_deg": 0.2}, dpi=200)[0]
-    trace = Trace()
-    read_sheet(page.scan.pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+    page, trace = untouched_page(state, books, "office-scanner")
     cell, text = trace.page_layout.strike_cells[1].rect, trace.page_layout.strike_cells[1].text_rect
     for offset in (-0.2, -0.1, 0.1):  # a fine pen (0.25 mm) just above the rule, or just below it
         y = cell.y + cell.h + offset
@@ -354,11 +361,7 @@ def test_a_line_right_over_a_rule_goes_to_a_person_however_long(state, books, pr
     rule's), along 45 % or 70 % of it: the rule hides most of it, and where it runs along more than half the
     rule it raises the rule's own median too; against the rules next to it, printed and scanned alike, it
     shows. Both names go to a person (before: 15 of these 24 read "not struck", nobody asked)."""
-    sim = Simulator([state], seed=4)
-    kinds = ["none"] * len(state.contests[0].candidates)
-    page = sim.ballot(0, state, profile, kinds=kinds, overrides={"rotation": 0, "skew_deg": 0.2}, dpi=200)[0]
-    trace = Trace()
-    read_sheet(page.scan.pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+    page, trace = untouched_page(state, books, profile)
     cell = trace.page_layout.strike_cells[1].rect
     for offset, share in itertools.product((-0.1, 0.0, 0.1), (0.45, 0.7)):
         y = cell.y + cell.h + offset
@@ -375,11 +378,7 @@ def test_a_line_through_the_number_or_the_date_of_birth_instead_of_the_name_goes
     the strike (it may overshoot the table), and the name's cell showed nothing, so the name was read "not
     struck", nobody asked; it now goes to a person. A line along the whole row through the name is a strike
     that runs on into them: still struck."""
-    sim = Simulator([state], seed=4)
-    kinds = ["none"] * len(state.contests[0].candidates)
-    page = sim.ballot(0, state, profile, kinds=kinds, overrides={"rotation": 0, "skew_deg": 0.2}, dpi=200)[0]
-    trace = Trace()
-    read_sheet(page.scan.pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+    page, trace = untouched_page(state, books, profile)
     cell = trace.page_layout.strike_cells[1].rect
     y = cell.y + cell.h * 0.55
     for (x0, x1), expected in (((cell.x - 12, cell.x - 2), MARGINAL),  # the number
