@@ -385,8 +385,12 @@ def test_a_line_through_the_number_or_the_date_of_birth_instead_of_the_name_goes
                                ((cell.x + cell.w + 2, cell.x + cell.w + 28), MARGINAL),  # the date of birth
                                ((cell.x - 12, cell.x + cell.w + 28), MARKED)):  # the whole row
         pixels = with_pen_line(page, trace.transform.homography, (x0, y), (x1, y + 0.2), 0.5, 0.9)
-        got = states(read_sheet(pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi))
+        sheet = read_sheet(pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi)
+        got = states(sheet)
         assert got[1] == expected and got[:1] + got[2:] == ["blank"] * (len(got) - 1), (x0, x1, got)
+        if expected == MARGINAL:  # the person is shown the whole row, the ink beside the name in it
+            shown = [r.where for r in sheet.rows[1].reasons if r.code.startswith("strike-unclear")]
+            assert shown and shown[0][0] <= x0 and shown[0][0] + shown[0][2] >= x1, (shown, x0, x1)
 
 @pytest.mark.parametrize("profile", ["faint", "rough", "phone"])
 def test_a_light_strike_is_never_read_not_struck(state, books, profile):

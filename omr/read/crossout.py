@@ -43,8 +43,8 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
                              profile.strike_dotted_below, profile.strike_light_fold_below)
         score = m.crossed if state == MARKED else m.coverage  # the share that made it struck
         marks[cell.row_id].append(MarkRead(cell.contest_id, cell.row_id, STRUCK, score, state))
-        r = cell.rect
-        where[cell.row_id] = (round(r.x, 1), round(r.y, 1), round(r.w, 1), round(r.h, 1))
+        shown = row if m.beside_mm2 > 0 else r  # the whole row where ink lies beside the name: the person sees it
+        where[cell.row_id] = (round(shown.x, 1), round(shown.y, 1), round(shown.w, 1), round(shown.h, 1))
     for m in box_marks:
         if m.contest_id == contest.id:
             marks[m.row_id].append(m)

@@ -419,7 +419,8 @@ def folds_across(lines: list[Finding], width_mm: float, height_mm: float) -> tup
     broader than a pen, reaches the paper's edge, or where they reach both edges (no hand draws a line
     across the whole sheet and lifts the pen over the print). Drawn through the outermost pieces' middles
     (a fold is seldom square to the page), as broad as the broadest piece."""
-    folds, others, used = [], [], set()
+    folds: list[Finding] = []
+    used: set[int] = set()
     for i, first in enumerate(lines):
         if i in used or first.line is None:
             continue
