@@ -13,7 +13,7 @@ from omr.read.interpret import STAMP_PRESENT, crossout_rows
 from omr.read.marks import InkLevels
 from omr.read.results import MARKED, MarkRead, Reason, RowRead
 from omr.read.stamp import read_stamp
-from omr.read.strikes import ink_beside_name, measure_strike, overdrawn_rules, rule_overdrawn_mm, strike_state
+from omr.read.strikes import measure_strike, overdrawn_rules, rule_overdrawn_mm, strike_state
 
 
 def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, template: Template,
@@ -34,10 +34,9 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     for cell in pl.strike_cells:
         r = cell.rect  # the row's ink zone: the table's width and the margins a strike may overshoot into
         row = next((z for z in pl.ink_zones if abs(z.y - r.y) < 0.01 and abs(z.h - r.h) < 0.01), r)
-        beside = ink_beside_name(gray, homography, cell, row, reference.fine, levels, blur_mm, reference.memo, lines)
         m = measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo, lines,
                            profile.strike_clear_below, bilevel, profile.strike_light_below,
-                           profile.strike_struck_at, rule_overdrawn_mm(rules, cell), beside)
+                           profile.strike_struck_at, rule_overdrawn_mm(rules, cell), row)
         state = strike_state(m, profile.strike_struck_at, profile.strike_clear_below, profile.strike_ink_mm2,
                              profile.strike_restored_mm2, profile.strike_min_seen, profile.strike_light_below,
                              profile.strike_dotted_below, profile.strike_light_fold_below)

@@ -275,32 +275,51 @@ NOISE_PERCENTILE = 10  # ... less this percentile of the blocks: what the scan l
 STRIKE_REACH_MM = 1.2  # ink this close to a strike's straight line is the strike (double, wavy, its ends)
 
 
-def _cell_scan(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray, blur_mm: float,
-               memo: dict, streaks: Sequence[Line]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The name's cell (grown past its rules) as scanned, upright at NAME_PX_PER_MM; where the print is
-    (blurred or not: grown); where the scan shows the paper (not a scanner streak). Taken once per name and
-    judged at several levels (_cell_ink, _straight_off_print)."""
+def _region_scan(gray: np.ndarray, homography: np.ndarray, region: Rect, reference: np.ndarray, blur_mm: float,
+                 memo: dict, key: tuple, streaks: Sequence[Line]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A region of the page as scanned, upright at NAME_PX_PER_MM; where the print is (blurred or not:
+    grown; memoised under `key`); where the scan shows the paper (not a scanner streak). A region that
+    leaves the page is all print: nothing in it is read as new ink."""
     s = NAME_PX_PER_MM
-    r = cell.rect
-    region = Rect(r.x + CELL_INSET_MM, r.y - CELL_GROW_MM, r.w - 2 * CELL_INSET_MM, r.h + 2 * CELL_GROW_MM)
     scan = upright_patch(gray, homography, region, s)
     x0, y0 = int(np.floor(region.x * s)), int(np.floor(region.y * s))
-    ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
-    if ref.shape != scan.shape:  # the cell leaves the page: nothing in it is read as new ink
+    ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]] if x0 >= 0 and y0 >= 0 else reference[:0, :0]
+    if ref.shape != scan.shape:
         printed = np.ones(scan.shape, bool)
     else:
         grow = SHARP_GROW_PX if blur_mm < SHARP_EDGE_MM else PRINT_GROW_PX
-        printed = _printed(ref, memo, ("strike-cell", cell.contest_id, cell.row_id), grow)
+        printed = _printed(ref, memo, key, grow)
     return scan, printed, ~streak_mask(region, scan.shape, streaks)
+
+
+def _cell_scan(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray, blur_mm: float,
+               memo: dict, streaks: Sequence[Line]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The name's cell (grown past its rules) as _region_scan takes it: once per name, judged at several
+    levels (_cell_ink, _straight_off_print)."""
+    r = cell.rect
+    region = Rect(r.x + CELL_INSET_MM, r.y - CELL_GROW_MM, r.w - 2 * CELL_INSET_MM, r.h + 2 * CELL_GROW_MM)
+    return _region_scan(gray, homography, region, reference, blur_mm, memo, ("strike-cell", cell.contest_id,
+                                                                             cell.row_id), streaks)
+
+
+def _raw_ink(region_scan: tuple[np.ndarray, np.ndarray, np.ndarray], levels: InkLevels) -> np.ndarray:
+    """Ink at `levels` in a _region_scan where the scan shows the paper, the print kept."""
+    scan, _, seen = region_scan
+    return ink_mask(scan, levels, NAME_PX_PER_MM, STRIKE_INK) & seen
+
+
+def _new_ink(raw: np.ndarray, printed: np.ndarray) -> np.ndarray:
+    """The ink off the print, less single pixels (a 2x2 opening), as uint8."""
+    return cv2.morphologyEx((raw & ~printed).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
 
 
 def _cell_ink(cell_scan: tuple[np.ndarray, np.ndarray, np.ndarray], cell: NameCell,
               levels: InkLevels) -> tuple[np.ndarray, np.ndarray]:
     """New ink at `levels` in the name's cell (_cell_scan's: print and streaks removed), and the straight
     strokes through the name's lines (print kept: a strike runs through the letters), as masks of its patch."""
-    scan, printed, seen = cell_scan
-    raw = ink_mask(scan, levels, NAME_PX_PER_MM, STRIKE_INK) & seen
-    ink = cv2.morphologyEx((raw & ~printed).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    scan, printed, _ = cell_scan
+    raw = _raw_ink(cell_scan, levels)
+    ink = _new_ink(raw, printed)
     bodies = np.zeros(scan.shape, bool)  # the letters' bodies: a strike crosses them, a circle's arc does not
     bodies[_line_rows(cell, scan.shape[0], body_band)] = True
     strokes = straight_strokes(raw.astype(np.uint8), int(round(STRIKE_KERNEL_MM * NAME_PX_PER_MM)))
@@ -313,10 +332,9 @@ def _cell_ink(cell_scan: tuple[np.ndarray, np.ndarray, np.ndarray], cell: NameCe
 
 def _straight_off_print(cell_scan: tuple[np.ndarray, np.ndarray, np.ndarray], levels: InkLevels) -> np.ndarray:
     """Every straight stroke at `levels` in the name's cell (_cell_scan's), off the print."""
-    scan, printed, seen = cell_scan
-    raw = ink_mask(scan, levels, NAME_PX_PER_MM, STRIKE_INK) & seen
+    raw = _raw_ink(cell_scan, levels)
     return straight_strokes(raw.astype(np.uint8), int(round(STRIKE_KERNEL_MM * NAME_PX_PER_MM))).astype(bool) \
-        & ~printed
+        & ~cell_scan[1]
 
 
 def _line_rows(cell: NameCell, height: int, band: Callable[[Rect], Rect] = lambda line: line) -> np.ndarray:
@@ -563,13 +581,13 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
             near = [bands[j] for j in (k - 1, k + 1)
                     if 0 <= j < len(bands) and bands[j].darkness.size == band.darkness.size > 0]
             if near and not bilevel:
+                step = RULE_NEAR_MM * NAME_PX_PER_MM
                 excess = band.darkness - np.minimum.reduce([b.darkness for b in near])
-                flags = excess >= RULE_NEAR_MM * NAME_PX_PER_MM
-                if (flags.size - flags.sum()) / NAME_PX_PER_MM >= RULE_NEAR_RUN_MM:
+                if np.count_nonzero(excess < step) / NAME_PX_PER_MM >= RULE_NEAR_RUN_MM:
                     # a pen line is a step above the rest of the rule, which may differ from its neighbours a little
                     # all along (a blur or toner gradient): as for its own width, a low percentile
                     excess -= max(float(np.percentile(excess, RULE_OWN_PERCENTILE)), 0.0)
-                    flags = ((excess >= RULE_NEAR_MM * NAME_PX_PER_MM) & (band.shade < RULE_SHADE)
+                    flags = ((excess >= step) & (band.shade < RULE_SHADE)
                              & np.logical_and.reduce([b.seen for b in [band, *near]]))
                     along = max(along, _run_mm(flags, RULE_NEAR_RUN_MM))
             out[(x, y)] = along
@@ -596,15 +614,9 @@ def ink_beside_name(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ro
     are bridged: BRIDGE_MM); specks count only from BESIDE_PIECE_MM2 of ink or BESIDE_PIECE_MM long."""
     s = NAME_PX_PER_MM
     region = Rect(row.x, cell.rect.y + BESIDE_RULE_MM, row.w, cell.rect.h - 2 * BESIDE_RULE_MM)  # clear of the rules
-    scan = upright_patch(gray, homography, region, s)
-    x0, y0 = int(np.floor(region.x * s)), int(np.floor(region.y * s))
-    ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]] if x0 >= 0 and y0 >= 0 else np.zeros(0)
-    if ref.shape != scan.shape or scan.size == 0:  # the row leaves the page: nothing read there
-        return 0.0
-    grow = SHARP_GROW_PX if blur_mm < SHARP_EDGE_MM else PRINT_GROW_PX
-    printed = _printed(ref, memo, ("strike-row", cell.contest_id, cell.row_id), grow)
-    raw = ink_mask(scan, levels.lighter(FAINT_SHARE), s, STRIKE_INK) & ~streak_mask(region, scan.shape, streaks)
-    ink = cv2.morphologyEx((raw & ~printed).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    row_scan = _region_scan(gray, homography, region, reference, blur_mm, memo,
+                            ("strike-row", cell.contest_id, cell.row_id), streaks)
+    ink = _new_ink(_raw_ink(row_scan, levels.lighter(FAINT_SHARE)), row_scan[1])
     if not ink.any():
         return 0.0
     joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((1, int(round(BRIDGE_MM * s)) | 1), np.uint8))
@@ -631,7 +643,7 @@ def longest_run(flags: np.ndarray) -> int:
 def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
                    levels: InkLevels, blur_mm: float, memo: dict, streaks: Sequence[Line] = (),
                    light_under: float = 1.0, bilevel: bool = False, light_below: float = 0.0,
-                   struck_at: float = 1.0, along: float = 0.0, beside_mm2: float = 0.0) -> StrikeMeasure:
+                   struck_at: float = 1.0, along: float = 0.0, row: Rect | None = None) -> StrikeMeasure:
     """How struck one candidate's name is (`reference`: the blank page at NAME_PX_PER_MM); `streaks`:
     the scanner streaks found on the page, whose pixels say nothing about the voter. The light line
     (`faint`) is looked for only where the usual darkness shows less than `light_under` of a line (the
@@ -642,8 +654,8 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     strike_struck_at: elsewhere the name is struck already), and whether a light line runs on past the name
     (`runs_on`) where it could make a light strike or where `faint` reaches `light_below` (the profile's
     strike_light_below: below it, the name is not struck either way). `along`: how long a pen line runs
-    along the rule above or below the name (rule_overdrawn_mm), counted with the cell's new ink;
-    `beside_mm2`: the ink in its row outside its cell (ink_beside_name), kept."""
+    along the rule above or below the name (rule_overdrawn_mm), counted with the cell's new ink; `row`:
+    the name's row as the layout's ink zone, whose ink outside the cell is measured (ink_beside_name)."""
     best, pale, crossed_gaps, seen, faint, dotted, thin = 0.0, False, 0.0, 1.0, 0.0, 0.0, 0.0
     light, lightest = levels.lighter(FAINT_SHARE), levels.lighter(LIGHT_SHARE)
     light_gaps: dict[int, float] = {}  # per printed line: its gaps judged from FAINT_SHARE, once
@@ -693,9 +705,11 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
         lighter = _straight_off_print(cell_scan, lightest)
         runs_on = runs_past_name(lighter, _line_rows(cell, lighter.shape[0]), name)
     light_share = min(light_share, light_strike_share(strike, name)) if candidate and not runs_on else 0.0
+    beside = 0.0 if row is None else ink_beside_name(gray, homography, cell, row, reference, levels, blur_mm, memo,
+                                                     streaks)
     if max(best, thin, light_share) > 0:  # a stroke through the name: was it taken back?
         mine = on_the_name(ink)
         off, arms = off_strike_mm2(mine, strike, name), arms_across(mine, strike)
     return StrikeMeasure(round(best, 4), round(new_ink_mm2(ink) + along * 0.5, 2), pale, round(crossed_gaps, 4),
                          round(seen, 3), round(off, 2), round(faint, 4), round(dotted, 4), round(thin, 4),
-                         arms, round(light_share, 4), runs_on, round(beside_mm2, 2))
+                         arms, round(light_share, 4), runs_on, round(beside, 2))
