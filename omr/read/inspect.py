@@ -452,6 +452,99 @@ def folds_across(lines: list[Finding], width_mm: float, height_mm: float) -> tup
     return folds, others
 
 
+CREASE_BAND_MM = 20.0  # a grey page's darkness is profiled across bands this long along a possible crease
+CREASE_WINDOW_MM = 3.0  # a crease's valley is narrower than this; the paper's shading is broader
+CREASE_DARK = 0.04  # the valley is this much darker than the paper beside it (share of the contrast) ...
+CREASE_PAPER_MM = 10.0  # ... and half that darker than the paper's mean over this width
+CREASE_SHARE = 0.7  # ... on one straight line, in this share of the bands that show the paper, first to last
+CREASE_SLOPES = np.arange(-0.03, 0.0301, 0.004)  # a fold a few millimetres off square over the page
+CREASE_PEN_DARK = 0.3  # a line this dark (share of the contrast) is a pen's, however long: no fold hides it
+CREASE_WIDTH_MM = 1.0  # the valley's width, left out of the names' measures (with STREAK_MARGIN_MM)
+
+
+def _valleys(grey: np.ndarray, paper: np.ndarray, s: float,
+             border: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Thin dark valleys across each band of rows of a page (`grey`: the scan as shares of the contrast, 0
+    on the print; `paper`: the share of each band's column that is bare paper): each valley's band (its
+    index among the bands that show enough paper to tell), column (mm) and depth, and how many such bands
+    there are."""
+    window = int(round(CREASE_WINDOW_MM * s)) | 1
+    w = grey.shape[1]
+    n = paper.shape[0]
+    band = int(round(CREASE_BAND_MM * s))
+    mean = cv2.resize(grey[border:border + n * band], (w, n), interpolation=cv2.INTER_AREA)  # per band
+    known = paper >= 0.5
+    told = known.mean(axis=1) >= 0.3  # bands mostly print say nothing
+    profile = mean[told] / paper[told].clip(1e-6)
+    known = known[told]
+    if not len(profile):
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), 0
+    middle = np.array([np.median(p[k]) for p, k in zip(profile, known)], np.float32)[:, None]
+    filled = np.where(known, profile, middle).astype(np.float32)
+    valley = cv2.morphologyEx(filled, cv2.MORPH_CLOSE, np.ones((1, window), np.uint8)) - filled
+    valley[~known] = 0.0
+    # and darker than the paper around it: the paper between two light lines (a light scanner streak's) is not
+    below = cv2.blur(filled, (int(round(CREASE_PAPER_MM * s)) | 1, 1), borderType=cv2.BORDER_REPLICATE) - filled
+    peak = (valley >= CREASE_DARK) & (below >= CREASE_DARK / 2) & (valley >= np.roll(valley, 1, axis=1)) \
+        & (valley >= np.roll(valley, -1, axis=1))
+    peak[:, :2 * border] = peak[:, w - 2 * border:] = False  # the paper's edge and its shadow are no fold
+    which, x = np.nonzero(peak)
+    return which, x / s, valley[which, x], len(profile)
+
+
+def grey_folds(scan: np.ndarray, printed: np.ndarray, levels: InkLevels, px_per_mm: float,
+               memo: dict) -> list[Finding]:
+    """Folds down a grey page (`scan`: upright at `px_per_mm`), across the rows of names: each name's cell
+    holds a short thin piece of the crease's valley, which the light-pencil measures would take for a pen's
+    stroke. Found as a dark valley across band after band of the paper on one straight line from the first
+    band to the last (a hand's line stays in a row or two); profiles, not a threshold, as the valley is too
+    light and thin for an ink mask to keep it whole. A fold across the page lies along the names, whose own
+    measures judge its shading (a broad pale band; the row's noise floor). `memo`: the template page's,
+    where the bare paper's mask is kept with the print it was made from."""
+    s = px_per_mm
+    border, band = int(round(PAGE_BORDER_MM * s)), int(round(CREASE_BAND_MM * s))
+    n = max((scan.shape[0] - 2 * border) // band, 0)
+    kept = memo.get("crease-paper")
+    if kept is None or kept[0] is not printed:
+        bare = np.where(cv2.dilate(printed.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0, 0, 255).astype(np.uint8)
+        share = cv2.resize(bare[border:border + n * band], (bare.shape[1], n), interpolation=cv2.INTER_AREA)
+        memo["crease-paper"] = kept = (printed, bare, share.astype(np.float32) / 255.0)
+    _, bare, share = kept
+    # the paper's own light changes slowly along a band: the valley is measured against the paper a few
+    # millimetres either side (_valleys), so the scan's grey is used as it is
+    grey = cv2.bitwise_and(scan, bare).astype(np.float32) / max(levels.contrast, 1.0)
+    which, at, depth, bands = _valleys(grey, share, s, border)
+    if bands < 5 or not len(at):
+        return []
+    along = border / s + (which + 0.5) * CREASE_BAND_MM  # each band's middle, down the page (mm)
+    best, line = 0, (0.0, 0.0, 0.0)
+    for slope in CREASE_SLOPES:  # per 1 mm bin of the line's offset, the bands with a valley on it
+        offset = at - slope * along
+        bins = np.floor(offset).astype(np.int64)
+        lo = int(bins.min()) - 1
+        on = np.zeros((int(bins.max()) - lo + 2, bands), bool)
+        on[bins - lo, which] = True
+        near = on[1:-1] | on[:-2] | on[2:]  # a valley within a bin either side: on the line
+        count = near.sum(axis=1)
+        spans = near[:, :2].any(axis=1) & near[:, -2:].any(axis=1)  # from edge to edge: the first bands to the last
+        count[~spans] = 0
+        i = int(np.argmax(count))
+        if count[i] > best:
+            best = int(count[i])
+            c = lo + 1 + i + 0.5
+            on_line = np.abs(offset - c) <= 1.5
+            line = (float(slope), float(np.median(offset[on_line])), float(np.median(depth[on_line])))
+    if best < CREASE_SHARE * bands or line[2] >= CREASE_PEN_DARK:
+        return []  # no line from edge to edge, or one as dark as a pen's: never taken for a fold
+    slope, c, _ = line
+    height = scan.shape[0] / s
+    top, bottom = c, c + slope * height
+    left = round(min(top, bottom) - CREASE_WIDTH_MM / 2, 1)
+    rect = Rect(left, 0.0, round(max(top, bottom) + CREASE_WIDTH_MM / 2 - left, 1), height)
+    return [Finding("fold-line", f"a fold down the page at x={(top + bottom) / 2:.0f} mm: a crease from edge to "
+                    "edge of the paper", rect, line=(top, 0.0, bottom, height, CREASE_WIDTH_MM))]
+
+
 def _wide_pieces(image: np.ndarray, length_px: int) -> np.ndarray:
     """The pieces of `image` (8-connected) at least as wide as the narrowest of the line kernels of
     `length_px`: every line those kernels find lies in one such piece, so straight_strokes finds the
@@ -647,6 +740,8 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
     zone_ink = scan_ink  # off the print
     if streaks:
         zone_ink &= ~drawn.astype(bool)
+    across: list[Finding] = []
+    off = np.zeros(ink.shape, np.uint8)
     if bilevel:
         # only lines through boxes: a line of handwriting, its letters bridged, can be as long
         # and down a cross-out ballot's names (broader than a pen and across rows: a hand's strike stays in its row)
@@ -657,14 +752,18 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
                  or (f.rect.h > 2 * f.rect.w and f.line is not None and f.line[4] >= STRIKE_MAX_WIDTH_MM
                      and sum(f.crosses(c.rect) for c in pl.strike_cells) >= 2)]
         findings.extend(across + folds)
-        off = np.zeros(ink.shape, np.uint8)
         for f in folds:  # reported as a fold, not as writing or marks beside boxes
             x0, y0, x1, y1 = _rect_px(f.rect.grow(1.0), s)
             off[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = 1
-        for f in across:  # along its line (it may lie askew): the paper beside it is still read
-            x0, y0, x1, y1, width = f.line
-            cv2.line(off, (int(round(x0 * s)), int(round(y0 * s))), (int(round(x1 * s)), int(round(y1 * s))), 1,
-                     max(1, int(round((width + 2.0) * s))))
+    elif pl.strike_cells:
+        across = [f for f in grey_folds(scan, reference.printed, levels, s, reference.memo)  # a streak is no fold
+                  if not any(abs(f.rect.cx - st.rect.cx) <= FOLD_ALIGN_MM + st.rect.w / 2 for st in streaks)]
+        findings.extend(across)
+    for f in across:  # along its line (it may lie askew): the paper beside it is still read
+        x0, y0, x1, y1, width = f.line
+        cv2.line(off, (int(round(x0 * s)), int(round(y0 * s))), (int(round(x1 * s)), int(round(y1 * s))), 1,
+                 max(1, int(round((width + 2.0) * s))))
+    if off.any():
         zone_ink &= off == 0
         ink &= off == 0
     findings.extend(ink_beside_boxes(zone_ink, pl, s, reference.memo))
