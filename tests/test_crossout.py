@@ -1038,12 +1038,13 @@ def test_a_fold_from_edge_to_edge_on_a_1bit_scan_is_no_writing(party, books):
         folds = [f for f in trace.inspection.findings if f.code == "fold-line"]
         assert folds and all(max(f.rect.w, f.rect.h) in (w, h) for f in folds), folds
 
-def test_a_fold_down_a_grey_scan_crosses_the_names_without_striking_them(state, party, books):
+def test_a_fold_down_the_page_crosses_the_names_without_striking_them(state, party, books):
     """A letter fold down a grey scan leaves a thin dark valley through every name's cell, which the
     light-pencil measures took for a pen's stroke: untouched names went to a person (before: 5 of 48 plain
-    phone sheets of one set; here every case). The crease runs from edge to edge of the paper, band after band: a
-    fold (reported as one), left out of the names' measures; struck names still read struck, and a
-    hand's short line down two rows is still a person's to read."""
+    phone sheets of one set; here every case). The crease runs from edge to edge of the paper, band after
+    band: a fold (reported as one), left out of the names' measures; struck names still read struck. So on
+    a rough 1-bit scan, whose threshold drew the crease as specks. A hand's short line down two rows, or a
+    pen's line ruled down the page, is still a person's to read."""
     from ballot_sim.simulate import Fold
 
     for t, profile, index in ((state, "office-scanner", 1), (state, "phone", 0), (party, "phone", 3),
@@ -1061,6 +1062,20 @@ def test_a_fold_down_a_grey_scan_crosses_the_names_without_striking_them(state, 
         assert states(sheet) == [MARKED if k == "line" else BLANK for k in kinds], (t.id, profile, states(sheet))
         folds = [f for f in trace.inspection.findings if f.code == "fold-line"]
         assert len(folds) == 1 and abs(folds[0].rect.cx - x) < 3.0 and folds[0].rect.h == pl.height, folds
+    # the same fold on a rough 1-bit scan, whose threshold drew the crease as specks (not one black bar)
+    for t in (state, party):
+        n = len(t.contests[0].candidates)
+        kinds = ["line" if i % 2 == 0 else "none" for i in range(n)]
+        table = layout(t).pages[0].strike_cells[0].rect
+        x = table.x + 0.6 * table.w
+        fold = Fold((x - 2.0, -5.0), (x + 1.0, layout(t).pages[0].height + 5.0), 3.0, 0.18)
+        page = Simulator([t], seed=13).ballot(2, t, "rough", kinds=kinds, overrides={
+            "folds": (fold,), "rotation": 0, "threshold": ("adaptive", 6.0, 12.0)})[0]
+        assert page.scan.bilevel
+        trace = Trace()
+        sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+        assert states(sheet) == [MARKED if k == "line" else BLANK for k in kinds], (t.id, states(sheet))
+        assert [f for f in trace.inspection.findings if f.code == "fold-line" and abs(f.rect.cx - x) < 3.0]
     # a voter's line down two rows, not from edge to edge: no fold, and both names are a person's
     page, trace = untouched_page(state, books, "office-scanner")
     cells = layout(state).pages[0].strike_cells

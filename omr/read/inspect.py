@@ -458,16 +458,17 @@ CREASE_DARK = 0.04  # the valley is this much darker than the paper beside it (s
 CREASE_PAPER_MM = 10.0  # ... and half that darker than the paper's mean over this width
 CREASE_SHARE = 0.7  # ... on one straight line, in this share of the bands that show the paper, first to last
 CREASE_SLOPES = np.arange(-0.03, 0.0301, 0.004)  # a fold a few millimetres off square over the page
-CREASE_PEN_DARK = 0.3  # a line this dark (share of the contrast) is a pen's, however long: no fold hides it
+CREASE_PEN_DARK = 0.35  # a line this dark (share of the contrast) ...
+CREASE_PEN_SHARE = 0.8  # ... along this share of its rows off the print is a pen's, however long (a crease is
+#                         lighter; a 1-bit threshold draws it in specks): never taken for a fold
 CREASE_WIDTH_MM = 1.0  # the valley's width, left out of the names' measures (with STREAK_MARGIN_MM)
 
 
-def _valleys(grey: np.ndarray, paper: np.ndarray, s: float,
-             border: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def _valleys(grey: np.ndarray, paper: np.ndarray, s: float, border: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Thin dark valleys across each band of rows of a page (`grey`: the scan as shares of the contrast, 0
     on the print; `paper`: the share of each band's column that is bare paper): each valley's band (its
-    index among the bands that show enough paper to tell), column (mm) and depth, and how many such bands
-    there are."""
+    index among the bands that show enough paper to tell) and column (mm), and how many such bands there
+    are."""
     window = int(round(CREASE_WINDOW_MM * s)) | 1
     w = grey.shape[1]
     n = paper.shape[0]
@@ -478,7 +479,7 @@ def _valleys(grey: np.ndarray, paper: np.ndarray, s: float,
     profile = mean[told] / paper[told].clip(1e-6)
     known = known[told]
     if not len(profile):
-        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), 0
+        return np.zeros(0, np.int64), np.zeros(0), 0
     middle = np.array([np.median(p[k]) for p, k in zip(profile, known)], np.float32)[:, None]
     filled = np.where(known, profile, middle).astype(np.float32)
     valley = cv2.morphologyEx(filled, cv2.MORPH_CLOSE, np.ones((1, window), np.uint8)) - filled
@@ -489,18 +490,19 @@ def _valleys(grey: np.ndarray, paper: np.ndarray, s: float,
         & (valley >= np.roll(valley, -1, axis=1))
     peak[:, :2 * border] = peak[:, w - 2 * border:] = False  # the paper's edge and its shadow are no fold
     which, x = np.nonzero(peak)
-    return which, x / s, valley[which, x], len(profile)
+    return which, x / s, len(profile)
 
 
-def grey_folds(scan: np.ndarray, printed: np.ndarray, levels: InkLevels, px_per_mm: float,
+def folds_down(scan: np.ndarray, printed: np.ndarray, levels: InkLevels, px_per_mm: float,
                memo: dict) -> list[Finding]:
-    """Folds down a grey page (`scan`: upright at `px_per_mm`), across the rows of names: each name's cell
-    holds a short thin piece of the crease's valley, which the light-pencil measures would take for a pen's
-    stroke. Found as a dark valley across band after band of the paper on one straight line from the first
-    band to the last (a hand's line stays in a row or two); profiles, not a threshold, as the valley is too
-    light and thin for an ink mask to keep it whole. A fold across the page lies along the names, whose own
-    measures judge its shading (a broad pale band; the row's noise floor). `memo`: the template page's,
-    where the bare paper's mask is kept with the print it was made from."""
+    """Folds down a page (`scan`: upright at `px_per_mm`), across the rows of names: each name's cell holds a
+    short piece of the crease, which the names' measures would take for a pen's stroke (a grey scan's thin
+    light valley; a 1-bit scan's specks). Found as a dark valley across band after band of the paper on one
+    straight line from the first band to the last (a hand's line stays in a row or two); profiles, not a
+    threshold, as the valley is too light and thin for an ink mask to keep it whole. Not a fold: a line as
+    dark as a pen's nearly all along. A fold across the page lies along the names, whose own measures judge
+    its shading (a broad pale band; the row's noise floor). `memo`: the template page's, where the bare
+    paper's mask is kept with the print it was made from."""
     s = px_per_mm
     border, band = int(round(PAGE_BORDER_MM * s)), int(round(CREASE_BAND_MM * s))
     n = max((scan.shape[0] - 2 * border) // band, 0)
@@ -513,11 +515,11 @@ def grey_folds(scan: np.ndarray, printed: np.ndarray, levels: InkLevels, px_per_
     # the paper's own light changes slowly along a band: the valley is measured against the paper a few
     # millimetres either side (_valleys), so the scan's grey is used as it is
     grey = cv2.bitwise_and(scan, bare).astype(np.float32) / max(levels.contrast, 1.0)
-    which, at, depth, bands = _valleys(grey, share, s, border)
+    which, at, bands = _valleys(grey, share, s, border)
     if bands < 5 or not len(at):
         return []
     along = border / s + (which + 0.5) * CREASE_BAND_MM  # each band's middle, down the page (mm)
-    best, line = 0, (0.0, 0.0, 0.0)
+    best, line = 0, (0.0, 0.0)
     for slope in CREASE_SLOPES:  # per 1 mm bin of the line's offset, the bands with a valley on it
         offset = at - slope * along
         bins = np.floor(offset).astype(np.int64)
@@ -532,12 +534,20 @@ def grey_folds(scan: np.ndarray, printed: np.ndarray, levels: InkLevels, px_per_
         if count[i] > best:
             best = int(count[i])
             c = lo + 1 + i + 0.5
-            on_line = np.abs(offset - c) <= 1.5
-            line = (float(slope), float(np.median(offset[on_line])), float(np.median(depth[on_line])))
-    if best < CREASE_SHARE * bands or line[2] >= CREASE_PEN_DARK:
-        return []  # no line from edge to edge, or one as dark as a pen's: never taken for a fold
-    slope, c, _ = line
+            line = (float(slope), c)
+    if best < CREASE_SHARE * bands:
+        return []
+    on = np.abs(at - line[0] * along - line[1]) <= 1.5  # the valleys on it, fitted: the line's own slope
+    slope, c = (float(v) for v in np.polyfit(along[on], at[on], 1)) if len(np.unique(along[on])) > 1 else line
     height = scan.shape[0] / s
+    # the darkest pixel within two of the line, row by row off the print: a pen's line is ink nearly all along
+    rows = np.arange(scan.shape[0])
+    cols = np.rint((c + slope * (rows + 0.5) / s) * s - 0.5).astype(np.int64)
+    near = np.clip(cols[:, None] + np.arange(-2, 3), 0, scan.shape[1] - 1)
+    off_print = bare[rows[:, None], near].all(axis=1)
+    darkest = scan[rows[:, None], near].min(axis=1)[off_print]
+    if darkest.size and np.mean(darkest < levels.paper - CREASE_PEN_DARK * levels.contrast) >= CREASE_PEN_SHARE:
+        return []
     top, bottom = c, c + slope * height
     left = round(min(top, bottom) - CREASE_WIDTH_MM / 2, 1)
     rect = Rect(left, 0.0, round(max(top, bottom) + CREASE_WIDTH_MM / 2 - left, 1), height)
@@ -741,6 +751,7 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
     if streaks:
         zone_ink &= ~drawn.astype(bool)
     across: list[Finding] = []
+    folds: list[Finding] = []
     off = np.zeros(ink.shape, np.uint8)
     if bilevel:
         # only lines through boxes: a line of handwriting, its letters bridged, can be as long
@@ -755,10 +766,12 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
         for f in folds:  # reported as a fold, not as writing or marks beside boxes
             x0, y0, x1, y1 = _rect_px(f.rect.grow(1.0), s)
             off[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = 1
-    elif pl.strike_cells:
-        across = [f for f in grey_folds(scan, reference.printed, levels, s, reference.memo)  # a streak is no fold
-                  if not any(abs(f.rect.cx - st.rect.cx) <= FOLD_ALIGN_MM + st.rect.w / 2 for st in streaks)]
-        findings.extend(across)
+    if pl.strike_cells:  # a streak, or a fold the 1-bit scan drew black, is found already
+        seen_lines = streaks + [f for f in across + folds if f.rect.h > f.rect.w]
+        down = [f for f in folds_down(scan, reference.printed, levels, s, reference.memo)
+                if not any(abs(f.rect.cx - g.rect.cx) <= FOLD_ALIGN_MM + g.rect.w / 2 for g in seen_lines)]
+        findings.extend(down)
+        across += down
     for f in across:  # along its line (it may lie askew): the paper beside it is still read
         x0, y0, x1, y1, width = f.line
         cv2.line(off, (int(round(x0 * s)), int(round(y0 * s))), (int(round(x1 * s)), int(round(y1 * s))), 1,
