@@ -58,7 +58,8 @@ class StrikeMeasure:
     #                     (measured only where the usual darkness shows no line: see measure_strike)
     dotted: float = 0.0  # a line of specks through the letters (dotted_share): a thin strike a 1-bit scan broke up
     thin: float = 0.0  # coverage with the gaps judged from FAINT_SHARE of the darkness: a thin pen line that the
-    #                    usual threshold leaves one pixel wide, which the gaps' 2x2 opening removes
+    #                    usual threshold leaves one pixel wide, which the gaps' 2x2 opening removes; 0 where a
+    #                    lighter line runs on past the name (runs_on: a fold's shadow)
     arms: int = 0  # places on a strike with ink both above and below it (arms_across): an x drawn on it (restored?)
     light: float = 0.0  # coverage with runs and gaps both from FAINT_SHARE of the darkness, where that line is a
     #                     pen's (light_strike_share): a light ballpoint or pencil strike; 0 where it runs on
@@ -705,6 +706,8 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
         lighter = _straight_off_print(cell_scan, lightest)
         runs_on = runs_past_name(lighter, _line_rows(cell, lighter.shape[0]), name)
     light_share = min(light_share, light_strike_share(strike, name)) if candidate and not runs_on else 0.0
+    if runs_on:  # a fold's shadow across the name, whose lighter edge fills the gaps too: no thin pen's line
+        thin = 0.0
     beside = 0.0 if row is None else ink_beside_name(gray, homography, cell, row, reference, levels, blur_mm, memo,
                                                      streaks)
     if max(best, thin, light_share) > 0:  # a stroke through the name: was it taken back?
