@@ -452,7 +452,7 @@ def folds_across(lines: list[Finding], width_mm: float, height_mm: float) -> tup
     return folds, others
 
 
-CREASE_BAND_MM = 20.0  # a grey page's darkness is profiled across bands this long along a possible crease
+CREASE_BAND_MM = 20.0  # a page's grey is profiled across bands this long along a possible crease
 CREASE_WINDOW_MM = 3.0  # a crease's valley is narrower than this; the paper's shading is broader
 CREASE_DARK = 0.04  # the valley is this much darker than the paper beside it (share of the contrast) ...
 CREASE_PAPER_MM = 10.0  # ... and half that darker than the paper's mean over this width
