@@ -107,6 +107,8 @@ class NameCell:
     rect: Rect  # the table cell
     text_rect: Rect  # where the printed letters are
     lines: tuple[Rect, ...] = ()  # cross-out names: each printed line of the name (one struck line is enough)
+    row: Rect | None = None  # cross-out names: the row's ink zone (the table's width and the margins a strike may
+    #                          overshoot into), whose ink beside the name is read too
 
 
 @dataclass(frozen=True)
@@ -545,7 +547,12 @@ class _Flow:
             self.text(person.other, left, y + other_h - 0.25 * CROSS_OTHER_PT * PT_TO_MM - 0.3, "italic",
                       CROSS_OTHER_PT)
         text = Rect(rects[0].x, rects[0].y, max(r.w for r in rects), round(lh * len(rects), 3))
-        cell = NameCell(c.id, person.id, Rect(x, ry, cw, h), text, tuple(rects))
+        zone = None
+        if c.style == "strike":  # the strike may overshoot the table: all of that is the voter's vote
+            over = min(STRIKE_ZONE_OVERSHOOT, self.x0 - 5.0)  # never into the 5 mm the reader leaves alone
+            zone = Rect(self.x0 - over, ry, self.x1 - self.x0 + 2 * over, h)
+            self.page.zones.append(zone)
+        cell = NameCell(c.id, person.id, Rect(x, ry, cw, h), text, tuple(rects), zone)
         # the strike style reads the name; on the agree style the boxes are the vote and a line through the
         # name is looked for as on confidence ballots (a person decides)
         (self.page.strikes if c.style == "strike" else self.page.names).append(cell)
@@ -558,9 +565,6 @@ class _Flow:
                 ox, ow = cols[option.id]
                 rect = Rect(round(ox + (ow - BOX_SIZE) / 2, 3), round(ry + (h - BOX_SIZE) / 2, 3), BOX_SIZE, BOX_SIZE)
                 self.page.boxes.append(Box(c.id, person.id, option.id, rect))
-        if c.style == "strike":  # the strike may overshoot the table: all of that is the voter's vote
-            over = min(STRIKE_ZONE_OVERSHOOT, self.x0 - 5.0)  # never into the 5 mm the reader leaves alone
-            self.page.zones.append(Rect(self.x0 - over, ry, self.x1 - self.x0 + 2 * over, h))
 
 
 def _crossout_columns(c: Contest, x0: float, width: float) -> dict[str, tuple[float, float]]:

@@ -32,8 +32,8 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     where: dict[str, tuple[float, float, float, float]] = {}
     rules = overdrawn_rules(gray, homography, pl.strike_cells, levels, lines, bilevel)  # pen lines between rows
     for cell in pl.strike_cells:
-        r = cell.rect  # the row's ink zone: the table's width and the margins a strike may overshoot into
-        row = next((z for z in pl.ink_zones if abs(z.y - r.y) < 0.01 and abs(z.h - r.h) < 0.01), r)
+        r = cell.rect
+        row = cell.row or r
         m = measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo, lines,
                            profile.strike_clear_below, bilevel, profile.strike_light_below,
                            profile.strike_struck_at, rule_overdrawn_mm(rules, cell), row)
