@@ -7,8 +7,10 @@ render of the generated PDF): ink the reference does not have is the voter's, or
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from typing import Any
 
 import cv2
 import numpy as np
@@ -452,6 +454,15 @@ def folds_across(lines: list[Finding], width_mm: float, height_mm: float) -> tup
     return folds, others
 
 
+def _kept_with_print(reference: PageReference, key: str, make: Callable[[], Any]) -> Any:
+    """What `make` draws from the blank print, the same for every sheet of it: kept in the template page's
+    memo with the print it was made from (a test sheet's reference shares the memo but not the print)."""
+    kept = reference.memo.get(key)
+    if kept is None or kept[0] is not reference.printed:
+        reference.memo[key] = kept = (reference.printed, make())
+    return kept[1]
+
+
 CREASE_BAND_MM = 20.0  # a page's grey is profiled across bands this long along a possible crease
 CREASE_WINDOW_MM = 3.0  # a crease's valley is narrower than this; the paper's shading is broader
 CREASE_DARK = 0.04  # the valley is this much darker than the paper beside it (share of the contrast) ...
@@ -493,25 +504,24 @@ def _valleys(grey: np.ndarray, paper: np.ndarray, s: float, border: int) -> tupl
     return which, x / s, len(profile)
 
 
-def folds_down(scan: np.ndarray, printed: np.ndarray, levels: InkLevels, px_per_mm: float,
-               memo: dict) -> list[Finding]:
+def folds_down(scan: np.ndarray, reference: PageReference, levels: InkLevels, px_per_mm: float) -> list[Finding]:
     """Folds down a page (`scan`: upright at `px_per_mm`), across the rows of names: each name's cell holds a
     short piece of the crease, which the names' measures would take for a pen's stroke (a grey scan's thin
     light valley; a 1-bit scan's specks). Found as a dark valley across band after band of the paper on one
     straight line from the first band to the last (a hand's line stays in a row or two); profiles, not a
     threshold, as the valley is too light and thin for an ink mask to keep it whole. Not a fold: a line as
     dark as a pen's nearly all along. A fold across the page lies along the names, whose own measures judge
-    its shading (a broad pale band; the row's noise floor). `memo`: the template page's, where the bare
-    paper's mask is kept with the print it was made from."""
+    its shading (a broad pale band; the row's noise floor)."""
     s = px_per_mm
     border, band = int(round(PAGE_BORDER_MM * s)), int(round(CREASE_BAND_MM * s))
     n = max((scan.shape[0] - 2 * border) // band, 0)
-    kept = memo.get("crease-paper")
-    if kept is None or kept[0] is not printed:
-        bare = np.where(cv2.dilate(printed.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0, 0, 255).astype(np.uint8)
+    def draw() -> tuple[np.ndarray, np.ndarray]:  # the bare paper, and its share of each band's columns
+        grown = cv2.dilate(reference.printed.astype(np.uint8), np.ones((3, 3), np.uint8))
+        bare = np.where(grown > 0, 0, 255).astype(np.uint8)
         share = cv2.resize(bare[border:border + n * band], (bare.shape[1], n), interpolation=cv2.INTER_AREA)
-        memo["crease-paper"] = kept = (printed, bare, share.astype(np.float32) / 255.0)
-    _, bare, share = kept
+        return bare, share.astype(np.float32) / 255.0
+
+    bare, share = _kept_with_print(reference, "crease-paper", draw)
     # the paper's own light changes slowly along a band: the valley is measured against the paper a few
     # millimetres either side (_valleys), so the scan's grey is used as it is
     grey = cv2.bitwise_and(scan, bare).astype(np.float32) / max(levels.contrast, 1.0)
@@ -663,16 +673,16 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
     to_strip = np.array([[1.0, 0, 0], [0, 1.0 / step, -top / step], [0, 0, 1.0]]) @ homography @ \
         np.array([[1.0 / s, 0, 0], [0, 1.0 / s, 0], [0, 0, 1.0]])
     b = int(round(1.5 * PAGE_BORDER_MM * s))  # the paper's edge on a photo is no streak
-    # the same for every sheet of this print (0.25 ms a sheet): kept with the print they were made from, as a
-    # test sheet's reference shares the memo but not the print
-    kept = reference.memo.get("streak-masks")
-    if kept is None or kept[0] is not reference.printed:
+    # the same for every sheet of this print (0.25 ms a sheet)
+    def draw() -> np.ndarray:
         masks = reference.printed.astype(np.uint8) * 2  # bit 1: printed; bit 0: inside the page's border
         masks[b:h - b, b:w - b] |= 1
-        reference.memo["streak-masks"] = kept = (reference.printed, masks)
+        return masks
+
+    both = _kept_with_print(reference, "streak-masks", draw)
     size = (gray.shape[1], STREAK_ROWS)
     # one nearest-pixel warp carries both masks: each strip pixel takes both bits of the same page pixel
-    masks = cv2.warpPerspective(kept[1], to_strip, size, flags=cv2.INTER_NEAREST)
+    masks = cv2.warpPerspective(both, to_strip, size, flags=cv2.INTER_NEAREST)
     on_page = (masks & 1).astype(bool)
     valid = on_page & ~(masks & 2).astype(bool)
     dark = (gray[rows] < ink_level(levels)) & valid
@@ -750,7 +760,7 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
     zone_ink = scan_ink  # off the print
     if streaks:
         zone_ink &= ~drawn.astype(bool)
-    across: list[Finding] = []
+    edge_folds: list[Finding] = []  # from edge to edge of the paper: left out along their lines
     folds: list[Finding] = []
     off = np.zeros(ink.shape, np.uint8)
     if bilevel:
@@ -758,21 +768,21 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
         # and down a cross-out ballot's names (broader than a pen and across rows: a hand's strike stays in its row)
         # or from the paper's edge (folds_across: then drawn from edge to edge)
         targets = [b.rect.grow(1.0) for b in pl.boxes]
-        across, lines = folds_across(fold_lines(zone_ink, s), pl.width, pl.height)
+        edge_folds, lines = folds_across(fold_lines(zone_ink, s), pl.width, pl.height)
         folds = [f for f in lines if any(f.crosses(t) for t in targets)
                  or (f.rect.h > 2 * f.rect.w and f.line is not None and f.line[4] >= STRIKE_MAX_WIDTH_MM
                      and sum(f.crosses(c.rect) for c in pl.strike_cells) >= 2)]
-        findings.extend(across + folds)
+        findings.extend(edge_folds + folds)
         for f in folds:  # reported as a fold, not as writing or marks beside boxes
             x0, y0, x1, y1 = _rect_px(f.rect.grow(1.0), s)
             off[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = 1
     if pl.strike_cells:  # a streak, or a fold the 1-bit scan drew black, is found already
-        seen_lines = streaks + [f for f in across + folds if f.rect.h > f.rect.w]
-        down = [f for f in folds_down(scan, reference.printed, levels, s, reference.memo)
+        seen_lines = streaks + [f for f in edge_folds + folds if f.rect.h > f.rect.w]
+        down = [f for f in folds_down(scan, reference, levels, s)
                 if not any(abs(f.rect.cx - g.rect.cx) <= FOLD_ALIGN_MM + g.rect.w / 2 for g in seen_lines)]
         findings.extend(down)
-        across += down
-    for f in across:  # along its line (it may lie askew): the paper beside it is still read
+        edge_folds += down
+    for f in edge_folds:  # along its line (it may lie askew): the paper beside it is still read
         x0, y0, x1, y1, width = f.line
         cv2.line(off, (int(round(x0 * s)), int(round(y0 * s))), (int(round(x1 * s)), int(round(y1 * s))), 1,
                  max(1, int(round((width + 2.0) * s))))
