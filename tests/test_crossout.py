@@ -969,6 +969,29 @@ def test_a_pale_pencil_line_on_a_pale_scan_is_seldom_read_not_struck(state, part
     assert total == 42 and lost <= 3, (lost, total)
 
 
+def test_a_pencil_line_at_a_seventh_of_black_on_a_sharp_scan_is_seldom_read_not_struck(state, party, books,
+                                                                                       monkeypatch):
+    """A hard pencil held lightly (grey 220 on white paper, grainy: a seventh of black) through a name, on a
+    sharp clean or office scan packed as the scanner packs it (JPEG): from 35 % of the usual darkness the
+    reader saw too little of it and read 32 of these 56 names "not struck", nobody asked. On a sharp scan
+    the light line is looked for from 25 % (never lighter than LIGHT_FLOOR_GREY below the paper, where
+    JPEG's ringing beside the letters reaches): 2 are; the untouched names beside them stay not struck."""
+    from ballot_sim import simulate
+
+    monkeypatch.setitem(simulate.PENS, "light-pencil", replace(simulate.PENS["light-pencil"], ink=220.0))
+    monkeypatch.setattr(simulate, "pen_variant", lambda pen, rng: pen)  # the simulator's pens stop at 200
+    lost = lined = 0
+    for t in (party, state):
+        for profile, kinds, page in pencil_ballots(t, 53, 4, ("clean", "office-scanner")):
+            packed = simulate.encode_jpeg(page.scan.pixels, page.scan.settings.pack_quality, page.scan.dpi)
+            pixels = cv2.imdecode(np.frombuffer(packed, np.uint8), cv2.IMREAD_GRAYSCALE)
+            got = states(read_sheet(pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi))
+            assert all(g == BLANK for g, k in zip(got, kinds) if k == "none"), (t.id, profile, got)
+            lost += sum(g == BLANK for g, k in zip(got, kinds) if k != "none")
+            lined += kinds.count("pencil")
+    assert lined == 56 and lost <= 3, (lost, lined)
+
+
 def test_a_light_line_that_runs_on_past_the_name_keeps_the_fold_threshold():
     """A light line (from 35 % of the darkness) across 45 % of an untouched name: a person looks where it
     stops at the name (a pale pencil strike the scan lost most of), not where it runs on through the blank

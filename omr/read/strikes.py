@@ -41,6 +41,10 @@ SHARP_EDGE_MM = 0.3  # over the letters must not hide in the margin kept for blu
 
 FAINT_SHARE = 0.6  # stray ink in a cell is looked for from 60 % of the usual darkness: light pencil
 LIGHT_SHARE = 0.35  # "not struck" needs no line through the name even from 35 % of it: pencil on a pale scan
+LIGHT_SHARP_SHARE = 0.25  # or from 25 % of it on a sharp scan (SHARP_EDGE_MM), whose letters leave their gaps
+#                           white (a blurred scan's halo fills them): a pencil line at a tenth of black there,
+LIGHT_FLOOR_GREY = 45.0  # if that is this many grey levels darker than the paper or more (JPEG's ringing beside
+#                          the letters reaches this far, whatever the scan's contrast: a pale scan stays at 35 %)
 PALE_DARKNESS = 0.35  # a broad band lighter than this (paper 0, printed black 1) is a fold's shadow, not a pen
 BRIDGE_MM = 2.5  # a stroke through bold letters hides behind their stems for up to this long
 BODY_TOP, BODY_BOTTOM = 0.25, 0.8  # the letters' bodies, as shares of a printed line's height from its top
@@ -54,7 +58,7 @@ class StrikeMeasure:
     gaps: float = 0.0  # the share of the blank gaps crossed by ink, alone: a tick or a short stroke over the letters
     seen: float = 1.0  # the share of the name's width the scan shows (a scanner streak hides the rest)
     off_strike_mm2: float = 0.0  # ink away from the strike's line: dots, a tick, a circle (restored?)
-    faint: float = 0.0  # coverage from LIGHT_SHARE of the usual darkness: a light ballpoint or pencil strike
+    faint: float = 0.0  # coverage from faint_share of the usual darkness: a light ballpoint or pencil strike
     #                     (measured only where the usual darkness shows no line: see measure_strike)
     dotted: float = 0.0  # a line of specks through the letters (dotted_share): a thin strike a 1-bit scan broke up
     thin: float = 0.0  # coverage with the gaps judged from FAINT_SHARE of the darkness: a thin pen line that the
@@ -641,6 +645,13 @@ def longest_run(flags: np.ndarray) -> int:
     return int((ends - starts).max()) if starts.size else 0
 
 
+def faint_share(levels: InkLevels, blur_mm: float) -> float:
+    """The share of the usual darkness from which "not struck" needs no line through a name (`faint`)."""
+    if blur_mm >= SHARP_EDGE_MM:
+        return LIGHT_SHARE
+    return min(LIGHT_SHARE, max(LIGHT_SHARP_SHARE, LIGHT_FLOOR_GREY / max(levels.contrast, 1.0)))
+
+
 def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
                    levels: InkLevels, blur_mm: float, memo: dict, streaks: Sequence[Line] = (),
                    light_under: float = 1.0, bilevel: bool = False, light_below: float = 0.0,
@@ -659,6 +670,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     the name's row as the layout's ink zone, whose ink outside the cell is measured (ink_beside_name)."""
     best, pale, crossed_gaps, seen, faint, dotted, thin = 0.0, False, 0.0, 1.0, 0.0, 0.0, 0.0
     light, lightest = levels.lighter(FAINT_SHARE), levels.lighter(LIGHT_SHARE)
+    faintest = levels.lighter(faint_share(levels, blur_mm))
     light_gaps: dict[int, float] = {}  # per printed line: its gaps judged from FAINT_SHARE, once
     for i, line in enumerate(cell.lines or (cell.text_rect,)):
         key = ("strike-body", cell.contest_id, cell.row_id, i)
@@ -677,10 +689,10 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     for i, line in enumerate(cell.lines or (cell.text_rect,)):
         if max(best, crossed_gaps) >= light_under:
             break
-        # "not struck" needs no strike even from a light pen: the same measures from LIGHT_SHARE of the darkness
+        # "not struck" needs no strike even from a light pen: the same measures from faint_share of the darkness
         key = ("strike-body", cell.contest_id, cell.row_id, i)
-        light_runs = body_coverage(gray, homography, line, reference, lightest, blur_mm, memo, key, streaks)[0]
-        faint = max(faint, min(light_runs, gap_coverage(gray, homography, line, reference, lightest, memo, key,
+        light_runs = body_coverage(gray, homography, line, reference, faintest, blur_mm, memo, key, streaks)[0]
+        faint = max(faint, min(light_runs, gap_coverage(gray, homography, line, reference, faintest, memo, key,
                                                         streaks)))
         if bilevel:
             dotted = max(dotted, dotted_share(gray, homography, line, reference, levels, memo, key, streaks))
