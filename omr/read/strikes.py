@@ -41,10 +41,10 @@ SHARP_EDGE_MM = 0.3  # over the letters must not hide in the margin kept for blu
 
 FAINT_SHARE = 0.6  # stray ink in a cell is looked for from 60 % of the usual darkness: light pencil
 LIGHT_SHARE = 0.35  # "not struck" needs no line through the name even from 35 % of it: pencil on a pale scan
-LIGHT_SHARP_SHARE = 0.25  # or from 25 % of it on a sharp scan (SHARP_EDGE_MM), whose letters leave their gaps
-#                           white (a blurred scan's halo fills them): a pencil line at a tenth of black there,
-LIGHT_FLOOR_GREY = 45.0  # if that is this many grey levels darker than the paper or more (JPEG's ringing beside
-#                          the letters reaches this far, whatever the scan's contrast: a pale scan stays at 35 %)
+LIGHT_SHARP_SHARE = 0.25  # or from 25 % on a sharp scan (SHARP_EDGE_MM), whose letters leave the gaps between
+#                           them white (a blurred scan's halo fills them): a grainy pencil a seventh of black ...
+LIGHT_FLOOR_GREY = 45.0  # ... but never from fewer grey levels below the paper than this: JPEG's ringing beside
+#                          the letters reaches that far whatever the contrast (a pale scan stays at 35 %)
 PALE_DARKNESS = 0.35  # a broad band lighter than this (paper 0, printed black 1) is a fold's shadow, not a pen
 BRIDGE_MM = 2.5  # a stroke through bold letters hides behind their stems for up to this long
 BODY_TOP, BODY_BOTTOM = 0.25, 0.8  # the letters' bodies, as shares of a printed line's height from its top
