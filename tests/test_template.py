@@ -236,7 +236,7 @@ def test_unknown_key_top_level(write_template):
     text = edit("paper: A4\n", "paper: A4\ncolour: red\n")
     path, msg = only_problem(write_template, text)
     assert msg.startswith(f"{path}:{line_of(text, 'colour')}: colour: unknown key 'colour'")
-    assert "allowed here: contests, header, id, language, paper, serial_numbers" in msg
+    assert "allowed here: contests, duplex, header, id, language, paper, serial_numbers" in msg
 
 
 def test_unknown_key_in_contest_and_row(write_template):
@@ -435,6 +435,18 @@ def test_yes_no_needs_two_options(write_template):
                    "a yes/no question has exactly 2 options, got 1")
 
 
+def test_duplex_must_be_boolean_and_leaves_the_fingerprint_alone(write_template):
+    """How the ballot is printed (both sides of a sheet) is not what is printed: the same fingerprint, so
+    scans made before the key was written still find their template."""
+    text = edit("paper: A4\n", "paper: A4\nduplex: hai mặt\n")
+    path, msg = only_problem(write_template, text)
+    assert msg == f"{path}:4: duplex: expected true or false"
+    plain = load_template(write_template(BASE, "plain.yaml"))
+    duplex = load_template(write_template(edit("paper: A4\n", "paper: A4\nduplex: true\n"), "duplex.yaml"))
+    assert (plain.duplex, duplex.duplex) == (False, True)
+    assert fingerprint(duplex) == fingerprint(plain)
+
+
 def test_serial_numbers_must_be_boolean(write_template):
     text = edit("paper: A4\n", "paper: A4\nserial_numbers: có\n")
     path, msg = only_problem(write_template, text)
@@ -453,7 +465,7 @@ def test_not_yaml(write_template):
 def test_not_a_mapping(write_template):
     path, msg = only_problem(write_template, "- một\n- hai\n")
     assert msg.startswith(f"{path}:1: (top level): expected a mapping with the keys")
-    assert "'contests', 'header', 'id'" in msg
+    assert "'contests', 'duplex', 'header', 'id'" in msg
 
 
 def test_key_given_twice(write_template):

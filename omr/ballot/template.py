@@ -127,6 +127,9 @@ class Template:
     serial_numbers: bool = False
     source: str = field(default="", compare=False)
     warnings: tuple[str, ...] = field(default=(), compare=False)  # not errors: e.g. names not in alphabetical order
+    # a ballot of several pages printed on both sides of its sheets: pages 1-2 are one card, 3-4 the next
+    # (the Arlo manifest counts cards); how the ballot is printed, not what: not in the fingerprint
+    duplex: bool = False
 
     @property
     def paper_size_mm(self) -> tuple[float, float]:
@@ -450,7 +453,7 @@ def parse_template(text: str, source: str = "<template>") -> Template:
     raw = _plain(node, (), lines, problems, source)
     ck = _Checker(source, lines)
     ck.problems.extend(problems)
-    top = ck.mapping(raw, (), {"id", "header", "contests"}, {"language", "paper", "serial_numbers"})
+    top = ck.mapping(raw, (), {"id", "header", "contests"}, {"language", "paper", "serial_numbers", "duplex"})
     tid = ck.ident(top.get("id"), ("id",), set())
     language = top.get("language", "vi")
     if language not in LANGUAGES:
@@ -464,6 +467,10 @@ def parse_template(text: str, source: str = "<template>") -> Template:
     if not isinstance(serial, bool):
         ck.fail(("serial_numbers",), "expected true or false")
         serial = False
+    duplex = top.get("duplex", False)
+    if not isinstance(duplex, bool):
+        ck.fail(("duplex",), "expected true or false")
+        duplex = False
     h = ck.mapping(top.get("header", {}), ("header",), {"title"},
                    {"left", "right", "place_date", "subtitle", "instructions"})
     header = Header(
@@ -487,7 +494,7 @@ def parse_template(text: str, source: str = "<template>") -> Template:
     if ck.problems:
         raise TemplateError(source, ck.problems)
     warnings = tuple(w for c in contests if c.kind == "crossout" for w in order_warnings(c))
-    template = Template(tid, language, paper, header, tuple(contests), serial, source, warnings)
+    template = Template(tid, language, paper, header, tuple(contests), serial, source, warnings, duplex=duplex)
     # Text that does not fit its printed cell is a layout question; ask the layout now so that
     # `omr validate` reports it with the other problems.
     too_long = fit_problems(template, lambda path: lines.get(path))
