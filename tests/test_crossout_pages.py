@@ -5,6 +5,7 @@ decided (a person, and the reconciliation names the page missing). Rendered, sca
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -184,3 +185,44 @@ def test_a_page_scanned_alone_waits_on_the_review_screen_until_a_person_rejects_
         t = tally_store(store, [long], collected=2)
         assert not t.provisional and (t.elections[0].valid, t.elections[0].invalid) == (1, 1)
         assert load_queue(store, TemplateShelf(store, [str(path)])).sheets[0].state != AWAITING
+
+
+def test_a_ballot_printed_on_both_sides_is_one_card_in_the_audit_files(long, scanned):
+    """The template says `duplex: true` (the ballot printed on both sides of one sheet): pages 1 and 2 are
+    the two sides of one ballot card. Arlo's manifest counts cards, so it counts 4 here (A, B and C both
+    sides each; D's lone page 1, rejected by a person, is in the box too), not the 7 pages; the Dominion CVR
+    file has one line per card, the votes of both sides on it, which Arlo's reader totals as the tally
+    does; cvr.json gives both sides the card's number and the ballot's id. Printed on two sheets (the
+    template as bundled), the same scans are 7 cards. Scanned back first, the two sides are still one card."""
+    from test_export_consumers import read_arlo_manifest, read_dominion
+
+    from omr.reports import render_reports
+    from omr.reports.arlo import choice_names, crossout_contest_name
+
+    reject = Decision(1, 7, "sheet", None, None, "reject-sheet", (), "unreadable", "Tổ trưởng", "",
+                      "2026-03-15T20:00:00", {}, None)
+    reads = [(i + 1, r) for i, r in enumerate(scanned)]
+    duplex = replace(long, duplex=True)
+    t = tally_reads(reads, {(7, None, None): reject}, [duplex], issued=4, collected=4)
+    reports = render_reports(t)
+    manifest = read_arlo_manifest(reports["manifest.csv"], "BALLOT_COMPARISON")
+    assert [(r["Batch Name"], r["Number of Ballots"]) for r in manifest] == [("lot-1", 4)]
+    read = read_dominion(reports["cvr-dominion.csv"], manifest)
+    assert read["records"] == {("ballot-omr", "lot-1"): [1, 2, 3, 4]}
+    (e,) = t.elections
+    c = duplex.contests[0]
+    names = dict(zip(c.row_ids, choice_names(c)))
+    assert read["totals"][crossout_contest_name(duplex, c)] == {names[x.row_id]: x.votes for x in e.candidates}
+    assert sum(x.votes for x in e.candidates) > 0
+    records = {int(r["BallotImage"][0]["Location"].rpartition("=")[2]): r
+               for r in json.loads(reports["cvr.json"])["CVR"]}
+    assert [records[p]["BatchSequenceId"] for p in sorted(records)] == [1, 1, 2, 2, 3, 3, 4]
+    assert records[1]["BallotAuditId"] == records[2]["BallotAuditId"] != records[3]["BallotAuditId"]
+
+    sheets = render_reports(tally_reads(reads, {(7, None, None): reject}, [long], issued=4, collected=4))
+    manifest = read_arlo_manifest(sheets["manifest.csv"], "BALLOT_COMPARISON")
+    assert [(r["Batch Name"], r["Number of Ballots"]) for r in manifest] == [("lot-1", 7)]
+
+    back_first = [(1, replace(scanned[1], page=1)), (2, replace(scanned[0], page=2))]
+    data = render_reports(tally_reads(back_first, {}, [duplex], issued=1, collected=1))["manifest.csv"]
+    assert read_arlo_manifest(data, "BALLOT_COMPARISON")[0]["Number of Ballots"] == 1

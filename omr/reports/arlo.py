@@ -4,21 +4,22 @@ Written to the column rules Arlo publishes for its CSV uploads (UTF-8, comma sep
 filled, whole numbers, unique batches, no total row):
 
 - ``manifest.csv`` (Container, Tabulator, Batch Name, Number of Ballots): one line per batch, the
-  number of ballot **cards** (sheets) in it as :mod:`omr.reports.batches` counts them. It does not
-  depend on review, so it is always importable; whether the count is final is said by the tally's
-  exit status, ``results.json`` and ``cvr.json``. Arlo reads a last line equal to the sum of the
-  others as a total row and refuses the file: such a line is moved to the top.
+  number of ballot **cards** (sheets; both sides of a ballot printed duplex are one) in it as
+  :mod:`omr.reports.batches` counts them. It does not depend on review, so it is always importable;
+  whether the count is final is said by the tally's exit status, ``results.json`` and ``cvr.json``.
+  Arlo reads a last line equal to the sum of the others as a total row and refuses the file: such a
+  line is moved to the top.
 - ``manifest-hybrid.csv``: the same with the ``CVR`` column (Y: the batch has cast vote records)
   that hybrid audits require and the other audit types refuse.
-- ``cvr-dominion.csv``: Dominion's CVR export as Arlo reads it for ballot comparison: four header
-  rows (election; one "Contest (Vote For=N)" per choice column; the choice names; the record
-  columns CvrNumber, TabulatorNum, BatchId, RecordId, ImprintedId, BallotType), then one line per
-  ballot card whose TabulatorNum, BatchId and RecordId are the manifest's tabulator, batch and card
-  number. A choice cell is ``1``/``0`` on a counted row, ``o`` in every cell of a row void for too
-  many marks, ``u`` in every cell of a row void for another reason (no mark, a crossed-out name, a
-  person's decision, a ballot rejected as a whole), empty when the contest is not on that card (the
-  other page of a ballot, a sheet not issued, an unreadable page). The rows of a sheet still
-  awaiting a person hold ``pending-review``, which Arlo refuses to read as a vote: a CVR file with
+- ``cvr-dominion.csv``: Dominion's CVR export as Arlo reads it for ballot comparison: four header rows
+  (election; one "Contest (Vote For=N)" per choice column; the choice names; the record columns
+  CvrNumber, TabulatorNum, BatchId, RecordId, ImprintedId, BallotType), then one line per ballot card (a
+  duplex card's two sides on one line) whose TabulatorNum, BatchId and RecordId are the manifest's
+  tabulator, batch and card number. A choice cell is ``1``/``0`` on a counted row, ``o`` in every cell
+  of a row void for too many marks, ``u`` in every cell of a row void for another reason (no mark, a
+  crossed-out name, a person's decision, a ballot rejected as a whole), empty when the contest is not on
+  that card (the other page of a ballot, a sheet not issued, an unreadable page). The rows of a sheet
+  still awaiting a person hold ``pending-review``, which Arlo refuses to read as a vote: a CVR file with
   undecided votes cannot be audited against by mistake.
 
 Each person of a confidence vote is a contest of its own ("Name — position (Vote For=1)") whose
@@ -189,10 +190,11 @@ def dominion_cvr_csv(tally: Tally) -> str:
     ]
     number = 0
     for b in ballot_batches(tally):
-        for record, sheet in enumerate(b.cards, start=1):
+        for record, card in enumerate(b.cards, start=1):
             number += 1
+            sides = [_cells(sheet, len(columns), where, tally) for sheet in card]  # a duplex card: both, one row
             rows.append([str(number), b.tabulator, b.name, str(record), imprinted_id(b, record),
-                         sheet.template_id or ""] + _cells(sheet, len(columns), where, tally))
+                         card[0].template_id or ""] + [next((c for c in cells if c), "") for cells in zip(*sides)])
     return _csv(rows)
 
 

@@ -10,7 +10,9 @@ auditor who draws "card 7 of batch lo-2" finds the same sheet in every file and 
   image of a card already listed (a duplicate), a test-deck sheet (taken out of the ballots) and a
   page a person set aside as no ballot (e.g. the blank back of a duplex scan). Counted sheets,
   sheets a person rejected, sheets the committee did not issue and unreadable pages are cards: they
-  are in the box whatever review decides about their votes;
+  are in the box whatever review decides about their votes. A ballot printed on both sides of its
+  sheets (its template says ``duplex: true``) has two pages on a card: pages 1 and 2 of one ballot,
+  scanned one after the other (in either order), are the two sides of one card, as are 3 and 4;
 - a card's **record** number is its place in its batch (1, 2, ...), in page order;
 - the sheets of one multi-page ballot share a **ballot id**: its printed serial number when the
   template prints one, else the sheets that follow each other in a file, page 1 first.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
+from omr.ballot.layout import fingerprint
 from omr.count.tally import COUNTED, NOT_ISSUED, REJECTED_BY_REVIEWER, UNREADABLE, SheetOutcome, Tally
 
 TABULATOR = "ballot-omr"  # the scanning tool: the store records no scanner of its own
@@ -32,7 +35,7 @@ class Batch:
     container: str
     tabulator: str
     name: str
-    cards: tuple[SheetOutcome, ...]  # in page order: record number = index + 1
+    cards: tuple[tuple[SheetOutcome, ...], ...]  # in page order: record number = index + 1; each its sides
 
 
 def _unique_names(keys: list[tuple[str, str]], folder: str) -> dict[tuple[str, str], str]:
@@ -61,17 +64,36 @@ def ballot_batches(tally: Tally) -> list[Batch]:
         parent = posixpath.dirname(s.source.replace("\\", "/"))
         groups.setdefault((parent, s.batch), []).append(s)
     names = _unique_names(list(groups), scans_folder(list(tally.sheets)))
+    duplex = {fingerprint(t) for t in tally.templates if t.duplex}
     batches = []
     for (parent, stem), sheets in groups.items():
-        cards = tuple(s for s in sheets if s.outcome in CARD_OUTCOMES)
+        cards = _cards([s for s in sheets if s.outcome in CARD_OUTCOMES], duplex)
         if cards:
             batches.append(Batch(posixpath.basename(parent) or "-", TABULATOR, names[(parent, stem)], cards))
     return sorted(batches, key=lambda b: (b.container, b.name))
 
 
+def _cards(sheets: list[SheetOutcome], duplex: set[str]) -> tuple[tuple[SheetOutcome, ...], ...]:
+    """The cards of one batch's sheets (in page order), each its sides: a sheet of a template printed on
+    both sides (`duplex`: fingerprints) is the other side of the card before it when that card holds one
+    sheet, of the same ballot design, from the page just before in the same file, and the two are pages
+    2k-1 and 2k of the ballot (a card's front and back, in either order)."""
+    cards: list[tuple[SheetOutcome, ...]] = []
+    for s in sheets:
+        if cards and len(cards[-1]) == 1 and s.fingerprint in duplex:
+            (front,) = cards[-1]
+            pages = sorted((front.template_page or 0, s.template_page or 0))
+            if (front.fingerprint == s.fingerprint and front.source == s.source and s.page == front.page + 1
+                    and pages[0] % 2 == 1 and pages[1] == pages[0] + 1):
+                cards[-1] = (front, s)
+                continue
+        cards.append((s,))
+    return tuple(cards)
+
+
 def card_places(batches: list[Batch]) -> dict[tuple[str, int], tuple[Batch, int]]:
-    """(file, page) -> (its batch, its record number in the batch)."""
-    return {(s.source, s.page): (b, i) for b in batches for i, s in enumerate(b.cards, start=1)}
+    """(file, page) -> (its batch, its record number in the batch): both sides of a card have its number."""
+    return {(s.source, s.page): (b, i) for b in batches for i, card in enumerate(b.cards, start=1) for s in card}
 
 
 def ballot_ids(batches: list[Batch]) -> dict[tuple[str, int], str]:
@@ -79,17 +101,18 @@ def ballot_ids(batches: list[Batch]) -> dict[tuple[str, int], str]:
     out: dict[tuple[str, int], str] = {}
     for b in batches:
         current: tuple[str | None, int, str] | None = None  # (fingerprint, last page, ballot id)
-        for i, s in enumerate(b.cards, start=1):
+        for i, card in enumerate(b.cards, start=1):
+            s = card[0]  # a card's sides are pages of one ballot: they share its id
             if s.serial is not None and s.template_id:
-                out[(s.source, s.page)] = f"{s.template_id}/serial-{s.serial}"
+                out.update({(side.source, side.page): f"{s.template_id}/serial-{s.serial}" for side in card})
                 current = None
                 continue
-            page = s.template_page or 1
-            if current is None or current[0] != s.fingerprint or page <= current[1] or s.fingerprint is None:
-                current = (s.fingerprint, page, f"{b.name}/{i}")
+            first, last = (min(side.template_page or 1 for side in card), max(side.template_page or 1 for side in card))
+            if current is None or current[0] != s.fingerprint or first <= current[1] or s.fingerprint is None:
+                current = (s.fingerprint, last, f"{b.name}/{i}")
             else:
-                current = (current[0], page, current[2])
-            out[(s.source, s.page)] = current[2]
+                current = (current[0], last, current[2])
+            out.update({(side.source, side.page): current[2] for side in card})
     return out
 
 
