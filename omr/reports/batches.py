@@ -107,11 +107,11 @@ def ballot_ids(batches: list[Batch]) -> dict[tuple[str, int], str]:
                 out.update({(side.source, side.page): f"{s.template_id}/serial-{s.serial}" for side in card})
                 current = None
                 continue
-            first, last = (min(side.template_page or 1 for side in card), max(side.template_page or 1 for side in card))
-            if current is None or current[0] != s.fingerprint or first <= current[1] or s.fingerprint is None:
-                current = (s.fingerprint, last, f"{b.name}/{i}")
+            pages = [side.template_page or 1 for side in card]
+            if current is None or current[0] != s.fingerprint or min(pages) <= current[1] or s.fingerprint is None:
+                current = (s.fingerprint, max(pages), f"{b.name}/{i}")
             else:
-                current = (current[0], last, current[2])
+                current = (current[0], max(pages), current[2])
             out.update({(side.source, side.page): current[2] for side in card})
     return out
 
