@@ -319,9 +319,15 @@ def _state_group(s: SheetItem) -> str:
 
 
 def load_queue(store: Store, shelf: TemplateShelf) -> Queue:
-    latest = store.latest_decisions()
     items = store.sheet_items()
-    sheets = _queue_sheets(items, _lacking_pages([(x.id, x.read) for x in items], shelf), shelf, latest)
+    return queue_of(items, lacking_pages(items, shelf), shelf, store.latest_decisions())
+
+
+def queue_of(items: list[StoredSheet], lacking: dict[int, SheetRead], shelf: TemplateShelf,
+             latest: dict) -> Queue:
+    """The queue of these stored sheets under the decisions in force (`latest`); `lacking`: what
+    lacking_pages says of them (it depends on the reads alone: the review screen keeps it between requests)."""
+    sheets = _queue_sheets(items, lacking, shelf, latest)
     return Queue([s for s in sheets if s.in_queue], len(items))
 
 
@@ -337,7 +343,7 @@ def awaiting_count(store: Store, shelf: TemplateShelf) -> int:
         return sum(s.in_queue and s.state == AWAITING for s in _queue_sheets(items, lacking, shelf, latest))
 
     items = store.sheet_items_of(paged)
-    count = awaiting(items, _lacking_pages([(x.id, x.read) for x in items], shelf))
+    count = awaiting(items, lacking_pages(items, shelf))
     return count + sum(awaiting(batch, {}) for batch in store.sheets_in_doubt(paged))
 
 
@@ -357,13 +363,13 @@ def _paged_crossout(info: TemplateInfo | None) -> bool:
     return info is not None and len(info.layout.pages) > 1 and has_crossout(info.template)
 
 
-def _lacking_pages(items: list[tuple[int, SheetRead]], shelf: TemplateShelf) -> dict[int, SheetRead]:
+def lacking_pages(items: list[StoredSheet], shelf: TemplateShelf) -> dict[int, SheetRead]:
     """The pages of cross-out ballots scanned without another of their pages (grouped as the tally groups
     them), each with the reason said: read alone, such a page may look decided, but the ballot cannot be
     counted; a person rescans the ballot or rejects it."""
     out: dict[int, SheetRead] = {}
     by_fp: dict[str, list[tuple[int, SheetRead]]] = {}
-    for sid, read in sorted(items, key=lambda x: (x[1].source, x[1].page, x[0])):
+    for sid, read in sorted(((x.id, x.read) for x in items), key=lambda x: (x[1].source, x[1].page, x[0])):
         if _paged_crossout(shelf.get(read.fingerprint)) and not read.test and read.status != SHEET_REJECTED:
             by_fp.setdefault(read.fingerprint, []).append((sid, read))
     for fp, sheets in by_fp.items():
