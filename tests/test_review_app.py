@@ -423,15 +423,21 @@ def test_omr_review_command_refuses_a_missing_database_and_a_bad_port(tmp_path: 
 
 
 def test_omr_review_command_serves_until_stopped(review_db: Path) -> None:
+    import selectors
     import signal
     import time
 
     proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "review", "--db", str(review_db), "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        line = proc.stdout.readline()
+        with selectors.DefaultSelector() as waiting:  # a server that never says where it listens fails, not hangs
+            waiting.register(proc.stdout, selectors.EVENT_READ)
+            said = waiting.select(timeout=60)
+        line = proc.stdout.readline() if said else ""
         m = re.search(r"mở (http://127\.0\.0\.1:(\d+)/)", line)  # in the ballots' language
-        assert m, line + proc.stderr.read()
+        if not m:
+            proc.kill()
+            pytest.fail(f"omr review did not say where it listens: {line!r} {proc.communicate()[1]}")
         assert "token" not in line
         deadline = time.monotonic() + 20
         while True:
@@ -444,7 +450,11 @@ def test_omr_review_command_serves_until_stopped(review_db: Path) -> None:
         assert status == 200 and "Xem xét phiếu".encode() in body
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=20)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
     assert proc.returncode == 0
 
 
