@@ -327,7 +327,10 @@ def queue_of(items: list[StoredSheet], lacking: dict[int, SheetRead], shelf: Tem
              latest: dict) -> Queue:
     """The queue of these stored sheets under the decisions in force (`latest`); `lacking`: what
     lacking_pages says of them (it depends on the reads alone: the review screen keeps it between requests)."""
-    sheets = _queue_sheets(items, lacking, shelf, latest)
+    decided = {sheet_id for sheet_id, _, _ in latest}
+    # only these can be in the queue (SheetItem.in_queue): a sheet read "ok" that nobody decided on is not
+    maybe = [x for x in items if x.id in lacking or x.id in decided or x.read.status != SHEET_OK]
+    sheets = _queue_sheets(maybe, lacking, shelf, latest)
     return Queue([s for s in sheets if s.in_queue], len(items))
 
 
