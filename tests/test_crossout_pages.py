@@ -198,8 +198,8 @@ def test_a_page_scanned_alone_waits_on_the_review_screen_until_a_person_rejects_
 
 def test_the_review_screen_lists_a_page_scanned_alone(long, tmp_path):
     """The review screen's queue is load_queue's: the lone page 1 of a two-page ballot waits there with its
-    reason (it listed nothing while the tally said a ballot waited for a person, so nobody could find it),
-    and leaves it once a person rejects the ballot."""
+    reason (it listed nothing while the tally said a ballot waited for a person, so nobody could find it);
+    it can only be rejected (accepting it would not count it: the tally cannot), and then leaves the queue."""
     from omr.review.app import create_app
     from omr.review.context import ReviewConfig
     from omr.store.database import Store
@@ -213,10 +213,18 @@ def test_the_review_screen_lists_a_page_scanned_alone(long, tmp_path):
     assert re.search(r"1\s*</[^>]+>\s*<[^>]+>\s*Awaiting review", queue), queue
     sheet = client.get(f"/sheet/{lone}").get_data(as_text=True)
     assert "page 2 of 2 of this ballot was not scanned next to it" in sheet
+    # it cannot be counted, whatever is decided: no "count this ballot", and the server refuses one
+    assert 'value="accept-sheet"' not in sheet and 'id="page-missing"' in sheet
+    form = {"reviewer": "Tổ trưởng", "seen-sheet": "", "csrf_token": re.search(r'name="csrf_token" value="(\w+)"',
+                                                                                 sheet).group(1)}
+    refused = client.post(f"/sheet/{lone}/decide", data={**form, "do": "accept-sheet", "checked-paper": "yes"})
+    assert refused.status_code == 400 and "lacks a page" in refused.get_data(as_text=True)
     with Store(db) as store:
-        store.add_decision(lone, scope="sheet", action="reject-sheet", reason="other", reviewer="Tổ trưởng",
-                           note="page 2 lost")
+        assert not store.decisions(lone)
+    rejected = client.post(f"/sheet/{lone}/decide", data={**form, "do": "reject-sheet", "reject-reason": "unreadable"})
+    assert rejected.status_code == 303, rejected.get_data(as_text=True)
     assert re.search(r"0\s*</[^>]+>\s*<[^>]+>\s*Awaiting review", client.get("/queue").get_data(as_text=True))
+    assert 'value="accept-sheet"' not in client.get(f"/sheet/{lone}").get_data(as_text=True)  # nor "restore"
 
 
 def test_a_ballot_printed_on_both_sides_is_one_card_in_the_audit_files(long, scanned):

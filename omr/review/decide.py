@@ -147,6 +147,8 @@ def _sheet_decision(item: SheetItem, action: str, note: str) -> dict[str, Any]:
     if action == "accept-sheet":
         if item.read.status == "rejected":
             raise FormProblem(400, "f_machine_rejected")
+        if "ballot-page-missing" in item.codes:  # the tally cannot count it, whatever is decided
+            raise FormProblem(400, "f_page_missing")
         if duplicate and not distinct:
             raise FormProblem(400, "f_distinct")
         if duplicate and same:

@@ -263,6 +263,14 @@ MESSAGES: dict[str, dict[str, str]] = {
                         "en": "To count this ballot, tick the box confirming you looked at the paper ballot (stamped, "
                               "no writing that voids it). Nothing was saved."},
     "f_not_duplicate": {"vi": "Phiếu này không bị nghi là quét trùng.", "en": "This sheet is not a suspected copy."},
+    "f_page_missing": {"vi": "Phiếu này thiếu trang nên không đếm được: hãy quét lại cả phiếu, hoặc loại phiếu. Chưa "
+                             "có gì được lưu.",
+                       "en": "This ballot lacks a page, so it cannot be counted: rescan the whole ballot, or reject "
+                             "it. Nothing was saved."},
+    "page_missing_help": {"vi": "Phiếu thiếu trang không đếm được: quét lại cả phiếu (các trang liền nhau trong một "
+                                "tệp), hoặc loại phiếu nếu thật sự thiếu trang.",
+                          "en": "A ballot lacking a page cannot be counted: rescan the whole ballot (its pages one "
+                                "after the other in one file), or reject it if the page is really lost."},
     "choices_over": {"vi": "Đã đánh dấu {n}, tối đa được {max}.", "en": "{n} ticked, at most {max} allowed."},
     "scan_missing_title": {"vi": "Không tìm thấy tệp quét của phiếu này",
                            "en": "The scan file of this sheet is not found"},
