@@ -761,8 +761,7 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
     if streaks:
         zone_ink &= ~drawn.astype(bool)
     edge_folds: list[Finding] = []  # from edge to edge of the paper: left out along their lines
-    folds: list[Finding] = []
-    off = np.zeros(ink.shape, np.uint8)
+    folds: list[Finding] = []  # lines through boxes or down the names: left out by their rectangles
     if bilevel:
         # only lines through boxes: a line of handwriting, its letters bridged, can be as long
         # and down a cross-out ballot's names (broader than a pen and across rows: a hand's strike stays in its row)
@@ -773,20 +772,21 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
                  or (f.rect.h > 2 * f.rect.w and f.line is not None and f.line[4] >= STRIKE_MAX_WIDTH_MM
                      and sum(f.crosses(c.rect) for c in pl.strike_cells) >= 2)]
         findings.extend(edge_folds + folds)
-        for f in folds:  # reported as a fold, not as writing or marks beside boxes
-            x0, y0, x1, y1 = _rect_px(f.rect.grow(1.0), s)
-            off[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = 1
     if pl.strike_cells:  # a streak, or a fold the 1-bit scan drew black, is found already
         seen_lines = streaks + [f for f in edge_folds + folds if f.rect.h > f.rect.w]
         down = [f for f in folds_down(scan, reference, levels, s)
                 if not any(abs(f.rect.cx - g.rect.cx) <= FOLD_ALIGN_MM + g.rect.w / 2 for g in seen_lines)]
         findings.extend(down)
         edge_folds += down
-    for f in edge_folds:  # along its line (it may lie askew): the paper beside it is still read
-        x0, y0, x1, y1, width = f.line
-        cv2.line(off, (int(round(x0 * s)), int(round(y0 * s))), (int(round(x1 * s)), int(round(y1 * s))), 1,
-                 max(1, int(round((width + 2.0) * s))))
-    if off.any():
+    if folds or edge_folds:  # reported as folds, not as writing or marks beside boxes
+        off = np.zeros(ink.shape, np.uint8)
+        for f in folds:
+            x0, y0, x1, y1 = _rect_px(f.rect.grow(1.0), s)
+            off[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = 1
+        for f in edge_folds:  # along its line (it may lie askew): the paper beside it is still read
+            x0, y0, x1, y1, width = f.line
+            cv2.line(off, (int(round(x0 * s)), int(round(y0 * s))), (int(round(x1 * s)), int(round(y1 * s))), 1,
+                     max(1, int(round((width + 2.0) * s))))
         zone_ink &= off == 0
         ink &= off == 0
     findings.extend(ink_beside_boxes(zone_ink, pl, s, reference.memo))
