@@ -19,8 +19,9 @@ from omr.read.strikes import measure_strike, overdrawn_rules, rule_overdrawn_mm,
 def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, template: Template,
                        reference: PageReference, levels: InkLevels, blur_mm: float, contrast: float,
                        profile: Profile, box_marks: list[MarkRead], writing: bool, streaks: list[Finding],
-                       bilevel: bool = False) -> tuple[list[RowRead], list[Reason], dict[str, float]]:
-    """Rows of the page's cross-out contest, the sheet's stamp reasons, and the numbers behind them. A
+                       bilevel: bool = False) -> tuple[list[RowRead], list[Reason], dict[str, float], str]:
+    """Rows of the page's cross-out contest, the sheet's stamp reasons, the numbers behind them, and the
+    stamp's state (present when the page has no stamp area). A
     name mostly hidden by a scanner streak is unclear whatever its ink says; on a 1-bit scan (`bilevel`) so
     is one a line of specks crosses (a thin strike the threshold broke up)."""
     contest = next(c for c in template.contests if c.kind == "crossout")
@@ -61,4 +62,4 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
             reasons.append(Reason(f"stamp-{stamp.state}", stamp.detail, (z.x, z.y, z.w, z.h)))
     rows = crossout_rows(contest, {r: m for r, m in marks.items() if m}, stamp_state, writing, where,
                          whole=pl.count == 1)  # one page of a longer list: the tally judges the whole ballot
-    return rows, reasons, metrics
+    return rows, reasons, metrics, stamp_state

@@ -11,6 +11,8 @@ same sheet only when the same boxes are marked, their ink matches (normalised co
 alone must match very closely (few re-scans of a 1-bit page are found: the reconciliation against
 the ballots collected still shows a sheet counted twice). The thresholds were measured on simulated
 re-scans against different voters who marked the same box the same way (benchmarks/accuracy.py).
+A cross-out ballot's strikes hide in the letters they cross; its signature keeps the committee's stamp
+instead, pressed by hand a little differently on every ballot (omr.read.pipeline), compared as a box.
 
 Candidates are found through an index, so the cost and the memory a sheet takes stay flat however
 large the batch: it holds only a small descriptor of each sheet (its marked boxes' ink at 8x8 cells),

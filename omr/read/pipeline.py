@@ -25,13 +25,14 @@ from omr.read.identify import MATCH_PX_PER_MM, match_printed_page, read_sheet_co
 from omr.read.inspect import (
     NAME_PX_PER_MM,
     PAGE_PX_PER_MM,
+    Finding,
     PageReference,
     inspect_page,
     page_reference,
     sheet_blur_mm,
     test_sheet_reference,
 )
-from omr.read.interpret import interpret_row, sheet_status
+from omr.read.interpret import STAMP_PRESENT, interpret_row, sheet_status
 from omr.read.marks import InkLevels, box_state, ink_levels, measure_box, sample_px_per_mm
 from omr.read.register import Frame, PageTransform, register
 from omr.read.results import (
@@ -45,6 +46,7 @@ from omr.read.results import (
     SheetRead,
 )
 from omr.read.stamp import stamp_disc
+from omr.read.strikes import off_print_darkness
 
 if TYPE_CHECKING:
     from omr.read.debug import Trace
@@ -106,11 +108,33 @@ def _registration(pt: PageTransform) -> Registration:
                         homography=tuple(round(float(v), 6) for v in pt.homography.ravel()))
 
 
-def _signature(gray: np.ndarray, homography: np.ndarray, marks: list[tuple[Rect, MarkRead]],
-               levels: InkLevels, reference: PageReference, bilevel: bool) -> bytes:
+SIGNED_STAMP_PX = 64  # the stamp area's ink is kept in a square of this many pixels (0.6-1.4 mm each: 36 mm
+#                       high, 60-88 mm wide): a stamp pressed a ring's width away no longer lines up
+
+
+def _stamp_ink(gray: np.ndarray, homography: np.ndarray, stamp: Rect, levels: InkLevels,
+               reference: PageReference, streaks: list[Finding]) -> np.ndarray:
+    """The committee's stamp on a cross-out page, for the signature: pressed by hand on every ballot, it
+    lies a little differently on each (where, how hard), while a strike hides in the letters it crosses.
+    The print under it is left out, and so are the scanner's streaks and folds found on the page and what
+    runs the area's whole height or width: all are much the same on many sheets."""
+    lines = [f.line for f in streaks if f.line is not None]
+    dark = off_print_darkness(gray, homography, stamp, reference.fine, levels, reference.memo, ("signed-stamp",),
+                              lines)
+    dark = np.clip(dark - np.median(dark, axis=0, keepdims=True), 0.0, 1.0)
+    dark = np.clip(dark - np.median(dark, axis=1, keepdims=True), 0.0, 1.0)
+    return cv2.resize(dark, (SIGNED_STAMP_PX, SIGNED_STAMP_PX), interpolation=cv2.INTER_AREA)
+
+
+def _signature(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, marks: list[tuple[Rect, MarkRead]],
+               levels: InkLevels, reference: PageReference, bilevel: bool, stamped: bool,
+               streaks: list[Finding]) -> bytes:
     """What tells this physical sheet from every other (see omr.read.duplicates): the voter's ink inside
-    each marked box at 0.125 mm after registration, and the texture of a few windows of blank paper
-    (none on a 1-bit scan, whose threshold erased it). Empty when nothing is marked."""
+    each marked box at 0.125 mm after registration, and the texture of a few windows of blank paper (none
+    on a 1-bit scan, whose threshold erased it). Empty when nothing is marked. A cross-out page with no
+    box marked keeps its stamp's ink instead (_stamp_ink), when the stamp was read present (`stamped`),
+    judged by the boxes' bars: two ballots' stamps were at most 0.89 alike over 140,000 simulated pairs
+    (benchmarks/accuracy.py --dup-ballot crossout), where ink alone must reach 0.985."""
     s = float(duplicates.INK_PX_PER_MM)
     boxes = []
     for index, (rect, mark) in enumerate(marks):
@@ -121,6 +145,8 @@ def _signature(gray: np.ndarray, homography: np.ndarray, marks: list[tuple[Rect,
         found = Rect(rect.x + mark.dx_mm, rect.y + mark.dy_mm, rect.w, rect.h)  # where the printed box is
         patch = upright_patch(gray, homography, found.grow(-duplicates.INK_INSET_MM), s).astype(np.float32)
         boxes.append((index, np.clip((levels.paper - patch) / max(levels.contrast, 1.0), 0, 1)))
+    if not boxes and pl.stamp is not None and stamped:  # numbered after the boxes
+        boxes = [(len(marks), _stamp_ink(gray, homography, pl.stamp, levels, reference, streaks))]
     if not boxes:
         return b""
     if "paper_windows" not in reference.memo:
@@ -270,8 +296,9 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
                            if f.code == "mark-beside-box" and (f.contest_id, f.row_id) == (contest.id, row_id))
             rows.append(interpret_row(contest, row_id, marks, strike.detail if strike else None, beside))
     crossout_metrics: dict[str, float] = {}
+    stamp_state = STAMP_PRESENT  # (a page without a stamp area)
     if pl.strike_cells or pl.stamp is not None:  # a cross-out election ballot (omr.read.crossout)
-        more_rows, more_reasons, crossout_metrics = read_crossout_page(
+        more_rows, more_reasons, crossout_metrics, stamp_state = read_crossout_page(
             gray, pt.homography, pl, template, reference, levels, blur,
             inspection.contrast, profile, [m for _, m in measured], any(r.code == "extra-writing" for r in reasons),
             streaks, bilevel)
@@ -293,8 +320,8 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
         serial=code.serial, registration=registration, rows=tuple(rows), metrics=metrics,
         # the paper windows are the plain page's: a test sheet's reference shares its memo but masks its
         # footer, and windows chosen on it would depend on whether a test sheet came first in the process
-        signature=_signature(gray, pt.homography, measured, levels, book.reference(code.fingerprint, code.page),
-                             bilevel),
+        signature=_signature(gray, pt.homography, pl, measured, levels, book.reference(code.fingerprint, code.page),
+                             bilevel, stamp_state == STAMP_PRESENT, streaks),
     )
     if trace is not None:
         trace.read = read

@@ -280,11 +280,16 @@ NOISE_PERCENTILE = 10  # ... less this percentile of the blocks: what the scan l
 STRIKE_REACH_MM = 1.2  # ink this close to a strike's straight line is the strike (double, wavy, its ends)
 
 
-def _region_scan(gray: np.ndarray, homography: np.ndarray, region: Rect, reference: np.ndarray, blur_mm: float,
+def print_grow_px(blur_mm: float) -> int:
+    """How far the blank print is grown before ink off it counts as new (PRINT_GROW_PX, SHARP_GROW_PX)."""
+    return SHARP_GROW_PX if blur_mm < SHARP_EDGE_MM else PRINT_GROW_PX
+
+
+def _region_scan(gray: np.ndarray, homography: np.ndarray, region: Rect, reference: np.ndarray, grow_px: int,
                  memo: dict, key: tuple, streaks: Sequence[Line]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A region of the page as scanned, upright at NAME_PX_PER_MM; where the print is (blurred or not:
-    grown; memoised under `key`); where the scan shows the paper (not a scanner streak). A region that
-    leaves the page is all print: nothing in it is read as new ink."""
+    grown by `grow_px`; memoised under `key`); where the scan shows the paper (not a scanner streak). A
+    region that leaves the page is all print: nothing in it is read as new ink."""
     s = NAME_PX_PER_MM
     scan = upright_patch(gray, homography, region, s)
     x0, y0 = int(np.floor(region.x * s)), int(np.floor(region.y * s))
@@ -292,9 +297,20 @@ def _region_scan(gray: np.ndarray, homography: np.ndarray, region: Rect, referen
     if ref.shape != scan.shape:
         printed = np.ones(scan.shape, bool)
     else:
-        grow = SHARP_GROW_PX if blur_mm < SHARP_EDGE_MM else PRINT_GROW_PX
-        printed = _printed(ref, memo, key, grow)
+        printed = _printed(ref, memo, key, grow_px)
     return scan, printed, ~streak_mask(region, scan.shape, streaks)
+
+
+def off_print_darkness(gray: np.ndarray, homography: np.ndarray, region: Rect, reference: np.ndarray,
+                       levels: InkLevels, memo: dict, key: tuple, streaks: Sequence[Line]) -> np.ndarray:
+    """A region's darkness (paper 0, full ink 1) upright at NAME_PX_PER_MM, 0 wherever the blank print
+    is (grown by PRINT_GROW_PX whatever the scan's blur, so two scans of one sheet leave out the same
+    pixels) and on `streaks`: what a hand drew there, as the duplicate signature keeps it. `key` memoises
+    the print."""
+    scan, printed, seen = _region_scan(gray, homography, region, reference, PRINT_GROW_PX, memo, key, streaks)
+    dark = np.clip((levels.paper - scan.astype(np.float32)) / max(levels.contrast, 1.0), 0.0, 1.0)
+    dark[printed | ~seen] = 0.0
+    return dark
 
 
 def _cell_scan(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray, blur_mm: float,
@@ -303,8 +319,8 @@ def _cell_scan(gray: np.ndarray, homography: np.ndarray, cell: NameCell, referen
     levels (_cell_ink, _straight_off_print)."""
     r = cell.rect
     region = Rect(r.x + CELL_INSET_MM, r.y - CELL_GROW_MM, r.w - 2 * CELL_INSET_MM, r.h + 2 * CELL_GROW_MM)
-    return _region_scan(gray, homography, region, reference, blur_mm, memo, ("strike-cell", cell.contest_id,
-                                                                             cell.row_id), streaks)
+    return _region_scan(gray, homography, region, reference, print_grow_px(blur_mm), memo,
+                        ("strike-cell", cell.contest_id, cell.row_id), streaks)
 
 
 def _raw_ink(region_scan: tuple[np.ndarray, np.ndarray, np.ndarray], levels: InkLevels) -> np.ndarray:
@@ -619,7 +635,7 @@ def ink_beside_name(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ro
     are bridged: BRIDGE_MM); specks count only from BESIDE_PIECE_MM2 of ink or BESIDE_PIECE_MM long."""
     s = NAME_PX_PER_MM
     region = Rect(row.x, cell.rect.y + BESIDE_RULE_MM, row.w, cell.rect.h - 2 * BESIDE_RULE_MM)  # clear of the rules
-    row_scan = _region_scan(gray, homography, region, reference, blur_mm, memo,
+    row_scan = _region_scan(gray, homography, region, reference, print_grow_px(blur_mm), memo,
                             ("strike-row", cell.contest_id, cell.row_id), streaks)
     ink = _new_ink(_raw_ink(row_scan, levels.lighter(FAINT_SHARE)), row_scan[1])
     if not ink.any():
