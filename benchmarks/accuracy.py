@@ -19,9 +19,12 @@ Then, per grey profile, the doubts that must reach a person (issue 10): light pe
 outside it sending its row to review, a line through a printed text of a choose/yes-no contest
 sending the sheet to review; and plain sheets (one clear mark a row, nothing else) sent to review.
 Last, the duplicate check on single-mark 3-box ballots: re-scans found, different voters never taken
-for one sheet (all pairs within a box, and through the index), and its cost per sheet.
+for one sheet (all pairs within a box, and through the index), and its cost per sheet; with
+`--dup-ballot crossout` on the party's cross-out ballot instead, whose sheets the check tells apart by
+the stamp (a strike hides in the letters it crosses), all pairs compared.
 
     python benchmarks/accuracy.py --sheets 0 --doubt 40 --duplicates 1000 --profile office-scanner
+    python benchmarks/accuracy.py --sheets 0 --doubt 0 --duplicates 400 --rescans 100 --dup-ballot crossout
 """
 
 from __future__ import annotations
@@ -107,7 +110,9 @@ def _reader():
         from omr.read.pipeline import TemplateBook
 
         templates = [load_template(p) for p in TEMPLATES]
-        _READER.update(templates=templates, book=TemplateBook.from_templates(templates), profile=load_profile())
+        crossout = [load_template(p) for p in CROSSOUT]
+        _READER.update(templates=templates, crossout=crossout, profile=load_profile(),
+                       book=TemplateBook.from_templates(templates + crossout))
     return _READER
 
 
@@ -182,20 +187,26 @@ def _rate(n: int, d: int) -> str:
     return f"{n}/{d}" if d else "-"
 
 
-def _dup_job(job: tuple[int, int, str, bool]) -> tuple[int, bytes, bytes]:
-    """A single-mark 3-box ballot (the seed ballot: one person, three boxes; an X by its own voter)
+def _dup_job(job: tuple[int, int, str, bool, str]) -> tuple[int, bytes, bytes]:
+    """A single-mark 3-box ballot (the seed ballot: one person, three boxes; an X by its own voter), or
+    with `ballot` "crossout" the party's cross-out ballot (names struck by its own voter, stamped by hand),
     and, when asked, the same sheet through the scanner again: their signatures."""
-    seed, index, profile, rescan = job
+    seed, index, profile, rescan, ballot = job
     r = _reader()
-    seed_template = next(t for t in r["templates"] if t.id.startswith("tin-nhiem-cdyt"))
-    sim = S.Simulator(r["templates"], seed)
-    page = sim.ballot(index, seed_template, profile, behaviours=("normal",), kinds=["x"])[0]
+    if ballot == "crossout":
+        party = next(t for t in r["crossout"] if t.id.startswith("bau-bch-cdyt"))
+        sim = S.Simulator([party], seed)
+        page = sim.ballot(index, party, profile, behaviours=("normal",))[0]
+    else:
+        seed_template = next(t for t in r["templates"] if t.id.startswith("tin-nhiem-cdyt"))
+        sim = S.Simulator(r["templates"], seed)
+        page = sim.ballot(index, seed_template, profile, behaviours=("normal",), kinds=["x"])[0]
     again = _read(sim.rescan(page, profile, index)).signature if rescan else b""
     return index, _read(page).signature, again
 
 
-def run_duplicates(profile: str, ballots: int, rescans: int, jobs: int, seed: int) -> dict:
-    work = [(seed, i, profile, i < rescans) for i in range(ballots)]
+def run_duplicates(profile: str, ballots: int, rescans: int, jobs: int, seed: int, ballot: str = "seed") -> dict:
+    work = [(seed, i, profile, i < rescans, ballot) for i in range(ballots)]
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
         reads = sorted(pool.imap_unordered(_dup_job, work, chunksize=8))
     index = D.DuplicateIndex()
@@ -372,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duplicates", type=int, default=1000, help="single-mark 3-box ballots per profile (0: none)")
     ap.add_argument("--rescans", type=int, default=100, help="of which re-fed through the scanner")
     ap.add_argument("--dup-profile", default="office-scanner,phone,faint,1bit")
+    ap.add_argument("--dup-ballot", choices=("seed", "crossout"), default="seed",
+                    help="the duplicate check on the seed ballot (an X in one of 3 boxes) or on the party's "
+                         "cross-out ballot (told apart by the stamp pressed by hand and the paper)")
     ap.add_argument("--crossout", type=int, default=0, metavar="N",
                     help="also N cross-out election ballots a profile (0: none); with --sheets 0, only them")
     args = ap.parse_args(argv)
@@ -392,12 +406,16 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
             status |= bool(g("flips", 0))
     if args.duplicates:
-        print(f"duplicates: single-mark 3-box ballots, each X by its own voter; the first {args.rescans} re-fed")
+        what = "cross-out ballots, each struck by its own voter and stamped by hand" if args.dup_ballot == "crossout" \
+            else "single-mark 3-box ballots, each X by its own voter"
+        pairs = "stamped pairs" if args.dup_ballot == "crossout" else "same-box pairs"
+        print(f"duplicates: {what}; the first {args.rescans} re-fed")
         for profile in args.dup_profile.split(","):
-            d = run_duplicates(profile, args.duplicates, min(args.rescans, args.duplicates), args.jobs, args.seed)
+            d = run_duplicates(profile, args.duplicates, min(args.rescans, args.duplicates), args.jobs, args.seed,
+                               args.dup_ballot)
             cost = ", ".join(f"{ms:.3f} ms/sheet at {n}" for n, ms in d["cost_ms"].items())
             print(f"{profile:15} rescans found {d['found']}/{d['rescans']}; false: {d['false_index']} through the "
-                  f"index, {d['false_pairs']} of {d['pairs']} same-box pairs of the first {d['pair_ballots']} ballots "
+                  f"index, {d['false_pairs']} of {d['pairs']} {pairs} of the first {d['pair_ballots']} ballots "
                   f"compared in full (ink likeness at "
                   f"most {d['max_ink']}); {d['comparisons_per_lookup']} comparisons a look-up; {cost}", flush=True)
             status |= bool(d["false_index"] or d["false_pairs"])
