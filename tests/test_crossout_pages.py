@@ -232,9 +232,11 @@ def test_a_ballot_printed_on_both_sides_is_one_card_in_the_audit_files(long, sca
     the two sides of one ballot card. Arlo's manifest counts cards, so it counts 4 here (A, B and C both
     sides each; D's lone page 1, rejected by a person, is in the box too), not the 7 pages; the Dominion CVR
     file has one line per card, the votes of both sides on it, which Arlo's reader totals as the tally
-    does; cvr.json gives both sides the card's number and the ballot's id. Printed on two sheets (the
+    does; cvr.json has one record per card (NIST's BallotSheetId counts sheets of paper), both sides'
+    images in it. Printed on two sheets (the
     template as bundled), the same scans are 7 cards. Scanned back first, the two sides are still one card."""
-    from test_export_consumers import read_arlo_manifest, read_dominion
+    import jsonschema
+    from test_export_consumers import SCHEMA, check_nist_references_and_arithmetic, read_arlo_manifest, read_dominion
 
     from omr.reports import render_reports
     from omr.reports.arlo import choice_names, crossout_contest_name
@@ -254,10 +256,21 @@ def test_a_ballot_printed_on_both_sides_is_one_card_in_the_audit_files(long, sca
     names = dict(zip(c.row_ids, choice_names(c)))
     assert read["totals"][crossout_contest_name(duplex, c)] == {names[x.row_id]: x.votes for x in e.candidates}
     assert sum(x.votes for x in e.candidates) > 0
-    records = {int(r["BallotImage"][0]["Location"].rpartition("=")[2]): r
-               for r in json.loads(reports["cvr.json"])["CVR"]}
-    assert [records[p]["BatchSequenceId"] for p in sorted(records)] == [1, 1, 2, 2, 3, 3, 4]
-    assert records[1]["BallotAuditId"] == records[2]["BallotAuditId"] != records[3]["BallotAuditId"]
+    report = json.loads(reports["cvr.json"])
+    schema = jsonschema.Draft4Validator(json.loads(SCHEMA.read_text(encoding="utf-8")),
+                                        format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+    assert not list(schema.iter_errors(report))
+    check_nist_references_and_arithmetic(report)
+    records = {tuple(sorted({int(i["Location"].rpartition("=")[2]) for i in r["BallotImage"]})): r
+               for r in report["CVR"]}  # a record a sheet of paper: both sides' images
+    assert sorted(records) == [(1, 2), (3, 4), (5, 6), (7,)]
+    assert [records[p]["BatchSequenceId"] for p in sorted(records)] == [1, 2, 3, 4]
+    assert {r["BallotSheetId"] for r in records.values()} == {"1"}
+    assert len({r["BallotAuditId"] for r in records.values()}) == 4
+    for r in (records[(1, 2)], records[(3, 4)], records[(5, 6)]):  # the cross-out contest once, whole
+        for snap in r["CVRSnapshot"]:
+            (contest,) = snap["CVRContest"]
+            assert len(contest["CVRContestSelection"]) == len(c.candidates), (r["BallotImage"], snap["Type"])
 
     sheets = render_reports(tally_reads(reads, {(7, None, None): reject}, [long], issued=4, collected=4))
     manifest = read_arlo_manifest(sheets["manifest.csv"], "BALLOT_COMPARISON")

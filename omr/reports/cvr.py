@@ -1,4 +1,4 @@
-"""cvr.json: NIST SP 1500-103 cast vote records (JSON), one per ballot sheet read.
+"""cvr.json: NIST SP 1500-103 cast vote records (JSON), one per sheet of paper read.
 
 - Three snapshots, as VVSG and VxSuite keep them: ``original`` (every box as read: its score as
   ``MarkMetricValue``, ``HasIndication`` marked/blank/marginal, nothing allocated yet),
@@ -10,9 +10,11 @@
   votes allocated = VotesAllowed (1 for confidence and yes/no): see :func:`contest_record`.
 - ``BatchId``/``BatchSequenceId`` are the ballot manifest's batch and card number
   (:mod:`omr.reports.batches`), ``BallotAuditId`` links the sheets of one ballot, ``BallotSheetId``
-  is the page. ``BallotImage`` gives the scanned file (path relative to the folder of the scans, and
-  page) with the SHA-256 of the file's bytes, and the SHA-256 of the decoded pixels under its own
-  name (``ballot-omr-pixels-sha-256``), which an auditor recomputes from any copy of the scan.
+  is the sheet of paper: the page, or for a ballot printed on both sides (the template's ``duplex``)
+  the sheet whose two sides are one record. ``BallotImage`` gives each scanned page (its file, path
+  relative to the folder of the scans, and page) with the SHA-256 of the file's bytes, and the SHA-256
+  of the decoded pixels under its own name (``ballot-omr-pixels-sha-256``), which an auditor recomputes
+  from any copy of the scan.
 - Record ids are stable across re-runs and unrelated to scan order: ``HMAC-SHA256(key, template
   fingerprint + image hash)`` with a fixed, published key; records are sorted by id. Batch and
   card number do say where a sheet was in the pile, as any audit needs; the pile is the ballot box's,
@@ -245,13 +247,9 @@ def _images(sheet: SheetOutcome, folder: str) -> list[dict[str, Any]]:
     return images
 
 
-def cvr_record(sheet: SheetOutcome, template: Template, place: tuple[Batch, int] | None = None,
-               ballot_id: str | None = None, folder: str = "",
-               crossout_rows: tuple[RowOutcome, ...] | None = None) -> dict[str, Any]:
-    """One sheet's record. `crossout_rows`: the rows of a cross-out ballot whose list is on several pages,
-    given for its first sheet (the contest is recorded once, whole, there) and empty for the others."""
-    fp = fingerprint(template)
-    rid = cvr_id(fp, sheet.image_sha256)
+def _contests(sheet: SheetOutcome, template: Template,
+              crossout_rows: tuple[RowOutcome, ...] | None) -> tuple[list[dict], list[dict], list[dict]]:
+    """One sheet's contests in the original, interpreted and modified snapshots (see cvr_record)."""
     contests = {c.id: c for c in template.contests}
     rejected = sheet.outcome == REJECTED_BY_REVIEWER
     original, interpreted, modified = [], [], []
@@ -276,37 +274,59 @@ def cvr_record(sheet: SheetOutcome, template: Template, place: tuple[Batch, int]
         else:
             modified.append(contest_record(cid, row.marks, row.status, row.choices, row.codes, allowed,
                                            row.decision is not None))
+    return original, interpreted, modified
+
+
+def cvr_record(sides: tuple[SheetOutcome, ...], template: Template, place: tuple[Batch, int] | None = None,
+               ballot_id: str | None = None, folder: str = "",
+               crossout_rows: tuple[tuple[RowOutcome, ...] | None, ...] | None = None) -> dict[str, Any]:
+    """One sheet of paper's record: a page's, or both sides' of a ballot printed on both sides of one
+    sheet (`duplex`), their contests and images in one record, as NIST counts sheets (BallotSheetId).
+    `crossout_rows`, a side each: the rows of a cross-out ballot whose list is on several pages, given for
+    its first page (the contest is recorded once, whole, there) and empty for the others."""
+    sides = tuple(sorted(sides, key=lambda s: s.template_page or 1))
+    front = sides[0]
+    rid = cvr_id(fingerprint(template), front.image_sha256)
+    original, interpreted, modified = [], [], []
+    for side, rows in zip(sides, crossout_rows or (None,) * len(sides)):
+        o, i, m = _contests(side, template, rows)
+        original += o
+        interpreted += i
+        modified += m
     snapshots: list[dict[str, Any]] = [
         {"@id": f"{rid}/original", "@type": "CVR.CVRSnapshot", "Type": "original", "CVRContest": original}]
     machine: dict[str, Any] = {"@id": f"{rid}/interpreted", "@type": "CVR.CVRSnapshot", "Type": "interpreted",
                                "CVRContest": interpreted}
-    if sheet.machine_status != "ok":
+    if any(side.machine_status != "ok" for side in sides):
         machine["Status"] = ["needs-adjudication"]
         machine["Annotation"] = [{"@type": "CVR.Annotation", "Message": sorted(
-            {r.code for r in sheet.reasons} | {code for r in sheet.rows if r.machine_status != VALID
-                                               for code in r.machine_codes})}]
+            {r.code for side in sides for r in side.reasons}
+            | {code for side in sides for r in side.rows if r.machine_status != VALID for code in r.machine_codes})}]
     snapshots.append(machine)
-    if sheet.decisions:
+    pending = any(side.pending for side in sides)
+    if any(side.decisions for side in sides):
         snap: dict[str, Any] = {"@id": f"{rid}/modified", "@type": "CVR.CVRSnapshot", "Type": "modified",
                                 "CVRContest": modified}
-        if sheet.pending:
+        if pending:
             snap["Status"] = ["needs-adjudication"]
-        snap["Annotation"] = _annotations(sheet)
+        snap["Annotation"] = [note for side in sides for note in _annotations(side)]
         snapshots.append(snap)
-    elif sheet.pending:
+    elif pending:
         machine["Status"] = ["needs-adjudication"]
+    page = front.template_page or 1
     record: dict[str, Any] = {
         "@type": "CVR.CVR", "UniqueId": rid, "ElectionId": f"election/{template.id}", "BallotStyleId": template.id,
-        "BallotSheetId": str(sheet.template_page or 1), "CreatingDeviceId": DEVICE_ID,
+        "BallotSheetId": str((page + 1) // 2 if template.duplex else page), "CreatingDeviceId": DEVICE_ID,
     }
     if ballot_id:
         record["BallotAuditId"] = ballot_id
-    if sheet.serial is not None:
-        record["BallotPrePrintedId"] = str(sheet.serial)
+    if front.serial is not None:
+        record["BallotPrePrintedId"] = str(front.serial)
     if place is not None:
         record["BatchId"] = place[0].name
         record["BatchSequenceId"] = place[1]
-    record.update(BallotImage=_images(sheet, folder), CVRSnapshot=snapshots, CurrentSnapshotId=snapshots[-1]["@id"])
+    record.update(BallotImage=[image for side in sides for image in _images(side, folder)], CVRSnapshot=snapshots,
+                  CurrentSnapshotId=snapshots[-1]["@id"])
     return record
 
 
@@ -327,8 +347,14 @@ def cvr_report(tally: Tally) -> dict[str, Any]:
     places, ballots = card_places(batches), ballot_ids(batches)
     sheets = [s for s in tally.sheets if s.outcome in (COUNTED, REJECTED_BY_REVIEWER) and s.fingerprint in by_fp]
     folder = scans_folder(sheets)
-    records = [cvr_record(s, by_fp[s.fingerprint], places.get((s.source, s.page)), ballots.get((s.source, s.page)),
-                          folder, _ballot_rows(s, sheets)) for s in sheets]
+    recorded = {(s.source, s.page) for s in sheets}
+    paper = [card for b in batches for card in b.cards if len(card) > 1
+             and all((s.source, s.page) in recorded for s in card)]  # both sides of a duplex card: one record
+    on_paper = {(s.source, s.page) for card in paper for s in card}
+    records = [cvr_record(card, by_fp[card[0].fingerprint], places.get((card[0].source, card[0].page)),
+                          ballots.get((card[0].source, card[0].page)), folder,
+                          tuple(_ballot_rows(s, sheets) for s in sorted(card, key=lambda s: s.template_page or 1)))
+               for card in [*paper, *((s,) for s in sheets if (s.source, s.page) not in on_paper)]]
     records.sort(key=lambda r: r["UniqueId"])
     decided = any(s.decisions for s in tally.sheets)
     report: dict[str, Any] = {
@@ -347,7 +373,8 @@ def cvr_report(tally: Tally) -> dict[str, Any]:
                       "(height x width header, then the grey bytes)",
                       "BatchId and BatchSequenceId: the ballot manifest's batch and card number (manifest.csv); "
                       "BallotAuditId: the ballot the sheet belongs to (its sheets share it); BallotSheetId: the "
-                      "page of the ballot",
+                      "sheet of paper within the ballot (its page; a ballot printed on both sides: both sides in "
+                      "one record, two images)",
                       "Snapshots: original (the boxes as read, no rule applied), interpreted (the machine's reading "
                       "under the contest rules), modified (after the committee's decisions, when any); "
                       "CurrentSnapshotId is the one counted",
