@@ -327,6 +327,46 @@ def test_a_scan_file_changed_after_the_scan_is_never_shown(tmp_path: Path) -> No
         srv.close()
 
 
+def test_a_ballot_fed_twice_the_other_way_round_is_shown_beside_its_first_scan_upright(tmp_path: Path) -> None:
+    """A cross-out ballot scanned upright, then fed again upside down: the copy waits for a person, and the
+    screen shows the two scans side by side both upright (turned by quarter turns, pixels as scanned), so
+    the stamps and strikes can be compared; the scan itself stays available as stored."""
+    import numpy as np
+
+    party_path = ROOT / "ballot_templates" / "bau-bch-cdyt-dong-nai-2025.yaml"
+    party = load_template(party_path)
+    sim = S.Simulator([party], seed=5)
+    first = sim.ballot(0, party, "clean", behaviours=("normal",), overrides={"rotation": 0})[0]
+    again = sim.rescan(first, "clean", 0)
+    S.write_pages([first], tmp_path, "a.pdf", "pdf")
+    S.write_pages([_with_pixels(again, np.ascontiguousarray(np.rot90(again.scan.pixels, 2)))], tmp_path, "b.pdf",
+                  "pdf")
+    db = tmp_path / "r.sqlite"
+    with Store(db) as store:
+        scan([str(tmp_path / "a.pdf"), str(tmp_path / "b.pdf")], store,
+             ScanOptions((party,), (str(party_path),), load_profile(), jobs=1))
+        items = {Path(i.read.source).name: i for i in store.sheet_items()}
+    copy, earlier = items["b.pdf"], items["a.pdf"]
+    assert "duplicate" in {r.code for r in copy.read.reasons} and copy.read.registration.rotation == 180
+    srv = ReviewServer(db, port=0).start()
+    try:
+        c = Client(srv.port)
+        status, _, page = c.get(f"/sheet/{copy.id}")
+        assert status == 200
+        for sid in (copy.id, earlier.id):
+            assert f'src="/sheet/{sid}/original.png?upright=1"'.encode() in page
+        for item in (copy, earlier):
+            images = {}
+            for query in ("", "?upright=1"):
+                status, headers, body = c.get(f"/sheet/{item.id}/original.png{query}")
+                assert status == 200 and headers["content-type"] == "image/png"
+                images[query] = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_GRAYSCALE)
+            turns = item.read.registration.rotation // 90
+            assert np.array_equal(images["?upright=1"], np.rot90(images[""], turns))
+    finally:
+        srv.close()
+
+
 def test_bad_requests_get_a_clear_4xx_never_a_crash(server: ReviewServer, review_db: Path) -> None:
     sid, row, option = review_sheet(review_db)
     c = Client(server.port)

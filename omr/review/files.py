@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, send_file
+from flask import Blueprint, Response, abort, request, send_file
 
 from omr.ballot.fonts import FONT_FILES, font_dir
 from omr.review.context import review
@@ -51,7 +51,7 @@ def zoom_image(sheet_id: int, index: int) -> Response:
 def original_image(sheet_id: int) -> Response:
     item = _sheet_for_image(sheet_id)
     try:
-        return _png(review().reads.images.original(sheet_id, item.read))
+        return _png(review().reads.images.original(sheet_id, item.read, request.args.get("upright") == "1"))
     except ImageUnavailable as exc:
         abort(409, description=str(exc))
 

@@ -156,18 +156,21 @@ class SheetImages:
             return out
         return self.png(("zoom", sheet_id, index), make)
 
-    def original(self, sheet_id: int, read: SheetRead) -> bytes:
-        """The page as scanned (as stored in the file: not turned, not aligned), at most
-        ORIGINAL_MAX_PX on its longer side."""
+    def original(self, sheet_id: int, read: SheetRead, upright: bool = False) -> bytes:
+        """The page as scanned (as stored in the file: not aligned), at most ORIGINAL_MAX_PX on its
+        longer side; `upright`: turned by the quarter turns the scanner gave it (pixels kept as they are),
+        so that two scans of one sheet, fed different ways round, can be compared side by side."""
         def make() -> np.ndarray:
             pixels = self.pixels(sheet_id, read)
+            if upright and read.registration is not None and read.registration.rotation:
+                pixels = np.ascontiguousarray(np.rot90(pixels, read.registration.rotation // 90))
             longest = max(pixels.shape)
             if longest > ORIGINAL_MAX_PX:
                 f = ORIGINAL_MAX_PX / longest
                 pixels = cv2.resize(pixels, (int(pixels.shape[1] * f), int(pixels.shape[0] * f)),
                                     interpolation=cv2.INTER_AREA)
             return pixels
-        return self.png(("original", sheet_id), make)
+        return self.png(("original", sheet_id, upright), make)
 
 
 def _homography(read: SheetRead) -> np.ndarray:
