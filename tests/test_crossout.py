@@ -861,6 +861,20 @@ def test_a_ballot_whose_stamp_the_scan_lost_is_not_told_apart_by_what_is_left_th
         assert sheet.signature == b""
 
 
+def test_the_stamp_signature_takes_out_each_column_and_row_median_exactly():
+    """_less_median computes a median only where it can be above 0 (a line inked over half its length):
+    the same numbers as the whole median, on arrays sparse and dense."""
+    from omr.read.pipeline import _less_median
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        h, w = rng.integers(2, 50, 2)
+        dark = np.where(rng.random((h, w)) < rng.random(), rng.random((h, w)), 0.0).astype(np.float32)
+        whole = np.clip(dark - np.median(dark, axis=0, keepdims=True), 0, 1)
+        whole = np.clip(whole - np.median(whole, axis=1, keepdims=True), 0, 1)
+        assert np.array_equal(_less_median(_less_median(dark, 0), 1), whole)
+
+
 # --- the reader's harder cases: a light pen, a fold, an offset or faint stamp (issue 14) ------------
 
 def _stamp_centre(monkeypatch) -> list:

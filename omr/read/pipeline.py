@@ -121,9 +121,24 @@ def _stamp_ink(gray: np.ndarray, homography: np.ndarray, stamp: Rect, levels: In
     lines = [f.line for f in streaks if f.line is not None]
     dark = off_print_darkness(gray, homography, stamp, reference.fine, levels, reference.memo, ("signed-stamp",),
                               lines)
-    dark = np.clip(dark - np.median(dark, axis=0, keepdims=True), 0.0, 1.0)
-    dark = np.clip(dark - np.median(dark, axis=1, keepdims=True), 0.0, 1.0)
+    for axis in (0, 1):  # each column's median, then each row's: what runs through it all
+        dark = _less_median(dark, axis)
     return cv2.resize(dark, (SIGNED_STAMP_PX, SIGNED_STAMP_PX), interpolation=cv2.INTER_AREA)
+
+
+def _less_median(dark: np.ndarray, axis: int) -> np.ndarray:
+    """`dark` (0..1) less its median along `axis`, clipped at 0. Only lines inked over half their length or
+    more can have a median above 0, and only theirs are computed (a whole median costs 2.6 ms a stamp)."""
+    lines = np.flatnonzero(np.count_nonzero(dark, axis=axis) * 2 >= dark.shape[axis])  # across the other axis
+    if lines.size:
+        part = np.take(dark, lines, axis=1 - axis)
+        part = np.clip(part - np.median(part, axis=axis, keepdims=True), 0.0, 1.0)
+        dark = dark.copy()
+        if axis == 0:
+            dark[:, lines] = part
+        else:
+            dark[lines] = part
+    return dark
 
 
 def _signature(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, marks: list[tuple[Rect, MarkRead]],
