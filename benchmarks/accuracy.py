@@ -112,15 +112,15 @@ def _reader():
         templates = [load_template(p) for p in TEMPLATES]
         crossout = [load_template(p) for p in CROSSOUT]
         _READER.update(templates=templates, crossout=crossout, profile=load_profile(),
-                       book=TemplateBook.from_templates(templates + crossout))
+                       book=TemplateBook.from_templates(templates), crossout_book=TemplateBook.from_templates(crossout))
     return _READER
 
 
-def _read(page: S.SimulatedPage):
+def _read(page: S.SimulatedPage, book: str = "book"):
     from omr.read.pipeline import read_sheet
 
     r = _reader()
-    return read_sheet(page.scan.pixels, "sim", 1, r["book"], r["profile"])
+    return read_sheet(page.scan.pixels, "sim", 1, r[book], r["profile"])
 
 
 def _doubt_job(job: tuple[str, int, int, str]) -> dict[str, int]:
@@ -201,8 +201,9 @@ def _dup_job(job: tuple[int, int, str, bool, str]) -> tuple[int, bytes, bytes]:
         seed_template = next(t for t in r["templates"] if t.id.startswith("tin-nhiem-cdyt"))
         sim = S.Simulator(r["templates"], seed)
         page = sim.ballot(index, seed_template, profile, behaviours=("normal",), kinds=["x"])[0]
-    again = _read(sim.rescan(page, profile, index)).signature if rescan else b""
-    return index, _read(page).signature, again
+    book = "crossout_book" if ballot == "crossout" else "book"
+    again = _read(sim.rescan(page, profile, index), book).signature if rescan else b""
+    return index, _read(page, book).signature, again
 
 
 def run_duplicates(profile: str, ballots: int, rescans: int, jobs: int, seed: int, ballot: str = "seed") -> dict:
