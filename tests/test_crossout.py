@@ -976,6 +976,20 @@ def pencil_ballots(t: Template, seed: int, count: int, profiles: tuple[str, ...]
             yield profile, kinds, sim.ballot(index, t, profile, kinds=kinds, overrides={"folds": ()})[0]
 
 
+def test_a_double_strike_on_a_phone_photo_is_struck_not_taken_back(state, party, books):
+    """A voter who strikes with two lines, seven names on a blurred phone photo (a fold across the page too):
+    the line a strike is measured from lay on one of the two where the letters hid the other less, and the
+    other line's far edge, past the strike's reach, read as a sign the name was taken back: four went to a
+    person. A second line alongside the first, end to end, is the strike's own (dots, a tick, an x are not)."""
+    sim = Simulator([party, state], 6543)  # a page of benchmarks/accuracy.py --crossout, seed 6543
+    page = sim.ballot(86, party, "phone", behaviours=("normal", "no_stamp"))[0]
+    doubles = [b.row for b in page.expected.boxes if b.kind == "double"]
+    sheet = read(page, books[party.id])
+    got = {row.row_id: row.marks[0].state for row in sheet.rows if row.marks}
+    assert len(doubles) == 7 and all(got[r] in (MARKED, MARGINAL) for r in doubles)
+    assert [got[r] for r in doubles].count(MARGINAL) <= 1, got  # the fourth: a line fit that zigzags between both
+
+
 def test_a_light_line_that_stops_at_the_name_is_struck(state, party, books):
     """A pencil line through a name, lighter than the usual darkness sees whole, on a sharp, an office and a
     pale scan: read struck where it starts and ends near the name (from 60 % of the darkness it crosses the

@@ -435,11 +435,37 @@ def strike_line(strokes: np.ndarray) -> StrikeLine | None:
     return StrikeLine(struck, *(np.interp(struck, columns, v) for v in (middle, top, bottom)))
 
 
+SECOND_LINE_MM = (0.5, 2.0)  # a double strike's second line: this far from the middle of the first, one side,
+SECOND_LINE_SPREAD_MM = 0.35  # its pixels this near their median distance from it (it runs alongside),
+SECOND_LINE_SPAN = 0.5  # from end to end over this share of the strike's length: dots, a tick, an x do not
+
+
+def second_line(away: np.ndarray, strike: StrikeLine) -> np.ndarray:
+    """Of the ink away from a strike's line (`away`: a mask of the cell's patch), the pixels of a second
+    stroke drawn alongside it, as a double strike's (SECOND_LINE_MM, SECOND_LINE_SPREAD_MM, SECOND_LINE_SPAN),
+    which the line's reach (fit on the one of the two the letters hid less) may leave out; none otherwise."""
+    s = NAME_PX_PER_MM
+    out = np.zeros(away.shape, bool)
+    ys, xs = np.nonzero(away[:, strike.columns])
+    if ys.size == 0:
+        return out
+    offset = (ys - strike.middle[xs]) / s
+    side = np.sign(np.median(offset))
+    near = (side * offset >= SECOND_LINE_MM[0]) & (side * offset <= SECOND_LINE_MM[1])
+    if not near.any():
+        return out
+    along = near & (np.abs(offset - np.median(offset[near])) <= SECOND_LINE_SPREAD_MM)
+    if xs[along].max() - xs[along].min() + 1 < SECOND_LINE_SPAN * len(strike.columns):
+        return out
+    out[ys[along], strike.columns[xs[along]]] = True
+    return out
+
+
 def off_strike_mm2(ink: np.ndarray, strike: StrikeLine | None, name: tuple[int, int]) -> float:
-    """On a struck name, the new ink away from the strike's line (beyond STRIKE_REACH_MM of its middle) on
-    and near the name (`name`: its columns; SIGN_BEFORE_MM, SIGN_AFTER_MM, so that a scan's line along the
-    row is not measured past them): dots, a tick, an x or a circle added after the strike, the voter's
-    sign that the name is restored."""
+    """On a struck name, the new ink away from the strike's line (beyond STRIKE_REACH_MM of its middle, and
+    not a double strike's second line) on and near the name (`name`: its columns; SIGN_BEFORE_MM,
+    SIGN_AFTER_MM, so that a scan's line along the row is not measured past them): dots, a tick, an x or a
+    circle added after the strike, the voter's sign that the name is restored."""
     s = NAME_PX_PER_MM
     span = slice(max(int(name[0] - SIGN_BEFORE_MM * s), 0), int(name[1] + SIGN_AFTER_MM * s))
     if strike is None:
@@ -448,7 +474,8 @@ def off_strike_mm2(ink: np.ndarray, strike: StrikeLine | None, name: tuple[int, 
     line[np.clip(np.rint(strike.middle).astype(int), 0, ink.shape[0] - 1), strike.columns] = 1
     reach = 2 * int(round(STRIKE_REACH_MM * s)) + 1
     near = cv2.dilate(line, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach))).astype(bool)
-    return new_ink_mm2((ink & ~near)[:, span])
+    away = ink & ~near
+    return new_ink_mm2((away & ~second_line(away, strike))[:, span])
 
 
 def arms_across(ink: np.ndarray, strike: StrikeLine | None) -> int:
