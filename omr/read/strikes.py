@@ -472,6 +472,9 @@ def off_strike_mm2(ink: np.ndarray, strike: StrikeLine | None, name: tuple[int, 
         return new_ink_mm2(ink[:, span])
     line = np.zeros(ink.shape, np.uint8)
     line[np.clip(np.rint(strike.middle).astype(int), 0, ink.shape[0] - 1), strike.columns] = 1
+    if len(strike.columns) > 1:  # and its straight fit: a double strike's middle may zigzag between its lines
+        fit = np.polyval(np.polyfit(strike.columns, strike.middle, 1), strike.columns)
+        line[np.clip(np.rint(fit).astype(int), 0, ink.shape[0] - 1), strike.columns] = 1
     reach = 2 * int(round(STRIKE_REACH_MM * s)) + 1
     near = cv2.dilate(line, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach))).astype(bool)
     away = ink & ~near
