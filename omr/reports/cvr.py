@@ -280,11 +280,10 @@ def _contests(sheet: SheetOutcome, template: Template,
 def cvr_record(sides: tuple[SheetOutcome, ...], template: Template, place: tuple[Batch, int] | None = None,
                ballot_id: str | None = None, folder: str = "",
                crossout_rows: tuple[tuple[RowOutcome, ...] | None, ...] | None = None) -> dict[str, Any]:
-    """One sheet of paper's record: a page's, or both sides' of a ballot printed on both sides of one
-    sheet (`duplex`), their contests and images in one record, as NIST counts sheets (BallotSheetId).
-    `crossout_rows`, a side each: the rows of a cross-out ballot whose list is on several pages, given for
-    its first page (the contest is recorded once, whole, there) and empty for the others."""
-    sides = tuple(sorted(sides, key=lambda s: s.template_page or 1))
+    """One sheet of paper's record: a page's, or both sides' (in page order) of a ballot printed on both
+    sides of one sheet (`duplex`), their contests and images in one record, as NIST counts sheets
+    (BallotSheetId). `crossout_rows`, a side each: the rows of a cross-out ballot whose list is on several
+    pages, given for its first page (the contest is recorded once, whole, there) and empty for the others."""
     front = sides[0]
     rid = cvr_id(fingerprint(template), front.image_sha256)
     original, interpreted, modified = [], [], []
@@ -348,13 +347,14 @@ def cvr_report(tally: Tally) -> dict[str, Any]:
     sheets = [s for s in tally.sheets if s.outcome in (COUNTED, REJECTED_BY_REVIEWER) and s.fingerprint in by_fp]
     folder = scans_folder(sheets)
     recorded = {(s.source, s.page) for s in sheets}
-    paper = [card for b in batches for card in b.cards if len(card) > 1
-             and all((s.source, s.page) in recorded for s in card)]  # both sides of a duplex card: one record
-    on_paper = {(s.source, s.page) for card in paper for s in card}
-    records = [cvr_record(card, by_fp[card[0].fingerprint], places.get((card[0].source, card[0].page)),
-                          ballots.get((card[0].source, card[0].page)), folder,
-                          tuple(_ballot_rows(s, sheets) for s in sorted(card, key=lambda s: s.template_page or 1)))
-               for card in [*paper, *((s,) for s in sheets if (s.source, s.page) not in on_paper)]]
+    duplex = [tuple(sorted(card, key=lambda s: s.template_page or 1)) for b in batches for card in b.cards
+              if len(card) > 1 and all((s.source, s.page) in recorded for s in card)]  # both sides: one record
+    on_duplex = {(s.source, s.page) for card in duplex for s in card}
+    records = []
+    for sides in [*duplex, *((s,) for s in sheets if (s.source, s.page) not in on_duplex)]:
+        where = (sides[0].source, sides[0].page)
+        records.append(cvr_record(sides, by_fp[sides[0].fingerprint], places.get(where), ballots.get(where), folder,
+                                  tuple(_ballot_rows(s, sheets) for s in sides)))
     records.sort(key=lambda r: r["UniqueId"])
     decided = any(s.decisions for s in tally.sheets)
     report: dict[str, Any] = {
