@@ -141,13 +141,13 @@ def _less_median(dark: np.ndarray, axis: int) -> np.ndarray:
     return dark
 
 
-def _signature(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, marks: list[tuple[Rect, MarkRead]],
-               levels: InkLevels, reference: PageReference, bilevel: bool, stamped: bool,
+def _signature(gray: np.ndarray, homography: np.ndarray, marks: list[tuple[Rect, MarkRead]],
+               levels: InkLevels, reference: PageReference, bilevel: bool, stamp: Rect | None,
                streaks: list[Finding]) -> bytes:
     """What tells this physical sheet from every other (see omr.read.duplicates): the voter's ink inside
     each marked box at 0.125 mm after registration, and the texture of a few windows of blank paper (none
     on a 1-bit scan, whose threshold erased it). Empty when nothing is marked. A cross-out page with no
-    box marked keeps its stamp's ink instead (_stamp_ink), when the stamp was read present (`stamped`),
+    box marked keeps its stamp's ink instead (_stamp_ink), when the stamp was read present (`stamp`: its area),
     judged by the boxes' bars: two ballots' stamps were at most 0.92 alike over 170,000 simulated pairs
     (benchmarks/accuracy.py --dup-ballot crossout), where ink alone must reach 0.985."""
     s = float(duplicates.INK_PX_PER_MM)
@@ -160,8 +160,8 @@ def _signature(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, marks: 
         found = Rect(rect.x + mark.dx_mm, rect.y + mark.dy_mm, rect.w, rect.h)  # where the printed box is
         patch = upright_patch(gray, homography, found.grow(-duplicates.INK_INSET_MM), s).astype(np.float32)
         boxes.append((index, np.clip((levels.paper - patch) / max(levels.contrast, 1.0), 0, 1)))
-    if not boxes and pl.stamp is not None and stamped:  # numbered after the boxes
-        boxes = [(len(marks), _stamp_ink(gray, homography, pl.stamp, levels, reference, streaks))]
+    if not boxes and stamp is not None:  # numbered after the boxes
+        boxes = [(len(marks), _stamp_ink(gray, homography, stamp, levels, reference, streaks))]
     if not boxes:
         return b""
     if "paper_windows" not in reference.memo:
@@ -335,8 +335,8 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
         serial=code.serial, registration=registration, rows=tuple(rows), metrics=metrics,
         # the paper windows are the plain page's: a test sheet's reference shares its memo but masks its
         # footer, and windows chosen on it would depend on whether a test sheet came first in the process
-        signature=_signature(gray, pt.homography, pl, measured, levels, book.reference(code.fingerprint, code.page),
-                             bilevel, stamp_state == STAMP_PRESENT, streaks),
+        signature=_signature(gray, pt.homography, measured, levels, book.reference(code.fingerprint, code.page),
+                             bilevel, pl.stamp if stamp_state == STAMP_PRESENT else None, streaks),
     )
     if trace is not None:
         trace.read = read
