@@ -29,7 +29,7 @@ from omr.read.inspect import (
     ink_mask,
     straight_strokes,
 )
-from omr.read.marks import InkLevels
+from omr.read.marks import InkLevels, raw_darkness
 from omr.read.results import BLANK, MARGINAL, MARKED
 
 CELL_GROW_MM = 0.8  # past the cell's ruled borders: a stroke along the line between two rows counts for both
@@ -308,7 +308,7 @@ def off_print_darkness(gray: np.ndarray, homography: np.ndarray, region: Rect, r
     pixels) and on `streaks`: what a hand drew there, as the duplicate signature keeps it. `key` memoises
     the print."""
     scan, printed, seen = _region_scan(gray, homography, region, reference, PRINT_GROW_PX, memo, key, streaks)
-    dark = np.clip((levels.paper - scan.astype(np.float32)) / max(levels.contrast, 1.0), 0.0, 1.0)
+    dark = np.clip(raw_darkness(scan, levels.black, levels.paper), 0.0, 1.0)
     dark[printed | ~seen] = 0.0
     return dark
 
