@@ -149,11 +149,49 @@ def test_a_person_rejects_the_ballot_missing_a_page_and_it_is_invalid(long, scan
     assert not [d for d in t.reconciliation.discrepancies if d.code == "ballot-page-missing"]
 
 
-def test_pages_scanned_back_first_still_make_one_ballot(long, scanned):
-    """A duplex scanner that gives the back first: page 2 then page 1 of the same ballot."""
+def test_a_card_fed_turned_over_still_makes_one_ballot(long, scanned):
+    """Printed on both sides of one card (`duplex`), a card taken from the box turned over gives its back
+    first: page 2 then page 1 are one ballot. Printed on two sheets, pages out of order are not joined:
+    each waits for a person as a ballot lacking a page."""
     reads = [(1, replace(scanned[1], page=1)), (2, replace(scanned[0], page=2))]
-    (e,) = tally_reads(reads, {}, [long], issued=1, collected=1).elections
+    (e,) = tally_reads(reads, {}, [replace(long, duplex=True)], issued=1, collected=1).elections
     assert (e.valid, e.invalid, e.pending) == (1, 0, 0) and e.piles == {9: 1}
+    t = tally_reads(reads, {}, [long], issued=1, collected=1)
+    assert (t.elections[0].valid, t.elections[0].pending) == (0, 2) and t.provisional
+    assert [s.pending for s in t.sheets] == [("ballot-page-missing",)] * 2
+
+
+def test_a_page_fed_twice_is_not_joined_to_the_next_voters_ballot(long, book, scanned):
+    """Ballot A's page 2 fed again after A, then ballot B: A2' B1 once made one ballot (B1's names with
+    A's page 2 counted as a valid ballot) and B2 was left alone, so a person rejecting the lone page lost
+    B's page 2 and kept A's page 2 twice. Pages on sheets of their own come in page order, so A2' is the
+    page alone: a person rejects it as a copy and A and B count as they were voted. (Printed on both sides
+    of a card, a page cannot be fed again alone: a duplex scanner gives both sides of the card again.)"""
+    lay = layout(long)
+    sim = Simulator([long], seed=41)
+    page_2 = scan(sim, long, 0, 2, kinds_leaving(len(lay.pages[1].strike_cells), {0, 1, 3, 5, 7, 9}))
+    again = sim.rescan(page_2, "clean", 1)  # the same paper through the scanner again
+    fed_again = read_sheet(again.scan.pixels, "lot-1.pdf", 3, book, PROFILE, dpi=again.scan.dpi)
+    assert fed_again.image_sha256 != scanned[1].image_sha256 and fed_again.status == "ok"
+    assert not fed_again.signature  # page 2 has no stamp: nothing to find the copy by
+    sheets = [scanned[0], scanned[1], fed_again, scanned[2], scanned[3]]  # A1 A2 A2' B1 B2
+    reads = [(i + 1, replace(r, page=i + 1)) for i, r in enumerate(sheets)]
+    t = tally_reads(reads, {}, [long], issued=2, collected=2)
+    (e,) = t.elections
+    assert (e.valid, e.pending) == (2, 1) and t.provisional
+    assert [s.pending for s in t.sheets] == [(), (), ("ballot-page-missing",), (), ()]
+    assert [s.ballot for s in t.sheets] == ["lot-1.pdf#1", "lot-1.pdf#1", "lot-1.pdf#3", "lot-1.pdf#4",
+                                            "lot-1.pdf#4"]
+    copy = Decision(1, 3, "sheet", None, None, "reject-sheet", (), "duplicate", "Tổ trưởng", "",
+                    "2026-03-15T20:00:00", {}, None)
+    decided = tally_reads(reads, {(3, None, None): copy}, [long], issued=2, collected=2)
+    (e,) = decided.elections
+    alone = tally_reads([(i + 1, r) for i, r in enumerate(scanned[:4])], {}, [long], issued=2,
+                        collected=2).elections[0]
+    assert (e.valid, e.invalid, e.pending) == (2, 0, 0) and not decided.provisional
+    assert {c.row_id: c.votes for c in e.candidates} == {c.row_id: c.votes for c in alone.candidates}
+    assert e.piles == alone.piles == {9: 1, 4: 1}
+    assert not [d for d in decided.reconciliation.discrepancies if d.severity == "error"]
 
 
 def scan_a_lone_page(long, folder: Path) -> tuple[Path, Path]:

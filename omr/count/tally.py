@@ -572,29 +572,37 @@ def _machine_verdict(c: Contest, rows: Sequence[RowOutcome], first_codes: set[st
     return {"machine_status": verdict.status, "machine_codes": (verdict.code,) if verdict.code else ()}
 
 
-def ballot_groups(sheets: Sequence[tuple[str, int, int | None]], pages: int) -> list[list[int]]:
+def ballot_groups(sheets: Sequence[tuple[str, int, int | None]], pages: int, duplex: bool = False) -> list[list[int]]:
     """The sheets of each ballot of a template of `pages` pages, as indexes into `sheets` ((file, page in
     the file, template page), in file and page order): a ballot's pages are scanned one after the other in
-    one file (a duplex sheet's two sides, or stapled sheets), in any order; nothing else ties them (no
-    number on the paper links a ballot to anyone). The tally and the review screen group by this."""
+    one file, in the ballot's page order; nothing else ties them (no number on the paper links a ballot to
+    anyone). Printed on both sides (`duplex`), a card fed turned over gives its back first: its two sides
+    make one card in either order. Any other page out of order starts a ballot of its own (a page fed
+    twice, or a ballot fed back to front, goes to a person as a ballot lacking a page), never the next
+    voter's ballot's pages joined to it. The tally and the review screen group by this."""
     groups: list[list[int]] = []
     for i, (source, page, template_page) in enumerate(sheets):
-        if groups:
-            last_source, last_page, _ = sheets[groups[-1][-1]]
+        if groups and template_page is not None:
+            last_source, last_page, last_template_page = sheets[groups[-1][-1]]
             have = {sheets[j][2] for j in groups[-1]}
+            in_order = all(p is not None and p < template_page for p in have)
+            other_side = (duplex and last_template_page is not None
+                          and (min(template_page, last_template_page) % 2, abs(template_page - last_template_page))
+                          == (1, 1) and all(p is not None and p < min(template_page, last_template_page)
+                                            for p in have - {last_template_page}))
             if (len(groups[-1]) < pages and last_source == source and page == last_page + 1
-                    and template_page not in have):
+                    and template_page not in have and (in_order or other_side)):
                 groups[-1].append(i)
                 continue
         groups.append([i])
     return groups
 
 
-def _ballot_groups(outcomes: Sequence[SheetOutcome], fp: str, pages: int) -> list[list[int]]:
+def _ballot_groups(outcomes: Sequence[SheetOutcome], fp: str, pages: int, duplex: bool) -> list[list[int]]:
     """The sheets of each ballot of a template among the sheets counted or rejected by a person."""
     mine = [i for i, s in enumerate(outcomes) if s.fingerprint == fp and s.outcome in (COUNTED, REJECTED_BY_REVIEWER)]
     keys = [(outcomes[i].source, outcomes[i].page, outcomes[i].template_page) for i in mine]
-    return [[mine[j] for j in group] for group in ballot_groups(keys, pages)]
+    return [[mine[j] for j in group] for group in ballot_groups(keys, pages, duplex)]
 
 
 def _judge_crossout_ballots(outcomes: list[SheetOutcome], known: Mapping[str, Template]) -> list[SheetOutcome]:
@@ -606,7 +614,7 @@ def _judge_crossout_ballots(outcomes: list[SheetOutcome], known: Mapping[str, Te
             if c.kind != "crossout":
                 continue
             pages = len(_pages_of(t))
-            for group in _ballot_groups(out, fp, pages):
+            for group in _ballot_groups(out, fp, pages, t.duplex):
                 for i, s in zip(group, _crossout_outcomes(c, [out[i] for i in group], pages)):
                     out[i] = s
     return out

@@ -267,10 +267,14 @@ MESSAGES: dict[str, dict[str, str]] = {
                              "có gì được lưu.",
                        "en": "This ballot lacks a page, so it cannot be counted: rescan the whole ballot, or reject "
                              "it. Nothing was saved."},
-    "page_missing_help": {"vi": "Phiếu thiếu trang không đếm được: quét lại cả phiếu (các trang liền nhau trong một "
-                                "tệp), hoặc loại phiếu nếu thật sự thiếu trang.",
+    "page_missing_help": {"vi": "Phiếu thiếu trang không đếm được: quét lại cả phiếu (các trang liền nhau, theo thứ "
+                                "tự trang, trong một tệp), hoặc loại phiếu nếu thật sự thiếu trang. Nếu đây là một "
+                                "trang đã quét trong phiếu khác rồi bị đưa vào máy lần nữa, loại với lý do \u201cCùng "
+                                "một phiếu bị quét hai lần\u201d.",
                           "en": "A ballot lacking a page cannot be counted: rescan the whole ballot (its pages one "
-                                "after the other in one file), or reject it if the page is really lost."},
+                                "after the other, in page order, in one file), or reject it if the page is really "
+                                "lost. If this page was scanned with another ballot and fed again, reject it as "
+                                "\u201cThe same sheet scanned twice\u201d."},
     "choices_over": {"vi": "Đã đánh dấu {n}, tối đa được {max}.", "en": "{n} ticked, at most {max} allowed."},
     "scan_missing_title": {"vi": "Không tìm thấy tệp quét của phiếu này",
                            "en": "The scan file of this sheet is not found"},

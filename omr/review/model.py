@@ -376,8 +376,10 @@ def lacking_pages(items: list[StoredSheet], shelf: TemplateShelf) -> dict[int, S
         if _paged_crossout(shelf.get(read.fingerprint)) and not read.test and read.status != SHEET_REJECTED:
             by_fp.setdefault(read.fingerprint, []).append((sid, read))
     for fp, sheets in by_fp.items():
-        pages = len(shelf.get(fp).layout.pages)
-        for group in ballot_groups([(r.source, r.page, r.template_page) for _, r in sheets], pages):
+        info = shelf.get(fp)
+        pages = len(info.layout.pages)
+        for group in ballot_groups([(r.source, r.page, r.template_page) for _, r in sheets], pages,
+                                   info.template.duplex):
             if len(group) == pages:
                 continue
             have = sorted(sheets[i][1].template_page or 0 for i in group)
