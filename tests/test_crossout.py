@@ -372,6 +372,47 @@ def test_a_line_right_over_a_rule_goes_to_a_person_however_long(state, books, pr
         assert got[:1] + got[3:] == ["blank"] * (len(got) - 2), (offset, share, got)
 
 
+def test_a_line_along_a_rule_on_a_1bit_scan_goes_to_a_person(state, books):
+    """A pen line drawn right over the rule between two names, on a 1-bit scan: the threshold merges it into
+    the rule, a pixel or two thicker along 38 mm (looked at: a person sees it), as much as a rule's jaggies
+    step column by column; averaged along the rule and against the rules next to it, it shows. Both names go
+    to a person (before: both read "not struck", nobody asked). The other names read as drawn."""
+    page = Simulator([state], seed=61).ballot(114, state, "1bit", behaviours=["normal", "strike_unclear"])[0]
+    boxes = [b for b in page.expected.boxes if b.option == "struck"]
+    assert [b.kind for b in boxes[3:5]] == ["between", "none"] and "ink_lost" not in boxes[3].flags
+    assert page.scan.bilevel
+    got = states(read(page, books[state.id]))
+    assert got[3:5] == [MARGINAL, MARGINAL], got
+    assert [g for g, b in zip(got, boxes) if b.expected != "ambiguous"] == \
+        [MARKED if b.expected == "marked" else "blank" for b in boxes if b.expected != "ambiguous"], got
+
+
+def test_on_a_1bit_scan_one_rule_darker_along_a_name_is_a_line_several_are_the_jaggies():
+    """_hugging_bilevel on rules of a name column (0.3 mm of darkness across each, 120 mm long): one rule
+    darker by 0.15 mm along 35 mm is a pen line; two rules darker at once, or one darker from end to end
+    but 10 mm, are a skew's jaggies or a fold (no hand draws so), as is a step of 0.05 mm."""
+    from omr.read.strikes import NAME_PX_PER_MM, RuleBand, _hugging_bilevel
+
+    px = int(120 * NAME_PX_PER_MM)
+
+    def rules(extra: dict[int, tuple[float, float, float]]) -> list[RuleBand]:
+        out = []
+        for k in range(5):
+            darkness = np.full(px, 0.3 * NAME_PX_PER_MM, np.float32)
+            darkness[::3] += 0.125 * NAME_PX_PER_MM  # the jaggies: a pixel thicker every third column
+            if k in extra:
+                start, stop, more = extra[k]
+                darkness[int(start * NAME_PX_PER_MM):int(stop * NAME_PX_PER_MM)] += more * NAME_PX_PER_MM
+            out.append(RuleBand(darkness, np.zeros(px, np.uint8), np.zeros(px, np.float32), np.ones(px, bool)))
+        return out
+
+    (run,) = [r for r in _hugging_bilevel(rules({2: (20, 55, 0.15)})) if r]
+    assert 33 <= run <= 37
+    assert _hugging_bilevel(rules({2: (20, 55, 0.05)})) == [0.0] * 5
+    assert _hugging_bilevel(rules({1: (20, 55, 0.15), 3: (40, 80, 0.15)})) == [0.0] * 5
+    assert _hugging_bilevel(rules({2: (5, 115, 0.15)})) == [0.0] * 5
+
+
 @pytest.mark.parametrize("profile", ["office-scanner", "phone", "1bit"])
 def test_a_line_through_the_number_or_the_date_of_birth_instead_of_the_name_goes_to_a_person(state, books, profile):
     """A line through a row's number or its date of birth, not the name: the layout leaves the whole row to

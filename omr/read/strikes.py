@@ -549,6 +549,12 @@ RULE_SHADE = 0.03  # and where the paper on one side of the rule is no darker th
 #                   the contrast (a pen line hugging the rule leaves both sides white: 0.014 at most, measured;
 #                   a fold's shadow lying along it darkens one side: 0.05-0.07), over RULE_SHADE_MM
 RULE_SHADE_MM = 5.0
+RULE_JAGGY_MM = 4.0  # on a 1-bit scan, the rules' darkness averaged over this length (a rule's jaggies alternate
+#                      a pixel thicker and thinner along it) ...
+RULE_NEAR_BILEVEL_MM = 0.09  # ... darker than the lighter of the rules next to it by this much (a pen line dissolved
+#                              into dashes hugging the rule adds 0.1-0.2; the jaggies' phase 0.125 at most) ...
+RULE_NEAR_BILEVEL_RUN_MM = 25.0  # ... for this long (a line drawn along a name, 27-40 measured; the jaggies' phase
+#                                  runs shorter where it does not run a table's width)
 
 @dataclass(frozen=True)
 class RuleBand:
@@ -616,8 +622,9 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
     what the rule shows against it elsewhere (a line is a step, a toner or blur gradient is not). Not
     where a fold's shadow lies along the rule: where one side's paper is darker (RULE_SHADE), or where the
     rule is darker along all but RULE_NEAR_RUN_MM of its length (no hand draws from end to end); nor where
-    a scanner streak crosses one of the rules; nor on a 1-bit scan (`bilevel`), where a rule's jaggies step
-    a pixel where its neighbours' do not, as much as such a line adds.
+    a scanner streak crosses one of the rules; nor column by column on a 1-bit scan (`bilevel`), where a
+    rule's jaggies step a pixel where its neighbours' do not, as much as such a line adds: there, averaged
+    along the rule (_hugging_bilevel).
     """
     columns: dict[tuple[float, float], set[float]] = {}
     for cell in cells:  # a name column's rules: each cell's top and bottom, shared by neighbouring rows
@@ -627,8 +634,9 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
     for (x, w), rules in columns.items():
         ys = sorted(rules)
         bands = [rule_band(gray, homography, x, y, w, levels, streaks, bilevel) for y in ys]
+        hugging = _hugging_bilevel(bands) if bilevel else [0.0] * len(bands)
         for k, (y, band) in enumerate(zip(ys, bands)):
-            along = _run_mm(band.overdrawn, RULE_MIN_RUN_MM)
+            along = max(_run_mm(band.overdrawn, RULE_MIN_RUN_MM), hugging[k])
             near = [bands[j] for j in (k - 1, k + 1)
                     if 0 <= j < len(bands) and bands[j].darkness.size == band.darkness.size > 0]
             if near and not bilevel:
@@ -643,6 +651,30 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
                     along = max(along, _run_mm(flags, RULE_NEAR_RUN_MM))
             out[(x, y)] = along
     return out
+
+
+def _hugging_bilevel(bands: Sequence[RuleBand]) -> list[float]:
+    """On a 1-bit scan, how long a pen line hugs each rule of one name column, in mm: where the rule's darkness,
+    averaged over RULE_JAGGY_MM, passes the lighter of its neighbours' by RULE_NEAR_BILEVEL_MM (above what it
+    passes them by elsewhere, as overdrawn_rules does on grey), for RULE_NEAR_BILEVEL_RUN_MM or more, and stops
+    short of the rule's ends by RULE_NEAR_RUN_MM. A thin line the threshold dissolves into dashes beside the rule
+    shows only so. Counted on one rule of the column at most: a skew's phase thickens several rules of a table
+    at once, where a voter's line between two names is one (two lines between names, or one line and the
+    jaggies, are then missed as before)."""
+    s = NAME_PX_PER_MM
+    window = int(round(RULE_JAGGY_MM * s))
+    smooth = [cv2.blur(b.darkness[None, :], (window, 1))[0] if b.darkness.size else b.darkness for b in bands]
+    runs = [0.0] * len(bands)
+    for k in range(len(bands)):
+        near = [j for j in (k - 1, k + 1) if 0 <= j < len(bands) and smooth[j].size == smooth[k].size > 0]
+        if not near:
+            continue
+        excess = (smooth[k] - np.minimum.reduce([smooth[j] for j in near])) / s
+        excess -= max(float(np.percentile(excess, RULE_OWN_PERCENTILE)), 0.0)
+        flags = (excess >= RULE_NEAR_BILEVEL_MM) & np.logical_and.reduce([bands[j].seen for j in (k, *near)])
+        if np.count_nonzero(~flags) / s >= RULE_NEAR_RUN_MM:
+            runs[k] = _run_mm(flags, RULE_NEAR_BILEVEL_RUN_MM)
+    return runs if sum(run > 0 for run in runs) == 1 else [0.0] * len(bands)
 
 
 def rule_overdrawn_mm(rules: dict[tuple[float, float], float], cell: NameCell) -> float:
