@@ -239,11 +239,12 @@ _TALLY_REASONS = (
        voids_row=True),
     _r("ballot-page-missing", "row", ("Phiếu thiếu trang", "A page of the ballot missing"),
        ("thiếu một trang của phiếu", "a page of the ballot missing"),
-       ("Danh sách của phiếu này in trên nhiều trang, nhưng không thấy trang kế tiếp trong bản quét: chưa đếm được "
-        "số tên để lại. Hãy quét lại cả tờ phiếu, hoặc loại phiếu (không hợp lệ) nếu thật sự thiếu trang.",
-        "This ballot's list is printed on several pages, but a page was not found next to it in the scan: the "
-        "names left cannot be counted. Rescan the whole ballot, or reject it (invalid) if a page is truly "
-        "missing."), to_review=True),
+       ("Danh sách của phiếu này in trên nhiều trang, nhưng không thấy các trang khác của phiếu liền bên nó, theo "
+        "thứ tự trang, trong bản quét: chưa đếm được số tên để lại. Hãy quét lại cả tờ phiếu, hoặc loại phiếu "
+        "(không hợp lệ) nếu thật sự thiếu trang.",
+        "This ballot's list is printed on several pages, but a page was not found next to it, in page order, in "
+        "the scan: the names left cannot be counted. Rescan the whole ballot, or reject it (invalid) if a page is "
+        "truly missing."), to_review=True),
     _r("ballot-invalid", "row", ("Cả tờ phiếu không hợp lệ", "The whole ballot invalid"),
        ("cả tờ phiếu không hợp lệ", "the whole ballot invalid"),
        ("Tờ phiếu không hợp lệ, nên mọi dòng của nó không hợp lệ.",
