@@ -388,29 +388,37 @@ def test_a_line_along_a_rule_on_a_1bit_scan_goes_to_a_person(state, books):
 
 
 def test_on_a_1bit_scan_one_rule_darker_along_a_name_is_a_line_several_are_the_jaggies():
-    """_hugging_bilevel on rules of a name column (0.3 mm of darkness across each, 120 mm long): one rule
-    darker by 0.15 mm along 35 mm is a pen line; two rules darker at once, or one darker from end to end
-    but 10 mm, are a skew's jaggies or a fold (no hand draws so), as is a step of 0.05 mm."""
+    """_hugging_bilevel on rules of a name column (0.3 mm of darkness across each, 120 mm long, a 200 dpi
+    scan's pixel darker every third column): one rule darker by 0.15 mm along 35 mm is a pen line; so much
+    on two rules at once (the other along 18 mm will do), or on one from end to end but 10 mm, is a skew's
+    jaggies or a fold (no hand draws so), as is a step of 0.05 mm, or of 0.11 mm on a 150 dpi scan (less than
+    its pixel). Darker by 0.4 mm, more than the jaggies' pixel can make, a line counts beside others."""
     from omr.read.strikes import NAME_PX_PER_MM, RuleBand, _hugging_bilevel
 
-    px = int(120 * NAME_PX_PER_MM)
+    px, pixel_mm = int(120 * NAME_PX_PER_MM), 25.4 / 200
 
-    def rules(extra: dict[int, tuple[float, float, float]]) -> list[RuleBand]:
-        out = []
+    def rules(extra: dict[int, tuple[float, float, float]], pixel: float = pixel_mm) -> list[float]:
+        bands = []
         for k in range(5):
             darkness = np.full(px, 0.3 * NAME_PX_PER_MM, np.float32)
-            darkness[::3] += 0.125 * NAME_PX_PER_MM  # the jaggies: a pixel thicker every third column
+            darkness[::3] += pixel * NAME_PX_PER_MM  # the jaggies: a pixel thicker every third column
             if k in extra:
                 start, stop, more = extra[k]
                 darkness[int(start * NAME_PX_PER_MM):int(stop * NAME_PX_PER_MM)] += more * NAME_PX_PER_MM
-            out.append(RuleBand(darkness, np.zeros(px, np.uint8), np.zeros(px, np.float32), np.ones(px, bool)))
-        return out
+            bands.append(RuleBand(darkness, np.zeros(px, np.uint8), np.zeros(px, np.float32), np.ones(px, bool)))
+        return _hugging_bilevel(bands, pixel)
 
-    (run,) = [r for r in _hugging_bilevel(rules({2: (20, 55, 0.15)})) if r]
+    (run,) = [r for r in rules({2: (20, 55, 0.15)}) if r]
     assert 33 <= run <= 37
-    assert _hugging_bilevel(rules({2: (20, 55, 0.05)})) == [0.0] * 5
-    assert _hugging_bilevel(rules({1: (20, 55, 0.15), 3: (40, 80, 0.15)})) == [0.0] * 5
-    assert _hugging_bilevel(rules({2: (5, 115, 0.15)})) == [0.0] * 5
+    assert rules({2: (20, 55, 0.05)}) == [0.0] * 5
+    assert rules({2: (20, 55, 0.11)}, 25.4 / 150) == [0.0] * 5 and rules({2: (20, 55, 0.11)})[2] > 30
+    assert rules({1: (20, 55, 0.15), 3: (40, 80, 0.15)}) == [0.0] * 5
+    assert rules({1: (20, 55, 0.15), 3: (40, 58, 0.15)}) == [0.0] * 5
+    assert rules({2: (5, 115, 0.15)}) == [0.0] * 5
+    both = rules({1: (20, 55, 0.4), 3: (40, 80, 0.15)})
+    assert both[1] > 30 and both[3] > 35 and both[0] == both[2] == both[4] == 0.0
+    strong = rules({0: (20, 55, 0.15), 2: (20, 55, 0.4), 4: (40, 80, 0.15)})
+    assert strong[2] > 30 and strong[:2] + strong[3:] == [0.0] * 4
 
 
 @pytest.mark.parametrize("profile", ["office-scanner", "phone", "1bit"])

@@ -30,6 +30,7 @@ from omr.read.inspect import (
     straight_strokes,
 )
 from omr.read.marks import InkLevels, raw_darkness
+from omr.read.register import local_scale
 from omr.read.results import BLANK, MARGINAL, MARKED
 
 CELL_GROW_MM = 0.8  # past the cell's ruled borders: a stroke along the line between two rows counts for both
@@ -551,10 +552,14 @@ RULE_SHADE = 0.03  # and where the paper on one side of the rule is no darker th
 RULE_SHADE_MM = 5.0
 RULE_JAGGY_MM = 4.0  # on a 1-bit scan, the rules' darkness averaged over this length (a rule's jaggies alternate
 #                      a pixel thicker and thinner along it) ...
-RULE_NEAR_BILEVEL_MM = 0.09  # ... darker than the lighter of the rules next to it by this much (a pen line dissolved
-#                              into dashes hugging the rule adds 0.1-0.2; the jaggies' phase 0.125 at most) ...
+RULE_NEAR_BILEVEL_MM = 0.09  # ... darker than the lighter of the rules next to it by this much, or RULE_NEAR_BILEVEL_PX
+RULE_NEAR_BILEVEL_PX = 0.7  # of the scan's pixels where they are larger (a pen line dissolved into dashes hugging the
+#                             rule adds 0.1-0.2 mm; the jaggies' phase a pixel, 0.127 mm at 200 dpi) ...
 RULE_NEAR_BILEVEL_RUN_MM = 25.0  # ... for this long (a line drawn along a name, 27-40 measured; the jaggies' phase
 #                                  runs shorter where it does not run a table's width)
+RULE_NEAR_BILEVEL_CLEAR_MM = 0.25  # darker by this much, or RULE_NEAR_BILEVEL_CLEAR_PX of the scan's pixels (90th
+RULE_NEAR_BILEVEL_CLEAR_PX = 2.0  # percentile along the run), is no jaggies' phase (measured at 200 dpi over about
+#                                   2,500 rules of 1-bit scans: 0.19 at most with noise; lines 0.18-0.58)
 
 @dataclass(frozen=True)
 class RuleBand:
@@ -634,7 +639,8 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
     for (x, w), rules in columns.items():
         ys = sorted(rules)
         bands = [rule_band(gray, homography, x, y, w, levels, streaks, bilevel) for y in ys]
-        hugging = _hugging_bilevel(bands) if bilevel else [0.0] * len(bands)
+        pixel_mm = 1.0 / max(local_scale(homography, (x + w / 2, (ys[0] + ys[-1]) / 2)), 1e-6)
+        hugging = _hugging_bilevel(bands, pixel_mm) if bilevel else [0.0] * len(bands)
         for k, (y, band) in enumerate(zip(ys, bands)):
             along = max(_run_mm(band.overdrawn, RULE_MIN_RUN_MM), hugging[k])
             near = [bands[j] for j in (k - 1, k + 1)
@@ -653,28 +659,38 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
     return out
 
 
-def _hugging_bilevel(bands: Sequence[RuleBand]) -> list[float]:
-    """On a 1-bit scan, how long a pen line hugs each rule of one name column, in mm: where the rule's darkness,
-    averaged over RULE_JAGGY_MM, passes the lighter of its neighbours' by RULE_NEAR_BILEVEL_MM (above what it
-    passes them by elsewhere, as overdrawn_rules does on grey), for RULE_NEAR_BILEVEL_RUN_MM or more, and stops
-    short of the rule's ends by RULE_NEAR_RUN_MM. A thin line the threshold dissolves into dashes beside the rule
-    shows only so. Counted on one rule of the column at most: a skew's phase thickens several rules of a table
-    at once, where a voter's line between two names is one (two lines between names, or one line and the
-    jaggies, are then missed as before)."""
+def _hugging_bilevel(bands: Sequence[RuleBand], pixel_mm: float) -> list[float]:
+    """On a 1-bit scan whose pixels are `pixel_mm` wide, how long a pen line hugs each rule of one name column,
+    in mm: where the rule's darkness, averaged over RULE_JAGGY_MM, passes the lighter of its neighbours' by
+    RULE_NEAR_BILEVEL_MM (above what it passes them by elsewhere, as overdrawn_rules does on grey), for
+    RULE_NEAR_BILEVEL_RUN_MM or more, and stops short of the rule's ends by RULE_NEAR_RUN_MM. A thin line the
+    threshold dissolves into dashes beside the rule shows only so. A skew's phase thickens several rules of a
+    table at once by a pixel, where a voter's line between two names is one: a run darker by less than
+    RULE_NEAR_BILEVEL_CLEAR_MM counts only where no other rule of the column is darker so for RULE_NEAR_RUN_MM
+    (two faint lines between names, or a faint line and the jaggies, are then missed as before)."""
     s = NAME_PX_PER_MM
     window = int(round(RULE_JAGGY_MM * s))
+    step = max(RULE_NEAR_BILEVEL_MM, RULE_NEAR_BILEVEL_PX * pixel_mm)
+    clear_step = max(RULE_NEAR_BILEVEL_CLEAR_MM, RULE_NEAR_BILEVEL_CLEAR_PX * pixel_mm)
     smooth = [cv2.blur(b.darkness[None, :], (window, 1))[0] if b.darkness.size else b.darkness for b in bands]
-    runs = [0.0] * len(bands)
+    runs, faint = [0.0] * len(bands), [0.0] * len(bands)  # a line's run; the run of a rule no clearer than jaggies
     for k in range(len(bands)):
         near = [j for j in (k - 1, k + 1) if 0 <= j < len(bands) and smooth[j].size == smooth[k].size > 0]
         if not near:
             continue
         excess = (smooth[k] - np.minimum.reduce([smooth[j] for j in near])) / s
         excess -= max(float(np.percentile(excess, RULE_OWN_PERCENTILE)), 0.0)
-        flags = (excess >= RULE_NEAR_BILEVEL_MM) & np.logical_and.reduce([bands[j].seen for j in (k, *near)])
-        if np.count_nonzero(~flags) / s >= RULE_NEAR_RUN_MM:
+        flags = (excess >= step) & np.logical_and.reduce([bands[j].seen for j in (k, *near)])
+        if np.count_nonzero(~flags) / s < RULE_NEAR_RUN_MM or not flags.any():
+            continue
+        if float(np.percentile(excess[flags], 90)) >= clear_step:
             runs[k] = _run_mm(flags, RULE_NEAR_BILEVEL_RUN_MM)
-    return runs if sum(run > 0 for run in runs) == 1 else [0.0] * len(bands)
+        else:
+            faint[k] = _run_mm(flags, RULE_NEAR_RUN_MM)
+    for k, run in enumerate(faint):
+        if run >= RULE_NEAR_BILEVEL_RUN_MM and not any(other for j, other in enumerate(faint) if j != k):
+            runs[k] = run
+    return runs
 
 
 def rule_overdrawn_mm(rules: dict[tuple[float, float], float], cell: NameCell) -> float:
