@@ -582,19 +582,21 @@ def ballot_groups(sheets: Sequence[tuple[str, int, int | None]], pages: int, dup
     voter's ballot's pages joined to it. The tally and the review screen group by this."""
     groups: list[list[int]] = []
     for i, (source, page, template_page) in enumerate(sheets):
-        if groups and template_page is not None:
-            last_source, last_page, last_template_page = sheets[groups[-1][-1]]
-            have = {sheets[j][2] for j in groups[-1]}
-            in_order = all(p is not None and p < template_page for p in have)
-            other_side = (duplex and last_template_page is not None
-                          and (min(template_page, last_template_page) % 2, abs(template_page - last_template_page))
-                          == (1, 1) and all(p is not None and p < min(template_page, last_template_page)
-                                            for p in have - {last_template_page}))
-            if (len(groups[-1]) < pages and last_source == source and page == last_page + 1
-                    and template_page not in have and (in_order or other_side)):
-                groups[-1].append(i)
-                continue
-        groups.append([i])
+        group = groups[-1] if groups else []
+        last_source, last_page, last_template_page = sheets[group[-1]] if group else ("", 0, None)
+        have = {sheets[j][2] for j in group}
+        joins = (bool(group) and (last_source, last_page + 1) == (source, page) and len(group) < pages
+                 and template_page is not None and last_template_page is not None and None not in have
+                 and template_page not in have)
+        if joins:
+            card = sorted((template_page, last_template_page))  # a duplex card's two sides: pages 2k-1 and 2k
+            other_side = (duplex and card[0] % 2 == 1 and card[1] == card[0] + 1
+                          and all(p < card[0] for p in have - {last_template_page}))
+            joins = all(p < template_page for p in have) or other_side
+        if joins:
+            group.append(i)
+        else:
+            groups.append([i])
     return groups
 
 

@@ -662,12 +662,13 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
 def _hugging_bilevel(bands: Sequence[RuleBand], pixel_mm: float) -> list[float]:
     """On a 1-bit scan whose pixels are `pixel_mm` wide, how long a pen line hugs each rule of one name column,
     in mm: where the rule's darkness, averaged over RULE_JAGGY_MM, passes the lighter of its neighbours' by
-    RULE_NEAR_BILEVEL_MM (above what it passes them by elsewhere, as overdrawn_rules does on grey), for
-    RULE_NEAR_BILEVEL_RUN_MM or more, and stops short of the rule's ends by RULE_NEAR_RUN_MM. A thin line the
-    threshold dissolves into dashes beside the rule shows only so. A skew's phase thickens several rules of a
-    table at once by a pixel, where a voter's line between two names is one: a run darker by less than
-    RULE_NEAR_BILEVEL_CLEAR_MM counts only where no other rule of the column is darker so for RULE_NEAR_RUN_MM
-    (two faint lines between names, or a faint line and the jaggies, are then missed as before)."""
+    RULE_NEAR_BILEVEL_MM or RULE_NEAR_BILEVEL_PX of a pixel (above what it passes them by elsewhere, as
+    overdrawn_rules does on grey), for RULE_NEAR_BILEVEL_RUN_MM or more, and stops short of the rule's ends by
+    RULE_NEAR_RUN_MM. A thin line the threshold dissolves into dashes beside the rule shows only so. A skew's
+    phase thickens several rules of a table at once by a pixel, where a voter's line between two names is one:
+    a run darker by less than RULE_NEAR_BILEVEL_CLEAR_MM (or _PX) counts only where no other rule of the column
+    is darker so for RULE_NEAR_RUN_MM (two faint lines between names, or a faint line and the jaggies, are then
+    missed as before)."""
     s = NAME_PX_PER_MM
     window = int(round(RULE_JAGGY_MM * s))
     step = max(RULE_NEAR_BILEVEL_MM, RULE_NEAR_BILEVEL_PX * pixel_mm)
