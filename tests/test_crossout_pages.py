@@ -265,6 +265,49 @@ def test_the_review_screen_lists_a_page_scanned_alone(long, tmp_path):
     assert 'value="accept-sheet"' not in client.get(f"/sheet/{lone}").get_data(as_text=True)  # nor "restore"
 
 
+def test_the_review_screen_shows_the_scan_a_page_fed_twice_may_copy(long, tmp_path):
+    """Through the real scan, store and review screen: ballots A and B, A's page 2 fed again between them
+    (a jammed sheet fed again at once). The page alone waits for a person with a link to the page just
+    before it in the file, the same page of a ballot, to compare the two; rejected as the same sheet scanned
+    twice, it leaves the queue and the tally counts A and B once each, final."""
+    from ballot_sim.simulate import write_pages
+    from omr.count.stored import tally_store
+    from omr.review.app import create_app
+    from omr.review.context import ReviewConfig
+    from omr.scan.batch import ScanOptions
+    from omr.scan.batch import scan as scan_files
+    from omr.store.database import Store
+
+    path = tmp_path / "long.yaml"
+    path.write_text(long_ballot_text(), encoding="utf-8")
+    lay = layout(long)
+    n1, n2 = len(lay.pages[0].strike_cells), len(lay.pages[1].strike_cells)
+    sim = Simulator([long], seed=41)
+    a2 = scan(sim, long, 0, 2, kinds_leaving(n2, set(range(6))), "office-scanner")
+    pages = [scan(sim, long, 0, 1, kinds_leaving(n1, {0, 2, 4}), "office-scanner"), a2,
+             sim.rescan(a2, "office-scanner", 1), scan(sim, long, 1, 1, kinds_leaving(n1, {1}), "office-scanner"),
+             scan(sim, long, 1, 2, kinds_leaving(n2, {2, 4}), "office-scanner")]
+    write_pages(pages, tmp_path, "lot.pdf", "pdf")
+    with Store(tmp_path / "r.sqlite") as store:
+        scan_files([str(tmp_path / "lot.pdf")], store, ScanOptions((long,), (str(path),), PROFILE, jobs=1))
+        ids = {s.read.page: s.id for s in store.sheet_items()}
+    client = create_app(ReviewConfig(db=tmp_path / "r.sqlite", templates=(str(path),), language="en")).test_client()
+    sheet = client.get(f"/sheet/{ids[3]}").get_data(as_text=True)
+    assert "page 1 of 2 of this ballot was not scanned next to it" in sheet
+    link = re.search(r'<a href="/sheet/(\d+)" class="btn small" id="same-page-before">', sheet)
+    assert link and int(link.group(1)) == ids[2], sheet
+    assert client.get(f"/sheet/{ids[2]}").status_code == 200  # read as ok, shown all the same
+    assert 'id="same-page-before"' not in client.get(f"/sheet/{ids[4]}").get_data(as_text=True)
+    form = {"reviewer": "Tổ trưởng", "seen-sheet": "", "csrf_token": re.search(r'name="csrf_token" value="(\w+)"',
+                                                                                 sheet).group(1)}
+    done = client.post(f"/sheet/{ids[3]}/decide", data={**form, "do": "reject-sheet", "reject-reason": "duplicate"})
+    assert done.status_code == 303, done.get_data(as_text=True)
+    with Store(tmp_path / "r.sqlite") as store:
+        t = tally_store(store, [long], issued=2, collected=2)
+    (e,) = t.elections
+    assert (e.valid, e.invalid, e.pending) == (2, 0, 0) and not t.provisional and e.piles == {9: 1, 3: 1}
+
+
 def test_a_ballot_printed_on_both_sides_is_one_card_in_the_audit_files(long, scanned):
     """The template says `duplex: true` (the ballot printed on both sides of one sheet): pages 1 and 2 are
     the two sides of one ballot card. Arlo's manifest counts cards, so it counts 4 here (A, B and C both

@@ -392,6 +392,20 @@ def lacking_pages(items: list[StoredSheet], shelf: TemplateShelf) -> dict[int, S
     return out
 
 
+def same_page_before(read: SheetRead, store_items: list[StoredSheet]) -> int | None:
+    """For a page of a cross-out ballot scanned without its other pages: the sheet id of the page just before
+    it in the same file when that is the same page of the same ballot design. A sheet jammed in the feeder is
+    fed again at once, so this is the scan a page fed twice most likely copies (nothing on a page 2 tells a
+    copy by its ink: a person compares the two)."""
+    if "ballot-page-missing" not in {r.code for r in read.reasons}:
+        return None
+    for other in store_items:
+        if (other.read.source, other.read.page, other.read.fingerprint, other.read.template_page) == (
+                read.source, read.page - 1, read.fingerprint, read.template_page):
+            return other.id
+    return None
+
+
 _DUPLICATE = re.compile(r"the same sheet as (?P<path>.+) page (?P<page>\d+):")
 
 

@@ -9,7 +9,7 @@ from omr.read.annotate import ANNOTATE_PX_PER_MM
 from omr.review import i18n
 from omr.review.context import filters, int_arg, nav, optional_count, review
 from omr.review.images import ImageUnavailable
-from omr.review.model import AWAITING, DECIDED, REJECTED, SheetItem, TemplateShelf, duplicate_of
+from omr.review.model import AWAITING, DECIDED, REJECTED, SheetItem, TemplateShelf, duplicate_of, same_page_before
 from omr.store.database import StoreError
 
 pages = Blueprint("pages", __name__)
@@ -93,6 +93,7 @@ def sheet_view(sheet_id: int, error: str | None = None) -> str:
     history = ctx.store().decisions(sheet_id)
     items, _, _ = ctx.reads.get(ctx.store())
     duplicate = duplicate_of(item.read, items)
+    before = same_page_before(item.read, items)
     return ctx.render(
         "sheet.html", lang, s=item, reason=reason, show=show, nav=nav, prev_id=prev_id, next_id=next_id,
         position=listed.index(sheet_id) + 1 if sheet_id in listed else None, listed=len(listed), focus=_focus(item),
@@ -100,7 +101,7 @@ def sheet_view(sheet_id: int, error: str | None = None) -> str:
         registered=image_problem is None, scans_folder=str(ctx.config.db.parent),
         page=item.info.page(item.read.template_page) if item.info else None,
         history=history, superseded={d.supersedes for d in history if d.supersedes is not None},
-        overlay=_overlay(item), duplicate=duplicate, left=q.counts()[AWAITING],
+        overlay=_overlay(item), duplicate=duplicate, same_page_before=before, left=q.counts()[AWAITING],
         left_reason=len(q.filtered(reason, "awaiting")) if reason else None,
         rows_by_key={(r.read.contest_id, r.read.row_id): r for r in item.rows},
         reviewer=_typed("reviewer", 80) or request.cookies.get("reviewer", ""), note=_typed("note", 1000),
