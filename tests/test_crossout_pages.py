@@ -308,6 +308,67 @@ def test_the_review_screen_shows_the_scan_a_page_fed_twice_may_copy(long, tmp_pa
     assert (e.valid, e.invalid, e.pending) == (2, 0, 0) and not t.provisional and e.piles == {9: 1, 3: 1}
 
 
+def test_a_whole_ballot_fed_again_leaves_its_page_2_waiting_with_the_copy_it_needs(long, tmp_path):
+    """Through the real scan, store and review screen: ballots A and B, the whole of A fed again between them
+    (A1 A2 A1' A2' B1 B2). A1' is found a copy by its stamp; A2' then stands alone in the tally (the copy
+    is out of its ballot until a person says it is another ballot), and the review screen asks about it
+    too (it listed only A1', so the tally stayed provisional with a page nobody could find). Decided as
+    copies, A and B count once each, final; said to be another ballot, A1' and A2' make one again and the
+    page waits no more."""
+    from ballot_sim.simulate import write_pages
+    from omr.count.stored import tally_store
+    from omr.review.app import create_app
+    from omr.review.context import ReviewConfig
+    from omr.review.model import AWAITING, TemplateShelf, load_queue
+    from omr.scan.batch import ScanOptions
+    from omr.scan.batch import scan as scan_files
+    from omr.store.database import Store
+
+    path = tmp_path / "long.yaml"
+    path.write_text(long_ballot_text(), encoding="utf-8")
+    lay = layout(long)
+    n1, n2 = len(lay.pages[0].strike_cells), len(lay.pages[1].strike_cells)
+    sim = Simulator([long], seed=41)
+    a1 = scan(sim, long, 0, 1, kinds_leaving(n1, {0, 2, 4}), "office-scanner")
+    a2 = scan(sim, long, 0, 2, kinds_leaving(n2, {0, 1, 3, 5, 7, 9}), "office-scanner")
+    b1, b2 = (scan(sim, long, 1, 1, kinds_leaving(n1, set()), "office-scanner"),
+              scan(sim, long, 1, 2, kinds_leaving(n2, {2, 4, 6, 8}), "office-scanner"))
+    write_pages([a1, a2, sim.rescan(a1, "clean", 1), sim.rescan(a2, "clean", 2), b1, b2], tmp_path, "lot.pdf", "pdf")
+    db = tmp_path / "r.sqlite"
+    with Store(db) as store:
+        scan_files([str(tmp_path / "lot.pdf")], store, ScanOptions((long,), (str(path),), PROFILE, jobs=1))
+        ids = {s.read.page: s.id for s in store.sheet_items()}
+
+    def waiting() -> tuple[list[int], list[int]]:
+        """(pages the review queue awaits a person on, pages the tally waits on)"""
+        with Store(db) as store:
+            queue = load_queue(store, TemplateShelf(store, [str(path)]))
+            t = tally_store(store, [long], issued=2, collected=2)
+        return (sorted(s.read.page for s in queue.sheets if s.state == AWAITING),
+                sorted(s.page for s in t.sheets if s.pending))
+
+    assert waiting() == ([3, 4], [3, 4])
+    client = create_app(ReviewConfig(db=db, templates=(str(path),), language="en")).test_client()
+    sheet = client.get(f"/sheet/{ids[4]}").get_data(as_text=True)
+    assert "page 1 of 2 of this ballot was not scanned next to it" in sheet
+    link = re.search(r'<a href="/sheet/(\d+)" class="btn small" id="same-page-before">', sheet)
+    assert link and int(link.group(1)) == ids[2], sheet
+    with Store(db) as store:
+        store.add_decision(ids[3], scope="sheet", action="accept", reviewer="Tổ trưởng", note="two ballots")
+    assert waiting() == ([], [])  # said to be another ballot: A1' A2' are one ballot again
+    with Store(db) as store:
+        store.add_decision(ids[3], scope="sheet", action="reject-sheet", reason="duplicate", reviewer="Tổ trưởng",
+                           note="the same sheet")
+    assert waiting() == ([4], [4])
+    with Store(db) as store:
+        store.add_decision(ids[4], scope="sheet", action="reject-sheet", reason="duplicate", reviewer="Tổ trưởng",
+                           note="the same sheet")
+        t = tally_store(store, [long], issued=2, collected=2)
+    assert waiting() == ([], [])
+    (e,) = t.elections
+    assert (e.valid, e.invalid, e.pending) == (2, 0, 0) and not t.provisional and e.piles == {9: 1, 4: 1}
+
+
 def test_a_ballot_printed_on_both_sides_is_one_card_in_the_audit_files(long, scanned):
     """The template says `duplex: true` (the ballot printed on both sides of one sheet): pages 1 and 2 are
     the two sides of one ballot card. Arlo's manifest counts cards, so it counts 4 here (A, B and C both

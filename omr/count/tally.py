@@ -600,6 +600,41 @@ def ballot_groups(sheets: Sequence[tuple[str, int, int | None]], pages: int, dup
     return groups
 
 
+def incomplete_ballots(reads: Sequence[tuple[int, SheetRead]], decisions: Mapping,
+                       templates: Sequence[Template]) -> dict[int, tuple[int, tuple[int, ...]]]:
+    """Sheet id -> (the ballot's pages, the pages its ballot lacks), for the pages of multi-page cross-out
+    ballots (`templates`) that the tally finds without their other pages: grouped as the tally groups them,
+    under the decisions in force (`decisions`, as ``Store.latest_decisions()`` gives them: a suspected copy
+    is out of its ballot until a person says it is another ballot; a page a person rejected is in it). The
+    review screen asks a person about exactly these."""
+    known = {fingerprint(t): t for t in templates if len(_pages_of(t)) > 1
+             and any(c.kind == "crossout" for c in t.contests)}
+    items = [(sid, sid, read) for sid, read in reads if read.fingerprint in known]
+    outcomes = _sheet_outcomes(items, known, *_split_decisions(decisions), None)
+    out: dict[int, tuple[int, tuple[int, ...]]] = {}
+    for fp, t in known.items():
+        pages = len(_pages_of(t))
+        for group in _ballot_groups(outcomes, fp, pages, t.duplex):
+            found = {outcomes[i].template_page for i in group}
+            lacking = tuple(p for p in range(1, pages + 1) if p not in found)
+            if lacking:
+                out.update({outcomes[i].sheet_id: (pages, lacking) for i in group})
+    return out
+
+
+def _split_decisions(decisions: Mapping) -> tuple[dict[int, Decision], dict[tuple[int, str, str], Decision]]:
+    """The decisions in force (keyed as ``Store.latest_decisions()`` keys them) on whole sheets, by sheet
+    id, and on rows, by (sheet id, contest, row)."""
+    sheet_decisions: dict[int, Decision] = {}
+    row_decisions: dict[tuple[int, str, str], Decision] = {}
+    for d in decisions.values():
+        if d.scope == "sheet":
+            sheet_decisions[d.sheet_id] = d
+        else:
+            row_decisions[(d.sheet_id, d.contest_id, d.row_id)] = d
+    return sheet_decisions, row_decisions
+
+
 def _ballot_groups(outcomes: Sequence[SheetOutcome], fp: str, pages: int, duplex: bool) -> list[list[int]]:
     """The sheets of each ballot of a template among the sheets counted or rejected by a person."""
     mine = [i for i, s in enumerate(outcomes) if s.fingerprint == fp and s.outcome in (COUNTED, REJECTED_BY_REVIEWER)]
@@ -953,15 +988,7 @@ def tally_reads(reads: Sequence[SheetRead] | Sequence[tuple[int, SheetRead]], de
     if unknown:
         raise TemplateMissing("no template for the fingerprint(s) " + ", ".join(str(f)[:16] + "…" for f in unknown)
                               + ": give the templates the ballots were printed from")
-    sheet_decisions: dict[int, Decision] = {}
-    row_decisions: dict[tuple[int, str, str], Decision] = {}
-    for d in decisions.values():
-        if d.scope == "sheet":
-            sheet_decisions[d.sheet_id] = d
-        else:
-            row_decisions[(d.sheet_id, d.contest_id, d.row_id)] = d
-
-    outcomes = _sheet_outcomes(items, known, sheet_decisions, row_decisions, source_sha256)
+    outcomes = _sheet_outcomes(items, known, *_split_decisions(decisions), source_sha256)
 
     # the ballots in the tally: templates with sheets counted (or rejected by a person); none: all given
     with_sheets = {s.fingerprint for s in outcomes if s.outcome in (COUNTED, REJECTED_BY_REVIEWER)}

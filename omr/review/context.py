@@ -51,22 +51,20 @@ class Reads:
         self.lock = threading.Lock()
         self.key: Any = None
         self.items: list[StoredSheet] = []
-        self.lacking: dict[int, SheetRead] = {}  # pages of cross-out ballots scanned without their other pages
         self.shelf: TemplateShelf | None = None
         self.images = SheetImages(base=config.db.parent)
 
-    def get(self, store: Store) -> tuple[list[StoredSheet], TemplateShelf, dict[int, SheetRead]]:
+    def get(self, store: Store) -> tuple[list[StoredSheet], TemplateShelf]:
         runs = store.runs()
         key = tuple((r.id, r.status, r.counts.sheets) for r in runs)
         with self.lock:
             if key != self.key or self.shelf is None:
                 self.items = store.sheet_items()
                 self.shelf = TemplateShelf(store, self.config.templates, base=self.config.db.parent)
-                self.lacking = lacking_pages(self.items, self.shelf)
                 dpis = sorted({float((r.options or {}).get("render_dpi") or 200.0) for r in runs}) or [200.0]
                 self.images.render_dpis = tuple(dpis)
                 self.key = key
-            return self.items, self.shelf, self.lacking
+            return self.items, self.shelf
 
 
 class Review:
@@ -92,11 +90,12 @@ class Review:
         """The queue as omr.review.model.load_queue makes it (a page of a cross-out ballot scanned without
         its other pages waits for a person), from the reads kept between requests."""
         s = self.store()
-        items, shelf, lacking = self.reads.get(s)
-        return queue_of(items, lacking, shelf, s.latest_decisions())
+        items, shelf = self.reads.get(s)
+        latest = s.latest_decisions()
+        return queue_of(items, lacking_pages(items, shelf, latest), shelf, latest)
 
     def read(self, sheet_id: int) -> SheetRead:
-        items, _, _ = self.reads.get(self.store())
+        items, _ = self.reads.get(self.store())
         read = next((s.read for s in items if s.id == sheet_id), None)
         if read is None:
             abort(404, description=f"There is no sheet {sheet_id} in this database.")

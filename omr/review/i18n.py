@@ -128,8 +128,8 @@ MESSAGES: dict[str, dict[str, str]] = {
               "opens the confirmation) · R: reject the sheet (choose a reason, then confirm) · "
               "N or →: next sheet · P or ←: previous sheet · O: original scan · Enter in the name box: the name only"},
     "duplicate_of": {"vi": "Xem phiếu đã quét trước", "en": "See the earlier scan"},
-    "same_page_before": {"vi": "Trang liền trước trong tệp cũng là trang này của một phiếu: so hai bản quét",
-                         "en": "The page before it in the file is this page of a ballot too: compare the scans"},
+    "same_page_before": {"vi": "Trang tương ứng của phiếu ngay trước trong tệp: so hai bản quét",
+                         "en": "The same page of a ballot just before it in the file: compare the two scans"},
     "status_ok": {"vi": "máy đọc được", "en": "read"},
     "status_valid": {"vi": "hợp lệ", "en": "valid"},
     "status_invalid": {"vi": "không hợp lệ", "en": "invalid"},

@@ -24,9 +24,9 @@ from pathlib import Path
 from omr.ballot.layout import BallotLayout, PageLayout, Rect, has_crossout, layout
 from omr.ballot.shelf import RecordedTemplate, find_templates
 from omr.ballot.template import STRUCK, Contest, Template
-from omr.count.tally import ballot_groups
+from omr.count.tally import incomplete_ballots
 from omr.read.interpret import row_needs_person, sheet_needs_person
-from omr.read.results import REVIEW, SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, Reason, RowRead, SheetRead
+from omr.read.results import REVIEW, SHEET_OK, SHEET_REVIEW, Reason, RowRead, SheetRead
 from omr.review.i18n import message
 from omr.store.database import Store
 from omr.store.records import Decision, StoredSheet
@@ -320,13 +320,14 @@ def _state_group(s: SheetItem) -> str:
 
 def load_queue(store: Store, shelf: TemplateShelf) -> Queue:
     items = store.sheet_items()
-    return queue_of(items, lacking_pages(items, shelf), shelf, store.latest_decisions())
+    latest = store.latest_decisions()
+    return queue_of(items, lacking_pages(items, shelf, latest), shelf, latest)
 
 
 def queue_of(items: list[StoredSheet], lacking: dict[int, SheetRead], shelf: TemplateShelf,
              latest: dict) -> Queue:
     """The queue of these stored sheets under the decisions in force (`latest`); `lacking`: what
-    lacking_pages says of them (it depends on the reads alone: the review screen keeps it between requests)."""
+    lacking_pages says of them under the same decisions."""
     decided = {sheet_id for sheet_id, _, _ in latest}
     # only these can be in the queue (SheetItem.in_queue): a sheet read "ok" that nobody decided on is not
     maybe = [x for x in items if x.id in lacking or x.id in decided or x.read.status != SHEET_OK]
@@ -346,7 +347,7 @@ def awaiting_count(store: Store, shelf: TemplateShelf) -> int:
         return sum(s.in_queue and s.state == AWAITING for s in _queue_sheets(items, lacking, shelf, latest))
 
     items = store.sheet_items_of(paged)
-    count = awaiting(items, lacking_pages(items, shelf))
+    count = awaiting(items, lacking_pages(items, shelf, latest))
     return count + sum(awaiting(batch, {}) for batch in store.sheets_in_doubt(paged))
 
 
@@ -366,44 +367,33 @@ def _paged_crossout(info: TemplateInfo | None) -> bool:
     return info is not None and len(info.layout.pages) > 1 and has_crossout(info.template)
 
 
-def lacking_pages(items: list[StoredSheet], shelf: TemplateShelf) -> dict[int, SheetRead]:
-    """The pages of cross-out ballots scanned without another of their pages (grouped as the tally groups
-    them), each with the reason said: read alone, such a page may look decided, but the ballot cannot be
+def lacking_pages(items: list[StoredSheet], shelf: TemplateShelf, latest: dict) -> dict[int, SheetRead]:
+    """The pages of cross-out ballots scanned without another of their pages, as the tally finds them under
+    the decisions in force (`latest`: a suspected copy is out of its ballot until a person says it is another
+    ballot), each with the reason said: read alone, such a page may look decided, but the ballot cannot be
     counted; a person rescans the ballot or rejects it."""
+    paged = {fp: info.template for fp in {x.read.fingerprint for x in items}
+             if _paged_crossout(info := shelf.get(fp))}
+    reads = {x.id: x.read for x in items if x.read.fingerprint in paged}
     out: dict[int, SheetRead] = {}
-    by_fp: dict[str, list[tuple[int, SheetRead]]] = {}
-    for sid, read in sorted(((x.id, x.read) for x in items), key=lambda x: (x[1].source, x[1].page, x[0])):
-        if _paged_crossout(shelf.get(read.fingerprint)) and not read.test and read.status != SHEET_REJECTED:
-            by_fp.setdefault(read.fingerprint, []).append((sid, read))
-    for fp, sheets in by_fp.items():
-        info = shelf.get(fp)
-        pages = len(info.layout.pages)
-        for group in ballot_groups([(r.source, r.page, r.template_page) for _, r in sheets], pages,
-                                   info.template.duplex):
-            if len(group) == pages:
-                continue
-            have = sorted(sheets[i][1].template_page or 0 for i in group)
-            lacking = ", ".join(str(p) for p in range(1, pages + 1) if p not in have)
-            for i in group:
-                sid, read = sheets[i]
-                reason = Reason("ballot-page-missing", f"page {lacking} of {pages} of this ballot was not scanned "
-                                "next to it: rescan the whole ballot, or reject it")
-                out[sid] = replace(read, status=SHEET_REVIEW, reasons=read.reasons + (reason,))
+    for sid, (pages, lacking) in incomplete_ballots(list(reads.items()), latest, list(paged.values())).items():
+        read = reads[sid]
+        reason = Reason("ballot-page-missing", f"page {', '.join(map(str, lacking))} of {pages} of this ballot "
+                        "was not scanned next to it: rescan the whole ballot, or reject it")
+        out[sid] = replace(read, status=SHEET_REVIEW, reasons=read.reasons + (reason,))
     return out
 
 
 def same_page_before(read: SheetRead, store_items: list[StoredSheet]) -> int | None:
-    """For a page of a cross-out ballot scanned without its other pages: the sheet id of the page just before
-    it in the same file when that is the same page of the same ballot design. A sheet jammed in the feeder is
-    fed again at once, so this is the scan a page fed twice most likely copies (nothing on a page 2 tells a
-    copy by its ink: a person compares the two)."""
+    """For a page of a cross-out ballot scanned without its other pages: the sheet id of the nearest page
+    before it in the same file that is the same page of the same ballot design. A sheet jammed in the feeder
+    is fed again at once, so this is the scan a page fed twice most likely copies (nothing on a page 2 tells
+    a copy by its ink: a person compares the two)."""
     if "ballot-page-missing" not in {r.code for r in read.reasons}:
         return None
-    for other in store_items:
-        if (other.read.source, other.read.page, other.read.fingerprint, other.read.template_page) == (
-                read.source, read.page - 1, read.fingerprint, read.template_page):
-            return other.id
-    return None
+    before = [x for x in store_items if (x.read.source, x.read.fingerprint, x.read.template_page) == (
+        read.source, read.fingerprint, read.template_page) and x.read.page < read.page]
+    return max(before, key=lambda x: x.read.page).id if before else None
 
 
 _DUPLICATE = re.compile(r"the same sheet as (?P<path>.+) page (?P<page>\d+):")

@@ -91,7 +91,7 @@ def sheet_view(sheet_id: int, error: str | None = None) -> str:
     listed = [s.id for s in q.filtered(reason, show)]
     image_problem = _image_problem(item)
     history = ctx.store().decisions(sheet_id)
-    items, _, _ = ctx.reads.get(ctx.store())
+    items, _ = ctx.reads.get(ctx.store())
     duplicate = duplicate_of(item.read, items)
     before = same_page_before(item.read, items)
     return ctx.render(
