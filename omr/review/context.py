@@ -53,6 +53,8 @@ class Reads:
         self.items: list[StoredSheet] = []
         self.shelf: TemplateShelf | None = None
         self.images = SheetImages(base=config.db.parent)
+        self.lacking_key: Any = None
+        self.lacking_pages: dict[int, SheetRead] = {}  # pages of cross-out ballots scanned without their other pages
 
     def get(self, store: Store) -> tuple[list[StoredSheet], TemplateShelf]:
         runs = store.runs()
@@ -65,6 +67,17 @@ class Reads:
                 self.images.render_dpis = tuple(dpis)
                 self.key = key
             return self.items, self.shelf
+
+    def lacking(self, store: Store, latest: dict) -> dict[int, SheetRead]:
+        """lacking_pages of the stored reads under the decisions in force, kept until a run or a decision on a
+        whole sheet changes it (only those move a sheet in or out of its ballot)."""
+        items, shelf = self.get(store)
+        key = (self.key, frozenset((d.sheet_id, d.action, d.reason) for d in latest.values() if d.scope == "sheet"))
+        with self.lock:
+            if key != self.lacking_key:
+                self.lacking_pages = lacking_pages(items, shelf, latest)
+                self.lacking_key = key
+            return self.lacking_pages
 
 
 class Review:
@@ -92,7 +105,7 @@ class Review:
         s = self.store()
         items, shelf = self.reads.get(s)
         latest = s.latest_decisions()
-        return queue_of(items, lacking_pages(items, shelf, latest), shelf, latest)
+        return queue_of(items, self.reads.lacking(s, latest), shelf, latest)
 
     def read(self, sheet_id: int) -> SheetRead:
         items, _ = self.reads.get(self.store())
