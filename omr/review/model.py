@@ -372,7 +372,7 @@ def lacking_pages(items: list[StoredSheet], shelf: TemplateShelf, latest: dict) 
     the decisions in force (`latest`: a suspected copy is out of its ballot until a person says it is another
     ballot), each with the reason said: read alone, such a page may look decided, but the ballot cannot be
     counted; a person rescans the ballot or rejects it."""
-    paged = {fp: info.template for fp in {x.read.fingerprint for x in items}
+    paged = {fp: info.template for fp in sorted({x.read.fingerprint for x in items}, key=str)
              if _paged_crossout(info := shelf.get(fp))}
     reads = {x.id: x.read for x in items if x.read.fingerprint in paged}
     out: dict[int, SheetRead] = {}
