@@ -3,22 +3,24 @@ stamp, then the ballot's rules (omr.read.interpret) on all of them at once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from omr.ballot.layout import PageLayout
 from omr.ballot.template import STRUCK, Template
 from omr.read.calibration import Profile
-from omr.read.inspect import Finding, PageReference
+from omr.read.inspect import PageReference
 from omr.read.interpret import STAMP_PRESENT, crossout_rows
 from omr.read.marks import InkLevels
 from omr.read.results import MARKED, MarkRead, Reason, RowRead
 from omr.read.stamp import read_stamp
-from omr.read.strikes import measure_strike, overdrawn_rules, rule_overdrawn_mm, strike_state
+from omr.read.strikes import Line, measure_strike, overdrawn_rules, rule_overdrawn_mm, strike_state
 
 
 def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, template: Template,
                        reference: PageReference, levels: InkLevels, blur_mm: float, contrast: float,
-                       profile: Profile, box_marks: list[MarkRead], writing: bool, streaks: list[Finding],
+                       profile: Profile, box_marks: list[MarkRead], writing: bool, streaks: Sequence[Line],
                        bilevel: bool = False) -> tuple[list[RowRead], list[Reason], dict[str, float], str]:
     """Rows of the page's cross-out contest, the sheet's stamp reasons, the numbers behind them, and the
     stamp's state (present when the page has no stamp area). A
@@ -26,16 +28,15 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     is one a line of specks crosses (a thin strike the threshold broke up)."""
     contest = next(c for c in template.contests if c.kind == "crossout")
     marks: dict[str, list[MarkRead]] = {r: [] for r in contest.row_ids}
-    # a scanner streak's or a 1-bit fold line's pixels are left out of every measure (each runs the
-    # page's length; a hand's stroke stays in its row); a name they hide too much of is unclear
+    # a scanner streak's or a 1-bit fold line's pixels (`streaks`) are left out of every measure (each runs
+    # the page's length; a hand's stroke stays in its row); a name they hide too much of is unclear
     # (strike_min_seen)
-    lines = [st.line for st in streaks if st.line is not None]
     where: dict[str, tuple[float, float, float, float]] = {}
-    rules = overdrawn_rules(gray, homography, pl.strike_cells, levels, lines, bilevel)  # pen lines between rows
+    rules = overdrawn_rules(gray, homography, pl.strike_cells, levels, streaks, bilevel)  # pen lines between rows
     for cell in pl.strike_cells:
         r = cell.rect
         row = cell.row or r
-        m = measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo, lines,
+        m = measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo, streaks,
                            profile.strike_clear_below, bilevel, profile.strike_light_below,
                            profile.strike_struck_at, rule_overdrawn_mm(rules, cell), row)
         state = strike_state(m, profile.strike_struck_at, profile.strike_clear_below, profile.strike_ink_mm2,
@@ -53,7 +54,7 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     stamp_state = STAMP_PRESENT
     if pl.stamp is not None:
         stamp = read_stamp(gray, homography, pl.stamp, reference, levels, contrast, profile.min_contrast,
-                           profile.stamp_present_mm2, profile.stamp_absent_mm2, profile.stamp_ring_share, lines)
+                           profile.stamp_present_mm2, profile.stamp_absent_mm2, profile.stamp_ring_share, streaks)
         stamp_state = stamp.state
         metrics["stamp_ink_mm2"] = stamp.ink_mm2
         metrics["stamp_ring"] = stamp.ring

@@ -7,6 +7,7 @@ network I/O, so the same pixels always give the same read, in any process.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,6 @@ from omr.read.identify import MATCH_PX_PER_MM, match_printed_page, read_sheet_co
 from omr.read.inspect import (
     NAME_PX_PER_MM,
     PAGE_PX_PER_MM,
-    Finding,
     PageReference,
     inspect_page,
     page_reference,
@@ -46,7 +46,7 @@ from omr.read.results import (
     SheetRead,
 )
 from omr.read.stamp import stamp_disc
-from omr.read.strikes import off_print_darkness
+from omr.read.strikes import Line, off_print_darkness
 
 if TYPE_CHECKING:
     from omr.read.debug import Trace
@@ -112,15 +112,14 @@ SIGNED_STAMP_PX = 64  # the stamp area's ink is kept in a square of this many pi
 #                       high, 60-88 mm wide): a stamp pressed a ring's width away no longer lines up
 
 
-def _stamp_ink(gray: np.ndarray, homography: np.ndarray, stamp: Rect, levels: InkLevels,
-               reference: PageReference, streaks: list[Finding]) -> np.ndarray:
+def _signed_stamp(gray: np.ndarray, homography: np.ndarray, stamp: Rect, levels: InkLevels,
+               reference: PageReference, streaks: Sequence[Line]) -> np.ndarray:
     """The committee's stamp on a cross-out page, for the signature: pressed by hand on every ballot, it
     lies a little differently on each (where, how hard), while a strike hides in the letters it crosses.
     The print under it is left out, and so are the scanner's streaks and folds found on the page and what
     runs the area's whole height or width: all are much the same on many sheets."""
-    lines = [f.line for f in streaks if f.line is not None]
     dark = off_print_darkness(gray, homography, stamp, reference.fine, levels, reference.memo, ("signed-stamp",),
-                              lines)
+                              streaks)
     for axis in (0, 1):  # each column's median, then each row's: what runs through it all
         dark = _less_median(dark, axis)
     return cv2.resize(dark, (SIGNED_STAMP_PX, SIGNED_STAMP_PX), interpolation=cv2.INTER_AREA)
@@ -143,11 +142,11 @@ def _less_median(dark: np.ndarray, axis: int) -> np.ndarray:
 
 def _signature(gray: np.ndarray, homography: np.ndarray, marks: list[tuple[Rect, MarkRead]],
                levels: InkLevels, reference: PageReference, bilevel: bool, stamp: Rect | None,
-               streaks: list[Finding]) -> bytes:
+               streaks: Sequence[Line]) -> bytes:
     """What tells this physical sheet from every other (see omr.read.duplicates): the voter's ink inside
     each marked box at 0.125 mm after registration, and the texture of a few windows of blank paper (none
     on a 1-bit scan, whose threshold erased it). Empty when nothing is marked. A cross-out page with no
-    box marked keeps its stamp's ink instead (_stamp_ink), when the stamp was read present (`stamp`: its area),
+    box marked keeps its stamp's ink instead (_signed_stamp), when the stamp was read present (`stamp`: its area),
     judged by the boxes' bars: two ballots' stamps were at most 0.92 alike over 170,000 simulated pairs
     (benchmarks/accuracy.py --dup-ballot crossout), where ink alone must reach 0.985."""
     s = float(duplicates.INK_PX_PER_MM)
@@ -161,7 +160,7 @@ def _signature(gray: np.ndarray, homography: np.ndarray, marks: list[tuple[Rect,
         patch = upright_patch(gray, homography, found.grow(-duplicates.INK_INSET_MM), s).astype(np.float32)
         boxes.append((index, np.clip((levels.paper - patch) / max(levels.contrast, 1.0), 0, 1)))
     if not boxes and stamp is not None:  # numbered after the boxes
-        boxes = [(len(marks), _stamp_ink(gray, homography, stamp, levels, reference, streaks))]
+        boxes = [(len(marks), _signed_stamp(gray, homography, stamp, levels, reference, streaks))]
     if not boxes:
         return b""
     if "paper_windows" not in reference.memo:
@@ -268,6 +267,7 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
         trace.page_layout, trace.levels, trace.blur_mm, trace.inspection = pl, levels, blur, inspection
         trace.reference = reference
     streaks = [f for f in inspection.findings if f.code in ("streak", "fold-line")]
+    streak_lines = [f.line for f in streaks if f.line is not None]  # what every measure of ink leaves out
     measured: list[tuple[Rect, MarkRead]] = []
     for box in pl.boxes:
         m = measure_box(gray, pt.homography, box.rect, s, levels, blur, bilevel, profile.thresholds)
@@ -316,7 +316,7 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
         more_rows, more_reasons, crossout_metrics, stamp_state = read_crossout_page(
             gray, pt.homography, pl, template, reference, levels, blur,
             inspection.contrast, profile, [m for _, m in measured], any(r.code == "extra-writing" for r in reasons),
-            streaks, bilevel)
+            streak_lines, bilevel)
         rows += more_rows
         reasons += more_reasons
     elif all(m.state != MARKED for _, m in measured) and not any(m.state == MARGINAL for _, m in measured) \
@@ -336,7 +336,7 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
         # the paper windows are the plain page's: a test sheet's reference shares its memo but masks its
         # footer, and windows chosen on it would depend on whether a test sheet came first in the process
         signature=_signature(gray, pt.homography, measured, levels, book.reference(code.fingerprint, code.page),
-                             bilevel, pl.stamp if stamp_state == STAMP_PRESENT else None, streaks),
+                             bilevel, pl.stamp if stamp_state == STAMP_PRESENT else None, streak_lines),
     )
     if trace is not None:
         trace.read = read

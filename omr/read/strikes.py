@@ -639,12 +639,12 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
     for (x, w), rules in columns.items():
         ys = sorted(rules)
         bands = [rule_band(gray, homography, x, y, w, levels, streaks, bilevel) for y in ys]
-        pixel_mm = 1.0 / max(local_scale(homography, (x + w / 2, (ys[0] + ys[-1]) / 2)), 1e-6)
-        hugging = _hugging_bilevel(bands, pixel_mm) if bilevel else [0.0] * len(bands)
+        if bilevel:  # the scan's pixel, in mm, where the column is
+            pixel_mm = 1.0 / max(local_scale(homography, (x + w / 2, (ys[0] + ys[-1]) / 2)), 1e-6)
+            hugging = _hugging_bilevel(bands, pixel_mm)
         for k, (y, band) in enumerate(zip(ys, bands)):
-            along = max(_run_mm(band.overdrawn, RULE_MIN_RUN_MM), hugging[k])
-            near = [bands[j] for j in (k - 1, k + 1)
-                    if 0 <= j < len(bands) and bands[j].darkness.size == band.darkness.size > 0]
+            along = max(_run_mm(band.overdrawn, RULE_MIN_RUN_MM), hugging[k] if bilevel else 0.0)
+            near = [bands[j] for j in _neighbour_rules(bands, k)]
             if near and not bilevel:
                 step = RULE_NEAR_MM * NAME_PX_PER_MM
                 excess = band.darkness - np.minimum.reduce([b.darkness for b in near])
@@ -657,6 +657,12 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
                     along = max(along, _run_mm(flags, RULE_NEAR_RUN_MM))
             out[(x, y)] = along
     return out
+
+
+def _neighbour_rules(bands: Sequence[RuleBand], k: int) -> list[int]:
+    """The rules just above and below rule `k` of a name column that were measured along the same columns."""
+    return [j for j in (k - 1, k + 1)
+            if 0 <= j < len(bands) and bands[j].darkness.size == bands[k].darkness.size > 0]
 
 
 def _hugging_bilevel(bands: Sequence[RuleBand], pixel_mm: float) -> list[float]:
@@ -676,7 +682,7 @@ def _hugging_bilevel(bands: Sequence[RuleBand], pixel_mm: float) -> list[float]:
     smooth = [cv2.blur(b.darkness[None, :], (window, 1))[0] if b.darkness.size else b.darkness for b in bands]
     runs, faint = [0.0] * len(bands), [0.0] * len(bands)  # a line's run; the run of a rule no clearer than jaggies
     for k in range(len(bands)):
-        near = [j for j in (k - 1, k + 1) if 0 <= j < len(bands) and smooth[j].size == smooth[k].size > 0]
+        near = _neighbour_rules(bands, k)
         if not near:
             continue
         excess = (smooth[k] - np.minimum.reduce([smooth[j] for j in near])) / s
