@@ -81,13 +81,17 @@ def kinds_leaving(n: int, left: set[int]) -> list[str]:
     return ["none" if i in left else "line" for i in range(n)]
 
 
+def names_per_page(long) -> tuple[int, int]:
+    lay = layout(long)
+    return len(lay.pages[0].strike_cells), len(lay.pages[1].strike_cells)
+
+
 @pytest.fixture(scope="module")
 def scanned(long, book):
     """Four ballots scanned into one file, in order: A (9 left over both pages: valid), B (every name of
     page 1 struck, 4 left on page 2: valid, though page 1 alone is all struck), C (5 + 5 left: more than 9,
     invalid, though neither page alone is), D (page 1 alone: page 2 missing)."""
-    lay = layout(long)
-    n1, n2 = len(lay.pages[0].strike_cells), len(lay.pages[1].strike_cells)
+    n1, n2 = names_per_page(long)
     sim = Simulator([long], seed=41)
     plan = [
         (0, 1, kinds_leaving(n1, {0, 2, 4})), (0, 2, kinds_leaving(n2, {0, 1, 3, 5, 7, 9})),
@@ -167,9 +171,8 @@ def test_a_page_fed_twice_is_not_joined_to_the_next_voters_ballot(long, book, sc
     B's page 2 and kept A's page 2 twice. Pages on sheets of their own come in page order, so A2' is the
     page alone: a person rejects it as a copy and A and B count as they were voted. (Printed on both sides
     of a card, a page cannot be fed again alone: a duplex scanner gives both sides of the card again.)"""
-    lay = layout(long)
     sim = Simulator([long], seed=41)
-    page_2 = scan(sim, long, 0, 2, kinds_leaving(len(lay.pages[1].strike_cells), {0, 1, 3, 5, 7, 9}))
+    page_2 = scan(sim, long, 0, 2, kinds_leaving(names_per_page(long)[1], {0, 1, 3, 5, 7, 9}))
     again = sim.rescan(page_2, "clean", 1)  # the same paper through the scanner again
     fed_again = read_sheet(again.scan.pixels, "lot-1.pdf", 3, book, PROFILE, dpi=again.scan.dpi)
     assert fed_again.image_sha256 != scanned[1].image_sha256 and fed_again.status == "ok"
@@ -194,9 +197,9 @@ def test_a_page_fed_twice_is_not_joined_to_the_next_voters_ballot(long, book, sc
     assert not [d for d in decided.reconciliation.discrepancies if d.severity == "error"]
 
 
-def scan_a_lone_page(long, folder: Path) -> tuple[Path, Path]:
-    """Through the real scan into a real store: ballot A whole, then page 1 of ballot D alone (its page 2
-    lost). Returns the template's file and the database."""
+def scan_into_store(long, folder: Path, pages) -> tuple[Path, Path, dict[int, int]]:
+    """The simulated pages in one PDF, through the real scan into a real store. Returns the template's
+    file, the database and each file page's sheet id."""
     from ballot_sim.simulate import write_pages
     from omr.scan.batch import ScanOptions
     from omr.scan.batch import scan as scan_files
@@ -204,15 +207,22 @@ def scan_a_lone_page(long, folder: Path) -> tuple[Path, Path]:
 
     path = folder / "long.yaml"
     path.write_text(long_ballot_text(), encoding="utf-8")
-    lay = layout(long)
-    n1, n2 = len(lay.pages[0].strike_cells), len(lay.pages[1].strike_cells)
-    sim = Simulator([long], seed=41)
-    pages = [scan(sim, long, 0, 1, kinds_leaving(n1, {0, 2, 4})),
-             scan(sim, long, 0, 2, kinds_leaving(n2, set(range(6)))), scan(sim, long, 3, 1, kinds_leaving(n1, {1, 3}))]
     write_pages(pages, folder, "lot.pdf", "pdf")
     with Store(folder / "r.sqlite") as store:
         scan_files([str(folder / "lot.pdf")], store, ScanOptions((long,), (str(path),), PROFILE, jobs=1))
-    return path, folder / "r.sqlite"
+        ids = {s.read.page: s.id for s in store.sheet_items()}
+    return path, folder / "r.sqlite", ids
+
+
+def scan_a_lone_page(long, folder: Path) -> tuple[Path, Path]:
+    """Through the real scan into a real store: ballot A whole, then page 1 of ballot D alone (its page 2
+    lost). Returns the template's file and the database."""
+    n1, n2 = names_per_page(long)
+    sim = Simulator([long], seed=41)
+    pages = [scan(sim, long, 0, 1, kinds_leaving(n1, {0, 2, 4})),
+             scan(sim, long, 0, 2, kinds_leaving(n2, set(range(6)))), scan(sim, long, 3, 1, kinds_leaving(n1, {1, 3}))]
+    path, db, _ = scan_into_store(long, folder, pages)
+    return path, db
 
 
 def test_a_page_scanned_alone_waits_on_the_review_screen_until_a_person_rejects_the_ballot(long, tmp_path):
@@ -270,28 +280,19 @@ def test_the_review_screen_shows_the_scan_a_page_fed_twice_may_copy(long, tmp_pa
     (a jammed sheet fed again at once). The page alone waits for a person with a link to the page just
     before it in the file, the same page of a ballot, to compare the two; rejected as the same sheet scanned
     twice, it leaves the queue and the tally counts A and B once each, final."""
-    from ballot_sim.simulate import write_pages
     from omr.count.stored import tally_store
     from omr.review.app import create_app
     from omr.review.context import ReviewConfig
-    from omr.scan.batch import ScanOptions
-    from omr.scan.batch import scan as scan_files
     from omr.store.database import Store
 
-    path = tmp_path / "long.yaml"
-    path.write_text(long_ballot_text(), encoding="utf-8")
-    lay = layout(long)
-    n1, n2 = len(lay.pages[0].strike_cells), len(lay.pages[1].strike_cells)
+    n1, n2 = names_per_page(long)
     sim = Simulator([long], seed=41)
     a2 = scan(sim, long, 0, 2, kinds_leaving(n2, set(range(6))), "office-scanner")
     pages = [scan(sim, long, 0, 1, kinds_leaving(n1, {0, 2, 4}), "office-scanner"), a2,
              sim.rescan(a2, "office-scanner", 1), scan(sim, long, 1, 1, kinds_leaving(n1, {1}), "office-scanner"),
              scan(sim, long, 1, 2, kinds_leaving(n2, {2, 4}), "office-scanner")]
-    write_pages(pages, tmp_path, "lot.pdf", "pdf")
-    with Store(tmp_path / "r.sqlite") as store:
-        scan_files([str(tmp_path / "lot.pdf")], store, ScanOptions((long,), (str(path),), PROFILE, jobs=1))
-        ids = {s.read.page: s.id for s in store.sheet_items()}
-    client = create_app(ReviewConfig(db=tmp_path / "r.sqlite", templates=(str(path),), language="en")).test_client()
+    path, db, ids = scan_into_store(long, tmp_path, pages)
+    client = create_app(ReviewConfig(db=db, templates=(str(path),), language="en")).test_client()
     sheet = client.get(f"/sheet/{ids[3]}").get_data(as_text=True)
     assert "page 1 of 2 of this ballot was not scanned next to it" in sheet
     link = re.search(r'<a href="/sheet/(\d+)" class="btn small" id="same-page-before">', sheet)
@@ -302,7 +303,7 @@ def test_the_review_screen_shows_the_scan_a_page_fed_twice_may_copy(long, tmp_pa
                                                                                  sheet).group(1)}
     done = client.post(f"/sheet/{ids[3]}/decide", data={**form, "do": "reject-sheet", "reject-reason": "duplicate"})
     assert done.status_code == 303, done.get_data(as_text=True)
-    with Store(tmp_path / "r.sqlite") as store:
+    with Store(db) as store:
         t = tally_store(store, [long], issued=2, collected=2)
     (e,) = t.elections
     assert (e.valid, e.invalid, e.pending) == (2, 0, 0) and not t.provisional and e.piles == {9: 1, 3: 1}
@@ -315,29 +316,20 @@ def test_a_whole_ballot_fed_again_leaves_its_page_2_waiting_with_the_copy_it_nee
     too (it listed only A1', so the tally stayed provisional with a page nobody could find). Decided as
     copies, A and B count once each, final; said to be another ballot, A1' and A2' make one again and the
     page waits no more."""
-    from ballot_sim.simulate import write_pages
     from omr.count.stored import tally_store
     from omr.review.app import create_app
     from omr.review.context import ReviewConfig
     from omr.review.model import AWAITING, TemplateShelf, load_queue
-    from omr.scan.batch import ScanOptions
-    from omr.scan.batch import scan as scan_files
     from omr.store.database import Store
 
-    path = tmp_path / "long.yaml"
-    path.write_text(long_ballot_text(), encoding="utf-8")
-    lay = layout(long)
-    n1, n2 = len(lay.pages[0].strike_cells), len(lay.pages[1].strike_cells)
+    n1, n2 = names_per_page(long)
     sim = Simulator([long], seed=41)
     a1 = scan(sim, long, 0, 1, kinds_leaving(n1, {0, 2, 4}), "office-scanner")
     a2 = scan(sim, long, 0, 2, kinds_leaving(n2, {0, 1, 3, 5, 7, 9}), "office-scanner")
     b1, b2 = (scan(sim, long, 1, 1, kinds_leaving(n1, set()), "office-scanner"),
               scan(sim, long, 1, 2, kinds_leaving(n2, {2, 4, 6, 8}), "office-scanner"))
-    write_pages([a1, a2, sim.rescan(a1, "clean", 1), sim.rescan(a2, "clean", 2), b1, b2], tmp_path, "lot.pdf", "pdf")
-    db = tmp_path / "r.sqlite"
-    with Store(db) as store:
-        scan_files([str(tmp_path / "lot.pdf")], store, ScanOptions((long,), (str(path),), PROFILE, jobs=1))
-        ids = {s.read.page: s.id for s in store.sheet_items()}
+    path, db, ids = scan_into_store(long, tmp_path, [a1, a2, sim.rescan(a1, "clean", 1), sim.rescan(a2, "clean", 2),
+                                                     b1, b2])
 
     def waiting() -> tuple[list[int], list[int]]:
         """(pages the review queue awaits a person on, pages the tally waits on)"""
