@@ -21,6 +21,7 @@ from omr.ballot.layout import Fiducial
 DETECT_PX_PER_MM = 4.0  # ~100 dpi: markers of 10 mm are 40 px, 6.7 px per cell
 CORNER_WINDOW_MM = 42.0  # side of the square searched at each image corner on the fast path
 MAX_RESIDUAL_MM = 0.25  # fiducial corners farther than this from the fitted transform: not trusted
+FLAT_RESIDUAL_MM = 0.15  # three markers an affine map fits this well: a flat page (scanner), mapped affinely
 MIN_PX_PER_MM, MAX_PX_PER_MM = 2.0, 25.0  # 50 to 635 dpi
 
 
@@ -182,8 +183,9 @@ def find_markers(gray: np.ndarray, page_width_mm: float, page_height_mm: float,
     return _refine(gray, sorted(hits.values(), key=lambda m: m.marker_id), window)
 
 
-def _fit(hits: list[MarkerHit], by_id: dict[int, Fiducial]) -> tuple[np.ndarray, float, float]:
-    """Least-squares homography page mm -> pixels, residual in mm, and mean px/mm."""
+def _fit(hits: list[MarkerHit], by_id: dict[int, Fiducial], affine: bool = False) -> tuple[np.ndarray, float, float]:
+    """Least-squares homography page mm -> pixels (or `affine` map, as a 3x3 matrix), residual in mm, and
+    mean px/mm."""
     page_pts, img_pts = [], []
     for hit in hits:
         r = by_id[hit.marker_id].rect
@@ -191,7 +193,11 @@ def _fit(hits: list[MarkerHit], by_id: dict[int, Fiducial]) -> tuple[np.ndarray,
         img_pts += list(hit.corners)
     src = np.asarray(page_pts, dtype=np.float64)
     dst = np.asarray(img_pts, dtype=np.float64)
-    homography, _ = cv2.findHomography(src, dst, 0)
+    if affine:
+        solution, *_ = np.linalg.lstsq(np.hstack([src, np.ones((len(src), 1))]), dst, rcond=None)
+        homography = np.vstack([solution.T, [0.0, 0.0, 1.0]])
+    else:
+        homography, _ = cv2.findHomography(src, dst, 0)
     if homography is None:
         return np.eye(3), float("inf"), 0.0
     projected = cv2.perspectiveTransform(src.reshape(-1, 1, 2), homography).reshape(-1, 2)
@@ -257,6 +263,13 @@ def fit_frame(hits: list[MarkerHit], frame: Frame) -> PageTransform | Registrati
             break
     assert best is not None
     residual, used, homography, px_per_mm = best
+    if len(used) == 3:
+        # the perspective of a homography fitted to three markers' corners rests on each marker's own few
+        # millimetres: their measuring error, carried to the far corner, put names 0.3-0.8 mm off on 1-bit
+        # scans (new ink all along the rules); a flat page, which an affine map fits, is mapped affinely
+        flat = _fit(used, by_id, affine=True)
+        if flat[1] <= FLAT_RESIDUAL_MM:
+            homography, residual, px_per_mm = flat
     if residual > MAX_RESIDUAL_MM:
         return RegistrationFailure(f"corner marks do not fit one {frame.paper} page (off by {residual:.2f} mm): "
                                    "folded, torn or badly distorted sheet")
