@@ -422,6 +422,26 @@ def test_three_corner_marks_of_a_flat_scan_place_the_names_as_four_do(state, par
     assert as_drawn(page, sheet), states(sheet)
 
 
+def test_a_fold_the_1bit_threshold_drew_only_near_the_paper_edges_is_no_writing(state, party):
+    """A fold across the page whose shading the 1-bit threshold turned black only near the paper's edges:
+    a 16 mm piece from the left edge, another 2 mm lower to the right edge, nothing between (looked at).
+    Neither is long enough to be a fold alone (FOLD_LINE_MM); together they run from edge to edge, which no
+    hand draws (before: both reported as writing, the sheet to a person). One such piece alone, drawn from
+    the left edge on the same page 30 mm lower, is still writing."""
+    page, t = benchmark_page([party, state], 4646, 17)
+    assert page.expected.flags == ("fold",) and page.scan.bilevel
+    book = TemplateBook.from_templates([t])
+    trace = Trace()
+    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi, trace=trace)
+    assert sheet.status == "ok" and sheet.reasons == (), sheet.reasons
+    assert as_drawn(page, sheet), states(sheet)
+    assert any(f.code == "fold-line" and f.rect.w == trace.page_layout.width for f in trace.inspection.findings)
+    pen = with_pen_line(page, trace.transform.homography, (0.5, 96.0), (15.0, 96.0), 0.5, darkness=1.0)
+    sheet = read_sheet(np.where(pen < 128, 0, 255).astype(np.uint8), "sim.pdf", 1, book, PROFILE,
+                       dpi=page.scan.dpi)
+    assert [r.code for r in sheet.reasons] == ["extra-writing"], sheet.reasons
+
+
 def test_on_a_1bit_scan_one_rule_darker_along_a_name_is_a_line_several_are_the_jaggies():
     """_hugging_bilevel on rules of a name column (0.3 mm of darkness across each, 120 mm long, a 200 dpi
     scan's pixel darker every third column): one rule darker by 0.15 mm along 35 mm is a pen line; so much

@@ -371,14 +371,16 @@ FOLD_GAP_MM = 4.0  # gaps along such a line closed first
 FOLD_EDGE_MM = 2.0  # a line broader than a pen that starts this near the paper's edge is a fold: a fold runs
 #                    from edge to edge (where the table's print breaks it, its pieces still reach the edges)
 FOLD_ALIGN_MM = 4.0  # pieces of one fold: their middles this near (a fold a few millimetres off square)
+FOLD_EDGE_PIECE_MM = 8.0  # shorter pieces count too where they reach the paper's edges, one each: the fold's
+#                           shading often turns black only near the edges, where the paper lifts
 
 
-def fold_lines(ink: np.ndarray, px_per_mm: float) -> list[Finding]:
+def fold_lines(ink: np.ndarray, px_per_mm: float, length_mm: float = FOLD_LINE_MM) -> list[Finding]:
     """Long straight lines in a 1-bit page's voter ink (print removed), across or down the page: the
     shading of a fold that the scanner's threshold drew as a black bar through the boxes it crosses.
     Each is a line (like a streak): the boxes it crosses cannot be scored."""
     s = px_per_mm
-    length = int(round(FOLD_LINE_MM * s))
+    length = int(round(length_mm * s))
     ink8 = ink.astype(np.uint8)
     found: list[Finding] = []
     bridge = np.ones((1, int(round(FOLD_GAP_MM * s)) | 1), np.uint8)
@@ -414,13 +416,14 @@ def _reaches(r: Rect, across: bool, width_mm: float, height_mm: float) -> tuple[
     return start <= FOLD_EDGE_MM, start + size >= page - FOLD_EDGE_MM
 
 
-def folds_across(lines: list[Finding], width_mm: float, height_mm: float) -> tuple[list[Finding], list[Finding]]:
+def folds_across(lines: list[Finding], width_mm: float, height_mm: float, broad: bool = True
+                 ) -> tuple[list[Finding], list[Finding]]:
     """The folds among the lines fold_lines found, each drawn from edge to edge of the paper, and the other
     lines. The fold's shading broke up where the print is, but the paper was folded from edge to edge: the
     pieces of one line (across or down, their middles within FOLD_ALIGN_MM) are a fold where one of them,
-    broader than a pen, reaches the paper's edge, or where they reach both edges (no hand draws a line
-    across the whole sheet and lifts the pen over the print). Drawn through the outermost pieces' middles
-    (a fold is seldom square to the page), as broad as the broadest piece."""
+    broader than a pen, reaches the paper's edge (`broad`), or where they reach both edges (no hand draws a
+    line across the whole sheet and lifts the pen over the print). Drawn through the outermost pieces'
+    middles (a fold is seldom square to the page), as broad as the broadest piece."""
     folds: list[Finding] = []
     used: set[int] = set()
     for i, first in enumerate(lines):
@@ -432,7 +435,8 @@ def folds_across(lines: list[Finding], width_mm: float, height_mm: float) -> tup
                  and (f.rect.w >= f.rect.h) == across and abs(mid(f) - mid(first)) <= FOLD_ALIGN_MM]
         pieces = [lines[j] for j in group]
         ends = [_reaches(f.rect, across, width_mm, height_mm) for f in pieces]
-        broad_at_edge = any((near or far) and f.line[4] >= STRIKE_MAX_WIDTH_MM for f, (near, far) in zip(pieces, ends))
+        broad_at_edge = broad and any((near or far) and f.line[4] >= STRIKE_MAX_WIDTH_MM
+                                      for f, (near, far) in zip(pieces, ends))
         if not (broad_at_edge or (any(e[0] for e in ends) and any(e[1] for e in ends))):
             continue
         used.update(group)
@@ -768,6 +772,10 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
         # or from the paper's edge (folds_across: then drawn from edge to edge)
         targets = [b.rect.grow(1.0) for b in pl.boxes]
         edge_folds, lines = folds_across(fold_lines(zone_ink, s), pl.width, pl.height)
+        at_edges = [f for f in fold_lines(zone_ink, s, FOLD_EDGE_PIECE_MM)
+                    if any(_reaches(f.rect, f.rect.w >= f.rect.h, pl.width, pl.height))
+                    and not any(f.crosses(g.rect) for g in edge_folds)]
+        edge_folds += folds_across(at_edges, pl.width, pl.height, broad=False)[0]
         folds = [f for f in lines if any(f.crosses(t) for t in targets)
                  or (f.rect.h > 2 * f.rect.w and f.line is not None and f.line[4] >= STRIKE_MAX_WIDTH_MM
                      and sum(f.crosses(c.rect) for c in pl.strike_cells) >= 2)]
