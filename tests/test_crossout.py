@@ -442,6 +442,27 @@ def test_a_fold_the_1bit_threshold_drew_only_near_the_paper_edges_is_no_writing(
     assert [r.code for r in sheet.reasons] == ["extra-writing"], sheet.reasons
 
 
+def test_small_bold_letters_a_1bit_threshold_merged_are_no_line_through_them(state, party):
+    """A 150 dpi 1-bit scan with a dark threshold: the 8 pt bold motto under the state's name came out so
+    bold that the letters of each word merged into straight runs over 59 % of its width, which the blank
+    print does not have (before: "a line through the printed text", the sheet to a person). The spaces
+    between its words stay blank; a pen line through the motto crosses them, and is still found."""
+    page, t = benchmark_page([party, state], 3535, 41)
+    assert page.scan.bilevel and page.scan.dpi == 150
+    book = TemplateBook.from_templates([t])
+    trace = Trace()
+    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi, trace=trace)
+    assert sheet.status == "ok" and sheet.reasons == (), sheet.reasons
+    assert as_drawn(page, sheet), states(sheet)
+    motto = next(x for x in trace.page_layout.texts if x.text.startswith("Độc lập"))
+    y = motto.baseline - 1.0  # through the letters' bodies
+    pen = with_pen_line(page, trace.transform.homography, (motto.x - 18.0, y), (motto.x + 16.0, y), 0.3,
+                        darkness=1.0)
+    sheet = read_sheet(np.where(pen < 128, 0, 255).astype(np.uint8), "sim.pdf", 1, book, PROFILE,
+                       dpi=page.scan.dpi)
+    assert [r.code for r in sheet.reasons] == ["writing-over-print"], sheet.reasons
+
+
 def test_on_a_1bit_scan_one_rule_darker_along_a_name_is_a_line_several_are_the_jaggies():
     """_hugging_bilevel on rules of a name column (0.3 mm of darkness across each, 120 mm long, a 200 dpi
     scan's pixel darker every third column): one rule darker by 0.15 mm along 35 mm is a pen line; so much

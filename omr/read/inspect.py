@@ -236,11 +236,27 @@ def _printed_name(ref: np.ndarray, sigma_scan: float, length: int, memo: dict, k
     return memo[memo_key]
 
 
+WORD_GAP_MM = 0.6  # blank columns between printed letters this wide: a word's space, which a pen line crosses
+
+
+def word_gaps(letters: np.ndarray, min_px: int) -> list[tuple[int, int]]:
+    """The runs of blank columns at least `min_px` wide between the first and the last letter."""
+    inked = np.flatnonzero(letters)
+    if len(inked) < 2:
+        return []
+    step = np.diff(inked)
+    return [(int(a) + 1, int(a + d)) for a, d in zip(inked[:-1], step) if d - 1 >= min_px]
+
+
 def crossed_out(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
-                levels: InkLevels, blur_mm: float = 0.0, memo: dict | None = None) -> tuple[float, Rect, bool]:
+                levels: InkLevels, blur_mm: float = 0.0, memo: dict | None = None,
+                across_words: bool = False) -> tuple[float, Rect, bool]:
     """Share of the printed name's width covered by a straight stroke through the letters' bodies,
     the band looked at, and whether the stroke is broad and pale (the shadow of a fold, or a soft
-    pencil: a person decides; a pen line is thin, or broad and dark).
+    pencil: a person decides; a pen line is thin, or broad and dark). With `across_words`, a text of
+    several words is crossed only where a stroke crosses a space between two of them: a 1-bit threshold
+    thickens small bold letters until those of one word merge into straight runs the blank print does
+    not have, but leaves the spaces between words blank.
 
     Printed letters have no straight run of 3 mm; a line drawn through a name does, even where it
     crosses the letters, so the strokes are found by opening the ink with line-shaped kernels, and
@@ -282,6 +298,9 @@ def crossed_out(gray: np.ndarray, homography: np.ndarray, cell: NameCell, refere
     if gaps.sum() >= 4 and np.median(inner.sum(axis=0)[gaps]) > STRIKE_MAX_WIDTH_MM * s:
         dark = ink_mask(scan, levels, s, STRIKE_DARK_INK)[top:bottom, int(s):-int(s)].any(axis=0)
         pale = bool(dark[gaps].mean() < 0.5)
+    spaces = word_gaps(letters[int(s):-int(s)], int(round(WORD_GAP_MM * s))) if across_words else []
+    if spaces and not any(covered[a:b].mean() >= 0.5 for a, b in spaces):
+        return 0.0, band, pale
     return float(covered.mean()), band, pale
 
 
@@ -602,7 +621,8 @@ def writing_over_print(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
             if not (r.w < OVERPRINT_MIN_MM or r.y + r.h > pl.footer.y or any(_overlaps(r, n) for n in names))]
     for i, t, r in reference.memo["overprint-texts"]:
         cell = NameCell("", f"text-{i}", r.grow(1.0), r)
-        coverage, band, _ = crossed_out(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo)
+        coverage, band, _ = crossed_out(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo,
+                                        across_words=True)
         if coverage >= OVERPRINT_COVERAGE and coverage * r.w >= OVERPRINT_MIN_MM:
             found.append(Finding("writing-over-print", f"a line through the printed text '{t.text[:40]}' "
                                  f"({coverage:.0%} of its width): writing on the ballot, a person decides", band))
