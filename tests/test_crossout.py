@@ -463,6 +463,28 @@ def test_small_bold_letters_a_1bit_threshold_merged_are_no_line_through_them(sta
     assert [r.code for r in sheet.reasons] == ["writing-over-print"], sheet.reasons
 
 
+def test_a_strikes_run_out_past_the_name_is_the_strike_not_a_sign_of_taking_it_back(state, party):
+    """A slanted strike on a 1-bit scan, from above "Bùi" to below "Vinh", running out 3 mm past the name
+    where it curves more than the 3 mm straight runs a stroke is found by: that run-out lay off the strike's
+    line and was taken for 1.9 mm2 of ink added after it (dots, a tick: "restored?"), the name to a person.
+    Along the line's own direction it is the strike. Three dots above the struck name still are a sign."""
+    page, t = benchmark_page([party, state], 3535, 26)
+    book = TemplateBook.from_templates([t])
+    trace = Trace()
+    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi, trace=trace)
+    row = [b.row for b in page.expected.boxes if b.option == "struck"].index("bui-van-vinh")
+    assert page.expected.boxes[row].kind == "slanted" and page.scan.bilevel
+    assert states(sheet)[row] == MARKED, sheet.rows[row]
+    name = trace.page_layout.strike_cells[row].text_rect
+    pixels = page.scan.pixels
+    for k in range(3):
+        x, y = name.x + name.w * (0.3 + 0.2 * k), name.y - 0.6
+        page = replace(page, scan=replace(page.scan, pixels=pixels))
+        pixels = with_pen_line(page, trace.transform.homography, (x, y), (x + 0.3, y), 0.9, darkness=1.0)
+    pixels = np.where(pixels < 128, 0, 255).astype(np.uint8)
+    assert states(read_sheet(pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi))[row] == MARGINAL
+
+
 def test_on_a_1bit_scan_one_rule_darker_along_a_name_is_a_line_several_are_the_jaggies():
     """_hugging_bilevel on rules of a name column (0.3 mm of darkness across each, 120 mm long, a 200 dpi
     scan's pixel darker every third column): one rule darker by 0.15 mm along 35 mm is a pen line; so much

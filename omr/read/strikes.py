@@ -279,6 +279,8 @@ def body_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, referenc
 BLOCK_MM = 4.0  # the cell's ink is counted in column blocks this wide ...
 NOISE_PERCENTILE = 10  # ... less this percentile of the blocks: what the scan leaves across the whole row
 STRIKE_REACH_MM = 1.2  # ink this close to a strike's straight line is the strike (double, wavy, its ends)
+STRIKE_TAIL_MM = 4.0  # and this far on past its straight strokes, along their line: the hand's run-out past
+#                       the name, which curves or thins below the 3 mm runs a stroke is found by
 
 
 def print_grow_px(blur_mm: float) -> int:
@@ -473,9 +475,12 @@ def off_strike_mm2(ink: np.ndarray, strike: StrikeLine | None, name: tuple[int, 
         return new_ink_mm2(ink[:, span])
     line = np.zeros(ink.shape, np.uint8)
     line[np.clip(np.rint(strike.middle).astype(int), 0, ink.shape[0] - 1), strike.columns] = 1
-    if len(strike.columns) > 1:  # and its straight fit: a double strike's middle may zigzag between its lines
-        fit = np.polyval(np.polyfit(strike.columns, strike.middle, 1), strike.columns)
-        line[np.clip(np.rint(fit).astype(int), 0, ink.shape[0] - 1), strike.columns] = 1
+    if len(strike.columns) > 1:  # and its straight fit (a double strike's middle may zigzag between its lines),
+        # on past both ends by STRIKE_TAIL_MM
+        tail = int(round(STRIKE_TAIL_MM * s))
+        columns = np.arange(max(strike.columns[0] - tail, 0), min(strike.columns[-1] + tail + 1, ink.shape[1]))
+        fit = np.polyval(np.polyfit(strike.columns, strike.middle, 1), columns)
+        line[np.clip(np.rint(fit).astype(int), 0, ink.shape[0] - 1), columns] = 1
     reach = 2 * int(round(STRIKE_REACH_MM * s)) + 1
     near = cv2.dilate(line, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach))).astype(bool)
     away = ink & ~near
