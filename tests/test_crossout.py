@@ -485,6 +485,23 @@ def test_a_strikes_run_out_past_the_name_is_the_strike_not_a_sign_of_taking_it_b
     assert states(read_sheet(pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi))[row] == MARGINAL
 
 
+def test_a_1bit_folds_specks_beside_its_dark_line_are_left_out_with_it(state, party):
+    """A fold down a 1-bit page, dark enough along one image column to be found as a streak, with the
+    fold's shading left as specks over 1 mm to one side of it (the column's dark share falling 0.65, 0.6,
+    ... 0.14): its measured width was the dark core's (0.25 mm), the specks crossed every name, 0.16-0.9
+    mm2 each (all seven untouched names to a person). The columns beside it dark along a tenth of their
+    length or more are its edge: 1.4 mm wide, every name read as drawn."""
+    page, t = benchmark_page([party, state], 5757, 94)
+    assert page.expected.flags == ("fold",) and page.scan.bilevel
+    book = TemplateBook.from_templates([t])
+    trace = Trace()
+    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi, trace=trace)
+    streak, = [f for f in trace.inspection.findings if f.code == "streak"]
+    assert 1.0 < streak.line[4] < 2.0, streak.line
+    assert sheet.status == "ok", sheet.rows
+    assert as_drawn(page, sheet), states(sheet)
+
+
 def test_on_a_1bit_scan_one_rule_darker_along_a_name_is_a_line_several_are_the_jaggies():
     """_hugging_bilevel on rules of a name column (0.3 mm of darkness across each, 120 mm long, a 200 dpi
     scan's pixel darker every third column): one rule darker by 0.15 mm along 35 mm is a pen line; so much

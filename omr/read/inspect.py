@@ -635,6 +635,8 @@ def _overlaps(a: Rect, b: Rect) -> bool:
 
 STREAK_SHARE = 0.7  # a scanner streak darkens this share of its column, top to bottom
 STREAK_MAX_MM = 3.0
+STREAK_EDGE_SHARE = 0.1  # the columns beside a streak darkened this share of their length or more are its edge:
+#                          a fold's shading, which a 1-bit threshold leaves as specks along one side of it
 
 
 UNMEASURABLE_MM = 99.0  # no clean edge to measure: as bad as it gets, but a finite number to store
@@ -727,14 +729,20 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
         while end + 1 < hot.size and hot[end + 1]:
             end += 1
         if (end - col + 1) / native <= STREAK_MAX_MM:
+            first, last = col, end
+            while first > 0 and end - first < 2 * STREAK_MAX_MM * native and share[first - 1] >= STREAK_EDGE_SHARE:
+                first -= 1
+            while last + 1 < hot.size and last - col < 2 * STREAK_MAX_MM * native \
+                    and share[last + 1] >= STREAK_EDGE_SHARE and not hot[last + 1]:
+                last += 1
             # the whole image column, from the image's top to its bottom, on the page
-            centre = (col + end) / 2
+            centre = (first + last) / 2
             ends = cv2.perspectiveTransform(np.float64([[[centre, 0]], [[centre, gray.shape[0] - 1]]]), inv)
             (ax, ay), (bx, by) = ends.reshape(2, 2)
             found.append(Streak(
                 Rect(round(float(min(ax, bx)), 1), round(float(min(ay, by)), 1), round(float(abs(bx - ax)), 1),
                      round(float(abs(by - ay)), 1)),
-                (float(ax), float(ay)), (float(bx), float(by)), (end - col + 1) / native))
+                (float(ax), float(ay)), (float(bx), float(by)), (last - first + 1) / native))
         col = end + 1
     return found
 
