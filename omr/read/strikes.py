@@ -371,6 +371,54 @@ def _line_rows(cell: NameCell, height: int, band: Callable[[Rect], Rect] = lambd
     return rows
 
 
+SPECK_MM2 = 0.08  # a piece of ink this small (a 1-bit or rough scan's grain, dust) ...
+SPECK_ALONE_MM = 1.0  # ... with no other ink this near is a lone speck: a hand's ink is one piece, or (a light
+#                       stroke a threshold broke up) grains close together
+GRAIN_MIN = 6  # lone specks in the row away from the name (SIGN_BEFORE_MM, SIGN_AFTER_MM) that show the paper's
+#                grain; the name's own are the grain's where no more than twice as dense, plus one
+
+
+def lone_specks(ink: np.ndarray) -> np.ndarray:
+    """The pieces of `ink` that are lone specks (SPECK_MM2, SPECK_ALONE_MM), as a mask."""
+    s = NAME_PX_PER_MM
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    tiny = stats[:, cv2.CC_STAT_AREA] <= SPECK_MM2 * s * s
+    tiny[0] = False
+    if not tiny.any():
+        return np.zeros(ink.shape, bool)
+    reach = 2 * int(round(SPECK_ALONE_MM * s)) + 1
+    near = cv2.dilate(ink.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
+    _, groups = cv2.connectedComponents(near, connectivity=8)
+    on = labels > 0
+    pairs = np.unique(np.stack([groups[on], labels[on]], axis=1), axis=0)  # (group, piece), once each
+    pieces = np.bincount(pairs[:, 0], minlength=int(groups.max()) + 1)
+    group_of = np.zeros(count, np.int64)
+    group_of[pairs[:, 1]] = pairs[:, 0]
+    return (tiny & (pieces[group_of] == 1))[labels]
+
+
+def without_grain(ink: np.ndarray, name: tuple[int, int]) -> np.ndarray:
+    """`ink` (a name's cell) less the paper's grain: lone specks scattered along the whole row, a few to a
+    BLOCK_MM block, which the NOISE_PERCENTILE block (none in most blocks) leaves counted. Only where the
+    row away from the name (`name`: its columns) shows GRAIN_MIN of them, and the name's own are no denser
+    than twice as much, plus one: a tick the letters hide leaves a speck or two on a clean paper."""
+    s = NAME_PX_PER_MM
+    specks = lone_specks(ink) if ink.any() else np.zeros(ink.shape, bool)
+    if not specks.any():
+        return ink
+    near = np.zeros(ink.shape[1], bool)
+    near[max(int(name[0] - SIGN_BEFORE_MM * s), 0):int(name[1] + SIGN_AFTER_MM * s)] = True
+    _, labels = cv2.connectedComponents(specks.astype(np.uint8), connectivity=8)
+    columns = np.zeros(int(labels.max()) + 1, np.int64)
+    columns[labels[specks]] = np.nonzero(specks)[1]
+    at = columns[1:]
+    away, mine = int((~near[at]).sum()), int(near[at].sum())
+    width_away, width_near = max(int((~near).sum()), 1), int(near.sum())
+    if away < GRAIN_MIN or mine > 2 * away * width_near / width_away + 1:
+        return ink
+    return ink & ~specks
+
+
 def new_ink_mm2(ink: np.ndarray) -> float:
     """Ink in the cell beyond what the scan leaves all along the row: counted in column blocks, each less
     the NOISE_PERCENTILE block (a fold's shadow along the row, 1-bit speckle and a rule's jaggies are in
@@ -831,6 +879,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     if max(best, thin, light_share) > 0:  # a stroke through the name: was it taken back?
         mine = on_the_name(ink)
         off, arms = off_strike_mm2(mine, strike, name), arms_across(mine, strike)
-    return StrikeMeasure(round(best, 4), round(new_ink_mm2(ink) + along * 0.5, 2), pale, round(crossed_gaps, 4),
+    ink_mm2 = new_ink_mm2(without_grain(ink, name)) + along * 0.5
+    return StrikeMeasure(round(best, 4), round(ink_mm2, 2), pale, round(crossed_gaps, 4),
                          round(seen, 3), round(off, 2), round(faint, 4), round(dotted, 4), round(thin, 4),
                          arms, round(light_share, 4), runs_on, round(beside, 2))
