@@ -152,7 +152,7 @@ STAGES = (("decode (take the embedded image, decode)", "omr.scan.ingest", "_take
           ("blur", "omr.read.pipeline", "sheet_blur_mm"),
           ("blank page reference (once per page of a template)", "omr.read.pipeline", "TemplateBook.reference"),
           ("inspection (writing, names, streaks, folds)", "omr.read.pipeline", "inspect_page"),
-          ("boxes", "omr.read.pipeline", "measure_box"),
+          ("boxes", "omr.read.pipeline", "measure_boxes"),
           ("duplicate signature", "omr.read.pipeline", "_signature"),
           ("duplicate look-ups within a file, as its pages come in", "omr.scan.batch", "_Duplicates.look_ahead"),
           ("duplicate check (index)", "omr.scan.batch", "_Duplicates.check_file"),

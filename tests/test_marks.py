@@ -8,7 +8,31 @@ import pytest
 
 from omr.ballot.layout import BOX_LINE, BOX_SIZE, Rect
 from omr.read.calibration import load_profile
-from omr.read.marks import InkLevels, Thresholds, box_state, ink_levels, measure_box, sample_px_per_mm
+from omr.read.identify import upright_patch
+from omr.read.marks import (
+    INTERIOR_INSET_MM,
+    MAX_BLUR_INSET_MM,
+    NOISE_FLOOR,
+    PALE_BASE,
+    PALE_MAX_STROKE,
+    PALE_PEAK,
+    SEARCH_MM,
+    SPECK_DARKNESS,
+    STROKE_INSET_MM,
+    BoxMeasure,
+    InkLevels,
+    Thresholds,
+    _best_offset,
+    box_state,
+    ink_levels,
+    line_strength,
+    measure_box,
+    measure_patches,
+    paper_noise,
+    raw_darkness,
+    sample_px_per_mm,
+    stroke_share,
+)
 from omr.read.results import BLANK, MARGINAL, MARKED
 
 S = 8.0  # px per mm of the synthetic scans
@@ -128,3 +152,84 @@ def test_a_box_measured_with_its_thresholds_gets_the_state_and_score_of_a_full_m
         states.add((box_state(full, thresholds), quick.stroke is None))
     # every state was met, and the line evidence was left out for some boxes, and looked for in others
     assert {s for s, _ in states} == {BLANK, MARGINAL, MARKED} and {skipped for _, skipped in states} == {True, False}
+
+
+def scalar_measure_patch(patch: np.ndarray, rect: Rect, s: float, levels: InkLevels, blur_mm: float, bilevel: bool,
+                         thresholds) -> BoxMeasure:
+    """measure_patch as it was before boxes were measured together (issue 15), one box at a time."""
+    m = int(round((SEARCH_MM + 0.5) * s))
+    strip = max(2, m - int(round(SEARCH_MM * s)) + 2)
+    paper = max(float(patch[:strip].mean()), float(patch[-strip:].mean()), float(patch[:, :strip].mean()),
+                float(patch[:, -strip:].mean()))
+    paper = max(min(paper, levels.paper + 0.25 * levels.contrast), levels.black + 1.0)
+    raw = raw_darkness(patch, levels.black, paper)
+    dark = np.clip((raw - NOISE_FLOOR) / (1.0 - NOISE_FLOOR), 0.0, 1.0)
+    side, height = int(round(rect.w * s)), int(round(rect.h * s))
+    search, line = int(round(SEARCH_MM * s)), max(1, int(round(BOX_LINE * s)))
+    dx = _best_offset(dark[m: m + side + 1, :].sum(axis=0), m, side, search, line)
+    dy = _best_offset(dark[:, m + dx: m + dx + side + 1].sum(axis=1), m, height, search, line)
+    inset = int(np.ceil((INTERIOR_INSET_MM + 0.5 * min(blur_mm, MAX_BLUR_INSET_MM)) * s))
+    y0, x0 = m + dy + inset, m + dx + inset
+    y1, x1 = m + dy + height - inset + 1, m + dx + side - inset + 1
+    interior = dark[y0:y1, x0:x1]
+    score = float(interior.mean()) if interior.size else 0.0
+    inner = raw[y0:y1, x0:x1]
+    specks = int(np.count_nonzero(inner > SPECK_DARKNESS)) if bilevel else 0
+    pale = bool(inner.size) and float(np.median(inner)) > PALE_BASE and float(np.percentile(inner, 99.5)) < PALE_PEAK
+    if thresholds is not None and not pale and thresholds.state(round(score, 4)) != BLANK:
+        return BoxMeasure(round(score, 4), round(dx / s, 3), round(dy / s, 3), None, specks, False)
+    strength = line_strength(raw, s)
+    noise = paper_noise([strength[:strip], strength[-strip:], strength[:, :strip], strength[:, -strip:]])
+    cut = int(round(STROKE_INSET_MM * s))
+    stroke = stroke_share(strength[y0 + cut:y1 - cut, x0 + cut:x1 - cut], noise, s)
+    pale = pale and (stroke < PALE_MAX_STROKE or bilevel)
+    return BoxMeasure(round(score, 4), round(dx / s, 3), round(dy / s, 3), round(stroke, 4), specks, pale)
+
+
+def test_boxes_measured_together_are_measured_as_one_at_a_time() -> None:
+    """measure_boxes shares the work of a page's boxes (issue 15): every number must be the one-box code's, to
+    the bit, whatever the ink (pencil lines, crosses, fills, shading, specks), blur, 1-bit pages and thresholds."""
+    rng = np.random.default_rng(1515)
+    thresholds = load_profile().thresholds
+    patches = []
+    for i in range(160):
+        image = printed_box((float(rng.uniform(-0.6, 0.6)), float(rng.uniform(-0.6, 0.6))))
+        x0, y0, x1, y1 = px(BOX.x + 0.8), px(BOX.y + 0.8), px(BOX.x + BOX.w - 0.8), px(BOX.y + BOX.h - 0.8)
+        kind, ink = i % 6, int(rng.integers(20, 230))
+        if kind == 1:  # a cross, any darkness and width
+            cv2.line(image, (x0, y0), (x1, y1), ink, int(rng.integers(1, 5)))
+            cv2.line(image, (x1, y0), (x0, y1), ink, int(rng.integers(1, 5)))
+        elif kind == 2:  # a fill, any share of the box
+            image[y0:int(rng.integers(y0, y1)), x0:x1] = ink
+        elif kind == 3:  # pale shading over the whole box and round it (a fold, a shadow)
+            image[:, :] = np.minimum(image, int(rng.integers(150, 225)))
+        elif kind == 4:  # one light pencil line
+            ends = (x0, int(rng.integers(y0, y1))), (x1, int(rng.integers(y0, y1)))
+            cv2.line(image, *ends, int(rng.integers(170, 225)))
+        elif kind == 5:  # a few specks
+            image[rng.integers(y0, y1, 4), rng.integers(x0, x1, 4)] = int(rng.integers(0, 120))
+        noise = float(rng.choice([0.0, 2.0, 6.0]))
+        patch = upright_patch(np.clip(image + rng.normal(0, noise, image.shape), 0, 255).astype(np.uint8), HOMOGRAPHY,
+                              BOX, S, margin_mm=SEARCH_MM + 0.5)
+        patches.append(patch if i % 7 else np.where(patch < 128, 0, 255).astype(np.uint8))
+    stack = np.stack(patches)
+    for blur, bilevel, limits in ((0.0, False, None), (0.0, False, thresholds), (0.6, True, thresholds)):
+        together = measure_patches(stack, BOX, S, LEVELS, blur, bilevel, limits)
+        alone = [scalar_measure_patch(p, BOX, S, LEVELS, blur, bilevel, limits) for p in patches]
+        assert together == alone
+        assert {m.stroke for m in together} - {None, 0.0}  # some boxes had lines
+
+
+def test_the_shortcuts_of_a_box_measure_are_numpys_to_the_bit() -> None:
+    from omr.read.marks import mean_float32, top_below
+
+    rng = np.random.default_rng(99)
+    for t in range(4000):
+        shape = (int(rng.integers(1, 40)), int(rng.integers(1, 40)))
+        scale, shift = float(rng.choice([0.39, 0.41, 0.5, 1.2])), float(rng.choice([0.0, 0.1]))
+        a = (rng.random(shape) * scale - shift).astype(np.float32)
+        if t % 3 == 0:
+            a[rng.random(shape) < 0.3] = np.float32(0.4)  # ties at the level
+        view = a[:, ::2] if t % 2 else a
+        assert mean_float32(view) == float(view.mean())
+        assert top_below(view, 0.4) == (float(np.percentile(view, 99.5)) < 0.4)

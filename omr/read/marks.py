@@ -16,6 +16,9 @@ score calls blank to marginal, never to marked: a person looks.
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -104,12 +107,34 @@ def raw_darkness(patch: np.ndarray, black: float, paper: float) -> np.ndarray:
 def line_strength(raw: np.ndarray, px_per_mm: float) -> np.ndarray:
     """How much darker than its broad surroundings each pixel is, smoothed over a line's width (a
     black top-hat of the darkness): thin lines stand out, shading, folds and solid fills drop out."""
-    s = px_per_mm
-    smooth = cv2.GaussianBlur(raw, (0, 0), max(STROKE_SMOOTH_MM * s, 0.5))
-    k = 2 * int(round(STROKE_BROAD_MM * s / 2)) + 1
-    broad = cv2.morphologyEx(smooth, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)),
-                             borderType=cv2.BORDER_REPLICATE)
-    return smooth - broad
+    smooth = line_smooth(raw, px_per_mm)
+    return smooth - line_surroundings(smooth, px_per_mm)
+
+
+def line_smooth(raw: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """The darkness smoothed over a pen line's width (line_strength's first step)."""
+    return cv2.GaussianBlur(raw, (0, 0), max(STROKE_SMOOTH_MM * px_per_mm, 0.5))
+
+
+def line_surroundings(smooth: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """The broad surroundings line_strength takes from the smoothed darkness: its opening by a disc
+    STROKE_BROAD_MM wide, at least as dark as the lightest pixel within the disc's radius of each pixel."""
+    k = 2 * int(round(STROKE_BROAD_MM * px_per_mm / 2)) + 1
+    return cv2.morphologyEx(smooth, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)),
+                            borderType=cv2.BORDER_REPLICATE)
+
+
+def no_line_can_show(smooth: np.ndarray, y0: int, y1: int, x0: int, x1: int, px_per_mm: float) -> bool:
+    """Whether no pixel of smooth[y0:y1, x0:x1] can have a line strength above STROKE_MIN_DARKNESS (so none
+    above stroke_share's threshold, which is never lower), without the opening that costs most of a box:
+    a pixel's surroundings are at least the lightest smoothed darkness within the disc's radius of it, so
+    its strength is at most its own less that (float32 rounding keeps the order). Most blank boxes."""
+    r = int(round(STROKE_BROAD_MM * px_per_mm / 2))
+    inside = smooth[y0:y1, x0:x1]
+    if inside.size == 0:
+        return True
+    lightest = smooth[max(y0 - r, 0):y1 + r, max(x0 - r, 0):x1 + r].min()
+    return float(inside.max() - lightest) <= STROKE_MIN_DARKNESS
 
 
 def median(a: np.ndarray) -> float:
@@ -172,6 +197,40 @@ def stroke_share(strength: np.ndarray, noise: float, px_per_mm: float) -> float:
     return float(stats[1:, cv2.CC_STAT_AREA][long_enough].sum() / strength.size)
 
 
+def paper_noises(strengths: np.ndarray, strip: int) -> list[float]:
+    """paper_noise of each of a stack of line strengths (boxes x rows x columns) from its four margin strips
+    `strip` pixels wide: of square boxes, the medians of all their strips in two partitions (to the bit)."""
+    n, h, w = strengths.shape
+    if h != w:
+        return [paper_noise([st[:strip], st[-strip:], st[:, :strip], st[:, -strip:]]) for st in strengths]
+    flat = np.concatenate([strengths[:, :strip].reshape(n, -1), strengths[:, -strip:].reshape(n, -1),
+                           strengths[:, :, :strip].reshape(n, -1), strengths[:, :, -strip:].reshape(n, -1)],
+                          axis=1).reshape(4 * n, -1)
+    centre = median_rows(flat)
+    spread = median_rows(np.abs(flat - centre[:, None]))
+    spreads = 1.4826 * spread.astype(np.float64) + centre.astype(np.float64)  # as paper_noise, in float64
+    return np.sort(spreads.reshape(n, 4), axis=1)[:, 1].tolist()
+
+
+def stroke_shares(strengths: list[np.ndarray], noises: list[float], px_per_mm: float) -> list[float]:
+    """stroke_share of each box interior (line strengths of one shape), with their lines' connected pieces
+    found in one image: the interiors one under another, a row of no line between two."""
+    s = px_per_mm
+    if not strengths or strengths[0].size == 0:
+        return [0.0] * len(strengths)
+    h, w = strengths[0].shape
+    lines = np.zeros((len(strengths) * (h + 1), w), np.uint8)
+    for k, (strength, noise) in enumerate(zip(strengths, noises)):
+        lines[k * (h + 1): k * (h + 1) + h] = strength > max(STROKE_NOISE_SIGMAS * noise, STROKE_MIN_DARKNESS)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    pieces = stats[1:]
+    long_enough = np.maximum(pieces[:, cv2.CC_STAT_WIDTH], pieces[:, cv2.CC_STAT_HEIGHT]) >= STROKE_MIN_LENGTH_MM * s
+    # the areas of each box's long pieces, summed as integers (exact in float64 too), over its pixel count
+    area = np.bincount(pieces[long_enough, cv2.CC_STAT_TOP] // (h + 1), pieces[long_enough, cv2.CC_STAT_AREA],
+                       minlength=len(strengths))
+    return [a / (h * w) for a in area.tolist()]
+
+
 def sample_px_per_mm(native_px_per_mm: float) -> float:
     """Sampling resolution for boxes: the scan's own, capped (more detail adds nothing)."""
     return float(min(MAX_SAMPLE_PX_PER_MM, max(3.0, round(native_px_per_mm))))
@@ -205,7 +264,34 @@ def kth_grey(histogram: np.ndarray, k: int) -> int:
 
 def darkness(raw: np.ndarray) -> np.ndarray:
     """0 at paper white, 1 at printed black, with the noise floor removed (from raw_darkness)."""
-    return np.clip((raw - NOISE_FLOOR) / (1.0 - NOISE_FLOOR), 0.0, 1.0)
+    dark = np.subtract(raw, NOISE_FLOOR)
+    np.divide(dark, 1.0 - NOISE_FLOOR, out=dark)
+    return np.clip(dark, 0.0, 1.0, out=dark)
+
+
+def mean_float32(a: np.ndarray) -> float:
+    """float(a.mean()) of a float32 array, to the bit (np.mean's own sum, divided by the count in float64 and
+    rounded to float32, as np.mean does), without its overhead."""
+    return float(np.float32(float(np.add.reduce(a, axis=None)) / a.size))
+
+
+def top_below(a: np.ndarray, level: float) -> bool:
+    """float(np.percentile(a, 99.5)) < level, mostly from two counts (a percentile costs 50 us): it interpolates
+    between two neighbouring values of the sorted array, so it is below when every value is clearly below the
+    level, and not below when the values from two ranks under those two up are clearly above it (a margin
+    that rounding of the rank or of the interpolation cannot cross); np.percentile decides the rest."""
+    n = a.size
+    if not np.count_nonzero(a > np.float64(level - 1e-6)):
+        return True
+    if np.count_nonzero(a > np.float64(level + 1e-6)) >= n - math.floor(0.995 * (n - 1)) + 2:
+        return False
+    return float(np.percentile(a, 99.5)) < level
+
+
+def mean_greys(pixels: np.ndarray) -> np.ndarray:
+    """mean_grey of each of a stack of uint8 images (the first axis), to the bit: exact integer sums
+    divided by the count in float64, as there."""
+    return pixels.sum(axis=(1, 2), dtype=np.int64) / (pixels.shape[1] * pixels.shape[2])
 
 
 def mean_grey(pixels: np.ndarray) -> float:
@@ -216,32 +302,66 @@ def mean_grey(pixels: np.ndarray) -> float:
 
 def _best_offset(profile: np.ndarray, start: int, length: int, search: int, line: int) -> int:
     """Offset that puts the two printed edges (start, start+length) on the darkest columns."""
+    return _best_offsets(profile[None], start, length, search, line)[0]
+
+
+def _best_offsets(profiles: np.ndarray, start: int, length: int, search: int, line: int) -> list[int]:
+    """_best_offset of each profile (rows of one length), the candidate offsets listed once for all."""
     kernel = np.ones(max(line, 1), dtype=np.float32)
-    smooth = np.convolve(profile, kernel, mode="same")
+    size = profiles.shape[1]
     offsets = [d for d in sorted(range(-search, search + 1), key=abs)
-               if 0 <= start + d < smooth.size and 0 <= start + length + d < smooth.size]
+               if 0 <= start + d < size and 0 <= start + length + d < size]
     if not offsets:
-        return 0
+        return [0] * len(profiles)
     at = np.asarray(offsets) + start
-    values = smooth[at] + smooth[at + length]  # the sums as the scalar code made them, all at once
-    best, bar = 0, -1.0 + 1e-6
-    for i, value in enumerate(values.tolist()):  # nearest first; a farther one must be darker by 1e-6
-        if value > bar:
-            best, bar = offsets[i], values[i] + 1e-6
-    return best
+    smooth = np.stack([np.convolve(profile, kernel, mode="same") for profile in profiles])
+    values = smooth[:, at] + smooth[:, at + length]  # the sums as the scalar code made them, all at once
+    found = []
+    for row, row_values in zip(values, values.tolist()):
+        best, bar = 0, -1.0 + 1e-6
+        for i, value in enumerate(row_values):  # nearest first; a farther one must be darker by 1e-6
+            if value > bar:
+                best, bar = offsets[i], row[i] + 1e-6
+        found.append(best)
+    return found
 
 
 def measure_box(gray: np.ndarray, homography: np.ndarray, rect: Rect, px_per_mm: float,
                 levels: InkLevels, blur_mm: float = 0.0, bilevel: bool = False,
                 thresholds: Thresholds | None = None) -> BoxMeasure:
     """Score one box: find its printed outline near the expected place, then average its interior."""
-    patch = upright_patch(gray, homography, rect, px_per_mm, margin_mm=SEARCH_MM + 0.5)
-    return measure_patch(patch, rect, px_per_mm, levels, blur_mm, bilevel, thresholds)
+    return measure_boxes(gray, homography, [rect], px_per_mm, levels, blur_mm, bilevel, thresholds)[0]
+
+
+def measure_boxes(gray: np.ndarray, homography: np.ndarray, rects: Sequence[Rect], px_per_mm: float,
+                  levels: InkLevels, blur_mm: float = 0.0, bilevel: bool = False,
+                  thresholds: Thresholds | None = None) -> list[BoxMeasure]:
+    """:func:`measure_box` of each box: the boxes of one size are measured together (measure_patches)."""
+    by_size: dict[tuple[float, float], list[int]] = {}
+    for i, rect in enumerate(rects):
+        by_size.setdefault((rect.w, rect.h), []).append(i)
+    measures: list[BoxMeasure | None] = [None] * len(rects)
+    for same in by_size.values():
+        patches = np.stack([upright_patch(gray, homography, rects[i], px_per_mm, margin_mm=SEARCH_MM + 0.5)
+                            for i in same])
+        for i, m in zip(same, measure_patches(patches, rects[same[0]], px_per_mm, levels, blur_mm, bilevel,
+                                              thresholds)):
+            measures[i] = m
+    return measures  # type: ignore[return-value]
 
 
 def measure_patch(patch: np.ndarray, rect: Rect, px_per_mm: float, levels: InkLevels, blur_mm: float = 0.0,
                   bilevel: bool = False, thresholds: Thresholds | None = None) -> BoxMeasure:
-    """:func:`measure_box` on the box's upright patch (the box with SEARCH_MM + 0.5 mm around it).
+    """:func:`measure_box` on the box's upright patch (the box with SEARCH_MM + 0.5 mm around it)."""
+    return measure_patches(patch[None], rect, px_per_mm, levels, blur_mm, bilevel, thresholds)[0]
+
+
+def measure_patches(patches: np.ndarray, rect: Rect, px_per_mm: float, levels: InkLevels, blur_mm: float = 0.0,
+                    bilevel: bool = False, thresholds: Thresholds | None = None) -> list[BoxMeasure]:
+    """:func:`measure_patch` of upright patches of boxes of one size (stacked: boxes x rows x columns), with
+    what is done to every pixel done to all of them at once: a box's own numpy calls on its 75 x 75 pixels
+    cost more than their arithmetic. Every number is computed as for one patch alone (the same operations
+    on the same values, each box's sums and medians over its own pixels), to the last bit.
     With the `thresholds` box_state will judge it by, a box scoring above blank with no shading gets no
     line evidence (stroke None): box_state looks at it only for a blank score or a shaded mark. Most of
     a box's cost, and a third of the boxes of a typical ballot (the marked ones)."""
@@ -250,33 +370,51 @@ def measure_patch(patch: np.ndarray, rect: Rect, px_per_mm: float, levels: InkLe
     # Local paper white (phone photos are unevenly lit): the brightest of the four margin strips
     # around the box, which ink overflowing the box cannot darken all at once.
     strip = max(2, m - int(round(SEARCH_MM * s)) + 2)
-    paper = max(mean_grey(patch[:strip]), mean_grey(patch[-strip:]), mean_grey(patch[:, :strip]),
-                mean_grey(patch[:, -strip:]))
-    paper = max(min(paper, levels.paper + 0.25 * levels.contrast), levels.black + 1.0)
-    raw = raw_darkness(patch, levels.black, paper)
+    paper = np.maximum.reduce([mean_greys(patches[:, :strip]), mean_greys(patches[:, -strip:]),
+                               mean_greys(patches[:, :, :strip]), mean_greys(patches[:, :, -strip:])])
+    paper = np.maximum(np.minimum(paper, levels.paper + 0.25 * levels.contrast), levels.black + 1.0)
+    # raw_darkness of each patch with its own paper (float32, as a Python float there is taken)
+    raw = (paper.astype(np.float32)[:, None, None] - patches.astype(np.float32)) \
+        / np.maximum(paper - levels.black, 1.0).astype(np.float32)[:, None, None]
     dark = darkness(raw)
     side = int(round(rect.w * s))
+    height = int(round(rect.h * s))
     search = int(round(SEARCH_MM * s))
     line = max(1, int(round(BOX_LINE * s)))
-    band = dark[m: m + side + 1, :]
-    dx = _best_offset(band.sum(axis=0), m, side, search, line)
-    band = dark[:, m + dx: m + dx + side + 1]
-    dy = _best_offset(band.sum(axis=1), m, int(round(rect.h * s)), search, line)
+    n = len(patches)
+    dxs = _best_offsets(dark[:, m: m + side + 1, :].sum(axis=1), m, side, search, line)
+    # each box's band of columns through its outline found across, taken out of every patch at once
+    windows = np.lib.stride_tricks.sliding_window_view(dark, side + 1, axis=2)  # (box, row, first column, column)
+    bands = windows[np.arange(n), :, m + np.asarray(dxs)]
+    dys = _best_offsets(bands.sum(axis=2), m, height, search, line)
     # a blurred scan spreads the printed outline inwards: measure further in
     inset = int(np.ceil((INTERIOR_INSET_MM + 0.5 * min(blur_mm, MAX_BLUR_INSET_MM)) * s))
-    y0, x0 = m + dy + inset, m + dx + inset
-    interior = dark[y0: m + dy + int(round(rect.h * s)) - inset + 1, x0: m + dx + side - inset + 1]
-    score = float(interior.mean()) if interior.size else 0.0
-    y1, x1 = m + dy + int(round(rect.h * s)) - inset + 1, m + dx + side - inset + 1
-    inner = raw[y0:y1, x0:x1]
-    specks = int(np.count_nonzero(inner > SPECK_DARKNESS)) if bilevel else 0
-    # the median first: most boxes are paper (median near 0) and need no percentile
-    pale = bool(inner.size) and above_median(inner, PALE_BASE) and float(np.percentile(inner, 99.5)) < PALE_PEAK
-    if thresholds is not None and not pale and thresholds.state(round(score, 4)) != BLANK:
-        return BoxMeasure(round(score, 4), round(dx / s, 3), round(dy / s, 3), None, specks, False)
-    strength = line_strength(raw, s)
-    noise = paper_noise([strength[:strip], strength[-strip:], strength[:, :strip], strength[:, -strip:]])
     cut = int(round(STROKE_INSET_MM * s))
-    stroke = stroke_share(strength[y0 + cut:y1 - cut, x0 + cut:x1 - cut], noise, s)
-    pale = pale and (stroke < PALE_MAX_STROKE or bilevel)  # a 1-bit threshold dithers shading into "lines"
-    return BoxMeasure(round(score, 4), round(dx / s, 3), round(dy / s, 3), round(stroke, 4), specks, pale)
+    measures: list[BoxMeasure | None] = [None] * n
+    pending: list[tuple[int, int, int, int, int, bool]] = []  # the boxes that need line evidence
+    for k, (dx, dy) in enumerate(zip(dxs, dys)):
+        y0, x0 = m + dy + inset, m + dx + inset
+        y1, x1 = m + dy + height - inset + 1, m + dx + side - inset + 1
+        interior = dark[k, y0:y1, x0:x1]
+        score = mean_float32(interior) if interior.size else 0.0
+        inner = raw[k, y0:y1, x0:x1]
+        specks = int(np.count_nonzero(inner > SPECK_DARKNESS)) if bilevel else 0
+        # the median first: most boxes are paper (median near 0) and need no percentile
+        pale = bool(inner.size) and above_median(inner, PALE_BASE) and top_below(inner, PALE_PEAK)
+        measures[k] = BoxMeasure(round(score, 4), round(dx / s, 3), round(dy / s, 3), None, specks, False)
+        if thresholds is None or pale or thresholds.state(round(score, 4)) == BLANK:
+            pending.append((k, y0, y1, x0, x1, pale))
+    smooths = {k: line_smooth(raw[k], s) for k, *_ in pending}
+    for k, y0, y1, x0, x1, pale in pending:
+        if no_line_can_show(smooths[k], y0 + cut, y1 - cut, x0 + cut, x1 - cut, s):  # stroke_share 0 for sure
+            measures[k] = dataclasses.replace(measures[k], stroke=0.0, pale=pale)
+    pending = [p for p in pending if measures[p[0]].stroke is None]
+    if pending:
+        strengths = np.stack([smooths[k] - line_surroundings(smooths[k], s) for k, *_ in pending])
+        noises = paper_noises(strengths, strip)
+        strokes = stroke_shares([st[y0 + cut:y1 - cut, x0 + cut:x1 - cut] for st, (_, y0, y1, x0, x1, _) in
+                                 zip(strengths, pending)], noises, s)
+        for (k, *_, pale), stroke in zip(pending, strokes):
+            pale = pale and (stroke < PALE_MAX_STROKE or bilevel)  # a 1-bit threshold dithers shading into "lines"
+            measures[k] = dataclasses.replace(measures[k], stroke=round(stroke, 4), pale=pale)
+    return measures

@@ -33,7 +33,7 @@ from omr.read.inspect import (
     test_sheet_reference,
 )
 from omr.read.interpret import STAMP_PRESENT, interpret_row, sheet_status
-from omr.read.marks import InkLevels, box_state, ink_levels, measure_box, sample_px_per_mm
+from omr.read.marks import InkLevels, box_state, ink_levels, measure_boxes, sample_px_per_mm
 from omr.read.register import Frame, PageTransform, register
 from omr.read.results import (
     MARGINAL,
@@ -269,8 +269,8 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
     streaks = [f for f in inspection.findings if f.code in ("streak", "fold-line")]
     streak_lines = [f.line for f in streaks if f.line is not None]  # what every measure of ink leaves out
     measured: list[tuple[Rect, MarkRead]] = []
-    for box in pl.boxes:
-        m = measure_box(gray, pt.homography, box.rect, s, levels, blur, bilevel, profile.thresholds)
+    for box, m in zip(pl.boxes, measure_boxes(gray, pt.homography, [box.rect for box in pl.boxes], s, levels, blur,
+                                              bilevel, profile.thresholds)):
         state = box_state(m, profile.thresholds)
         if any(st.crosses(box.rect.grow(-0.5)) for st in streaks):
             state = MARGINAL  # a scanner streak or a fold crosses the box: its score says nothing about the voter
