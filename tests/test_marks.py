@@ -233,3 +233,19 @@ def test_the_shortcuts_of_a_box_measure_are_numpys_to_the_bit() -> None:
         view = a[:, ::2] if t % 2 else a
         assert mean_float32(view) == float(view.mean())
         assert top_below(view, 0.4) == (float(np.percentile(view, 99.5)) < 0.4)
+
+
+def test_patches_cut_together_are_those_cut_one_by_one() -> None:
+    from omr.read.identify import upright_patches
+
+    rng = np.random.default_rng(7)
+    gray = rng.integers(0, 256, (900, 700), dtype=np.uint8)
+    for _ in range(20):
+        homography = np.array([[rng.uniform(3, 12), rng.normal(0, 0.2), rng.uniform(0, 50)],
+                               [rng.normal(0, 0.2), rng.uniform(3, 12), rng.uniform(0, 50)],
+                               [rng.normal(0, 1e-4), rng.normal(0, 1e-4), 1.0]])
+        rects = [Rect(float(rng.uniform(0, 60)), float(rng.uniform(0, 60)), 6.0, 6.0) for _ in range(12)]
+        s, margin = float(rng.choice([3.0, 6.0, 8.0])), float(rng.choice([0.0, SEARCH_MM + 0.5]))
+        for alone, together in zip([upright_patch(gray, homography, r, s, margin) for r in rects],
+                                   upright_patches(gray, homography, rects, s, margin), strict=True):
+            assert np.array_equal(alone, together)

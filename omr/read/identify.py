@@ -8,6 +8,7 @@ the whole page is searched only when that fails.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -29,6 +30,22 @@ def upright_patch(gray: np.ndarray, homography: np.ndarray, rect: Rect, px_per_m
     return cv2.warpPerspective(gray, homography @ from_patch, size,
                                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=border_value)
+
+
+def upright_patches(gray: np.ndarray, homography: np.ndarray, rects: Sequence[Rect], px_per_mm: float,
+                    margin_mm: float = 0.0, border_value: int = 255) -> list[np.ndarray]:
+    """upright_patch of each region, to the bit: their transforms made in one matrix product (a third of
+    the cost of a box's small patch was building its own)."""
+    grown = [rect.grow(margin_mm) for rect in rects]
+    from_patch = np.zeros((len(grown), 3, 3))
+    from_patch[:, 0, 0] = from_patch[:, 1, 1] = 1.0 / px_per_mm
+    from_patch[:, 0, 2] = [r.x for r in grown]
+    from_patch[:, 1, 2] = [r.y for r in grown]
+    from_patch[:, 2, 2] = 1.0
+    return [cv2.warpPerspective(gray, transform, (int(round(r.w * px_per_mm)), int(round(r.h * px_per_mm))),
+                                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
+                                borderValue=border_value)
+            for transform, r in zip(homography @ from_patch, grown)]
 
 
 def _codes(image: np.ndarray, thorough: bool) -> list[str]:

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from omr.ballot.layout import BOX_LINE, Rect
-from omr.read.identify import upright_patch
+from omr.read.identify import upright_patch, upright_patches
 from omr.read.results import BLANK, MARGINAL, MARKED
 
 SEARCH_MM = 1.2  # how far the printed box may be from where the page transform puts it
@@ -342,8 +342,8 @@ def measure_boxes(gray: np.ndarray, homography: np.ndarray, rects: Sequence[Rect
         by_size.setdefault((rect.w, rect.h), []).append(i)
     measures: list[BoxMeasure | None] = [None] * len(rects)
     for same in by_size.values():
-        patches = np.stack([upright_patch(gray, homography, rects[i], px_per_mm, margin_mm=SEARCH_MM + 0.5)
-                            for i in same])
+        patches = np.stack(upright_patches(gray, homography, [rects[i] for i in same], px_per_mm,
+                                           margin_mm=SEARCH_MM + 0.5))
         for i, m in zip(same, measure_patches(patches, rects[same[0]], px_per_mm, levels, blur_mm, bilevel,
                                               thresholds)):
             measures[i] = m
