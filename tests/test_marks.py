@@ -249,3 +249,16 @@ def test_patches_cut_together_are_those_cut_one_by_one() -> None:
         for alone, together in zip([upright_patch(gray, homography, r, s, margin) for r in rects],
                                    upright_patches(gray, homography, rects, s, margin), strict=True):
             assert np.array_equal(alone, together)
+
+
+def test_the_edge_profiles_running_sums_are_numpys_convolution() -> None:
+    from omr.read.marks import running_sums
+
+    rng = np.random.default_rng(31)
+    for t in range(3000):
+        width = 1 + t % 5
+        rows = (rng.random((3, int(rng.integers(3, 120)))) * float(rng.choice([1.0, 40.0, 1e-3]))).astype(np.float32)
+        if t % 3 == 0:
+            rows = np.round(rows * 4) / 4
+        expected = [np.convolve(row, np.ones(width, np.float32), mode="same") for row in rows]
+        assert np.array_equal(running_sums(rows, width), np.stack(expected))

@@ -307,23 +307,37 @@ def _best_offset(profile: np.ndarray, start: int, length: int, search: int, line
 
 def _best_offsets(profiles: np.ndarray, start: int, length: int, search: int, line: int) -> list[int]:
     """_best_offset of each profile (rows of one length), the candidate offsets listed once for all."""
-    kernel = np.ones(max(line, 1), dtype=np.float32)
     size = profiles.shape[1]
     offsets = [d for d in sorted(range(-search, search + 1), key=abs)
                if 0 <= start + d < size and 0 <= start + length + d < size]
     if not offsets:
         return [0] * len(profiles)
     at = np.asarray(offsets) + start
-    smooth = np.stack([np.convolve(profile, kernel, mode="same") for profile in profiles])
+    smooth = running_sums(profiles, max(line, 1))
     values = smooth[:, at] + smooth[:, at + length]  # the sums as the scalar code made them, all at once
     found = []
-    for row, row_values in zip(values, values.tolist()):
+    for row_values, row_bars in zip(values.tolist(), (values + 1e-6).tolist()):  # bars in float32, as ever
         best, bar = 0, -1.0 + 1e-6
         for i, value in enumerate(row_values):  # nearest first; a farther one must be darker by 1e-6
             if value > bar:
-                best, bar = offsets[i], row[i] + 1e-6
+                best, bar = offsets[i], row_bars[i]
         found.append(best)
     return found
+
+
+def running_sums(profiles: np.ndarray, width: int) -> np.ndarray:
+    """np.convolve(profile, np.ones(width, np.float32), mode="same") of each float32 row, to the bit: each
+    output the sum of its window's values added one by one from 0, first to last, as numpy's convolution
+    adds them (checked for widths 1 to 3: a box's outline at up to MAX_SAMPLE_PX_PER_MM)."""
+    if width > 3:  # numpy adds longer windows in another order
+        return np.stack([np.convolve(profile, np.ones(width, np.float32), mode="same") for profile in profiles])
+    n = profiles.shape[1]
+    padded = np.pad(profiles, ((0, 0), (width - 1, width - 1)))
+    full = padded[:, :n + width - 1].copy()
+    for j in range(1, width):
+        full += padded[:, j:j + n + width - 1]
+    first = (width - 1) // 2
+    return full[:, first:first + n]
 
 
 def measure_box(gray: np.ndarray, homography: np.ndarray, rect: Rect, px_per_mm: float,
