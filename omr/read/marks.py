@@ -378,7 +378,9 @@ def measure_patches(patches: np.ndarray, rect: Rect, px_per_mm: float, levels: I
     on the same values, each box's sums and medians over its own pixels), to the last bit.
     With the `thresholds` box_state will judge it by, a box scoring above blank with no shading gets no
     line evidence (stroke None): box_state looks at it only for a blank score or a shaded mark. Most of
-    a box's cost, and a third of the boxes of a typical ballot (the marked ones)."""
+    a box's cost, and a third of the boxes of a typical ballot (the marked ones). Of the others, those
+    whose smoothed darkness cannot show a line (no_line_can_show: most blank boxes) get a stroke share of
+    0 without the opening that finds lines, which is what it would have measured."""
     s = px_per_mm
     m = int(round((SEARCH_MM + 0.5) * s))
     # Local paper white (phone photos are unevenly lit): the brightest of the four margin strips
