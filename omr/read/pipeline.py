@@ -113,7 +113,7 @@ SIGNED_STAMP_PX = 64  # the stamp area's ink is kept in a square of this many pi
 
 
 def _signed_stamp(gray: np.ndarray, homography: np.ndarray, stamp: Rect, levels: InkLevels,
-               reference: PageReference, streaks: Sequence[Line]) -> np.ndarray:
+                  reference: PageReference, streaks: Sequence[Line]) -> np.ndarray:
     """The committee's stamp on a cross-out page, for the signature: pressed by hand on every ballot, it
     lies a little differently on each (where, how hard), while a strike hides in the letters it crosses.
     The print under it is left out, and so are the scanner's streaks and folds found on the page and what

@@ -57,6 +57,10 @@ class Reads:
         self.lacking_pages: dict[int, SheetRead] = {}  # pages of cross-out ballots scanned without their other pages
 
     def get(self, store: Store) -> tuple[list[StoredSheet], TemplateShelf]:
+        return self._get(store)[1:]
+
+    def _get(self, store: Store) -> tuple[Any, list[StoredSheet], TemplateShelf]:
+        """The runs' state the reads were kept for, the reads and the templates."""
         runs = store.runs()
         key = tuple((r.id, r.status, r.counts.sheets) for r in runs)
         with self.lock:
@@ -66,18 +70,19 @@ class Reads:
                 dpis = sorted({float((r.options or {}).get("render_dpi") or 200.0) for r in runs}) or [200.0]
                 self.images.render_dpis = tuple(dpis)
                 self.key = key
-            return self.items, self.shelf
+            return key, self.items, self.shelf
 
-    def lacking(self, store: Store, latest: dict) -> dict[int, SheetRead]:
-        """lacking_pages of the stored reads under the decisions in force, kept until a run or a decision on a
-        whole sheet changes it (only those move a sheet in or out of its ballot)."""
-        items, shelf = self.get(store)
-        key = (self.key, frozenset((d.sheet_id, d.action, d.reason) for d in latest.values() if d.scope == "sheet"))
+    def with_lacking(self, store: Store, latest: dict
+                     ) -> tuple[list[StoredSheet], TemplateShelf, dict[int, SheetRead]]:
+        """get's reads and templates, and lacking_pages of the reads under the decisions in force, kept until a
+        run or a decision on a whole sheet changes it (only those move a sheet in or out of its ballot)."""
+        runs_key, items, shelf = self._get(store)
+        key = (runs_key, frozenset((d.sheet_id, d.action, d.reason) for d in latest.values() if d.scope == "sheet"))
         with self.lock:
             if key != self.lacking_key:
                 self.lacking_pages = lacking_pages(items, shelf, latest)
                 self.lacking_key = key
-            return self.lacking_pages
+            return items, shelf, self.lacking_pages
 
 
 class Review:
@@ -103,9 +108,9 @@ class Review:
         """The queue as omr.review.model.load_queue makes it (a page of a cross-out ballot scanned without
         its other pages waits for a person), from the reads kept between requests."""
         s = self.store()
-        items, shelf = self.reads.get(s)
         latest = s.latest_decisions()
-        return queue_of(items, self.reads.lacking(s, latest), shelf, latest)
+        items, shelf, lacking = self.reads.with_lacking(s, latest)
+        return queue_of(items, lacking, shelf, latest)
 
     def read(self, sheet_id: int) -> SheetRead:
         items, _ = self.reads.get(self.store())
