@@ -19,19 +19,22 @@ from omr.read.marks import (
     SEARCH_MM,
     SPECK_DARKNESS,
     STROKE_INSET_MM,
+    STROKE_MIN_DARKNESS,
+    STROKE_MIN_LENGTH_MM,
+    STROKE_NOISE_SIGMAS,
     BoxMeasure,
     InkLevels,
     Thresholds,
     _best_offset,
     box_state,
     ink_levels,
-    line_strength,
+    line_smooth,
+    line_surroundings,
     measure_box,
     measure_patches,
     paper_noise,
     raw_darkness,
     sample_px_per_mm,
-    stroke_share,
 )
 from omr.read.results import BLANK, MARGINAL, MARKED
 
@@ -154,6 +157,18 @@ def test_a_box_measured_with_its_thresholds_gets_the_state_and_score_of_a_full_m
     assert {s for s, _ in states} == {BLANK, MARGINAL, MARKED} and {skipped for _, skipped in states} == {True, False}
 
 
+def scalar_stroke_share(strength: np.ndarray, noise: float, s: float) -> float:
+    """A box interior's share covered by lines, as it was measured one box at a time."""
+    if strength.size == 0:
+        return 0.0
+    lines = (strength > max(STROKE_NOISE_SIGMAS * noise, STROKE_MIN_DARKNESS)).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    if count <= 1:
+        return 0.0
+    long_enough = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) >= STROKE_MIN_LENGTH_MM * s
+    return float(stats[1:, cv2.CC_STAT_AREA][long_enough].sum() / strength.size)
+
+
 def scalar_measure_patch(patch: np.ndarray, rect: Rect, s: float, levels: InkLevels, blur_mm: float, bilevel: bool,
                          thresholds) -> BoxMeasure:
     """measure_patch as it was before boxes were measured together (issue 15), one box at a time."""
@@ -178,10 +193,11 @@ def scalar_measure_patch(patch: np.ndarray, rect: Rect, s: float, levels: InkLev
     pale = bool(inner.size) and float(np.median(inner)) > PALE_BASE and float(np.percentile(inner, 99.5)) < PALE_PEAK
     if thresholds is not None and not pale and thresholds.state(round(score, 4)) != BLANK:
         return BoxMeasure(round(score, 4), round(dx / s, 3), round(dy / s, 3), None, specks, False)
-    strength = line_strength(raw, s)
+    smooth = line_smooth(raw, s)
+    strength = smooth - line_surroundings(smooth, s)
     noise = paper_noise([strength[:strip], strength[-strip:], strength[:, :strip], strength[:, -strip:]])
     cut = int(round(STROKE_INSET_MM * s))
-    stroke = stroke_share(strength[y0 + cut:y1 - cut, x0 + cut:x1 - cut], noise, s)
+    stroke = scalar_stroke_share(strength[y0 + cut:y1 - cut, x0 + cut:x1 - cut], noise, s)
     pale = pale and (stroke < PALE_MAX_STROKE or bilevel)
     return BoxMeasure(round(score, 4), round(dx / s, 3), round(dy / s, 3), round(stroke, 4), specks, pale)
 

@@ -104,20 +104,15 @@ def raw_darkness(patch: np.ndarray, black: float, paper: float) -> np.ndarray:
     return (paper - patch.astype(np.float32)) / max(paper - black, 1.0)
 
 
-def line_strength(raw: np.ndarray, px_per_mm: float) -> np.ndarray:
-    """How much darker than its broad surroundings each pixel is, smoothed over a line's width (a
-    black top-hat of the darkness): thin lines stand out, shading, folds and solid fills drop out."""
-    smooth = line_smooth(raw, px_per_mm)
-    return smooth - line_surroundings(smooth, px_per_mm)
-
-
 def line_smooth(raw: np.ndarray, px_per_mm: float) -> np.ndarray:
-    """The darkness smoothed over a pen line's width (line_strength's first step)."""
+    """The darkness smoothed over a pen line's width. Less its broad surroundings (line_surroundings), it is
+    a line's strength: how much darker than them each pixel is (a black top-hat of the darkness), where
+    thin lines stand out and shading, folds and solid fills drop out."""
     return cv2.GaussianBlur(raw, (0, 0), max(STROKE_SMOOTH_MM * px_per_mm, 0.5))
 
 
 def line_surroundings(smooth: np.ndarray, px_per_mm: float) -> np.ndarray:
-    """The broad surroundings line_strength takes from the smoothed darkness: its opening by a disc
+    """The broad surroundings of the smoothed darkness (line_smooth): its opening by a disc
     STROKE_BROAD_MM wide, at least as dark as the lightest pixel within the disc's radius of each pixel."""
     k = 2 * int(round(STROKE_BROAD_MM * px_per_mm / 2)) + 1
     return cv2.morphologyEx(smooth, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)),
@@ -126,7 +121,7 @@ def line_surroundings(smooth: np.ndarray, px_per_mm: float) -> np.ndarray:
 
 def no_line_can_show(smooth: np.ndarray, y0: int, y1: int, x0: int, x1: int, px_per_mm: float) -> bool:
     """Whether no pixel of smooth[y0:y1, x0:x1] can have a line strength above STROKE_MIN_DARKNESS (so none
-    above stroke_share's threshold, which is never lower), without the opening that costs most of a box:
+    above stroke_shares' threshold, which is never lower), without the opening that costs most of a box:
     a pixel's surroundings are at least the lightest smoothed darkness within the disc's radius of it, so
     its strength is at most its own less that (float32 rounding keeps the order). Most blank boxes."""
     r = int(round(STROKE_BROAD_MM * px_per_mm / 2))
@@ -171,30 +166,9 @@ def above_median(a: np.ndarray, level: float) -> bool:
 def paper_noise(strips: list[np.ndarray]) -> float:
     """The spread of line strength on this box's own paper, from the margin strips around the box:
     the second quietest strip (ink or print in one or two strips does not inflate it)."""
-    if len({st.size for st in strips}) == 1 and strips[0].size:
-        # a square box: four strips of one size, their medians in two partitions (numpy's, to the bit)
-        flat = np.stack([st.ravel() for st in strips])
-        centre = median_rows(flat)
-        spread = median_rows(np.abs(flat - centre[:, None]))
-        spreads = sorted(1.4826 * float(m) + float(c) for m, c in zip(spread, centre))
-    else:
-        centres = [median(st) if st.size else 0.0 for st in strips]
-        spreads = sorted(1.4826 * median(np.abs(st - c)) + c for st, c in zip(strips, centres) if st.size)
+    centres = [median(st) if st.size else 0.0 for st in strips]
+    spreads = sorted(1.4826 * median(np.abs(st - c)) + c for st, c in zip(strips, centres) if st.size)
     return spreads[1] if len(spreads) > 1 else (spreads[0] if spreads else 0.0)
-
-
-def stroke_share(strength: np.ndarray, noise: float, px_per_mm: float) -> float:
-    """Share of a box interior (its line strength) covered by pen or pencil lines however light: above
-    this box's paper noise, in connected pieces long enough to be a line rather than grain or a speck."""
-    if strength.size == 0:
-        return 0.0
-    s = px_per_mm
-    lines = (strength > max(STROKE_NOISE_SIGMAS * noise, STROKE_MIN_DARKNESS)).astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
-    if count <= 1:
-        return 0.0
-    long_enough = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) >= STROKE_MIN_LENGTH_MM * s
-    return float(stats[1:, cv2.CC_STAT_AREA][long_enough].sum() / strength.size)
 
 
 def paper_noises(strengths: np.ndarray, strip: int) -> list[float]:
@@ -213,8 +187,9 @@ def paper_noises(strengths: np.ndarray, strip: int) -> list[float]:
 
 
 def stroke_shares(strengths: list[np.ndarray], noises: list[float], px_per_mm: float) -> list[float]:
-    """stroke_share of each box interior (line strengths of one shape), with their lines' connected pieces
-    found in one image: the interiors one under another, a row of no line between two."""
+    """Share of each box interior (line strengths of one shape) covered by pen or pencil lines however light:
+    above its box's paper noise, in connected pieces long enough to be a line rather than grain or a speck;
+    the pieces of all found in one image, the interiors one under another, a row of no line between two."""
     s = px_per_mm
     if not strengths or strengths[0].size == 0:
         return [0.0] * len(strengths)
@@ -289,15 +264,9 @@ def top_below(a: np.ndarray, level: float) -> bool:
 
 
 def mean_greys(pixels: np.ndarray) -> np.ndarray:
-    """mean_grey of each of a stack of uint8 images (the first axis), to the bit: exact integer sums
-    divided by the count in float64, as there."""
+    """np.mean of each of a stack of uint8 images (the first axis), to the bit: numpy too sums them exactly
+    and divides by the count in float64; a box's paper level, from its four margin strips."""
     return pixels.sum(axis=(1, 2), dtype=np.int64) / (pixels.shape[1] * pixels.shape[2])
-
-
-def mean_grey(pixels: np.ndarray) -> float:
-    """np.mean of uint8 pixels, to the bit (numpy sums them exactly in float64 and divides by the count;
-    OpenCV sums them exactly too) at less than half its cost: four strips a box."""
-    return cv2.sumElems(pixels)[0] / pixels.size
 
 
 def _best_offset(profile: np.ndarray, start: int, length: int, search: int, line: int) -> int:
@@ -422,7 +391,7 @@ def measure_patches(patches: np.ndarray, rect: Rect, px_per_mm: float, levels: I
             pending.append((k, y0, y1, x0, x1, pale))
     smooths = {k: line_smooth(raw[k], s) for k, *_ in pending}
     for k, y0, y1, x0, x1, pale in pending:
-        if no_line_can_show(smooths[k], y0 + cut, y1 - cut, x0 + cut, x1 - cut, s):  # stroke_share 0 for sure
+        if no_line_can_show(smooths[k], y0 + cut, y1 - cut, x0 + cut, x1 - cut, s):  # no line: stroke share 0
             measures[k] = dataclasses.replace(measures[k], stroke=0.0, pale=pale)
     pending = [p for p in pending if measures[p[0]].stroke is None]
     if pending:
