@@ -226,3 +226,90 @@ def test_box_edge_search_and_paper_noise_are_the_scalar_codes() -> None:
         grid = (rng.normal(size=(h, w)) * rng.choice([1.0, 0.01])).astype(np.float32)
         strips = [grid[:strip], grid[-strip:], grid[:, :strip], grid[:, -strip:]]
         assert paper_noise(strips) == scalar_paper_noise(strips)
+
+
+def one_band_crossed_out(gray, homography, cell, reference, levels, blur_mm, memo, across_words):
+    """crossed_out as it was, a band at a time (its transform, its threshold): the whole of it, for the
+    reference, as crossed_out_cells now runs the bands of a page together."""
+    from omr.read.inspect import (
+        NAME_PX_PER_MM,
+        STRIKE_DARK_INK,
+        STRIKE_INK,
+        STRIKE_KERNEL_MM,
+        STRIKE_MAX_WIDTH_MM,
+        WORD_GAP_MM,
+        _bare_print,
+        _printed_name,
+        darkest_paper_ink,
+        word_gaps,
+    )
+    s = NAME_PX_PER_MM
+    band = Rect(cell.text_rect.x - 1.0, cell.text_rect.y - 0.8, cell.text_rect.w + 2.0, cell.text_rect.h + 1.6)
+    scan = upright_patch(gray, homography, band, s)
+    x0, y0 = int(np.floor(band.x * s)), int(np.floor(band.y * s))
+    ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
+    if ref.shape != scan.shape:
+        return 0.0, band, False
+    length = int(round(STRIKE_KERNEL_MM * s))
+    key = (cell.contest_id, cell.row_id)
+    may_be_ink = scan < darkest_paper_ink(scan, levels, STRIKE_INK)
+    if np.count_nonzero(may_be_ink & ~_bare_print(ref, memo, key)) < length:
+        return 0.0, band, False
+    runs, printed, letters = _printed_name(ref, round(blur_mm * s / 2.56, 1), length, memo, key)
+    if np.count_nonzero(may_be_ink & ~printed) < length:
+        return 0.0, band, False
+    ink = ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8)
+    if np.count_nonzero(ink & ~printed) < length:
+        return 0.0, band, False
+    strokes = straight_strokes(ink, length) & ~runs
+    top = int(round((0.8 + 0.25 * cell.text_rect.h) * s))
+    bottom = int(round((0.8 + 0.8 * cell.text_rect.h) * s))
+    inner = strokes[top:bottom, int(s):-int(s)]
+    if inner.size == 0:
+        return 0.0, band, False
+    covered = inner.any(axis=0)
+    gaps = covered & ~letters[int(s):-int(s)]
+    pale = False
+    if gaps.sum() >= 4 and np.median(inner.sum(axis=0)[gaps]) > STRIKE_MAX_WIDTH_MM * s:
+        dark = ink_mask(scan, levels, s, STRIKE_DARK_INK)[top:bottom, int(s):-int(s)].any(axis=0)
+        pale = bool(dark[gaps].mean() < 0.5)
+    spaces = word_gaps(letters[int(s):-int(s)], int(round(WORD_GAP_MM * s))) if across_words else []
+    if spaces and not any(covered[a:b].mean() >= 0.5 for a, b in spaces):
+        return 0.0, band, pale
+    return float(covered.mean()), band, pale
+
+
+def test_crossed_out_cells_together_are_each_band_alone() -> None:
+    """Every bundled sample scan's printed names and texts, as inspect_page looks at them, and again with a pen
+    line drawn through every one (most of them crossed, some pale, some not): crossed_out_cells gives each
+    cell what the one-band code gave, coverage, band and paleness."""
+    from omr.ballot.layout import NameCell, text_rect
+    from omr.read.inspect import OVERPRINT_MIN_MM, crossed_out_cells
+
+    book = TemplateBook.from_templates([load_template(p) for p in BUNDLED_TEMPLATES])
+    profile = load_profile()
+    pages = crossed = 0
+    for path in expand_inputs([str(ROOT / "sample_scans")])[0]:
+        for item in read_pages(path):
+            trace = Trace()
+            read_sheet(item.pixels, item.source, item.page, book, profile, trace, item.dpi)
+            if trace.inspection is None:
+                continue
+            pl, homography, fine = trace.page_layout, trace.transform.homography, trace.reference.fine
+            texts = [NameCell("", f"text-{i}", text_rect(t).grow(1.0), text_rect(t)) for i, t in enumerate(pl.texts)
+                     if text_rect(t).w >= OVERPRINT_MIN_MM]
+            struck = trace.pixels.copy()
+            for cell in [*pl.name_cells, *texts[::3]]:
+                r = cell.text_rect
+                ends = cv2.perspectiveTransform(np.float64([[[r.x + 0.5, r.cy]], [[r.x + r.w - 0.5, r.cy + 0.4]]]),
+                                                homography).reshape(2, 2)
+                cv2.line(struck, *(tuple(int(v) for v in p) for p in ends), 40, 2 + pages % 3)
+            for gray in (trace.pixels, struck):
+                for cells, across in ((list(pl.name_cells), False), (texts, True)):
+                    want = [one_band_crossed_out(gray, homography, c, fine, trace.levels, trace.blur_mm, {}, across)
+                            for c in cells]
+                    got = crossed_out_cells(gray, homography, cells, fine, trace.levels, trace.blur_mm, {}, across)
+                    assert got == want, (path, item.page)
+                    crossed += sum(c >= 0.55 for c, _, _ in want)
+            pages += 1
+    assert pages >= 90 and crossed >= 200, (pages, crossed)

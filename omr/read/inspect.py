@@ -7,7 +7,7 @@ render of the generated PDF): ink the reference does not have is the voter's, or
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from omr.ballot.layout import NameCell, PageLayout, Rect, text_rect
-from omr.read.identify import upright_patch
+from omr.read.identify import upright_patch, upright_patches
 from omr.read.marks import NOISE_FLOOR, InkLevels
 
 PAGE_PX_PER_MM = 4.0  # the whole-page check runs at ~100 dpi
@@ -86,7 +86,8 @@ class PageInspection:
 
 
 def _rect_px(r: Rect, s: float) -> tuple[int, int, int, int]:
-    return int(np.floor(r.x * s)), int(np.floor(r.y * s)), int(np.ceil((r.x + r.w) * s)), int(np.ceil((r.y + r.h) * s))
+    # math's floor and ceil: numpy's, as whole numbers, without making four numpy scalars
+    return math.floor(r.x * s), math.floor(r.y * s), math.ceil((r.x + r.w) * s), math.ceil((r.y + r.h) * s)
 
 
 def ignore_mask(pl: PageLayout, shape: tuple[int, int], s: float) -> np.ndarray:
@@ -251,6 +252,18 @@ def word_gaps(letters: np.ndarray, min_px: int) -> list[tuple[int, int]]:
 def crossed_out(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
                 levels: InkLevels, blur_mm: float = 0.0, memo: dict | None = None,
                 across_words: bool = False) -> tuple[float, Rect, bool]:
+    """crossed_out_cells of one cell."""
+    return crossed_out_cells(gray, homography, [cell], reference, levels, blur_mm, memo, across_words)[0]
+
+
+def name_band(text_rect: Rect) -> Rect:
+    """The band looked at for a line through a printed text: 1 mm either side of it, 0.8 mm above and below."""
+    return Rect(text_rect.x - 1.0, text_rect.y - 0.8, text_rect.w + 2.0, text_rect.h + 1.6)
+
+
+def crossed_out_cells(gray: np.ndarray, homography: np.ndarray, cells: Sequence[NameCell], reference: np.ndarray,
+                      levels: InkLevels, blur_mm: float = 0.0, memo: dict | None = None,
+                      across_words: bool = False) -> list[tuple[float, Rect, bool]]:
     """Share of the printed name's width covered by a straight stroke through the letters' bodies,
     the band looked at, and whether the stroke is broad and pale (the shadow of a fold, or a soft
     pencil: a person decides; a pen line is thin, or broad and dark). With `across_words`, a text of
@@ -262,19 +275,33 @@ def crossed_out(gray: np.ndarray, homography: np.ndarray, cell: NameCell, refere
     crosses the letters, so the strokes are found by opening the ink with line-shaped kernels, and
     what the same opening finds on the blank reference, blurred as much as the scan, is discounted
     (blur merges bold letters into runs of their own).
+
+    Cells together (a page has 20-60 such bands, nearly all passed over after one count of their pixels
+    darker than any ink could be): the bands' transforms are made in one matrix product (upright_patches,
+    the same to the bit) and the sheet's ink threshold table looked up once; each band is judged as alone.
     """
     s = NAME_PX_PER_MM
-    band = Rect(cell.text_rect.x - 1.0, cell.text_rect.y - 0.8, cell.text_rect.w + 2.0, cell.text_rect.h + 1.6)
-    scan = upright_patch(gray, homography, band, s)
+    bands = [name_band(cell.text_rect) for cell in cells]
+    below = _ink_below(_ink_ratio(levels, STRIKE_INK))[0]  # darkest_paper_ink's table
+    return [_crossed_out(scan, cell, band, reference, levels, below, blur_mm, {} if memo is None else memo,
+                         across_words)
+            for scan, cell, band in zip(upright_patches(gray, homography, bands, s), cells, bands, strict=True)]
+
+
+def _crossed_out(scan: np.ndarray, cell: NameCell, band: Rect, reference: np.ndarray, levels: InkLevels,
+                 below: np.ndarray, blur_mm: float, memo: dict, across_words: bool) -> tuple[float, Rect, bool]:
+    """crossed_out of one cell whose band (name_band) is `scan`, upright at NAME_PX_PER_MM; `below`: the
+    ink threshold table of darkest_paper_ink for STRIKE_INK."""
+    s = NAME_PX_PER_MM
     x0, y0, _, _ = _rect_px(band, s)
     ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
     if ref.shape != scan.shape:
         return 0.0, band, False
     length = int(round(STRIKE_KERNEL_MM * s))
-    memo = {} if memo is None else memo
     key = (cell.contest_id, cell.row_id)
-    may_be_ink = scan < darkest_paper_ink(scan, levels, STRIKE_INK)
-    if np.count_nonzero(may_be_ink & ~_bare_print(ref, memo, key)) < length:
+    may_be_ink = scan < int(below[int(scan.max(initial=0))])  # darkest_paper_ink(scan, levels, STRIKE_INK)
+    # may be ink and not the bare print (bool > bool: True where only the first is)
+    if np.count_nonzero(may_be_ink > _bare_print(ref, memo, key)) < length:
         return 0.0, band, False  # as below, known without the local paper or the blurred print (most bands)
     sigma_scan = round(blur_mm * s / 2.56, 1)
     runs, printed, letters = _printed_name(ref, sigma_scan, length, memo, key)
@@ -632,10 +659,10 @@ def writing_over_print(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
         reference.memo["overprint-texts"] = [
             (i, t, r) for i, t, r in ((i, t, text_rect(t)) for i, t in enumerate(pl.texts))
             if not (r.w < OVERPRINT_MIN_MM or r.y + r.h > pl.footer.y or any(_overlaps(r, n) for n in names))]
-    for i, t, r in reference.memo["overprint-texts"]:
-        cell = NameCell("", f"text-{i}", r.grow(1.0), r)
-        coverage, band, _ = crossed_out(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo,
-                                        across_words=True)
+    texts = reference.memo["overprint-texts"]
+    cells = [NameCell("", f"text-{i}", r.grow(1.0), r) for i, _, r in texts]
+    for (_, t, r), (coverage, band, _) in zip(texts, crossed_out_cells(
+            gray, homography, cells, reference.fine, levels, blur_mm, reference.memo, across_words=True), strict=True):
         if coverage >= OVERPRINT_COVERAGE and coverage * r.w >= OVERPRINT_MIN_MM:
             found.append(Finding("writing-over-print", f"a line through the printed text '{t.text[:40]}' "
                                  f"({coverage:.0%} of its width): writing on the ballot, a person decides", band))
@@ -788,8 +815,8 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
             cv2.line(drawn, a, b, 1, max(1, int(round((st.width_mm + 2.0) * s))))
         ink &= ~drawn.astype(bool)  # a streak is reported as such, not as writing
     crossed: dict[tuple[str, str], Finding] = {}
-    for cell in pl.name_cells:
-        coverage, band, pale = crossed_out(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo)
+    for cell, (coverage, band, pale) in zip(pl.name_cells, crossed_out_cells(
+            gray, homography, pl.name_cells, reference.fine, levels, blur_mm, reference.memo), strict=True):
         if coverage >= STRIKE_COVERAGE and pale:
             # never voided by the machine, never passed silently either
             findings.append(Finding("name-obscured", f"a broad pale line across the printed name ({coverage:.0%} of "
