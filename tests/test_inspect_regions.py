@@ -124,10 +124,11 @@ def test_beside_boxes_and_fold_lines_on_crops_are_the_whole_pages(template_path)
     assert ink_beside_boxes(empty, pl, S) == [] and fold_lines(empty, S) == []
 
 
-def test_ink_off_print_on_the_rows_that_may_hold_it_is_the_whole_pages() -> None:
+def test_ink_off_print_round_the_pixels_that_may_hold_it_is_the_whole_pages() -> None:
     """Every bundled sample scan (grey, 1-bit, phone photos, streaks, folds, signatures, every template), as
     inspect_page sees it, and again with strokes at its top and bottom rows and runs of rows just closer
-    and just farther apart than the reach of the local paper: ink_mask & ~printed to the pixel."""
+    and just farther apart than the reach of the local paper, and with specks so placed in columns (the
+    rectangles are cut by rows, then by columns): ink_mask & ~printed to the pixel."""
     book = TemplateBook.from_templates([load_template(p) for p in BUNDLED_TEMPLATES])
     profile = load_profile()
     pages = few_rows = 0
@@ -141,10 +142,15 @@ def test_ink_off_print_on_the_rows_that_may_hold_it_is_the_whole_pages() -> None
             pl, printed = trace.page_layout, trace.reference.printed
             scan = upright_patch(trace.pixels, trace.transform.homography, Rect(0, 0, pl.width, pl.height), S)
             marked = scan.copy()
-            h = scan.shape[0]
+            h, w = scan.shape
             for y in (0, 1, h // 3, h // 3 + 25, h // 3 + 50, h // 2, h // 2 + 49, h - 2, h - 1):
                 marked[y, 20:scan.shape[1] - 20:7] = 0  # 24 rows reach 12 either side: runs 25 and 50 apart
-            for image in (scan, marked):
+            # and specks in a few rows, in columns at the page's edges and just closer and farther apart
+            dotted = scan.copy()
+            for x in (0, 1, w // 3, w // 3 + 25, w // 3 + 50, w // 2, w // 2 + 49, w - 2, w - 1):
+                dotted[[0, h // 4, h // 4 + 3, h // 2 + 40, h - 1], x] = 0
+                dotted[h // 3 + x % 5:h // 3 + 12, x] = 0
+            for image in (scan, marked, dotted):
                 want = ink_mask(image, trace.levels, S) & ~printed
                 assert np.array_equal(ink_off_print(image, trace.levels, S, printed), want), (path, item.page)
             pages += 1

@@ -121,23 +121,36 @@ def ink_mask(scan: np.ndarray, levels: InkLevels, px_per_mm: float, darkness: fl
 
 def ink_off_print(scan: np.ndarray, levels: InkLevels, px_per_mm: float, printed: np.ndarray,
                   darkness: float = NEW_INK) -> np.ndarray:
-    """ink_mask(scan, levels, px_per_mm, darkness) & ~printed, bit for bit, worked out only on the rows
-    that may hold such ink (most of a page is print or bare paper): a row none of whose pixels off the
-    print is darker than darkest_paper_ink has none; a pixel's local paper comes from the scan within
-    `reach` rows of it, so each run of rows that may, with `reach` rows either side, gives there what
-    the whole page gives."""
+    """ink_mask(scan, levels, px_per_mm, darkness) & ~printed, bit for bit, worked out only round the pixels
+    that may hold such ink (most of a page is print or bare paper): a pixel off the print no darker than
+    darkest_paper_ink is none; a pixel's local paper comes from the scan within `reach` pixels of it (rows and
+    columns), so each rectangle round a group of pixels that may, with `reach` pixels on every side (or the
+    page's edge, as on the whole page), gives there what the whole page gives. The groups: runs of such rows,
+    then runs of such columns within each (a page's marks lie in a few columns of boxes)."""
     k = 2 * int(round(PAPER_WINDOW_MM * px_per_mm / 2)) + 1
     reach = 2 * (k // 2)  # the dilation's half window, then the blur's
     out = np.zeros(scan.shape, bool)
-    rows = np.flatnonzero(((scan < darkest_paper_ink(scan, levels, darkness)) & ~printed).any(axis=1))
-    if not rows.size:
-        return out
-    breaks = np.flatnonzero(np.diff(rows) > 2 * reach)  # runs this far apart are worked out apart
-    for first, last in zip(np.r_[rows[0], rows[breaks + 1]], np.r_[rows[breaks], rows[-1]] + 1):
-        top, bottom = max(first - reach, 0), min(last + reach, scan.shape[0])
-        ink = ink_mask(scan[top:bottom], levels, px_per_mm, darkness)
-        out[first:last] = ink[first - top:last - top] & ~printed[first:last]
+    may = np.less(scan, darkest_paper_ink(scan, levels, darkness))
+    np.greater(may, printed, out=may)  # and off the print (bool > bool: True where only the first is)
+    rows = np.flatnonzero(may.any(axis=1))
+    height, width = scan.shape
+    for first, last in _runs(rows, 2 * reach):  # runs this far apart are worked out apart
+        top, bottom = max(first - reach, 0), min(last + reach, height)
+        for start, end in _runs(np.flatnonzero(may[first:last].any(axis=0)), 2 * reach):
+            left, right = max(start - reach, 0), min(end + reach, width)
+            ink = ink_mask(scan[top:bottom, left:right], levels, px_per_mm, darkness)
+            out[first:last, start:end] = ink[first - top:last - top, start - left:end - left] \
+                & ~printed[first:last, start:end]
     return out
+
+
+def _runs(indices: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """The runs of sorted whole numbers, as (first, last + 1), split where two follow more than `gap` apart."""
+    if not indices.size:
+        return []
+    breaks = np.flatnonzero(np.diff(indices) > gap)
+    firsts, lasts = [int(indices[0]), *indices[breaks + 1].tolist()], [*indices[breaks].tolist(), int(indices[-1])]
+    return [(first, last + 1) for first, last in zip(firsts, lasts, strict=True)]
 
 
 def _ink_ratio(levels: InkLevels, darkness: float) -> float:
