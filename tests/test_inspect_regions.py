@@ -319,3 +319,26 @@ def test_crossed_out_cells_together_are_each_band_alone() -> None:
                     crossed += sum(c >= 0.55 for c, _, _ in want)
             pages += 1
     assert pages >= 90 and crossed >= 200, (pages, crossed)
+
+
+def test_band_means_a_band_at_a_time_are_the_whole_pages_resize() -> None:
+    """folds_down's profiles: each band's column means (_band_means, one band at a time) are what shrinking the
+    whole page's grey, as shares of the contrast, to one row a band gave, to the bit: random scans and print,
+    bands of many heights (a band of one row too), widths, contrasts as Python and numpy floats, and pages whose
+    height leaves rows below the last band."""
+    from omr.read.inspect import _band_means
+
+    rng = np.random.default_rng(5)
+    for trial in range(300):
+        band, n, border = int(rng.integers(1, 90)), int(rng.integers(1, 16)), int(rng.integers(0, 20))
+        height, width = 2 * border + n * band + int(rng.integers(0, band)), int(rng.integers(1, 900))
+        scan = rng.integers(0, 256, (height, width), dtype=np.uint8)
+        if trial % 3 == 0:  # a scan's own structure: smooth paper, dark print
+            scan = cv2.GaussianBlur(scan, (0, 0), 3.0)
+        bare = np.where(rng.random((height, width)) < 0.3, 0, 255).astype(np.uint8)
+        contrast = float(rng.uniform(1.0, 250.0))
+        for c in (contrast, np.float64(contrast), max(contrast, 1.0)):
+            grey = cv2.bitwise_and(scan, bare).astype(np.float32) / c
+            want = cv2.resize(grey[border:border + n * band], (width, n), interpolation=cv2.INTER_AREA)
+            got = _band_means(scan, bare, c, border, band, n)
+            assert got.dtype == want.dtype and np.array_equal(got, want), (trial, band, n, width)

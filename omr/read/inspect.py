@@ -546,16 +546,27 @@ CREASE_PEN_SHARE = 0.8  # ... along this share of its rows off the print is a pe
 CREASE_WIDTH_MM = 1.0  # the valley's width, left out of the names' measures (with STREAK_MARGIN_MM)
 
 
-def _valleys(grey: np.ndarray, paper: np.ndarray, s: float, border: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Thin dark valleys across each band of rows of a page (`grey`: the scan as shares of the contrast, 0
-    on the print; `paper`: the share of each band's column that is bare paper): each valley's band (its
-    index among the bands that show enough paper to tell) and column (mm), and how many such bands there
-    are."""
+def _band_means(scan: np.ndarray, bare: np.ndarray, contrast: float, border: int, band: int, n: int
+                ) -> np.ndarray:
+    """The mean of each column of each of `n` bands of `band` rows from `border` down, of the scan as shares
+    of the contrast, 0 on the print (`bare`: 255 where bare paper): each band shrunk to one row by itself,
+    which the area resize does as when it shrinks the n bands' rows at once (each row out of its own band's
+    rows alone, the same sums); a band at a time, the whole page's grey in floats (4-8 MB, fresh pages from
+    the system on each sheet: 2-4 ms) is never made."""
+    width = scan.shape[1]
+    if n <= 0:
+        return np.zeros((0, width), np.float32)
+    return np.vstack([cv2.resize(cv2.bitwise_and(scan[top:top + band], bare[top:top + band]).astype(np.float32)
+                                 / contrast, (width, 1), interpolation=cv2.INTER_AREA)
+                      for top in range(border, border + n * band, band)])
+
+
+def _valleys(mean: np.ndarray, paper: np.ndarray, s: float, border: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Thin dark valleys across each band of rows of a page (`mean`: each band's columns' mean, _band_means;
+    `paper`: the share of each band's column that is bare paper): each valley's band (its index among the
+    bands that show enough paper to tell) and column (mm), and how many such bands there are."""
     window = int(round(CREASE_WINDOW_MM * s)) | 1
-    w = grey.shape[1]
-    n = paper.shape[0]
-    band = int(round(CREASE_BAND_MM * s))
-    mean = cv2.resize(grey[border:border + n * band], (w, n), interpolation=cv2.INTER_AREA)  # per band
+    w = mean.shape[1]
     known = paper >= 0.5
     told = known.mean(axis=1) >= 0.3  # bands mostly print say nothing
     profile = mean[told] / paper[told].clip(1e-6)
@@ -595,8 +606,8 @@ def folds_down(scan: np.ndarray, reference: PageReference, levels: InkLevels, px
     bare, share = _kept_with_print(reference, "crease-paper", draw)
     # the paper's own light changes slowly along a band: the valley is measured against the paper a few
     # millimetres either side (_valleys), so the scan's grey is used as it is
-    grey = cv2.bitwise_and(scan, bare).astype(np.float32) / max(levels.contrast, 1.0)
-    which, at, bands = _valleys(grey, share, s, border)
+    mean = _band_means(scan, bare, max(levels.contrast, 1.0), border, band, n)
+    which, at, bands = _valleys(mean, share, s, border)
     if bands < 5 or not len(at):
         return []
     along = border / s + (which + 0.5) * CREASE_BAND_MM  # each band's middle, down the page (mm)
