@@ -675,16 +675,16 @@ def writing_over_print(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     crossed-out names): candidates' names and options of choose/yes-no contests, titles, questions.
     The same stroke finder as for crossed-out names, on each text line's band."""
     found = []
-    if "overprint-texts" not in reference.memo:  # the texts looked at: the same for every sheet of the page
+    if "overprint-text-cells" not in reference.memo:  # the texts looked at: the same for every sheet of the page
         names = [c.text_rect for c in pl.name_cells]
         # a cross-out ballot's strikes are its votes (omr.read.strikes), across the whole row (honorific, date
         # of birth); the stamp is pressed over the issuing body's name
         names += [Rect(0.0, c.rect.y, pl.width, c.rect.h) for c in pl.strike_cells] + ([pl.stamp] if pl.stamp else [])
-        reference.memo["overprint-texts"] = [
-            (i, t, r) for i, t, r in ((i, t, text_rect(t)) for i, t in enumerate(pl.texts))
-            if not (r.w < OVERPRINT_MIN_MM or r.y + r.h > pl.footer.y or any(_overlaps(r, n) for n in names))]
-    texts = reference.memo["overprint-texts"]
-    cells = [NameCell("", f"text-{i}", r.grow(1.0), r) for i, _, r in texts]
+        texts = [(i, t, r) for i, t, r in ((i, t, text_rect(t)) for i, t in enumerate(pl.texts))
+                 if not (r.w < OVERPRINT_MIN_MM or r.y + r.h > pl.footer.y or any(_overlaps(r, n) for n in names))]
+        # with the cells each is judged as (making 20-40 of them cost 0.1-0.2 ms a sheet)
+        reference.memo["overprint-text-cells"] = texts, [NameCell("", f"text-{i}", r.grow(1.0), r) for i, _, r in texts]
+    texts, cells = reference.memo["overprint-text-cells"]
     for (_, t, r), (coverage, band, _) in zip(texts, crossed_out_cells(
             gray, homography, cells, reference.fine, levels, blur_mm, reference.memo, across_words=True), strict=True):
         if coverage >= OVERPRINT_COVERAGE and coverage * r.w >= OVERPRINT_MIN_MM:
@@ -820,7 +820,7 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
     findings: list[Finding] = []
     scan = upright_patch(gray, homography, Rect(0, 0, pl.width, pl.height), s)
     scan_ink = ink_off_print(scan, levels, s, reference.printed)  # the ink on the print is never looked at:
-    ink = scan_ink & ~reference.not_voter_ink  # not_voter_ink holds the print
+    ink = np.greater(scan_ink, reference.not_voter_ink)  # & ~not_voter_ink (bool > bool); it holds the print
     if stamp_disc is not None:  # only the stamp's own disc: writing beside it is still writing
         disc = np.zeros(ink.shape, np.uint8)
         cv2.circle(disc, (int(round(stamp_disc[0] * s)), int(round(stamp_disc[1] * s))),
@@ -891,7 +891,7 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
         ink &= off == 0
     findings.extend(ink_beside_boxes(zone_ink, pl, s, reference.memo))
     findings.extend(writing_over_print(gray, homography, pl, reference, levels, blur_mm))
-    ink8 = ink.astype(np.uint8)
+    ink8 = ink.view(np.uint8)  # 0 and 1, as astype made them, not copied
     count, stats, ink_px = 1, np.zeros((1, 5), np.int32), np.zeros(1)
     bx, by, bw, bh = cv2.boundingRect(ink8)
     if bw and bh:
