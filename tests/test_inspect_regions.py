@@ -342,3 +342,27 @@ def test_band_means_a_band_at_a_time_are_the_whole_pages_resize() -> None:
             want = cv2.resize(grey[border:border + n * band], (width, n), interpolation=cv2.INTER_AREA)
             got = _band_means(scan, bare, c, border, band, n)
             assert got.dtype == want.dtype and np.array_equal(got, want), (trial, band, n, width)
+
+
+
+def test_dark_shares_counted_in_bytes_are_the_sums_of_booleans() -> None:
+    """streak_columns' column shares, counted in bytes, are those of the sums of booleans it took before, for
+    every mask value, every level and up to the 255 rows bytes can count (it samples STREAK_ROWS)."""
+    from omr.read.inspect import STREAK_ROWS, _dark_shares
+
+    assert STREAK_ROWS < 256
+    rng = np.random.default_rng(64)
+    for trial in range(400):
+        rows, cols = int(rng.choice([1, 2, 63, 64, 200, 255])), int(rng.integers(1, 1700))
+        masks = rng.choice(np.arange(4, dtype=np.uint8), (rows, cols), p=rng.dirichlet(np.ones(4)))
+        if trial % 4 == 0:
+            masks[:] = 1  # every sample counted: 255 of 255
+        sampled = rng.integers(0, 256, (rows, cols)).astype(np.uint8)
+        level = float(rng.uniform(0, 256)) if trial % 5 else float(rng.integers(0, 256))
+        on_page = (masks & 1).astype(bool)
+        valid = on_page & ~(masks & 2).astype(bool)
+        dark = (sampled < level) & valid
+        counted = valid.sum(axis=0)
+        want = np.where(counted >= 0.3 * on_page.sum(axis=0).clip(1), dark.sum(axis=0) / counted.clip(1), 0.0)
+        got = _dark_shares(sampled, masks, level)
+        assert got.dtype == want.dtype and np.array_equal(got, want), trial

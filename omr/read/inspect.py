@@ -729,7 +729,7 @@ def edge_width_mm(gray: np.ndarray, homography: np.ndarray, rect: Rect, px_per_m
     return max(float(above90[0] - above10[0]), 1.0) / px_per_mm
 
 
-STREAK_ROWS = 64  # image rows sampled to find streaks
+STREAK_ROWS = 64  # image rows sampled to find streaks (fewer than 256: streak_columns counts them in bytes)
 
 
 @dataclass(frozen=True)
@@ -741,6 +741,18 @@ class Streak:
     start: tuple[float, float]  # page mm, where the image's top row crosses it
     end: tuple[float, float]  # page mm, the image's bottom row
     width_mm: float
+
+
+def _dark_shares(sampled: np.ndarray, masks: np.ndarray, level: float) -> np.ndarray:
+    """Each column's share of its sampled pixels on the page and off the print (`masks`: bit 0 on the page,
+    bit 1 printed; 0-3) darker than `level`, 0 where fewer than 0.3 of those on the page are off the print.
+    Counted in bytes (at most 255 rows: no cast of every pixel to int64), then divided as int64 counts."""
+    valid = masks == 1  # on the page and not printed
+    dark = np.less(sampled, level)
+    dark &= valid
+    on_page, counted, dark_count = (np.add.reduce(m, axis=0, dtype=np.uint8).astype(np.int64)
+                                    for m in (masks & 1, valid.view(np.uint8), dark.view(np.uint8)))
+    return np.where(counted >= 0.3 * on_page.clip(1), dark_count / counted.clip(1), 0.0)
 
 
 def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, reference: PageReference,
@@ -773,11 +785,7 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
     size = (gray.shape[1], STREAK_ROWS)
     # one nearest-pixel warp carries both masks: each strip pixel takes both bits of the same page pixel
     masks = cv2.warpPerspective(both, to_strip, size, flags=cv2.INTER_NEAREST)
-    on_page = (masks & 1).astype(bool)
-    valid = on_page & ~(masks & 2).astype(bool)
-    dark = (gray[rows] < ink_level(levels)) & valid
-    counted = valid.sum(axis=0)
-    share = np.where(counted >= 0.3 * on_page.sum(axis=0).clip(1), dark.sum(axis=0) / counted.clip(1), 0.0)
+    share = _dark_shares(gray[rows], masks, ink_level(levels))
     hot = share >= STREAK_SHARE
     if not hot.any():
         return []  # most pages: no column to walk through one at a time
