@@ -1341,6 +1341,30 @@ def test_a_fold_from_edge_to_edge_on_a_1bit_scan_is_no_writing(party, books):
         folds = [f for f in trace.inspection.findings if f.code == "fold-line"]
         assert folds and all(max(f.rect.w, f.rect.h) in (w, h) for f in folds), folds
 
+def test_a_streak_across_a_page_fed_sideways_leaves_a_fold_down_it_found(state, books):
+    """A page fed sideways: the scanner's streak runs across it, a letter fold down it. The fold down the
+    names used to be dropped as "found already" by any streak, whatever its direction (its rectangle spans
+    the page's width), and its crease went to a person as a line through one name."""
+    from ballot_sim.simulate import Fold
+
+    pl = layout(state).pages[0]
+    n = len(state.contests[0].candidates)
+    kinds = ["line" if i % 2 == 0 else "none" for i in range(n)]
+    table = pl.strike_cells[0].rect
+    x = table.x + 0.45 * table.w
+    fold = Fold((x - 2.0, -5.0), (x + 1.0, pl.height + 5.0), 3.0, 0.18)
+    for share in (0.1, 0.7):  # the streak below the table, or above it
+        page = Simulator([state], seed=12).ballot(1, state, "office-scanner", kinds=kinds, overrides={
+            "folds": (fold,), "rotation": 90, "streaks": (Streak(share, 3.0, 30.0, 1.0),)})[0]
+        trace = Trace()
+        sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+        found = {f.code: f for f in trace.inspection.findings}
+        assert found["streak"].rect.w > found["streak"].rect.h, found  # across the page
+        assert abs(found["fold-line"].rect.cx - x) < 3.0, found
+        assert states(sheet) == [MARKED if k == "line" else BLANK for k in kinds], (share, states(sheet))
+        assert sheet.status == "ok", (share, sheet.reasons)
+
+
 def test_a_fold_down_the_page_crosses_the_names_without_striking_them(state, party, books):
     """A letter fold down a grey scan leaves a thin dark valley through every name's cell, which the
     light-pencil measures took for a pen's stroke: untouched names went to a person (before: 5 of 48 plain
