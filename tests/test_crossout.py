@@ -280,6 +280,24 @@ def test_a_scanner_streak_across_the_names_is_not_a_strike(state, party, books):
             assert states(sheet) == [MARKED if k == "line" else "blank" for k in kinds], (t.id, level)
 
 
+def test_a_light_streak_on_a_grey_paper_is_not_ink_beside_it(state, party, books):
+    """A light streak (a dead sensor cell) on a grey paper is brighter than the paper: judged against it, the bare
+    paper beside it passed for a line down every name and date of birth (5-8 mm2 a name: every name to a
+    person, 10 of the 24 rough sheets of one set that went to review with nothing on them). It is found as a
+    streak, and the paper around a streak is gauged without it: names read as drawn, nobody asked."""
+    for t, x in ((state, 0.31), (party, 0.4)):
+        sim = Simulator([t], seed=21)
+        n = len(t.contests[0].candidates)
+        kinds = ["line" if i % 2 else "none" for i in range(n)]
+        page = sim.ballot(3, t, "office-scanner", kinds=kinds, overrides={
+            "rotation": 0, "skew_deg": 0.4, "tone": (45.0, 212.0, 1.0), "recompress": None, "folds": (),
+            "streaks": (Streak(x, 4.0, 255.0, 0.9),)})[0]
+        sheet = read(page, books[t.id])
+        assert any(r.code == "streak" and "light line" in r.detail for r in sheet.reasons), sheet.reasons
+        assert states(sheet) == [MARKED if k == "line" else "blank" for k in kinds], t.id
+        assert sheet.status == "ok", (t.id, sheet.reasons, [r.reasons for r in sheet.rows])
+
+
 def test_a_neighbours_ink_past_the_rule_leaves_a_strike_struck(state, party, books):
     """A ring, dots or a tick taking back one name, or a strike running past the rule, reach the next row's
     cell (grown past its rules): that ink is not the next name's sign of being taken back, so its clear

@@ -345,10 +345,11 @@ def test_band_means_a_band_at_a_time_are_the_whole_pages_resize() -> None:
 
 
 
-def test_dark_shares_counted_in_bytes_are_the_sums_of_booleans() -> None:
+def test_column_shares_counted_in_bytes_are_the_sums_of_booleans() -> None:
     """streak_columns' column shares, counted in bytes, are those of the sums of booleans it took before, for
-    every mask value, every level and up to the 255 rows bytes can count (it samples STREAK_ROWS)."""
-    from omr.read.inspect import STREAK_ROWS, _dark_shares
+    every mask value, every level, dark or bright, and up to the 255 rows bytes can count (it samples
+    STREAK_ROWS)."""
+    from omr.read.inspect import STREAK_ROWS, _column_shares
 
     assert STREAK_ROWS < 256
     rng = np.random.default_rng(64)
@@ -359,10 +360,11 @@ def test_dark_shares_counted_in_bytes_are_the_sums_of_booleans() -> None:
             masks[:] = 1  # every sample counted: 255 of 255
         sampled = rng.integers(0, 256, (rows, cols)).astype(np.uint8)
         level = float(rng.uniform(0, 256)) if trial % 5 else float(rng.integers(0, 256))
+        brighter = trial % 3 == 0
         on_page = (masks & 1).astype(bool)
         valid = on_page & ~(masks & 2).astype(bool)
-        dark = (sampled < level) & valid
+        dark = ((sampled > level) if brighter else (sampled < level)) & valid
         counted = valid.sum(axis=0)
         want = np.where(counted >= 0.3 * on_page.sum(axis=0).clip(1), dark.sum(axis=0) / counted.clip(1), 0.0)
-        got = _dark_shares(sampled, masks, level)
+        got = _column_shares(sampled, masks, level, brighter)
         assert got.dtype == want.dtype and np.array_equal(got, want), trial

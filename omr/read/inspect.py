@@ -701,6 +701,11 @@ STREAK_SHARE = 0.7  # a scanner streak darkens this share of its column, top to 
 STREAK_MAX_MM = 3.0
 STREAK_EDGE_SHARE = 0.1  # the columns beside a streak darkened this share of their length or more are its edge:
 #                          a fold's shading, which a 1-bit threshold leaves as specks along one side of it
+LIGHT_STREAK_RISE = 12.0  # a light streak (a dead sensor cell, dust on the lamp's path) is this many grey levels
+#                           brighter than the paper along STREAK_SHARE of its column: seen only on a grey paper,
+#                           where its bright core and the ringing beside it would pass for the edges of ink
+LIGHT_STREAK_SIDE_MM = (1.5, 4.0)  # ... and the columns this far either side of it are not: a broad bright part of a
+LIGHT_STREAK_SIDE_SHARE = 0.3  # photo (its lamp, a lighter paper) is no streak: at most this share of them bright
 
 
 UNMEASURABLE_MM = 99.0  # no clean edge to measure: as bad as it gets, but a finite number to store
@@ -741,14 +746,16 @@ class Streak:
     start: tuple[float, float]  # page mm, where the image's top row crosses it
     end: tuple[float, float]  # page mm, the image's bottom row
     width_mm: float
+    light: bool = False  # brighter than the paper (else darker)
 
 
-def _dark_shares(sampled: np.ndarray, masks: np.ndarray, level: float) -> np.ndarray:
+def _column_shares(sampled: np.ndarray, masks: np.ndarray, level: float, brighter: bool = False) -> np.ndarray:
     """Each column's share of its sampled pixels on the page and off the print (`masks`: bit 0 on the page,
-    bit 1 printed; 0-3) darker than `level`, 0 where fewer than 0.3 of those on the page are off the print.
-    Counted in bytes (at most 255 rows: no cast of every pixel to int64), then divided as int64 counts."""
+    bit 1 printed; 0-3) darker than `level` (`brighter`: brighter), 0 where fewer than 0.3 of those on the
+    page are off the print. Counted in bytes (at most 255 rows: no cast of every pixel to int64), then
+    divided as int64 counts."""
     valid = masks == 1  # on the page and not printed
-    dark = np.less(sampled, level)
+    dark = np.greater(sampled, level) if brighter else np.less(sampled, level)
     dark &= valid
     on_page, counted, dark_count = (np.add.reduce(m, axis=0, dtype=np.uint8).astype(np.int64)
                                     for m in (masks & 1, valid.view(np.uint8), dark.view(np.uint8)))
@@ -757,7 +764,7 @@ def _dark_shares(sampled: np.ndarray, masks: np.ndarray, level: float) -> np.nda
 
 def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, reference: PageReference,
                    levels: InkLevels) -> list[Streak]:
-    """Dark lines along the scanner's feed (image columns) through the page.
+    """Dark or light lines along the scanner's feed (image columns) through the page.
 
     Image rows are sampled across the page; at each sampled pixel the page position says whether
     the blank ballot prints something there: those pixels do not count. A column dark in most of the
@@ -785,12 +792,26 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
     size = (gray.shape[1], STREAK_ROWS)
     # one nearest-pixel warp carries both masks: each strip pixel takes both bits of the same page pixel
     masks = cv2.warpPerspective(both, to_strip, size, flags=cv2.INTER_NEAREST)
-    share = _dark_shares(gray[rows], masks, ink_level(levels))
+    share = _column_shares(gray[rows], masks, ink_level(levels))
+    found = _streak_runs(share, homography, gray.shape, light=False)
+    bright_above = levels.paper + LIGHT_STREAK_RISE
+    if bright_above < 255:
+        found += _streak_runs(_column_shares(gray[rows], masks, bright_above, brighter=True), homography,
+                              gray.shape, light=True)
+    return found
+
+
+def _streak_runs(share: np.ndarray, homography: np.ndarray, shape: tuple[int, ...], light: bool) -> list[Streak]:
+    """The streaks in a page's image columns from each column's `share` of dark (or, `light`, bright)
+    samples: runs of columns at STREAK_SHARE or more, at most STREAK_MAX_MM wide, with the columns beside them
+    at STREAK_EDGE_SHARE or more as their edge; a light run must stand out from the columns beside it
+    (LIGHT_STREAK_SIDE_MM)."""
     hot = share >= STREAK_SHARE
     if not hot.any():
         return []  # most pages: no column to walk through one at a time
     native = float(np.sqrt(abs(np.linalg.det(homography[:2, :2]))))
     inv = np.linalg.inv(homography)
+    near, far = (int(round(mm * native)) for mm in LIGHT_STREAK_SIDE_MM)
     found: list[Streak] = []
     col = 0
     while col < hot.size:
@@ -800,7 +821,9 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
         end = col
         while end + 1 < hot.size and hot[end + 1]:
             end += 1
-        if (end - col + 1) / native <= STREAK_MAX_MM:
+        sides = np.r_[share[max(col - far, 0):max(col - near, 0)], share[end + 1 + near:end + 1 + far]]
+        apart = not light or (sides.size > 0 and float(np.mean(sides >= STREAK_EDGE_SHARE)) <= LIGHT_STREAK_SIDE_SHARE)
+        if (end - col + 1) / native <= STREAK_MAX_MM and apart:
             first, last = col, end
             while first > 0 and end - first < 2 * STREAK_MAX_MM * native and share[first - 1] >= STREAK_EDGE_SHARE:
                 first -= 1
@@ -809,12 +832,12 @@ def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, ref
                 last += 1
             # the whole image column, from the image's top to its bottom, on the page
             centre = (first + last) / 2
-            ends = cv2.perspectiveTransform(np.float64([[[centre, 0]], [[centre, gray.shape[0] - 1]]]), inv)
+            ends = cv2.perspectiveTransform(np.float64([[[centre, 0]], [[centre, shape[0] - 1]]]), inv)
             (ax, ay), (bx, by) = ends.reshape(2, 2)
             found.append(Streak(
                 Rect(round(float(min(ax, bx)), 1), round(float(min(ay, by)), 1), round(float(abs(bx - ax)), 1),
                      round(float(abs(by - ay)), 1)),
-                (float(ax), float(ay)), (float(bx), float(by)), (last - first + 1) / native))
+                (float(ax), float(ay)), (float(bx), float(by)), (last - first + 1) / native, light))
         col = end + 1
     return found
 
@@ -839,7 +862,8 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
         drawn = np.zeros(ink.shape, np.uint8)
         for st in streaks:
             where = f"x={st.rect.cx:.0f} mm" if st.rect.h >= st.rect.w else f"y={st.rect.cy:.0f} mm"
-            findings.append(Finding("streak", f"a dark line along the scanner's feed at {where} on the page: "
+            what = "a light line" if st.light else "a dark line"
+            findings.append(Finding("streak", f"{what} along the scanner's feed at {where} on the page: "
                                     "scanner streak (dirty glass or sensor)", st.rect,
                                     line=(*st.start, *st.end, st.width_mm)))
             a = (int(round(st.start[0] * s)), int(round(st.start[1] * s)))

@@ -139,6 +139,16 @@ def streak_mask(region: Rect, shape: tuple[int, ...], streaks: Sequence[Line], s
     return mask
 
 
+def ink_off_streaks(scan: np.ndarray, hidden: np.ndarray, levels: InkLevels) -> np.ndarray:
+    """ink_mask at `levels` (STRIKE_INK) with the pixels a scanner streak covers (`hidden`) taken as the paper
+    while the paper around each pixel is gauged, and never ink: a light streak would raise the paper for
+    a few millimetres either side, and the bare paper there would pass for ink."""
+    if not hidden.any():
+        return ink_mask(scan, levels, NAME_PX_PER_MM, STRIKE_INK)
+    filled = np.where(hidden, np.uint8(min(levels.paper, 255.0)), scan)
+    return ink_mask(filled, levels, NAME_PX_PER_MM, STRIKE_INK) & ~hidden
+
+
 GAP_CLEAR_PX = 3  # a gap column this close to a letter may hold the letter's blurred edge
 
 
@@ -173,10 +183,11 @@ def gap_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, reference
         letters = ink_mask(ref, InkLevels(0.0, 255.0), s, STRIKE_INK).any(axis=0).astype(np.uint8)[None, :]
         grown = cv2.dilate(letters, np.ones((1, 2 * GAP_CLEAR_PX + 1), np.uint8))[0].astype(bool)
         memo[memo_key] = ~grown
-    gaps = memo[memo_key] & ~streak_mask(body_band(line), scan.shape, streaks).any(axis=0)
+    hidden = streak_mask(body_band(line), scan.shape, streaks)
+    gaps = memo[memo_key] & ~hidden.any(axis=0)
     if gaps.sum() < 4:
         return 0.0
-    raw = ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8)
+    raw = ink_off_streaks(scan, hidden, levels).astype(np.uint8)
     ink = cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))  # specks out; a one-pixel line
     ink |= cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((1, 3), np.uint8))  # along the row stays
     return float(ink.any(axis=0)[gaps].mean())
@@ -208,7 +219,7 @@ def dotted_share(gray: np.ndarray, homography: np.ndarray, line: Rect, reference
     if ref.shape != scan.shape or scan.size < 16:
         return 0.0
     printed = _printed(ref, memo, key + ("dots",), SHARP_GROW_PX)
-    ink = ink_mask(scan, levels, s, STRIKE_INK) & ~printed & ~streak_mask(body_band(line), scan.shape, streaks)
+    ink = ink_off_streaks(scan, streak_mask(body_band(line), scan.shape, streaks), levels) & ~printed
     ys, xs = np.nonzero(ink)
     if len(xs) < 3:
         return 0.0
@@ -256,7 +267,8 @@ def body_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, referenc
         return 0.0, False, 0.0
     length = int(round(STRIKE_KERNEL_MM * s))
     sigma = round(blur_mm * s / 2.56, 1)
-    strokes = straight_strokes(ink_mask(scan, levels, s, STRIKE_INK).astype(np.uint8), length)
+    hidden = streak_mask(body_band(line), scan.shape, streaks)
+    strokes = straight_strokes(ink_off_streaks(scan, hidden, levels).astype(np.uint8), length)
     runs = _print_runs(ref, length, sigma, memo, key)
     strokes &= ~runs
     columns = strokes.any(axis=0)
@@ -265,7 +277,7 @@ def body_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, referenc
                               borderType=cv2.BORDER_CONSTANT, borderValue=0)[0].astype(bool)
     # only where the print's own runs hide a stroke: a gap in plain paper is no strike
     closed = columns | (closed & runs.any(axis=0))
-    seen = ~streak_mask(body_band(line), scan.shape, streaks).any(axis=0)
+    seen = ~hidden.any(axis=0)
     if seen.sum() < 4:
         return 0.0, False, 0.0
     pale = False
@@ -329,7 +341,7 @@ def _cell_scan(gray: np.ndarray, homography: np.ndarray, cell: NameCell, referen
 def _raw_ink(region_scan: tuple[np.ndarray, np.ndarray, np.ndarray], levels: InkLevels) -> np.ndarray:
     """Ink at `levels` in a _region_scan where the scan shows the paper, the print kept."""
     scan, _, seen = region_scan
-    return ink_mask(scan, levels, NAME_PX_PER_MM, STRIKE_INK) & seen
+    return ink_off_streaks(scan, ~seen, levels)
 
 
 def _new_ink(raw: np.ndarray, printed: np.ndarray) -> np.ndarray:
