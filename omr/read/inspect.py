@@ -56,8 +56,8 @@ def test_sheet_reference(ref: PageReference, pl: PageLayout) -> PageReference:
 
 @dataclass(frozen=True)
 class Finding:
-    code: str  # extra-writing | streak | fold-line | crossed-out-name | name-obscured | mark-beside-box |
-    #            writing-over-print
+    code: str  # extra-writing | streak | light-streak | fold-line | crossed-out-name | name-obscured |
+    #            mark-beside-box | writing-over-print
     detail: str
     rect: Rect  # where, in page mm
     contest_id: str = ""
@@ -862,8 +862,8 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
         drawn = np.zeros(ink.shape, np.uint8)
         for st in streaks:
             where = f"x={st.rect.cx:.0f} mm" if st.rect.h >= st.rect.w else f"y={st.rect.cy:.0f} mm"
-            what = "a light line" if st.light else "a dark line"
-            findings.append(Finding("streak", f"{what} along the scanner's feed at {where} on the page: "
+            code, what = ("light-streak", "a light line") if st.light else ("streak", "a dark line")
+            findings.append(Finding(code, f"{what} along the scanner's feed at {where} on the page: "
                                     "scanner streak (dirty glass or sensor)", st.rect,
                                     line=(*st.start, *st.end, st.width_mm)))
             a = (int(round(st.start[0] * s)), int(round(st.start[1] * s)))

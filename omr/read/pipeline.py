@@ -267,7 +267,8 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
         trace.page_layout, trace.levels, trace.blur_mm, trace.inspection = pl, levels, blur, inspection
         trace.reference = reference
     streaks = [f for f in inspection.findings if f.code in ("streak", "fold-line")]
-    streak_lines = [f.line for f in streaks if f.line is not None]  # what every measure of ink leaves out
+    # what every measure of ink leaves out; a light streak too, which only takes ink away from a box
+    streak_lines = [f.line for f in inspection.findings if f.code in ("streak", "light-streak", "fold-line") and f.line]
     measured: list[tuple[Rect, MarkRead]] = []
     for box, m in zip(pl.boxes, measure_boxes(gray, pt.homography, [box.rect for box in pl.boxes], s, levels, blur,
                                               bilevel, profile.thresholds)):
@@ -282,6 +283,8 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
         if f.code == "streak":
             hits_boxes = any(f.crosses(z) for z in box_zones)
             reasons.append(Reason("streak-over-boxes" if hits_boxes else "streak", f.detail, _where(f.rect)))
+        elif f.code == "light-streak":
+            reasons.append(Reason("streak", f.detail, _where(f.rect)))
         elif f.code == "name-obscured":
             reasons.append(Reason("name-obscured", f"{f.contest_id} / {f.row_id}: {f.detail}", _where(f.rect)))
         elif f.code == "fold-line" and any(f.crosses(z) for z in box_zones):
