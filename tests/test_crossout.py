@@ -1383,6 +1383,46 @@ def test_a_streak_across_a_page_fed_sideways_leaves_a_fold_down_it_found(state, 
         assert sheet.status == "ok", (share, sheet.reasons)
 
 
+def _folded_through(t, row: int, kind: str, profile: str, seed: int):
+    """A ballot folded across the page through the letters of name `row`, struck with `kind`; every other
+    name struck (even rows) or not."""
+    from ballot_sim.simulate import Fold
+
+    pl = layout(t).pages[0]
+    cells = list(pl.strike_cells)
+    kinds = ["line" if i % 2 == 0 and i != row else "none" for i in range(len(cells))]
+    kinds[row] = kind
+    line = cells[row].lines[0] if cells[row].lines else cells[row].text_rect
+    y = line.y + line.h * 0.55
+    fold = Fold((-5.0, y - 0.8), (pl.width + 5.0, y + 0.8), 3.0, 0.15)
+    return Simulator([t], seed=40 + seed).ballot(seed, t, profile, kinds=kinds, overrides={"folds": (fold,),
+                                                                                          "rotation": 0})[0], kinds
+
+
+def test_a_fold_across_through_a_name_is_not_a_light_strike(state, party, books):
+    """A ballot folded across the page: the crease through an untouched name is a light line through all of it
+    that runs on past it, which a light pencil's strike also is: the name went to a person on every such page.
+    The fold is found across the page from edge to edge (band after band of the turned page), and where its
+    profile across the line is no darker through the name's gaps than along the rest of the row, the crease
+    alone does not make the name unclear (11 of 16 such names now read not struck; 0 before). A pencil strike
+    drawn along the same crease darkens it across the name only: struck or a person's, never "not struck"."""
+    for t in (state, party):
+        for profile, seed in (("office-scanner", 1), ("office-scanner", 3), ("phone", 0), ("phone", 1)):
+            row = 1 + seed % 3
+            page, kinds = _folded_through(t, row, "none", profile, seed)
+            trace = Trace()
+            sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+            assert [f for f in trace.inspection.findings if f.code == "crease"], (t.id, profile, seed)
+            assert states(sheet) == [MARKED if k == "line" else BLANK for k in kinds], (t.id, profile, seed)
+            assert sheet.status == "ok", (t.id, profile, seed, sheet.reasons)
+        for profile in ("office-scanner", "phone"):
+            for seed in range(4):
+                row = 1 + seed % 3
+                page, kinds = _folded_through(t, row, "pencil", profile, seed)
+                got = states(read(page, books[t.id]))
+                assert got[row] != BLANK, (t.id, profile, seed, got)
+
+
 def test_a_fold_down_the_page_crosses_the_names_without_striking_them(state, party, books):
     """A letter fold down a grey scan leaves a thin dark valley through every name's cell, which the
     light-pencil measures took for a pen's stroke: untouched names went to a person (before: 5 of 48 plain

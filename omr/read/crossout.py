@@ -21,11 +21,13 @@ from omr.read.strikes import Line, measure_strike, overdrawn_rules, rule_overdra
 def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, template: Template,
                        reference: PageReference, levels: InkLevels, blur_mm: float, contrast: float,
                        profile: Profile, box_marks: list[MarkRead], writing: bool, streaks: Sequence[Line],
-                       bilevel: bool = False) -> tuple[list[RowRead], list[Reason], dict[str, float], str]:
+                       bilevel: bool = False, creases: Sequence[Line] = ()
+                       ) -> tuple[list[RowRead], list[Reason], dict[str, float], str]:
     """Rows of the page's cross-out contest, the sheet's stamp reasons, the numbers behind them, and the
     stamp's state (present when the page has no stamp area). A
     name mostly hidden by a scanner streak is unclear whatever its ink says; on a 1-bit scan (`bilevel`) so
-    is one a line of specks crosses (a thin strike the threshold broke up)."""
+    is one a line of specks crosses (a thin strike the threshold broke up). `creases`: folds found across the
+    page, whose crease alone never makes a name unclear."""
     contest = next(c for c in template.contests if c.kind == "crossout")
     marks: dict[str, list[MarkRead]] = {r: [] for r in contest.row_ids}
     # a scanner streak's or a 1-bit fold line's pixels (`streaks`) are left out of every measure (each runs
@@ -38,7 +40,7 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
         row = cell.row or r
         m = measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo, streaks,
                            profile.strike_clear_below, bilevel, profile.strike_light_below,
-                           profile.strike_struck_at, rule_overdrawn_mm(rules, cell), row)
+                           profile.strike_struck_at, rule_overdrawn_mm(rules, cell), row, creases)
         state = strike_state(m, profile.strike_struck_at, profile.strike_clear_below, profile.strike_ink_mm2,
                              profile.strike_restored_mm2, profile.strike_min_seen, profile.strike_light_below,
                              profile.strike_dotted_below, profile.strike_light_fold_below)

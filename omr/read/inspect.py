@@ -56,7 +56,7 @@ def test_sheet_reference(ref: PageReference, pl: PageLayout) -> PageReference:
 
 @dataclass(frozen=True)
 class Finding:
-    code: str  # extra-writing | streak | light-streak | fold-line | crossed-out-name | name-obscured |
+    code: str  # extra-writing | streak | light-streak | fold-line | crease | crossed-out-name | name-obscured |
     #            mark-beside-box | writing-over-print
     detail: str
     rect: Rect  # where, in page mm
@@ -586,14 +586,22 @@ def _valleys(mean: np.ndarray, paper: np.ndarray, s: float, border: int) -> tupl
     return which, x / s, len(profile)
 
 
-def folds_down(scan: np.ndarray, reference: PageReference, levels: InkLevels, px_per_mm: float) -> list[Finding]:
+def folds_down(scan: np.ndarray, reference: PageReference, levels: InkLevels, px_per_mm: float,
+               across: bool = False) -> list[Finding]:
     """Folds down a page (`scan`: upright at `px_per_mm`), across the rows of names: each name's cell holds a
     short piece of the crease, which the names' measures would take for a pen's stroke (a grey scan's thin
     light valley; a 1-bit scan's specks). Found as a dark valley across band after band of the paper on one
     straight line from the first band to the last (a hand's line stays in a row or two); profiles, not a
     threshold, as the valley is too light and thin for an ink mask to keep it whole. Not a fold: a line as
-    dark as a pen's nearly all along. A fold across the page lies along the names, whose own measures judge
-    its shading (a broad pale band; the row's noise floor)."""
+    dark as a pen's nearly all along. A fold across the page (`across`: the same, on the page turned) lies
+    along the names, whose own measures judge its shading, told where its crease runs (crease_only)."""
+    if across:
+        turned = _kept_with_print(reference, "turned", lambda: PageReference(
+            reference.coarse.T, reference.fine.T, reference.printed.T, reference.not_voter_ink.T))
+        return [Finding("crease", f"a fold across the page at y={(f.line[0] + f.line[2]) / 2:.0f} mm: a crease from "
+                        "edge to edge of the paper", Rect(f.rect.y, f.rect.x, f.rect.h, f.rect.w),
+                        line=(0.0, f.line[0], f.line[3], f.line[2], f.line[4]))
+                for f in folds_down(np.ascontiguousarray(scan.T), turned, levels, px_per_mm)]
     s = px_per_mm
     border, band = int(round(PAGE_BORDER_MM * s)), int(round(CREASE_BAND_MM * s))
     n = max((scan.shape[0] - 2 * border) // band, 0)
@@ -910,6 +918,8 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
                 if not any(abs(f.rect.cx - g.rect.cx) <= FOLD_ALIGN_MM + g.rect.w / 2 for g in seen_lines)]
         findings.extend(down)
         edge_folds += down
+        if not bilevel:  # folds across, along the names: their measures are told where the crease runs
+            findings.extend(folds_down(scan, reference, levels, s, across=True))
     if folds or edge_folds:  # reported as folds, not as writing or marks beside boxes
         off = np.zeros(ink.shape, np.uint8)
         for f in folds:

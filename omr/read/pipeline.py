@@ -319,7 +319,7 @@ def read_sheet(pixels: np.ndarray, source: str, page: int, book: TemplateBook, p
         more_rows, more_reasons, crossout_metrics, stamp_state = read_crossout_page(
             gray, pt.homography, pl, template, reference, levels, blur,
             inspection.contrast, profile, [m for _, m in measured], any(r.code == "extra-writing" for r in reasons),
-            streak_lines, bilevel)
+            streak_lines, bilevel, [f.line for f in inspection.findings if f.code == "crease" and f.line])
         rows += more_rows
         reasons += more_reasons
     elif all(m.state != MARKED for _, m in measured) and not any(m.state == MARGINAL for _, m in measured) \

@@ -73,6 +73,9 @@ class StrikeMeasure:
     beside_mm2: float = 0.0  # ink in the name's row outside its cell (its number, date of birth, the margin), in
     #                          pieces that do not reach into the cell (ink_beside_name): a line through the date
     #                          of birth or the number instead of the name
+    crease: bool = False  # the name's letters lie on a fold's crease found across the page, no darker across the
+    #                       name than along the rest of the row (crease_only): its light line (`faint`) and its
+    #                       specks along the crease (below CREASE_INK_MM2) are the fold's, not a pen's
 
     @property
     def crossed(self) -> float:
@@ -93,13 +96,15 @@ def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2
     where that line runs on past the name through the blank paper, as a fold's shadow does: such shadows
     cross untouched names); nor is one a line of specks crosses (`dotted_below` or more of it: a thin pen's
     strike that a 1-bit threshold broke up), nor one with ink in its row beside its cell (`beside_mm2`: a
-    line through the date of birth or the number instead of the name)."""
+    line through the date of birth or the number instead of the name). The light line of a fold's crease
+    with nothing more on it (`crease`) does not count."""
     if m.seen < min_seen:
         return MARGINAL
     if m.crossed >= struck_at and not m.pale:
         return MARKED if m.off_strike_mm2 < restored_mm2 and not m.arms else MARGINAL
     light_at = max(light_below, light_fold_below) if m.runs_on else light_below
-    if (max(m.coverage, m.gaps) < clear_below and m.faint < light_at and m.dotted < dotted_below
+    faint = 0.0 if m.crease else m.faint
+    if (max(m.coverage, m.gaps) < clear_below and faint < light_at and m.dotted < dotted_below
             and m.ink_mm2 < ink_mm2 and m.beside_mm2 <= 0):
         return BLANK
     return MARGINAL
@@ -804,6 +809,78 @@ def ink_beside_name(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ro
     return total
 
 
+CREASE_REACH_MM = 2.5  # either side of a crease's line: its shading, and any pen line drawn along it
+CREASE_PAPER_MM = 4.0  # a column's paper: its brightest pixels (CREASE_PAPER_PERCENTILE) this near the crease
+CREASE_PAPER_PERCENTILE = 90
+CREASE_EDGE_MM = 6.0  # the paper's edges (a photo's shadows) are not compared
+CREASE_EXTRA = 0.06  # a pen's line adds at least this much darkness (share of the contrast) at some distance
+#                      from the crease (a light pencil ~0.2): across the name, beside what the crease has elsewhere
+CREASE_MIN_COLUMNS = (4, 60)  # clear columns needed across the name's gaps, and elsewhere along the row (5 mm)
+CREASE_INK_MM2 = 0.5  # new ink along such a crease in the name's cell counts beyond this much: a fold's specks
+#                      (0.06-0.5 mm2 on simulated phone photos) are not a hand's sign; a tick or a dot is more
+
+
+def crease_only(gray: np.ndarray, homography: np.ndarray, cell: NameCell, crease: Line, reference: np.ndarray,
+                levels: InkLevels, blur_mm: float, streaks: Sequence[Line] = ()) -> bool:
+    """Whether a fold's crease found across the page (`crease`: its line from edge to edge) runs through the
+    letters' bodies of a one-line name, near enough that they lie within CREASE_REACH_MM of it, and is no
+    darker there than along the rest of the row: its darkness profile across the line, in the name's gaps
+    (columns clear of print within CREASE_REACH_MM) against the row's paper outside the name's cell (its
+    number, date of birth, the margins), compared offset by offset. A pen line through the letters, along
+    the crease or beside it, darkens some offset across the name only; a fold darkens the row alike from
+    edge to edge, which no hand draws."""
+    s = NAME_PX_PER_MM
+    x0, y0, x1, y1, _ = crease
+    slope = (y1 - y0) / max(x1 - x0, 1e-9)
+    t = cell.text_rect
+    reach, paper_mm = CREASE_REACH_MM, CREASE_PAPER_MM
+    if len(cell.lines) > 1:
+        return False  # the other line's letters lie beyond the crease's reach: a strike there is not compared
+    band = body_band(t if not cell.lines else cell.lines[0])
+    ends = [y0 + slope * (x - x0) for x in (band.x, band.x + band.w)]
+    if min(ends) - reach > band.y or max(ends) + reach < band.y + band.h:
+        return False
+    region = Rect(x0 + CREASE_EDGE_MM, min(y0, y1) - paper_mm, x1 - x0 - 2 * CREASE_EDGE_MM,
+                  abs(y1 - y0) + 2 * paper_mm)
+    scan, printed, seen = _region_scan(gray, homography, region, reference, print_grow_px(blur_mm), {}, ("crease",),
+                                       streaks)
+    if scan.size == 0 or printed.all():
+        return False
+    xs = region.x + np.arange(scan.shape[1]) / s  # as upright_patch samples them
+    offset = np.arange(scan.shape[0])[:, None] - ((y0 + slope * (xs - x0)) - region.y)[None, :] * s  # px
+    near = np.abs(offset) <= paper_mm * s
+    usable = near & ~printed & seen
+    paper = np.full(scan.shape[1], np.nan, np.float32)
+    some = usable.any(axis=0)
+    paper[some] = np.nanpercentile(np.where(usable, scan.astype(np.float32), np.nan)[:, some], CREASE_PAPER_PERCENTILE,
+                                   axis=0)
+    dark = (paper[None, :] - scan.astype(np.float32)) / max(levels.contrast, 1.0)
+    window = np.abs(offset) <= reach * s
+    clear = ~(window & ~usable).any(axis=0) & np.isfinite(paper)  # no print, no streak within reach
+    inside = clear & (xs >= t.x) & (xs < t.x + t.w)
+    outside = clear & ((xs < cell.rect.x) | (xs >= cell.rect.x + cell.rect.w))
+    if inside.sum() < CREASE_MIN_COLUMNS[0] or outside.sum() < CREASE_MIN_COLUMNS[1]:
+        return False
+    bins = np.rint(offset).astype(np.int64)
+    r = int(round(reach * s))
+    extra = np.full(2 * r + 1, -np.inf)
+    for k in range(-r, r + 1):  # the crease's profile, offset by offset: the name's gaps against the row
+        at = bins == k
+        extra[k + r] = np.median(dark[at & inside[None, :]]) - np.median(dark[at & outside[None, :]])
+    smooth = np.convolve(extra, np.ones(3) / 3, mode="same")  # a pen line is 4 px wide or more
+    return bool(smooth.max() < CREASE_EXTRA)
+
+
+def _near_line(shape: tuple[int, ...], cell: NameCell, line: Line, reach_mm: float) -> np.ndarray:
+    """The pixels of _cell_ink's patch of `cell` within `reach_mm` of a line across the page (x0, y0, x1, y1)."""
+    s = NAME_PX_PER_MM
+    x0, y0, x1, y1 = line[:4]
+    xs = cell.rect.x + CELL_INSET_MM + np.arange(shape[1]) / s  # as upright_patch samples them
+    ys = cell.rect.y - CELL_GROW_MM + np.arange(shape[0]) / s
+    at = y0 + (y1 - y0) / max(x1 - x0, 1e-9) * (xs - x0)
+    return np.abs(ys[:, None] - at[None, :]) <= reach_mm
+
+
 def longest_run(flags: np.ndarray) -> int:
     """The longest run of true (non-zero) values in a 1-d array."""
     edges = np.diff(np.concatenate(([0], (np.asarray(flags) != 0).astype(np.int8), [0])))
@@ -821,7 +898,8 @@ def faint_share(levels: InkLevels, blur_mm: float) -> float:
 def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray,
                    levels: InkLevels, blur_mm: float, memo: dict, streaks: Sequence[Line] = (),
                    light_under: float = 1.0, bilevel: bool = False, light_below: float = 0.0,
-                   struck_at: float = 1.0, along: float = 0.0, row: Rect | None = None) -> StrikeMeasure:
+                   struck_at: float = 1.0, along: float = 0.0, row: Rect | None = None,
+                   creases: Sequence[Line] = ()) -> StrikeMeasure:
     """How struck one candidate's name is (`reference`: the blank page at NAME_PX_PER_MM); `streaks`:
     the scanner streaks found on the page, whose pixels say nothing about the voter. The light line
     (`faint`) is looked for only where the usual darkness shows less than `light_under` of a line (the
@@ -833,7 +911,9 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     (`runs_on`) where it could make a light strike or where `faint` reaches `light_below` (the profile's
     strike_light_below: below it, the name is not struck either way). `along`: how long a pen line runs
     along the rule above or below the name (rule_overdrawn_mm), counted with the cell's new ink; `row`:
-    the name's row as the layout's ink zone, whose ink outside the cell is measured (ink_beside_name)."""
+    the name's row as the layout's ink zone, whose ink outside the cell is measured (ink_beside_name);
+    `creases`: folds found across the page, whose crease may be the light line running on through the name
+    (crease_only)."""
     best, pale, crossed_gaps, seen, faint, dotted, thin = 0.0, False, 0.0, 1.0, 0.0, 0.0, 0.0
     light, lightest = levels.lighter(FAINT_SHARE), levels.lighter(LIGHT_SHARE)
     faintest = levels.lighter(faint_share(levels, blur_mm))
@@ -891,7 +971,17 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     if max(best, thin, light_share) > 0:  # a stroke through the name: was it taken back?
         mine = on_the_name(ink)
         off, arms = off_strike_mm2(mine, strike, name), arms_across(mine, strike)
-    ink_mm2 = new_ink_mm2(without_grain(ink, name)) + along * 0.5
+    crease = None  # a fold's crease the name's letters lie on, with nothing more on it (crease_only)
+    if creases and max(best, thin, light_share) < struck_at and (faint >= light_below or ink.any()):
+        crease = next((c for c in creases if crease_only(gray, homography, cell, c, reference, levels, blur_mm,
+                                                         streaks)), None)
+    if crease is None:
+        ink_mm2 = new_ink_mm2(without_grain(ink, name))
+    else:  # the fold's specks along its crease are no hand's sign below CREASE_INK_MM2
+        along_crease = _near_line(ink.shape, cell, crease, CREASE_REACH_MM)
+        ink_mm2 = new_ink_mm2(without_grain(ink & ~along_crease, name)) + max(
+            float((ink & along_crease).sum()) / NAME_PX_PER_MM ** 2 - CREASE_INK_MM2, 0.0)
+    ink_mm2 += along * 0.5
     return StrikeMeasure(round(best, 4), round(ink_mm2, 2), pale, round(crossed_gaps, 4),
                          round(seen, 3), round(off, 2), round(faint, 4), round(dotted, 4), round(thin, 4),
-                         arms, round(light_share, 4), runs_on, round(beside, 2))
+                         arms, round(light_share, 4), runs_on, round(beside, 2), crease is not None)
