@@ -850,10 +850,7 @@ def crease_only(gray: np.ndarray, homography: np.ndarray, cell: NameCell, crease
     offset = np.arange(scan.shape[0])[:, None] - ((y0 + slope * (xs - x0)) - region.y)[None, :] * s  # px
     near = np.abs(offset) <= paper_mm * s
     usable = near & ~printed & seen
-    paper = np.full(scan.shape[1], np.nan, np.float32)
-    some = usable.any(axis=0)
-    paper[some] = np.nanpercentile(np.where(usable, scan.astype(np.float32), np.nan)[:, some], CREASE_PAPER_PERCENTILE,
-                                   axis=0)
+    paper = column_percentile(scan, usable, CREASE_PAPER_PERCENTILE)
     dark = (paper[None, :] - scan.astype(np.float32)) / max(levels.contrast, 1.0)
     window = np.abs(offset) <= reach * s
     clear = ~(window & ~usable).any(axis=0) & np.isfinite(paper)  # no print, no streak within reach
@@ -869,6 +866,20 @@ def crease_only(gray: np.ndarray, homography: np.ndarray, cell: NameCell, crease
         extra[k + r] = np.median(dark[at & inside[None, :]]) - np.median(dark[at & outside[None, :]])
     smooth = np.convolve(extra, np.ones(3) / 3, mode="same")  # a pen line is 4 px wide or more
     return bool(smooth.max() < CREASE_EXTRA)
+
+
+def column_percentile(image: np.ndarray, where: np.ndarray, q: float) -> np.ndarray:
+    """Each column's `q`th percentile of its pixels `where` true (numpy's linear method), NaN for a column with
+    none: np.nanpercentile's numbers, without its loop over the columns (90 ms for a row of a page)."""
+    keyed = np.sort(np.where(where, image.astype(np.float32), np.inf), axis=0)  # the others sort last
+    n = where.sum(axis=0)
+    rank = (np.maximum(n, 1) - 1) * (q / 100.0)
+    lo = np.floor(rank).astype(np.int64)
+    hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
+    some = n > 0
+    low = np.where(some, np.take_along_axis(keyed, lo[None, :], axis=0)[0], np.nan)
+    high = np.where(some, np.take_along_axis(keyed, hi[None, :], axis=0)[0], np.nan)
+    return (low + (high - low) * (rank - lo)).astype(np.float32)
 
 
 def _near_line(shape: tuple[int, ...], cell: NameCell, line: Line, reach_mm: float) -> np.ndarray:
