@@ -33,7 +33,7 @@ GREEN, ORANGE, RED, BLUE = (40, 160, 40), (0, 140, 255), (30, 30, 220), (200, 12
 CYAN, MAGENTA, GREY, PURPLE = (200, 170, 0), (200, 40, 200), (150, 150, 150), (140, 40, 120)
 STATE_COLOURS = {MARKED: GREEN, MARGINAL: ORANGE, BLANK: GREY}
 FINDING_COLOURS = {"crossed-out-name": RED, "name-obscured": ORANGE, "extra-writing": PURPLE, "streak": MAGENTA,
-                   "light-streak": MAGENTA}
+                   "light-streak": MAGENTA, "crease": GREY}
 
 
 @dataclass
