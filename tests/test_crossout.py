@@ -1359,6 +1359,7 @@ def test_a_fold_from_edge_to_edge_on_a_1bit_scan_is_no_writing(party, books):
         folds = [f for f in trace.inspection.findings if f.code == "fold-line"]
         assert folds and all(max(f.rect.w, f.rect.h) in (w, h) for f in folds), folds
 
+
 def test_a_streak_across_a_page_fed_sideways_leaves_a_fold_down_it_found(state, books):
     """A page fed sideways: the scanner's streak runs across it, a letter fold down it. The fold down the
     names used to be dropped as "found already" by any streak, whatever its direction (its rectangle spans
@@ -1423,7 +1424,7 @@ def test_a_fold_across_through_a_name_is_not_a_light_strike(state, party, books)
     that runs on past it, which a light pencil's strike also is: the name went to a person on every such page.
     The fold is found across the page from edge to edge (band after band of the turned page), and where its
     profile across the line is no darker through the name's gaps than along the rest of the row, the crease
-    alone does not make the name unclear (11 of 16 such names now read not struck; 0 before). A pencil strike
+    alone does not make the name unclear (12 of 16 such names now read not struck; 0 before). A pencil strike
     drawn along the same crease darkens it across the name only: struck or a person's, never "not struck"."""
     for t in (state, party):
         for profile, seed in (("office-scanner", 1), ("office-scanner", 3), ("phone", 0), ("phone", 1)):
