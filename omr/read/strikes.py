@@ -135,13 +135,21 @@ def streak_mask(region: Rect, shape: tuple[int, ...], streaks: Sequence[Line], s
     mask = np.zeros(shape[:2], bool)
     if not streaks or mask.size == 0:
         return mask
+    for streak in streaks:
+        mask |= near_line(region, shape, streak, streak[4] / 2 + STREAK_MARGIN_MM, s)
+    return mask
+
+
+def near_line(region: Rect, shape: tuple[int, ...], line: Line, reach_mm: float, s: float = NAME_PX_PER_MM
+              ) -> np.ndarray:
+    """Pixels of an upright patch of `region` (at `s` px/mm) within `reach_mm` of a line on the page (its x0, y0,
+    x1, y1 in mm; a scanner streak, a fold's crease)."""
     ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
     px, py = region.x + xs / s, region.y + ys / s  # as upright_patch samples them
-    for x0, y0, x1, y1, width in streaks:
-        dx, dy = x1 - x0, y1 - y0
-        norm = max(float(np.hypot(dx, dy)), 1e-9)
-        mask |= np.abs((px - x0) * dy - (py - y0) * dx) / norm <= width / 2 + STREAK_MARGIN_MM
-    return mask
+    x0, y0, x1, y1 = line[:4]
+    dx, dy = x1 - x0, y1 - y0
+    norm = max(float(np.hypot(dx, dy)), 1e-9)
+    return np.abs((px - x0) * dy - (py - y0) * dx) / norm <= reach_mm
 
 
 def ink_off_streaks(scan: np.ndarray, hidden: np.ndarray, levels: InkLevels) -> np.ndarray:
@@ -333,13 +341,18 @@ def off_print_darkness(gray: np.ndarray, homography: np.ndarray, region: Rect, r
     return dark
 
 
+def _cell_region(cell: NameCell) -> Rect:
+    """The part of the page a name's cell is measured in: grown CELL_GROW_MM past its rules, CELL_INSET_MM
+    inside its borders."""
+    r = cell.rect
+    return Rect(r.x + CELL_INSET_MM, r.y - CELL_GROW_MM, r.w - 2 * CELL_INSET_MM, r.h + 2 * CELL_GROW_MM)
+
+
 def _cell_scan(gray: np.ndarray, homography: np.ndarray, cell: NameCell, reference: np.ndarray, blur_mm: float,
                memo: dict, streaks: Sequence[Line]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The name's cell (grown past its rules) as _region_scan takes it: once per name, judged at several
     levels (_cell_ink, _straight_off_print)."""
-    r = cell.rect
-    region = Rect(r.x + CELL_INSET_MM, r.y - CELL_GROW_MM, r.w - 2 * CELL_INSET_MM, r.h + 2 * CELL_GROW_MM)
-    return _region_scan(gray, homography, region, reference, print_grow_px(blur_mm), memo,
+    return _region_scan(gray, homography, _cell_region(cell), reference, print_grow_px(blur_mm), memo,
                         ("strike-cell", cell.contest_id, cell.row_id), streaks)
 
 
@@ -882,16 +895,6 @@ def column_percentile(image: np.ndarray, where: np.ndarray, q: float) -> np.ndar
     return (low + (high - low) * (rank - lo)).astype(np.float32)
 
 
-def _near_line(shape: tuple[int, ...], cell: NameCell, line: Line, reach_mm: float) -> np.ndarray:
-    """The pixels of _cell_ink's patch of `cell` within `reach_mm` of a line across the page (x0, y0, x1, y1)."""
-    s = NAME_PX_PER_MM
-    x0, y0, x1, y1 = line[:4]
-    xs = cell.rect.x + CELL_INSET_MM + np.arange(shape[1]) / s  # as upright_patch samples them
-    ys = cell.rect.y - CELL_GROW_MM + np.arange(shape[0]) / s
-    at = y0 + (y1 - y0) / max(x1 - x0, 1e-9) * (xs - x0)
-    return np.abs(ys[:, None] - at[None, :]) <= reach_mm
-
-
 def longest_run(flags: np.ndarray) -> int:
     """The longest run of true (non-zero) values in a 1-d array."""
     edges = np.diff(np.concatenate(([0], (np.asarray(flags) != 0).astype(np.int8), [0])))
@@ -955,7 +958,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
             dotted = max(dotted, dotted_share(gray, homography, line, reference, levels, memo, key, streaks))
     cell_scan = _cell_scan(gray, homography, cell, reference, blur_mm, memo, streaks)
     ink, strokes = _cell_ink(cell_scan, cell, light)
-    t, x0 = cell.text_rect, cell.rect.x + CELL_INSET_MM  # the name's columns in the cell's patch (_cell_ink's)
+    t, x0 = cell.text_rect, _cell_region(cell).x  # the name's columns in the cell's patch (_cell_ink's)
     name = (int((t.x - x0) * NAME_PX_PER_MM), int(np.ceil((t.x + t.w - x0) * NAME_PX_PER_MM)))
     off, arms, light_share = 0.0, 0, 0.0
     strike = strike_line(strokes)  # from FAINT_SHARE of the darkness (_cell_ink's levels)
@@ -989,7 +992,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     if crease is None:
         ink_mm2 = new_ink_mm2(without_grain(ink, name))
     else:  # the fold's specks along its crease are no hand's sign below CREASE_INK_MM2
-        along_crease = _near_line(ink.shape, cell, crease, CREASE_REACH_MM)
+        along_crease = near_line(_cell_region(cell), ink.shape, crease, CREASE_REACH_MM)
         ink_mm2 = new_ink_mm2(without_grain(ink & ~along_crease, name)) + max(
             float((ink & along_crease).sum()) / NAME_PX_PER_MM ** 2 - CREASE_INK_MM2, 0.0)
     ink_mm2 += along * 0.5
