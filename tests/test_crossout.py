@@ -1385,7 +1385,7 @@ def test_a_streak_across_a_page_fed_sideways_leaves_a_fold_down_it_found(state, 
 
 
 def test_column_percentile_is_numpys_nanpercentile() -> None:
-    """crease_only's paper level: each column's percentile of the chosen pixels, as np.nanpercentile gives it
+    """crease_shade's paper level: each column's percentile of the chosen pixels, as np.nanpercentile gives it
     (which loops over the columns: 90 ms for a row of a page), NaN for a column with none chosen."""
     import warnings
 
@@ -1441,6 +1441,42 @@ def test_a_fold_across_through_a_name_is_not_a_light_strike(state, party, books)
                 page, kinds = _folded_through(t, row, "pencil", profile, seed)
                 got = states(read(page, books[t.id]))
                 assert got[row] != BLANK, (t.id, profile, seed, got)
+
+
+def _folded_at(t, rows_offsets: list[tuple[int, float]], profile: str, seed: int, depth: float = 0.15):
+    """A ballot folded across the page once per (row, mm below the middle of that name's letters); names
+    struck on even rows, except the folded ones."""
+    from ballot_sim.simulate import Fold
+
+    pl = layout(t).pages[0]
+    cells = list(pl.strike_cells)
+    folded = {row for row, _ in rows_offsets}
+    kinds = ["line" if i % 2 == 0 and i not in folded else "none" for i in range(len(cells))]
+    folds = []
+    for row, below in rows_offsets:
+        line = cells[row].lines[0] if cells[row].lines else cells[row].text_rect
+        y = line.y + line.h * 0.53 + below
+        folds.append(Fold((-5.0, y - 0.6), (pl.width + 5.0, y + 0.6), 3.0, depth))
+    page = Simulator([t], seed=60 + seed).ballot(seed, t, profile, kinds=kinds, overrides={
+        "folds": tuple(folds), "rotation": 0})[0]
+    return page, kinds
+
+
+def test_a_sheet_folded_twice_across_has_both_creases_found(state, party, books):
+    """A ballot folded in three has two creases across the page: only the more visible one was found, and
+    the other's light line through a name sent it to a person. Each fold is found on its own (the next
+    straight line of valleys among those the first did not take)."""
+    for t in (state, party):
+        for profile, seed in (("office-scanner", 0), ("phone", 1)):
+            page, kinds = _folded_at(t, [(1, 0.0), (4, 0.5)], profile, seed)
+            trace = Trace()
+            sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+            creases = [f for f in trace.inspection.findings if f.code == "crease"]
+            cells = layout(t).pages[0].strike_cells
+            for row in (1, 4):
+                assert any(cells[row].rect.y < f.rect.cy < cells[row].rect.y + cells[row].rect.h for f in creases), (
+                    t.id, profile, row, creases)
+            assert all(g != BLANK for g, k in zip(states(sheet), kinds) if k == "line"), (t.id, profile)
 
 
 def test_a_fold_down_the_page_crosses_the_names_without_striking_them(state, party, books):

@@ -544,6 +544,8 @@ CREASE_PEN_DARK = 0.35  # a line this dark (share of the contrast) ...
 CREASE_PEN_SHARE = 0.8  # ... along this share of its rows off the print is a pen's, however long (a crease is
 #                         lighter; a 1-bit threshold draws it in specks): never taken for a fold
 CREASE_WIDTH_MM = 1.0  # the valley's width, left out of the names' measures (with STREAK_MARGIN_MM)
+CREASE_MAX = 3  # folds looked for each way: a sheet folded in three, then in half (each fold found alone)
+CREASE_APART_MM = 3.0  # the valleys this near a fold found are its own (its shaded side's edge), not another's
 
 
 def _band_means(scan: np.ndarray, bare: np.ndarray, contrast: float, border: int, band: int, n: int
@@ -592,9 +594,10 @@ def folds_down(scan: np.ndarray, reference: PageReference, levels: InkLevels, px
     short piece of the crease, which the names' measures would take for a pen's stroke (a grey scan's thin
     light valley; a 1-bit scan's specks). Found as a dark valley across band after band of the paper on one
     straight line from the first band to the last (a hand's line stays in a row or two); profiles, not a
-    threshold, as the valley is too light and thin for an ink mask to keep it whole. Not a fold: a line as
-    dark as a pen's nearly all along. A fold across the page (`across`: the same, on the page turned) lies
-    along the names, whose own measures judge its shading, told where its crease runs (crease_only)."""
+    threshold, as the valley is too light and thin for an ink mask to keep it whole. Then the next such
+    line among the valleys left, up to CREASE_MAX (a sheet folded twice). Not a fold: a line as dark as a
+    pen's nearly all along. A fold across the page (`across`: the same, on the page turned) lies
+    along the names, whose own measures judge its shading, told where its crease runs (crease_shade)."""
     if across:
         turned = _kept_with_print(reference, "turned", lambda: PageReference(
             reference.coarse.T, reference.fine.T, reference.printed.T, reference.not_voter_ink.T))
@@ -619,6 +622,30 @@ def folds_down(scan: np.ndarray, reference: PageReference, levels: InkLevels, px
     if bands < 5 or not len(at):
         return []
     along = border / s + (which + 0.5) * CREASE_BAND_MM  # each band's middle, down the page (mm)
+    found: list[Finding] = []
+    left = np.ones(len(at), bool)  # the valleys no fold found so far lies on
+    while len(found) < CREASE_MAX and left.any():
+        line = _valley_line(which[left], at[left], along[left], bands)
+        if line is None:
+            break
+        on = left & (np.abs(at - line[0] * along - line[1]) <= 1.5)  # the valleys on it, fitted: its own slope
+        slope, c = (float(v) for v in np.polyfit(along[on], at[on], 1)) if len(np.unique(along[on])) > 1 else line
+        left &= np.abs(at - slope * along - c) > CREASE_APART_MM  # its valley and its shading's, taken
+        if _pen_line(scan, bare, levels, slope, c, s):
+            continue
+        height = scan.shape[0] / s
+        top, bottom = c, c + slope * height
+        x = round(min(top, bottom) - CREASE_WIDTH_MM / 2, 1)
+        rect = Rect(x, 0.0, round(max(top, bottom) + CREASE_WIDTH_MM / 2 - x, 1), height)
+        found.append(Finding("fold-line", f"a fold down the page at x={(top + bottom) / 2:.0f} mm: a crease from "
+                             "edge to edge of the paper", rect, line=(top, 0.0, bottom, height, CREASE_WIDTH_MM)))
+    return sorted(found, key=lambda f: f.rect.x)
+
+
+def _valley_line(which: np.ndarray, at: np.ndarray, along: np.ndarray, bands: int) -> tuple[float, float] | None:
+    """The straight line (slope, offset in mm) down the page with valleys (`at`, mm across; `which`: their
+    band, `along`: its middle, mm down) in the most bands, from the first bands to the last; None when
+    fewer than CREASE_SHARE of the `bands` have one on it."""
     best, line = 0, (0.0, 0.0)
     for slope in CREASE_SLOPES:  # per 1 mm bin of the line's offset, the bands with a valley on it
         offset = at - slope * along
@@ -635,24 +662,20 @@ def folds_down(scan: np.ndarray, reference: PageReference, levels: InkLevels, px
             best = int(count[i])
             c = lo + 1 + i + 0.5
             line = (float(slope), c)
-    if best < CREASE_SHARE * bands:
-        return []
-    on = np.abs(at - line[0] * along - line[1]) <= 1.5  # the valleys on it, fitted: the line's own slope
-    slope, c = (float(v) for v in np.polyfit(along[on], at[on], 1)) if len(np.unique(along[on])) > 1 else line
-    height = scan.shape[0] / s
-    # the darkest pixel within two of the line, row by row off the print: a pen's line is ink nearly all along
+    return line if best >= CREASE_SHARE * bands else None
+
+
+def _pen_line(scan: np.ndarray, bare: np.ndarray, levels: InkLevels, slope: float, c: float, s: float) -> bool:
+    """Whether the line x = c + slope * y (mm) down the page is a pen's: the darkest pixel within two of it,
+    row by row off the print, as dark as ink nearly all along (a crease is lighter; a 1-bit threshold draws
+    it in specks)."""
     rows = np.arange(scan.shape[0])
     cols = np.rint((c + slope * (rows + 0.5) / s) * s - 0.5).astype(np.int64)
     near = np.clip(cols[:, None] + np.arange(-2, 3), 0, scan.shape[1] - 1)
     off_print = bare[rows[:, None], near].all(axis=1)
     darkest = scan[rows[:, None], near].min(axis=1)[off_print]
-    if darkest.size and np.mean(darkest < levels.paper - CREASE_PEN_DARK * levels.contrast) >= CREASE_PEN_SHARE:
-        return []
-    top, bottom = c, c + slope * height
-    left = round(min(top, bottom) - CREASE_WIDTH_MM / 2, 1)
-    rect = Rect(left, 0.0, round(max(top, bottom) + CREASE_WIDTH_MM / 2 - left, 1), height)
-    return [Finding("fold-line", f"a fold down the page at x={(top + bottom) / 2:.0f} mm: a crease from edge to "
-                    "edge of the paper", rect, line=(top, 0.0, bottom, height, CREASE_WIDTH_MM))]
+    return bool(darkest.size) and bool(
+        np.mean(darkest < levels.paper - CREASE_PEN_DARK * levels.contrast) >= CREASE_PEN_SHARE)
 
 
 def _wide_pieces(image: np.ndarray, length_px: int, edges: tuple[int, int, int, int] | None = None) -> np.ndarray:
