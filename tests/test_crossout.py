@@ -1465,7 +1465,7 @@ def _folded_at(t, rows_offsets: list[tuple[int, float]], profile: str, seed: int
 def test_a_sheet_folded_twice_across_has_both_creases_found(state, party, books):
     """A ballot folded in three has two creases across the page: only the more visible one was found, and
     the other's light line through a name sent it to a person. Each fold is found on its own (the next
-    straight line of valleys among those the first did not take)."""
+    straight line of valleys among those the first did not take), and both names read not struck."""
     for t in (state, party):
         for profile, seed in (("office-scanner", 0), ("phone", 1)):
             page, kinds = _folded_at(t, [(1, 0.0), (4, 0.5)], profile, seed)
@@ -1476,7 +1476,38 @@ def test_a_sheet_folded_twice_across_has_both_creases_found(state, party, books)
             for row in (1, 4):
                 assert any(cells[row].rect.y < f.rect.cy < cells[row].rect.y + cells[row].rect.h for f in creases), (
                     t.id, profile, row, creases)
-            assert all(g != BLANK for g, k in zip(states(sheet), kinds) if k == "line"), (t.id, profile)
+            assert states(sheet) == [MARKED if k == "line" else BLANK for k in kinds], (t.id, profile, states(sheet))
+
+
+def test_a_fold_beside_a_names_letters_is_lifted_out_and_a_dot_on_it_is_not(state, party, books):
+    """A crease along the foot or the top of a name's letters (not through them) was never compared with the
+    row, and its valley and shaded side counted as new ink in the cell and beside it (the date of birth):
+    the untouched name went to a person. The crease's profile is now compared over all of the letters'
+    bodies, rule pixels left out, and where it matches the row's, the row's shade is lifted out of the cell
+    before its ink is measured. A dot a hand left on the crease stays ink: the name is a person's."""
+    blank = total = 0
+    for t in (state, party):
+        for profile, seed, below in (("office-scanner", 0, 2.0), ("office-scanner", 1, -2.0),
+                                     ("phone", 2, 2.5), ("phone", 3, -1.5), ("faint", 4, 2.0)):
+            page, kinds = _folded_at(t, [(2, below)], profile, seed)
+            got = states(read(page, books[t.id]))
+            assert all(g != BLANK for g, k in zip(got, kinds) if k == "line"), (t.id, profile, got)
+            assert got[2] != MARKED, (t.id, profile, got)
+            total += 1
+            blank += got[2] == BLANK
+    assert blank >= 9, (blank, total)  # 10 of 10 when written; 7 before
+    # a dot on the crease, over the name's columns: new ink the fold does not explain
+    for t in (state, party):
+        page, kinds = _folded_at(t, [(2, 2.0)], "office-scanner", 0)
+        trace = Trace()
+        sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+        assert states(sheet)[2] == BLANK, t.id  # the same page without the dot
+        cell = layout(t).pages[0].strike_cells[2]
+        line = cell.lines[0] if cell.lines else cell.text_rect
+        x, y = line.x + 0.6 * line.w, line.y + line.h * 0.53 + 2.0
+        dotted = replace(page, scan=replace(page.scan, pixels=with_pen_line(
+            page, trace.transform.homography, (x, y), (x + 0.6, y), 0.7, 0.8)))
+        assert states(read(dotted, books[t.id]))[2] == MARGINAL, t.id
 
 
 def test_a_fold_down_the_page_crosses_the_names_without_striking_them(state, party, books):

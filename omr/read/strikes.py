@@ -14,7 +14,7 @@ letters, and must reach a person rather than pass as "not struck".
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -73,9 +73,9 @@ class StrikeMeasure:
     beside_mm2: float = 0.0  # ink in the name's row outside its cell (its number, date of birth, the margin), in
     #                          pieces that do not reach into the cell (ink_beside_name): a line through the date
     #                          of birth or the number instead of the name
-    crease: bool = False  # the name's letters lie on a fold's crease found across the page, no darker across the
-    #                       name than along the rest of the row (crease_only): its light line (`faint`) and its
-    #                       specks along the crease (below CREASE_INK_MM2) are the fold's, not a pen's
+    crease: bool = False  # the name's letters lie on or beside a fold's crease found across the page, no darker
+    #                       across the name than along the rest of the row (crease_shade): its light line (`faint`)
+    #                       is the fold's, and the cell's and row's ink are measured with its shade lifted
 
     @property
     def crossed(self) -> float:
@@ -795,16 +795,20 @@ BESIDE_RULE_MM = 1.0  # below the rule above the row and above the one below (th
 
 
 def ink_beside_name(gray: np.ndarray, homography: np.ndarray, cell: NameCell, row: Rect, reference: np.ndarray,
-                    levels: InkLevels, blur_mm: float, memo: dict, streaks: Sequence[Line] = ()) -> float:
+                    levels: InkLevels, blur_mm: float, memo: dict, streaks: Sequence[Line] = (),
+                    shade: CreaseShade | None = None) -> float:
     """New ink in the name's row (`row`: the table's width and the margins a strike may overshoot into, as
     the layout's ink zone) outside the name's cell, mm^2, in pieces that do not reach into the cell: a line
     through the date of birth or the number instead of the name, a mark beside it. A strike through the
     name that runs on into them is one piece with the cell's ink (the table's rules it crosses, print here,
-    are bridged: BRIDGE_MM); specks count only from BESIDE_PIECE_MM2 of ink or BESIDE_PIECE_MM long."""
+    are bridged: BRIDGE_MM); specks count only from BESIDE_PIECE_MM2 of ink or BESIDE_PIECE_MM long. `shade`:
+    a fold's crease along the row (crease_shade), lifted first."""
     s = NAME_PX_PER_MM
     region = Rect(row.x, cell.rect.y + BESIDE_RULE_MM, row.w, cell.rect.h - 2 * BESIDE_RULE_MM)  # clear of the rules
     row_scan = _region_scan(gray, homography, region, reference, print_grow_px(blur_mm), memo,
                             ("strike-row", cell.contest_id, cell.row_id), streaks)
+    if shade is not None:
+        row_scan = (shade.lift(row_scan[0], region, levels.contrast), *row_scan[1:])
     ink = _new_ink(_raw_ink(row_scan, levels.lighter(FAINT_SHARE)), row_scan[1])
     if not ink.any():
         return 0.0
@@ -829,56 +833,96 @@ CREASE_EDGE_MM = 6.0  # the paper's edges (a photo's shadows) are not compared
 CREASE_EXTRA = 0.06  # a pen's line adds at least this much darkness (share of the contrast) at some distance
 #                      from the crease (a light pencil ~0.2): across the name, beside what the crease has elsewhere
 CREASE_MIN_COLUMNS = (4, 60)  # clear columns needed across the name's gaps, and elsewhere along the row (5 mm)
-CREASE_INK_MM2 = 0.5  # new ink along such a crease in the name's cell counts beyond this much: a fold's specks
-#                      (0.06-0.5 mm2 on simulated phone photos) are not a hand's sign; a tick or a dot is more
+CREASE_KNOWN = 0.7  # of the offsets compared, at least this share seen on both sides (the rest: a rule's print)
+CREASE_INK_MM2 = 0.15  # new ink along such a crease in the name's cell counts beyond this much: the specks left
+#                       once its shade is lifted (CreaseShade; 0-0.13 mm2 on simulated untouched names, 0.06-0.5
+#                       before it was) are not a hand's sign; a dot a pen leaves (0.3 mm2 and more) is
 
 
-def crease_only(gray: np.ndarray, homography: np.ndarray, cell: NameCell, crease: Line, reference: np.ndarray,
-                levels: InkLevels, blur_mm: float, streaks: Sequence[Line] = ()) -> bool:
-    """Whether a fold's crease found across the page (`crease`: its line from edge to edge) runs through the
-    letters' bodies of a one-line name, near enough that they lie within CREASE_REACH_MM of it, and is no
-    darker there than along the rest of the row: its darkness profile across the line, in the name's gaps
-    (columns clear of print within CREASE_REACH_MM) against the row's paper outside the name's cell (its
-    number, date of birth, the margins), compared offset by offset. A pen line through the letters, along
-    the crease or beside it, darkens some offset across the name only; a fold darkens the row alike from
-    edge to edge, which no hand draws."""
+@dataclass(frozen=True)
+class CreaseShade:
+    """A fold's crease across a name (`line`, from edge to edge of the paper) and its darkness across it as
+    the row outside the name's cell shows it (share of the contrast below each column's paper), pixel
+    offset by pixel offset from `first` (NAME_PX_PER_MM; positive: down the page)."""
+
+    line: Line
+    first: int
+    darkness: np.ndarray = field(repr=False)
+
+    def lift(self, scan: np.ndarray, region: Rect, contrast: float) -> np.ndarray:
+        """`scan` (a patch of `region`, upright at NAME_PX_PER_MM) with the fold's darkness taken out: each
+        pixel lightened by what the row shows at its offset from the crease (the shade's lit side is left
+        as it is). What a hand drew there stays darker than the paper."""
+        s = NAME_PX_PER_MM
+        x0, y0, x1, y1, _ = self.line
+        slope = (y1 - y0) / max(x1 - x0, 1e-9)
+        xs = region.x + np.arange(scan.shape[1]) / s
+        offset = np.rint(np.arange(scan.shape[0])[:, None] - ((y0 + slope * (xs - x0)) - region.y)[None, :] * s
+                         ).astype(np.int64) - self.first
+        inside = (offset >= 0) & (offset < len(self.darkness))
+        lift = np.zeros(scan.shape, np.float32)
+        lift[inside] = np.maximum(self.darkness[offset[inside]], 0.0) * contrast
+        return np.clip(np.rint(scan.astype(np.float32) + lift), 0, 255).astype(np.uint8)
+
+
+def crease_shade(gray: np.ndarray, homography: np.ndarray, cell: NameCell, crease: Line, reference: np.ndarray,
+                 levels: InkLevels, blur_mm: float, streaks: Sequence[Line] = ()) -> CreaseShade | None:
     s = NAME_PX_PER_MM
     x0, y0, x1, y1, _ = crease
     slope = (y1 - y0) / max(x1 - x0, 1e-9)
     t = cell.text_rect
-    reach, paper_mm = CREASE_REACH_MM, CREASE_PAPER_MM
+    reach, paper_mm = CREASE_REACH_MM, CREASE_PAPER_MM - CREASE_REACH_MM
     if len(cell.lines) > 1:
-        return False  # the other line's letters lie beyond the crease's reach: a strike there is not compared
+        return None  # the other line's letters lie beyond the crease's reach: a strike there is not compared
     band = body_band(t if not cell.lines else cell.lines[0])
     ends = [y0 + slope * (x - x0) for x in (band.x, band.x + band.w)]
-    if min(ends) - reach > band.y or max(ends) + reach < band.y + band.h:
-        return False
-    region = Rect(x0 + CREASE_EDGE_MM, min(y0, y1) - paper_mm, x1 - x0 - 2 * CREASE_EDGE_MM,
-                  abs(y1 - y0) + 2 * paper_mm)
+    if min(ends) - reach > band.y + band.h or max(ends) + reach < band.y:
+        return None
+    # the offsets compared, mm from the crease: its own reach, and all of the letters' bodies
+    lo, hi = min(-reach, band.y - max(ends)), max(reach, band.y + band.h - min(ends))
+    region = Rect(x0 + CREASE_EDGE_MM, min(y0, y1) + lo - reach, x1 - x0 - 2 * CREASE_EDGE_MM,
+                  abs(y1 - y0) + hi - lo + 2 * reach)  # the shade's reach past the compared offsets
     scan, printed, seen = _region_scan(gray, homography, region, reference, print_grow_px(blur_mm), {}, ("crease",),
                                        streaks)
     if scan.size == 0 or printed.all():
-        return False
+        return None
     xs = region.x + np.arange(scan.shape[1]) / s  # as upright_patch samples them
     offset = np.arange(scan.shape[0])[:, None] - ((y0 + slope * (xs - x0)) - region.y)[None, :] * s  # px
-    near = np.abs(offset) <= paper_mm * s
+    near = (offset >= (lo - paper_mm) * s) & (offset <= (hi + paper_mm) * s)
     usable = near & ~printed & seen
     paper = column_percentile(scan, usable, CREASE_PAPER_PERCENTILE)
     dark = (paper[None, :] - scan.astype(np.float32)) / max(levels.contrast, 1.0)
-    window = np.abs(offset) <= reach * s
-    clear = ~(window & ~usable).any(axis=0) & np.isfinite(paper)  # no print, no streak within reach
+    body = (offset >= (band.y - max(ends)) * s) & (offset <= (band.y + band.h - min(ends)) * s)
+    window = (offset >= lo * s) & (offset <= hi * s)
+    # columns clear of print across the letters' bodies (the name's gaps) and of streaks in the window; the
+    # rules above and below the row, which the window may reach, are left out pixel by pixel
+    clear = ~(body & ~usable).any(axis=0) & ~(window & ~seen).any(axis=0) & np.isfinite(paper)
     inside = clear & (xs >= t.x) & (xs < t.x + t.w)
     outside = clear & ((xs < cell.rect.x) | (xs >= cell.rect.x + cell.rect.w))
-    if inside.sum() < CREASE_MIN_COLUMNS[0] or outside.sum() < CREASE_MIN_COLUMNS[1]:
-        return False
-    bins = np.rint(offset).astype(np.int64)
-    r = int(round(reach * s))
-    extra = np.full(2 * r + 1, -np.inf)
-    for k in range(-r, r + 1):  # the crease's profile, offset by offset: the name's gaps against the row
+    bins = np.where(usable, np.rint(offset).astype(np.int64), np.iinfo(np.int64).min)
+    first, last = int(np.floor(lo * s)), int(np.ceil(hi * s))
+    extra = np.full(last - first + 1, np.nan)
+    margin = int(round(reach * s))  # the shade lifted this far past the compared offsets
+    shade = np.zeros(last - first + 1 + 2 * margin, np.float32)
+    for k in range(first - margin, last + margin + 1):  # the crease's profile, offset by offset
         at = bins == k
-        extra[k + r] = np.median(dark[at & inside[None, :]]) - np.median(dark[at & outside[None, :]])
-    smooth = np.convolve(extra, np.ones(3) / 3, mode="same")  # a pen line is 4 px wide or more
-    return bool(smooth.max() < CREASE_EXTRA)
+        row, mine = at & outside[None, :], at & inside[None, :]
+        if row.sum() < CREASE_MIN_COLUMNS[1]:
+            continue
+        shade[k - first + margin] = along_row = np.median(dark[row])
+        if mine.sum() >= CREASE_MIN_COLUMNS[0]:
+            gaps = np.median(dark[mine])
+            shade[k - first + margin] = min(along_row, gaps)  # never lifted by more than the name's gaps show
+            if first <= k <= last:
+                extra[k - first] = gaps - along_row  # the name's gaps against the row
+    known = np.isfinite(extra)
+    if known.sum() < CREASE_KNOWN * len(extra):
+        return None  # too little of the window shows paper on both sides to compare
+    smooth = np.convolve(np.where(known, extra, 0.0), np.ones(3), mode="same") / np.maximum(
+        np.convolve(known.astype(np.float64), np.ones(3), mode="same"), 1.0)  # a pen line is 4 px wide or more
+    if smooth[known].max() >= CREASE_EXTRA:
+        return None
+    return CreaseShade(crease, first - margin, shade)
 
 
 def column_percentile(image: np.ndarray, where: np.ndarray, q: float) -> np.ndarray:
@@ -926,8 +970,8 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     strike_light_below: below it, the name is not struck either way). `along`: how long a pen line runs
     along the rule above or below the name (rule_overdrawn_mm), counted with the cell's new ink; `row`:
     the name's row as the layout's ink zone, whose ink outside the cell is measured (ink_beside_name);
-    `creases`: folds found across the page, whose crease may be the light line running on through the name
-    (crease_only)."""
+    `creases`: folds found across the page, whose crease may be the light line running on through the name or
+    beside it, and whose shade the cell's ink then leaves out (crease_shade)."""
     best, pale, crossed_gaps, seen, faint, dotted, thin = 0.0, False, 0.0, 1.0, 0.0, 0.0, 0.0
     light, lightest = levels.lighter(FAINT_SHARE), levels.lighter(LIGHT_SHARE)
     faintest = levels.lighter(faint_share(levels, blur_mm))
@@ -980,22 +1024,27 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     light_share = min(light_share, light_strike_share(strike, name)) if candidate and not runs_on else 0.0
     if runs_on:  # a fold's shadow across the name, whose lighter edge fills the gaps too: no thin pen's line
         thin = 0.0
-    beside = 0.0 if row is None else ink_beside_name(gray, homography, cell, row, reference, levels, blur_mm, memo,
-                                                     streaks)
     if max(best, thin, light_share) > 0:  # a stroke through the name: was it taken back?
         mine = on_the_name(ink)
         off, arms = off_strike_mm2(mine, strike, name), arms_across(mine, strike)
-    crease = None  # a fold's crease the name's letters lie on, with nothing more on it (crease_only)
-    if creases and max(best, thin, light_share) < struck_at and (faint >= light_below or ink.any()):
-        crease = next((c for c in creases if crease_only(gray, homography, cell, c, reference, levels, blur_mm,
-                                                         streaks)), None)
-    if crease is None:
+    beside = 0.0 if row is None else ink_beside_name(gray, homography, cell, row, reference, levels, blur_mm, memo,
+                                                     streaks)
+    shade = None  # a fold's crease the name's letters lie on, with nothing more on it (crease_shade)
+    if creases and max(best, thin, light_share) < struck_at and (faint >= light_below or ink.any() or beside > 0):
+        shade = next((c for c in (crease_shade(gray, homography, cell, line, reference, levels, blur_mm, streaks)
+                                  for line in creases) if c is not None), None)
+    if shade is None:
         ink_mm2 = new_ink_mm2(without_grain(ink, name))
-    else:  # the fold's specks along its crease are no hand's sign below CREASE_INK_MM2
-        along_crease = near_line(_cell_region(cell), ink.shape, crease, CREASE_REACH_MM)
+    else:  # the cell's and the row's ink again with the fold's shade lifted: what a hand drew there stays
+        region = _cell_region(cell)
+        lifted = (shade.lift(cell_scan[0], region, levels.contrast), *cell_scan[1:])
+        ink = _cell_ink(lifted, cell, light)[0]
+        if row is not None:
+            beside = ink_beside_name(gray, homography, cell, row, reference, levels, blur_mm, memo, streaks, shade)
+        along_crease = near_line(region, ink.shape, shade.line, CREASE_REACH_MM)  # its specks: below CREASE_INK_MM2
         ink_mm2 = new_ink_mm2(without_grain(ink & ~along_crease, name)) + max(
             float((ink & along_crease).sum()) / NAME_PX_PER_MM ** 2 - CREASE_INK_MM2, 0.0)
     ink_mm2 += along * 0.5
     return StrikeMeasure(round(best, 4), round(ink_mm2, 2), pale, round(crossed_gaps, 4),
                          round(seen, 3), round(off, 2), round(faint, 4), round(dotted, 4), round(thin, 4),
-                         arms, round(light_share, 4), runs_on, round(beside, 2), crease is not None)
+                         arms, round(light_share, 4), runs_on, round(beside, 2), shade is not None)
