@@ -880,7 +880,11 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
     committee's round stamp as found on its ring (omr.read.stamp), whose ink past its area is no writing."""
     s = PAGE_PX_PER_MM
     findings: list[Finding] = []
-    scan = upright_patch(gray, homography, Rect(0, 0, pl.width, pl.height), s)
+    # where the sheet lay partly off the scanner's image (printed a few millimetres off its paper, fed askew),
+    # the page beyond the image is taken as bare paper: white there would raise the paper judged round the
+    # image's edge, and the paper along it would read as a line of writing
+    scan = upright_patch(gray, homography, Rect(0, 0, pl.width, pl.height), s,
+                         border_value=int(np.clip(round(levels.paper), 0, 255)))
     scan_ink = ink_off_print(scan, levels, s, reference.printed)  # the ink on the print is never looked at:
     ink = np.greater(scan_ink, reference.not_voter_ink)  # & ~not_voter_ink (bool > bool); it holds the print
     if stamp_disc is not None:  # only the stamp's own disc: writing beside it is still writing
