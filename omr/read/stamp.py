@@ -55,21 +55,65 @@ def ring_share(ink: np.ndarray, s: float, smaller_side_mm: float) -> float:
     return best_ring(ink, s, smaller_side_mm)[0]
 
 
-def _ring_shares(px: np.ndarray, py: np.ndarray, cx: float, cy: float, lo: float, n_r: int, need: float,
-                 bins: int = 2) -> np.ndarray:
-    """Per radius from `lo` (RING_BAND_MM / 2 apart): the share of RING_SECTORS sectors with `need` ink
-    points in a band `bins` half-bands wide round (cx, cy)."""
-    d = np.hypot(px - cx, py - cy)
-    rbin = np.floor((d - lo) / (RING_BAND_MM / 2)).astype(np.int64)
-    keep = (rbin >= 0) & (rbin < n_r)
-    if keep.sum() < need:
-        return np.zeros(n_r - bins + 1)
-    sector = ((np.arctan2(py[keep] - cy, px[keep] - cx) + np.pi) / (2 * np.pi)
-              * RING_SECTORS).astype(np.int64) % RING_SECTORS
-    counts = np.bincount(rbin[keep] * RING_SECTORS + sector, minlength=n_r * RING_SECTORS)
-    counts = counts.reshape(n_r, RING_SECTORS)
-    band = sum(counts[i:n_r - bins + 1 + i] for i in range(bins))  # RING_BAND_MM wide for 2 half-bands
-    return (band >= need).mean(axis=1)
+HYPOT_MARGIN = 1e-9  # a bin edge this close (in bins) to sqrt(dx² + dy²): hypot decides (their gap is under 1e-12)
+
+
+def _radius_bins(dx: np.ndarray, dy: np.ndarray, lo: float) -> np.ndarray:
+    """floor((np.hypot(dx, dy) - lo) / (RING_BAND_MM / 2)), to the bit, at a third of hypot's cost: from
+    sqrt(dx² + dy²), which is within a few units in the last place of hypot (under 1e-12 of a bin at a
+    page's distances); only a value within HYPOT_MARGIN of a bin's edge, where that gap could move it
+    across, is computed again with hypot itself. The subtraction and division are monotone, so a value
+    clear of an edge is in hypot's bin."""
+    q = dx * dx
+    q += dy * dy
+    np.sqrt(q, out=q)
+    q -= lo
+    q /= RING_BAND_MM / 2
+    bins = np.floor(q)
+    q -= bins
+    edge = np.flatnonzero((q < HYPOT_MARGIN) | (q > 1.0 - HYPOT_MARGIN))
+    if edge.size:
+        exact = np.hypot(dx.ravel().take(edge), dy.ravel().take(edge))
+        exact -= lo
+        exact /= RING_BAND_MM / 2
+        bins.ravel()[edge] = np.floor(exact)
+    return bins.astype(np.int64)
+
+
+RING_PASS_POINTS = 16384  # (ink point, centre) pairs a pass: its arrays stay in a core's cache (measured best)
+
+
+def _ring_shares(px: np.ndarray, py: np.ndarray, cx: np.ndarray, cy: np.ndarray, lo: float, n_r: int,
+                 need: float, bins: int = 2) -> np.ndarray:
+    """Per centre (`cx`, `cy`: arrays of centres, one row each) and per radius from `lo` (RING_BAND_MM / 2
+    apart): the share of RING_SECTORS sectors with `need` ink points in a band `bins` half-bands wide round
+    it. Centres are taken some at a time (RING_PASS_POINTS pairs): a call per centre cost as much in numpy's
+    overhead as in arithmetic, all centres at once waited on memory; either took twice as long."""
+    step = max(1, RING_PASS_POINTS // max(px.size, 1))
+    return np.concatenate([_ring_block(px, py, cx[i:i + step], cy[i:i + step], lo, n_r, need, bins)
+                           for i in range(0, len(cx), step)])
+
+
+def _ring_block(px: np.ndarray, py: np.ndarray, cx: np.ndarray, cy: np.ndarray, lo: float, n_r: int,
+                need: float, bins: int) -> np.ndarray:
+    """_ring_shares for a few centres in one pass. Each point's distance and angle are the same elementwise
+    operations on the same values as one centre's alone, on contiguous arrays, so every share is that of
+    the centre alone to the bit."""
+    dx = px[None, :] - cx[:, None]
+    dy = py[None, :] - cy[:, None]
+    rbin = _radius_bins(dx, dy, lo)
+    kept = np.flatnonzero(rbin.view(np.uint64) < n_r)  # 0 <= rbin < n_r (a negative bin is a huge unsigned)
+    angle = np.arctan2(dy.ravel().take(kept), dx.ravel().take(kept))
+    angle += np.pi
+    angle /= 2 * np.pi
+    angle *= RING_SECTORS
+    sector = angle.astype(np.int64)
+    sector %= RING_SECTORS
+    centre = kept // px.size
+    counts = np.bincount((centre * n_r + rbin.ravel().take(kept)) * RING_SECTORS + sector,
+                         minlength=len(dx) * n_r * RING_SECTORS).reshape(len(dx), n_r, RING_SECTORS)
+    band = sum(counts[:, i:n_r - bins + 1 + i] for i in range(bins))  # RING_BAND_MM wide for 2 half-bands
+    return (band >= need).mean(axis=2)  # under `need` points round a centre: no sector has them, 0
 
 
 def best_ring(ink: np.ndarray, s: float, smaller_side_mm: float, thin: bool = False
@@ -77,7 +121,8 @@ def best_ring(ink: np.ndarray, s: float, smaller_side_mm: float, thin: bool = Fa
     """ring_share's circle: (share, centre x, centre y, outer radius), in mm of the patch `ink` (at `s`
     px/mm). `thin`: then the centre is refined on half-width bands (a stamp's two rings and lettering
     fill a broad band that an off-centre circle still meets), and the outer radius is that of the
-    widest such band still on half the sectors."""
+    widest such band still on half the sectors. Ties between centres go as Python's max over
+    (share, x, y) tuples decides them: to the larger offset."""
     ys, xs = np.nonzero(ink)
     if len(xs) < 8:
         return 0.0, 0.0, 0.0, 0.0
@@ -87,27 +132,32 @@ def best_ring(ink: np.ndarray, s: float, smaller_side_mm: float, thin: bool = Fa
     n_r = int(np.ceil((hi - lo) / (RING_BAND_MM / 2))) + 1
     need = RING_SECTOR_MM2 * s * s / every
 
-    def share(cx: float, cy: float) -> float:
-        return float(_ring_shares(px, py, cx, cy, lo, n_r, need).max())
+    def shares(x: float, offsets: np.ndarray, y: float, half: bool = False) -> list[float]:
+        """The best ring's share round each centre (x + dx, y + dy), dy outer and dx inner."""
+        cx = [x + dx for dy in offsets for dx in offsets]
+        cy = [y + dy for dy in offsets for dx in offsets]
+        found = _ring_shares(px, py, np.array(cx), np.array(cy), lo, n_r, need / 2 if half else need,
+                             1 if half else 2)
+        return [float(v) for v in found.max(axis=1)]
 
     # centres round the ink's middle, 2 mm apart, then 0.5 mm apart round the best of them
     cx0, cy0 = float(np.median(px)), float(np.median(py))
     coarse = np.arange(-RING_SEARCH_MM, RING_SEARCH_MM + 0.01, 2.0)
-    best, bx, by = max((share(cx0 + dx, cy0 + dy), dx, dy) for dy in coarse for dx in coarse)
+    grid = [(dx, dy) for dy in coarse for dx in coarse]
+    best, bx, by = max((v, dx, dy) for v, (dx, dy) in zip(shares(cx0, coarse, cy0), grid))
     fine = np.arange(-1.0, 1.01, 0.5)
-    best, fx, fy = max([(best, 0.0, 0.0)] + [(share(cx0 + bx + dx, cy0 + by + dy), dx, dy)
-                                             for dy in fine for dx in fine])
+    grid = [(dx, dy) for dy in fine for dx in fine]
+    best, fx, fy = max([(best, 0.0, 0.0)] + [(v, dx, dy) for v, (dx, dy)
+                                             in zip(shares(cx0 + bx, fine, cy0 + by), grid)])
     cx, cy = cx0 + bx + fx, cy0 + by + fy
     if not thin:
         return best, cx, cy, 0.0
 
-    def thin_share(x: float, y: float) -> float:
-        return float(_ring_shares(px, py, x, y, lo, n_r, need / 2, 1).max())
-
     for reach, step in ((4.0, 1.0), (0.75, 0.25)):
         around = np.arange(-reach, reach + 0.01, step)
-        _, cx, cy = max((thin_share(cx + dx, cy + dy), cx + dx, cy + dy) for dy in around for dx in around)
-    on = np.flatnonzero(_ring_shares(px, py, cx, cy, lo, n_r, need / 2, 1) >= 0.5)
+        grid = [(cx + dx, cy + dy) for dy in around for dx in around]
+        _, cx, cy = max((v, x, y) for v, (x, y) in zip(shares(cx, around, cy, half=True), grid))
+    on = np.flatnonzero(_ring_shares(px, py, np.array([cx]), np.array([cy]), lo, n_r, need / 2, 1)[0] >= 0.5)
     outer = lo + (int(on.max()) + 1) * RING_BAND_MM / 2 if len(on) else 0.0
     return best, cx, cy, outer
 
