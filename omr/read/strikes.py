@@ -170,25 +170,28 @@ def body_band(line: Rect) -> Rect:
     return Rect(line.x, line.y + BODY_TOP * line.h, line.w, (BODY_BOTTOM - BODY_TOP) * line.h)
 
 
-def _body_band(gray: np.ndarray, homography: np.ndarray, line: Rect,
-               reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The band of one printed line's letter bodies: as scanned (upright, NAME_PX_PER_MM) and as printed
-    (the blank page's reference); their shapes differ when the band leaves the page."""
+Band = tuple[np.ndarray, np.ndarray, np.ndarray]  # a line's letter bodies: as scanned, as printed, under a streak
+
+
+def _body_band(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray,
+               streaks: Sequence[Line] = ()) -> Band:
+    """The band of one printed line's letter bodies: as scanned (upright, NAME_PX_PER_MM), as printed (the
+    blank page's reference; their shapes differ when the band leaves the page) and the pixels a scanner
+    streak covers. Made once per line and sheet: every measure of the line reads the same arrays."""
     s = NAME_PX_PER_MM
     band = body_band(line)
     scan = upright_patch(gray, homography, band, s)
     x0, y0 = int(np.floor(band.x * s)), int(np.floor(band.y * s))
-    return scan, reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]]
+    return scan, reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]], streak_mask(band, scan.shape, streaks)
 
 
-def gap_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray, levels: InkLevels,
-                 memo: dict, key: tuple, streaks: Sequence[Line] = ()) -> float:
+def gap_coverage(band: Band, levels: InkLevels, memo: dict, key: tuple) -> float:
     """Share of the blank columns between and inside the words of one printed line (no print in the
     letters' bodies) where the scan has ink through the bodies: a strike crosses every gap of the part
     of the name it strikes; blurred letters never reach the middle of a gap, a tick crosses few.
     Columns a scanner streak covers are left out."""
     s = NAME_PX_PER_MM
-    scan, ref = _body_band(gray, homography, line, reference)
+    scan, ref, hidden = band
     if ref.shape != scan.shape or scan.size == 0:
         return 0.0
     memo_key = key + ("gaps",)
@@ -196,7 +199,6 @@ def gap_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, reference
         letters = ink_mask(ref, InkLevels(0.0, 255.0), s, STRIKE_INK).any(axis=0).astype(np.uint8)[None, :]
         grown = cv2.dilate(letters, np.ones((1, 2 * GAP_CLEAR_PX + 1), np.uint8))[0].astype(bool)
         memo[memo_key] = ~grown
-    hidden = streak_mask(body_band(line), scan.shape, streaks)
     gaps = memo[memo_key] & ~hidden.any(axis=0)
     if gaps.sum() < 4:
         return 0.0
@@ -221,18 +223,17 @@ def _blocks_on_lines(cut: np.ndarray, xs: np.ndarray, width: float, n_cuts: int,
     return on.sum(axis=1)
 
 
-def dotted_share(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray, levels: InkLevels,
-                 memo: dict, key: tuple, streaks: Sequence[Line] = ()) -> float:
+def dotted_share(band: Band, levels: InkLevels, memo: dict, key: tuple) -> float:
     """Share of one printed line's width (in DOT_BLOCK_MM blocks) holding specks of new ink that lie on one
     straight line through the letters' bodies: a thin pen's strike that a 1-bit threshold broke into specks
     (the 2x2 opening of the other measures removes them, and no 3 mm run is left) still lies on one line;
     1-bit speckle and a letter's jaggies do not. Columns a scanner streak covers are left out."""
     s = NAME_PX_PER_MM
-    scan, ref = _body_band(gray, homography, line, reference)
+    scan, ref, hidden = band
     if ref.shape != scan.shape or scan.size < 16:
         return 0.0
     printed = _printed(ref, memo, key + ("dots",), SHARP_GROW_PX)
-    ink = ink_off_streaks(scan, streak_mask(body_band(line), scan.shape, streaks), levels) & ~printed
+    ink = ink_off_streaks(scan, hidden, levels) & ~printed
     ys, xs = np.nonzero(ink)
     if len(xs) < 3:
         return 0.0
@@ -266,8 +267,7 @@ def _print_runs(ref: np.ndarray, length: int, sigma: float, memo: dict, key: tup
     return memo[memo_key]
 
 
-def body_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray, levels: InkLevels,
-                  blur_mm: float, memo: dict, key: tuple, streaks: Sequence[Line] = ()) -> tuple[float, bool, float]:
+def body_coverage(band: Band, levels: InkLevels, blur_mm: float, memo: dict, key: tuple) -> tuple[float, bool, float]:
     """Share of one printed line's width crossed by a straight stroke (3 mm runs, -20..20 degrees, as
     omr.read.inspect finds crossed-out names) through the letters' bodies. Where the print has runs of
     its own the stroke is not counted, and such gaps (shorter than BRIDGE_MM) are bridged: a strike is
@@ -275,12 +275,11 @@ def body_coverage(gray: np.ndarray, homography: np.ndarray, line: Rect, referenc
     pen line (STRIKE_MAX_WIDTH_MM) in most columns and not dark, the shadow of a fold; and the share of
     the line's columns the scan shows (a scanner streak's are left out of the share crossed)."""
     s = NAME_PX_PER_MM
-    scan, ref = _body_band(gray, homography, line, reference)
+    scan, ref, hidden = band
     if ref.shape != scan.shape or scan.size == 0:
         return 0.0, False, 0.0
     length = int(round(STRIKE_KERNEL_MM * s))
     sigma = round(blur_mm * s / 2.56, 1)
-    hidden = streak_mask(body_band(line), scan.shape, streaks)
     strokes = straight_strokes(ink_off_streaks(scan, hidden, levels).astype(np.uint8), length)
     runs = _print_runs(ref, length, sigma, memo, key)
     strokes &= ~runs
@@ -976,45 +975,44 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     light, lightest = levels.lighter(FAINT_SHARE), levels.lighter(LIGHT_SHARE)
     faintest = levels.lighter(faint_share(levels, blur_mm))
     light_gaps: dict[int, float] = {}  # per printed line: its gaps judged from FAINT_SHARE, once
-    for i, line in enumerate(cell.lines or (cell.text_rect,)):
+    bands = [_body_band(gray, homography, line, reference, streaks) for line in cell.lines or (cell.text_rect,)]
+    for i, band in enumerate(bands):
         key = ("strike-body", cell.contest_id, cell.row_id, i)
-        runs, broad_pale, shown = body_coverage(gray, homography, line, reference, levels, blur_mm, memo, key,
-                                                streaks)
-        gaps = gap_coverage(gray, homography, line, reference, levels, memo, key, streaks)
+        runs, broad_pale, shown = body_coverage(band, levels, blur_mm, memo, key)
+        gaps = gap_coverage(band, levels, memo, key)
         coverage = min(runs, gaps)  # a strike shows in both; blurred letters only in runs, specks only in gaps
         crossed_gaps = max(crossed_gaps, gaps)
         if runs > gaps:  # the runs see more of a line than the gaps do: a thin line they may have lost
-            light_gaps[i] = gap_coverage(gray, homography, line, reference, light, memo, key, streaks)
+            light_gaps[i] = gap_coverage(band, light, memo, key)
             thin = max(thin, min(runs, light_gaps[i]))
         # a broad pale band between the words (a fold's shadow): the confidence ballot's check, reused
         pale = pale or broad_pale
         best = max(best, coverage)
         seen = min(seen, shown)
-    for i, line in enumerate(cell.lines or (cell.text_rect,)):
+    for i, band in enumerate(bands):
         if max(best, crossed_gaps) >= light_under:
             break
         # "not struck" needs no strike even from a light pen: the same measures from faint_share of the darkness
         key = ("strike-body", cell.contest_id, cell.row_id, i)
-        light_runs = body_coverage(gray, homography, line, reference, faintest, blur_mm, memo, key, streaks)[0]
-        faint = max(faint, min(light_runs, gap_coverage(gray, homography, line, reference, faintest, memo, key,
-                                                        streaks)))
+        light_runs = body_coverage(band, faintest, blur_mm, memo, key)[0]
+        faint = max(faint, min(light_runs, gap_coverage(band, faintest, memo, key)))
         if bilevel:
-            dotted = max(dotted, dotted_share(gray, homography, line, reference, levels, memo, key, streaks))
+            dotted = max(dotted, dotted_share(band, levels, memo, key))
     cell_scan = _cell_scan(gray, homography, cell, reference, blur_mm, memo, streaks)
     ink, strokes = _cell_ink(cell_scan, cell, light)
     t, x0 = cell.text_rect, _cell_region(cell).x  # the name's columns in the cell's patch (_cell_ink's)
     name = (int((t.x - x0) * NAME_PX_PER_MM), int(np.ceil((t.x + t.w - x0) * NAME_PX_PER_MM)))
     off, arms, light_share = 0.0, 0, 0.0
     strike = strike_line(strokes)  # from FAINT_SHARE of the darkness (_cell_ink's levels)
-    for i, line in enumerate(cell.lines or (cell.text_rect,)):
+    for i, band in enumerate(bands):
         if strike is None or max(best, thin) >= struck_at or pale:
             break
         # a light pen's line: runs and gaps both from FAINT_SHARE of the darkness (a fold's shadow: see below)
         key = ("strike-body", cell.contest_id, cell.row_id, i)
-        runs, broad_pale, _ = body_coverage(gray, homography, line, reference, light, blur_mm, memo, key, streaks)
+        runs, broad_pale, _ = body_coverage(band, light, blur_mm, memo, key)
         if not broad_pale:
             if i not in light_gaps:
-                light_gaps[i] = gap_coverage(gray, homography, line, reference, light, memo, key, streaks)
+                light_gaps[i] = gap_coverage(band, light, memo, key)
             light_share = max(light_share, min(runs, light_gaps[i]))
     candidate = strike is not None and light_share > max(best, thin)  # the lighter level sees more of a line
     runs_on = False
