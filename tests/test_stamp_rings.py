@@ -1,5 +1,6 @@
-"""Cheaper, the same reads (issue 15): the stamp's ring search takes all the centres of a grid in one pass
-and its radius bins from sqrt(dx² + dy²), and finds what the search a centre at a time found, to the bit.
+"""Cheaper, the same reads (issue 15): the stamp's ring search takes the centres of a grid a block at a time,
+its radius bins from sqrt(dx² + dy²) and its sectors from cv2.phase (each checked against hypot and arctan2
+near an edge), and finds what the search a centre at a time found, to the bit.
 
 The per-centre search below is the reader's before (kept here as the reference). It is run on the stamp
 areas of the bundled cross-out sample scans, as read_stamp and stamp_disc look at them, and on drawn rings
@@ -15,7 +16,7 @@ from omr.ballot.template import load_template
 from omr.read import stamp
 from omr.read.calibration import load_profile
 from omr.read.pipeline import TemplateBook, read_sheet
-from omr.read.stamp import RING_BAND_MM, RING_RADII, RING_SEARCH_MM, RING_SECTORS, _radius_bins
+from omr.read.stamp import RING_BAND_MM, RING_RADII, RING_SEARCH_MM, RING_SECTORS, _radius_bins, _sectors
 from omr.scan.ingest import read_pages
 
 
@@ -98,6 +99,30 @@ def test_radius_bins_are_hypots_to_the_bit() -> None:
             traps += int(want != naive)
             assert _radius_bins(dx[i:i + 1], dy[i:i + 1], float(lo))[0] == want
     assert traps >= 20, traps
+
+
+def test_sectors_are_arctan2s_to_the_bit() -> None:
+    """_sectors is int((arctan2 + pi) / 2 pi * RING_SECTORS) % RING_SECTORS for random points, points on the
+    axes and at the origin, and points on every sector's edge and a hair either side, where cv2.phase alone
+    puts some in the neighbouring sector (shown here: the test fails if the edges' recomputation goes)."""
+    rng = np.random.default_rng(36)
+    edges = -np.pi + np.arange(RING_SECTORS + 1) * (2 * np.pi / RING_SECTORS)
+    angle = np.concatenate([np.repeat(edges, 400) + rng.choice([0.0, 1e-12, -1e-12, 1e-15, -1e-15], 400 * len(edges)),
+                            rng.uniform(-np.pi, np.pi, 100_000)])
+    radius = rng.uniform(1e-3, 40.0, angle.size)
+    dx, dy = radius * np.cos(angle), radius * np.sin(angle)
+    dx[:50], dy[:50] = 0.0, rng.uniform(-9, 9, 50)  # on the axes, and the origin
+    dx[50:100], dy[50:100] = rng.uniform(-9, 9, 50), 0.0
+    dx[100], dy[100] = 0.0, 0.0
+    want = ((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * RING_SECTORS).astype(np.int64) % RING_SECTORS
+    got = _sectors(dx, dy)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+    for a in range(0, angle.size, 997):  # and alone, or a few at a time
+        assert np.array_equal(_sectors(dx[a:a + 3], dy[a:a + 3]), want[a:a + 3])
+    assert _sectors(dx[:0], dy[:0]).size == 0
+    naive = (np.floor(cv2.phase(dx, dy).ravel() * (RING_SECTORS / (2 * np.pi))).astype(np.int64)
+             + RING_SECTORS // 2) % RING_SECTORS
+    assert (naive != want).sum() >= 100
 
 
 def drawn_rings(rng: np.random.Generator, n: int) -> list[tuple[np.ndarray, float]]:

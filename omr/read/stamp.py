@@ -22,7 +22,7 @@ from omr.read.strikes import FAINT_SHARE, Line, streak_mask
 
 GREY_SHARE_1BIT = 0.002  # a 1-bit scan has (almost) no pixels between black and white
 MIN_EXTENT_MM = 12.0  # a round stamp spreads its ink at least this far both ways (a streak, a stroke do not)
-RING_SECTORS = 36  # the ring is looked at in 10-degree sectors
+RING_SECTORS = 36  # the ring is looked at in 10-degree sectors (an even number: _sectors)
 RING_BAND_MM = 1.5  # the ring's width looked at (a hand-pressed stamp is not a perfect circle)
 RING_SECTOR_MM2 = 0.4  # a sector holds the ring when this much ink lies in it (a third of a pressed ring's)
 RING_RADII = (0.3, 0.56)  # the ring's radius, as shares of the stamp area's smaller side
@@ -80,6 +80,33 @@ def _radius_bins(dx: np.ndarray, dy: np.ndarray, lo: float) -> np.ndarray:
     return bins.astype(np.int64)
 
 
+HALF_TURN_ON = (np.arange(RING_SECTORS + 1) + RING_SECTORS // 2) % RING_SECTORS  # a sector's, half a turn on
+SECTOR_MARGIN = 0.05  # of a sector (0.5 degrees): cv2.phase's documented error is 0.3 degrees (0.01 measured)
+
+
+def _sectors(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """int((np.arctan2(dy, dx) + pi) / (2 pi) * RING_SECTORS) % RING_SECTORS, to the bit, at a quarter of
+    arctan2's cost: the angle from cv2.phase (0..2 pi, within 0.3 degrees of the true one, SIMD), whose
+    sector is the same half a turn on (an even number of sectors); only an angle within SECTOR_MARGIN of a
+    sector's edge, where that error could put it in the next one, is taken again from np.arctan2. Elsewhere
+    both sit clear inside the same sector (arctan2 and the scaling are off by 1e-13 of one at most)."""
+    if dx.size == 0:
+        return np.zeros(0, np.int64)
+    turns = cv2.phase(dx, dy).ravel()
+    turns *= RING_SECTORS / (2 * np.pi)
+    whole = np.floor(turns)
+    turns -= whole
+    sector = HALF_TURN_ON.take(whole.astype(np.intp))  # (whole + half a turn) % RING_SECTORS: no division
+    edge = np.flatnonzero((turns < SECTOR_MARGIN) | (turns > 1.0 - SECTOR_MARGIN))
+    if edge.size:
+        angle = np.arctan2(dy.take(edge), dx.take(edge))
+        angle += np.pi
+        angle /= 2 * np.pi
+        angle *= RING_SECTORS
+        sector[edge] = angle.astype(np.int64) % RING_SECTORS
+    return sector
+
+
 RING_PASS_POINTS = 16384  # (ink point, centre) pairs a pass: its arrays stay in a core's cache (measured best)
 
 
@@ -103,12 +130,7 @@ def _ring_block(px: np.ndarray, py: np.ndarray, cx: np.ndarray, cy: np.ndarray, 
     dy = py[None, :] - cy[:, None]
     rbin = _radius_bins(dx, dy, lo)
     kept = np.flatnonzero(rbin.view(np.uint64) < n_r)  # 0 <= rbin < n_r (a negative bin is a huge unsigned)
-    angle = np.arctan2(dy.ravel().take(kept), dx.ravel().take(kept))
-    angle += np.pi
-    angle /= 2 * np.pi
-    angle *= RING_SECTORS
-    sector = angle.astype(np.int64)
-    sector %= RING_SECTORS
+    sector = _sectors(dx.ravel().take(kept), dy.ravel().take(kept))
     centre = kept // px.size
     counts = np.bincount((centre * n_r + rbin.ravel().take(kept)) * RING_SECTORS + sector,
                          minlength=len(dx) * n_r * RING_SECTORS).reshape(len(dx), n_r, RING_SECTORS)
