@@ -1,14 +1,26 @@
 """Cheaper, the same reads (issue 15): the cross-out reader's per-pixel helpers against the code they
 replaced, kept here as the reference. A streak's or crease's pixels (near_line) from a row and a column of
 products instead of a grid of every pixel's coordinates; a rule's paper level (percentile_columns) without
-np.percentile's machinery, to numpy's last bit."""
+np.percentile's machinery, to numpy's last bit; the paper's lone specks (lone_specks) without sorting
+(group, piece) pairs."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from omr.ballot.layout import Rect
-from omr.read.strikes import RULE_BAND_MM, RULE_CORE_MM, RULE_PAPER_PERCENTILE, near_line, percentile_columns
+from omr.read.strikes import (
+    NAME_PX_PER_MM,
+    RULE_BAND_MM,
+    RULE_CORE_MM,
+    RULE_PAPER_PERCENTILE,
+    SPECK_ALONE_MM,
+    SPECK_MM2,
+    lone_specks,
+    near_line,
+    percentile_columns,
+)
 
 
 def grid_near_line(region, shape, line, reach_mm, s=8.0):
@@ -70,3 +82,41 @@ def test_percentile_columns_is_numpys_to_the_last_bit() -> None:
             got = percentile_columns(image, q)
             assert got.dtype == want.dtype and np.array_equal(got, want), (h, w, q)
             assert np.array_equal(percentile_columns(image[:, ::2], q), np.percentile(image[:, ::2], q, axis=0))
+
+
+def paired_lone_specks(ink):
+    s = NAME_PX_PER_MM
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    tiny = stats[:, cv2.CC_STAT_AREA] <= SPECK_MM2 * s * s
+    tiny[0] = False
+    if not tiny.any():
+        return np.zeros(ink.shape, bool)
+    reach = 2 * int(round(SPECK_ALONE_MM * s)) + 1
+    near = cv2.dilate(ink.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
+    _, groups = cv2.connectedComponents(near, connectivity=8)
+    on = labels > 0
+    pairs = np.unique(np.stack([groups[on], labels[on]], axis=1), axis=0)
+    pieces = np.bincount(pairs[:, 0], minlength=int(groups.max()) + 1)
+    group_of = np.zeros(count, np.int64)
+    group_of[pairs[:, 1]] = pairs[:, 0]
+    return (tiny & (pieces[group_of] == 1))[labels]
+
+
+def test_lone_specks_are_the_paired_codes() -> None:
+    """Cells of specks alone, specks in clusters and beside strokes, strokes alone, nothing, and a page's
+    width of 1-bit speckle: lone_specks is the (group, piece) pairs' mask, pixel for pixel."""
+    rng = np.random.default_rng(11)
+    lone = 0
+    for trial in range(300):
+        h, w = int(rng.integers(1, 140)), int(rng.integers(1, 1300))
+        ink = rng.random((h, w)) < float(rng.choice([0.0, 0.001, 0.005, 0.02, 0.1]))
+        for _ in range(int(rng.integers(0, 4))):
+            a, b = rng.integers(0, max(w, 1), 2), rng.integers(0, max(h, 1), 2)
+            line = np.zeros((h, w), np.uint8)
+            cv2.line(line, (int(a[0]), int(b[0])), (int(a[1]), int(b[1])), 1, int(rng.integers(1, 4)))
+            ink |= line > 0
+        want = paired_lone_specks(ink)
+        got = lone_specks(ink)
+        assert got.dtype == want.dtype and np.array_equal(got, want), trial
+        lone += int(want.any() and not want.all() and (ink & ~want).any())
+    assert lone > 100, lone

@@ -378,8 +378,7 @@ def _cell_ink(cell_scan: tuple[np.ndarray, np.ndarray, np.ndarray], cell: NameCe
     bodies[_line_rows(cell, scan.shape[0], body_band)] = True
     strokes = straight_strokes(raw.astype(np.uint8), int(round(STRIKE_KERNEL_MM * NAME_PX_PER_MM)))
     count, labels = cv2.connectedComponents(strokes, connectivity=8)
-    through = np.zeros(count, bool)
-    through[np.unique(labels[bodies & (labels > 0)])] = True
+    through = np.bincount(labels[bodies], minlength=count) > 0  # the pieces with a pixel in the bodies
     through[0] = False
     return ink.astype(bool), through[labels] & ~printed
 
@@ -420,10 +419,10 @@ def lone_specks(ink: np.ndarray) -> np.ndarray:
     near = cv2.dilate(ink.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
     _, groups = cv2.connectedComponents(near, connectivity=8)
     on = labels > 0
-    pairs = np.unique(np.stack([groups[on], labels[on]], axis=1), axis=0)  # (group, piece), once each
-    pieces = np.bincount(pairs[:, 0], minlength=int(groups.max()) + 1)
+    # a piece lies in one group (it is connected, and `near` holds it): its group is that of any of its pixels
     group_of = np.zeros(count, np.int64)
-    group_of[pairs[:, 1]] = pairs[:, 0]
+    group_of[labels[on]] = groups[on]
+    pieces = np.bincount(group_of[1:], minlength=int(groups.max()) + 1)  # pieces per group
     return (tiny & (pieces[group_of] == 1))[labels]
 
 
@@ -833,8 +832,7 @@ def ink_beside_name(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ro
     joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((1, int(round(BRIDGE_MM * s)) | 1), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     c0, c1 = int(round((cell.rect.x - region.x) * s)), int(round((cell.rect.x + cell.rect.w - region.x) * s))
-    in_cell = np.zeros(count, bool)
-    in_cell[np.unique(labels[:, max(c0, 0):max(c1, 0)])] = True
+    in_cell = np.bincount(labels[:, max(c0, 0):max(c1, 0)].ravel(), minlength=count) > 0
     area = np.bincount(labels[ink > 0], minlength=count) / (s * s)  # the ink itself, not the bridges
     total = 0.0
     for i in range(1, count):
