@@ -17,7 +17,7 @@ import numpy as np
 
 from omr.ballot.layout import NameCell, PageLayout, Rect, text_rect
 from omr.read.identify import upright_patch, upright_patches
-from omr.read.marks import NOISE_FLOOR, InkLevels
+from omr.read.marks import NOISE_FLOOR, InkLevels, median
 
 PAGE_PX_PER_MM = 4.0  # the whole-page check runs at ~100 dpi
 NAME_PX_PER_MM = 8.0
@@ -575,7 +575,7 @@ def _valleys(mean: np.ndarray, paper: np.ndarray, s: float, border: int) -> tupl
     known = known[told]
     if not len(profile):
         return np.zeros(0, np.int64), np.zeros(0), 0
-    middle = np.array([np.median(p[k]) for p, k in zip(profile, known)], np.float32)[:, None]
+    middle = np.array([median(p[k]) for p, k in zip(profile, known)], np.float32)[:, None]  # np.median's, less overhead
     filled = np.where(known, profile, middle).astype(np.float32)
     valley = cv2.morphologyEx(filled, cv2.MORPH_CLOSE, np.ones((1, window), np.uint8)) - filled
     valley[~known] = 0.0
