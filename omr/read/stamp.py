@@ -123,9 +123,9 @@ def _ring_shares(px: np.ndarray, py: np.ndarray, cx: np.ndarray, cy: np.ndarray,
 
 def _ring_block(px: np.ndarray, py: np.ndarray, cx: np.ndarray, cy: np.ndarray, lo: float, n_r: int,
                 need: float, bins: int) -> np.ndarray:
-    """_ring_shares for a few centres in one pass. Each point's distance and angle are the same elementwise
-    operations on the same values as one centre's alone, on contiguous arrays, so every share is that of
-    the centre alone to the bit."""
+    """_ring_shares for a few centres in one pass. Each point's offsets from a centre are the same values
+    as from that centre alone, and its radius bin and sector are hypot's and arctan2's from them to the bit
+    (_radius_bins, _sectors), so every share is that of the centre alone."""
     dx = px[None, :] - cx[:, None]
     dy = py[None, :] - cy[:, None]
     rbin = _radius_bins(dx, dy, lo)
