@@ -844,11 +844,12 @@ def ink_beside_name(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ro
 
 CREASE_REACH_MM = 2.5  # either side of a crease's line: its shading, and any pen line drawn along it
 CREASE_PAPER_MM = 4.0  # a column's paper: its brightest pixels (CREASE_PAPER_PERCENTILE) this near the crease
+#                       (the compared offsets, and CREASE_PAPER_MM - CREASE_REACH_MM past them)
 CREASE_PAPER_PERCENTILE = 90
 CREASE_EDGE_MM = 6.0  # the paper's edges (a photo's shadows) are not compared
 CREASE_EXTRA = 0.06  # a pen's line adds at least this much darkness (share of the contrast) at some distance
 #                      from the crease (a light pencil ~0.2): across the name, beside what the crease has elsewhere
-CREASE_MIN_COLUMNS = (4, 60)  # clear columns needed across the name's gaps, and elsewhere along the row (5 mm)
+CREASE_MIN_COLUMNS = (4, 60)  # pixels an offset needs in the name's gaps, and elsewhere along the row (5 mm)
 CREASE_KNOWN = 0.7  # of the offsets compared, at least this share seen on both sides (the rest: a rule's print)
 CREASE_INK_MM2 = 0.15  # new ink along such a crease in the name's cell counts beyond this much: the specks left
 #                       once its shade is lifted (CreaseShade; 0-0.13 mm2 on simulated untouched names, 0.06-0.5
@@ -883,6 +884,16 @@ class CreaseShade:
 
 def crease_shade(gray: np.ndarray, homography: np.ndarray, cell: NameCell, crease: Line, reference: np.ndarray,
                  levels: InkLevels, blur_mm: float, streaks: Sequence[Line] = ()) -> CreaseShade | None:
+    """The shade of a fold's crease found across the page (`crease`: its line from edge to edge) where it runs
+    through or beside the letters' bodies of a one-line name, within CREASE_REACH_MM of them, and is no darker
+    there than along the rest of the row; None where it is darker, or where that cannot be told. Its darkness
+    profile across the line, over the letters' bodies and CREASE_REACH_MM either side of the crease, in the
+    name's gaps (columns clear of print across the bodies; a rule's pixels left out one by one) against the
+    row's paper outside the name's cell (its number, date of birth, the margins), compared offset by offset.
+    A pen line through the letters, along the crease or beside it, darkens some offset across the name only;
+    a fold darkens the row alike from edge to edge, which no hand draws. The shade is the row's profile over
+    the compared offsets and CREASE_REACH_MM past them (each offset's median outside the cell, or in the
+    name's gaps where they show less)."""
     s = NAME_PX_PER_MM
     x0, y0, x1, y1, _ = crease
     slope = (y1 - y0) / max(x1 - x0, 1e-9)
@@ -1044,7 +1055,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
         off, arms = off_strike_mm2(mine, strike, name), arms_across(mine, strike)
     beside = 0.0 if row is None else ink_beside_name(gray, homography, cell, row, reference, levels, blur_mm, memo,
                                                      streaks)
-    shade = None  # a fold's crease the name's letters lie on, with nothing more on it (crease_shade)
+    shade = None  # a fold's crease on or beside the name's letters, with nothing more on it (crease_shade)
     if creases and max(best, thin, light_share) < struck_at and (faint >= light_below or ink.any() or beside > 0):
         shade = next((c for c in (crease_shade(gray, homography, cell, line, reference, levels, blur_mm, streaks)
                                   for line in creases) if c is not None), None)
