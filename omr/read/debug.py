@@ -341,7 +341,8 @@ def _draw_finding(out: np.ndarray, f: Finding, s: float) -> None:
         x0, y0, x1, y1, width = f.line
         cv2.line(out, (int(round(x0 * s)), int(round(y0 * s))), (int(round(x1 * s)), int(round(y1 * s))), colour,
                  max(1, int(round(width * s))), cv2.LINE_AA)
-        _label(out, f.code, (f.rect.cx * s + 6, 40), colour)
+        across = f.rect.w > f.rect.h  # a line across the page (a fold, a page fed sideways) is named at its left end
+        _label(out, f.code, (40, f.rect.cy * s - 6) if across else (f.rect.cx * s + 6, 40), colour)
         return
     _frame_rect(out, f.rect.grow(0.5), s, colour, 2)
     _label(out, f"{f.code} {f.row_id}".strip(), (f.rect.x * s, f.rect.y * s - 5), colour)
