@@ -1510,6 +1510,44 @@ def test_a_fold_beside_a_names_letters_is_lifted_out_and_a_dot_on_it_is_not(stat
         assert states(read(dotted, books[t.id]))[2] == MARGINAL, t.id
 
 
+def _with_specks(pixels: np.ndarray, homography: np.ndarray, points_mm: list[tuple[float, float]]) -> np.ndarray:
+    """A 1-bit page with a speck of two black pixels at each point (page mm): a scanner's grain."""
+    out = pixels.copy()
+    for (x, y), in cv2.perspectiveTransform(np.array([points_mm], np.float64).reshape(-1, 1, 2), homography):
+        out[int(round(y)), int(round(x)):int(round(x)) + 2] = 0
+    return out
+
+
+def test_a_1bit_pages_sparse_grain_is_judged_over_the_page(state, party, books):
+    """A 1-bit scan's grain: lone specks scattered over the page, a few to a row. Each row's were judged alone,
+    and a row needs six away from its name to show the grain: with three, the name's cell held 0.19-0.44 mm2
+    of 'new ink' and the untouched name went to a person (1-bit rough pages: 3-7 names a page). The rows'
+    counts are now pooled over the page, the same test applied (the name's own no denser than twice the
+    page's, plus one). A name with many more specks near it than the page's grain stays a person's."""
+    for t in (state, party):
+        page, trace = untouched_page(t, books, "1bit")
+        assert page.scan.bilevel
+        cells = layout(t).pages[0].strike_cells
+        rng = np.random.default_rng(3)
+        points = []
+        for cell in cells:
+            text, r = cell.text_rect, cell.rect
+            y = text.y + text.h + 1.2  # below the letters, above the rule
+            far = np.linspace(text.x + text.w + 20.0, r.x + r.w - 3.0, 3)  # away from the name: the row's grain
+            points += [(float(x) + rng.uniform(-1, 1), y) for x in far]
+            points.append((text.x + text.w + 6.0, y))  # and one near it
+        pixels = _with_specks(page.scan.pixels, trace.transform.homography, points)
+        got = states(read_sheet(pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi))
+        assert got == [BLANK] * len(cells), (t.id, got)
+        # ten specks round one name (a tick a 1-bit threshold dissolved): more than the page's grain explains
+        cell = cells[1]
+        text = cell.text_rect
+        many = [(text.x + text.w + 2.0 + 1.3 * i, text.y + text.h + 1.2 - 0.3 * (i % 3)) for i in range(10)]
+        pixels = _with_specks(pixels, trace.transform.homography, many)
+        got = states(read_sheet(pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi))
+        assert got[1] == MARGINAL and got[:1] + got[2:] == [BLANK] * (len(cells) - 1), (t.id, got)
+
+
 def test_a_fold_down_the_page_crosses_the_names_without_striking_them(state, party, books):
     """A letter fold down a grey scan leaves a thin dark valley through every name's cell, which the
     light-pencil measures took for a pen's stroke: untouched names went to a person (before: 5 of 48 plain

@@ -4,6 +4,7 @@ stamp, then the ballot's rules (omr.read.interpret) on all of them at once."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from omr.read.interpret import STAMP_PRESENT, crossout_rows
 from omr.read.marks import InkLevels
 from omr.read.results import MARKED, MarkRead, Reason, RowRead
 from omr.read.stamp import read_stamp
-from omr.read.strikes import Line, measure_strike, overdrawn_rules, rule_overdrawn_mm, strike_state
+from omr.read.strikes import Line, is_grain, measure_strike, overdrawn_rules, rule_overdrawn_mm, strike_state
 
 
 def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, template: Template,
@@ -35,12 +36,17 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     # (strike_min_seen)
     where: dict[str, tuple[float, float, float, float]] = {}
     rules = overdrawn_rules(gray, homography, pl.strike_cells, levels, streaks, bilevel)  # pen lines between rows
-    for cell in pl.strike_cells:
+    measures = [measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo, streaks,
+                               profile.strike_clear_below, bilevel, profile.strike_light_below,
+                               profile.strike_struck_at, rule_overdrawn_mm(rules, cell), cell.row or cell.rect,
+                               creases) for cell in pl.strike_cells]
+    # the paper's grain, judged over the page where one row shows too few of its lone specks (a 1-bit scan's)
+    away, away_columns = sum(m.specks[0] for m in measures), sum(m.specks[1] for m in measures)
+    measures = [replace(m, ink_mm2=m.ink_less_specks_mm2) if is_grain(m.specks, away, away_columns) else m
+                for m in measures]
+    for cell, m in zip(pl.strike_cells, measures):
         r = cell.rect
         row = cell.row or r
-        m = measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo, streaks,
-                           profile.strike_clear_below, bilevel, profile.strike_light_below,
-                           profile.strike_struck_at, rule_overdrawn_mm(rules, cell), row, creases)
         state = strike_state(m, profile.strike_struck_at, profile.strike_clear_below, profile.strike_ink_mm2,
                              profile.strike_restored_mm2, profile.strike_min_seen, profile.strike_light_below,
                              profile.strike_dotted_below, profile.strike_light_fold_below)

@@ -76,6 +76,9 @@ class StrikeMeasure:
     crease: bool = False  # the name's letters lie on or beside a fold's crease found across the page, no darker
     #                       across the name than along the rest of the row (crease_shade): its light line (`faint`)
     #                       is the fold's, and the cell's and row's ink are measured with its shade lifted
+    specks: tuple[int, int, int, int] = (0, 0, 0, 0)  # the cell's lone specks (Grain.counts): away from the name and
+    #                                                  in how many columns, near it and in how many columns
+    ink_less_specks_mm2: float = 0.0  # ink_mm2 less the lone specks: what it is where the page shows its grain
 
     @property
     def crossed(self) -> float:
@@ -426,26 +429,46 @@ def lone_specks(ink: np.ndarray) -> np.ndarray:
     return (tiny & (pieces[group_of] == 1))[labels]
 
 
-def without_grain(ink: np.ndarray, name: tuple[int, int]) -> np.ndarray:
-    """`ink` (a name's cell) less the paper's grain: lone specks scattered along the whole row, a few to a
-    BLOCK_MM block, which the NOISE_PERCENTILE block (none in most blocks) leaves counted. Only where the
-    row away from the name (`name`: its columns) shows GRAIN_MIN of them, and the name's own are no denser
-    than twice as much, plus one: a tick the letters hide leaves a speck or two on a clean paper."""
+@dataclass(frozen=True)
+class Grain:
+    """A name's cell's lone specks (lone_specks): how many lie in the row away from the name (SIGN_BEFORE_MM,
+    SIGN_AFTER_MM) and in how many columns, how many near it and in how many columns; and the mask of them."""
+
+    away: int
+    away_columns: int
+    near: int
+    near_columns: int
+    specks: np.ndarray = field(repr=False)
+
+    @property
+    def counts(self) -> tuple[int, int, int, int]:
+        return self.away, self.away_columns, self.near, self.near_columns
+
+
+def is_grain(counts: tuple[int, int, int, int], away: int, away_columns: int) -> bool:
+    """Whether a name's lone specks near it (Grain.counts) are the paper's grain, which new_ink_mm2's
+    NOISE_PERCENTILE block (none in most blocks) leaves counted, given `away` specks in `away_columns` columns
+    away from the names (of its own row, or of every row of the page: a 1-bit scan's sparse grain): GRAIN_MIN
+    of them at least, and the name's own no denser than twice as much, plus one (a tick the letters hide
+    leaves a speck or two on a clean paper)."""
+    near, near_columns = counts[2], counts[3]
+    return away >= GRAIN_MIN and near <= 2 * away * near_columns / max(away_columns, 1) + 1
+
+
+def grain(ink: np.ndarray, name: tuple[int, int]) -> Grain:
+    """The lone specks of `ink` (a name's cell; `name`: its columns), counted away from the name and near it."""
     s = NAME_PX_PER_MM
     specks = lone_specks(ink) if ink.any() else np.zeros(ink.shape, bool)
-    if not specks.any():
-        return ink
     near = np.zeros(ink.shape[1], bool)
     near[max(int(name[0] - SIGN_BEFORE_MM * s), 0):int(name[1] + SIGN_AFTER_MM * s)] = True
-    _, labels = cv2.connectedComponents(specks.astype(np.uint8), connectivity=8)
-    columns = np.zeros(int(labels.max()) + 1, np.int64)
-    columns[labels[specks]] = np.nonzero(specks)[1]
-    at = columns[1:]
-    away, mine = int((~near[at]).sum()), int(near[at].sum())
-    width_away, width_near = max(int((~near).sum()), 1), int(near.sum())
-    if away < GRAIN_MIN or mine > 2 * away * width_near / width_away + 1:
-        return ink
-    return ink & ~specks
+    mine = away = 0
+    if specks.any():
+        _, labels = cv2.connectedComponents(specks.astype(np.uint8), connectivity=8)
+        columns = np.zeros(int(labels.max()) + 1, np.int64)
+        columns[labels[specks]] = np.nonzero(specks)[1]
+        at = columns[1:]
+        away, mine = int((~near[at]).sum()), int(near[at].sum())
+    return Grain(away, max(int((~near).sum()), 1), mine, int(near.sum()), specks)
 
 
 def new_ink_mm2(ink: np.ndarray) -> float:
@@ -1059,18 +1082,25 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     if creases and max(best, thin, light_share) < struck_at and (faint >= light_below or ink.any() or beside > 0):
         shade = next((c for c in (crease_shade(gray, homography, cell, line, reference, levels, blur_mm, streaks)
                                   for line in creases) if c is not None), None)
-    if shade is None:
-        ink_mm2 = new_ink_mm2(without_grain(ink, name))
-    else:  # the cell's and the row's ink again with the fold's shade lifted: what a hand drew there stays
+    extra = 0.0  # what a crease's band holds past CREASE_INK_MM2, counted with the rest of the cell's ink
+    if shade is not None:  # the cell's and the row's ink again with the fold's shade lifted: what a hand drew stays
         region = _cell_region(cell)
         lifted = (shade.lift(cell_scan[0], region, levels.contrast), *cell_scan[1:])
         ink = _cell_ink(lifted, cell, light)[0]
         if row is not None:
             beside = ink_beside_name(gray, homography, cell, row, reference, levels, blur_mm, memo, streaks, shade)
         along_crease = near_line(region, ink.shape, shade.line, CREASE_REACH_MM)  # its specks: below CREASE_INK_MM2
-        ink_mm2 = new_ink_mm2(without_grain(ink & ~along_crease, name)) + max(
-            float((ink & along_crease).sum()) / NAME_PX_PER_MM ** 2 - CREASE_INK_MM2, 0.0)
+        extra = max(float((ink & along_crease).sum()) / NAME_PX_PER_MM ** 2 - CREASE_INK_MM2, 0.0)
+        ink = ink & ~along_crease
+    specks = grain(ink, name)
+    if is_grain(specks.counts, specks.away, specks.away_columns):  # the row shows the paper's grain
+        ink_mm2 = less_grain = new_ink_mm2(ink & ~specks.specks) + extra
+    else:  # the page may show it (omr.read.crossout): the ink both with and without the lone specks
+        ink_mm2 = new_ink_mm2(ink) + extra
+        less_grain = new_ink_mm2(ink & ~specks.specks) + extra if specks.specks.any() else ink_mm2
     ink_mm2 += along * 0.5
+    less_grain += along * 0.5
     return StrikeMeasure(round(best, 4), round(ink_mm2, 2), pale, round(crossed_gaps, 4),
                          round(seen, 3), round(off, 2), round(faint, 4), round(dotted, 4), round(thin, 4),
-                         arms, round(light_share, 4), runs_on, round(beside, 2), shade is not None)
+                         arms, round(light_share, 4), runs_on, round(beside, 2), shade is not None,
+                         specks.counts, round(less_grain, 2))
