@@ -624,6 +624,7 @@ def folds_down(scan: np.ndarray, reference: PageReference, levels: InkLevels, px
     along = border / s + (which + 0.5) * CREASE_BAND_MM  # each band's middle, down the page (mm)
     found: list[Finding] = []
     left = np.ones(len(at), bool)  # the valleys no fold found so far lies on
+    height = scan.shape[0] / s
     while len(found) < CREASE_MAX and left.any():
         line = _valley_line(which[left], at[left], along[left], bands)
         if line is None:
@@ -633,7 +634,6 @@ def folds_down(scan: np.ndarray, reference: PageReference, levels: InkLevels, px
         left &= np.abs(at - slope * along - c) > CREASE_APART_MM  # its valley and its shading's, taken
         if _pen_line(scan, bare, levels, slope, c, s):
             continue
-        height = scan.shape[0] / s
         top, bottom = c, c + slope * height
         x = round(min(top, bottom) - CREASE_WIDTH_MM / 2, 1)
         rect = Rect(x, 0.0, round(max(top, bottom) + CREASE_WIDTH_MM / 2 - x, 1), height)
@@ -786,11 +786,11 @@ def _column_shares(sampled: np.ndarray, masks: np.ndarray, level: float, brighte
     page are off the print. Counted in bytes (at most 255 rows: no cast of every pixel to int64), then
     divided as int64 counts."""
     valid = masks == 1  # on the page and not printed
-    dark = np.greater(sampled, level) if brighter else np.less(sampled, level)
-    dark &= valid
-    on_page, counted, dark_count = (np.add.reduce(m, axis=0, dtype=np.uint8).astype(np.int64)
-                                    for m in (masks & 1, valid.view(np.uint8), dark.view(np.uint8)))
-    return np.where(counted >= 0.3 * on_page.clip(1), dark_count / counted.clip(1), 0.0)
+    past = np.greater(sampled, level) if brighter else np.less(sampled, level)
+    past &= valid
+    on_page, counted, past_count = (np.add.reduce(m, axis=0, dtype=np.uint8).astype(np.int64)
+                                    for m in (masks & 1, valid.view(np.uint8), past.view(np.uint8)))
+    return np.where(counted >= 0.3 * on_page.clip(1), past_count / counted.clip(1), 0.0)
 
 
 def streak_columns(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, reference: PageReference,

@@ -879,6 +879,16 @@ CREASE_INK_MM2 = 0.15  # new ink along such a crease in the name's cell counts b
 #                       before it was) are not a hand's sign; a dot a pen leaves (0.3 mm2 and more) is
 
 
+def below_line(region: Rect, shape: tuple[int, ...], line: Line) -> np.ndarray:
+    """How far each pixel of an upright patch of `region` (`shape`, at NAME_PX_PER_MM) lies below a line across
+    the page (its x0, y0, x1, y1 in mm: a fold's crease), in pixels, as upright_patch samples them."""
+    s = NAME_PX_PER_MM
+    x0, y0, x1, y1 = line[:4]
+    slope = (y1 - y0) / max(x1 - x0, 1e-9)
+    xs = region.x + np.arange(shape[1]) / s
+    return np.arange(shape[0])[:, None] - ((y0 + slope * (xs - x0)) - region.y)[None, :] * s
+
+
 @dataclass(frozen=True)
 class CreaseShade:
     """A fold's crease across a name (`line`, from edge to edge of the paper) and its darkness across it as
@@ -893,12 +903,7 @@ class CreaseShade:
         """`scan` (a patch of `region`, upright at NAME_PX_PER_MM) with the fold's darkness taken out: each
         pixel lightened by what the row shows at its offset from the crease (the shade's lit side is left
         as it is). What a hand drew there stays darker than the paper."""
-        s = NAME_PX_PER_MM
-        x0, y0, x1, y1, _ = self.line
-        slope = (y1 - y0) / max(x1 - x0, 1e-9)
-        xs = region.x + np.arange(scan.shape[1]) / s
-        offset = np.rint(np.arange(scan.shape[0])[:, None] - ((y0 + slope * (xs - x0)) - region.y)[None, :] * s
-                         ).astype(np.int64) - self.first
+        offset = np.rint(below_line(region, scan.shape, self.line)).astype(np.int64) - self.first
         inside = (offset >= 0) & (offset < len(self.darkness))
         lift = np.zeros(scan.shape, np.float32)
         lift[inside] = np.maximum(self.darkness[offset[inside]], 0.0) * contrast
@@ -937,7 +942,7 @@ def crease_shade(gray: np.ndarray, homography: np.ndarray, cell: NameCell, creas
     if scan.size == 0 or printed.all():
         return None
     xs = region.x + np.arange(scan.shape[1]) / s  # as upright_patch samples them
-    offset = np.arange(scan.shape[0])[:, None] - ((y0 + slope * (xs - x0)) - region.y)[None, :] * s  # px
+    offset = below_line(region, scan.shape, crease)
     near = (offset >= (lo - paper_mm) * s) & (offset <= (hi + paper_mm) * s)
     usable = near & ~printed & seen
     paper = column_percentile(scan, usable, CREASE_PAPER_PERCENTILE)
