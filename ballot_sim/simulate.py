@@ -35,6 +35,7 @@ A *flip* is a ``marked`` box read ``blank`` or a ``blank`` box read ``marked``: 
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import math
@@ -1170,6 +1171,7 @@ class MarkedPage:
     clean: CleanPage
     plan: SheetPlan
     image: np.ndarray  # (h, w) uint8
+    paper: tuple[int, ...] = ()  # the keys of the sheet's paper stream (Simulator.rng), when it has its own paper
 
 
 PAPER_FORMATION_MM = 0.35  # the size of the paper's fibre flocs, as a scanner sees them in reflection
@@ -2012,8 +2014,10 @@ def settings_json(settings: ScanSettings) -> dict[str, Any]:
 
 
 def expected_page(marked: MarkedPage, scan: ScanImage, contests: dict[str, Contest], *, sheet: str, ballot: str,
-                  page_id: str | None = None, duplicate_of: str | None = None, foreign: bool = False) -> ExpectedPage:
-    """The expected read of one scanned page."""
+                  page_id: str | None = None, duplicate_of: str | None = None, foreign: bool = False,
+                  bare: ScanImage | None = None) -> ExpectedPage:
+    """The expected read of one scanned page; `bare`: the same scan of the sheet without the voter's ink
+    (Simulator.bare_scan), which says what of a 1-bit scan's strike shows at all."""
     clean, plan = marked.clean, marked.plan
     page = clean.layout
     marks = list(plan.marks) + [BoxMark(c, r, o, "printed") for c, r, o in clean.printed_marks]
@@ -2039,7 +2043,9 @@ def expected_page(marked: MarkedPage, scan: ScanImage, contests: dict[str, Conte
     if page.strike_cells:
         lost_strikes = {c.row_id for c in page.strike_cells if scan.bilevel and any(
             (cid, rid) == (c.contest_id, c.row_id) and kind != "none" for cid, rid, kind in plan.strikes)
-            and drawn_seen(marked, scan, c.rect) < STRIKE_SEEN_SHARE}
+            and (drawn_seen(marked, scan, c.rect) < STRIKE_SEEN_SHARE
+                 or (bare is not None and ink_shown_mm2(scan, bare, c.rect.grow(STRIKE_SHOWN_REACH_MM),
+                                                        marked.clean.dpi) < STRIKE_SHOWN_MM2))}
         strike_boxes = expected_strikes(page, plan, scan.bilevel, lost_strikes)
         boxes += strike_boxes
         verdict, rows = expected_crossout(contests[page.strike_cells[0].contest_id], strike_boxes, plan)
@@ -2117,6 +2123,25 @@ def drawn_seen(marked: MarkedPage, scan: ScanImage, zone: Rect) -> float:
 
 
 STRIKE_SEEN_SHARE = 0.5  # a 1-bit scan that kept less of a strike's pixels than this lost it: nobody can read it
+STRIKE_SHOWN_MM2 = 1.0  # or one that changed less than this of the scan (ink_shown_mm2): a line drawn along a
+#                         thick printed border, or a small tick over bold letters, keeps its pixels black and
+#                         yet the scan shows no more than a bump of a pixel here and there
+STRIKE_SHOWN_REACH_MM = 1.0  # looked for this far round the name's cell: a line along its rule shows beside it
+
+
+def ink_shown_mm2(scan: ScanImage, bare: ScanImage, zone: Rect, dpi: float) -> float:
+    """How much of a zone (page mm) is black on a 1-bit scan and white on the same scan of the sheet without the
+    voter's ink (`bare`: same placement, blur, noise and threshold), in mm2 at `dpi`: all that the ink shows."""
+    s = px_per_mm(dpi)
+    x0, y0, x1, y1 = rect_to_pixels(zone, dpi)
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    p = scan.homography @ np.vstack([(xs.ravel() + 0.5) / s, (ys.ravel() + 0.5) / s, np.ones(xs.size)])
+    u, v = np.rint(p[0] / p[2]).astype(np.int64), np.rint(p[1] / p[2]).astype(np.int64)
+    h, w = scan.pixels.shape
+    inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    at = np.unique(v[inside] * w + u[inside])  # each scan pixel once
+    shown = (scan.pixels.ravel()[at] < 128) & (bare.pixels.ravel()[at] >= 128)
+    return float(shown.sum()) / (s * s)
 
 
 def expected_strikes(page: PageLayout, plan: SheetPlan, bilevel: bool, lost: set[str] | frozenset = frozenset()
@@ -2408,12 +2433,24 @@ class Simulator:
                 plan = SheetPlan(("test_deck",), "black-gel", ())
             else:
                 plan = plan_sheet(clean.layout, contests, rng, behaviours, kinds)
-            marked = mark_sheet(clean, plan, rng, self.rng(index, clean.layout.number, PAPER_KEY))
+            paper = (index, clean.layout.number, PAPER_KEY)
+            marked = replace(mark_sheet(clean, plan, rng, self.rng(*paper)), paper=paper)
+            scanner = copy.deepcopy(rng)  # its state before the scan: the bare scan's noise is the same
             scan = scan_page(marked, settings, rng)
             sheet = f"{ballot_id}-{clean.layout.number}"
-            exp = expected_page(marked, scan, contests, sheet=sheet, ballot=ballot_id, foreign=kind == "foreign")
+            exp = expected_page(marked, scan, contests, sheet=sheet, ballot=ballot_id, foreign=kind == "foreign",
+                                bare=self.bare_scan(marked, settings, scanner))
             out.append(SimulatedPage(scan, exp, marked))
         return out
+
+    def bare_scan(self, marked: MarkedPage, settings: ScanSettings, scanner: np.random.Generator) -> ScanImage | None:
+        """The scan `settings` and `scanner` (the scan's random state, copied before it) make of the sheet
+        without the voter's ink: on its own paper, placed, blurred, noised and thresholded alike. Only for a
+        1-bit scan of names to strike, whose truth needs it (expected_page), and a sheet with its paper's keys."""
+        if not (settings.bilevel and marked.clean.layout.strike_cells and marked.paper):
+            return None
+        sheet = paper_texture(marked.clean.image, marked.clean.dpi, self.rng(*marked.paper))
+        return scan_page(replace(marked, image=sheet), settings, scanner)
 
     def rescan(self, page: SimulatedPage, profile: str, key: int) -> SimulatedPage:
         """The same marked sheet through the scanner again (new noise, placement, maybe profile):
@@ -2421,10 +2458,12 @@ class Simulator:
         rng = self.rng(1_000_000 + key)
         settings = draw_scan_settings(profile, rng, (page.marked.clean.layout.width, page.marked.clean.layout.height),
                                       page.marked.clean.dpi)
+        scanner = copy.deepcopy(rng)
         scan = scan_page(page.marked, settings, rng)
         contests = self._contests[page.marked.clean.template_id]
         exp = expected_page(page.marked, scan, contests, sheet=page.expected.sheet, ballot=page.expected.ballot,
-                            page_id=f"{page.expected.sheet}-rescan{key}", duplicate_of=page.expected.id)
+                            page_id=f"{page.expected.sheet}-rescan{key}", duplicate_of=page.expected.id,
+                            bare=self.bare_scan(page.marked, settings, scanner))
         return SimulatedPage(scan, exp, page.marked)
 
     def pages(self, count: int, profiles: Sequence[str] = PROFILE_NAMES, start: int = 0,
