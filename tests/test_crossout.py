@@ -460,6 +460,23 @@ def test_a_fold_the_1bit_threshold_drew_only_near_the_paper_edges_is_no_writing(
     assert [r.code for r in sheet.reasons] == ["extra-writing"], sheet.reasons
 
 
+def test_a_thin_strike_a_1bit_threshold_broke_through_bold_letters_is_read_struck(state, party):
+    """Two names struck with a thin pen on a 1-bit scan (looked at: a dashed line from before the first letter
+    to past the last, clearly struck): the threshold broke each line up and stepped it a pixel at a time, so no
+    straight 3 mm run shows through the bold letters (coverage 0.18 and 0.58) though both spaces between
+    the words are crossed. On one straight line through the bodies, the spaces and the bare paper past the
+    name's ends show the line from end to end: struck (before: both to a person). The other names read as
+    drawn, or go to a person."""
+    page, t = benchmark_page([party, state], 8642, 42)
+    assert page.scan.bilevel and t is party
+    boxes = [b for b in page.expected.boxes if b.option == "struck"]
+    got = states(read_sheet(page.scan.pixels, "sim.pdf", 1, TemplateBook.from_templates([t]), PROFILE,
+                            dpi=page.scan.dpi))
+    struck = {b.row: g for b, g in zip(boxes, got)}
+    assert struck["pham-thi-ha"] == struck["vu-thi-thanh"] == MARKED, got
+    assert all(g in (MARGINAL, MARKED if b.expected == "marked" else "blank") for b, g in zip(boxes, got)), got
+
+
 def test_small_bold_letters_a_1bit_threshold_merged_are_no_line_through_them(state, party):
     """A 150 dpi 1-bit scan with a dark threshold: the 8 pt bold motto under the state's name came out so
     bold that the letters of each word merged into straight runs over 59 % of its width, which the blank

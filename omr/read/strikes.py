@@ -64,7 +64,9 @@ class StrikeMeasure:
     dotted: float = 0.0  # a line of specks through the letters (dotted_share): a thin strike a 1-bit scan broke up
     thin: float = 0.0  # coverage with the gaps judged from FAINT_SHARE of the darkness: a thin pen line that the
     #                    usual threshold leaves one pixel wide, which the gaps' 2x2 opening removes; 0 where a
-    #                    lighter line runs on past the name (runs_on: a fold's shadow)
+    #                    lighter line runs on past the name (runs_on: a fold's shadow); on a 1-bit scan whose
+    #                    gaps are crossed, also how fully one line crosses them and the paper past the name's
+    #                    ends (gaps_and_ends_on_one_line)
     arms: int = 0  # places on a strike with ink both above and below it (arms_across): an x drawn on it (restored?)
     light: float = 0.0  # coverage with runs and gaps both from FAINT_SHARE of the darkness, where that line is a
     #                     pen's (light_strike_share): a light ballpoint or pencil strike; 0 where it runs on
@@ -206,10 +208,57 @@ def gap_coverage(band: Band, levels: InkLevels, memo: dict, key: tuple) -> float
     gaps = memo[memo_key] & ~hidden.any(axis=0)
     if gaps.sum() < 4:
         return 0.0
+    return float(_gap_ink(scan, hidden, levels).any(axis=0)[gaps].mean())
+
+
+def _gap_ink(scan: np.ndarray, hidden: np.ndarray, levels: InkLevels) -> np.ndarray:
+    """The ink gap_coverage looks for in a line's gaps: single specks out, a one-pixel line along the row kept."""
     raw = ink_off_streaks(scan, hidden, levels).astype(np.uint8)
-    ink = cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))  # specks out; a one-pixel line
-    ink |= cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((1, 3), np.uint8))  # along the row stays
-    return float(ink.any(axis=0)[gaps].mean())
+    ink = cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    ink |= cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((1, 3), np.uint8))
+    return ink.astype(bool)
+
+
+def gaps_and_ends_on_one_line(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray,
+                              levels: InkLevels, streaks: Sequence[Line] = ()) -> float:
+    """How fully one straight line (within DOT_LINE_MM, at DOT_SLOPES) crosses a printed line of a name where
+    the scan can show it: through the bodies, in the gaps between and inside the words and on the bare paper
+    up to LIGHT_BEFORE_MM before and LIGHT_AFTER_MM after the name. The share of the name's gaps on the line,
+    and of its width from the line's first sign to its last: a thin strike a 1-bit threshold broke up and
+    stepped a pixel at a time leaves no 3 mm run through bold letters, whose gaps may be no more than the
+    spaces between the words; a part of the name struck shows in its own part only."""
+    s = NAME_PX_PER_MM
+    band = body_band(line)
+    wide = Rect(band.x - LIGHT_BEFORE_MM, band.y, band.w + LIGHT_BEFORE_MM + LIGHT_AFTER_MM, band.h)
+    scan = upright_patch(gray, homography, wide, s)
+    x0, y0 = int(np.floor(wide.x * s)), int(np.floor(wide.y * s))
+    ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]] if x0 >= 0 and y0 >= 0 else reference[:0, :0]
+    if ref.shape != scan.shape or scan.size == 0:
+        return 0.0
+    hidden = streak_mask(wide, scan.shape, streaks)
+    letters = ink_mask(ref, InkLevels(0.0, 255.0), s, STRIKE_INK).any(axis=0).astype(np.uint8)[None, :]
+    bare = ~cv2.dilate(letters, np.ones((1, 2 * GAP_CLEAR_PX + 1), np.uint8))[0].astype(bool) & ~hidden.any(axis=0)
+    first, last = int(round(LIGHT_BEFORE_MM * s)), int(round((LIGHT_BEFORE_MM + band.w) * s))
+    in_name = np.zeros(scan.shape[1], bool)
+    in_name[first:last] = True
+    if (bare & in_name).sum() < 4:
+        return 0.0
+    ys, xs = np.nonzero(_gap_ink(scan, hidden, levels) & bare[None, :])
+    if len(xs) == 0:
+        return 0.0
+    bin_h, width = DOT_LINE_MM * s / 2, scan.shape[1]
+    best: np.ndarray = np.zeros(0, np.int64)
+    for slope in DOT_SLOPES:
+        cut = np.floor((ys - slope * xs) / bin_h).astype(np.int64)
+        cut -= cut.min()
+        on = np.unique(np.concatenate([cut * width + xs, (cut + 1) * width + xs]))  # a line's ink straddles two bins
+        fullest = int(np.argmax(np.bincount(on // width)))
+        columns = on[on // width == fullest] % width
+        if len(columns) > len(best):
+            best = columns
+    crossed = float(in_name[best].sum()) / float((bare & in_name).sum())
+    span = (min(int(best.max()) + 1, last) - max(int(best.min()), first)) / float(last - first)
+    return max(min(crossed, span), 0.0)
 
 
 DOT_LINE_MM = 0.5  # the specks of one line lie within this height of it (two bins: its edges)
@@ -1036,6 +1085,9 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
         key = ("strike-body", cell.contest_id, cell.row_id, i)
         runs, broad_pale, shown = body_coverage(band, levels, blur_mm, memo, key)
         gaps = gap_coverage(band, levels, memo, key)
+        if bilevel and gaps >= struck_at > max(runs, thin):  # a thin line the threshold broke, stepping rows
+            line = (cell.lines or (cell.text_rect,))[i]
+            thin = max(thin, min(gaps, gaps_and_ends_on_one_line(gray, homography, line, reference, levels, streaks)))
         coverage = min(runs, gaps)  # a strike shows in both; blurred letters only in runs, specks only in gaps
         crossed_gaps = max(crossed_gaps, gaps)
         if runs > gaps:  # the runs see more of a line than the gaps do: a thin line they may have lost
