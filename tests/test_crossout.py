@@ -477,6 +477,22 @@ def test_a_thin_strike_a_1bit_threshold_broke_through_bold_letters_is_read_struc
     assert all(g in (MARGINAL, MARKED if b.expected == "marked" else "blank") for b, g in zip(boxes, got)), got
 
 
+def test_a_struck_name_taken_back_with_a_tick_on_a_1bit_scan_goes_to_a_person(state, party):
+    """A name struck, then a tick drawn after it (taken back?), on a 1-bit scan: the threshold left the tick one
+    pixel wide, 0.73 mm2 of ink off the strike's line against the 1.0 a grey scan's sign passes (looked at: a
+    thin slash after the line). Read "struck" (the name's vote lost, nobody asked) before; on a 1-bit scan the
+    sign counts from strike_restored_bilevel_mm2, and the name goes to a person."""
+    kinds = ["over", "double", "partial", "slanted", "between", "none", "overshoot", "restored", "partial"]
+    page = Simulator([party, state], 5151).ballot(118, party, "1bit", behaviours=["normal"], kinds=kinds)[0]
+    assert page.scan.bilevel
+    boxes = [b for b in page.expected.boxes if b.option == "struck"]
+    got = states(read_sheet(page.scan.pixels, "sim.pdf", 1, TemplateBook.from_templates([party]), PROFILE,
+                            dpi=page.scan.dpi))
+    assert (boxes[7].row, boxes[7].kind, boxes[7].flags) == ("vu-thi-thanh", "restored", ())
+    assert got[7] == MARGINAL, got
+    assert PROFILE.strike_restored_bilevel_mm2 < 0.73 < PROFILE.strike_restored_mm2
+
+
 def test_small_bold_letters_a_1bit_threshold_merged_are_no_line_through_them(state, party):
     """A 150 dpi 1-bit scan with a dark threshold: the 8 pt bold motto under the state's name came out so
     bold that the letters of each word merged into straight runs over 59 % of its width, which the blank

@@ -210,7 +210,8 @@ CROSSOUT_SCANNING = (
     "cross-out election ballots: scan them in grey (8-bit) or colour, 200-300 dpi. A red stamp is a pale grey on a "
     "grey scan and vanishes from a 1-bit (black and white) one: there a stamp the scan lost reads 'unclear' and "
     "goes to a person, and light pencil strikes may be lost. The strike and stamp thresholds are in the profile "
-    "(strike_struck_at, strike_clear_below, strike_ink_mm2, strike_restored_mm2, strike_min_seen, strike_light_below, "
+    "(strike_struck_at, strike_clear_below, strike_ink_mm2, strike_restored_mm2, "
+    "strike_restored_bilevel_mm2, strike_min_seen, strike_light_below, "
     "strike_light_fold_below, strike_dotted_below, "
     "stamp_present_mm2, stamp_absent_mm2, stamp_ring_share).")
 

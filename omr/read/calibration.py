@@ -25,7 +25,8 @@ KEYS = {"name", "description", "blank_below", "marked_at_least", "max_edge_width
         "review_invalid_rows"}
 # Cross-out ballots (optional: a profile written before them takes these defaults)
 CROSSOUT_DEFAULTS = {"strike_struck_at": 0.7, "strike_clear_below": 0.12, "strike_ink_mm2": 0.1,
-                     "strike_restored_mm2": 1.0, "strike_min_seen": 0.75, "strike_light_below": 0.4,
+                     "strike_restored_mm2": 1.0, "strike_restored_bilevel_mm2": 0.5, "strike_min_seen": 0.75,
+                     "strike_light_below": 0.4,
                      "strike_light_fold_below": 0.5, "strike_dotted_below": 0.3,
                      "stamp_present_mm2": 40.0, "stamp_absent_mm2": 6.0, "stamp_ring_share": 0.5}
 
@@ -52,6 +53,8 @@ class Profile:
     # a strike with this much ink off its line (dots, a tick, a circle: taken back?) is unclear; so is a name
     # the scan shows less than strike_min_seen of (scanner streaks across it)
     strike_restored_mm2: float = CROSSOUT_DEFAULTS["strike_restored_mm2"]
+    # ... or this much on a 1-bit scan, whose threshold leaves a pen's sign a pixel or two wide
+    strike_restored_bilevel_mm2: float = CROSSOUT_DEFAULTS["strike_restored_bilevel_mm2"]
     strike_min_seen: float = CROSSOUT_DEFAULTS["strike_min_seen"]
     # not struck also needs a light line (from 35 % of the darkness) across less than this share of the name
     strike_light_below: float = CROSSOUT_DEFAULTS["strike_light_below"]

@@ -48,7 +48,8 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
         r = cell.rect
         row = cell.row or r
         state = strike_state(m, profile.strike_struck_at, profile.strike_clear_below, profile.strike_ink_mm2,
-                             profile.strike_restored_mm2, profile.strike_min_seen, profile.strike_light_below,
+                             profile.strike_restored_bilevel_mm2 if bilevel else profile.strike_restored_mm2,
+                             profile.strike_min_seen, profile.strike_light_below,
                              profile.strike_dotted_below, profile.strike_light_fold_below)
         score = m.crossed if state == MARKED else m.coverage  # the share that made it struck
         marks[cell.row_id].append(MarkRead(cell.contest_id, cell.row_id, STRUCK, score, state))
