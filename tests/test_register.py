@@ -8,7 +8,17 @@ import pytest
 
 from omr.ballot.layout import page_frame
 from omr.ballot.template import PAPER_SIZES_MM
-from omr.read.register import Frame, MarkerHit, PageTransform, RegistrationFailure, project, register
+from omr.read import register as registration
+from omr.read.register import (
+    Frame,
+    MarkerHit,
+    PageTransform,
+    RegistrationFailure,
+    find_markers,
+    fit_frame,
+    project,
+    register,
+)
 
 
 def a4() -> list[Frame]:
@@ -115,3 +125,56 @@ def test_every_marker_found_is_handed_back_when_asked(blank) -> None:
     register(blank().copy(), a4(), markers)
     assert sorted(m.marker_id for m in markers) == sorted(f.marker_id for f in page_frame("A4")[0])
     assert all(m.corners.shape == (4, 2) for m in markers)
+
+
+def marker_box(page, corner: str, grow: float = 0.0) -> tuple[slice, slice]:
+    r = next(f.rect for f in page_frame("A4")[0] if f.corner == corner).grow(grow)
+    (x0, y0), (x1, y1) = page.px(r.x, r.y), page.px(r.x + r.w, r.y + r.h)
+    return slice(y0, y1), slice(x0, x1)
+
+
+A4_IDS = {f.marker_id for f in page_frame("A4")[0]}
+
+
+@pytest.mark.parametrize("rim", [3, 7], ids=["lost", "read softened"])
+def test_the_fourth_marker_is_looked_for_where_the_other_three_put_it(blank, monkeypatch, rim: int) -> None:
+    """A marker hollowed out (as adaptive 1-bit scanning does) to a rim `rim` px wide is lost in its corner
+    window. The three others put it in a window of its own: searched there alone when it cannot be read
+    there either, and over the whole image, as before, when it can; the markers are the whole image's."""
+    page = blank()
+    image = page.copy()
+    box = image[marker_box(page, "bottom_right")]
+    black = (box < 128).astype(np.uint8)
+    box[cv2.erode(black, np.ones((rim, rim), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0] = 255
+    whole = find_markers(image, *PAPER_SIZES_MM["A4"], A4_IDS)  # no frames: the whole image, as before
+    searched: list[tuple[int, ...]] = []
+    detect = registration._detect
+
+    def recorded(detector, crop, scale, offset):
+        searched.append(crop.shape)
+        return detect(detector, crop, scale, offset)
+
+    monkeypatch.setattr(registration, "_detect", recorded)
+    windowed = find_markers(image, *PAPER_SIZES_MM["A4"], A4_IDS, a4())
+    assert [(m.marker_id, m.corners.tolist()) for m in windowed] == [(m.marker_id, m.corners.tolist()) for m in whole]
+    assert len(windowed) == (4 if rim == 7 else 3)
+    assert (image.shape in searched) == (rim == 7)  # the whole image only when its window shows the marker
+
+
+def test_a_marker_far_from_where_the_others_put_it_is_left_to_the_fit(blank) -> None:
+    """A marker moved 30 mm in from its place (a look-alike): the whole image finds it and the page fit
+    leaves it out; not looked for there, the fit is the same, to the bit."""
+    page = blank()
+    image = page.copy()
+    rows, cols = marker_box(page, "bottom_right", 1.0)
+    patch = image[rows, cols].copy()
+    image[rows, cols] = 255
+    d = int(round(30 * page.px_per_mm))
+    image[rows.start - d:rows.stop - d, cols.start - d:cols.stop - d] = patch
+    whole = find_markers(image, *PAPER_SIZES_MM["A4"], A4_IDS)
+    windowed = find_markers(image, *PAPER_SIZES_MM["A4"], A4_IDS, a4())
+    assert len(whole) == 4 and len(windowed) == 3
+    before, after = fit_frame(whole, a4()[0]), fit_frame(windowed, a4()[0])
+    assert isinstance(before, PageTransform) and isinstance(after, PageTransform)
+    assert before.fiducials_missing == after.fiducials_missing == ("bottom_right",)
+    assert np.array_equal(before.homography, after.homography) and before.residual_mm == after.residual_mm

@@ -4,13 +4,15 @@ The fiducials are ArUco markers with a distinct id per corner, so one detection 
 position and the orientation (0, 90, 180, 270 degrees, or any skew and perspective in between).
 Detection first runs on the four corners of the image at about 4 px/mm, which is where the markers
 are on a scanner; only when that fails (phone photos, pages far off-centre) the whole image is
-searched. Three markers are enough; the missing one is reported.
+searched, and for a page that lost one marker only where the other three put it. Three markers are
+enough; the missing one is reported.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -137,8 +139,10 @@ def _median_grey(pixels: np.ndarray) -> float:
 
 
 def find_markers(gray: np.ndarray, page_width_mm: float, page_height_mm: float,
-                 wanted_ids: set[int]) -> list[MarkerHit]:
-    """ArUco markers with the wanted ids; the corners of the image first, then the whole image."""
+                 wanted_ids: set[int], frames: Sequence[Frame] = ()) -> list[MarkerHit]:
+    """ArUco markers with the wanted ids; the corners of the image first, then the whole image. When
+    the corners gave three markers of one of the `frames`, the fourth is looked for first where they put
+    it (_fourth_window), and the whole image only if it is found there (see _wider_search)."""
     detector = _detector(thorough=False)
     h, w = gray.shape
     # Estimate the scan resolution as if the page filled the image (true for scanners).
@@ -155,32 +159,69 @@ def find_markers(gray: np.ndarray, page_width_mm: float, page_height_mm: float,
                 if hit.marker_id in wanted_ids:
                     hits.setdefault(hit.marker_id, hit)
     if len(hits) < 4:
-        # Whole image: phone photos, shifted pages, or a marker outside its corner window; the
-        # two-window detector first (it finds a photo's markers at two-thirds of the cost), then the
-        # four-window one, then once more softened: adaptive 1-bit scanning hollows solid black areas out.
-        for factor, rescue, whole in ((2.0, False, detector), (2.0, False, None), (1.0, True, None)):
-            whole_scale = min(1.0, factor * DETECT_PX_PER_MM / px_per_mm)
-            image = cv2.resize(gray, None, fx=whole_scale, fy=whole_scale, interpolation=cv2.INTER_AREA) \
-                if whole_scale < 1 else gray
-            if rescue:
-                # softened, and more bit errors allowed: hollow cells still vote black at their edges;
-                # a wrong id cannot slip through, as the page fit below rejects corners that disagree
-                image = cv2.GaussianBlur(image, (0, 0), 0.3 * DETECT_PX_PER_MM)
-                whole = _detector(error_correction=1.0)
-            elif whole is None:
-                whole = _detector()
-            found = [h for h in _detect(whole, image, whole_scale, (0, 0)) if h.marker_id in wanted_ids]
-            by_id: dict[int, list[MarkerHit]] = {}
-            for hit in found:
-                by_id.setdefault(hit.marker_id, []).append(hit)
-            for marker_id, group in by_id.items():
-                if marker_id not in hits:
-                    # the same id twice: keep the largest (a real marker, not a look-alike in ink)
-                    hits[marker_id] = max(group, key=lambda m: cv2.contourArea(m.corners.astype(np.float32)))
-            if len(hits) >= 4:
-                break
+        window = _fourth_window(hits, frames, gray.shape)
+        # a page that lost a marker (torn, inked over) costs three searches of the whole image (60-200 ms);
+        # one not found even where the other three put it is not found elsewhere either, save a look-alike
+        # that the page fit rejects: only a fourth found in its window sends the search over the whole image
+        if window is None or len(_wider_search(gray, px_per_mm, detector, wanted_ids, hits, window)) > len(hits):
+            hits = _wider_search(gray, px_per_mm, detector, wanted_ids, hits)
     window = int(round(px_per_mm * 0.4))
     return _refine(gray, sorted(hits.values(), key=lambda m: m.marker_id), window)
+
+
+def _wider_search(gray: np.ndarray, px_per_mm: float, detector: cv2.aruco.ArucoDetector, wanted_ids: set[int],
+                  hits: dict[int, MarkerHit], window: tuple[int, int, int, int] | None = None
+                  ) -> dict[int, MarkerHit]:
+    """`hits` with the wanted markers they lack, looked for in the whole image (or in `window`: x0, y0, x1,
+    y1 pixels): phone photos, shifted pages, or a marker outside its corner window; the two-window detector
+    first (it finds a photo's markers at two-thirds of the cost), then the four-window one, then once more
+    softened: adaptive 1-bit scanning hollows solid black areas out."""
+    hits = dict(hits)
+    x0, y0, x1, y1 = window or (0, 0, gray.shape[1], gray.shape[0])
+    for factor, rescue, finder in ((2.0, False, detector), (2.0, False, None), (1.0, True, None)):
+        wide_scale = min(1.0, factor * DETECT_PX_PER_MM / px_per_mm)
+        image = gray[y0:y1, x0:x1]
+        image = cv2.resize(image, None, fx=wide_scale, fy=wide_scale, interpolation=cv2.INTER_AREA) \
+            if wide_scale < 1 else image
+        if rescue:
+            # softened, and more bit errors allowed: hollow cells still vote black at their edges;
+            # a wrong id cannot slip through, as the page fit rejects corners that disagree
+            image = cv2.GaussianBlur(image, (0, 0), 0.3 * DETECT_PX_PER_MM)
+            finder = _detector(error_correction=1.0)
+        elif finder is None:
+            finder = _detector()
+        found = [h for h in _detect(finder, image, wide_scale, (x0, y0)) if h.marker_id in wanted_ids]
+        by_id: dict[int, list[MarkerHit]] = {}
+        for hit in found:
+            by_id.setdefault(hit.marker_id, []).append(hit)
+        for marker_id, group in by_id.items():
+            if marker_id not in hits:
+                # the same id twice: keep the largest (a real marker, not a look-alike in ink)
+                hits[marker_id] = max(group, key=lambda m: cv2.contourArea(m.corners.astype(np.float32)))
+        if len(hits) >= 4:
+            break
+    return hits
+
+
+def _fourth_window(hits: dict[int, MarkerHit], frames: Sequence[Frame], shape: tuple[int, ...]
+                   ) -> tuple[int, int, int, int] | None:
+    """Where the marker the corner windows missed lies, when the other three of a paper size were found
+    there and an affine map fits them as it fits a flat page: a corner window's square (x0, y0, x1, y1,
+    pixels) round the spot they put it at. None otherwise (then the whole image is searched)."""
+    for frame in frames:
+        by_id = {f.marker_id: f for f in frame.fiducials}
+        if len(hits) != 3 or not set(hits) <= set(by_id):
+            continue
+        homography, residual, px_per_mm = _fit(list(hits.values()), by_id, affine=True)
+        if residual > MAX_RESIDUAL_MM:
+            return None
+        (missing,) = [f.rect for f in frame.fiducials if f.marker_id not in hits]
+        cx, cy = project(homography, np.array([[missing.cx, missing.cy]]))[0]
+        half = CORNER_WINDOW_MM * px_per_mm / 2
+        x0, y0 = max(int(cx - half), 0), max(int(cy - half), 0)
+        x1, y1 = min(int(cx + half) + 1, shape[1]), min(int(cy + half) + 1, shape[0])
+        return (x0, y0, x1, y1) if x0 < x1 and y0 < y1 else None
+    return None
 
 
 def _fit(hits: list[MarkerHit], by_id: dict[int, Fiducial], affine: bool = False) -> tuple[np.ndarray, float, float]:
@@ -289,7 +330,7 @@ def register(gray: np.ndarray, frames: list[Frame], markers_found: list[MarkerHi
     wanted = {f.marker_id for frame in frames for f in frame.fiducials}
     width = max(f.width_mm for f in frames)
     height = max(f.height_mm for f in frames)
-    hits = find_markers(gray, width, height, wanted)
+    hits = find_markers(gray, width, height, wanted, frames)
     if markers_found is not None:
         markers_found.extend(hits)
     results = [(frame, fit_frame(hits, frame)) for frame in frames]
