@@ -14,6 +14,8 @@ import pytest
 from ballot_sim import simulate as S
 from omr.ballot.template import load_template
 from omr.read.calibration import load_profile
+from omr.read.duplicates import PAPER_STEP_MM, PAPER_WINDOW_MM, blank_squares
+from omr.read.inspect import PAGE_PX_PER_MM
 from omr.read.marks import InkLevels, measure_patch
 from omr.read.pipeline import TemplateBook, read_sheet
 
@@ -272,3 +274,18 @@ def test_the_votes_printed_in_a_test_sheets_footer_are_not_writing() -> None:
         sheet = read_sheet(pixels, "deck.pdf", i + 1, book28, load_profile())
         assert sheet.test
         assert not {"extra-writing", "writing-over-print"} & {r.code for r in sheet.reasons}, (i, sheet.reasons)
+
+
+def test_the_blank_squares_of_a_page_are_those_a_square_by_square_search_finds() -> None:
+    """blank_squares, from a table of sums, finds the squares of paper the duplicate check keeps the
+    texture of (omr.read.duplicates.paper_windows) that a search looking inside each square finds, in
+    its order, on every page of the templates and on a mask with a square cleared on the grid's edge."""
+    side, step = int(PAPER_WINDOW_MM * PAGE_PX_PER_MM), int(PAPER_STEP_MM * PAGE_PX_PER_MM)
+    masks = [~book().reference(fp, pl.number).not_voter_ink for fp, bl in book().layouts.items() for pl in bl.pages]
+    edge = np.zeros((100, 2 * step + side), bool)  # the last square of its rows ends on its right edge
+    edge[step:step + side, 2 * step:2 * step + side] = True
+    for blank in [*masks, edge]:
+        plain = [(y, x) for y in range(0, blank.shape[0] - side + 1, step)
+                 for x in range(0, blank.shape[1] - side + 1, step) if blank[y:y + side, x:x + side].all()]
+        assert blank_squares(blank, side, step) == plain
+    assert blank_squares(edge, side, step) == [(step, 2 * step)]

@@ -141,13 +141,7 @@ def paper_windows(blank: np.ndarray, px_per_mm: float) -> list[Rect]:
     e = int(round(PAPER_EDGE_MM * px_per_mm))
     blank = blank.copy()
     blank[:e], blank[-e:], blank[:, :e], blank[:, -e:] = False, False, False, False
-    step = int(round(PAPER_STEP_MM * px_per_mm))
-    busy = np.pad((~blank).astype(np.int32).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-    found = []
-    for y in range(0, blank.shape[0] - w + 1, step):
-        for x in range(0, blank.shape[1] - w + 1, step):
-            if busy[y + w, x + w] - busy[y, x + w] - busy[y + w, x] + busy[y, x] == 0:
-                found.append((y, x))
+    found = blank_squares(blank, w, int(round(PAPER_STEP_MM * px_per_mm)))
     chosen: list[tuple[int, int]] = []
     for i in np.linspace(0, len(found) - 1, min(len(found), 4 * PAPER_WINDOWS)).round().astype(int):
         y, x = found[int(i)]
@@ -156,6 +150,18 @@ def paper_windows(blank: np.ndarray, px_per_mm: float) -> list[Rect]:
         if len(chosen) == PAPER_WINDOWS:
             break
     return [Rect(x / px_per_mm, y / px_per_mm, PAPER_WINDOW_MM, PAPER_WINDOW_MM) for y, x in chosen]
+
+
+def blank_squares(blank: np.ndarray, side: int, step: int) -> list[tuple[int, int]]:
+    """The top-left corners (y, x) of the squares of `side` pixels on a grid of `step` that hold no False
+    pixel of `blank`, row by row. The False pixels above and left of each point are counted by OpenCV
+    (numpy's cumsum down the rows took 27 ms of a page's 30-75, the squares one at a time most of the
+    rest), each square's count taken from them, all at once."""
+    busy = cv2.integral((~blank).view(np.uint8), sdepth=cv2.CV_32S)
+    ys, xs = np.arange(0, blank.shape[0] - side + 1, step), np.arange(0, blank.shape[1] - side + 1, step)
+    inside = (busy[np.ix_(ys + side, xs + side)] - busy[np.ix_(ys, xs + side)] - busy[np.ix_(ys + side, xs)]
+              + busy[np.ix_(ys, xs)])
+    return [(int(ys[i]), int(xs[j])) for i, j in np.argwhere(inside == 0)]
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
