@@ -23,6 +23,8 @@ from omr.read.inspect import (
     BESIDE_MIN_LENGTH_MM,
     BESIDE_MIN_MM2,
     BESIDE_REACH_MM,
+    FOLD_EDGE_MM,
+    FOLD_EDGE_PIECE_MM,
     FOLD_GAP_MM,
     FOLD_LINE_MM,
     PAGE_PX_PER_MM,
@@ -105,7 +107,7 @@ def scribbles(shape: tuple[int, int], pl, rng: np.random.Generator) -> np.ndarra
 @pytest.mark.parametrize("template_path", [SEED_TEMPLATE, LEADERS_TEMPLATE])
 def test_beside_boxes_and_fold_lines_on_crops_are_the_whole_pages(template_path) -> None:
     rng = np.random.default_rng(15)
-    beside_seen = folds_seen = 0
+    beside_seen = folds_seen = edges_seen = 0
     for pl in layout(load_template(template_path)).pages:
         shape = (int(round(pl.height * S)), int(round(pl.width * S)))
         memo: dict = {}  # the template page's, as inspect_page passes it: masks drawn once
@@ -117,9 +119,14 @@ def test_beside_boxes_and_fold_lines_on_crops_are_the_whole_pages(template_path)
                    for f in ink_beside_boxes(ink, pl, S, memo if trial % 3 else None)]
             assert got == want
             assert [f.rect for f in fold_lines(ink, S)] == whole_page_folds(ink)
+            pieces: dict = {}  # as inspect_page searches a page twice: the second search on the first's pieces
+            assert fold_lines(ink, S, pieces=pieces) == fold_lines(ink, S)
+            at_edges = fold_lines(ink, S, FOLD_EDGE_PIECE_MM, FOLD_EDGE_MM)
+            assert fold_lines(ink, S, FOLD_EDGE_PIECE_MM, FOLD_EDGE_MM, pieces) == at_edges
+            edges_seen += bool(at_edges)
             beside_seen += len(want) > 1
             folds_seen += bool(whole_page_folds(ink))
-    assert beside_seen and folds_seen, "the drawings exercise several pieces and fold lines"
+    assert beside_seen and folds_seen and edges_seen, "the drawings exercise several pieces and fold lines"
     empty = np.zeros(shape, bool)
     assert ink_beside_boxes(empty, pl, S) == [] and fold_lines(empty, S) == []
 

@@ -435,12 +435,13 @@ FOLD_EDGE_PIECE_MM = 8.0  # shorter pieces count too where they reach the paper'
 
 
 def fold_lines(ink: np.ndarray, px_per_mm: float, length_mm: float = FOLD_LINE_MM,
-               edge_mm: float | None = None) -> list[Finding]:
+               edge_mm: float | None = None, pieces: dict | None = None) -> list[Finding]:
     """Long straight lines in a 1-bit page's voter ink (print removed), across or down the page: the
     shading of a fold that the scanner's threshold drew as a black bar through the boxes it crosses.
     Each is a line (like a streak): the boxes it crosses cannot be scored. With `edge_mm`, only the lines
     of pieces that come within it of one of the paper's edges (no other line can reach an edge: a line
-    lies in one piece), most pieces not looked at."""
+    lies in one piece), most pieces not looked at. `pieces`: where the pieces of the ink, its gaps
+    closed, are kept for another search of the same ink (finding them is most of a search's cost)."""
     s = px_per_mm
     length = int(round(length_mm * s))
     ink8 = ink.astype(np.uint8)
@@ -454,13 +455,15 @@ def fold_lines(ink: np.ndarray, px_per_mm: float, length_mm: float = FOLD_LINE_M
     x0, y0 = max(bx - m, 0) & ~1, max(by - m, 0) & ~1  # even: see ink_beside_boxes
     ink8 = ink8[y0:by + bh + m, x0:bx + bw + m]
     near = int(edge_mm * s) + 2 if edge_mm is not None else 0  # a pixel more either way than Rect's rounding
-    for image, across, (left, top), (width, height) in ((ink8, True, (x0, y0), ink.shape[::-1]),
-                                                        (np.ascontiguousarray(ink8.T), False, (y0, x0), ink.shape)):
+    pieces = {} if pieces is None else pieces
+    for across, (left, top), (width, height) in ((True, (x0, y0), ink.shape[::-1]), (False, (y0, x0), ink.shape)):
+        if across not in pieces:
+            # the threshold breaks the bar where the shading is even: gaps of a few millimetres are closed
+            closed = cv2.morphologyEx(ink8 if across else np.ascontiguousarray(ink8.T), cv2.MORPH_CLOSE, bridge)
+            pieces[across] = cv2.connectedComponentsWithStats(closed, connectivity=8)[1:3]
         # the paper's four edges in the image's own pixels (it starts at `left`, `top` of the page's)
         edges = None if edge_mm is None else (near - left, near - top, width - near - left, height - near - top)
-        # the threshold breaks the bar where the shading is even: gaps of a few millimetres are closed
-        lines = straight_strokes(_wide_pieces(cv2.morphologyEx(image, cv2.MORPH_CLOSE, bridge), length, edges),
-                                 length)
+        lines = straight_strokes(_wide_pieces(*pieces[across], length, edges), length)
         if not lines.any():
             continue
         count, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
@@ -678,13 +681,14 @@ def _pen_line(scan: np.ndarray, bare: np.ndarray, levels: InkLevels, slope: floa
         np.mean(darkest < levels.paper - CREASE_PEN_DARK * levels.contrast) >= CREASE_PEN_SHARE)
 
 
-def _wide_pieces(image: np.ndarray, length_px: int, edges: tuple[int, int, int, int] | None = None) -> np.ndarray:
-    """The pieces of `image` (8-connected) at least as wide as the narrowest of the line kernels of
-    `length_px`: every line those kernels find lies in one such piece, so straight_strokes finds the
-    same lines in what is kept, and the long openings run on nothing at all on most pages. With `edges`
-    (left, top, right, bottom), only the pieces that reach one of them."""
+def _wide_pieces(labels: np.ndarray, stats: np.ndarray, length_px: int,
+                 edges: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """The pieces of an image (8-connected: its `labels` and `stats` from cv2.connectedComponentsWithStats)
+    at least as wide as the narrowest of the line kernels of `length_px`, as 0 and 1: every line those
+    kernels find lies in one such piece, so straight_strokes finds the same lines in what is kept, and the
+    long openings run on nothing at all on most pages. With `edges` (left, top, right, bottom), only the
+    pieces that reach one of them."""
     narrowest = min(int(np.count_nonzero(k.any(axis=0))) for k in _line_kernels(length_px))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(image, connectivity=8)
     wide = stats[:, cv2.CC_STAT_WIDTH] >= narrowest
     if edges is not None:
         x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
@@ -692,7 +696,7 @@ def _wide_pieces(image: np.ndarray, length_px: int, edges: tuple[int, int, int, 
             | (y + stats[:, cv2.CC_STAT_HEIGHT] >= edges[3])
     wide[0] = False
     if not wide.any():
-        return np.zeros_like(image)
+        return np.zeros(labels.shape, np.uint8)
     return wide[labels].astype(np.uint8)
 
 
@@ -930,8 +934,9 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
         # and down a cross-out ballot's names (broader than a pen and across rows: a hand's strike stays in its row)
         # or from the paper's edge (folds_across: then drawn from edge to edge)
         targets = [b.rect.grow(1.0) for b in pl.boxes]
-        edge_folds, lines = folds_across(fold_lines(zone_ink, s), pl.width, pl.height)
-        at_edges = [f for f in fold_lines(zone_ink, s, FOLD_EDGE_PIECE_MM, FOLD_EDGE_MM)
+        pieces: dict = {}  # the ink's pieces, found once for both searches
+        edge_folds, lines = folds_across(fold_lines(zone_ink, s, pieces=pieces), pl.width, pl.height)
+        at_edges = [f for f in fold_lines(zone_ink, s, FOLD_EDGE_PIECE_MM, FOLD_EDGE_MM, pieces)
                     if any(_reaches(f.rect, f.rect.w >= f.rect.h, pl.width, pl.height))
                     and not any(f.crosses(g.rect) for g in edge_folds)]
         edge_folds += folds_across(at_edges, pl.width, pl.height, broad=False)[0]
