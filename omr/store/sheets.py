@@ -42,20 +42,23 @@ def insert_sheet(conn: sqlite3.Connection, run_id: int, sha256: str, read: Sheet
         "INSERT INTO sheet_reasons (sheet_id, ordinal, code, detail, where_x_mm, where_y_mm, where_w_mm, "
         "where_h_mm) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [(sheet_id, i, r.code, r.detail, *_where_values(r)) for i, r in enumerate(read.reasons)])
-    for ordinal, row in enumerate(read.rows):
-        key = (sheet_id, row.contest_id, row.row_id)
-        conn.execute(
-            "INSERT INTO rows (sheet_id, contest_id, row_id, ordinal, status, choices) VALUES (?, ?, ?, ?, ?, ?)",
-            (*key, ordinal, row.status, canonical_json(list(row.choices))))
-        conn.executemany(
-            "INSERT INTO row_reasons (sheet_id, contest_id, row_id, ordinal, code, detail, where_x_mm, where_y_mm, "
-            "where_w_mm, where_h_mm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*key, i, r.code, r.detail, *_where_values(r)) for i, r in enumerate(row.reasons)])
-        conn.executemany(
-            "INSERT INTO marks (sheet_id, contest_id, row_id, option_id, ordinal, score, state, dx_mm, dy_mm) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*key, m.option_id, i, float(m.score), m.state, float(m.dx_mm), float(m.dy_mm))
-             for i, m in enumerate(row.marks)])
+    # every row, then their reasons and marks, each table in one statement (three a row cost ~1 ms a sheet of
+    # the 28-leader ballot's 42 rows); each table's rows go in in the same order as row by row
+    keys = [(sheet_id, row.contest_id, row.row_id) for row in read.rows]
+    conn.executemany(
+        "INSERT INTO rows (sheet_id, contest_id, row_id, ordinal, status, choices) VALUES (?, ?, ?, ?, ?, ?)",
+        [(*key, ordinal, row.status, canonical_json(list(row.choices)))
+         for ordinal, (key, row) in enumerate(zip(keys, read.rows))])
+    conn.executemany(
+        "INSERT INTO row_reasons (sheet_id, contest_id, row_id, ordinal, code, detail, where_x_mm, where_y_mm, "
+        "where_w_mm, where_h_mm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(*key, i, r.code, r.detail, *_where_values(r)) for key, row in zip(keys, read.rows)
+         for i, r in enumerate(row.reasons)])
+    conn.executemany(
+        "INSERT INTO marks (sheet_id, contest_id, row_id, option_id, ordinal, score, state, dx_mm, dy_mm) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(*key, m.option_id, i, float(m.score), m.state, float(m.dx_mm), float(m.dy_mm))
+         for key, row in zip(keys, read.rows) for i, m in enumerate(row.marks)])
     return sheet_id
 
 
