@@ -526,3 +526,17 @@ def test_yaml_yes_no_and_dates_are_text_as_written(write_template):
     assert [(o.id, o.label) for o in t.contests[2].options] == [("yes", "Yes"), ("no", "No")]
     assert t.header.place_date == "2023-06-29"
     assert t.serial_numbers is True
+
+
+def test_a_template_file_read_again_is_parsed_again_only_when_its_text_changed(write_template, monkeypatch) -> None:
+    import yaml
+
+    composed = []
+    compose = yaml.compose
+    monkeypatch.setattr(yaml, "compose", lambda *a, **k: composed.append(1) or compose(*a, **k))
+    path = write_template(BASE)
+    first = load_template(path)
+    assert load_template(path) is first and len(composed) == 1
+    write_template(BASE.replace("title: PHIẾU LẤY PHIẾU TÍN NHIỆM", "title: PHIẾU TÍN NHIỆM"))
+    edited = load_template(path)
+    assert len(composed) == 2 and edited.header.title == "PHIẾU TÍN NHIỆM" != first.header.title
