@@ -208,9 +208,11 @@ def _fourth_window(hits: dict[int, MarkerHit], frames: Sequence[Frame], shape: t
     """Where the marker the corner windows missed lies, when the other three of a paper size were found
     there and an affine map fits them as it fits a flat page: a corner window's square (x0, y0, x1, y1,
     pixels) round the spot they put it at. None otherwise (then the whole image is searched)."""
+    if len(hits) != 3:
+        return None
     for frame in frames:
         by_id = {f.marker_id: f for f in frame.fiducials}
-        if len(hits) != 3 or not set(hits) <= set(by_id):
+        if not set(hits) <= set(by_id):
             continue
         homography, residual, px_per_mm = _fit(list(hits.values()), by_id, affine=True)
         if residual > MAX_RESIDUAL_MM:
