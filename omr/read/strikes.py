@@ -179,16 +179,28 @@ def body_band(line: Rect) -> Rect:
 Band = tuple[np.ndarray, np.ndarray, np.ndarray]  # a line's letter bodies: as scanned, as printed, under a streak
 
 
-def _body_band(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray,
-               streaks: Sequence[Line] = ()) -> Band:
-    """The band of one printed line's letter bodies: as scanned (upright, NAME_PX_PER_MM), as printed (the
-    blank page's reference; their shapes differ when the band leaves the page) and the pixels a scanner
-    streak covers. Made once per line and sheet: every measure of the line reads the same arrays."""
+def _band(gray: np.ndarray, homography: np.ndarray, band: Rect, reference: np.ndarray,
+          streaks: Sequence[Line] = ()) -> Band:
+    """A band of the page (mm): as scanned (upright, NAME_PX_PER_MM), as printed (the blank page's reference;
+    their shapes differ when the band leaves the page) and the pixels a scanner streak covers."""
     s = NAME_PX_PER_MM
-    band = body_band(line)
     scan = upright_patch(gray, homography, band, s)
     x0, y0 = int(np.floor(band.x * s)), int(np.floor(band.y * s))
-    return scan, reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]], streak_mask(band, scan.shape, streaks)
+    ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]] if x0 >= 0 and y0 >= 0 else reference[:0, :0]
+    return scan, ref, streak_mask(band, scan.shape, streaks)
+
+
+def _body_band(gray: np.ndarray, homography: np.ndarray, line: Rect, reference: np.ndarray,
+               streaks: Sequence[Line] = ()) -> Band:
+    """The band of one printed line's letter bodies (_band). Made once per line and sheet: every measure of
+    the line reads the same arrays."""
+    return _band(gray, homography, body_band(line), reference, streaks)
+
+
+def _gap_columns(ref: np.ndarray) -> np.ndarray:
+    """The columns of a band of the blank print with no letter within GAP_CLEAR_PX: a line's gaps."""
+    letters = ink_mask(ref, InkLevels(0.0, 255.0), NAME_PX_PER_MM, STRIKE_INK).any(axis=0).astype(np.uint8)[None, :]
+    return ~cv2.dilate(letters, np.ones((1, 2 * GAP_CLEAR_PX + 1), np.uint8))[0].astype(bool)
 
 
 def gap_coverage(band: Band, levels: InkLevels, memo: dict, key: tuple) -> float:
@@ -196,15 +208,12 @@ def gap_coverage(band: Band, levels: InkLevels, memo: dict, key: tuple) -> float
     letters' bodies) where the scan has ink through the bodies: a strike crosses every gap of the part
     of the name it strikes; blurred letters never reach the middle of a gap, a tick crosses few.
     Columns a scanner streak covers are left out."""
-    s = NAME_PX_PER_MM
     scan, ref, hidden = band
     if ref.shape != scan.shape or scan.size == 0:
         return 0.0
     memo_key = key + ("gaps",)
     if memo_key not in memo:
-        letters = ink_mask(ref, InkLevels(0.0, 255.0), s, STRIKE_INK).any(axis=0).astype(np.uint8)[None, :]
-        grown = cv2.dilate(letters, np.ones((1, 2 * GAP_CLEAR_PX + 1), np.uint8))[0].astype(bool)
-        memo[memo_key] = ~grown
+        memo[memo_key] = _gap_columns(ref)
     gaps = memo[memo_key] & ~hidden.any(axis=0)
     if gaps.sum() < 4:
         return 0.0
@@ -229,15 +238,12 @@ def gaps_and_ends_on_one_line(gray: np.ndarray, homography: np.ndarray, line: Re
     spaces between the words; a part of the name struck shows in its own part only."""
     s = NAME_PX_PER_MM
     band = body_band(line)
-    wide = Rect(band.x - LIGHT_BEFORE_MM, band.y, band.w + LIGHT_BEFORE_MM + LIGHT_AFTER_MM, band.h)
-    scan = upright_patch(gray, homography, wide, s)
-    x0, y0 = int(np.floor(wide.x * s)), int(np.floor(wide.y * s))
-    ref = reference[y0:y0 + scan.shape[0], x0:x0 + scan.shape[1]] if x0 >= 0 and y0 >= 0 else reference[:0, :0]
+    scan, ref, hidden = _band(gray, homography, Rect(band.x - LIGHT_BEFORE_MM, band.y,
+                                                     band.w + LIGHT_BEFORE_MM + LIGHT_AFTER_MM, band.h),
+                              reference, streaks)
     if ref.shape != scan.shape or scan.size == 0:
         return 0.0
-    hidden = streak_mask(wide, scan.shape, streaks)
-    letters = ink_mask(ref, InkLevels(0.0, 255.0), s, STRIKE_INK).any(axis=0).astype(np.uint8)[None, :]
-    bare = ~cv2.dilate(letters, np.ones((1, 2 * GAP_CLEAR_PX + 1), np.uint8))[0].astype(bool) & ~hidden.any(axis=0)
+    bare = _gap_columns(ref) & ~hidden.any(axis=0)
     first, last = int(round(LIGHT_BEFORE_MM * s)), int(round((LIGHT_BEFORE_MM + band.w) * s))
     in_name = np.zeros(scan.shape[1], bool)
     in_name[first:last] = True
