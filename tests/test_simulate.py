@@ -211,8 +211,8 @@ def test_ink_lost_in_1bit_is_not_a_vote_anyone_can_read():
 def test_a_strike_the_1bit_scan_shows_nowhere_is_lost_and_one_along_a_rule_is_not():
     """A stroke whose pixels the 1-bit scan keeps black, yet only because they lie on the print (a small tick
     over bold letters, looked at: nothing of it shows on the scan), is ink nobody can read: the truth
-    asks nobody to find it. What the ink changed in the scan is measured against the same scan of the sheet
-    without it (Simulator.bare_scan), which differs from the scan only where the ink shows."""
+    asks nobody to find it. What the ink changed is measured against a scan of the sheet without it, made with
+    the same settings and random state (Simulator.bare_scan)."""
     crossout = [load_template(ROOT / "ballot_templates" / n)
                 for n in ("bau-bch-cdyt-dong-nai-2025.yaml", "bau-cu-hdnd-phuong-a5.yaml")]
     behaviours = ["normal", "strike_unclear"]  # as benchmarks/accuracy.py draws ballot 137
