@@ -362,8 +362,8 @@ def crossout_section(profiles: tuple[str, ...], sheets: int, jobs: int, seed: in
         if r["unclear_why"]:
             print(f"{'':15} unclear passed: " + ", ".join(f"{c} {n}" for c, n in sorted(r["unclear_why"].items())))
         if r["ink_lost"]:
-            print(f"{'':15} strokes the 1-bit threshold dropped (not counted above: the scan shows nothing): "
-                  f"{r['ink_lost']}")
+            print(f"{'':15} strokes the 1-bit threshold dropped or the print hides (not counted above: the scan "
+                  f"shows less than half of their pixels, or changes under 1 mm2): {r['ink_lost']}")
         bad += r["flips_unreviewed"] + r["stamp_missing_valid"] + r["stamp_missing_present"] + r["unclear_passed"]
     print("flips: struck read not struck or the reverse (unrev.: on a name no person is asked about); uncl.pass: "
           "unclear names read struck or not struck (no person asked); no stamp: sheets pressed without the stamp, "
