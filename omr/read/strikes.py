@@ -1086,14 +1086,15 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     light, lightest = levels.lighter(FAINT_SHARE), levels.lighter(LIGHT_SHARE)
     faintest = levels.lighter(faint_share(levels, blur_mm))
     light_gaps: dict[int, float] = {}  # per printed line: its gaps judged from FAINT_SHARE, once
-    bands = [_body_band(gray, homography, line, reference, streaks) for line in cell.lines or (cell.text_rect,)]
+    lines = cell.lines or (cell.text_rect,)  # the name's printed lines
+    bands = [_body_band(gray, homography, line, reference, streaks) for line in lines]
     for i, band in enumerate(bands):
         key = ("strike-body", cell.contest_id, cell.row_id, i)
         runs, broad_pale, shown = body_coverage(band, levels, blur_mm, memo, key)
         gaps = gap_coverage(band, levels, memo, key)
         if bilevel and gaps >= struck_at > max(runs, thin):  # a thin line the threshold broke, stepping rows
-            line = (cell.lines or (cell.text_rect,))[i]
-            thin = max(thin, min(gaps, gaps_and_ends_on_one_line(gray, homography, line, reference, levels, streaks)))
+            thin = max(thin, min(gaps, gaps_and_ends_on_one_line(gray, homography, lines[i], reference, levels,
+                                                                 streaks)))
         coverage = min(runs, gaps)  # a strike shows in both; blurred letters only in runs, specks only in gaps
         crossed_gaps = max(crossed_gaps, gaps)
         if runs > gaps:  # the runs see more of a line than the gaps do: a thin line they may have lost
