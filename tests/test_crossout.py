@@ -1290,6 +1290,29 @@ def test_a_pencil_line_at_a_seventh_of_black_on_a_sharp_scan_is_seldom_read_not_
     assert lined == 56 and lost <= 3, (lost, lined)
 
 
+def test_an_untouched_name_whose_blurred_letters_reach_into_its_word_spaces_is_not_struck(state, party, books):
+    """Untouched bold names on a faint scan and on phone photos (pages of benchmarks/accuracy.py --crossout,
+    seed 1357, packed as the benchmark packs them): from the faint level a light line is looked for at, the
+    letters' blurred edges reach into the word spaces, the only gaps of a bold name, and fill those columns
+    from top to bottom; counted as crossed, they made the name's light line 0.42-0.46 (not struck needs
+    under 0.4) and the sheets went to a person. A gap's column with more ink than a pen line is wide is not
+    crossed; the struck names on the same sheets stay struck."""
+    from ballot_sim import simulate
+
+    sim = Simulator([party, state], 1357)
+    for index, profile, untouched in ((160, "faint", "nguyen-van-an"), (2, "phone", "hoang-minh-hai"),
+                                      (30, "phone", "hoang-minh-hai")):
+        page = sim.ballot(index, party, profile, behaviours=("normal",))[0]
+        packed = simulate.encode_jpeg(page.scan.pixels, page.scan.settings.pack_quality, page.scan.dpi)
+        pixels = cv2.imdecode(np.frombuffer(packed, np.uint8), cv2.IMREAD_GRAYSCALE)
+        sheet = read_sheet(pixels, "sim.pdf", 1, books[party.id], PROFILE, dpi=page.scan.dpi)
+        got = {row.row_id: row.marks[0].state for row in sheet.rows}
+        kinds = {b.row: b.kind for b in page.expected.boxes}
+        assert kinds[untouched] == "none" and got[untouched] == BLANK, (index, profile, got)
+        assert all(got[r] == MARKED for r, k in kinds.items() if k in ("line", "wavy", "overshoot")), (index, got)
+        assert sheet.status == "ok", (index, profile, sheet.reasons)
+
+
 def test_a_light_line_that_runs_on_past_the_name_keeps_the_fold_threshold():
     """A light line (from 35 % of the darkness) across 45 % of an untouched name: a person looks where it
     stops at the name (a pale pencil strike the scan lost most of), not where it runs on through the blank

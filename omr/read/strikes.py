@@ -60,7 +60,8 @@ class StrikeMeasure:
     seen: float = 1.0  # the share of the name's width the scan shows (a scanner streak hides the rest)
     off_strike_mm2: float = 0.0  # ink away from the strike's line: dots, a tick, a circle (restored?)
     faint: float = 0.0  # coverage from faint_share of the usual darkness: a light ballpoint or pencil strike
-    #                     (measured only where the usual darkness shows no line: see measure_strike)
+    #                     (measured only where the usual darkness shows no line: see measure_strike; a gap's
+    #                     column with more ink than a pen line's width is not crossed: gap_coverage)
     dotted: float = 0.0  # a line of specks through the letters (dotted_share): a thin strike a 1-bit scan broke up
     thin: float = 0.0  # coverage with the gaps judged from FAINT_SHARE of the darkness: a thin pen line that the
     #                    usual threshold leaves one pixel wide, which the gaps' 2x2 opening removes; 0 where a
@@ -203,11 +204,13 @@ def _gap_columns(ref: np.ndarray) -> np.ndarray:
     return ~cv2.dilate(letters, np.ones((1, 2 * GAP_CLEAR_PX + 1), np.uint8))[0].astype(bool)
 
 
-def gap_coverage(band: Band, levels: InkLevels, memo: dict, key: tuple) -> float:
+def gap_coverage(band: Band, levels: InkLevels, memo: dict, key: tuple, tallest_mm: float = float("inf")) -> float:
     """Share of the blank columns between and inside the words of one printed line (no print in the
     letters' bodies) where the scan has ink through the bodies: a strike crosses every gap of the part
     of the name it strikes; blurred letters never reach the middle of a gap, a tick crosses few.
-    Columns a scanner streak covers are left out."""
+    Columns a scanner streak covers are left out, and so are those with more ink than `tallest_mm` high:
+    from a faint level (`faint`), the letters' blurred edges reaching into a gap and a faint scan's shading
+    fill a gap's column from top to bottom, a pen line crosses it."""
     scan, ref, hidden = band
     if ref.shape != scan.shape or scan.size == 0:
         return 0.0
@@ -217,7 +220,8 @@ def gap_coverage(band: Band, levels: InkLevels, memo: dict, key: tuple) -> float
     gaps = memo[memo_key] & ~hidden.any(axis=0)
     if gaps.sum() < 4:
         return 0.0
-    return float(_gap_ink(scan, hidden, levels).any(axis=0)[gaps].mean())
+    ink = np.count_nonzero(_gap_ink(scan, hidden, levels), axis=0)
+    return float(((ink > 0) & (ink <= tallest_mm * NAME_PX_PER_MM))[gaps].mean())
 
 
 def _gap_ink(scan: np.ndarray, hidden: np.ndarray, levels: InkLevels) -> np.ndarray:
@@ -1076,13 +1080,15 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     its noise makes specks that a light line's measure already judges). A light pen's line (`light`) is
     looked for only where the usual darkness shows less than `struck_at` of a line (the profile's
     strike_struck_at: elsewhere the name is struck already), and whether a light line runs on past the name
-    (`runs_on`) where it could make a light strike or where `faint` reaches `light_below` (the profile's
-    strike_light_below: below it, the name is not struck either way). `along`: how long a pen line runs
+    (`runs_on`) where it could make a light strike or where `faint`, counting the gap columns a broad shade
+    fills (a fold's), reaches `light_below` (the profile's strike_light_below: below it, the name is not
+    struck either way). `along`: how long a pen line runs
     along the rule above or below the name (rule_overdrawn_mm), counted with the cell's new ink; `row`:
     the name's row as the layout's ink zone, whose ink outside the cell is measured (ink_beside_name);
     `creases`: folds found across the page, whose crease may be the light line running on through the name or
     beside it, and whose shade the cell's ink then leaves out (crease_shade)."""
     best, pale, crossed_gaps, seen, faint, dotted, thin = 0.0, False, 0.0, 1.0, 0.0, 0.0, 0.0
+    shaded = 0.0  # `faint` with the gap columns a broad shade fills counted too: where a fold's shadow may lie
     light, lightest = levels.lighter(FAINT_SHARE), levels.lighter(LIGHT_SHARE)
     faintest = levels.lighter(faint_share(levels, blur_mm))
     light_gaps: dict[int, float] = {}  # per printed line: its gaps judged from FAINT_SHARE, once
@@ -1110,7 +1116,8 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
         # "not struck" needs no strike even from a light pen: the same measures from faint_share of the darkness
         key = ("strike-body", cell.contest_id, cell.row_id, i)
         light_runs = body_coverage(band, faintest, blur_mm, memo, key)[0]
-        faint = max(faint, min(light_runs, gap_coverage(band, faintest, memo, key)))
+        faint = max(faint, min(light_runs, gap_coverage(band, faintest, memo, key, STRIKE_MAX_WIDTH_MM)))
+        shaded = max(shaded, min(light_runs, gap_coverage(band, faintest, memo, key)))
         if bilevel:
             dotted = max(dotted, dotted_share(band, levels, memo, key))
     cell_scan = _cell_scan(gray, homography, cell, reference, blur_mm, memo, streaks)
@@ -1131,7 +1138,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
             light_share = max(light_share, min(runs, light_gaps[i]))
     candidate = strike is not None and light_share > max(best, thin)  # the lighter level sees more of a line
     runs_on = False
-    if candidate or (faint > 0 and faint >= light_below):  # does a line from LIGHT_SHARE stop at the name?
+    if candidate or (shaded > 0 and shaded >= light_below):  # does a line from LIGHT_SHARE stop at the name?
         lighter = _straight_off_print(cell_scan, lightest)
         runs_on = runs_past_name(lighter, _line_rows(cell, lighter.shape[0]), name)
     light_share = min(light_share, light_strike_share(strike, name)) if candidate and not runs_on else 0.0
@@ -1143,7 +1150,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     beside = 0.0 if row is None else ink_beside_name(gray, homography, cell, row, reference, levels, blur_mm, memo,
                                                      streaks)
     shade = None  # a fold's crease on or beside the name's letters, with nothing more on it (crease_shade)
-    if creases and max(best, thin, light_share) < struck_at and (faint >= light_below or ink.any() or beside > 0):
+    if creases and max(best, thin, light_share) < struck_at and (shaded >= light_below or ink.any() or beside > 0):
         shade = next((c for c in (crease_shade(gray, homography, cell, line, reference, levels, blur_mm, streaks)
                                   for line in creases) if c is not None), None)
     extra = 0.0  # what a crease's band holds past CREASE_INK_MM2, counted with the rest of the cell's ink
