@@ -30,7 +30,9 @@ RING_SEARCH_MM = 8.0  # the ring's centre is looked for this far round the ink's
 STREAK_HIDES = 0.1  # a scanner streak over more than this share of the area: "absent" cannot be said
 PALE_SHARE = 0.3  # "absent" is judged again from 30 % of the usual darkness: a stamp pressed with little ink
 PALE_RING = 0.25  # ... whose ink on this share of a ring makes the stamp unclear, not absent,
-PALE_PRESENT = 0.75  # ... and on this share of a ring (a grey scan) present: a faint stamp, but a whole one
+PALE_PRESENT = 0.6  # ... and on this share of a ring (a grey scan) present: a faint stamp, most of its ring
+#                    (more than a dark ring needs: from this pale a level a rough scan's noise and streaks reached
+#                    a third of a ring on unstamped sheets; stamps pressed with little ink on a faint scan 0.64-0.72)
 
 
 @dataclass(frozen=True)
