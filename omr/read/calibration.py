@@ -25,7 +25,7 @@ KEYS = {"name", "description", "blank_below", "marked_at_least", "max_edge_width
         "review_invalid_rows"}
 # Cross-out ballots (optional: a profile written before them takes these defaults)
 CROSSOUT_DEFAULTS = {"strike_struck_at": 0.7, "strike_clear_below": 0.12, "strike_ink_mm2": 0.1,
-                     "strike_restored_mm2": 1.0, "strike_restored_bilevel_mm2": 0.5, "strike_min_seen": 0.75,
+                     "strike_restored_mm2": 0.8, "strike_restored_bilevel_mm2": 0.5, "strike_min_seen": 0.75,
                      "strike_light_below": 0.4,
                      "strike_light_fold_below": 0.5, "strike_dotted_below": 0.3,
                      "stamp_present_mm2": 40.0, "stamp_absent_mm2": 6.0, "stamp_ring_share": 0.5}
