@@ -1082,9 +1082,9 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     strike_struck_at: elsewhere the name is struck already), and whether a light line runs on past the name
     (`runs_on`) where it could make a light strike or where `faint`, counting the gap columns a broad shade
     fills (a fold's), reaches `light_below` (the profile's strike_light_below: below it, the name is not
-    struck either way). `along`: how long a pen line runs
-    along the rule above or below the name (rule_overdrawn_mm), counted with the cell's new ink; `row`:
-    the name's row as the layout's ink zone, whose ink outside the cell is measured (ink_beside_name);
+    struck either way). `along`: how long a pen line runs along the rule above or below the name
+    (rule_overdrawn_mm), counted with the cell's new ink; `row`: the name's row as the layout's ink zone,
+    whose ink outside the cell is measured (ink_beside_name);
     `creases`: folds found across the page, whose crease may be the light line running on through the name or
     beside it, and whose shade the cell's ink then leaves out (crease_shade)."""
     best, pale, crossed_gaps, seen, faint, dotted, thin = 0.0, False, 0.0, 1.0, 0.0, 0.0, 0.0
