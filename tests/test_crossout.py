@@ -493,7 +493,7 @@ def test_a_struck_name_taken_back_with_a_tick_on_a_1bit_scan_goes_to_a_person(st
     assert PROFILE.strike_restored_bilevel_mm2 < 0.73 < PROFILE.strike_restored_mm2
 
 
-def test_a_struck_name_taken_back_with_a_small_tick_on_a_grey_scan_goes_to_a_person(party):
+def test_a_struck_name_taken_back_with_a_small_tick_on_a_grey_scan_goes_to_a_person(state, party):
     """A name struck, then a small light tick drawn after it (taken back?), on an office and a faint grey scan
     (a probe of forced strike kinds, seed 4791): 0.94-0.95 mm2 of ink off the strike's line, under the 1.0 a
     sign needed, so the name was read "struck", its vote lost with nobody asked. A sign counts from 0.8 mm2
@@ -501,7 +501,7 @@ def test_a_struck_name_taken_back_with_a_small_tick_on_a_grey_scan_goes_to_a_per
     rotation = ["restored", "line", "double", "restored", "wavy", "most", "restored", "slanted", "overshoot", "none"]
     for index, profile in ((76, "office-scanner"), (108, "faint")):
         kinds = rotation[index % 10:] + rotation[:index % 10]
-        page = Simulator([party], 4791).ballot(index, party, profile, behaviours=["normal"], kinds=kinds)[0]
+        page = Simulator([party, state], 4791).ballot(index, party, profile, behaviours=["normal"], kinds=kinds)[0]
         sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, TemplateBook.from_templates([party]), PROFILE,
                            dpi=page.scan.dpi)
         got = {row.row_id: row.marks[0].state for row in sheet.rows}
