@@ -61,7 +61,7 @@ class StrikeMeasure:
     off_strike_mm2: float = 0.0  # ink away from the strike's line: dots, a tick, a circle (restored?)
     faint: float = 0.0  # coverage from faint_share of the usual darkness: a light ballpoint or pencil strike
     #                     (measured only where the usual darkness shows no line: see measure_strike; a gap's
-    #                     column with more ink than a pen line's width is not crossed: gap_coverage)
+    #                     column with more ink than a pen line's width is not crossed: crossed_share)
     dotted: float = 0.0  # a line of specks through the letters (dotted_share): a thin strike a 1-bit scan broke up
     thin: float = 0.0  # coverage with the gaps judged from FAINT_SHARE of the darkness: a thin pen line that the
     #                    usual threshold leaves one pixel wide, which the gaps' 2x2 opening removes; 0 where a
@@ -204,24 +204,36 @@ def _gap_columns(ref: np.ndarray) -> np.ndarray:
     return ~cv2.dilate(letters, np.ones((1, 2 * GAP_CLEAR_PX + 1), np.uint8))[0].astype(bool)
 
 
-def gap_coverage(band: Band, levels: InkLevels, memo: dict, key: tuple, tallest_mm: float = float("inf")) -> float:
-    """Share of the blank columns between and inside the words of one printed line (no print in the
-    letters' bodies) where the scan has ink through the bodies: a strike crosses every gap of the part
-    of the name it strikes; blurred letters never reach the middle of a gap, a tick crosses few.
-    Columns a scanner streak covers are left out, and so are those with more ink than `tallest_mm` high:
-    from a faint level (`faint`), the letters' blurred edges reaching into a gap and a faint scan's shading
-    fill a gap's column from top to bottom, a pen line crosses it."""
+def gap_heights(band: Band, levels: InkLevels, memo: dict, key: tuple) -> np.ndarray:
+    """For each blank column between and inside the words of one printed line (no print in the letters'
+    bodies; the columns a scanner streak covers left out), how many pixels of ink (_gap_ink) the scan has
+    there through the bodies; none when the line has fewer than 4 such columns."""
     scan, ref, hidden = band
     if ref.shape != scan.shape or scan.size == 0:
-        return 0.0
+        return np.zeros(0, np.int64)
     memo_key = key + ("gaps",)
     if memo_key not in memo:
         memo[memo_key] = _gap_columns(ref)
     gaps = memo[memo_key] & ~hidden.any(axis=0)
     if gaps.sum() < 4:
+        return np.zeros(0, np.int64)
+    return np.count_nonzero(_gap_ink(scan, hidden, levels), axis=0)[gaps]
+
+
+def crossed_share(heights: np.ndarray, tallest_mm: float = float("inf")) -> float:
+    """The share of a line's gaps (gap_heights) that ink crosses: a strike crosses every gap of the part of the
+    name it strikes; blurred letters never reach the middle of a gap, a tick crosses few. A column with more
+    ink than `tallest_mm` high is not crossed: from a faint level (`faint`), the letters' blurred edges reaching
+    into a gap and a faint scan's shading fill a gap's column from top to bottom, a pen line crosses it."""
+    if heights.size == 0:
         return 0.0
-    ink = np.count_nonzero(_gap_ink(scan, hidden, levels), axis=0)
-    return float(((ink > 0) & (ink <= tallest_mm * NAME_PX_PER_MM))[gaps].mean())
+    return float(((heights > 0) & (heights <= tallest_mm * NAME_PX_PER_MM)).mean())
+
+
+def gap_coverage(band: Band, levels: InkLevels, memo: dict, key: tuple) -> float:
+    """Share of the blank columns of one printed line where the scan has ink through the bodies (gap_heights,
+    crossed_share)."""
+    return crossed_share(gap_heights(band, levels, memo, key))
 
 
 def _gap_ink(scan: np.ndarray, hidden: np.ndarray, levels: InkLevels) -> np.ndarray:
@@ -1116,8 +1128,9 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
         # "not struck" needs no strike even from a light pen: the same measures from faint_share of the darkness
         key = ("strike-body", cell.contest_id, cell.row_id, i)
         light_runs = body_coverage(band, faintest, blur_mm, memo, key)[0]
-        faint = max(faint, min(light_runs, gap_coverage(band, faintest, memo, key, STRIKE_MAX_WIDTH_MM)))
-        shaded = max(shaded, min(light_runs, gap_coverage(band, faintest, memo, key)))
+        heights = gap_heights(band, faintest, memo, key)
+        faint = max(faint, min(light_runs, crossed_share(heights, STRIKE_MAX_WIDTH_MM)))
+        shaded = max(shaded, min(light_runs, crossed_share(heights)))
         if bilevel:
             dotted = max(dotted, dotted_share(band, levels, memo, key))
     cell_scan = _cell_scan(gray, homography, cell, reference, blur_mm, memo, streaks)
