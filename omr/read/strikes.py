@@ -597,7 +597,10 @@ class StrikeLine:
 
 
 def strike_line(strokes: np.ndarray) -> StrikeLine | None:
-    """The line of the straight strokes through a name (None without any)."""
+    """The line of the straight strokes through a name (None without any), without the stroke columns more
+    than a double strike's width (SECOND_LINE_MM) off their straight fit: another stroke joined to them there,
+    as the tip of an x's arm drawn over the letters to take the name back, would bend the line and its
+    edges out to take in the x's arms."""
     columns = np.flatnonzero(strokes.any(axis=0))
     if len(columns) == 0:
         return None
@@ -605,6 +608,15 @@ def strike_line(strokes: np.ndarray) -> StrikeLine | None:
     on = strokes[:, columns].astype(bool)
     middle = (on * rows).sum(axis=0) / on.sum(axis=0)
     top, bottom = on.argmax(axis=0), len(on) - 1 - on[::-1].argmax(axis=0)
+    if len(columns) > 2:
+        keep = np.ones(len(columns), bool)
+        for _ in range(2):
+            fit = np.polyval(np.polyfit(columns[keep], middle[keep], 1), columns)
+            keep = np.abs(middle - fit) <= SECOND_LINE_MM[1] * NAME_PX_PER_MM
+            if keep.sum() < 2:
+                keep[:] = True
+                break
+        columns, middle, top, bottom = columns[keep], middle[keep], top[keep], bottom[keep]
     struck = np.arange(columns[0], columns[-1] + 1)
     return StrikeLine(struck, *(np.interp(struck, columns, v) for v in (middle, top, bottom)))
 
