@@ -598,9 +598,10 @@ class StrikeLine:
 
 def strike_line(strokes: np.ndarray) -> StrikeLine | None:
     """The line of the straight strokes through a name (None without any), without the stroke columns more
-    than a double strike's width (SECOND_LINE_MM) off their straight fit: another stroke joined to them there,
-    as the tip of an x's arm drawn over the letters to take the name back, would bend the line and its
-    edges out to take in the x's arms."""
+    than a double strike's width (SECOND_LINE_MM) off their straight fit, or beyond the strike's reach
+    (STRIKE_REACH_MM) with a sliver of it (SLIVER_PX): another stroke joined to them there, as the tip of an
+    x's arm drawn over the letters to take the name back, would bend the line and its edges out to take in
+    the x's arms."""
     columns = np.flatnonzero(strokes.any(axis=0))
     if len(columns) == 0:
         return None
@@ -612,7 +613,8 @@ def strike_line(strokes: np.ndarray) -> StrikeLine | None:
         keep = np.ones(len(columns), bool)
         for _ in range(2):
             fit = np.polyval(np.polyfit(columns[keep], middle[keep], 1), columns)
-            keep = np.abs(middle - fit) <= SECOND_LINE_MM[1] * NAME_PX_PER_MM
+            off = np.abs(middle - fit) / NAME_PX_PER_MM
+            keep = (off <= SECOND_LINE_MM[1]) & ((off <= STRIKE_REACH_MM) | (on.sum(axis=0) > SLIVER_PX))
             if keep.sum() < 2:
                 keep[:] = True
                 break
@@ -621,6 +623,7 @@ def strike_line(strokes: np.ndarray) -> StrikeLine | None:
     return StrikeLine(struck, *(np.interp(struck, columns, v) for v in (middle, top, bottom)))
 
 
+SLIVER_PX = 2  # a column of the strokes no taller than this, beyond the strike's reach: a tip the print cut off
 SECOND_LINE_MM = (0.5, 2.0)  # a double strike's second line: this far from the middle of the first, one side,
 SECOND_LINE_SPREAD_MM = 0.35  # its pixels this near their median distance from it (it runs alongside),
 SECOND_LINE_SPAN = 0.5  # from end to end over this share of the strike's length: dots, a tick, an x do not
