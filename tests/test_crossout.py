@@ -528,6 +528,19 @@ def test_a_struck_name_taken_back_with_small_xs_over_its_letters_on_a_phone_phot
         assert_restored_names_go_to_a_person(party, state, seed, index, "phone")
 
 
+def test_a_rule_beside_one_its_jaggies_thin_is_no_pen_line_along_the_table_border(state, party):
+    """A 1-bit scan (seed 9191): the rule above the last name lost a pixel of its width for 30 mm (the skew's
+    phase), and the table's bottom border, whose only neighbour it is, read as darker than it there: "a pen
+    line along the rule" below "Võ Quốc Tuấn", the sheet to a person for a line nobody drew. A neighbour is
+    taken no lighter than its own median now; a pen line hugging a rule still shows against it (the
+    bilevel rule tests)."""
+    page, t = benchmark_page([party, state], 9191, 13)
+    assert page.scan.bilevel and t.id == state.id
+    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, TemplateBook.from_templates([t]), PROFILE, dpi=page.scan.dpi)
+    assert sheet.status == "ok" and sheet.reasons == (), sheet.reasons
+    assert as_drawn(page, sheet), states(sheet)
+
+
 def test_small_bold_letters_a_1bit_threshold_merged_are_no_line_through_them(state, party):
     """A 150 dpi 1-bit scan with a dark threshold: the 8 pt bold motto under the state's name came out so
     bold that the letters of each word merged into straight runs over 59 % of its width, which the blank

@@ -889,12 +889,14 @@ def _hugging_bilevel(bands: Sequence[RuleBand], pixel_mm: float) -> list[float]:
     step = max(RULE_NEAR_BILEVEL_MM, RULE_NEAR_BILEVEL_PX * pixel_mm)
     clear_step = max(RULE_NEAR_BILEVEL_CLEAR_MM, RULE_NEAR_BILEVEL_CLEAR_PX * pixel_mm)
     smooth = [cv2.blur(b.darkness[None, :], (window, 1))[0] if b.darkness.size else b.darkness for b in bands]
+    # a neighbour no lighter than its own median: where its jaggies' phase thins it, its neighbours are not darker
+    floor = [np.maximum(d, np.median(d)) if d.size else d for d in smooth]
     runs, faint = [0.0] * len(bands), [0.0] * len(bands)  # a line's run; the run of a rule no clearer than jaggies
     for k in range(len(bands)):
         near = _neighbour_rules(bands, k)
         if not near:
             continue
-        excess = (smooth[k] - np.minimum.reduce([smooth[j] for j in near])) / s
+        excess = (smooth[k] - np.minimum.reduce([floor[j] for j in near])) / s
         excess -= max(float(np.percentile(excess, RULE_OWN_PERCENTILE)), 0.0)
         flags = (excess >= step) & np.logical_and.reduce([bands[j].seen for j in (k, *near)])
         if np.count_nonzero(~flags) / s < RULE_NEAR_RUN_MM or not flags.any():
