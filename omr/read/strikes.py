@@ -876,7 +876,8 @@ def _neighbour_rules(bands: Sequence[RuleBand], k: int) -> list[int]:
 
 def _hugging_bilevel(bands: Sequence[RuleBand], pixel_mm: float) -> list[float]:
     """On a 1-bit scan whose pixels are `pixel_mm` wide, how long a pen line hugs each rule of one name column,
-    in mm: where the rule's darkness, averaged over RULE_JAGGY_MM, passes the lighter of its neighbours' by
+    in mm: where the rule's darkness, averaged over RULE_JAGGY_MM, passes the lighter of its neighbours' (each
+    taken no lighter than its own median: a neighbour's jaggies may thin it for a stretch) by
     RULE_NEAR_BILEVEL_MM or RULE_NEAR_BILEVEL_PX of a pixel (above what it passes them by elsewhere, as
     overdrawn_rules does on grey), for RULE_NEAR_BILEVEL_RUN_MM or more, and stops short of the rule's ends by
     RULE_NEAR_RUN_MM. A thin line the threshold dissolves into dashes beside the rule shows only so. A skew's
@@ -889,7 +890,6 @@ def _hugging_bilevel(bands: Sequence[RuleBand], pixel_mm: float) -> list[float]:
     step = max(RULE_NEAR_BILEVEL_MM, RULE_NEAR_BILEVEL_PX * pixel_mm)
     clear_step = max(RULE_NEAR_BILEVEL_CLEAR_MM, RULE_NEAR_BILEVEL_CLEAR_PX * pixel_mm)
     smooth = [cv2.blur(b.darkness[None, :], (window, 1))[0] if b.darkness.size else b.darkness for b in bands]
-    # a neighbour no lighter than its own median: where its jaggies' phase thins it, its neighbours are not darker
     floor = [np.maximum(d, np.median(d)) if d.size else d for d in smooth]
     runs, faint = [0.0] * len(bands), [0.0] * len(bands)  # a line's run; the run of a rule no clearer than jaggies
     for k in range(len(bands)):
