@@ -596,6 +596,12 @@ class StrikeLine:
     bottom: np.ndarray
 
 
+SLIVER_PX = 2  # a column of the strokes no taller than this, beyond the strike's reach: a tip the print cut off
+SECOND_LINE_MM = (0.5, 2.0)  # a double strike's second line: this far from the middle of the first, one side,
+SECOND_LINE_SPREAD_MM = 0.35  # its pixels this near their median distance from it (it runs alongside),
+SECOND_LINE_SPAN = 0.5  # from end to end over this share of the strike's length: dots, a tick, an x do not
+
+
 def strike_line(strokes: np.ndarray) -> StrikeLine | None:
     """The line of the straight strokes through a name (None without any), without the stroke columns more
     than a double strike's width (SECOND_LINE_MM) off their straight fit, or beyond the strike's reach
@@ -607,26 +613,21 @@ def strike_line(strokes: np.ndarray) -> StrikeLine | None:
         return None
     rows = np.arange(strokes.shape[0], dtype=np.float32)[:, None]
     on = strokes[:, columns].astype(bool)
-    middle = (on * rows).sum(axis=0) / on.sum(axis=0)
+    count = on.sum(axis=0)
+    middle = (on * rows).sum(axis=0) / count
     top, bottom = on.argmax(axis=0), len(on) - 1 - on[::-1].argmax(axis=0)
     if len(columns) > 2:
         keep = np.ones(len(columns), bool)
         for _ in range(2):
             fit = np.polyval(np.polyfit(columns[keep], middle[keep], 1), columns)
             off = np.abs(middle - fit) / NAME_PX_PER_MM
-            keep = (off <= SECOND_LINE_MM[1]) & ((off <= STRIKE_REACH_MM) | (on.sum(axis=0) > SLIVER_PX))
+            keep = (off <= SECOND_LINE_MM[1]) & ((off <= STRIKE_REACH_MM) | (count > SLIVER_PX))
             if keep.sum() < 2:
                 keep[:] = True
                 break
         columns, middle, top, bottom = columns[keep], middle[keep], top[keep], bottom[keep]
     struck = np.arange(columns[0], columns[-1] + 1)
     return StrikeLine(struck, *(np.interp(struck, columns, v) for v in (middle, top, bottom)))
-
-
-SLIVER_PX = 2  # a column of the strokes no taller than this, beyond the strike's reach: a tip the print cut off
-SECOND_LINE_MM = (0.5, 2.0)  # a double strike's second line: this far from the middle of the first, one side,
-SECOND_LINE_SPREAD_MM = 0.35  # its pixels this near their median distance from it (it runs alongside),
-SECOND_LINE_SPAN = 0.5  # from end to end over this share of the strike's length: dots, a tick, an x do not
 
 
 def second_line(away: np.ndarray, strike: StrikeLine) -> np.ndarray:
