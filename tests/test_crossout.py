@@ -493,30 +493,29 @@ def test_a_struck_name_taken_back_with_a_tick_on_a_1bit_scan_goes_to_a_person(st
     assert PROFILE.strike_restored_bilevel_mm2 < 0.73 < PROFILE.strike_restored_mm2
 
 
-def assert_restored_names_go_to_a_person(party, state, seed: int, index: int, profile: str) -> None:
-    """Page `index` of a probe of forced strike kinds (the party ballot, the kinds in turn from `index`): its
-    struck names taken back are read unclear, its clear strikes struck."""
+def assert_restored_names_go_to_a_person(party, state, book, seed: int, index: int, profile: str) -> None:
+    """Page `index` of a probe of forced strike kinds (the party ballot, read with `book`; the kinds in turn
+    from `index`): its struck names taken back are read unclear, its clear strikes struck."""
     rotation = ["restored", "line", "double", "restored", "wavy", "most", "restored", "slanted", "overshoot", "none"]
     kinds = rotation[index % 10:] + rotation[:index % 10]
     page = Simulator([party, state], seed).ballot(index, party, profile, behaviours=["normal"], kinds=kinds)[0]
-    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, TemplateBook.from_templates([party]), PROFILE,
-                       dpi=page.scan.dpi)
-    got = {row.row_id: row.marks[0].state for row in sheet.rows}
+    got = {row.row_id: row.marks[0].state for row in read(page, book).rows}
     restored = [b.row for b in page.expected.boxes if b.kind == "restored"]
     assert restored and all(got[r] == MARGINAL for r in restored), (seed, index, profile, got)
     assert all(got[b.row] == MARKED for b in page.expected.boxes if b.kind in ("line", "double", "slanted")), got
 
 
-def test_a_struck_name_taken_back_with_a_small_tick_on_a_grey_scan_goes_to_a_person(state, party):
+def test_a_struck_name_taken_back_with_a_small_tick_on_a_grey_scan_goes_to_a_person(state, party, books):
     """A name struck, then a small light tick drawn after it (taken back?), on an office and a faint grey scan
     (a probe of forced strike kinds, seed 4791): 0.94-0.95 mm2 of ink off the strike's line, under the 1.0 a
     sign needed, so the name was read "struck", its vote lost with nobody asked. A sign counts from 0.8 mm2
     now; a clear strike's own stray ink reached 0.78 in 3,672 clear strikes of two such probes."""
     for index, profile in ((76, "office-scanner"), (108, "faint")):
-        assert_restored_names_go_to_a_person(party, state, 4791, index, profile)
+        assert_restored_names_go_to_a_person(party, state, books[party.id], 4791, index, profile)
 
 
-def test_a_struck_name_taken_back_with_small_xs_over_its_letters_on_a_phone_photo_goes_to_a_person(state, party):
+def test_a_struck_name_taken_back_with_small_xs_over_its_letters_on_a_phone_photo_goes_to_a_person(state, party,
+                                                                                                   books):
     """A name struck, then small x's drawn over its letters (taken back), on a blurred phone photo (probes of
     forced strike kinds, seeds 3690 and 6161): an x's arm tip below the letters was found as a piece of the
     strike's straight strokes, so the strike's line bent down to it and its edges took in the x's arms;
@@ -525,10 +524,10 @@ def test_a_struck_name_taken_back_with_small_xs_over_its_letters_on_a_phone_phot
     beyond the strike's reach: the line is drawn without them. (The third: the tips above and below "Trần"
     and "Bích", 1.6-1.9 mm off the line, two pixels tall.)"""
     for seed, index in ((3690, 98), (6161, 62), (6161, 92)):
-        assert_restored_names_go_to_a_person(party, state, seed, index, "phone")
+        assert_restored_names_go_to_a_person(party, state, books[party.id], seed, index, "phone")
 
 
-def test_a_rule_beside_one_its_jaggies_thin_is_no_pen_line_along_the_table_border(state, party):
+def test_a_rule_beside_one_its_jaggies_thin_is_no_pen_line_along_the_table_border(state, party, books):
     """A 1-bit scan (seed 9191): the rule above the last name lost a pixel of its width for 30 mm (the skew's
     phase), and the table's bottom border, whose only neighbour it is, read as darker than it there: "a pen
     line along the rule" below "Võ Quốc Tuấn", the sheet to a person for a line nobody drew. A neighbour is
@@ -536,7 +535,7 @@ def test_a_rule_beside_one_its_jaggies_thin_is_no_pen_line_along_the_table_borde
     bilevel rule tests)."""
     page, t = benchmark_page([party, state], 9191, 13)
     assert page.scan.bilevel and t.id == state.id
-    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, TemplateBook.from_templates([t]), PROFILE, dpi=page.scan.dpi)
+    sheet = read(page, books[t.id])
     assert sheet.status == "ok" and sheet.reasons == (), sheet.reasons
     assert as_drawn(page, sheet), states(sheet)
 
