@@ -1633,6 +1633,18 @@ def test_a_fold_beside_a_names_letters_is_lifted_out_and_a_dot_on_it_is_not(stat
         assert states(read(dotted, books[t.id]))[2] == MARGINAL, t.id
 
 
+def test_a_folds_broad_shadow_is_lifted_where_the_row_does_not_show_it_too(state, party, books):
+    """A rough scan folded just above a name (seed 3579): the fold's shaded side reaches down past the name
+    and under the row's rule, where the row shows no paper to measure it on. Those offsets were lifted by
+    nothing, and the shadow's edge there read as a line of ink 9.4 mm2 long beside the name, by its date of
+    birth: the untouched name to a person. The shade is taken across such offsets, and past its ends, as the
+    nearest ones the row shows."""
+    page, t = benchmark_page([party, state], 3579, 3, "rough")
+    assert "fold" in page.expected.flags and t.id == state.id
+    sheet = read(page, books[t.id])
+    assert as_drawn(page, sheet), states(sheet)
+
+
 def _with_specks(pixels: np.ndarray, homography: np.ndarray, points_mm: list[tuple[float, float]]) -> np.ndarray:
     """A 1-bit page with a speck of two black pixels at each point (page mm): a scanner's grain."""
     out = pixels.copy()

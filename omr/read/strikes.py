@@ -1010,7 +1010,8 @@ def crease_shade(gray: np.ndarray, homography: np.ndarray, cell: NameCell, creas
     A pen line through the letters, along the crease or beside it, darkens some offset across the name only;
     a fold darkens the row alike from edge to edge, which no hand draws. The shade is the row's profile over
     the compared offsets and CREASE_REACH_MM past them (each offset's median outside the cell, or in the
-    name's gaps where they show less)."""
+    name's gaps where they show less; where the row shows no paper, as at the nearest offsets where it
+    does)."""
     s = NAME_PX_PER_MM
     x0, y0, x1, y1, _ = crease
     slope = (y1 - y0) / max(x1 - x0, 1e-9)
@@ -1047,7 +1048,7 @@ def crease_shade(gray: np.ndarray, homography: np.ndarray, cell: NameCell, creas
     first, last = int(np.floor(lo * s)), int(np.ceil(hi * s))
     extra = np.full(last - first + 1, np.nan)
     margin = int(round(reach * s))  # the shade lifted this far past the compared offsets
-    shade = np.zeros(last - first + 1 + 2 * margin, np.float32)
+    shade = np.full(last - first + 1 + 2 * margin, np.nan, np.float32)
     for k in range(first - margin, last + margin + 1):  # the crease's profile, offset by offset
         at = bins == k
         row, mine = at & outside[None, :], at & inside[None, :]
@@ -1066,6 +1067,11 @@ def crease_shade(gray: np.ndarray, homography: np.ndarray, cell: NameCell, creas
         np.convolve(known.astype(np.float64), np.ones(3), mode="same"), 1.0)  # a pen line is 4 px wide or more
     if smooth[known].max() >= CREASE_EXTRA:
         return None
+    # an offset the row shows no paper at (a rule's print along it) is shaded as the nearest ones it does: a broad
+    # shadow runs on under the rule, and a lift stopping short of it would leave its edge as a line of ink
+    measured = np.flatnonzero(np.isfinite(shade))
+    shade = np.interp(np.arange(len(shade)), measured, shade[measured]).astype(np.float32) if measured.size \
+        else np.zeros(len(shade), np.float32)
     return CreaseShade(crease, first - margin, shade)
 
 
