@@ -1645,6 +1645,17 @@ def test_a_folds_broad_shadow_is_lifted_where_the_row_does_not_show_it_too(state
     assert as_drawn(page, sheet), states(sheet)
 
 
+def test_a_crease_below_a_names_letters_is_lifted_out_of_its_cell(state, party, books):
+    """A rough scan (seed 1122) whose fold crosses the rule above a name and runs down its cell, past its
+    letters by more than CREASE_REACH_MM at the far end: the crease was compared with the row only where it
+    ran within that reach of the letters, so its shade here stayed in the cell as new ink, and the untouched
+    name went to a person. Any crease through the cell is compared and lifted now."""
+    page, t = benchmark_page([party, state], 1122, 89, "rough")
+    assert "fold" in page.expected.flags and t.id == state.id
+    sheet = read(page, books[t.id])
+    assert as_drawn(page, sheet), states(sheet)
+
+
 def _with_specks(pixels: np.ndarray, homography: np.ndarray, points_mm: list[tuple[float, float]]) -> np.ndarray:
     """A 1-bit page with a speck of two black pixels at each point (page mm): a scanner's grain."""
     out = pixels.copy()

@@ -76,7 +76,7 @@ class StrikeMeasure:
     beside_mm2: float = 0.0  # ink in the name's row outside its cell (its number, date of birth, the margin), in
     #                          pieces that do not reach into the cell (ink_beside_name): a line through the date
     #                          of birth or the number instead of the name
-    crease: bool = False  # the name's letters lie on or beside a fold's crease found across the page, no darker
+    crease: bool = False  # a fold's crease found across the page runs through or beside the name's cell, no darker
     #                       across the name than along the rest of the row (crease_shade): its light line (`faint`)
     #                       is the fold's, and the cell's and row's ink are measured with its shade lifted
     specks: tuple[int, int, int, int] = (0, 0, 0, 0)  # the cell's lone specks (Grain.counts): away from the name and
@@ -1002,16 +1002,16 @@ class CreaseShade:
 def crease_shade(gray: np.ndarray, homography: np.ndarray, cell: NameCell, crease: Line, reference: np.ndarray,
                  levels: InkLevels, blur_mm: float, streaks: Sequence[Line] = ()) -> CreaseShade | None:
     """The shade of a fold's crease found across the page (`crease`: its line from edge to edge) where it runs
-    through or beside the letters' bodies of a one-line name, within CREASE_REACH_MM of them, and is no darker
-    there than along the rest of the row; None where it is darker, or where that cannot be told. Its darkness
-    profile across the line, over the letters' bodies and CREASE_REACH_MM either side of the crease, in the
-    name's gaps (columns clear of print across the bodies; a rule's pixels left out one by one) against the
-    row's paper outside the name's cell (its number, date of birth, the margins), compared offset by offset.
-    A pen line through the letters, along the crease or beside it, darkens some offset across the name only;
-    a fold darkens the row alike from edge to edge, which no hand draws. The shade is the row's profile over
-    the compared offsets and CREASE_REACH_MM past them (each offset's median outside the cell, or in the
-    name's gaps where they show less; where the row shows no paper, as at the nearest offsets where it
-    does)."""
+    through the cell of a one-line name, or within CREASE_REACH_MM of it (through the letters' bodies, beside
+    them or below them: its shade reaches them), and is no darker there than along the rest of the row; None
+    where it is darker, or where that cannot be told. Its darkness profile across the line, over the letters'
+    bodies and CREASE_REACH_MM either side of the crease, in the name's gaps (columns clear of print across
+    the bodies; a rule's pixels left out one by one) against the row's paper outside the name's cell (its
+    number, date of birth, the margins), compared offset by offset. A pen line through the letters, along
+    the crease or beside it, darkens some offset across the name only; a fold darkens the row alike from
+    edge to edge, which no hand draws. The shade is the row's profile over the compared offsets and
+    CREASE_REACH_MM past them (each offset's median outside the cell, or in the name's gaps where they show
+    less; where the row shows no paper, as at the nearest offsets where it does)."""
     s = NAME_PX_PER_MM
     x0, y0, x1, y1, _ = crease
     slope = (y1 - y0) / max(x1 - x0, 1e-9)
@@ -1021,7 +1021,7 @@ def crease_shade(gray: np.ndarray, homography: np.ndarray, cell: NameCell, creas
         return None  # the other line's letters lie beyond the crease's reach: a strike there is not compared
     band = body_band(t if not cell.lines else cell.lines[0])
     ends = [y0 + slope * (x - x0) for x in (band.x, band.x + band.w)]
-    if min(ends) - reach > band.y + band.h or max(ends) + reach < band.y:
+    if min(ends) - reach > cell.rect.y + cell.rect.h or max(ends) + reach < cell.rect.y:
         return None
     # the offsets compared, mm from the crease: its own reach, and all of the letters' bodies
     lo, hi = min(-reach, band.y - max(ends)), max(reach, band.y + band.h - min(ends))
@@ -1186,7 +1186,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
         off, arms = off_strike_mm2(mine, strike, name), arms_across(mine, strike)
     beside = 0.0 if row is None else ink_beside_name(gray, homography, cell, row, reference, levels, blur_mm, memo,
                                                      streaks)
-    shade = None  # a fold's crease on or beside the name's letters, with nothing more on it (crease_shade)
+    shade = None  # a fold's crease through or beside the name's cell, with nothing more on it (crease_shade)
     if creases and max(best, thin, light_share) < struck_at and (shaded >= light_below or ink.any() or beside > 0):
         shade = next((c for c in (crease_shade(gray, homography, cell, line, reference, levels, blur_mm, streaks)
                                   for line in creases) if c is not None), None)
