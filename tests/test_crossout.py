@@ -1656,6 +1656,25 @@ def test_a_crease_below_a_names_letters_is_lifted_out_of_its_cell(state, party, 
     assert as_drawn(page, sheet), states(sheet)
 
 
+def test_a_crease_along_a_rule_is_no_pen_line_along_it_and_a_pen_line_elsewhere_still_is(state, party, books):
+    """A rough scan (seed 3579) folded across the page at a slight angle, its crease running along the rule
+    under "Hoàng Minh Hải" for 25 mm: the rule read as overdrawn there ("a pen line along the rule", the
+    untouched name to a person). The columns where a crease found across the page runs along a rule are
+    left out of that measure, as a scanner streak's are. A pen line hugging the rule above the name, where
+    no crease runs, still sends it to a person."""
+    page, t = benchmark_page([party, state], 3579, 16, "rough")
+    assert "fold" in page.expected.flags and t.id == party.id
+    trace = Trace()
+    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+    assert as_drawn(page, sheet), states(sheet)
+    cells = trace.page_layout.strike_cells
+    row = next(i for i, c in enumerate(cells) if c.row_id == "hoang-minh-hai")
+    text, y = cells[row].text_rect, cells[row].rect.y - 0.1  # a fine pen just above the rule over the name
+    pixels = with_pen_line(page, trace.transform.homography, (text.x - 3.0, y), (text.x + text.w + 3.0, y + 0.1), 0.25)
+    got = states(read_sheet(pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi))
+    assert got[row] == MARGINAL, got
+
+
 def _with_specks(pixels: np.ndarray, homography: np.ndarray, points_mm: list[tuple[float, float]]) -> np.ndarray:
     """A 1-bit page with a speck of two black pixels at each point (page mm): a scanner's grain."""
     out = pixels.copy()

@@ -35,7 +35,8 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     # the page's length; a hand's stroke stays in its row); a name they hide too much of is unclear
     # (strike_min_seen)
     where: dict[str, tuple[float, float, float, float]] = {}
-    rules = overdrawn_rules(gray, homography, pl.strike_cells, levels, streaks, bilevel)  # pen lines between rows
+    # pen lines between rows (not a fold's crease along a rule)
+    rules = overdrawn_rules(gray, homography, pl.strike_cells, levels, streaks, bilevel, creases)
     measures = [measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo, streaks,
                                profile.strike_clear_below, bilevel, profile.strike_light_below,
                                profile.strike_struck_at, rule_overdrawn_mm(rules, cell), cell.row or cell.rect,

@@ -826,7 +826,8 @@ def _run_mm(flags: np.ndarray, min_mm: float) -> float:
 
 
 def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[NameCell], levels: InkLevels,
-                    streaks: Sequence[Line] = (), bilevel: bool = False) -> dict[tuple[float, float], float]:
+                    streaks: Sequence[Line] = (), bilevel: bool = False, creases: Sequence[Line] = ()
+                    ) -> dict[tuple[float, float], float]:
     """How long a pen line runs along each printed rule above or below a name (keyed by the name column's x
     and the rule's y, rounded to 0.01 mm), in mm: as rule_band finds it, or where the rule is darker by
     RULE_NEAR_MM than the lighter of the rules next to it at the same columns, for RULE_NEAR_RUN_MM or
@@ -839,7 +840,8 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
     rule is darker along all but RULE_NEAR_RUN_MM of its length (no hand draws from end to end); nor where
     a scanner streak crosses one of the rules; nor column by column on a 1-bit scan (`bilevel`), where a
     rule's jaggies step a pixel where its neighbours' do not, as much as such a line adds: there, averaged
-    along the rule (_hugging_bilevel).
+    along the rule (_hugging_bilevel). Nor where a fold's crease found across the page (`creases`) runs along
+    the rule, within RULE_CORE_MM of it: its valley darkens the rule there as a pen's line would.
     """
     columns: dict[tuple[float, float], set[float]] = {}
     for cell in cells:  # a name column's rules: each cell's top and bottom, shared by neighbouring rows
@@ -853,7 +855,8 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
             pixel_mm = 1.0 / max(local_scale(homography, (x + w / 2, (ys[0] + ys[-1]) / 2)), 1e-6)
             hugging = _hugging_bilevel(bands, pixel_mm)
         for k, (y, band) in enumerate(zip(ys, bands)):
-            along = max(_run_mm(band.overdrawn, RULE_MIN_RUN_MM), hugging[k] if bilevel else 0.0)
+            creased = _along_creases(x, y, band.darkness.size, creases)
+            along = max(_run_mm(band.overdrawn & ~creased, RULE_MIN_RUN_MM), hugging[k] if bilevel else 0.0)
             near = [bands[j] for j in _neighbour_rules(bands, k)]
             if near and not bilevel:
                 step = RULE_NEAR_MM * NAME_PX_PER_MM
@@ -862,10 +865,19 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
                     # a pen line is a step above the rest of the rule, which may differ from its neighbours a little
                     # all along (a blur or toner gradient): as for its own width, a low percentile
                     excess -= max(float(np.percentile(excess, RULE_OWN_PERCENTILE)), 0.0)
-                    flags = ((excess >= step) & (band.shade < RULE_SHADE)
+                    flags = ((excess >= step) & (band.shade < RULE_SHADE) & ~creased
                              & np.logical_and.reduce([b.seen for b in [band, *near]]))
                     along = max(along, _run_mm(flags, RULE_NEAR_RUN_MM))
             out[(x, y)] = along
+    return out
+
+
+def _along_creases(x: float, y: float, columns: int, creases: Sequence[Line]) -> np.ndarray:
+    """Which of a rule's `columns` (from x, at NAME_PX_PER_MM; the rule at height y) a crease runs along."""
+    xs = x + np.arange(columns) / NAME_PX_PER_MM
+    out = np.zeros(columns, bool)
+    for x0, y0, x1, y1, _ in creases:
+        out |= np.abs(y0 + (y1 - y0) / max(x1 - x0, 1e-9) * (xs - x0) - y) <= RULE_CORE_MM
     return out
 
 
