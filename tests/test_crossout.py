@@ -1675,6 +1675,29 @@ def test_a_crease_along_a_rule_is_no_pen_line_along_it_and_a_pen_line_elsewhere_
     assert got[row] == MARGINAL, got
 
 
+def test_a_crease_found_half_a_millimetre_off_is_lifted_where_its_valley_lies(state, party, books):
+    """Two phone photos of folded ballots (seeds 1122 and 2468): the crease across the page was found at 4 px/mm
+    over 1 mm bins, and lay up to 0.8 mm off its valley at one side of the name's cell; the lift ran beside the
+    valley and left its edge as dashes of ink in the cell (2.2-2.5 mm2), the untouched names to a person. The
+    line is moved to where its valley lies in the row on either side of the cell (at most 1 mm). A pen line
+    drawn along the crease through the name is still the name's for a person."""
+    for seed, index, row_id in ((1122, 100, "hoang-minh-hai"), (2468, 56, "do-thi-lan")):
+        page, t = benchmark_page([party, state], seed, index, "phone")
+        assert "fold" in page.expected.flags and t.id == party.id
+        trace = Trace()
+        sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+        assert as_drawn(page, sheet), (seed, states(sheet))
+        cells = trace.page_layout.strike_cells
+        row = next(i for i, c in enumerate(cells) if c.row_id == row_id)
+        x0, y0, x1, y1, _ = next(f.line for f in trace.inspection.findings if f.code == "crease"
+                                 and cells[row].rect.y - 2.5 < f.rect.cy < cells[row].rect.y + cells[row].rect.h + 2.5)
+        text = cells[row].text_rect
+        along = [(x, y0 + (y1 - y0) * (x - x0) / (x1 - x0)) for x in (text.x - 2.0, text.x + text.w + 2.0)]
+        pixels = with_pen_line(page, trace.transform.homography, *along, 0.3, darkness=0.5)
+        got = states(read_sheet(pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi))
+        assert got[row] != BLANK, (seed, got)
+
+
 def _with_specks(pixels: np.ndarray, homography: np.ndarray, points_mm: list[tuple[float, float]]) -> np.ndarray:
     """A 1-bit page with a speck of two black pixels at each point (page mm): a scanner's grain."""
     out = pixels.copy()

@@ -22,6 +22,7 @@ import numpy as np
 from omr.ballot.layout import NameCell, Rect
 from omr.read.identify import upright_patch
 from omr.read.inspect import (
+    CREASE_DARK,
     NAME_PX_PER_MM,
     STRIKE_INK,
     STRIKE_KERNEL_MM,
@@ -1023,7 +1024,8 @@ def crease_shade(gray: np.ndarray, homography: np.ndarray, cell: NameCell, creas
     the crease or beside it, darkens some offset across the name only; a fold darkens the row alike from
     edge to edge, which no hand draws. The shade is the row's profile over the compared offsets and
     CREASE_REACH_MM past them (each offset's median outside the cell, or in the name's gaps where they show
-    less; where the row shows no paper, as at the nearest offsets where it does)."""
+    less; where the row shows no paper, as at the nearest offsets where it does), offsets from the crease's
+    line as its valley shows it beside the cell (_valley_line; the line it returns with)."""
     s = NAME_PX_PER_MM
     x0, y0, x1, y1, _ = crease
     slope = (y1 - y0) / max(x1 - x0, 1e-9)
@@ -1044,11 +1046,18 @@ def crease_shade(gray: np.ndarray, homography: np.ndarray, cell: NameCell, creas
     if scan.size == 0 or printed.all():
         return None
     xs = region.x + np.arange(scan.shape[1]) / s  # as upright_patch samples them
-    offset = below_line(region, scan.shape, crease)
-    near = (offset >= (lo - paper_mm) * s) & (offset <= (hi + paper_mm) * s)
-    usable = near & ~printed & seen
-    paper = column_percentile(scan, usable, CREASE_PAPER_PERCENTILE)
-    dark = (paper[None, :] - scan.astype(np.float32)) / max(levels.contrast, 1.0)
+
+    def measured(line: Line) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each pixel's offset below the line, whether it shows the paper near it, each column's paper and each
+        pixel's darkness against it."""
+        offset = below_line(region, scan.shape, line)
+        usable = (offset >= (lo - paper_mm) * s) & (offset <= (hi + paper_mm) * s) & ~printed & seen
+        paper = column_percentile(scan, usable, CREASE_PAPER_PERCENTILE)
+        return offset, usable, paper, (paper[None, :] - scan.astype(np.float32)) / max(levels.contrast, 1.0)
+
+    offset, usable, paper, dark = measured(crease)
+    crease = _valley_line(crease, dark, offset, usable, xs, cell.rect)  # through its valley beside the cell
+    offset, usable, paper, dark = measured(crease)
     body = (offset >= (band.y - max(ends)) * s) & (offset <= (band.y + band.h - min(ends)) * s)
     window = (offset >= lo * s) & (offset <= hi * s)
     # columns clear of print across the letters' bodies (the name's gaps) and of streaks in the window; the
@@ -1085,6 +1094,37 @@ def crease_shade(gray: np.ndarray, homography: np.ndarray, cell: NameCell, creas
     shade = np.interp(np.arange(len(shade)), measured, shade[measured]).astype(np.float32) if measured.size \
         else np.zeros(len(shade), np.float32)
     return CreaseShade(crease, first - margin, shade)
+
+
+CREASE_SHIFT_PX = 8  # the found crease's line is moved by at most this much (1 mm) to where its valley lies
+
+
+def _valley_line(crease: Line, dark: np.ndarray, offset: np.ndarray, usable: np.ndarray, xs: np.ndarray,
+                 cell: Rect) -> Line:
+    """The crease's line moved to its valley as the row shows it on each side of the name's cell: the offset
+    from the line darkest in each side's median darkness, offset by offset, within CREASE_SHIFT_PX, and at
+    least CREASE_DARK darker than the lightest there. The line was found at PAGE_PX_PER_MM over 1 mm bins,
+    and may lie most of a millimetre off its valley at one side of a cell; a lift beside the valley leaves
+    its edge as dashes of ink. The line as found where a side shows too little paper, or no such valley."""
+    x0, y0, x1, y1, width = crease
+    bins = np.rint(offset).astype(np.int64)
+    points = []
+    for side in (xs < cell.x, xs >= cell.x + cell.w):
+        at = usable & side[None, :]
+        profile = np.full(2 * CREASE_SHIFT_PX + 1, np.nan)
+        for i, k in enumerate(range(-CREASE_SHIFT_PX, CREASE_SHIFT_PX + 1)):
+            here = at & (bins == k)
+            if np.count_nonzero(here) >= CREASE_MIN_COLUMNS[1]:
+                profile[i] = np.median(dark[here])
+        if not np.isfinite(profile).all():
+            return crease
+        k = int(np.argmax(profile))
+        if k in (0, len(profile) - 1) or profile[k] - profile.min() < CREASE_DARK:
+            return crease  # no valley within reach: a shadow's edge, or the crease fading out
+        points.append((float(np.median(xs[at.any(axis=0)])), (k - CREASE_SHIFT_PX) / NAME_PX_PER_MM))
+    (xa, da), (xb, db) = points
+    slope = (db - da) / max(xb - xa, 1e-9)
+    return (x0, y0 + da + slope * (x0 - xa), x1, y1 + da + slope * (x1 - xa), width)
 
 
 def column_percentile(image: np.ndarray, where: np.ndarray, q: float) -> np.ndarray:
