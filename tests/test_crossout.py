@@ -1637,8 +1637,8 @@ def test_a_folds_broad_shadow_is_lifted_where_the_row_does_not_show_it_too(state
     """A rough scan folded just above a name (seed 3579): the fold's shaded side reaches down past the name
     and under the row's rule, where the row shows no paper to measure it on. Those offsets were lifted by
     nothing, and the shadow's edge there read as a line of ink 9.4 mm2 long beside the name, by its date of
-    birth: the untouched name to a person. The shade is taken across such offsets, and past its ends, as the
-    nearest ones the row shows."""
+    birth: the untouched name to a person. The shade is taken across such offsets as at the nearest ones the
+    row shows."""
     page, t = benchmark_page([party, state], 3579, 3, "rough")
     assert "fold" in page.expected.flags and t.id == state.id
     sheet = read(page, books[t.id])

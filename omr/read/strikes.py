@@ -1090,8 +1090,8 @@ def crease_shade(gray: np.ndarray, homography: np.ndarray, cell: NameCell, creas
         return None
     # an offset the row shows no paper at (a rule's print along it) is shaded as the nearest ones it does: a broad
     # shadow runs on under the rule, and a lift stopping short of it would leave its edge as a line of ink
-    measured = np.flatnonzero(np.isfinite(shade))
-    shade = np.interp(np.arange(len(shade)), measured, shade[measured]).astype(np.float32) if measured.size \
+    shown = np.flatnonzero(np.isfinite(shade))
+    shade = np.interp(np.arange(len(shade)), shown, shade[shown]).astype(np.float32) if shown.size \
         else np.zeros(len(shade), np.float32)
     return CreaseShade(crease, first - margin, shade)
 
