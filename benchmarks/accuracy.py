@@ -6,8 +6,9 @@
 
 Cross-out election ballots (both bundled ones, state A5 and party A4) get their own section: each
 name's truth (struck, not struck, unclear) against its read, flips (struck read not struck or the
-reverse), unclear names that passed without a person, stamps, the plain sheets sent to review, and
-the reading speed. Its default seed (2026) is not one the thresholds were set on.
+reverse), unclear names that passed without a person (each of them and each flip nobody is asked
+about listed by file, page, ballot and name), stamps, the plain sheets sent to review, and the reading
+speed. Its default seed (2026) is not one the thresholds were set on.
 
 For each profile it makes N marked and degraded pages (all bundled templates in turn), packs them as
 scanners do, reads them with the real batch runner into a real SQLite file, and compares every box
@@ -289,6 +290,7 @@ def run_crossout(profile: str, sheets: int, jobs: int, seed: int, workdir: Path)
                stamp_unseen=0, stamp_unseen_review=0, ink_lost=0)
     why: dict[str, int] = {}  # reason code -> plain sheets sent to review with it
     passed: dict[str, int] = {}  # unclear strike kind -> names read struck or not struck
+    silent: list[str] = []  # where each unreviewed flip and each unclear name passed is, to look at it
     for page in check.pages:
         e = page.expected
         if page.status == "rejected" or page.status is None:
@@ -304,15 +306,19 @@ def run_crossout(profile: str, sheets: int, jobs: int, seed: int, workdir: Path)
             right = {"struck": "marked", "not": "blank", "unclear": "marginal"}[cls] == state
             names[cls][0] += right
             names[cls][1] += 1
+            where = f"{e.file} p{e.page} (ballot {e.ballot}) {box.row}: {box.kind} read {state or 'nothing'}"
             if box.is_flip(state or ""):
                 out["flips"] += 1
                 out["flips_unreviewed"] += box.row not in asked  # nobody is asked about this name
+                if box.row not in asked:
+                    silent.append("flip " + where)
             if cls == "unclear" and "ink_lost" in box.flags:  # the 1-bit scan lost the stroke: nobody can see it
                 out["ink_lost"] += 1
             elif cls == "unclear" and state != "marginal":  # read struck or not struck: no person asked
                 out["unclear_passed"] += 1
                 kind = box.kind if box.kind != "none" else "between (row below)"
                 passed[kind] = passed.get(kind, 0) + 1
+                silent.append("unclear passed " + where)
         codes = {r.code for r in read.reasons} if read else set()
         if e.stamp == "absent":
             out["stamp_missing"] += 1
@@ -334,9 +340,12 @@ def run_crossout(profile: str, sheets: int, jobs: int, seed: int, workdir: Path)
                     why[code] = why.get(code, 0) + 1
     for cls, (right, total) in names.items():
         out[f"{cls}_right"], out[f"{cls}_all"] = right, total
-    out.update(profile=profile, plain_why=why, unclear_why=passed, sheets=len(check.pages),
+    out.update(profile=profile, plain_why=why, unclear_why=passed, silent=silent, sheets=len(check.pages),
                ms_per_sheet=round(1000 * seconds / max(len(check.pages), 1)))
     return out
+
+
+SILENT_SHOWN = 10  # silent cases listed by file and page under a profile's line
 
 
 def crossout_section(profiles: tuple[str, ...], sheets: int, jobs: int, seed: int, work: Path) -> int:
@@ -361,6 +370,10 @@ def crossout_section(profiles: tuple[str, ...], sheets: int, jobs: int, seed: in
             print(f"{'':15} plain→rev because: " + ", ".join(f"{c} {n}" for c, n in sorted(r["plain_why"].items())))
         if r["unclear_why"]:
             print(f"{'':15} unclear passed: " + ", ".join(f"{c} {n}" for c, n in sorted(r["unclear_why"].items())))
+        for case in r["silent"][:SILENT_SHOWN]:  # the simulated scans are kept with --keep
+            print(f"{'':15} {case}")
+        if len(r["silent"]) > SILENT_SHOWN:
+            print(f"{'':15} ... and {len(r['silent']) - SILENT_SHOWN} more")
         if r["ink_lost"]:
             print(f"{'':15} strokes the 1-bit threshold dropped or the print hides (not counted above: the scan "
                   f"shows less than half of their pixels, or changes under 1 mm2): {r['ink_lost']}")
