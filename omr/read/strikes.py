@@ -875,10 +875,10 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
 
 def _along_creases(x: float, y: float, columns: int, creases: Sequence[Line]) -> np.ndarray:
     """Which of a rule's `columns` (from x, at NAME_PX_PER_MM; the rule at height y) a crease runs along."""
-    xs = x + np.arange(columns) / NAME_PX_PER_MM
+    rule = Rect(x, y, columns / NAME_PX_PER_MM, 0.0)
     out = np.zeros(columns, bool)
-    for x0, y0, x1, y1, _ in creases:
-        out |= np.abs(y0 + (y1 - y0) / max(x1 - x0, 1e-9) * (xs - x0) - y) <= RULE_CORE_MM
+    for crease in creases:
+        out |= np.abs(below_line(rule, (1, columns), crease)[0]) <= RULE_CORE_MM * NAME_PX_PER_MM
     return out
 
 
@@ -1111,11 +1111,12 @@ def _valley_line(crease: Line, dark: np.ndarray, offset: np.ndarray, usable: np.
     points = []
     for side in (xs < cell.x, xs >= cell.x + cell.w):
         at = usable & side[None, :]
+        at_bins, at_dark = bins[at], dark[at]  # the side's paper, taken out once for all the offsets
         profile = np.full(2 * CREASE_SHIFT_PX + 1, np.nan)
         for i, k in enumerate(range(-CREASE_SHIFT_PX, CREASE_SHIFT_PX + 1)):
-            here = at & (bins == k)
-            if np.count_nonzero(here) >= CREASE_MIN_COLUMNS[1]:
-                profile[i] = np.median(dark[here])
+            here = at_dark[at_bins == k]
+            if here.size >= CREASE_MIN_COLUMNS[1]:
+                profile[i] = np.median(here)
         if not np.isfinite(profile).all():
             return crease
         k = int(np.argmax(profile))
