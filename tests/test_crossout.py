@@ -26,6 +26,7 @@ from omr.count.election import ELECTED, NOT_ELECTED, TIE, UNDECIDED
 from omr.count.tally import tally_reads
 from omr.read.calibration import load_profile
 from omr.read.debug import Trace
+from omr.read.inspect import PAGE_PX_PER_MM, fold_lines, folds_across
 from omr.read.interpret import LEFT, STRUCK_OUT, UNCLEAR, crossout_verdict
 from omr.read.pipeline import TemplateBook, read_sheet
 from omr.read.results import BLANK, MARGINAL, MARKED, MarkRead, RowRead, SheetRead
@@ -1481,6 +1482,35 @@ def test_a_fold_from_edge_to_edge_on_a_1bit_scan_is_no_writing(party, books):
         assert not sheet.reasons and sheet.status == "ok", (fold, sheet.reasons)
         folds = [f for f in trace.inspection.findings if f.code == "fold-line"]
         assert folds and all(max(f.rect.w, f.rect.h) in (w, h) for f in folds), folds
+
+
+def test_a_slanted_folds_one_piece_carries_its_slope_from_edge_to_edge():
+    """A fold down a 1-bit page, slanted 1.5 mm over the 100 mm the threshold drew black from the bottom edge
+    up, nothing above: the fold was drawn square through the piece's middle, 3.7 mm off the crease at the
+    top edge, and left the crease's specks in the names above as new ink. Drawn along the piece's own pixels,
+    it follows the crease from edge to edge."""
+    S = PAGE_PX_PER_MM
+    ink = np.zeros((int(297 * S), int(210 * S)), np.uint8)
+    cv2.line(ink, (int(110.0 * S), int(195 * S)), (int(111.5 * S), int(297 * S)), 1, int(1.5 * S))
+    (fold,), others = folds_across(fold_lines(ink > 0, S), 210.0, 297.0)
+    x0, y0, x1, y1, width = fold.line
+    assert (y0, y1) == (0.0, 297.0) and others == [], fold
+    slope = 1.5 / 102
+    assert abs(x0 - (110.0 - 195 * slope)) < 0.5 and abs(x1 - (110.0 + 102 * slope)) < 0.5, fold.line
+
+
+def test_a_1bit_folds_shaded_edge_drawn_black_in_one_piece_is_left_out_along_its_slant(state, party):
+    """A rough 1-bit scan of a ballot folded down the middle: the threshold drew the crease black in pieces
+    and, 3-5 mm beside it, the edge of its shaded side in one 1.5 mm piece from the bottom edge up (looked at).
+    That piece, drawn square down the page, lay up to 2 mm off the edge's specks through the names above:
+    four untouched names, 0.1-0.4 mm2 each, to a person. Drawn along its own slant, every name reads as
+    drawn and the sheet needs nobody."""
+    page, t = benchmark_page([party, state], 3838, 2, "rough")
+    assert page.scan.bilevel and "fold" in page.expected.flags
+    book = TemplateBook.from_templates([t])
+    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi)
+    assert sheet.status == "ok" and sheet.reasons == (), sheet.reasons
+    assert as_drawn(page, sheet), states(sheet)
 
 
 def test_a_streak_across_a_page_fed_sideways_leaves_a_fold_down_it_found(state, books):

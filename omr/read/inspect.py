@@ -466,18 +466,34 @@ def fold_lines(ink: np.ndarray, px_per_mm: float, length_mm: float = FOLD_LINE_M
         lines = straight_strokes(_wide_pieces(*pieces[across], length, edges), length)
         if not lines.any():
             continue
-        count, _, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+        middle, slope = _fitted_lines(labels, count)
         for i in range(1, count):
             x, y, w, h, _ = (int(v) for v in stats[i])
+            # along its own pixels (a fold is seldom square to the page): its rows at its first and last column
+            top = y0 if across else x0  # the crop's first row, in the page's pixels
+            ends = [float(middle[i][1] + slope[i] * (u - middle[i][0]) + top) / s for u in (x, x + w)]
             if not across:
                 x, y, w, h = y, x, h, w
             x, y = x + x0, y + y0
             r = Rect(round(x / s, 1), round(y / s, 1), round(w / s, 1), round(h / s, 1))
-            line = (r.x, r.cy, r.x + r.w, r.cy, r.h) if across else (r.cx, r.y, r.cx, r.y + r.h, r.w)
+            line = (r.x, ends[0], r.x + r.w, ends[1], r.h) if across else (ends[0], r.y, ends[1], r.y + r.h, r.w)
             found.append(Finding("fold-line", f"a straight dark line {max(r.w, r.h):.0f} mm long at "
                                  f"x={r.cx:.0f} mm, y={r.cy:.0f} mm: a fold or crease the 1-bit scan drew black",
                                  r, line=line))
     return found
+
+
+def _fitted_lines(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each labelled piece's middle (column, row: pixel edges, as a Rect's) and the slope of the straight
+    line its pixels lie along (rows per column; the pieces lie within 20 degrees of the columns' direction)."""
+    rows, cols = np.nonzero(labels)
+    which = labels[rows, cols]
+    n = np.maximum(np.bincount(which, minlength=count), 1)
+    mc, mr = np.bincount(which, cols, count) / n, np.bincount(which, rows, count) / n
+    dc, dr = cols - mc[which], rows - mr[which]
+    slope = np.bincount(which, dc * dr, count) / np.maximum(np.bincount(which, dc * dc, count), 1e-9)
+    return np.stack([mc + 0.5, mr + 0.5], axis=1), slope
 
 
 def _reaches(r: Rect, across: bool, width_mm: float, height_mm: float) -> tuple[bool, bool]:
@@ -492,8 +508,8 @@ def folds_across(lines: list[Finding], width_mm: float, height_mm: float, broad:
     lines. The fold's shading broke up where the print is, but the paper was folded from edge to edge: the
     pieces of one line (across or down, their middles within FOLD_ALIGN_MM) are a fold where one of them,
     broader than a pen, reaches the paper's edge (`broad`), or where they reach both edges (no hand draws a
-    line across the whole sheet and lifts the pen over the print). Drawn through the outermost pieces'
-    middles (a fold is seldom square to the page), as broad as the broadest piece."""
+    line across the whole sheet and lifts the pen over the print). Drawn along the pieces' own lines (a fold is
+    seldom square to the page: one piece's slope carries it past the print), as broad as the broadest piece."""
     folds: list[Finding] = []
     used: set[int] = set()
     for i, first in enumerate(lines):
@@ -510,13 +526,14 @@ def folds_across(lines: list[Finding], width_mm: float, height_mm: float, broad:
         if not (broad_at_edge or (any(e[0] for e in ends) and any(e[1] for e in ends))):
             continue
         used.update(group)
-        along = (lambda f: f.rect.cx) if across else (lambda f: f.rect.cy)
-        a, b = min(pieces, key=along), max(pieces, key=along)
         width = max(f.line[4] for f in pieces)
-        (u0, v0), (u1, v1) = (along(a), mid(a)), (along(b), mid(b))
-        slope = (v1 - v0) / (u1 - u0) if u1 > u0 else 0.0
+        # the line the pieces' own lines lie along, each weighed by its area (a speck's line barely counts)
+        u = np.array([f.line[k] for f in pieces for k in ((0, 2) if across else (1, 3))])
+        v = np.array([f.line[k] for f in pieces for k in ((1, 3) if across else (0, 2))])
+        area = np.repeat([max(f.rect.w, f.rect.h) * f.line[4] for f in pieces], 2)
+        slope, v_start = (float(c) for c in np.polyfit(u, v, 1, w=np.sqrt(area)))
         end = width_mm if across else height_mm
-        v_start, v_end = v0 - slope * u0, v0 + slope * (end - u0)
+        v_end = v_start + slope * end
         line = (0.0, v_start, end, v_end, width) if across else (v_start, 0.0, v_end, end, width)
         lo, hi = min(v_start, v_end) - width / 2, max(v_start, v_end) + width / 2
         lo, size = round(lo, 1), round(hi - lo, 1)
