@@ -1513,6 +1513,27 @@ def test_a_1bit_folds_shaded_edge_drawn_black_in_one_piece_is_left_out_along_its
     assert as_drawn(page, sheet), states(sheet)
 
 
+def test_a_fold_down_beside_a_light_streak_is_found(state, party):
+    """A rough grey scan with a light scanner streak (a white line) down the page and, a millimetre beside it,
+    a fold's dark crease. The crease was dropped as "found already" by the streak, whose white line hides
+    none of it: five untouched names to a person for the crease through their cells (0.6-1.2 mm2 each). The
+    fold is found now, and they read "not struck"."""
+    page, t = benchmark_page([party, state], 3838, 96, "rough")
+    assert not page.scan.bilevel and "fold" in page.expected.flags and "streak" in page.expected.flags
+    book = TemplateBook.from_templates([t])
+    trace = Trace()
+    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi, trace=trace)
+    streak, = [f for f in trace.inspection.findings if f.code == "light-streak"]
+    assert any(f.code == "fold-line" and abs(f.rect.cx - streak.rect.cx) < 3.0 for f in trace.inspection.findings)
+    rows = [b.row for b in page.expected.boxes if b.option == "struck"]
+    got = dict(zip(rows, states(sheet)))
+    assert [got[r] for r in ("tran-thi-bich", "pham-thi-ha", "do-thi-lan", "nguyen-hong-quang", "bui-van-vinh")] \
+        == [BLANK] * 5, got
+    wrong = [r for r, b in zip(rows, [b for b in page.expected.boxes if b.option == "struck"])
+             if got[r] != MARGINAL and got[r] != (MARKED if b.expected == "marked" else BLANK)]
+    assert wrong == [], got
+
+
 def test_a_streak_across_a_page_fed_sideways_leaves_a_fold_down_it_found(state, books):
     """A page fed sideways: the scanner's streak runs across it, a letter fold down it. The fold down the
     names used to be dropped as "found already" by any streak, whatever its direction (its rectangle spans

@@ -962,7 +962,8 @@ def inspect_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, refer
                      and sum(f.crosses(c.rect) for c in pl.strike_cells) >= 2)]
         findings.extend(edge_folds + folds)
     if pl.strike_cells:  # a streak, or a fold the 1-bit scan drew black, down the page is found already
-        seen_lines = [f for f in [*streaks, *edge_folds, *folds] if f.rect.h > f.rect.w]
+        # (a light streak whitens the paper: a dark valley beside it is no part of it)
+        seen_lines = [f for f in [*(st for st in streaks if not st.light), *edge_folds, *folds] if f.rect.h > f.rect.w]
         down = [f for f in folds_down(scan, reference, levels, s)
                 if not any(abs(f.rect.cx - g.rect.cx) <= FOLD_ALIGN_MM + g.rect.w / 2 for g in seen_lines)]
         findings.extend(down)
