@@ -391,6 +391,27 @@ def test_a_line_right_over_a_rule_goes_to_a_person_however_long(state, books, pr
         assert got[:1] + got[3:] == ["blank"] * (len(got) - 2), (offset, share, got)
 
 
+def test_a_light_streak_across_the_rules_makes_none_of_them_a_pen_line(state, party, books):
+    """A rough grey scan with a light scanner streak (a white line) down the page, crossing every rule of the
+    names' column 2-5 mm from its start. Where the streak's white lay within the few millimetres the paper
+    round each pixel is gauged over, the paper was taken for lighter and the rules' edge for more ink: each
+    rule 5-6 mm "thicker" beside the streak, a pen line along it, and four untouched names to a person. The
+    streak's pixels are taken as the paper there, as in the names' own cells: every name reads as drawn. A
+    pen line along one of those rules beside the streak still sends both its names to a person."""
+    page, t = benchmark_page([party, state], 3838, 28, "rough")
+    assert not page.scan.bilevel and "streak" in page.expected.flags
+    book = TemplateBook.from_templates([t])
+    trace = Trace()
+    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi, trace=trace)
+    assert [f.code for f in trace.inspection.findings if "streak" in f.code] == ["light-streak"]
+    assert sheet.status == "ok" and as_drawn(page, sheet), states(sheet)
+    cell, text = trace.page_layout.strike_cells[1].rect, trace.page_layout.strike_cells[1].text_rect
+    y = cell.y + cell.h + 0.1
+    pixels = with_pen_line(page, trace.transform.homography, (cell.x + 0.5, y), (text.x + text.w, y + 0.1), 0.3)
+    got = states(read_sheet(pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi))
+    assert got[1:3] == [MARGINAL, MARGINAL], got
+
+
 def test_a_line_along_a_rule_on_a_1bit_scan_goes_to_a_person(state, books):
     """A pen line drawn right over the rule between two names, on a 1-bit scan: the threshold merges it into
     the rule, a pixel or two thicker along 38 mm (looked at: a person sees it), as much as a rule's jaggies

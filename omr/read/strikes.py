@@ -795,7 +795,7 @@ def rule_band(gray: np.ndarray, homography: np.ndarray, x: float, y: float, w: f
     if scan.size == 0:
         return RuleBand(np.zeros(0, np.float32), np.zeros(0, np.uint8), np.zeros(0, np.float32), np.zeros(0, bool))
     seen = ~streak_mask(region, scan.shape, streaks)
-    thick = (ink_mask(scan, levels.lighter(FAINT_SHARE), s, STRIKE_INK) & seen).sum(axis=0).astype(np.float32)
+    thick = ink_off_streaks(scan, ~seen, levels.lighter(FAINT_SHARE)).sum(axis=0).astype(np.float32)
     core = slice(int(round((RULE_BAND_MM - RULE_CORE_MM) * s)), int(round((RULE_BAND_MM + RULE_CORE_MM) * s)))
     paper = percentile_columns(scan, RULE_PAPER_PERCENTILE).astype(np.float32)
     sides = np.minimum(percentile_columns(scan[:core.start], RULE_PAPER_PERCENTILE),
