@@ -30,6 +30,7 @@ from omr.read.inspect import PAGE_PX_PER_MM, fold_lines, folds_across
 from omr.read.interpret import LEFT, STRUCK_OUT, UNCLEAR, crossout_verdict
 from omr.read.pipeline import TemplateBook, read_sheet
 from omr.read.results import BLANK, MARGINAL, MARKED, MarkRead, RowRead, SheetRead
+from omr.scan.ingest import read_pages
 from omr.store.records import Decision
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -1703,6 +1704,43 @@ def test_a_fold_beside_a_names_letters_is_lifted_out_and_a_dot_on_it_is_not(stat
         dotted = replace(page, scan=replace(page.scan, pixels=with_pen_line(
             page, trace.transform.homography, (x, y), (x + 0.6, y), 0.7, 0.8)))
         assert states(read(dotted, books[t.id]))[2] == MARGINAL, t.id
+
+
+def test_a_crease_running_beside_a_rule_is_fitted_on_the_valleys_clear_of_the_print(state, party, tmp_path):
+    """A phone photo of a ballot folded across, the crease slanting 5 mm over the page and running beside the
+    first name's top rule for half the table. There the rule's print hides the valley and its blurred edge
+    makes another, 1-2 mm below: the crease's line, fitted through those too, lay 1.4 mm off at the left
+    edge of the paper, the lift ran beside the valley, and its edge left 3.9 mm2 of "ink" along the crease
+    (the untouched name to a person). Fitted through the valleys clear of the print, less any lying off the
+    line the others make, it lies within 0.2 mm of the crease drawn, and the name reads "not struck"."""
+    page, t = benchmark_page([party, state], 3838, 70, "phone")
+    assert page.expected.flags == ("fold",)
+    write_pages([page], tmp_path, "photo.jpg", "jpeg")  # as the benchmark stores it: its JPEG moves the valley
+    item, = read_pages(str(tmp_path / "photo.jpg"))
+    trace = Trace()
+    sheet = read_sheet(item.pixels, item.source, 1, TemplateBook.from_templates([t]), PROFILE, dpi=item.dpi,
+                       trace=trace)
+    assert sheet.status == "ok" and as_drawn(page, sheet), states(sheet)
+    crease, = [f.line for f in trace.inspection.findings if f.code == "crease"]
+    fold, = page.scan.settings.folds
+    drawn = [fold.p0[1] + (x - fold.p0[0]) * (fold.p1[1] - fold.p0[1]) / (fold.p1[0] - fold.p0[0]) for x in (0, 210)]
+    valley = 0.42  # the simulated fold's valley lies this far below its line
+    assert abs(crease[1] - drawn[0] - valley) < 0.2 and abs(crease[3] - drawn[1] - valley) < 0.2, (crease, drawn)
+
+
+def test_a_crease_whose_valley_reaches_a_rule_is_no_pen_line_along_it(state, party):
+    """A rough scan of a ballot folded across, the crease 0.6-1.1 mm above the rule between two untouched
+    names over half the table. Its valley (1 mm wide) darkens the rule's core there, as a pen's line along it
+    would; only the rule's columns within RULE_CORE_MM of the valley's middle were left out, and 26 mm of the
+    rule read "overdrawn" (both names to a person) once the crease's line was fitted where its valley lies.
+    The columns within RULE_CORE_MM of the valley's edge are left out now: every name reads as drawn."""
+    page, t = benchmark_page([party, state], 5050, 2, "rough")
+    assert not page.scan.bilevel and "fold" in page.expected.flags
+    trace = Trace()
+    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, TemplateBook.from_templates([t]), PROFILE, dpi=page.scan.dpi,
+                       trace=trace)
+    assert len([f for f in trace.inspection.findings if f.code == "crease"]) == 2
+    assert sheet.status == "ok" and as_drawn(page, sheet), states(sheet)
 
 
 def test_a_folds_broad_shadow_is_lifted_where_the_row_does_not_show_it_too(state, party, books):

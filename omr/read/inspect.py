@@ -566,6 +566,7 @@ CREASE_PEN_SHARE = 0.8  # ... along this share of its rows off the print is a pe
 CREASE_WIDTH_MM = 1.0  # the valley's width, left out of the names' measures (with STREAK_MARGIN_MM)
 CREASE_MAX = 3  # folds looked for each way: a sheet folded in three, then in half (each fold found alone)
 CREASE_APART_MM = 3.0  # the valleys this near a fold found are its own (its shaded side's edge), not another's
+CREASE_CLEAR_MM = 1.0  # a valley this near print (a rule) is found, but the crease's line is fitted without it
 
 
 def _band_means(scan: np.ndarray, bare: np.ndarray, contrast: float, border: int, band: int, n: int
@@ -583,10 +584,13 @@ def _band_means(scan: np.ndarray, bare: np.ndarray, contrast: float, border: int
                       for top in range(border, border + n * band, band)])
 
 
-def _valleys(mean: np.ndarray, paper: np.ndarray, s: float, border: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _valleys(mean: np.ndarray, paper: np.ndarray, s: float, border: int
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Thin dark valleys across each band of rows of a page (`mean`: each band's columns' mean, _band_means;
     `paper`: the share of each band's column that is bare paper): each valley's band (its index among the
-    bands that show enough paper to tell) and column (mm), and how many such bands there are."""
+    bands that show enough paper to tell) and column (mm), whether it lies clear of the print (no column
+    mostly print within CREASE_CLEAR_MM: beside a rule, the rule's blurred edge and the print it hides move
+    a valley off the crease), and how many such bands there are."""
     window = int(round(CREASE_WINDOW_MM * s)) | 1
     w = mean.shape[1]
     known = paper >= 0.5
@@ -594,7 +598,7 @@ def _valleys(mean: np.ndarray, paper: np.ndarray, s: float, border: int) -> tupl
     profile = mean[told] / paper[told].clip(1e-6)
     known = known[told]
     if not len(profile):
-        return np.zeros(0, np.int64), np.zeros(0), 0
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool), 0
     middle = np.array([median(p[k]) for p, k in zip(profile, known)], np.float32)[:, None]  # np.median's, less overhead
     filled = np.where(known, profile, middle).astype(np.float32)
     valley = cv2.morphologyEx(filled, cv2.MORPH_CLOSE, np.ones((1, window), np.uint8)) - filled
@@ -605,7 +609,9 @@ def _valleys(mean: np.ndarray, paper: np.ndarray, s: float, border: int) -> tupl
         & (valley >= np.roll(valley, -1, axis=1))
     peak[:, :2 * border] = peak[:, w - 2 * border:] = False  # the paper's edge and its shadow are no fold
     which, x = np.nonzero(peak)
-    return which, x / s, len(profile)
+    near = 2 * int(round(CREASE_CLEAR_MM * s)) + 1
+    clear = cv2.erode(known.astype(np.uint8), np.ones((1, near), np.uint8), borderType=cv2.BORDER_REPLICATE) > 0
+    return which, x / s, clear[which, x], len(profile)
 
 
 def folds_down(scan: np.ndarray, reference: PageReference, levels: InkLevels, px_per_mm: float,
@@ -638,7 +644,7 @@ def folds_down(scan: np.ndarray, reference: PageReference, levels: InkLevels, px
     # the paper's own light changes slowly along a band: the valley is measured against the paper a few
     # millimetres either side (_valleys), so the scan's grey is used as it is
     mean = _band_means(scan, bare, max(levels.contrast, 1.0), border, band, n)
-    which, at, bands = _valleys(mean, share, s, border)
+    which, at, clear, bands = _valleys(mean, share, s, border)
     if bands < 5 or not len(at):
         return []
     along = border / s + (which + 0.5) * CREASE_BAND_MM  # each band's middle, down the page (mm)
@@ -649,8 +655,9 @@ def folds_down(scan: np.ndarray, reference: PageReference, levels: InkLevels, px
         line = _valley_line(which[left], at[left], along[left], bands)
         if line is None:
             break
-        on = left & (np.abs(at - line[0] * along - line[1]) <= 1.5)  # the valleys on it, fitted: its own slope
-        slope, c = (float(v) for v in np.polyfit(along[on], at[on], 1)) if len(np.unique(along[on])) > 1 else line
+        on = left & (np.abs(at - line[0] * along - line[1]) <= 1.5)  # the valleys on it, fitted: its own slope,
+        fit = on & clear if len(np.unique(along[on & clear])) > 1 else on  # from those clear of the print
+        slope, c = _fitted(along[fit], at[fit], line)
         left &= np.abs(at - slope * along - c) > CREASE_APART_MM  # its valley and its shading's, taken
         if _pen_line(scan, bare, levels, slope, c, s):
             continue
@@ -683,6 +690,24 @@ def _valley_line(which: np.ndarray, at: np.ndarray, along: np.ndarray, bands: in
             c = lo + 1 + i + 0.5
             line = (float(slope), c)
     return line if best >= CREASE_SHARE * bands else None
+
+
+CREASE_FIT_MM = 0.5  # a valley this far off the line fitted through a crease's others is left out of the fit
+
+
+def _fitted(along: np.ndarray, at: np.ndarray, line: tuple[float, float]) -> tuple[float, float]:
+    """The straight line (slope, offset) through valleys (`at` across the page, `along` it, mm) by least
+    squares, the valley furthest off it left out while more than CREASE_FIT_MM off (another valley of the
+    band, a letter's edge) and three bands remain; `line` where they lie in fewer than two bands."""
+    keep = np.ones(len(at), bool)
+    while len(np.unique(along[keep])) > 1:
+        slope, c = (float(v) for v in np.polyfit(along[keep], at[keep], 1))
+        off = np.where(keep, np.abs(at - slope * along - c), -1.0)
+        worst = int(np.argmax(off))
+        if off[worst] <= CREASE_FIT_MM or len(np.unique(along[keep])) <= 2:
+            return slope, c
+        keep[worst] = False
+    return line
 
 
 def _pen_line(scan: np.ndarray, bare: np.ndarray, levels: InkLevels, slope: float, c: float, s: float) -> bool:

@@ -842,7 +842,7 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
     a scanner streak crosses one of the rules; nor column by column on a 1-bit scan (`bilevel`), where a
     rule's jaggies step a pixel where its neighbours' do not, as much as such a line adds: there, averaged
     along the rule (_hugging_bilevel). Nor where a fold's crease found across the page (`creases`) runs along
-    the rule, within RULE_CORE_MM of it: its valley darkens the rule there as a pen's line would.
+    the rule, its valley within RULE_CORE_MM of it: the valley darkens the rule there as a pen's line would.
     """
     columns: dict[tuple[float, float], set[float]] = {}
     for cell in cells:  # a name column's rules: each cell's top and bottom, shared by neighbouring rows
@@ -874,11 +874,12 @@ def overdrawn_rules(gray: np.ndarray, homography: np.ndarray, cells: Sequence[Na
 
 
 def _along_creases(x: float, y: float, columns: int, creases: Sequence[Line]) -> np.ndarray:
-    """Which of a rule's `columns` (from x, at NAME_PX_PER_MM; the rule at height y) a crease runs along."""
+    """Which of a rule's `columns` (from x, at NAME_PX_PER_MM; the rule at height y) a crease runs along: its
+    valley (the line's width) within RULE_CORE_MM of the rule."""
     rule = Rect(x, y, columns / NAME_PX_PER_MM, 0.0)
     out = np.zeros(columns, bool)
     for crease in creases:
-        out |= np.abs(below_line(rule, (1, columns), crease)[0]) <= RULE_CORE_MM * NAME_PX_PER_MM
+        out |= np.abs(below_line(rule, (1, columns), crease)[0]) <= (RULE_CORE_MM + crease[4] / 2) * NAME_PX_PER_MM
     return out
 
 
