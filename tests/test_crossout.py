@@ -483,6 +483,27 @@ def test_a_fold_the_1bit_threshold_drew_only_near_the_paper_edges_is_no_writing(
     assert [r.code for r in sheet.reasons] == ["extra-writing"], sheet.reasons
 
 
+@pytest.mark.parametrize("seed, index, profile", [(6464, 43, "1bit"), (6464, 14, "1bit"), (5050, 57, "rough")])
+def test_a_fold_the_1bit_threshold_drew_in_short_pieces_at_both_edges_is_no_writing(state, party, seed, index,
+                                                                                     profile):
+    """Folds across 1-bit scans that the threshold drew black only near the paper's two edges, each piece alone
+    writing (the sheet to a person; looked at): (6464, 43) an A5 ballot folded 1.7 degrees off square, a 14 mm
+    piece from each edge, their middles 4.5 mm apart (past FOLD_ALIGN_MM; short pieces at the two edges may lie
+    FOLD_SLANT of the 134 mm between them further apart); (6464, 14) a fold drawn in dashes and (5050, 57) one
+    in two short pieces, their black ends 2-4 mm short of the paper's edges (past FOLD_EDGE_MM's 2 mm, now the
+    border the reader does not look at). Each is one fold from edge to edge now, and every sheet needs
+    nobody."""
+    page, t = benchmark_page([party, state], seed, index, profile)
+    assert page.scan.bilevel and page.expected.flags == ("fold",)
+    trace = Trace()
+    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, TemplateBook.from_templates([t]), PROFILE, dpi=page.scan.dpi,
+                       trace=trace)
+    assert sheet.status == "ok" and sheet.reasons == (), sheet.reasons
+    assert as_drawn(page, sheet), states(sheet)
+    fold, = [f for f in trace.inspection.findings if f.code == "fold-line"]
+    assert fold.rect.x == 0.0 and fold.rect.w == trace.page_layout.width, fold
+
+
 def test_a_thin_strike_a_1bit_threshold_broke_through_bold_letters_is_read_struck(state, party):
     """Two names struck with a thin pen on a 1-bit scan (looked at: a dashed line from before the first letter
     to past the last, clearly struck): the threshold broke each line up and stepped it a pixel at a time, so no

@@ -427,9 +427,12 @@ def ink_beside_boxes(ink: np.ndarray, pl: PageLayout, px_per_mm: float, memo: di
 FOLD_LINE_MM = 25.0  # on a 1-bit page, a straight dark line this long through the voter's zones is a fold
 #                     or crease the threshold turned black, not a mark (a voter's stroke is shorter)
 FOLD_GAP_MM = 4.0  # gaps along such a line closed first
-FOLD_EDGE_MM = 2.0  # a line broader than a pen that starts this near the paper's edge is a fold: a fold runs
-#                    from edge to edge (where the table's print breaks it, its pieces still reach the edges)
-FOLD_ALIGN_MM = 4.0  # pieces of one fold: their middles this near (a fold a few millimetres off square)
+FOLD_EDGE_MM = PAGE_BORDER_MM  # a line broader than a pen that starts this near the paper's edge is a fold: a
+#                               fold runs from edge to edge (where the table's print breaks it, its pieces still
+#                               reach the edges; the threshold may leave the last millimetres white, which the
+#                               reader does not look at: PAGE_BORDER_MM)
+FOLD_ALIGN_MM = 4.0  # pieces of one fold: their middles this near (a fold a few millimetres off square) ...
+FOLD_SLANT = 0.04  # ... and this much more per millimetre apart along it (a fold up to 2.3 degrees off square)
 FOLD_EDGE_PIECE_MM = 8.0  # shorter pieces count too where they reach the paper's edges, one each: the fold's
 #                           shading often turns black only near the edges, where the paper lifts
 
@@ -508,17 +511,22 @@ def folds_across(lines: list[Finding], width_mm: float, height_mm: float, broad:
     lines. The fold's shading broke up where the print is, but the paper was folded from edge to edge: the
     pieces of one line (across or down, their middles within FOLD_ALIGN_MM) are a fold where one of them,
     broader than a pen, reaches the paper's edge (`broad`), or where they reach both edges (no hand draws a
-    line across the whole sheet and lifts the pen over the print). Drawn along the pieces' own lines (a fold is
-    seldom square to the page: one piece's slope carries it past the print), as broad as the broadest piece."""
+    line across the whole sheet and lifts the pen over the print; short pieces at the two edges, `broad`
+    false, may lie FOLD_SLANT of the distance between them further apart: as far as the fold's slant takes
+    them). Drawn along the pieces' own lines (a fold is seldom square to the page: one piece's slope carries
+    it past the print), as broad as the broadest piece."""
     folds: list[Finding] = []
     used: set[int] = set()
+    slant = 0.0 if broad else FOLD_SLANT
     for i, first in enumerate(lines):
         if i in used or first.line is None:
             continue
         across = first.rect.w >= first.rect.h
         mid = (lambda f: f.rect.cy) if across else (lambda f: f.rect.cx)
+        along = (lambda f: f.rect.cx) if across else (lambda f: f.rect.cy)
         group = [j for j, f in enumerate(lines) if j not in used and f.line is not None
-                 and (f.rect.w >= f.rect.h) == across and abs(mid(f) - mid(first)) <= FOLD_ALIGN_MM]
+                 and (f.rect.w >= f.rect.h) == across
+                 and abs(mid(f) - mid(first)) <= FOLD_ALIGN_MM + slant * abs(along(f) - along(first))]
         pieces = [lines[j] for j in group]
         ends = [_reaches(f.rect, across, width_mm, height_mm) for f in pieces]
         broad_at_edge = broad and any((near or far) and f.line[4] >= STRIKE_MAX_WIDTH_MM
