@@ -471,10 +471,10 @@ def fold_lines(ink: np.ndarray, px_per_mm: float, length_mm: float = FOLD_LINE_M
             continue
         count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
         middle, slope = _fitted_lines(labels, count)
+        top = y0 if across else x0  # the crop's first row, in the page's pixels
         for i in range(1, count):
             x, y, w, h, _ = (int(v) for v in stats[i])
             # along its own pixels (a fold is seldom square to the page): its rows at its first and last column
-            top = y0 if across else x0  # the crop's first row, in the page's pixels
             ends = [float(middle[i][1] + slope[i] * (u - middle[i][0]) + top) / s for u in (x, x + w)]
             if not across:
                 x, y, w, h = y, x, h, w
