@@ -1026,7 +1026,7 @@ def crease_shade(gray: np.ndarray, homography: np.ndarray, cell: NameCell, creas
     edge to edge, which no hand draws. The shade is the row's profile over the compared offsets and
     CREASE_REACH_MM past them (each offset's median outside the cell, or in the name's gaps where they show
     less; where the row shows no paper, as at the nearest offsets where it does), offsets from the crease's
-    line as its valley shows it beside the cell (_valley_line; the line it returns with)."""
+    line as its valley shows it beside the cell (_moved_to_valley; the line it returns with)."""
     s = NAME_PX_PER_MM
     x0, y0, x1, y1, _ = crease
     slope = (y1 - y0) / max(x1 - x0, 1e-9)
@@ -1057,8 +1057,10 @@ def crease_shade(gray: np.ndarray, homography: np.ndarray, cell: NameCell, creas
         return offset, usable, paper, (paper[None, :] - scan.astype(np.float32)) / max(levels.contrast, 1.0)
 
     offset, usable, paper, dark = measured(crease)
-    crease = _valley_line(crease, dark, offset, usable, xs, cell.rect)  # through its valley beside the cell
-    offset, usable, paper, dark = measured(crease)
+    moved = _moved_to_valley(crease, dark, offset, usable, xs, cell.rect)  # through its valley beside the cell
+    if moved is not crease:
+        crease = moved
+        offset, usable, paper, dark = measured(crease)
     body = (offset >= (band.y - max(ends)) * s) & (offset <= (band.y + band.h - min(ends)) * s)
     window = (offset >= lo * s) & (offset <= hi * s)
     # columns clear of print across the letters' bodies (the name's gaps) and of streaks in the window; the
@@ -1100,13 +1102,14 @@ def crease_shade(gray: np.ndarray, homography: np.ndarray, cell: NameCell, creas
 CREASE_SHIFT_PX = 8  # the found crease's line is moved by at most this much (1 mm) to where its valley lies
 
 
-def _valley_line(crease: Line, dark: np.ndarray, offset: np.ndarray, usable: np.ndarray, xs: np.ndarray,
-                 cell: Rect) -> Line:
+def _moved_to_valley(crease: Line, dark: np.ndarray, offset: np.ndarray, usable: np.ndarray, xs: np.ndarray,
+                     cell: Rect) -> Line:
     """The crease's line moved to its valley as the row shows it on each side of the name's cell: the offset
     from the line darkest in each side's median darkness, offset by offset, within CREASE_SHIFT_PX, and at
     least CREASE_DARK darker than the lightest there. The line was found at PAGE_PX_PER_MM over 1 mm bins,
     and may lie most of a millimetre off its valley at one side of a cell; a lift beside the valley leaves
-    its edge as dashes of ink. The line as found where a side shows too little paper, or no such valley."""
+    its edge as dashes of ink. The line as found (the same object) where a side shows too little paper, or
+    no such valley."""
     x0, y0, x1, y1, width = crease
     bins = np.rint(offset).astype(np.int64)
     points = []
