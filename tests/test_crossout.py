@@ -54,8 +54,14 @@ def books(state, party):
     return {state.id: TemplateBook.from_templates([state]), party.id: TemplateBook.from_templates([party])}
 
 
-def read(page, book) -> SheetRead:
-    return read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi)
+def read(page, book, trace: Trace | None = None) -> SheetRead:
+    return read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi, trace=trace)
+
+
+def read_traced(page, book) -> tuple[SheetRead, Trace]:
+    """The page read as `read` reads it, and the reader's Trace of it (layout, transform, findings)."""
+    trace = Trace()
+    return read(page, book, trace), trace
 
 
 def states(sheet: SheetRead) -> list[str]:
@@ -323,8 +329,7 @@ def test_a_one_pixel_line_is_never_read_not_struck(state, books):
     sim = Simulator([state], seed=4)
     kinds = ["none"] * len(state.contests[0].candidates)
     page = sim.ballot(0, state, "clean", kinds=kinds, overrides={"rotation": 0}, dpi=200)[0]
-    trace = Trace()
-    read_sheet(page.scan.pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+    trace = read_traced(page, books[state.id])[1]
     text = trace.page_layout.strike_cells[1].text_rect
     y = text.y + 0.53 * text.h
     ends = np.array([[[text.x - 2.0, y], [text.x + text.w + 2.0, y + 0.3]]], np.float64)
@@ -343,8 +348,7 @@ def untouched_page(t: Template, books, profile: str):
     sim = Simulator([t], seed=4)
     kinds = ["none"] * len(t.contests[0].candidates)
     page = sim.ballot(0, t, profile, kinds=kinds, overrides={"rotation": 0, "skew_deg": 0.2}, dpi=200)[0]
-    trace = Trace()
-    read_sheet(page.scan.pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+    trace = read_traced(page, books[t.id])[1]
     return page, trace
 
 
@@ -402,8 +406,7 @@ def test_a_light_streak_across_the_rules_makes_none_of_them_a_pen_line(state, pa
     page, t = benchmark_page([party, state], 3838, 28, "rough")
     assert not page.scan.bilevel and "streak" in page.expected.flags
     book = TemplateBook.from_templates([t])
-    trace = Trace()
-    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi, trace=trace)
+    sheet, trace = read_traced(page, book)
     assert [f.code for f in trace.inspection.findings if "streak" in f.code] == ["light-streak"]
     assert sheet.status == "ok" and as_drawn(page, sheet), states(sheet)
     cell, text = trace.page_layout.strike_cells[1].rect, trace.page_layout.strike_cells[1].text_rect
@@ -450,8 +453,7 @@ def test_three_corner_marks_of_a_flat_scan_place_the_names_as_four_do(state, par
     page, t = benchmark_page([party, state], 3535, 67)
     assert page.expected.flags == () and page.scan.bilevel
     book = TemplateBook.from_templates([t])
-    trace = Trace()
-    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi, trace=trace)
+    sheet, trace = read_traced(page, book)
     assert trace.transform.fiducials_missing == ("bottom_right",)
     corners = np.array([[(c.rect.x + dx, c.rect.y + dy) for c in trace.page_layout.strike_cells
                          for dx in (0.0, c.rect.w) for dy in (0.0, c.rect.h)]], np.float64)
@@ -472,8 +474,7 @@ def test_a_fold_the_1bit_threshold_drew_only_near_the_paper_edges_is_no_writing(
     page, t = benchmark_page([party, state], 4646, 17)
     assert page.expected.flags == ("fold",) and page.scan.bilevel
     book = TemplateBook.from_templates([t])
-    trace = Trace()
-    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi, trace=trace)
+    sheet, trace = read_traced(page, book)
     assert sheet.status == "ok" and sheet.reasons == (), sheet.reasons
     assert as_drawn(page, sheet), states(sheet)
     assert any(f.code == "fold-line" and f.rect.w == trace.page_layout.width for f in trace.inspection.findings)
@@ -495,9 +496,7 @@ def test_a_fold_the_1bit_threshold_drew_in_short_pieces_at_both_edges_is_no_writ
     nobody."""
     page, t = benchmark_page([party, state], seed, index, profile)
     assert page.scan.bilevel and page.expected.flags == ("fold",)
-    trace = Trace()
-    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, TemplateBook.from_templates([t]), PROFILE, dpi=page.scan.dpi,
-                       trace=trace)
+    sheet, trace = read_traced(page, TemplateBook.from_templates([t]))
     assert sheet.status == "ok" and sheet.reasons == (), sheet.reasons
     assert as_drawn(page, sheet), states(sheet)
     fold, = [f for f in trace.inspection.findings if f.code == "fold-line"]
@@ -514,8 +513,7 @@ def test_a_thin_strike_a_1bit_threshold_broke_through_bold_letters_is_read_struc
     page, t = benchmark_page([party, state], 8642, 42)
     assert page.scan.bilevel and t is party
     boxes = [b for b in page.expected.boxes if b.option == "struck"]
-    got = states(read_sheet(page.scan.pixels, "sim.pdf", 1, TemplateBook.from_templates([t]), PROFILE,
-                            dpi=page.scan.dpi))
+    got = states(read(page, TemplateBook.from_templates([t])))
     struck = {b.row: g for b, g in zip(boxes, got)}
     assert struck["pham-thi-ha"] == struck["vu-thi-thanh"] == MARKED, got
     assert all(g in (MARGINAL, MARKED if b.expected == "marked" else "blank") for b, g in zip(boxes, got)), got
@@ -530,8 +528,7 @@ def test_a_struck_name_taken_back_with_a_tick_on_a_1bit_scan_goes_to_a_person(st
     page = Simulator([party, state], 5151).ballot(118, party, "1bit", behaviours=["normal"], kinds=kinds)[0]
     assert page.scan.bilevel
     boxes = [b for b in page.expected.boxes if b.option == "struck"]
-    got = states(read_sheet(page.scan.pixels, "sim.pdf", 1, TemplateBook.from_templates([party]), PROFILE,
-                            dpi=page.scan.dpi))
+    got = states(read(page, TemplateBook.from_templates([party])))
     assert (boxes[7].row, boxes[7].kind, boxes[7].flags) == ("vu-thi-thanh", "restored", ())
     assert got[7] == MARGINAL, got
     assert PROFILE.strike_restored_bilevel_mm2 < 0.73 < PROFILE.strike_restored_mm2
@@ -592,8 +589,7 @@ def test_small_bold_letters_a_1bit_threshold_merged_are_no_line_through_them(sta
     page, t = benchmark_page([party, state], 3535, 41)
     assert page.scan.bilevel and page.scan.dpi == 150
     book = TemplateBook.from_templates([t])
-    trace = Trace()
-    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi, trace=trace)
+    sheet, trace = read_traced(page, book)
     assert sheet.status == "ok" and sheet.reasons == (), sheet.reasons
     assert as_drawn(page, sheet), states(sheet)
     motto = next(x for x in trace.page_layout.texts if x.text.startswith("Độc lập"))
@@ -612,8 +608,7 @@ def test_a_strikes_run_out_past_the_name_is_the_strike_not_a_sign_of_taking_it_b
     Along the line's own direction it is the strike. Three dots above the struck name still are a sign."""
     page, t = benchmark_page([party, state], 3535, 26)
     book = TemplateBook.from_templates([t])
-    trace = Trace()
-    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi, trace=trace)
+    sheet, trace = read_traced(page, book)
     row = [b.row for b in page.expected.boxes if b.option == "struck"].index("bui-van-vinh")
     assert page.expected.boxes[row].kind == "slanted" and page.scan.bilevel
     assert states(sheet)[row] == MARKED, sheet.rows[row]
@@ -636,8 +631,7 @@ def test_a_1bit_folds_specks_beside_its_dark_line_are_left_out_with_it(state, pa
     page, t = benchmark_page([party, state], 5757, 94)
     assert page.expected.flags == ("fold",) and page.scan.bilevel
     book = TemplateBook.from_templates([t])
-    trace = Trace()
-    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi, trace=trace)
+    sheet, trace = read_traced(page, book)
     streak, = [f for f in trace.inspection.findings if f.code == "streak"]
     assert 1.0 < streak.line[4] < 2.0, streak.line
     assert sheet.status == "ok", sheet.rows
@@ -653,8 +647,7 @@ def test_the_papers_grain_is_no_mark_but_a_short_stroke_on_it_still_is(state, pa
     paper is one piece, not a speck: still for a person."""
     page, t = benchmark_page([party, state], 5757, 26, "rough")
     book = TemplateBook.from_templates([t])
-    trace = Trace()
-    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi, trace=trace)
+    sheet, trace = read_traced(page, book)
     rows = [b.row for b in page.expected.boxes if b.option == "struck"]
     got = dict(zip(rows, states(sheet)))
     assert [got[r] for r in ("tran-thi-bich", "pham-thi-ha", "vu-thi-thanh", "bui-van-vinh")] == [BLANK] * 4, got
@@ -1519,8 +1512,7 @@ def test_a_fold_from_edge_to_edge_on_a_1bit_scan_is_no_writing(party, books):
                  Fold((-5.0, h * 2 / 3 + 2), (w + 5.0, h * 2 / 3 + 3), 3.0, 0.18)):
         page = sim.ballot(0, party, "1bit", kinds=kinds, overrides={"folds": (fold,)})[0]
         assert page.scan.bilevel
-        trace = Trace()
-        sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, books[party.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+        sheet, trace = read_traced(page, books[party.id])
         assert states(sheet) == [MARKED if k == "line" else BLANK for k in kinds], (fold, states(sheet))
         assert not sheet.reasons and sheet.status == "ok", (fold, sheet.reasons)
         folds = [f for f in trace.inspection.findings if f.code == "fold-line"]
@@ -1551,7 +1543,7 @@ def test_a_1bit_folds_shaded_edge_drawn_black_in_one_piece_is_left_out_along_its
     page, t = benchmark_page([party, state], 3838, 2, "rough")
     assert page.scan.bilevel and "fold" in page.expected.flags
     book = TemplateBook.from_templates([t])
-    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi)
+    sheet = read(page, book)
     assert sheet.status == "ok" and sheet.reasons == (), sheet.reasons
     assert as_drawn(page, sheet), states(sheet)
 
@@ -1564,8 +1556,7 @@ def test_a_fold_down_beside_a_light_streak_is_found(state, party):
     page, t = benchmark_page([party, state], 3838, 96, "rough")
     assert not page.scan.bilevel and "fold" in page.expected.flags and "streak" in page.expected.flags
     book = TemplateBook.from_templates([t])
-    trace = Trace()
-    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi, trace=trace)
+    sheet, trace = read_traced(page, book)
     streak, = [f for f in trace.inspection.findings if f.code == "light-streak"]
     assert any(f.code == "fold-line" and abs(f.rect.cx - streak.rect.cx) < 3.0 for f in trace.inspection.findings)
     boxes = [b for b in page.expected.boxes if b.option == "struck"]
@@ -1590,8 +1581,7 @@ def test_a_streak_across_a_page_fed_sideways_leaves_a_fold_down_it_found(state, 
     for share in (0.1, 0.7):  # the streak below the table, or above it
         page = Simulator([state], seed=12).ballot(1, state, "office-scanner", kinds=kinds, overrides={
             "folds": (fold,), "rotation": 90, "streaks": (Streak(share, 3.0, 30.0, 1.0),)})[0]
-        trace = Trace()
-        sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+        sheet, trace = read_traced(page, books[state.id])
         found = {f.code: f for f in trace.inspection.findings}
         assert found["streak"].rect.w > found["streak"].rect.h, found  # across the page
         assert abs(found["fold-line"].rect.cx - x) < 3.0, found
@@ -1645,8 +1635,7 @@ def test_a_fold_across_through_a_name_is_not_a_light_strike(state, party, books)
         for profile, seed in (("office-scanner", 1), ("office-scanner", 3), ("phone", 0), ("phone", 1)):
             row = 1 + seed % 3
             page, kinds = _folded_through(t, row, "none", profile, seed)
-            trace = Trace()
-            sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+            sheet, trace = read_traced(page, books[t.id])
             assert [f for f in trace.inspection.findings if f.code == "crease"], (t.id, profile, seed)
             assert states(sheet) == [MARKED if k == "line" else BLANK for k in kinds], (t.id, profile, seed)
             assert sheet.status == "ok", (t.id, profile, seed, sheet.reasons)
@@ -1684,8 +1673,7 @@ def test_a_sheet_folded_twice_across_has_both_creases_found(state, party, books)
     for t in (state, party):
         for profile, seed in (("office-scanner", 0), ("phone", 1)):
             page, kinds = _folded_at(t, [(1, 0.0), (4, 0.5)], profile, seed)
-            trace = Trace()
-            sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+            sheet, trace = read_traced(page, books[t.id])
             creases = [f for f in trace.inspection.findings if f.code == "crease"]
             cells = layout(t).pages[0].strike_cells
             for row in (1, 4):
@@ -1714,8 +1702,7 @@ def test_a_fold_beside_a_names_letters_is_lifted_out_and_a_dot_on_it_is_not(stat
     # a dot on the crease, over the name's columns: new ink the fold does not explain
     for t in (state, party):
         page, kinds = _folded_at(t, [(2, 2.0)], "office-scanner", 0)
-        trace = Trace()
-        sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+        sheet, trace = read_traced(page, books[t.id])
         assert states(sheet)[2] == BLANK, t.id  # the same page without the dot
         cell = layout(t).pages[0].strike_cells[2]
         line = cell.lines[0] if cell.lines else cell.text_rect
@@ -1755,9 +1742,7 @@ def test_a_crease_whose_valley_reaches_a_rule_is_no_pen_line_along_it(state, par
     The columns within RULE_CORE_MM of the valley's edge are left out now: every name reads as drawn."""
     page, t = benchmark_page([party, state], 5050, 2, "rough")
     assert not page.scan.bilevel and "fold" in page.expected.flags
-    trace = Trace()
-    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, TemplateBook.from_templates([t]), PROFILE, dpi=page.scan.dpi,
-                       trace=trace)
+    sheet, trace = read_traced(page, TemplateBook.from_templates([t]))
     assert len([f for f in trace.inspection.findings if f.code == "crease"]) == 2
     assert sheet.status == "ok" and as_drawn(page, sheet), states(sheet)
 
@@ -1793,8 +1778,7 @@ def test_a_crease_along_a_rule_is_no_pen_line_along_it_and_a_pen_line_elsewhere_
     no crease runs, still sends it to a person."""
     page, t = benchmark_page([party, state], 3579, 16, "rough")
     assert "fold" in page.expected.flags and t.id == party.id
-    trace = Trace()
-    sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+    sheet, trace = read_traced(page, books[t.id])
     assert as_drawn(page, sheet), states(sheet)
     cells = trace.page_layout.strike_cells
     row = next(i for i, c in enumerate(cells) if c.row_id == "hoang-minh-hai")
@@ -1813,8 +1797,7 @@ def test_a_crease_found_half_a_millimetre_off_is_lifted_where_its_valley_lies(st
     for seed, index, row_id in ((1122, 100, "hoang-minh-hai"), (2468, 56, "do-thi-lan")):
         page, t = benchmark_page([party, state], seed, index, "phone")
         assert "fold" in page.expected.flags and t.id == party.id
-        trace = Trace()
-        sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+        sheet, trace = read_traced(page, books[t.id])
         assert as_drawn(page, sheet), (seed, states(sheet))
         cells = trace.page_layout.strike_cells
         row = next(i for i, c in enumerate(cells) if c.row_id == row_id)
@@ -1884,8 +1867,7 @@ def test_a_fold_down_the_page_crosses_the_names_without_striking_them(state, par
         fold = Fold((x - 2.0, -5.0), (x + 1.0, pl.height + 5.0), 3.0, 0.18)
         page = Simulator([t], seed=11 + index).ballot(index, t, profile, kinds=kinds, overrides={
             "folds": (fold,), "rotation": 0})[0]
-        trace = Trace()
-        sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+        sheet, trace = read_traced(page, books[t.id])
         assert states(sheet) == [MARKED if k == "line" else BLANK for k in kinds], (t.id, profile, states(sheet))
         folds = [f for f in trace.inspection.findings if f.code == "fold-line"]
         assert len(folds) == 1 and abs(folds[0].rect.cx - x) < 3.0 and folds[0].rect.h == pl.height, folds
@@ -1899,8 +1881,7 @@ def test_a_fold_down_the_page_crosses_the_names_without_striking_them(state, par
         page = Simulator([t], seed=13).ballot(2, t, "rough", kinds=kinds, overrides={
             "folds": (fold,), "rotation": 0, "threshold": ("adaptive", 6.0, 12.0)})[0]
         assert page.scan.bilevel
-        trace = Trace()
-        sheet = read_sheet(page.scan.pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi, trace=trace)
+        sheet, trace = read_traced(page, books[t.id])
         assert states(sheet) == [MARKED if k == "line" else BLANK for k in kinds], (t.id, states(sheet))
         assert [f for f in trace.inspection.findings if f.code == "fold-line" and abs(f.rect.cx - x) < 3.0]
     # a voter's line down two rows, not from edge to edge: no fold, and both names are a person's
