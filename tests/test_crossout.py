@@ -416,6 +416,25 @@ def test_a_light_streak_across_the_rules_makes_none_of_them_a_pen_line(state, pa
     assert got[1:3] == [MARGINAL, MARGINAL], got
 
 
+def test_a_light_streak_along_a_rule_makes_it_no_pen_line(state, party, books):
+    """A fax-like grey scan fed sideways, a light scanner streak (a white line) running along the rule between
+    the sixth and seventh names, over its core along 97 % of the names' column. The rule's own width and
+    darkness were taken over every column, mostly the streak's (the rule half erased), and where the streak
+    left its core the whole rule passed for darker: 72 mm of "pen line", both names to a person. They are
+    taken where no streak crosses the core, and so are its flags: every name reads as drawn. A pen line along
+    another rule of the page still sends its two names to a person."""
+    page, t = benchmark_page([party, state], 2929, 2, "fax-streak")
+    book = TemplateBook.from_templates([t])
+    sheet, trace = read_traced(page, book)
+    assert "light-streak" in [f.code for f in trace.inspection.findings]
+    assert sheet.status == "ok" and as_drawn(page, sheet), states(sheet)
+    cell, text = trace.page_layout.strike_cells[2].rect, trace.page_layout.strike_cells[2].text_rect
+    y = cell.y + cell.h + 0.1
+    pixels = with_pen_line(page, trace.transform.homography, (cell.x + 0.5, y), (text.x + text.w, y + 0.1), 0.3)
+    got = states(read_sheet(pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi))
+    assert got[2:4] == [MARGINAL, MARGINAL], got
+
+
 def test_a_line_along_a_rule_on_a_1bit_scan_goes_to_a_person(state, books):
     """A pen line drawn right over the rule between two names, on a 1-bit scan: the threshold merges it into
     the rule, a pixel or two thicker along 38 mm (looked at: a person sees it), as much as a rule's jaggies

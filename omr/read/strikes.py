@@ -797,21 +797,27 @@ def rule_band(gray: np.ndarray, homography: np.ndarray, x: float, y: float, w: f
     seen = ~streak_mask(region, scan.shape, streaks)
     thick = ink_off_streaks(scan, ~seen, levels.lighter(FAINT_SHARE)).sum(axis=0).astype(np.float32)
     core = slice(int(round((RULE_BAND_MM - RULE_CORE_MM) * s)), int(round((RULE_BAND_MM + RULE_CORE_MM) * s)))
-    paper = percentile_columns(scan, RULE_PAPER_PERCENTILE).astype(np.float32)
+    visible = seen[core].all(axis=0)
+    # the paper from the pixels no streak covers (a light streak beside the rule is no paper to measure from)
+    paper = percentile_columns(scan if visible.all() else np.where(seen, scan, 0),
+                               RULE_PAPER_PERCENTILE).astype(np.float32)
     sides = np.minimum(percentile_columns(scan[:core.start], RULE_PAPER_PERCENTILE),
                        percentile_columns(scan[core.stop:], RULE_PAPER_PERCENTILE)).astype(np.float32)
     dark = np.clip((paper[None, :] - scan.astype(np.float32)) / max(levels.contrast, 1.0), 0.0, 1.0)
     darkness = (dark * seen)[core].sum(axis=0)
     # over a few millimetres: a noisy scan's paper varies column by column as much as a shadow's edge
     shade = cv2.blur(((paper - sides) / max(levels.contrast, 1.0))[None, :], (int(round(RULE_SHADE_MM * s)), 1))[0]
-    own = float(np.median(darkness))
-    spread = 1.4826 * float(np.median(np.abs(darkness - own)))  # how much the rule's darkness varies along it
+    if visible.sum() < RULE_MIN_RUN_MM * s:  # a streak along the rule hides it: nothing to compare with
+        return RuleBand(darkness, np.zeros(darkness.size, np.uint8), shade, visible)
+    # its own width and darkness where no streak crosses its core (a streak's columns are thinner and lighter)
+    own = float(np.median(darkness[visible]))
+    spread = 1.4826 * float(np.median(np.abs(darkness[visible] - own)))  # how much its darkness varies along it
     darker = RULE_DARKER_BILEVEL_MM * s if bilevel else max(RULE_DARKER_MM * s, RULE_SPREAD * spread)
     # the rule's own width: a low percentile, as a long pen line may pass the median; its own darkness: the
     # median (a photo's or a rough scan's darkness varies along the rule more than a threshold's width does)
-    over = ((thick >= np.percentile(thick, RULE_OWN_PERCENTILE) + RULE_EXTRA_MM * s)
-            | (darkness >= own + darker)).astype(np.uint8)
-    return RuleBand(darkness, over, shade, seen[core].all(axis=0))
+    over = ((thick >= np.percentile(thick[visible], RULE_OWN_PERCENTILE) + RULE_EXTRA_MM * s)
+            | (darkness >= own + darker)) & visible
+    return RuleBand(darkness, over.astype(np.uint8), shade, visible)
 
 
 def _run_mm(flags: np.ndarray, min_mm: float) -> float:
