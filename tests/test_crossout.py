@@ -30,6 +30,7 @@ from omr.read.inspect import PAGE_PX_PER_MM, fold_lines, folds_across
 from omr.read.interpret import LEFT, STRUCK_OUT, UNCLEAR, crossout_verdict
 from omr.read.pipeline import TemplateBook, read_sheet
 from omr.read.results import BLANK, MARGINAL, MARKED, MarkRead, RowRead, SheetRead
+from omr.read.strikes import SIGN_AFTER_MM
 from omr.scan.ingest import read_pages
 from omr.store.records import Decision
 
@@ -1865,6 +1866,34 @@ def test_a_1bit_pages_sparse_grain_is_judged_over_the_page(state, party, books):
         pixels = _with_specks(pixels, trace.transform.homography, many)
         got = states(read_sheet(pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi))
         assert got[1] == MARGINAL and got[:1] + got[2:] == [BLANK] * (len(cells) - 1), (t.id, got)
+
+
+def test_a_dense_grains_pairs_of_specks_away_from_the_name_are_grain(state, party, books):
+    """A 1-bit scan's grain dense enough that some specks lie within a millimetre of another: such a pair, or
+    one speck of two of the scan's pixels, far from the name was counted as a hand's ink (0.11-0.38 mm2), and
+    the untouched name went to a person (seed 2929 rough idx 66: three names). Away from the name (past
+    SIGN_AFTER_MM) a pair of specks, each up to twice a lone speck's size, is the grain's too; near the name
+    the same pair is still a hand's ink (a tick the letters hide), and the name a person's."""
+    page, t = benchmark_page([party, state], 2929, 66, "rough")
+    assert page.scan.bilevel and as_drawn(page, read(page, books[t.id]))
+    page, trace = untouched_page(state, books, "1bit")
+    cells = layout(state).pages[0].strike_cells
+    rng = np.random.default_rng(5)
+    points = []
+    for cell in cells:
+        text, r = cell.text_rect, cell.rect
+        y = text.y + text.h + 1.2  # below the letters, above the rule
+        far = np.arange(text.x + text.w + SIGN_AFTER_MM + 1.0, r.x + r.w - 3.0, 7.0)  # the row's grain
+        points += [(float(x) + rng.uniform(-0.5, 0.5), y) for x in far]
+        points += [(float(far[0]) + 3.2, y), (float(far[0]) + 3.9, y - 0.2)]  # and a pair among them
+    pixels = _with_specks(page.scan.pixels, trace.transform.homography, points)
+    got = states(read_sheet(pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi))
+    assert got == [BLANK] * len(cells), got
+    text = cells[1].text_rect
+    y = text.y + text.h + 1.2
+    pixels = _with_specks(pixels, trace.transform.homography, [(text.x + text.w + 4.0, y), (text.x + text.w + 4.7, y)])
+    got = states(read_sheet(pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi))
+    assert got[1] == MARGINAL and got[:1] + got[2:] == [BLANK] * (len(cells) - 1), got
 
 
 def test_a_fold_down_the_page_crosses_the_names_without_striking_them(state, party, books):

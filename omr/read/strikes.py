@@ -480,16 +480,20 @@ SPECK_ALONE_MM = 1.0  # ... with no other ink this near is a lone speck: a hand'
 #                       stroke a threshold broke up) grains close together
 GRAIN_MIN = 6  # lone specks in the row away from the name (SIGN_BEFORE_MM, SIGN_AFTER_MM) that show the paper's
 #                grain; the name's own are the grain's where no more than twice as dense, plus one
+GRAIN_PAIR = 2  # away from the name, specks this many together are the grain's too (a dense grain pairs some),
+GRAIN_PAIR_MM2 = 2 * SPECK_MM2  # each up to this large (its darker pixels, two of the scan's, make one speck)
 
 
-def lone_specks(ink: np.ndarray) -> np.ndarray:
-    """The pieces of `ink` that are lone specks (SPECK_MM2, SPECK_ALONE_MM), as a mask."""
+def speck_masks(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pieces of `ink` that are lone specks (SPECK_MM2, SPECK_ALONE_MM), and those in GRAIN_PAIR (each up
+    to GRAIN_PAIR_MM2 and no other ink that near), as masks."""
     s = NAME_PX_PER_MM
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
-    tiny = stats[:, cv2.CC_STAT_AREA] <= SPECK_MM2 * s * s
-    tiny[0] = False
-    if not tiny.any():
-        return np.zeros(ink.shape, bool)
+    area = stats[:, cv2.CC_STAT_AREA]
+    small = area <= GRAIN_PAIR_MM2 * s * s
+    small[0] = False
+    if not small.any():
+        return np.zeros(ink.shape, bool), np.zeros(ink.shape, bool)
     reach = 2 * int(round(SPECK_ALONE_MM * s)) + 1
     near = cv2.dilate(ink.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
     _, groups = cv2.connectedComponents(near, connectivity=8)
@@ -498,7 +502,15 @@ def lone_specks(ink: np.ndarray) -> np.ndarray:
     group_of = np.zeros(count, np.int64)
     group_of[labels[on]] = groups[on]
     pieces = np.bincount(group_of[1:], minlength=int(groups.max()) + 1)  # pieces per group
-    return (tiny & (pieces[group_of] == 1))[labels]
+    larger = np.bincount(group_of[1:], weights=~small[1:], minlength=pieces.size)  # pieces past GRAIN_PAIR_MM2
+    lone = small & (area <= SPECK_MM2 * s * s) & (pieces[group_of] == 1)
+    paired = small & (pieces[group_of] <= GRAIN_PAIR) & (larger[group_of] == 0)
+    return lone[labels], paired[labels]
+
+
+def lone_specks(ink: np.ndarray) -> np.ndarray:
+    """The pieces of `ink` that are lone specks (SPECK_MM2, SPECK_ALONE_MM), as a mask."""
+    return speck_masks(ink)[0]
 
 
 @dataclass(frozen=True)
@@ -528,9 +540,10 @@ def is_grain(counts: tuple[int, int, int, int], away: int, away_columns: int) ->
 
 
 def grain(ink: np.ndarray, name: tuple[int, int]) -> Grain:
-    """The lone specks of `ink` (a name's cell; `name`: its columns), counted away from the name and near it."""
+    """The lone specks of `ink` (a name's cell; `name`: its columns), counted away from the name and near it;
+    the mask holds the specks in GRAIN_PAIR away from it too."""
     s = NAME_PX_PER_MM
-    specks = lone_specks(ink) if ink.any() else np.zeros(ink.shape, bool)
+    specks, paired = speck_masks(ink) if ink.any() else (np.zeros(ink.shape, bool),) * 2
     near = np.zeros(ink.shape[1], bool)
     near[max(int(name[0] - SIGN_BEFORE_MM * s), 0):int(name[1] + SIGN_AFTER_MM * s)] = True
     mine = away = 0
@@ -540,7 +553,7 @@ def grain(ink: np.ndarray, name: tuple[int, int]) -> Grain:
         columns[labels[specks]] = np.nonzero(specks)[1]
         at = columns[1:]
         away, mine = int((~near[at]).sum()), int(near[at].sum())
-    return Grain(away, max(int((~near).sum()), 1), mine, int(near.sum()), specks)
+    return Grain(away, max(int((~near).sum()), 1), mine, int(near.sum()), specks | (paired & ~near[None, :]))
 
 
 def new_ink_mm2(ink: np.ndarray) -> float:
