@@ -24,7 +24,7 @@ USER_PROFILES = Path("calibration")  # relative to the working directory
 KEYS = {"name", "description", "blank_below", "marked_at_least", "max_edge_width_mm", "min_contrast",
         "review_invalid_rows"}
 # Cross-out ballots (optional: a profile written before them takes these defaults)
-CROSSOUT_DEFAULTS = {"strike_struck_at": 0.7, "strike_clear_below": 0.12, "strike_ink_mm2": 0.1,
+CROSSOUT_DEFAULTS = {"strike_struck_at": 0.7, "strike_clear_below": 0.12, "strike_ink_mm2": 0.08,
                      "strike_restored_mm2": 0.8, "strike_restored_bilevel_mm2": 0.5, "strike_min_seen": 0.75,
                      "strike_light_below": 0.4,
                      "strike_light_fold_below": 0.5, "strike_dotted_below": 0.3,
