@@ -1868,6 +1868,31 @@ def test_a_1bit_pages_sparse_grain_is_judged_over_the_page(state, party, books):
         assert got[1] == MARGINAL and got[:1] + got[2:] == [BLANK] * (len(cells) - 1), (t.id, got)
 
 
+def test_a_light_strike_through_the_ong_before_the_name_is_a_strike(state, party, books):
+    """A light pencil strike through "Ông Lê Văn Bình", from the "Ông" printed before the name: it starts 3.6
+    mm before the name, past the 3 mm a light line may start before it and still be a hand's (a fold's shadow
+    runs on through the blank paper), and the struck name went to a person (seed 3131 rough idx 5: two
+    pencil strikes). The "Ông"/"Bà" is part of the printed words a hand strikes: the limits count from it.
+    A light line across the whole cell, as a fold's shadow lies, is still no light strike."""
+    page, t = benchmark_page([party, state], 3131, 5, "rough")
+    assert {b.kind for b in page.expected.boxes} == {"pencil", "none"} and "fold" in page.expected.flags
+    sheet = read(page, books[t.id])
+    assert sheet.status == "ok" and as_drawn(page, sheet), states(sheet)
+    for profile, darkness in (("office-scanner", 0.25), ("faint", 0.15)):
+        page, trace = untouched_page(state, books, profile)
+        cells, homography = trace.page_layout.strike_cells, trace.transform.homography
+        for k in (1, 3):  # from the start of the "Ông"/"Bà" to just past the name
+            text, y = cells[k].text_rect, cells[k].text_rect.y + cells[k].text_rect.h * 0.55
+            assert cells[k].prefix is not None and cells[k].prefix.x < text.x - 5.0
+            pixels = with_pen_line(page, homography, (cells[k].prefix.x + 0.3, y), (text.x + text.w + 2.0, y + 0.2),
+                                   0.5, darkness)
+            page = replace(page, scan=replace(page.scan, pixels=pixels))
+        r, y = cells[4].rect, cells[4].text_rect.y + cells[4].text_rect.h * 0.55  # the whole cell: a fold's shade
+        pixels = with_pen_line(page, homography, (r.x + 0.5, y), (r.x + r.w - 0.5, y + 0.3), 0.5, darkness)
+        got = states(read_sheet(pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi))
+        assert got == [BLANK, MARKED, BLANK, MARKED, MARGINAL], (profile, got)
+
+
 def test_a_short_stroke_the_letters_hide_goes_to_a_person(state, party, books):
     """A phone photo of a ballot with one name struck only in part, a short stroke at the start of "Hoàng Minh
     Hải" that its bold letters hide but for 0.09 mm2 past the print (one gap of the name's always reads crossed

@@ -109,6 +109,8 @@ class NameCell:
     lines: tuple[Rect, ...] = ()  # cross-out names: each printed line of the name (one struck line is enough)
     row: Rect | None = None  # cross-out names: the row's ink zone (the table's width and the margins a strike may
     #                          overshoot into), whose ink beside the name is read too
+    prefix: Rect | None = None  # cross-out names: the "Ông"/"Bà" printed before the name, which a hand's strike
+    #                             through the name often crosses too
 
 
 @dataclass(frozen=True)
@@ -533,9 +535,12 @@ class _Flow:
         name_lines = _name_lines(person, cw)
         y = ry + (h - lh * len(name_lines) - other_h) / 2
         left = x + 2.0
+        prefix = None
         if person.honorific:
             self.text(person.honorific, left, y + lh - 0.25 * CROSS_NAME_PT * PT_TO_MM - 0.3, "regular",
                       CROSS_NAME_PT)
+            prefix = Rect(round(left, 3), round(y, 3),
+                          round(text_width_mm(person.honorific, "regular", CROSS_NAME_PT), 3), round(lh, 3))
             left += text_width_mm(person.honorific + " ", "regular", CROSS_NAME_PT)
         rects = []
         for line in name_lines:
@@ -552,7 +557,7 @@ class _Flow:
             over = min(STRIKE_ZONE_OVERSHOOT, self.x0 - 5.0)  # never into the 5 mm the reader leaves alone
             zone = Rect(self.x0 - over, ry, self.x1 - self.x0 + 2 * over, h)
             self.page.zones.append(zone)
-        cell = NameCell(c.id, person.id, Rect(x, ry, cw, h), text, tuple(rects), zone)
+        cell = NameCell(c.id, person.id, Rect(x, ry, cw, h), text, tuple(rects), zone, prefix)
         # the strike style reads the name; on the agree style the boxes are the vote and a line through the
         # name is looked for as on confidence ballots (a person decides)
         (self.page.strikes if c.style == "strike" else self.page.names).append(cell)

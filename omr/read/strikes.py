@@ -713,25 +713,27 @@ LIGHT_BEFORE_MM, LIGHT_AFTER_MM = 3.0, 5.0  # a light strike starts and ends thi
 LIGHT_MIN_WIDTH_MM = 0.2  # and is thicker than one pixel (a noisy scan's level crossings are one pixel thin)
 
 
-def runs_past_name(lighter: np.ndarray, rows: np.ndarray, name: tuple[int, int]) -> bool:
+def runs_past_name(lighter: np.ndarray, rows: np.ndarray, words: tuple[int, int]) -> bool:
     """Whether a straight stroke of the lighter levels (`lighter`: off the print, from LIGHT_SHARE of the
     darkness) lies in the name's lines (`rows`) beyond LIGHT_BEFORE_MM before and LIGHT_AFTER_MM after the
-    name (`name`: its columns): a fold's shadow runs on through the blank paper; a hand's line stops near
-    the name (seed 2718 and 3301 sets: strikes from 6.9 mm inside to 2.5 mm before the name's start and
-    4.0 mm past its end; folds to the cell's edge)."""
+    printed words (`words`: their columns, the "Ông"/"Bà" before the name included): a fold's shadow runs on
+    through the blank paper; a hand's line stops near the name (seed 2718 and 3301 sets: strikes from 6.9 mm
+    inside to 2.5 mm before the name's start and 4.0 mm past its end; folds to the cell's edge), or at the
+    "Ông" before it, which it often strikes too."""
     s = NAME_PX_PER_MM
     beyond = lighter[rows].any(axis=0)
-    beyond[max(int(name[0] - LIGHT_BEFORE_MM * s), 0):max(int(np.ceil(name[1] + LIGHT_AFTER_MM * s)), 0)] = False
+    beyond[max(int(words[0] - LIGHT_BEFORE_MM * s), 0):max(int(np.ceil(words[1] + LIGHT_AFTER_MM * s)), 0)] = False
     return bool(beyond.any())
 
 
-def light_strike_share(strike: StrikeLine, name: tuple[int, int]) -> float:
+def light_strike_share(strike: StrikeLine, name: tuple[int, int], words: tuple[int, int]) -> float:
     """The share of the name's columns a light line spans, where it is a pen's: it starts and ends near the
-    name (LIGHT_BEFORE_MM, LIGHT_AFTER_MM) and is thicker than LIGHT_MIN_WIDTH_MM; else 0. From FAINT_SHARE
-    of the usual darkness a fold's shadow crosses a name as fully as a pencil does (the print's blur adds to
-    its shade there): the caller also asks that nothing lighter runs on past the name (runs_past_name)."""
+    printed words (`words`: as runs_past_name's; LIGHT_BEFORE_MM, LIGHT_AFTER_MM) and is thicker than
+    LIGHT_MIN_WIDTH_MM; else 0. From FAINT_SHARE of the usual darkness a fold's shadow crosses a name as fully
+    as a pencil does (the print's blur adds to its shade there): the caller also asks that nothing lighter
+    runs on past the name (runs_past_name)."""
     s = NAME_PX_PER_MM
-    if strike.columns[0] < name[0] - LIGHT_BEFORE_MM * s or strike.columns[-1] > name[1] + LIGHT_AFTER_MM * s:
+    if strike.columns[0] < words[0] - LIGHT_BEFORE_MM * s or strike.columns[-1] > words[1] + LIGHT_AFTER_MM * s:
         return 0.0
     if np.median(strike.bottom - strike.top + 1) < LIGHT_MIN_WIDTH_MM * s:
         return 0.0
@@ -1237,6 +1239,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     ink, strokes = _cell_ink(cell_scan, cell, light)
     t, x0 = cell.text_rect, _cell_region(cell).x  # the name's columns in the cell's patch (_cell_ink's)
     name = (int((t.x - x0) * NAME_PX_PER_MM), int(np.ceil((t.x + t.w - x0) * NAME_PX_PER_MM)))
+    words = name if cell.prefix is None else (int((cell.prefix.x - x0) * NAME_PX_PER_MM), name[1])
     off, arms, light_share = 0.0, 0, 0.0
     strike = strike_line(strokes)  # from FAINT_SHARE of the darkness (_cell_ink's levels)
     for i, band in enumerate(bands):
@@ -1253,8 +1256,8 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     runs_on = False
     if candidate or (shaded > 0 and shaded >= light_below):  # does a line from LIGHT_SHARE stop at the name?
         lighter = _straight_off_print(cell_scan, lightest)
-        runs_on = runs_past_name(lighter, _line_rows(cell, lighter.shape[0]), name)
-    light_share = min(light_share, light_strike_share(strike, name)) if candidate and not runs_on else 0.0
+        runs_on = runs_past_name(lighter, _line_rows(cell, lighter.shape[0]), words)
+    light_share = min(light_share, light_strike_share(strike, name, words)) if candidate and not runs_on else 0.0
     if runs_on:  # a fold's shadow across the name, whose lighter edge fills the gaps too: no thin pen's line
         thin = 0.0
     if max(best, thin, light_share) > 0:  # a stroke through the name: was it taken back?
