@@ -375,3 +375,29 @@ def test_column_shares_counted_in_bytes_are_the_sums_of_booleans() -> None:
         want = np.where(counted >= 0.3 * on_page.sum(axis=0).clip(1), dark.sum(axis=0) / counted.clip(1), 0.0)
         got = _column_shares(sampled, masks, level, brighter)
         assert got.dtype == want.dtype and np.array_equal(got, want), trial
+
+
+def test_a_fold_down_a_page_with_a_band_of_print_is_placed_where_it_lies() -> None:
+    """folds_down profiles the page in 20 mm bands and leaves out those mostly print; each valley was placed at
+    the middle of the band of its index among the bands kept, so past a band left out every valley lay 20 mm
+    higher up the page than it is, and a slanted fold's line was fitted through the wrong heights. A synthetic
+    A5 scan: bare paper, a slanted crease's valley, one band all but a tenth printed: the fold is found where
+    it was drawn, at its top and at its bottom."""
+    from omr.read.inspect import PageReference, folds_down
+    from omr.read.marks import InkLevels
+
+    s = PAGE_PX_PER_MM
+    width, height = 148.0, 210.0
+    scan = np.full((int(height * s), int(width * s)), 230, np.uint8)
+    top, bottom = 60.0, 66.3  # the crease's x at the page's top and bottom (mm)
+    for row in range(scan.shape[0]):
+        x = (top + (bottom - top) * (row + 0.5) / scan.shape[0]) * s
+        scan[row, int(round(x - 1)):int(round(x + 1))] = 200  # a valley 0.5 mm wide
+    printed = np.zeros(scan.shape, bool)
+    printed[int(64 * s):int(84 * s), int(0.1 * width * s):] = True  # the band from 64 to 84 mm: print
+    scan[printed] = 60
+    reference = PageReference(scan, scan, printed, printed)
+    found = folds_down(scan, reference, InkLevels(black=40.0, paper=230.0), s)
+    assert len(found) == 1, found
+    x0, y0, x1, y1, _ = found[0].line
+    assert (y0, y1) == (0.0, height) and abs(x0 - top) <= 0.3 and abs(x1 - bottom) <= 0.3, found[0].line

@@ -593,12 +593,12 @@ def _band_means(scan: np.ndarray, bare: np.ndarray, contrast: float, border: int
 
 
 def _valleys(mean: np.ndarray, paper: np.ndarray, s: float, border: int
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Thin dark valleys across each band of rows of a page (`mean`: each band's columns' mean, _band_means;
     `paper`: the share of each band's column that is bare paper): each valley's band (its index among the
     bands that show enough paper to tell) and column (mm), whether it lies clear of the print (no column
     mostly print within CREASE_CLEAR_MM: beside a rule, the rule's blurred edge and the print it hides move
-    a valley off the crease), and how many such bands there are."""
+    a valley off the crease), and which bands of the page those are (their numbers, down the page)."""
     window = int(round(CREASE_WINDOW_MM * s)) | 1
     w = mean.shape[1]
     known = paper >= 0.5
@@ -606,7 +606,7 @@ def _valleys(mean: np.ndarray, paper: np.ndarray, s: float, border: int
     profile = mean[told] / paper[told].clip(1e-6)
     known = known[told]
     if not len(profile):
-        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool), 0
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool), np.zeros(0, np.int64)
     middle = np.array([median(p[k]) for p, k in zip(profile, known)], np.float32)[:, None]  # np.median's, less overhead
     filled = np.where(known, profile, middle).astype(np.float32)
     valley = cv2.morphologyEx(filled, cv2.MORPH_CLOSE, np.ones((1, window), np.uint8)) - filled
@@ -619,7 +619,7 @@ def _valleys(mean: np.ndarray, paper: np.ndarray, s: float, border: int
     which, x = np.nonzero(peak)
     near = 2 * int(round(CREASE_CLEAR_MM * s)) + 1
     clear = cv2.erode(known.astype(np.uint8), np.ones((1, near), np.uint8), borderType=cv2.BORDER_REPLICATE) > 0
-    return which, x / s, clear[which, x], len(profile)
+    return which, x / s, clear[which, x], np.flatnonzero(told)
 
 
 def folds_down(scan: np.ndarray, reference: PageReference, levels: InkLevels, px_per_mm: float,
@@ -652,10 +652,11 @@ def folds_down(scan: np.ndarray, reference: PageReference, levels: InkLevels, px
     # the paper's own light changes slowly along a band: the valley is measured against the paper a few
     # millimetres either side (_valleys), so the scan's grey is used as it is
     mean = _band_means(scan, bare, max(levels.contrast, 1.0), border, band, n)
-    which, at, clear, bands = _valleys(mean, share, s, border)
+    which, at, clear, told = _valleys(mean, share, s, border)
+    bands = len(told)
     if bands < 5 or not len(at):
         return []
-    along = border / s + (which + 0.5) * CREASE_BAND_MM  # each band's middle, down the page (mm)
+    along = border / s + (told[which] + 0.5) * CREASE_BAND_MM  # each band's middle, down the page (mm)
     found: list[Finding] = []
     left = np.ones(len(at), bool)  # the valleys no fold found so far lies on
     height = scan.shape[0] / s
