@@ -1893,6 +1893,22 @@ def test_a_light_strike_through_the_ong_before_the_name_is_a_strike(state, party
         assert got == [BLANK, MARKED, BLANK, MARKED, MARGINAL], (profile, got)
 
 
+def test_two_faint_lines_between_names_on_a_1bit_scan_both_go_to_a_person(state, party, books):
+    """Two lines drawn between two names each (between the 2nd and 3rd, the 8th and 9th), on a 1-bit scan whose
+    threshold left each a pixel beside its rule, broken into runs of 19 and 24 mm. A run that faint counted
+    only on a rule no other of the column showed one on (a skew's phase thickens most rules at once), and
+    from 25 mm: the four names read "not struck" and nobody was asked (seed 6262 1bit idx 72; the 8th-9th
+    line's pixels all survive the threshold). Up to two rules may now show such a run, from 18 mm: all four
+    names go to a person, the five untouched ones stay "not struck"."""
+    page, t = benchmark_page([party, state], 6262, 72, "1bit")
+    assert page.scan.bilevel
+    between = [b.row for b in page.expected.boxes if b.kind == "between" or "between_above" in b.flags]
+    assert len(between) == 4
+    got = dict(zip([b.row for b in page.expected.boxes], states(read(page, books[t.id]))))
+    assert [got[r] for r in between] == [MARGINAL] * 4, got
+    assert [got[b.row] for b in page.expected.boxes if b.expected == "blank"] == [BLANK] * 4, got
+
+
 def test_a_short_stroke_the_letters_hide_goes_to_a_person(state, party, books):
     """A phone photo of a ballot with one name struck only in part, a short stroke at the start of "Hoàng Minh
     Hải" that its bold letters hide but for 0.09 mm2 past the print (one gap of the name's always reads crossed

@@ -768,6 +768,9 @@ RULE_NEAR_BILEVEL_RUN_MM = 25.0  # ... for this long (a line drawn along a name,
 RULE_NEAR_BILEVEL_CLEAR_MM = 0.25  # darker by this much, or RULE_NEAR_BILEVEL_CLEAR_PX of the scan's pixels (90th
 RULE_NEAR_BILEVEL_CLEAR_PX = 2.0  # percentile along the run), is no jaggies' phase (measured at 200 dpi over about
 #                                   2,500 rules of 1-bit scans: 0.19 at most with noise; lines 0.18-0.58)
+RULE_FAINT_RULES = 2  # a run less dark than that counts where no more of a column's rules show one (a skew's phase
+#                       shows on most: 4-10 of them on the pages seen), for RULE_FAINT_RUN_MM (the dips of a line a
+RULE_FAINT_RUN_MM = 18.0  # pixel thick break its run: 19-24 mm of lines 30-35 mm long)
 
 @dataclass(frozen=True)
 class RuleBand:
@@ -917,10 +920,10 @@ def _hugging_bilevel(bands: Sequence[RuleBand], pixel_mm: float) -> list[float]:
     RULE_NEAR_BILEVEL_MM or RULE_NEAR_BILEVEL_PX of a pixel (above what it passes them by elsewhere, as
     overdrawn_rules does on grey), for RULE_NEAR_BILEVEL_RUN_MM or more, and stops short of the rule's ends by
     RULE_NEAR_RUN_MM. A thin line the threshold dissolves into dashes beside the rule shows only so. A skew's
-    phase thickens several rules of a table at once by a pixel, where a voter's line between two names is one:
-    a run darker by less than RULE_NEAR_BILEVEL_CLEAR_MM (or _PX) counts only where no other rule of the column
-    is darker so for RULE_NEAR_RUN_MM (two faint lines between names, or a faint line and the jaggies, are then
-    missed as before)."""
+    phase thickens most rules of a table at once by a pixel, where a voter's line between two names is one (or
+    two): a run darker by less than RULE_NEAR_BILEVEL_CLEAR_MM (or _PX) counts, from RULE_FAINT_RUN_MM, only
+    where no more than RULE_FAINT_RULES rules of the column are darker so for RULE_NEAR_RUN_MM (a faint line
+    and the jaggies on two more rules are then missed as before)."""
     s = NAME_PX_PER_MM
     window = int(round(RULE_JAGGY_MM * s))
     step = max(RULE_NEAR_BILEVEL_MM, RULE_NEAR_BILEVEL_PX * pixel_mm)
@@ -941,9 +944,8 @@ def _hugging_bilevel(bands: Sequence[RuleBand], pixel_mm: float) -> list[float]:
             runs[k] = _run_mm(flags, RULE_NEAR_BILEVEL_RUN_MM)
         else:
             faint[k] = _run_mm(flags, RULE_NEAR_RUN_MM)
-    for k, run in enumerate(faint):
-        if run >= RULE_NEAR_BILEVEL_RUN_MM and not any(other for j, other in enumerate(faint) if j != k):
-            runs[k] = run
+    if sum(run > 0 for run in faint) <= RULE_FAINT_RULES:
+        runs = [max(run, faint_run if faint_run >= RULE_FAINT_RUN_MM else 0.0) for run, faint_run in zip(runs, faint)]
     return runs
 
 
