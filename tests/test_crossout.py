@@ -397,6 +397,15 @@ def test_a_line_right_over_a_rule_goes_to_a_person_however_long(state, books, pr
         assert got[:1] + got[3:] == ["blank"] * (len(got) - 2), (offset, share, got)
 
 
+def with_line_below_name(page, trace: Trace, book: TemplateBook, k: int) -> list[str]:
+    """The states read from the page with a fine pen line drawn just below name `k`'s cell, along the rule
+    between it and the next, from the cell's start to the name's end."""
+    cell, text = trace.page_layout.strike_cells[k].rect, trace.page_layout.strike_cells[k].text_rect
+    y = cell.y + cell.h + 0.1
+    pixels = with_pen_line(page, trace.transform.homography, (cell.x + 0.5, y), (text.x + text.w, y + 0.1), 0.3)
+    return states(read_sheet(pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi))
+
+
 def test_a_light_streak_across_the_rules_makes_none_of_them_a_pen_line(state, party):
     """A rough grey scan with a light scanner streak (a white line) down the page, crossing every rule of the
     names' column 2-5 mm from its start. Where the streak's white lay within the few millimetres the paper
@@ -410,10 +419,7 @@ def test_a_light_streak_across_the_rules_makes_none_of_them_a_pen_line(state, pa
     sheet, trace = read_traced(page, book)
     assert [f.code for f in trace.inspection.findings if "streak" in f.code] == ["light-streak"]
     assert sheet.status == "ok" and as_drawn(page, sheet), states(sheet)
-    cell, text = trace.page_layout.strike_cells[1].rect, trace.page_layout.strike_cells[1].text_rect
-    y = cell.y + cell.h + 0.1
-    pixels = with_pen_line(page, trace.transform.homography, (cell.x + 0.5, y), (text.x + text.w, y + 0.1), 0.3)
-    got = states(read_sheet(pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi))
+    got = with_line_below_name(page, trace, book, 1)
     assert got[1:3] == [MARGINAL, MARGINAL], got
 
 
@@ -429,10 +435,7 @@ def test_a_light_streak_along_a_rule_makes_it_no_pen_line(state, party, books):
     sheet, trace = read_traced(page, book)
     assert "light-streak" in [f.code for f in trace.inspection.findings]
     assert sheet.status == "ok" and as_drawn(page, sheet), states(sheet)
-    cell, text = trace.page_layout.strike_cells[2].rect, trace.page_layout.strike_cells[2].text_rect
-    y = cell.y + cell.h + 0.1
-    pixels = with_pen_line(page, trace.transform.homography, (cell.x + 0.5, y), (text.x + text.w, y + 0.1), 0.3)
-    got = states(read_sheet(pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi))
+    got = with_line_below_name(page, trace, book, 2)
     assert got[2:4] == [MARGINAL, MARGINAL], got
 
 
@@ -1838,6 +1841,19 @@ def _with_specks(pixels: np.ndarray, homography: np.ndarray, points_mm: list[tup
     return out
 
 
+def grain_points(cells, rng: np.random.Generator, jitter: float, far, more) -> list[tuple[float, float]]:
+    """Specks' places (page mm) in each name's row, just below its letters (above the rule): at `far(text,
+    cell)` each moved up to `jitter` mm along the row, and at `more(text, far)`."""
+    points = []
+    for cell in cells:
+        text = cell.text_rect
+        y = text.y + text.h + 1.2
+        far_x = far(text, cell.rect)
+        points += [(float(x) + rng.uniform(-jitter, jitter), y) for x in far_x]
+        points += [(x, y) for x in more(text, far_x)]
+    return points
+
+
 def test_a_1bit_pages_sparse_grain_is_judged_over_the_page(state, party, books):
     """A 1-bit scan's grain: lone specks scattered over the page, a few to a row. Each row's were judged alone,
     and a row needs six away from its name to show the grain: with three, the name's cell held 0.19-0.44 mm2
@@ -1848,14 +1864,9 @@ def test_a_1bit_pages_sparse_grain_is_judged_over_the_page(state, party, books):
         page, trace = untouched_page(t, books, "1bit")
         assert page.scan.bilevel
         cells = layout(t).pages[0].strike_cells
-        rng = np.random.default_rng(3)
-        points = []
-        for cell in cells:
-            text, r = cell.text_rect, cell.rect
-            y = text.y + text.h + 1.2  # below the letters, above the rule
-            far = np.linspace(text.x + text.w + 20.0, r.x + r.w - 3.0, 3)  # away from the name: the row's grain
-            points += [(float(x) + rng.uniform(-1, 1), y) for x in far]
-            points.append((text.x + text.w + 6.0, y))  # and one near it
+        points = grain_points(cells, np.random.default_rng(3), 1.0,  # away from the name, and one near it
+                              lambda text, r: np.linspace(text.x + text.w + 20.0, r.x + r.w - 3.0, 3),
+                              lambda text, far: [text.x + text.w + 6.0])
         pixels = _with_specks(page.scan.pixels, trace.transform.homography, points)
         got = states(read_sheet(pixels, "sim.pdf", 1, books[t.id], PROFILE, dpi=page.scan.dpi))
         assert got == [BLANK] * len(cells), (t.id, got)
@@ -1933,14 +1944,9 @@ def test_a_dense_grains_pairs_of_specks_away_from_the_name_are_grain(state, part
     assert page.scan.bilevel and as_drawn(page, read(page, books[t.id]))
     page, trace = untouched_page(state, books, "1bit")
     cells = layout(state).pages[0].strike_cells
-    rng = np.random.default_rng(5)
-    points = []
-    for cell in cells:
-        text, r = cell.text_rect, cell.rect
-        y = text.y + text.h + 1.2  # below the letters, above the rule
-        far = np.arange(text.x + text.w + SIGN_AFTER_MM + 1.0, r.x + r.w - 3.0, 7.0)  # the row's grain
-        points += [(float(x) + rng.uniform(-0.5, 0.5), y) for x in far]
-        points += [(float(far[0]) + 3.2, y), (float(far[0]) + 3.9, y - 0.2)]  # and a pair among them
+    points = grain_points(cells, np.random.default_rng(5), 0.5,  # the row's grain, and a pair among it
+                          lambda text, r: np.arange(text.x + text.w + SIGN_AFTER_MM + 1.0, r.x + r.w - 3.0, 7.0),
+                          lambda text, far: [float(far[0]) + 3.2, float(far[0]) + 3.9])
     pixels = _with_specks(page.scan.pixels, trace.transform.homography, points)
     got = states(read_sheet(pixels, "sim.pdf", 1, books[state.id], PROFILE, dpi=page.scan.dpi))
     assert got == [BLANK] * len(cells), got
