@@ -423,6 +423,25 @@ def test_a_light_streak_across_the_rules_makes_none_of_them_a_pen_line(state, pa
     assert got[1:3] == [MARGINAL, MARGINAL], got
 
 
+def test_a_streak_on_a_photos_shaded_edge_makes_no_ink_beside_the_names(state, party, books):
+    """A phone photo darkened towards its left edge, where a 6 mm band of the shade is found as a streak. The
+    streak's pixels were put in as the page's paper while the paper round each pixel was gauged: beside it,
+    in the shaded margin each name's row reaches into, the darker paper passed for ink (2-8 mm2 a row) and
+    six untouched names went to a person (seed 9595 phone idx 56). The streak's pixels are now left out of
+    that gauge: every name reads as drawn. A line across the table's edge beside a name, 1 mm from the
+    streak's band, still sends that name to a person."""
+    page, t = benchmark_page([party, state], 9595, 56, "phone")
+    book = TemplateBook.from_templates([t])
+    sheet, trace = read_traced(page, book)
+    assert "streak" in [f.code for f in trace.inspection.findings]
+    assert sheet.status == "ok" and as_drawn(page, sheet), states(sheet)
+    row, text = trace.page_layout.strike_cells[4].row, trace.page_layout.strike_cells[4].text_rect
+    y = text.y + text.h / 2
+    pixels = with_pen_line(page, trace.transform.homography, (row.x + 6.0, y), (row.x + 14.0, y + 0.2), 0.4)
+    got = states(read_sheet(pixels, "sim.pdf", 1, book, PROFILE, dpi=page.scan.dpi))
+    assert got[4] == MARGINAL and got[:4] + got[5:] == states(sheet)[:4] + states(sheet)[5:], got
+
+
 def test_a_light_streak_along_a_rule_makes_it_no_pen_line(state, party, books):
     """A fax-like grey scan fed sideways, a light scanner streak (a white line) running along the rule between
     the sixth and seventh names, over its core along 97 % of the names' column. The rule's own width and

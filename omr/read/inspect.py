@@ -111,11 +111,20 @@ def ink_level(levels: InkLevels) -> float:
 PAPER_WINDOW_MM = 3.0  # strokes thinner than this vanish from the local paper estimate
 
 
-def ink_mask(scan: np.ndarray, levels: InkLevels, px_per_mm: float, darkness: float = NEW_INK) -> np.ndarray:
+def ink_mask(scan: np.ndarray, levels: InkLevels, px_per_mm: float, darkness: float = NEW_INK,
+             hidden: np.ndarray | None = None) -> np.ndarray:
     """Ink, judged against the paper around it: phone photos are unevenly lit, so a fixed grey level
-    would miss light writing on a bright part of the page and see ink in a shadow."""
+    would miss light writing on a bright part of the page and see ink in a shadow. `hidden`: pixels (a
+    scanner streak's) that are no paper to judge by; where every pixel round one is, the page's paper."""
     k = 2 * int(round(PAPER_WINDOW_MM * px_per_mm / 2)) + 1
-    paper = cv2.blur(cv2.dilate(scan, np.ones((k, k), np.uint8)), (k, k))
+    kernel = np.ones((k, k), np.uint8)
+    if hidden is None:
+        brightest = cv2.dilate(scan, kernel)
+    else:
+        brightest = cv2.dilate(np.where(hidden, np.uint8(0), scan), kernel)
+        alone = cv2.erode(hidden.astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+        brightest[alone] = np.uint8(np.clip(round(levels.paper), 0, 255))
+    paper = cv2.blur(brightest, (k, k))
     return scan < cv2.LUT(paper, _ink_below(_ink_ratio(levels, darkness)))
 
 

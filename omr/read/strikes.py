@@ -161,13 +161,13 @@ def near_line(region: Rect, shape: tuple[int, ...], line: Line, reach_mm: float,
 
 
 def ink_off_streaks(scan: np.ndarray, hidden: np.ndarray, levels: InkLevels) -> np.ndarray:
-    """ink_mask at `levels` (STRIKE_INK) with the pixels a scanner streak covers (`hidden`) taken as the paper
-    while the paper around each pixel is gauged, and never ink: a light streak would raise the paper for
-    a few millimetres either side, and the bare paper there would pass for ink."""
+    """ink_mask at `levels` (STRIKE_INK) with the pixels a scanner streak covers (`hidden`) left out of the
+    paper gauged round each pixel, and never ink: a light streak would raise the paper for a few millimetres
+    either side, and the bare paper there would pass for ink; so would the page's paper put in its place
+    beside a photo's shaded edge."""
     if not hidden.any():
         return ink_mask(scan, levels, NAME_PX_PER_MM, STRIKE_INK)
-    filled = np.where(hidden, np.uint8(min(levels.paper, 255.0)), scan)
-    return ink_mask(filled, levels, NAME_PX_PER_MM, STRIKE_INK) & ~hidden
+    return ink_mask(scan, levels, NAME_PX_PER_MM, STRIKE_INK, hidden) & ~hidden
 
 
 GAP_CLEAR_PX = 3  # a gap column this close to a letter may hold the letter's blurred edge
