@@ -115,17 +115,14 @@ def ink_mask(scan: np.ndarray, levels: InkLevels, px_per_mm: float, darkness: fl
              hidden: np.ndarray | None = None) -> np.ndarray:
     """Ink, judged against the paper around it: phone photos are unevenly lit, so a fixed grey level
     would miss light writing on a bright part of the page and see ink in a shadow. `hidden`: pixels (a
-    scanner streak's) that are no paper to judge by; where every pixel round one is, the page's paper."""
+    scanner streak's) that are no paper to judge by, and never ink. (The paper: the brightest pixel of a
+    window round each, averaged over the same window; an unhidden pixel's average never takes in a hidden one
+    whose whole window is hidden, whose brightest is nought.)"""
     k = 2 * int(round(PAPER_WINDOW_MM * px_per_mm / 2)) + 1
-    kernel = np.ones((k, k), np.uint8)
-    if hidden is None:
-        brightest = cv2.dilate(scan, kernel)
-    else:
-        brightest = cv2.dilate(np.where(hidden, np.uint8(0), scan), kernel)
-        alone = cv2.erode(hidden.astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
-        brightest[alone] = np.uint8(np.clip(round(levels.paper), 0, 255))
-    paper = cv2.blur(brightest, (k, k))
-    return scan < cv2.LUT(paper, _ink_below(_ink_ratio(levels, darkness)))
+    bright = scan if hidden is None else np.where(hidden, np.uint8(0), scan)
+    paper = cv2.blur(cv2.dilate(bright, np.ones((k, k), np.uint8)), (k, k))
+    ink = scan < cv2.LUT(paper, _ink_below(_ink_ratio(levels, darkness)))
+    return ink if hidden is None else ink & ~hidden
 
 
 def ink_off_print(scan: np.ndarray, levels: InkLevels, px_per_mm: float, printed: np.ndarray,

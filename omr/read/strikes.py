@@ -165,9 +165,7 @@ def ink_off_streaks(scan: np.ndarray, hidden: np.ndarray, levels: InkLevels) -> 
     paper gauged round each pixel, and never ink: a light streak would raise the paper for a few millimetres
     either side, and the bare paper there would pass for ink; so would the page's paper put in its place
     beside a photo's shaded edge."""
-    if not hidden.any():
-        return ink_mask(scan, levels, NAME_PX_PER_MM, STRIKE_INK)
-    return ink_mask(scan, levels, NAME_PX_PER_MM, STRIKE_INK, hidden) & ~hidden
+    return ink_mask(scan, levels, NAME_PX_PER_MM, STRIKE_INK, hidden if hidden.any() else None)
 
 
 GAP_CLEAR_PX = 3  # a gap column this close to a letter may hold the letter's blurred edge
