@@ -1,7 +1,7 @@
 """Cheaper, the same reads (issue 15): the cross-out reader's per-pixel helpers against the code they
 replaced, kept here as the reference. A streak's or crease's pixels (near_line) from a row and a column of
 products instead of a grid of every pixel's coordinates; a rule's paper level (percentile_columns) without
-np.percentile's machinery, to numpy's last bit; the paper's lone specks (lone_specks) without sorting
+np.percentile's machinery, to numpy's last bit; the paper's lone specks (speck_masks) without sorting
 (group, piece) pairs."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from omr.read.strikes import (
     RULE_PAPER_PERCENTILE,
     SPECK_ALONE_MM,
     SPECK_MM2,
-    lone_specks,
     near_line,
     percentile_columns,
+    speck_masks,
 )
 
 
@@ -104,7 +104,7 @@ def paired_lone_specks(ink):
 
 def test_lone_specks_are_the_paired_codes() -> None:
     """Cells of specks alone, specks in clusters and beside strokes, strokes alone, nothing, and a page's
-    width of 1-bit speckle: lone_specks is the (group, piece) pairs' mask, pixel for pixel."""
+    width of 1-bit speckle: speck_masks' lone specks are the (group, piece) pairs' mask, pixel for pixel."""
     rng = np.random.default_rng(11)
     lone = 0
     for trial in range(300):
@@ -116,7 +116,7 @@ def test_lone_specks_are_the_paired_codes() -> None:
             cv2.line(line, (int(a[0]), int(b[0])), (int(a[1]), int(b[1])), 1, int(rng.integers(1, 4)))
             ink |= line > 0
         want = paired_lone_specks(ink)
-        got = lone_specks(ink)
+        got = speck_masks(ink)[0]
         assert got.dtype == want.dtype and np.array_equal(got, want), trial
         lone += int(want.any() and not want.all() and (ink & ~want).any())
     assert lone > 100, lone

@@ -506,14 +506,9 @@ def speck_masks(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lone[labels], paired[labels]
 
 
-def lone_specks(ink: np.ndarray) -> np.ndarray:
-    """The pieces of `ink` that are lone specks (SPECK_MM2, SPECK_ALONE_MM), as a mask."""
-    return speck_masks(ink)[0]
-
-
 @dataclass(frozen=True)
 class Grain:
-    """A name's cell's lone specks (lone_specks): how many lie in the row away from the name (SIGN_BEFORE_MM,
+    """A name's cell's lone specks (speck_masks): how many lie in the row away from the name (SIGN_BEFORE_MM,
     SIGN_AFTER_MM) and in how many columns, how many near it and in how many columns; and the mask of them."""
 
     away: int
