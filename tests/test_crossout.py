@@ -1833,6 +1833,22 @@ def test_a_crease_along_a_rule_is_no_pen_line_along_it_and_a_pen_line_elsewhere_
     assert got[row] == MARGINAL, got
 
 
+def test_a_pen_line_along_a_creased_rule_shows_by_its_sharp_ends(state, party, books):
+    """A rough scan (seed 1357) of a ballot folded across the page, the crease along the rule between "Nguyễn
+    Văn An" and "Trần Thị Bích", where the voter drew a line between the two names: the columns a crease runs
+    along were left out of the measure of a pen line along a rule (the crease darkens the rule as one would),
+    so both names read "not struck" and nobody was asked. The crease darkens the rule over the page's width,
+    slowly (3.6 to 2.7 pixels of darkness over 130 mm); the line steps up by 1.3 within a millimetre and back
+    down 38 mm further on: both names go to a person."""
+    page, t = benchmark_page([party, state], 1357, 20, "rough")
+    sheet, trace = read_traced(page, books[t.id])
+    cells = trace.page_layout.strike_cells
+    rule = cells[0].rect.y + cells[0].rect.h
+    assert any(abs(f.rect.cy - rule) < 1.5 for f in trace.inspection.findings if f.code == "crease")
+    got = states(sheet)
+    assert got[:2] == [MARGINAL, MARGINAL], got
+
+
 def test_a_crease_found_half_a_millimetre_off_is_lifted_where_its_valley_lies(state, party, books):
     """Two phone photos of folded ballots (seeds 1122 and 2468): the crease across the page was found at 4 px/mm
     over 1 mm bins, and lay up to 0.8 mm off its valley at one side of the name's cell; the lift ran beside the
