@@ -1849,6 +1849,18 @@ def test_a_pen_line_along_a_creased_rule_shows_by_its_sharp_ends(state, party, b
     assert got[:2] == [MARGINAL, MARGINAL], got
 
 
+def test_a_crease_beside_a_rule_within_its_band_is_no_pen_line_along_it(state, party, books):
+    """A rough scan (seed 2020) folded across the page, the crease slanting from 4.1 mm below the rule under
+    "Hoàng Minh Hải" to 1.3 mm from it at the name column's end: a crease counted as running along a rule only
+    within RULE_CORE_MM, while the rule's width is measured over RULE_BAND_MM; the valley at 1.3-1.7 mm made
+    the rule overdrawn for 12 mm, and both untouched names beside it went to a person."""
+    page, t = benchmark_page([party, state], 2020, 96, "rough")
+    assert "fold" in page.expected.flags and t.id == party.id
+    sheet, trace = read_traced(page, books[t.id])
+    assert [f for f in trace.inspection.findings if f.code == "crease"]
+    assert as_drawn(page, sheet) and sheet.status == "ok", (states(sheet), sheet.reasons)
+
+
 def test_a_crease_found_half_a_millimetre_off_is_lifted_where_its_valley_lies(state, party, books):
     """Two phone photos of folded ballots (seeds 1122 and 2468): the crease across the page was found at 4 px/mm
     over 1 mm bins, and lay up to 0.8 mm off its valley at one side of the name's cell; the lift ran beside the
