@@ -766,8 +766,8 @@ RULE_FAINT_RULES = 2  # a run less dark than that counts where no more of a colu
 RULE_FAINT_RUN_MM = 18.0  # pixel thick break its run: 19-24 mm of lines 30-35 mm long)
 RULE_STEP_MM = 0.1  # where a crease runs along a rule, a pen line there is a step this much darker than the rule
 #                     over RULE_SIDE_MM either side of it, both ends rising or falling so over RULE_EDGE_MM (a
-RULE_EDGE_MM = 3.5  # line drawn between two names measured 0.16 mm darker; on 46 untouched creased rules of rough,
-RULE_SIDE_MM = 8.0  # faint and phone scans the largest such step found was 0.074)
+RULE_EDGE_MM = 3.5  # line drawn between two names measured 0.16 mm darker; on 79 untouched creased rules of rough,
+RULE_SIDE_MM = 8.0  # faint, phone and office scans, seeds 3030 and 6060, the largest such step found was 0.074)
 
 @dataclass(frozen=True)
 class RuleBand:
