@@ -30,7 +30,7 @@ from omr.read.inspect import PAGE_PX_PER_MM, fold_lines, folds_across
 from omr.read.interpret import LEFT, STRUCK_OUT, UNCLEAR, crossout_verdict
 from omr.read.pipeline import TemplateBook, read_sheet
 from omr.read.results import BLANK, MARGINAL, MARKED, MarkRead, RowRead, SheetRead
-from omr.read.strikes import SIGN_AFTER_MM
+from omr.read.strikes import NAME_PX_PER_MM, RULE_STEP_MM, SIGN_AFTER_MM, stepped_up
 from omr.scan.ingest import read_pages
 from omr.store.records import Decision
 
@@ -1847,6 +1847,28 @@ def test_a_pen_line_along_a_creased_rule_shows_by_its_sharp_ends(state, party, b
     assert any(abs(f.rect.cy - rule) < 1.5 for f in trace.inspection.findings if f.code == "crease")
     got = states(sheet)
     assert got[:2] == [MARGINAL, MARGINAL], got
+
+
+def test_a_step_is_a_pen_line_and_a_ramp_or_the_rules_fallen_ends_are_not():
+    """stepped_up on a rule's darkness, 170 mm long: a crease's slow ramp (3.6 to 2.7 pixels) with a line 38 mm
+    long stepping 1.3 up on it is the line's columns only; the ramp alone, or a rule whose darkness falls off 4
+    mm before its end (where it meets the table's edge), or a line drawn from end to end, is none. A line
+    pressed harder along part of it steps up twice and is still one line."""
+    s = NAME_PX_PER_MM
+    n = int(170 * s)
+    ramp = np.linspace(3.6, 2.7, n)
+    line = ramp.copy()
+    line[int(60 * s):int(98 * s)] += 1.3
+    got = stepped_up(line)
+    assert got[int(61 * s):int(97 * s)].all() and not got[:int(59 * s)].any() and not got[int(99 * s):].any()
+    assert not stepped_up(ramp).any()
+    fallen = ramp.copy()
+    fallen[-int(4 * s):] -= 2 * RULE_STEP_MM * s
+    assert not stepped_up(fallen).any()
+    assert not stepped_up(ramp + np.where(np.arange(n) > 2 * s, 1.3, 0.0)).any()
+    harder = line.copy()
+    harder[int(75 * s):int(90 * s)] += 1.0
+    assert stepped_up(harder)[int(61 * s):int(97 * s)].all()
 
 
 def test_a_crease_beside_a_rule_within_its_band_is_no_pen_line_along_it(state, party, books):

@@ -914,25 +914,26 @@ def stepped_up(darkness: np.ndarray) -> np.ndarray:
     along it, whose ends rise within RULE_EDGE_MM. A crease along the rule darkens it over tens of millimetres
     (seed 1357 rough idx 20: from 3.6 to 2.7 pixels over 130 mm, where a pen line added 1.3 over 38 mm with
     ends a millimetre long), so a running median cannot tell them apart, a step can. The rule's own ends
-    count as one end (a line drawn on past the name column), not as both."""
+    count as one end (a line drawn on past the name column), not as both, and a step leaves RULE_NEAR_RUN_MM
+    of the rule outside it (no hand draws from end to end; the rule's ends may fall off where it meets the
+    table's edges). A line pressed harder along part of it steps up twice: each rise is paired with each fall."""
     s = NAME_PX_PER_MM
     n, w, gap, side = darkness.size, int(round(RULE_EDGE_MM * s)), int(round(0.5 * s)), int(round(RULE_SIDE_MM * s))
-    step = RULE_STEP_MM * s
+    step, shortest = RULE_STEP_MM * s, RULE_NEAR_RUN_MM * s
     sums = np.concatenate([[0.0], np.cumsum(darkness, dtype=np.float64)])
     x = np.arange(gap + w, n - gap - w + 1)
     rise = np.zeros(n)  # the mean darkness just after each column less that just before it
     rise[x] = (sums[x + gap + w] - sums[x + gap] - sums[x - gap] + sums[x - gap - w]) / w
-    ups, downs = [0, *_peaks(rise, step)], [*_peaks(-rise, step), n]
     out = np.zeros(n, bool)
-    for a in ups:
-        b = next(d for d in downs if d > a)
-        if any(a < u < b for u in ups) or (a, b) == (0, n) or b - a < RULE_NEAR_RUN_MM * s:
-            continue
-        level = float(np.median(darkness[a + gap:b - gap]))
-        sides = [darkness[max(a - side, 0):a - gap]] if a > 0 else []
-        sides += [darkness[b + gap:b + side]] if b < n else []
-        if all(part.size and level >= float(np.median(part)) + step for part in sides):
-            out[a:b] = True
+    for a in [0, *_peaks(rise, step)]:
+        for b in [*_peaks(-rise, step), n]:
+            if b - a < shortest or n - (b - a) < shortest:
+                continue
+            level = float(np.median(darkness[a + gap:b - gap]))
+            sides = [darkness[max(a - side, 0):a - gap]] if a > 0 else []
+            sides += [darkness[b + gap:b + side]] if b < n else []
+            if all(part.size and level >= float(np.median(part)) + step for part in sides):
+                out[a:b] = True
     return out
 
 
