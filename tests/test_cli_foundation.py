@@ -143,6 +143,21 @@ def test_layout_text_summary():
     assert re.search(r"box tin-nhiem/nguyen-hong-quang/cao: x=[\d.]+ y=[\d.]+ w=6\.00 h=6\.00 mm", result.stdout)
 
 
+def test_layout_text_summary_of_a_crossout_ballot_counts_its_names_and_shows_their_titles():
+    """A cross-out ballot's names are strike cells, not the confidence ballot's name cells: the summary said "0
+    names" above the five it listed, and left out the "Ông"/"Bà" printed before each, from where a strike
+    through the name is measured. Every line fits a terminal of 80 columns (the fingerprint was on the
+    template's line)."""
+    path = ROOT / "ballot_templates" / "bau-cu-hdnd-phuong-a5.yaml"
+    result = omr("layout", path)
+    assert result.returncode == 0, result.stderr
+    cells = layout(load_template(path)).pages[0].strike_cells
+    assert f"page 1/1: 0 boxes, {len(cells)} names," in result.stdout
+    titles = re.findall(r"^    title before it: x=([\d.]+) w=([\d.]+) mm$", result.stdout, re.M)
+    assert [(float(x), float(w)) for x, w in titles] == [(round(c.prefix.x, 2), round(c.prefix.w, 2)) for c in cells]
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.stem)
 def test_generate_ballots_and_test_deck(path, tmp_path):
     t = load_template(path)

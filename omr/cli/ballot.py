@@ -39,10 +39,11 @@ def _cmd_layout(args: argparse.Namespace) -> int:
         json.dump(bl.to_json(), sys.stdout, ensure_ascii=False, indent=1)
         print()
         return 0
-    print(f"template {bl.template_id}  fingerprint {bl.fingerprint}  layout v{bl.layout_version}  paper {bl.paper}")
+    print(f"template {bl.template_id}  layout v{bl.layout_version}  paper {bl.paper}")
+    print(f"fingerprint {bl.fingerprint}")  # 64 hex digits: a line of its own at 80 columns
     for p in bl.pages:
-        print(f"page {p.number}/{p.count}: {len(p.boxes)} boxes, {len(p.name_cells)} names, QR at "
-              f"({p.qr.x:.1f}, {p.qr.y:.1f}) mm")
+        print(f"page {p.number}/{p.count}: {len(p.boxes)} boxes, {len(p.name_cells) + len(p.strike_cells)} names, "
+              f"QR at ({p.qr.x:.1f}, {p.qr.y:.1f}) mm")
         for b in p.boxes:
             print(f"  box {b.contest_id}/{b.row_id}/{b.option_id}: x={b.rect.x:.2f} y={b.rect.y:.2f} "
                   f"w={b.rect.w:.2f} h={b.rect.h:.2f} mm")
@@ -50,6 +51,8 @@ def _cmd_layout(args: argparse.Namespace) -> int:
             r = c.text_rect
             print(f"  name {c.contest_id}/{c.row_id}: x={r.x:.2f} y={r.y:.2f} w={r.w:.2f} h={r.h:.2f} mm "
                   f"({len(c.lines)} line(s))")
+            if c.prefix is not None:  # the "Ông"/"Bà" before it: a strike through it counts from there
+                print(f"    title before it: x={c.prefix.x:.2f} w={c.prefix.w:.2f} mm")
         if p.stamp is not None:
             print(f"  stamp area: x={p.stamp.x:.2f} y={p.stamp.y:.2f} w={p.stamp.w:.2f} h={p.stamp.h:.2f} mm")
     return 0
