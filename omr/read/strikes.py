@@ -768,6 +768,7 @@ RULE_STEP_MM = 0.1  # where a crease runs along a rule, a pen line there is a st
 #                     over RULE_SIDE_MM either side of it, both ends rising or falling so over RULE_EDGE_MM (a
 RULE_EDGE_MM = 3.5  # line drawn between two names measured 0.16 mm darker; on 79 untouched creased rules of rough,
 RULE_SIDE_MM = 8.0  # faint, phone and office scans, seeds 3030 and 6060, the largest such step found was 0.074)
+RULE_EDGE_GAP_MM = 0.5  # the windows either side of a step's column start this far from it (its own blur)
 
 @dataclass(frozen=True)
 class RuleBand:
@@ -918,7 +919,8 @@ def stepped_up(darkness: np.ndarray) -> np.ndarray:
     of the rule outside it (no hand draws from end to end; the rule's ends may fall off where it meets the
     table's edges). A line pressed harder along part of it steps up twice: each rise is paired with each fall."""
     s = NAME_PX_PER_MM
-    n, w, gap, side = darkness.size, int(round(RULE_EDGE_MM * s)), int(round(0.5 * s)), int(round(RULE_SIDE_MM * s))
+    n, w, gap = darkness.size, int(round(RULE_EDGE_MM * s)), int(round(RULE_EDGE_GAP_MM * s))
+    side = int(round(RULE_SIDE_MM * s))
     step, shortest = RULE_STEP_MM * s, RULE_NEAR_RUN_MM * s
     sums = np.concatenate([[0.0], np.cumsum(darkness, dtype=np.float64)])
     x = np.arange(gap + w, n - gap - w + 1)
@@ -939,8 +941,7 @@ def stepped_up(darkness: np.ndarray) -> np.ndarray:
 
 def _peaks(score: np.ndarray, floor: float) -> list[int]:
     """Where each run of `score` at `floor` or more is highest."""
-    bounds = np.flatnonzero(np.diff(np.concatenate([[0], (score >= floor).astype(np.int8), [0]])))
-    return [int(a + np.argmax(score[a:b])) for a, b in zip(bounds[::2], bounds[1::2])]
+    return [int(a + np.argmax(score[a:b])) for a, b in zip(*run_bounds(score >= floor))]
 
 
 def _neighbour_rules(bands: Sequence[RuleBand], k: int) -> list[int]:
@@ -1205,10 +1206,15 @@ def column_percentile(image: np.ndarray, where: np.ndarray, q: float) -> np.ndar
     return (low + (high - low) * (rank - lo)).astype(np.float32)
 
 
+def run_bounds(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of true (non-zero) values in a 1-d array starts, and where it ends (one past it)."""
+    edges = np.diff(np.concatenate(([0], (np.asarray(flags) != 0).astype(np.int8), [0])))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
 def longest_run(flags: np.ndarray) -> int:
     """The longest run of true (non-zero) values in a 1-d array."""
-    edges = np.diff(np.concatenate(([0], (np.asarray(flags) != 0).astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    starts, ends = run_bounds(flags)
     return int((ends - starts).max()) if starts.size else 0
 
 
