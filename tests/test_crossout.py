@@ -1483,6 +1483,19 @@ def test_a_light_line_that_runs_on_past_the_name_keeps_the_fold_threshold():
     assert state_of(0.2, runs_on=False) == BLANK
 
 
+def test_a_light_strike_overshooting_the_name_into_the_blank_cell_is_struck(state, party, books):
+    """Ballots whose every name is struck by a hand that overshoots, 5-12 mm past the name (seed 21 of the
+    strike-kind sweep): with a light or thin pen the line shows whole only from 35-60 % of the darkness, and
+    as it ran on more than 5 mm past the name it was taken for a fold's shadow: 6 names on an office scan, 5
+    on a phone photo and 19 on faint scans of 16 ballots each went to a person (0, 1 and 0 now). A fold's
+    shadow runs on across the page to the cell's end; a hand's line stops in the blank paper before it."""
+    for profile, index in (("office-scanner", 12), ("faint", 8), ("faint", 11)):
+        t = (party, state)[index % 2]
+        page = Simulator([party, state], 21).ballot(index, t, profile, kinds=["overshoot"])[0]
+        assert {b.kind for b in page.expected.boxes} == {"overshoot"}
+        assert states(read(page, books[t.id])) == [MARKED] * len(page.expected.boxes), (profile, index)
+
+
 def test_a_small_tick_over_the_letters_of_a_name_goes_to_a_person(state, party, books):
     """A tick drawn over the letters of a name on a phone photo (a simulated set's ballot 59, seed 3737): the
     letters hide most of it, and the 0.16 mm^2 left off the print was under strike_ink_mm2 (0.2): the name

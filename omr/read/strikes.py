@@ -704,29 +704,33 @@ def arms_across(ink: np.ndarray, strike: StrikeLine | None) -> int:
 LIGHT_BEFORE_MM, LIGHT_AFTER_MM = 3.0, 5.0  # a light strike starts and ends this near the name (a hand's
 #                                             overshoot); a fold's shadow runs on along the row
 LIGHT_MIN_WIDTH_MM = 0.2  # and is thicker than one pixel (a noisy scan's level crossings are one pixel thin)
+RUN_EDGE_MM = 3.0  # a line past that runs on to within this of the cell's end is a fold's shadow, across the page
 
 
 def runs_past_name(lighter: np.ndarray, rows: np.ndarray, words: tuple[int, int]) -> bool:
     """Whether a straight stroke of the lighter levels (`lighter`: off the print, from LIGHT_SHARE of the
-    darkness) lies in the name's lines (`rows`) beyond LIGHT_BEFORE_MM before and LIGHT_AFTER_MM after the
-    printed words (`words`: their columns, the "Ông"/"Bà" before the name included): a fold's shadow runs on
-    through the blank paper; a hand's line stops near the name (seed 2718 and 3301 sets: strikes from 6.9 mm
-    inside to 2.5 mm before the name's start and 4.0 mm past its end; folds to the cell's edge), or at the
-    "Ông" before it, which it often strikes too."""
+    darkness, across the name's cell) lies in the name's lines (`rows`) beyond LIGHT_BEFORE_MM before and
+    LIGHT_AFTER_MM after the printed words (`words`: their columns, the "Ông"/"Bà" before the name included)
+    and on to within RUN_EDGE_MM of the cell's end on that side: a fold's shadow runs on through the blank
+    paper across the page; a hand's line stops near the name (seed 2718 and 3301 sets: strikes from 6.9 mm
+    inside to 2.5 mm before the name's start and 4.0 mm past its end; folds to the cell's edge), at the
+    "Ông" before it, which it often strikes too, or, overshooting, 5-12 mm past it in the blank paper."""
     s = NAME_PX_PER_MM
     beyond = lighter[rows].any(axis=0)
-    beyond[max(int(words[0] - LIGHT_BEFORE_MM * s), 0):max(int(np.ceil(words[1] + LIGHT_AFTER_MM * s)), 0)] = False
-    return bool(beyond.any())
+    first, last = max(int(words[0] - LIGHT_BEFORE_MM * s), 0), max(int(np.ceil(words[1] + LIGHT_AFTER_MM * s)), 0)
+    edge = int(round(RUN_EDGE_MM * s))
+    return bool(beyond[:min(first, edge)].any() or beyond[max(last, len(beyond) - edge):].any())
 
 
-def light_strike_share(strike: StrikeLine, name: tuple[int, int], words: tuple[int, int]) -> float:
-    """The share of the name's columns a light line spans, where it is a pen's: it starts and ends near the
-    printed words (`words`: as runs_past_name's; LIGHT_BEFORE_MM, LIGHT_AFTER_MM) and is thicker than
+def light_strike_share(strike: StrikeLine, name: tuple[int, int], words: tuple[int, int], width: int) -> float:
+    """The share of the name's columns a light line spans, where it is a pen's: it starts no more than
+    LIGHT_BEFORE_MM before the printed words (`words`: as runs_past_name's), ends before RUN_EDGE_MM from the
+    end of the cell (`width` columns), where a fold's shadow runs on to, and is thicker than
     LIGHT_MIN_WIDTH_MM; else 0. From FAINT_SHARE of the usual darkness a fold's shadow crosses a name as fully
     as a pencil does (the print's blur adds to its shade there): the caller also asks that nothing lighter
     runs on past the name (runs_past_name)."""
     s = NAME_PX_PER_MM
-    if strike.columns[0] < words[0] - LIGHT_BEFORE_MM * s or strike.columns[-1] > words[1] + LIGHT_AFTER_MM * s:
+    if strike.columns[0] < words[0] - LIGHT_BEFORE_MM * s or strike.columns[-1] >= width - RUN_EDGE_MM * s:
         return 0.0
     if np.median(strike.bottom - strike.top + 1) < LIGHT_MIN_WIDTH_MM * s:
         return 0.0
@@ -1301,7 +1305,8 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     if candidate or (shaded > 0 and shaded >= light_below):  # does a line from LIGHT_SHARE stop at the name?
         lighter = _straight_off_print(cell_scan, lightest)
         runs_on = runs_past_name(lighter, _line_rows(cell, lighter.shape[0]), words)
-    light_share = min(light_share, light_strike_share(strike, name, words)) if candidate and not runs_on else 0.0
+    light_share = min(light_share, light_strike_share(strike, name, words, ink.shape[1])) \
+        if candidate and not runs_on else 0.0
     if runs_on:  # a fold's shadow across the name, whose lighter edge fills the gaps too: no thin pen's line
         thin = 0.0
     if max(best, thin, light_share) > 0:  # a stroke through the name: was it taken back?
