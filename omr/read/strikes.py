@@ -73,7 +73,8 @@ class StrikeMeasure:
     light: float = 0.0  # coverage with runs and gaps both from FAINT_SHARE of the darkness, where that line is a
     #                     pen's (light_strike_share): a light ballpoint or pencil strike; 0 where it runs on
     runs_on: bool = False  # a line from LIGHT_SHARE of the darkness runs on past the name through the blank
-    #                        paper of its line (runs_past_name): a fold's shadow, which no hand draws
+    #                        paper of its line to the cell's end (runs_past_name): a fold's shadow, which no
+    #                        hand draws
     beside_mm2: float = 0.0  # ink in the name's row outside its cell (its number, date of birth, the margin), in
     #                          pieces that do not reach into the cell (ink_beside_name): a line through the date
     #                          of birth or the number instead of the name
@@ -87,7 +88,7 @@ class StrikeMeasure:
     @property
     def crossed(self) -> float:
         """The share of a printed line a stroke crosses, the gaps judged at the usual darkness or lighter,
-        or the whole line from FAINT_SHARE of it where that line stops at the name as a pen's does."""
+        or the whole line from FAINT_SHARE of it where that line stops before the cell's end as a pen's does."""
         return max(self.coverage, self.thin, self.light)
 
 
@@ -100,11 +101,11 @@ def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2
     whatever its ink; a name a
     light line crosses (`light_below` or more of it, from LIGHT_SHARE of the darkness) is never "not
     struck": a light ballpoint or pencil strike on a pale scan, which a person reads (`light_fold_below`
-    where that line runs on past the name through the blank paper, as a fold's shadow does: such shadows
-    cross untouched names); nor is one a line of specks crosses (`dotted_below` or more of it: a thin pen's
-    strike that a 1-bit threshold broke up), nor one with ink in its row beside its cell (`beside_mm2`: a
-    line through the date of birth or the number instead of the name). The light line of a fold's crease
-    with nothing more on it (`crease`) does not count."""
+    where that line runs on past the name through the blank paper to the cell's end, as a fold's shadow
+    does: such shadows cross untouched names); nor is one a line of specks crosses (`dotted_below` or more
+    of it: a thin pen's strike that a 1-bit threshold broke up), nor one with ink in its row beside its cell
+    (`beside_mm2`: a line through the date of birth or the number instead of the name). The light line of a
+    fold's crease with nothing more on it (`crease`) does not count."""
     if m.seen < min_seen:
         return MARGINAL
     if m.crossed >= struck_at and not m.pale:
@@ -701,8 +702,8 @@ def arms_across(ink: np.ndarray, strike: StrikeLine | None) -> int:
     return int((np.minimum(above, below) >= ARM_MIN_PX).sum())
 
 
-LIGHT_BEFORE_MM, LIGHT_AFTER_MM = 3.0, 5.0  # a light strike starts and ends this near the name (a hand's
-#                                             overshoot); a fold's shadow runs on along the row
+LIGHT_BEFORE_MM, LIGHT_AFTER_MM = 3.0, 5.0  # a light strike starts no more than this before the name; within
+#                                             these of it a line is a hand's, beyond them it may be a fold's
 LIGHT_MIN_WIDTH_MM = 0.2  # and is thicker than one pixel (a noisy scan's level crossings are one pixel thin)
 RUN_EDGE_MM = 3.0  # a line past that runs on to within this of the cell's end is a fold's shadow, across the page
 
@@ -1242,9 +1243,9 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     its noise makes specks that a light line's measure already judges). A light pen's line (`light`) is
     looked for only where the usual darkness shows less than `struck_at` of a line (the profile's
     strike_struck_at: elsewhere the name is struck already), and whether a light line runs on past the name
-    (`runs_on`) where it could make a light strike or where `faint`, counting the gap columns a broad shade
-    fills (a fold's), reaches `light_below` (the profile's strike_light_below: below it, the name is not
-    struck either way). `along`: how long a pen line runs along the rule above or below the name
+    to the cell's end (`runs_on`) where it could make a light strike or where `faint`, counting the gap
+    columns a broad shade fills (a fold's), reaches `light_below` (the profile's strike_light_below: below
+    it, the name is not struck either way). `along`: how long a pen line runs along the rule above or below the name
     (rule_overdrawn_mm), counted with the cell's new ink; `row`: the name's row as the layout's ink zone,
     whose ink outside the cell is measured (ink_beside_name);
     `creases`: folds found across the page, whose crease may be the light line running on through the name or
@@ -1302,7 +1303,7 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
             light_share = max(light_share, min(runs, light_gaps[i]))
     candidate = strike is not None and light_share > max(best, thin)  # the lighter level sees more of a line
     runs_on = False
-    if candidate or (shaded > 0 and shaded >= light_below):  # does a line from LIGHT_SHARE stop at the name?
+    if candidate or (shaded > 0 and shaded >= light_below):  # does a line from LIGHT_SHARE stop in the cell?
         lighter = _straight_off_print(cell_scan, lightest)
         runs_on = runs_past_name(lighter, _line_rows(cell, lighter.shape[0]), words)
     light_share = min(light_share, light_strike_share(strike, name, words, ink.shape[1])) \
