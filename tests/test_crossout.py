@@ -30,7 +30,15 @@ from omr.read.inspect import PAGE_PX_PER_MM, fold_lines, folds_across
 from omr.read.interpret import LEFT, STRUCK_OUT, UNCLEAR, crossout_verdict
 from omr.read.pipeline import TemplateBook, read_sheet
 from omr.read.results import BLANK, MARGINAL, MARKED, MarkRead, RowRead, SheetRead
-from omr.read.strikes import NAME_PX_PER_MM, RULE_STEP_MM, SIGN_AFTER_MM, stepped_up
+from omr.read.strikes import (
+    NAME_PX_PER_MM,
+    RULE_STEP_MM,
+    SIGN_AFTER_MM,
+    StrikeLine,
+    light_strike_share,
+    runs_past_name,
+    stepped_up,
+)
 from omr.scan.ingest import read_pages
 from omr.store.records import Decision
 
@@ -1494,6 +1502,28 @@ def test_a_light_strike_overshooting_the_name_into_the_blank_cell_is_struck(stat
         page = Simulator([party, state], 21).ballot(index, t, profile, kinds=["overshoot"])[0]
         assert {b.kind for b in page.expected.boxes} == {"overshoot"}
         assert states(read(page, books[t.id])) == [MARKED] * len(page.expected.boxes), (profile, index)
+
+
+def test_a_light_line_is_a_hands_where_it_stops_near_the_name_and_a_folds_where_it_runs_on():
+    """runs_past_name and light_strike_share on a cell 170 mm wide whose name's words take 5-40 mm: a light line
+    from 3 mm to 52 mm (an overshoot of 12 mm) is a hand's; one on to 60 mm (20 mm past the name: no hand
+    overshoots so far), or to the cell's end, is a fold's shadow, as is one that starts at the cell's start 5 mm
+    before the name."""
+    s = NAME_PX_PER_MM
+    width, words = int(170 * s), (int(5 * s), int(40 * s))
+    rows = np.ones(40, bool)
+
+    def light_line(start_mm: float, end_mm: float) -> tuple[bool, float]:
+        lighter = np.zeros((40, width), bool)
+        lighter[20, int(start_mm * s):int(end_mm * s)] = True
+        columns = np.arange(int(start_mm * s), int(end_mm * s))
+        strike = StrikeLine(columns, *(np.full(len(columns), v, np.float64) for v in (20.0, 18.0, 22.0)))
+        return runs_past_name(lighter, rows, words), light_strike_share(strike, words, words, width)
+
+    assert light_line(3, 52) == (False, 1.0)
+    assert light_line(3, 60)[0] and light_line(3, 60)[1] == 0.0
+    assert light_line(3, 170)[0] and light_line(3, 170)[1] == 0.0
+    assert light_line(0, 40)[0] and light_line(0, 40)[1] == 0.0
 
 
 def test_a_small_tick_over_the_letters_of_a_name_goes_to_a_person(state, party, books):

@@ -73,8 +73,8 @@ class StrikeMeasure:
     light: float = 0.0  # coverage with runs and gaps both from FAINT_SHARE of the darkness, where that line is a
     #                     pen's (light_strike_share): a light ballpoint or pencil strike; 0 where it runs on
     runs_on: bool = False  # a line from LIGHT_SHARE of the darkness runs on past the name through the blank
-    #                        paper of its line to the cell's end (runs_past_name): a fold's shadow, which no
-    #                        hand draws
+    #                        paper of its line to the cell's end or OVERSHOOT_MM on (runs_past_name): a fold's
+    #                        shadow, which no hand draws
     beside_mm2: float = 0.0  # ink in the name's row outside its cell (its number, date of birth, the margin), in
     #                          pieces that do not reach into the cell (ink_beside_name): a line through the date
     #                          of birth or the number instead of the name
@@ -88,7 +88,8 @@ class StrikeMeasure:
     @property
     def crossed(self) -> float:
         """The share of a printed line a stroke crosses, the gaps judged at the usual darkness or lighter,
-        or the whole line from FAINT_SHARE of it where that line stops before the cell's end as a pen's does."""
+        or the whole line from FAINT_SHARE of it where that line stops within OVERSHOOT_MM past it, before the
+        cell's end, as a pen's does."""
         return max(self.coverage, self.thin, self.light)
 
 
@@ -101,11 +102,11 @@ def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2
     whatever its ink; a name a
     light line crosses (`light_below` or more of it, from LIGHT_SHARE of the darkness) is never "not
     struck": a light ballpoint or pencil strike on a pale scan, which a person reads (`light_fold_below`
-    where that line runs on past the name through the blank paper to the cell's end, as a fold's shadow
-    does: such shadows cross untouched names); nor is one a line of specks crosses (`dotted_below` or more
-    of it: a thin pen's strike that a 1-bit threshold broke up), nor one with ink in its row beside its cell
-    (`beside_mm2`: a line through the date of birth or the number instead of the name). The light line of a
-    fold's crease with nothing more on it (`crease`) does not count."""
+    where that line runs on past the name through the blank paper to the cell's end or OVERSHOOT_MM on, as
+    a fold's shadow does: such shadows cross untouched names); nor is one a line of specks crosses
+    (`dotted_below` or more of it: a thin pen's strike that a 1-bit threshold broke up), nor one with ink in
+    its row beside its cell (`beside_mm2`: a line through the date of birth or the number instead of the
+    name). The light line of a fold's crease with nothing more on it (`crease`) does not count."""
     if m.seen < min_seen:
         return MARGINAL
     if m.crossed >= struck_at and not m.pale:
@@ -705,33 +706,37 @@ def arms_across(ink: np.ndarray, strike: StrikeLine | None) -> int:
 LIGHT_BEFORE_MM, LIGHT_AFTER_MM = 3.0, 5.0  # a light strike starts no more than this before the name; within
 #                                             these of it a line is a hand's, beyond them it may be a fold's
 LIGHT_MIN_WIDTH_MM = 0.2  # and is thicker than one pixel (a noisy scan's level crossings are one pixel thin)
-RUN_EDGE_MM = 3.0  # a line past that runs on to within this of the cell's end is a fold's shadow, across the page
+RUN_EDGE_MM = 3.0  # a line past that runs on to within this of the cell's end is a fold's shadow, across the page,
+OVERSHOOT_MM = 15.0  # as is one that runs on more than this past the name (a hand overshoots by 5-12 mm)
 
 
 def runs_past_name(lighter: np.ndarray, rows: np.ndarray, words: tuple[int, int]) -> bool:
     """Whether a straight stroke of the lighter levels (`lighter`: off the print, from LIGHT_SHARE of the
     darkness, across the name's cell) lies in the name's lines (`rows`) beyond LIGHT_BEFORE_MM before and
     LIGHT_AFTER_MM after the printed words (`words`: their columns, the "Ông"/"Bà" before the name included)
-    and on to within RUN_EDGE_MM of the cell's end on that side: a fold's shadow runs on through the blank
-    paper across the page; a hand's line stops near the name (seed 2718 and 3301 sets: strikes from 6.9 mm
-    inside to 2.5 mm before the name's start and 4.0 mm past its end; folds to the cell's edge), at the
-    "Ông" before it, which it often strikes too, or, overshooting, 5-12 mm past it in the blank paper."""
+    and on to within RUN_EDGE_MM of the cell's end on that side, or more than OVERSHOOT_MM past the words: a
+    fold's shadow runs on through the blank paper across the page; a hand's line stops near the name (seed
+    2718 and 3301 sets: strikes from 6.9 mm inside to 2.5 mm before the name's start and 4.0 mm past its end;
+    folds to the cell's edge), at the "Ông" before it, which it often strikes too, or, overshooting, 5-12 mm
+    past it in the blank paper."""
     s = NAME_PX_PER_MM
     beyond = lighter[rows].any(axis=0)
     first, last = max(int(words[0] - LIGHT_BEFORE_MM * s), 0), max(int(np.ceil(words[1] + LIGHT_AFTER_MM * s)), 0)
-    edge = int(round(RUN_EDGE_MM * s))
-    return bool(beyond[:min(first, edge)].any() or beyond[max(last, len(beyond) - edge):].any())
+    end = min(len(beyond) - int(round(RUN_EDGE_MM * s)), int(np.ceil(words[1] + OVERSHOOT_MM * s)))
+    return bool(beyond[:min(first, int(round(RUN_EDGE_MM * s)))].any() or beyond[max(last, end):].any())
 
 
 def light_strike_share(strike: StrikeLine, name: tuple[int, int], words: tuple[int, int], width: int) -> float:
     """The share of the name's columns a light line spans, where it is a pen's: it starts no more than
     LIGHT_BEFORE_MM before the printed words (`words`: as runs_past_name's), ends before RUN_EDGE_MM from the
-    end of the cell (`width` columns), where a fold's shadow runs on to, and is thicker than
+    end of the cell (`width` columns), where a fold's shadow runs on to, and no more than OVERSHOOT_MM past the
+    words, and is thicker than
     LIGHT_MIN_WIDTH_MM; else 0. From FAINT_SHARE of the usual darkness a fold's shadow crosses a name as fully
     as a pencil does (the print's blur adds to its shade there): the caller also asks that nothing lighter
     runs on past the name (runs_past_name)."""
     s = NAME_PX_PER_MM
-    if strike.columns[0] < words[0] - LIGHT_BEFORE_MM * s or strike.columns[-1] >= width - RUN_EDGE_MM * s:
+    if strike.columns[0] < words[0] - LIGHT_BEFORE_MM * s or strike.columns[-1] >= width - RUN_EDGE_MM * s \
+            or strike.columns[-1] > words[1] + OVERSHOOT_MM * s:
         return 0.0
     if np.median(strike.bottom - strike.top + 1) < LIGHT_MIN_WIDTH_MM * s:
         return 0.0
@@ -1243,9 +1248,10 @@ def measure_strike(gray: np.ndarray, homography: np.ndarray, cell: NameCell, ref
     its noise makes specks that a light line's measure already judges). A light pen's line (`light`) is
     looked for only where the usual darkness shows less than `struck_at` of a line (the profile's
     strike_struck_at: elsewhere the name is struck already), and whether a light line runs on past the name
-    to the cell's end (`runs_on`) where it could make a light strike or where `faint`, counting the gap
-    columns a broad shade fills (a fold's), reaches `light_below` (the profile's strike_light_below: below
-    it, the name is not struck either way). `along`: how long a pen line runs along the rule above or below the name
+    to the cell's end or OVERSHOOT_MM on (`runs_on`) where it could make a light strike or where `faint`,
+    counting the gap columns a broad shade fills (a fold's), reaches `light_below` (the profile's
+    strike_light_below: below it, the name is not struck either way). `along`: how long a pen line runs
+    along the rule above or below the name
     (rule_overdrawn_mm), counted with the cell's new ink; `row`: the name's row as the layout's ink zone,
     whose ink outside the cell is measured (ink_beside_name);
     `creases`: folds found across the page, whose crease may be the light line running on through the name or
