@@ -36,6 +36,7 @@ from omr.read.strikes import (
     SIGN_AFTER_MM,
     StrikeLine,
     light_strike_share,
+    pen_reach,
     runs_past_name,
     stepped_up,
 )
@@ -1524,6 +1525,26 @@ def test_a_light_line_is_a_hands_where_it_stops_near_the_name_and_a_folds_where_
     assert light_line(3, 60)[0] and light_line(3, 60)[1] == 0.0
     assert light_line(3, 170)[0] and light_line(3, 170)[1] == 0.0
     assert light_line(0, 40)[0] and light_line(0, 40)[1] == 0.0
+
+
+def test_where_a_light_line_is_a_pens_is_declared_once_and_both_measures_agree_on_it():
+    """A light line ending at any column around where a hand's overshoot ends (OVERSHOOT_MM past the words)
+    or a fold's shadow begins (RUN_EDGE_MM before the cell's end) is either a pen's for both runs_past_name
+    and light_strike_share or a fold's for both: they once disagreed at the column OVERSHOOT_MM past the
+    words (one took it for running on, the other for a pen's line ending there)."""
+    s = NAME_PX_PER_MM
+    rows = np.ones(40, bool)
+    for width, words in ((int(170 * s), (int(5 * s), int(40 * s))), (int(60 * s), (int(5 * s), int(40 * s)))):
+        start, end = pen_reach(words, width)
+        for last in range(int(end) - 3, int(end) + 4):
+            lighter = np.zeros((40, width), bool)
+            lighter[20, words[0]:last + 1] = True
+            columns = np.arange(words[0], last + 1)
+            strike = StrikeLine(columns, *(np.full(len(columns), v, np.float64) for v in (20.0, 18.0, 22.0)))
+            runs_on = runs_past_name(lighter, rows, words)
+            share = light_strike_share(strike, words, words, width)
+            assert runs_on == (share == 0.0), (width, last, end, runs_on, share)
+            assert runs_on == (last >= end), (width, last, end)
 
 
 def test_a_small_tick_over_the_letters_of_a_name_goes_to_a_person(state, party, books):

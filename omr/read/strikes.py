@@ -710,33 +710,42 @@ RUN_EDGE_MM = 3.0  # a line past that runs on to within this of the cell's end i
 OVERSHOOT_MM = 15.0  # as is one that runs on more than this past the name (a hand overshoots by 5-12 mm)
 
 
+def pen_reach(words: tuple[int, int], width: int) -> tuple[float, float]:
+    """Where a hand's light line may lie in a name's cell `width` columns wide (`words`: the printed words'
+    columns, the "Ông"/"Bà" before the name included): from LIGHT_BEFORE_MM before the words to short of
+    RUN_EDGE_MM before the cell's end and of OVERSHOOT_MM past the words; a line reaching either bound runs on
+    as a fold's shadow does. Declared once for runs_past_name and light_strike_share, which must agree."""
+    s = NAME_PX_PER_MM
+    return words[0] - LIGHT_BEFORE_MM * s, min(width - RUN_EDGE_MM * s, words[1] + OVERSHOOT_MM * s)
+
+
 def runs_past_name(lighter: np.ndarray, rows: np.ndarray, words: tuple[int, int]) -> bool:
     """Whether a straight stroke of the lighter levels (`lighter`: off the print, from LIGHT_SHARE of the
     darkness, across the name's cell) lies in the name's lines (`rows`) beyond LIGHT_BEFORE_MM before and
     LIGHT_AFTER_MM after the printed words (`words`: their columns, the "Ông"/"Bà" before the name included)
-    and on to within RUN_EDGE_MM of the cell's end on that side, or more than OVERSHOOT_MM past the words: a
+    and on to within RUN_EDGE_MM of the cell's end on that side, or OVERSHOOT_MM past the words (pen_reach): a
     fold's shadow runs on through the blank paper across the page; a hand's line stops near the name (seed
     2718 and 3301 sets: strikes from 6.9 mm inside to 2.5 mm before the name's start and 4.0 mm past its end;
     folds to the cell's edge), at the "Ông" before it, which it often strikes too, or, overshooting, 5-12 mm
     past it in the blank paper."""
     s = NAME_PX_PER_MM
     beyond = lighter[rows].any(axis=0)
-    first, last = max(int(words[0] - LIGHT_BEFORE_MM * s), 0), max(int(np.ceil(words[1] + LIGHT_AFTER_MM * s)), 0)
-    end = min(len(beyond) - int(round(RUN_EDGE_MM * s)), int(np.ceil(words[1] + OVERSHOOT_MM * s)))
-    return bool(beyond[:min(first, int(round(RUN_EDGE_MM * s)))].any() or beyond[max(last, end):].any())
+    start, end = pen_reach(words, len(beyond))
+    first, last = max(int(np.ceil(start)), 0), max(int(np.ceil(words[1] + LIGHT_AFTER_MM * s)), 0)
+    return bool(beyond[:min(first, int(np.ceil(RUN_EDGE_MM * s)))].any()
+                or beyond[max(last, int(np.ceil(end))):].any())
 
 
 def light_strike_share(strike: StrikeLine, name: tuple[int, int], words: tuple[int, int], width: int) -> float:
-    """The share of the name's columns a light line spans, where it is a pen's: it starts no more than
-    LIGHT_BEFORE_MM before the printed words (`words`: as runs_past_name's), ends before RUN_EDGE_MM from the
-    end of the cell (`width` columns), where a fold's shadow runs on to, and no more than OVERSHOOT_MM past the
-    words, and is thicker than
+    """The share of the name's columns a light line spans, where it is a pen's: within pen_reach (from
+    LIGHT_BEFORE_MM before the printed words, `words`, to short of RUN_EDGE_MM before the end of the cell,
+    `width` columns, where a fold's shadow runs on to, and of OVERSHOOT_MM past the words), and thicker than
     LIGHT_MIN_WIDTH_MM; else 0. From FAINT_SHARE of the usual darkness a fold's shadow crosses a name as fully
     as a pencil does (the print's blur adds to its shade there): the caller also asks that nothing lighter
     runs on past the name (runs_past_name)."""
     s = NAME_PX_PER_MM
-    if strike.columns[0] < words[0] - LIGHT_BEFORE_MM * s or strike.columns[-1] >= width - RUN_EDGE_MM * s \
-            or strike.columns[-1] > words[1] + OVERSHOOT_MM * s:
+    start, end = pen_reach(words, width)
+    if strike.columns[0] < start or strike.columns[-1] >= end:
         return 0.0
     if np.median(strike.bottom - strike.top + 1) < LIGHT_MIN_WIDTH_MM * s:
         return 0.0
