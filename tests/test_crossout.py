@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -1490,6 +1491,52 @@ def test_a_light_line_that_runs_on_past_the_name_keeps_the_fold_threshold():
     assert state_of(0.45, runs_on=True) == BLANK
     assert state_of(1.0, runs_on=True) == MARGINAL
     assert state_of(0.2, runs_on=False) == BLANK
+
+
+def test_an_unclear_name_says_what_the_scan_shows_there():
+    """strike_call gives, with "unclear", what made it so (the person asked then knows what to look for, and a
+    developer why a plain sheet went to a person): the state is strike_state's in every case."""
+    from omr.read.strikes import StrikeMeasure, strike_call, strike_state
+
+    p = PROFILE
+    args = (p.strike_struck_at, p.strike_clear_below, p.strike_ink_mm2, p.strike_restored_mm2, p.strike_min_seen,
+            p.strike_light_below, p.strike_dotted_below, p.strike_light_fold_below)
+    cases = {
+        "a scanner streak or a fold over 70% of the name": StrikeMeasure(1.0, 5.0, False, seen=0.3),
+        "a line through the name with an x drawn on it: taken back?": StrikeMeasure(1.0, 5.0, False, arms=2),
+        "a line through the name and 2.50 mm2 of ink off it": StrikeMeasure(1.0, 5.0, False, off_strike_mm2=2.5),
+        "a line across 40% of the name; 1.20 mm2 of new ink in the name's cell": StrikeMeasure(0.4, 1.2, False,
+                                                                                            gaps=0.4),
+        "a broad pale band across 90% of the name": StrikeMeasure(0.9, 3.0, True, gaps=0.9),
+        "ink across 50% of the spaces between its letters": StrikeMeasure(0.0, 0.0, False, gaps=0.5),
+        "a light line across 60% of the name": StrikeMeasure(0.0, 0.0, False, faint=0.6),
+        "a line of specks across 80% of the name": StrikeMeasure(0.0, 0.0, False, dotted=0.8),
+        "0.50 mm2 of ink beside the name in its row": StrikeMeasure(0.0, 0.0, False, beside_mm2=0.5),
+        "0.09 mm2 of new ink in the name's cell": StrikeMeasure(0.0, 0.09, False),
+    }
+    for said, m in cases.items():
+        state, why = strike_call(m, *args)
+        assert state == MARGINAL == strike_state(m, *args) and why.startswith(said), (said, why)
+    for m, want in ((StrikeMeasure(1.0, 5.0, False), MARKED), (StrikeMeasure(0.0, 0.0, False), BLANK),
+                    (StrikeMeasure(0.0, 0.0, False, faint=0.6, crease=True), BLANK)):
+        assert strike_call(m, *args) == (want, "") and strike_state(m, *args) == want
+
+
+def test_a_person_asked_about_a_name_is_told_what_the_scan_shows(party, books):
+    """Unclear names of a ballot printed, marked and scanned (a ring, a tick, a strike taken back with x's,
+    a line under a name): each one's reason says what the reader saw there, after the question."""
+    n = len(party.contests[0].candidates)
+    kinds = (["restored", "tick", "circle", "under", "line"] + ["none"] * n)[:n]
+    page = Simulator([party], 5).ballot(0, party, "office-scanner", kinds=kinds)[0]
+    sheet = read(page, books[party.id])
+    asked = {row.row_id: r.detail for row in sheet.rows for r in row.reasons if r.code == "strike-unclear"}
+    rows = [row.row_id for row in sheet.rows]
+    assert set(rows[:4]) <= set(asked), asked
+    assert re.search(r"is the name struck out\? The scan shows a line through the name (with an x drawn on it|and "
+                     r"[0-9.]+ mm2 of ink off it \(dots, a tick, a circle\)): taken back\?$", asked[rows[0]]), asked
+    for row in rows[1:4]:
+        assert re.search(r"is the name struck out\? The scan shows (.+; )?[0-9.]+ mm2 of new ink in the name's cell$",
+                         asked[row]), asked[row]
 
 
 def test_a_light_strike_overshooting_the_name_into_the_blank_cell_is_struck(state, party, books):

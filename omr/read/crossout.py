@@ -16,7 +16,7 @@ from omr.read.interpret import STAMP_PRESENT, crossout_rows
 from omr.read.marks import InkLevels
 from omr.read.results import MARKED, MarkRead, Reason, RowRead
 from omr.read.stamp import read_stamp
-from omr.read.strikes import Line, is_grain, measure_strike, overdrawn_rules, rule_overdrawn_mm, strike_state
+from omr.read.strikes import Line, is_grain, measure_strike, overdrawn_rules, rule_overdrawn_mm, strike_call
 
 
 def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout, template: Template,
@@ -35,6 +35,7 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     # the page's length; a hand's stroke stays in its row); a name they hide too much of is unclear
     # (strike_min_seen)
     where: dict[str, tuple[float, float, float, float]] = {}
+    why: dict[str, str] = {}  # an unclear name's: what the scan shows that a person is asked about
     # pen lines between rows (not a fold's crease along a rule)
     rules = overdrawn_rules(gray, homography, pl.strike_cells, levels, streaks, bilevel, creases)
     measures = [measure_strike(gray, homography, cell, reference.fine, levels, blur_mm, reference.memo, streaks,
@@ -48,10 +49,10 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
     for cell, m in zip(pl.strike_cells, measures):
         r = cell.rect
         row = cell.row or r
-        state = strike_state(m, profile.strike_struck_at, profile.strike_clear_below, profile.strike_ink_mm2,
-                             profile.strike_restored_bilevel_mm2 if bilevel else profile.strike_restored_mm2,
-                             profile.strike_min_seen, profile.strike_light_below,
-                             profile.strike_dotted_below, profile.strike_light_fold_below)
+        state, why[cell.row_id] = strike_call(
+            m, profile.strike_struck_at, profile.strike_clear_below, profile.strike_ink_mm2,
+            profile.strike_restored_bilevel_mm2 if bilevel else profile.strike_restored_mm2, profile.strike_min_seen,
+            profile.strike_light_below, profile.strike_dotted_below, profile.strike_light_fold_below)
         score = m.crossed if state == MARKED else m.coverage  # the share that made it struck
         marks[cell.row_id].append(MarkRead(cell.contest_id, cell.row_id, STRUCK, score, state))
         shown = row if m.beside_mm2 > 0 else r  # the whole row where ink lies beside the name: the person sees it
@@ -72,5 +73,5 @@ def read_crossout_page(gray: np.ndarray, homography: np.ndarray, pl: PageLayout,
         if stamp.state != STAMP_PRESENT and getattr(contest.crossout_rules, f"stamp_{stamp.state}") != "ignore":
             reasons.append(Reason(f"stamp-{stamp.state}", stamp.detail, (z.x, z.y, z.w, z.h)))
     rows = crossout_rows(contest, {r: m for r, m in marks.items() if m}, stamp_state, writing, where,
-                         whole=pl.count == 1)  # one page of a longer list: the tally judges the whole ballot
+                         whole=pl.count == 1, why=why)  # one page of a longer list: the tally judges the whole ballot
     return rows, reasons, metrics, stamp_state

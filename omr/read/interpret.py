@@ -177,16 +177,18 @@ def name_reading(contest: Contest, marks: list[MarkRead]) -> str:
 
 
 def crossout_rows(contest: Contest, marks: dict[str, list[MarkRead]], stamp: str, writing: bool,
-                  where: dict[str, tuple[float, float, float, float]] | None = None, whole: bool = True
-                  ) -> list[RowRead]:
+                  where: dict[str, tuple[float, float, float, float]] | None = None, whole: bool = True,
+                  why: dict[str, str] | None = None) -> list[RowRead]:
     """Every candidate's row of one cross-out ballot, judged together: the ballot's verdict on each row
-    (invalid with its rule, or valid), an unclear name sent to a person unless nothing depends on it."""
+    (invalid with its rule, or valid), an unclear name sent to a person unless nothing depends on it.
+    `why`: per row, what the scan shows of an unclear name (strike_call), said in its reason's detail."""
     names = {row_id: name_reading(contest, m) for row_id, m in marks.items()}
     verdict = crossout_verdict(contest, names, stamp, writing, whole)
     rows = []
     for row_id, row_marks in marks.items():
         reasons: list[Reason] = []
         box = (where or {}).get(row_id)
+        seen = (why or {}).get(row_id, "")
         if contest.style == "agree" and names[row_id] == STRUCK_OUT and \
                 sum(1 for m in row_marks if m.state == MARKED) != 1:
             reasons.append(Reason("agree-no-vote", f"{contest.id} / {row_id}: both boxes or neither marked "
@@ -202,11 +204,13 @@ def crossout_rows(contest: Contest, marks: dict[str, list[MarkRead]], stamp: str
             status = INVALID
             reasons.append(Reason(verdict.code or "ballot-invalid", f"{contest.id} / {row_id}: {verdict.detail}"))
             if names[row_id] == UNCLEAR:
-                reasons.append(Reason("strike-unclear-settled", f"{contest.id} / {row_id}: unclear, but the "
-                                      "ballot is invalid however it is read", box))
+                reasons.append(Reason("strike-unclear-settled", f"{contest.id} / {row_id}: unclear"
+                                      + (f" (the scan shows {seen})" if seen else "")
+                                      + ", but the ballot is invalid however it is read", box))
         elif names[row_id] == UNCLEAR:
             status = REVIEW
-            reasons.append(Reason("strike-unclear", f"{contest.id} / {row_id}: is the name struck out?", box))
+            reasons.append(Reason("strike-unclear", f"{contest.id} / {row_id}: is the name struck out?"
+                                  + (f" The scan shows {seen}" if seen else ""), box))
         struck = names[row_id] == STRUCK_OUT
         choices = (tuple(m.option_id for m in row_marks if m.state == MARKED) if contest.style == "agree"
                    else (("struck",) if struck else ()))

@@ -96,27 +96,53 @@ class StrikeMeasure:
 def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float,
                  restored_mm2: float = float("inf"), min_seen: float = 0.0, light_below: float = 1.0,
                  dotted_below: float = 1.0, light_fold_below: float = 1.0) -> str:
-    """marked (struck), blank (not struck) or marginal (unclear: a person decides). A strike with more
-    than `restored_mm2` of ink off its line (dots, a tick, a circle), or an x drawn on it (`arms`), may have
+    """marked (struck), blank (not struck) or marginal (unclear: a person decides): strike_call's state."""
+    return strike_call(m, struck_at, clear_below, ink_mm2, restored_mm2, min_seen, light_below, dotted_below,
+                       light_fold_below)[0]
+
+
+def strike_call(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float,
+                restored_mm2: float = float("inf"), min_seen: float = 0.0, light_below: float = 1.0,
+                dotted_below: float = 1.0, light_fold_below: float = 1.0) -> tuple[str, str]:
+    """marked (struck), blank (not struck) or marginal (unclear: a person decides), and for an unclear name
+    what the scan shows there, said to the person asked (what to look for). A strike with more than
+    `restored_mm2` of ink off its line (dots, a tick, a circle), or an x drawn on it (`arms`), may have
     been taken back; a name the scan shows less than `min_seen` of (a scanner streak) is for a person
-    whatever its ink; a name a
-    light line crosses (`light_below` or more of it, from LIGHT_SHARE of the darkness) is never "not
-    struck": a light ballpoint or pencil strike on a pale scan, which a person reads (`light_fold_below`
-    where that line runs on past the name through the blank paper to the cell's end or OVERSHOOT_MM on, as
-    a fold's shadow does: such shadows cross untouched names); nor is one a line of specks crosses
-    (`dotted_below` or more of it: a thin pen's strike that a 1-bit threshold broke up), nor one with ink in
-    its row beside its cell (`beside_mm2`: a line through the date of birth or the number instead of the
-    name). The light line of a fold's crease with nothing more on it (`crease`) does not count."""
+    whatever its ink; a name a light line crosses (`light_below` or more of it, from LIGHT_SHARE of the
+    darkness) is never "not struck": a light ballpoint or pencil strike on a pale scan, which a person reads
+    (`light_fold_below` where that line runs on past the name through the blank paper to the cell's end or
+    OVERSHOOT_MM on, as a fold's shadow does: such shadows cross untouched names); nor is one a line of specks
+    crosses (`dotted_below` or more of it: a thin pen's strike that a 1-bit threshold broke up), nor one with
+    ink in its row beside its cell (`beside_mm2`: a line through the date of birth or the number instead of
+    the name). The light line of a fold's crease with nothing more on it (`crease`) does not count."""
     if m.seen < min_seen:
-        return MARGINAL
+        return MARGINAL, f"a scanner streak or a fold over {1 - m.seen:.0%} of the name"
     if m.crossed >= struck_at and not m.pale:
-        return MARKED if m.off_strike_mm2 < restored_mm2 and not m.arms else MARGINAL
+        if m.arms:
+            return MARGINAL, "a line through the name with an x drawn on it: taken back?"
+        if m.off_strike_mm2 >= restored_mm2:
+            return MARGINAL, (f"a line through the name and {m.off_strike_mm2:.2f} mm2 of ink off it (dots, a tick, "
+                              "a circle): taken back?")
+        return MARKED, ""
     light_at = max(light_below, light_fold_below) if m.runs_on else light_below
     faint = 0.0 if m.crease else m.faint
-    if (max(m.coverage, m.gaps) < clear_below and faint < light_at and m.dotted < dotted_below
-            and m.ink_mm2 < ink_mm2 and m.beside_mm2 <= 0):
-        return BLANK
-    return MARGINAL
+    seen = []  # what the scan shows, strongest first
+    if max(m.coverage, m.gaps) >= clear_below:
+        seen.append(f"a broad pale band across {m.coverage:.0%} of the name (a fold's shadow, or soft pencil)"
+                    if m.pale else f"a line across {m.coverage:.0%} of the name" if m.coverage >= m.gaps
+                    else f"ink across {m.gaps:.0%} of the spaces between its letters")
+    if faint >= light_at:
+        seen.append(f"a light line across {faint:.0%} of the name (light pencil, or a fold's shadow)")
+    if m.dotted >= dotted_below:
+        seen.append(f"a line of specks across {m.dotted:.0%} of the name (a thin line the 1-bit scan broke up?)")
+    if m.beside_mm2 > 0:
+        seen.append(f"{m.beside_mm2:.2f} mm2 of ink beside the name in its row (its number or date of "
+                    "birth struck instead?)")
+    if m.ink_mm2 >= ink_mm2:
+        seen.append(f"{m.ink_mm2:.2f} mm2 of new ink in the name's cell")
+    if not seen:
+        return BLANK, ""
+    return MARGINAL, "; ".join(seen)
 
 
 def _printed(ref: np.ndarray, memo: dict, key: tuple, grow_px: int = PRINT_GROW_PX) -> np.ndarray:
