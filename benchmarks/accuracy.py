@@ -291,6 +291,7 @@ def run_crossout(profile: str, sheets: int, jobs: int, seed: int, workdir: Path)
     why: dict[str, int] = {}  # reason code -> plain sheets sent to review with it
     passed: dict[str, int] = {}  # unclear strike kind -> names read struck or not struck
     silent: list[str] = []  # where each unreviewed flip and each unclear name passed is, to look at it
+    plain_cases: list[str] = []  # each plain sheet sent to review: what the person is asked
     for page in check.pages:
         e = page.expected
         if page.status == "rejected" or page.status is None:
@@ -338,14 +339,20 @@ def run_crossout(profile: str, sheets: int, jobs: int, seed: int, workdir: Path)
             if page.status != "ok" and read is not None:  # why: the sheet's and its rows' reason codes
                 for code in sorted({x.code for x in read.reasons} | {x.code for row in read.rows for x in row.reasons}):
                     why[code] = why.get(code, 0) + 1
+                truth = {b.row: b.kind for b in e.boxes if b.option == "struck"}
+                asking = [(x, f" ({truth.get(row.row_id, '?')})") for row in read.rows for x in row.reasons
+                          if row.status == "review"] + [(x, "") for x in read.reasons]
+                for x, kind in asking:  # what the person is asked, and what the name truly holds
+                    plain_cases.append(f"plain→rev {e.file} p{e.page} (ballot {e.ballot}){kind} {x.code}: {x.detail}")
     for cls, (right, total) in names.items():
         out[f"{cls}_right"], out[f"{cls}_all"] = right, total
-    out.update(profile=profile, plain_why=why, unclear_why=passed, silent=silent, sheets=len(check.pages),
+    out.update(profile=profile, plain_why=why, unclear_why=passed, silent=silent, plain_cases=plain_cases,
+               sheets=len(check.pages),
                ms_per_sheet=round(1000 * seconds / max(len(check.pages), 1)))
     return out
 
 
-SILENT_SHOWN = 10  # silent cases listed by file and page under a profile's line
+SILENT_SHOWN = 10  # silent cases, and plain sheets sent to review, listed under a profile's line
 
 
 def crossout_section(profiles: tuple[str, ...], sheets: int, jobs: int, seed: int, work: Path) -> int:
@@ -370,10 +377,11 @@ def crossout_section(profiles: tuple[str, ...], sheets: int, jobs: int, seed: in
             print(f"{'':15} plain→rev because: " + ", ".join(f"{c} {n}" for c, n in sorted(r["plain_why"].items())))
         if r["unclear_why"]:
             print(f"{'':15} unclear passed: " + ", ".join(f"{c} {n}" for c, n in sorted(r["unclear_why"].items())))
-        for case in r["silent"][:SILENT_SHOWN]:  # the simulated scans are kept with --keep
-            print(f"{'':15} {case}")
-        if len(r["silent"]) > SILENT_SHOWN:
-            print(f"{'':15} ... and {len(r['silent']) - SILENT_SHOWN} more")
+        for cases in (r["silent"], r["plain_cases"]):  # the simulated scans are kept with --keep
+            for case in cases[:SILENT_SHOWN]:
+                print(f"{'':15} {case}")
+            if len(cases) > SILENT_SHOWN:
+                print(f"{'':15} ... and {len(cases) - SILENT_SHOWN} more")
         if r["ink_lost"]:
             print(f"{'':15} strokes the 1-bit threshold dropped or the print hides (not counted above: the scan "
                   f"shows less than half of their pixels, or changes under 1 mm2): {r['ink_lost']}")
