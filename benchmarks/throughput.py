@@ -16,8 +16,9 @@ Printed, in this order, all measured in this one run so that the ratios hold on 
    Python-heavy stages up to 40-fold: the 28-leader JSON showed 14 ms a sheet for 0.4).
 4. sheets/s and peak RSS (VmHWM of the scan process) at 1,000 sheets and at --large sheets, made by
    streaming simulated pages into PDFs of 1,000 pages: a pool of simulated blank ballots, each copy
-   marked afresh (an X in one box per row, drawn where the page's own corner marks put the box) and
-   shifted, so that every sheet is a different image with different ink.
+   marked afresh (an X in one box per row, drawn where the page's own corner marks put the box), put on
+   paper of its own (two of a few paper textures, rolled at random) and shifted, so that every sheet is a
+   different image with different ink and paper: a copy is never taken for a re-scan of another.
 Targets (issue 15): scan within 2.0x decode on the seed ballot (2.5x on the 28-leader one); --jobs 2 at
 least 1.85x --jobs 1; sheets/s at the large size within 10% of 1,000; RSS flat.
 """
@@ -214,10 +215,28 @@ def stages(work: Path, pdf: Path, label: str) -> None:
         print(f"   {name:58} {spent[name] / sheets * 1e3:7.2f}")
 
 
+COPY_PAPER_FIELDS = 16  # textures a streamed copy's own paper is made of, two of them rolled at random
+COPY_PAPER_GREY = 5.0  # each one's spread (grey levels): the two outweigh the pool's paper (1.6, shared by
+#                        thousands of copies) so that no two copies' paper correlates as one sheet's does
+
+
+def paper_fields(shape: tuple[int, int], rng: np.random.Generator) -> list[np.ndarray]:
+    """Paper textures (fibre flocs, as the simulator draws a sheet's: S.paper_texture) to give each streamed
+    copy its own paper: without, thousands of copies share one blank's and the duplicate check takes a third
+    of them for re-scans of one another (9,276 of 30,000), which no real batch does."""
+    fields = []
+    for _ in range(COPY_PAPER_FIELDS):
+        field = cv2.GaussianBlur(rng.standard_normal(shape, dtype=np.float32), (0, 0),
+                                 S.PAPER_FORMATION_MM * 200.0 / 25.4 / 2)
+        fields.append(np.rint(field * (COPY_PAPER_GREY / float(field.std()))).astype(np.int16))
+    return fields
+
+
 def marked_copies(template_path: Path, pool: int, seed: int = 3) -> Iterator[np.ndarray]:
     """Endless distinct 200 dpi grey sheets of one template: `pool` simulated blank ballots, each copy
-    with an X drawn in one random box of every row where the page's corner marks put it, shifted by
-    a few pixels (a new image every time, and new ink for the duplicate check)."""
+    with an X drawn in one random box of every row where the page's corner marks put it, on paper of
+    its own (paper_fields), shifted by a few pixels (a new image every time, new ink and new paper for
+    the duplicate check)."""
     template = load_template(template_path)
     sim = S.Simulator([template], seed)
     book = TemplateBook.from_templates([template])
@@ -233,9 +252,15 @@ def marked_copies(template_path: Path, pool: int, seed: int = 3) -> Iterator[np.
     for box in pl.boxes:
         rows.setdefault((box.contest_id, box.row_id), []).append(box.rect)
     rng = np.random.default_rng(seed)
+    size = tuple(max(p.shape[k] for p, _ in blanks) for k in (0, 1))  # the blanks' scans differ by a few pixels
+    fields = paper_fields(size, rng)
     while True:
         pixels, homography = blanks[int(rng.integers(pool))]
-        sheet = pixels.copy()
+        a, b = rng.choice(COPY_PAPER_FIELDS, 2, replace=False)
+        paper = np.roll(fields[a], tuple(int(v) for v in rng.integers(0, size, 2)), axis=(0, 1)) \
+            + np.roll(fields[b], tuple(int(v) for v in rng.integers(0, size, 2)), axis=(0, 1))
+        h, w = pixels.shape
+        sheet = np.clip(pixels.astype(np.int16) + paper[:h, :w], 0, 255).astype(np.uint8)
         for rects in rows.values():
             r = rects[int(rng.integers(len(rects)))].grow(-float(rng.uniform(0.6, 1.2)))
             ends = np.float64([[[r.x, r.y]], [[r.x + r.w, r.y + r.h]], [[r.x + r.w, r.y]], [[r.x, r.y + r.h]]])
