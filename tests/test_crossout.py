@@ -1132,6 +1132,11 @@ def test_the_review_screen_decides_a_name_in_chromium(counted, tmp_path):
                 p.name for p in load_template(STATE).contests[0].candidates}
             assert card.get_by_role("button", name="Không bị gạch").count() == 1
             assert card.locator("[data-act=accept]").count() == 0  # no machine read to keep
+            # what the machine read, in words (not "Tên bị gạch" in orange alone, which reads as "struck"),
+            # and what the scan shows there
+            machine = card.locator("p.machine").inner_text()
+            assert "Tên bị gạch: không rõ" in machine, machine
+            assert "The scan shows " in card.locator("small.detail").inner_text()
             page.fill("#reviewer", "Nguyễn Văn Tổ")
             card.get_by_role("button", name="Không bị gạch").click()
             page.wait_for_load_state()

@@ -96,6 +96,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "rows_to_decide": {"vi": "Các dòng cần quyết định", "en": "Rows to decide"},
     "other_rows": {"vi": "Các dòng khác (máy đọc hợp lệ): {n}", "en": "Other rows (read as valid): {n}"},
     "machine_read": {"vi": "Máy đọc", "en": "Machine read"},
+    # what the machine read each option as, in words beside its colour: "Tên bị gạch" alone, in the orange of
+    # "unclear" or the grey of "no", read as "struck"
+    "mark_marked": {"vi": "có", "en": "yes"},
+    "mark_marginal": {"vi": "không rõ", "en": "unclear"},
+    "mark_blank": {"vi": "không", "en": "no"},
     "nothing_marked": {"vi": "không có ô nào được đánh dấu", "en": "no box marked"},
     "accept_row": {"vi": "Giữ kết quả máy đọc", "en": "Keep the machine read"},
     "set_row": {"vi": "Người bỏ phiếu đã chọn:", "en": "The voter chose:"},
