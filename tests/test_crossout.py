@@ -1528,8 +1528,8 @@ def test_an_unclear_name_says_what_the_scan_shows_there():
 
 
 def test_a_person_asked_about_a_name_is_told_what_the_scan_shows(party, books):
-    """Unclear names of a ballot printed, marked and scanned (a ring, a tick, a strike taken back with x's,
-    a line under a name): each one's reason says what the reader saw there, after the question."""
+    """Unclear names of a ballot printed, marked and scanned (a strike taken back, a tick, a ring, a line
+    under a name): each one's reason says what the reader saw there, after the question."""
     n = len(party.contests[0].candidates)
     kinds = (["restored", "tick", "circle", "under", "line"] + ["none"] * n)[:n]
     page = Simulator([party], 5).ballot(0, party, "office-scanner", kinds=kinds)[0]
