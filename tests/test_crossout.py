@@ -1482,15 +1482,16 @@ def test_a_light_line_that_runs_on_past_the_name_keeps_the_fold_threshold():
     stops at the name (a pale pencil strike the scan lost most of), not where it runs on through the blank
     paper past the name as a fold's shadow does (those cross untouched names on phone photos); either way
     a line across the whole name from there is never "not struck"."""
-    from omr.read.strikes import StrikeMeasure, strike_state
+    from omr.read.strikes import StrikeMeasure, strike_call
 
     p = PROFILE
     assert p.strike_light_below < 0.45 < p.strike_light_fold_below
 
     def state_of(faint: float, runs_on: bool) -> str:
         m = StrikeMeasure(0.0, 0.0, False, faint=faint, runs_on=runs_on)
-        return strike_state(m, p.strike_struck_at, p.strike_clear_below, p.strike_ink_mm2, p.strike_restored_mm2,
-                            p.strike_min_seen, p.strike_light_below, p.strike_dotted_below, p.strike_light_fold_below)
+        return strike_call(m, p.strike_struck_at, p.strike_clear_below, p.strike_ink_mm2, p.strike_restored_mm2,
+                           p.strike_min_seen, p.strike_light_below, p.strike_dotted_below,
+                           p.strike_light_fold_below)[0]
 
     assert state_of(0.45, runs_on=False) == MARGINAL
     assert state_of(0.45, runs_on=True) == BLANK
@@ -1500,8 +1501,8 @@ def test_a_light_line_that_runs_on_past_the_name_keeps_the_fold_threshold():
 
 def test_an_unclear_name_says_what_the_scan_shows_there():
     """strike_call gives, with "unclear", what made it so (the person asked then knows what to look for, and a
-    developer why a plain sheet went to a person): the state is strike_state's in every case."""
-    from omr.read.strikes import StrikeMeasure, strike_call, strike_state
+    developer why a plain sheet went to a person); a name struck or not struck has nothing to say."""
+    from omr.read.strikes import StrikeMeasure, strike_call
 
     p = PROFILE
     args = (p.strike_struck_at, p.strike_clear_below, p.strike_ink_mm2, p.strike_restored_mm2, p.strike_min_seen,
@@ -1521,10 +1522,10 @@ def test_an_unclear_name_says_what_the_scan_shows_there():
     }
     for said, m in cases.items():
         state, why = strike_call(m, *args)
-        assert state == MARGINAL == strike_state(m, *args) and why.startswith(said), (said, why)
+        assert state == MARGINAL and why.startswith(said), (said, why)
     for m, want in ((StrikeMeasure(1.0, 5.0, False), MARKED), (StrikeMeasure(0.0, 0.0, False), BLANK),
                     (StrikeMeasure(0.0, 0.0, False, faint=0.6, crease=True), BLANK)):
-        assert strike_call(m, *args) == (want, "") and strike_state(m, *args) == want
+        assert strike_call(m, *args) == (want, "")
 
 
 def test_a_person_asked_about_a_name_is_told_what_the_scan_shows(party, books):

@@ -93,14 +93,6 @@ class StrikeMeasure:
         return max(self.coverage, self.thin, self.light)
 
 
-def strike_state(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float,
-                 restored_mm2: float = float("inf"), min_seen: float = 0.0, light_below: float = 1.0,
-                 dotted_below: float = 1.0, light_fold_below: float = 1.0) -> str:
-    """marked (struck), blank (not struck) or marginal (unclear: a person decides): strike_call's state."""
-    return strike_call(m, struck_at, clear_below, ink_mm2, restored_mm2, min_seen, light_below, dotted_below,
-                       light_fold_below)[0]
-
-
 def strike_call(m: StrikeMeasure, struck_at: float, clear_below: float, ink_mm2: float,
                 restored_mm2: float = float("inf"), min_seen: float = 0.0, light_below: float = 1.0,
                 dotted_below: float = 1.0, light_fold_below: float = 1.0) -> tuple[str, str]:
