@@ -155,8 +155,8 @@ STAGES = (("decode (take the embedded image, decode)", "omr.scan.ingest", "_take
           ("inspection (writing, names, streaks, folds)", "omr.read.pipeline", "inspect_page"),
           ("boxes", "omr.read.pipeline", "measure_boxes"),
           ("duplicate signature", "omr.read.pipeline", "_signature"),
-          ("duplicate look-ups within a file, as its pages come in", "omr.scan.batch", "_Duplicates.look_ahead"),
-          ("duplicate check (index)", "omr.scan.batch", "_Duplicates.check_file"),
+          ("duplicate look-ups in a file by descriptor, as pages come", "omr.scan.batch", "_Duplicates.look_ahead"),
+          ("duplicate check (stored and in-file, full comparisons)", "omr.scan.batch", "_Duplicates.check_file"),
           ("store (SQLite, log chain; includes the duplicate check)", "omr.store.database", "Store.record_file"),
           ("JSON of the sheets and the digest's lines (json.dumps)", "json", "dumps"),
           ("digest (its lines sorted in SQLite, hashed)", "omr.cli.scan", "_Reads.digest"))

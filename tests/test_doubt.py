@@ -4,6 +4,7 @@ generated PDF, marked, put through a simulated scanner) read by the real one-she
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -157,6 +158,46 @@ def test_a_suspected_copy_waits_for_a_person_and_counts_once_only_when_confirmed
     assert not same.provisional and same.reconciliation.valid_sheets == 1
     two = tally_reads(items, decisions_of(decision(2, "accept")), list(templates()), collected=2)
     assert not two.provisional and two.reconciliation.valid_sheets == 2
+
+
+def test_a_sheet_is_compared_in_full_with_no_more_sheets_once_a_file_is_stored(monkeypatch) -> None:
+    """A cross-out ballot's signature is the committee's stamp, pressed alike on every ballot, so from the
+    second file on a sheet's look-alikes are both stored and earlier in its own file: it was compared in
+    full with CANDIDATES of each (twelve, not six: the check cost twice as much after the first file).
+    The CANDIDATES most alike of both together are compared; a re-scan of a stored sheet and one of a sheet
+    earlier in the file are both still found, and no other sheet is taken for a copy."""
+    import omr.read.duplicates as D
+    from omr.scan.batch import _Duplicates
+    from omr.store.records import SheetSignature
+
+    party = load_template(Path(__file__).parent.parent / "ballot_templates" / "bau-bch-cdyt-dong-nai-2025.yaml")
+    party_book = TemplateBook.from_templates([party])
+    sim = S.Simulator([party], 2027)
+    sheets = [sim.ballot(i, party, "office-scanner", behaviours=("normal",))[0] for i in range(40)]
+
+    def read_party(page: S.SimulatedPage, source: str, number: int):
+        return read_sheet(page.scan.pixels, source, number, party_book, load_profile())
+
+    stored = [read_party(p, "a.pdf", n) for n, p in enumerate(sheets[:20], start=1)]  # the first file, stored
+
+    class Stored:  # what the results database gives back
+        def signatures(self, after_id: int = 0):
+            return [SheetSignature(n, "a.pdf", n, r.fingerprint, r.template_page, r.signature)
+                    for n, r in enumerate(stored, start=1) if n > after_id]
+
+        def signature(self, sheet_id: int) -> bytes:
+            return stored[sheet_id - 1].signature
+
+    # the second file, b.pdf: twenty other voters, then a.pdf's page 4 and its own page 5 fed again
+    again = [sim.rescan(sheets[3], "office-scanner", 7), sim.rescan(sheets[24], "office-scanner", 8)]
+    second = [read_party(p, "b.pdf", n) for n, p in enumerate(sheets[20:] + again, start=1)]
+    compare, compared = D.compare, Counter()  # full comparisons, by the sheet looked up
+    monkeypatch.setattr(D, "compare", lambda a, b: compared.update([a.inks[0].tobytes()]) or compare(a, b))
+    checked = _Duplicates().check_file(Stored(), second)
+    flagged = {r.page: r.reasons[-1].detail for r in checked if any(x.code == "duplicate" for x in r.reasons)}
+    assert sorted(flagged) == [21, 22], flagged
+    assert "a.pdf page 4" in flagged[21] and "b.pdf page 5" in flagged[22], flagged
+    assert compared and max(compared.values()) <= D.CANDIDATES, sorted(compared.values())
 
 
 def test_more_sheets_than_collected_names_a_1bit_rescan_the_check_could_not_prove() -> None:

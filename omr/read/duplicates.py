@@ -227,6 +227,22 @@ def descriptor(sig: Signature) -> np.ndarray | None:
     return (v / norm).astype(np.float32) if norm > 0 else None
 
 
+@dataclass(frozen=True)
+class Probe:
+    """A new sheet as the index looks it up: its signature, decoded once, and its descriptor."""
+
+    signature: Signature
+    vector: np.ndarray
+    key: tuple  # its group in the index: (template page's group, marked boxes)
+
+
+def probe(group: tuple, signature: bytes) -> Probe | None:
+    """The sheet's look-up, or None when it has nothing to look up by (no signature, or no ink)."""
+    sig = decode(signature)
+    vector = descriptor(sig) if sig is not None else None
+    return Probe(sig, vector, (group, sig.boxes)) if vector is not None else None
+
+
 @dataclass
 class _Group:
     """The sheets of one template page with the same boxes marked: their descriptors, row by row."""
@@ -266,37 +282,41 @@ class DuplicateIndex:
     groups: dict[tuple, _Group] = field(default_factory=dict)
     comparisons: int = 0  # full comparisons made (the benchmark reports them)
 
-    def add(self, group: tuple, signature: bytes, item: Hashable) -> None:
-        sig = decode(signature)
-        vector = descriptor(sig) if sig is not None else None
-        if vector is not None:
-            key = (group, sig.boxes)
-            if key not in self.groups:
-                self.groups[key] = _Group(np.zeros((0, vector.size), np.float32))
-            self.groups[key].add(vector, item)
+    def add(self, group: tuple, signature: bytes, item: Hashable, looked: Probe | None = None) -> None:
+        """Hold a sheet (`looked`: its probe, when already made)."""
+        looked = looked or probe(group, signature)
+        if looked is not None:
+            if looked.key not in self.groups:
+                self.groups[looked.key] = _Group(np.zeros((0, looked.vector.size), np.float32))
+            self.groups[looked.key].add(looked.vector, item)
 
-    def _compared(self, group: tuple, signature: bytes,
-                  load: Callable[[Hashable], bytes]) -> list[tuple[Hashable, Comparison]]:
-        """The few sheets most alike (by descriptor) compared in full with this one, best first."""
-        sig = decode(signature)
-        vector = descriptor(sig) if sig is not None else None
-        found = self.groups.get((group, sig.boxes)) if vector is not None else None
-        if found is None:
-            return []
-        out = []
-        for item, _ in found.nearest(vector, CANDIDATES, MIN_DESCRIPTOR_LIKENESS):
+    def nearest(self, probe: Probe) -> list[tuple[Hashable, float]]:
+        """The CANDIDATES sheets most alike this one by descriptor (at least MIN_DESCRIPTOR_LIKENESS), best
+        first, with that likeness: the only ones worth comparing in full."""
+        found = self.groups.get(probe.key)
+        return found.nearest(probe.vector, CANDIDATES, MIN_DESCRIPTOR_LIKENESS) if found is not None else []
+
+    def confirm(self, probe: Probe, near: Sequence[tuple[Hashable, float]],
+                load: Callable[[Hashable], bytes]) -> tuple[Hashable, Comparison] | None:
+        """Of the sheets `near` (nearest's, or several indexes' merged: at most CANDIDATES), compared in full
+        with this one (their signatures fetched through `load`), the most alike by ink that passes
+        `same_sheet`, or None."""
+        same = []
+        for item, _ in near:
             other = decode(load(item))
             if other is not None:
                 self.comparisons += 1
-                out.append((item, compare(sig, other)))
-        return out
+                c = compare(probe.signature, other)
+                if same_sheet(c):
+                    same.append((item, c))
+        return max(same, key=lambda ic: ic[1].ink, default=None)
 
     def find(self, group: tuple, signature: bytes,
              load: Callable[[Hashable], bytes]) -> tuple[Hashable, Comparison] | None:
         """The earlier sheet (its item) that this one may be a scan of: the most alike of those that
         pass `same_sheet`, or None."""
-        same = [(item, c) for item, c in self._compared(group, signature, load) if same_sheet(c)]
-        return max(same, key=lambda ic: ic[1].ink, default=None)
+        looked = probe(group, signature)
+        return self.confirm(looked, self.nearest(looked), load) if looked is not None else None
 
 
 def most_alike(sheets: Sequence[tuple[Hashable, tuple, bytes]], count: int) -> list[tuple[Hashable, Hashable, float]]:
@@ -310,14 +330,13 @@ def most_alike(sheets: Sequence[tuple[Hashable, tuple, bytes]], count: int) -> l
     order: dict[Hashable, int] = {}
     near: list[tuple[float, int, int, Hashable, Hashable]] = []
     for n, (item, group, signature) in enumerate(sheets):
-        sig = decode(signature)
-        vector = descriptor(sig) if sig is not None else None
-        found = index.groups.get((group, sig.boxes)) if vector is not None else None
+        looked = probe(group, signature)
+        found = index.groups.get(looked.key) if looked is not None else None
         if found is not None:
-            for earlier, likeness in found.nearest(vector, 1, MIN_DESCRIPTOR_LIKENESS):
+            for earlier, likeness in found.nearest(looked.vector, 1, MIN_DESCRIPTOR_LIKENESS):
                 near.append((-likeness, order[earlier], n, earlier, item))
         held[item], order[item] = signature, n
-        index.add(group, signature, item)
+        index.add(group, signature, item, looked)
     near.sort(key=lambda p: p[:3])
     pairs = []
     for _, i, n, earlier, item in near[:4 * count]:

@@ -29,7 +29,7 @@ from omr.ballot.template import Template
 from omr.read.annotate import annotate
 from omr.read.calibration import Profile
 from omr.read.debug import Trace, stage_images
-from omr.read.duplicates import DuplicateIndex
+from omr.read.duplicates import CANDIDATES, DuplicateIndex, Probe, probe
 from omr.read.pipeline import TemplateBook, read_sheet
 from omr.read.results import SHEET_OK, SHEET_REJECTED, SHEET_REVIEW, Reason, SheetRead
 from omr.scan import worker_context
@@ -338,19 +338,26 @@ class _Duplicates:
 
     def check_file(self, store: Store, reads: list[SheetRead], path: str | None = None) -> list[SheetRead]:
         """The reads of one file, each sent to review when it may be a copy of a stored or earlier sheet.
-        `path`: the file whose sheets look_ahead was given (its look-ups are used when given these reads)."""
+        `path`: the file whose sheets look_ahead was given (its look-ups are used when given these reads).
+        A sheet is compared in full with the CANDIDATES sheets most alike it by descriptor among the stored
+        and the file's earlier ones together (not as many again from each: the cost stays that of one index)."""
         self.refresh(store)
         ahead = self.ahead.pop(path, None) if path is not None else None
         if ahead is None or not ahead.made_for(reads):
             ahead = _WithinFile()
             ahead.add(reads)
+
+        def load(item: tuple) -> bytes:  # a stored sheet's signature from the database, the file's from memory
+            return store.signature(item[0]) if item[0] is not None else ahead.held[item]
+
         checked = []
-        for read, earlier in zip(reads, ahead.found):
-            if read.status == SHEET_REJECTED or read.test or not read.signature:
+        for read, looked, earlier in zip(reads, ahead.probes, ahead.near):
+            if looked is None:
                 checked.append(read)
                 continue
-            group = (read.fingerprint, read.template_page)
-            found = self.index.find(group, read.signature, lambda item: store.signature(item[0])) or earlier
+            # best first; a stable sort keeps a tie in the order given: the stored sheets' first
+            near = sorted(self.index.nearest(looked) + earlier, key=lambda item_likeness: -item_likeness[1])
+            found = self.index.confirm(looked, near[:CANDIDATES], load)
             if found is not None:
                 (_, path, page), c = found
                 paper = f", paper texture {c.paper:.2f}" if c.paper is not None else ", no paper texture to compare"
@@ -364,26 +371,27 @@ class _Duplicates:
 
 
 class _WithinFile:
-    """Each sheet of a file looked for among the sheets before it in the same file (what _Duplicates
-    finds when no stored sheet is the copy), in the order the sheets are given."""
+    """Each sheet of a file looked up among the sheets before it in the same file, by descriptor only (the
+    full comparisons are check_file's, with the stored sheets'), in the order the sheets are given."""
 
     def __init__(self) -> None:
         self.index = DuplicateIndex()  # the file's sheets join the shared index once stored (the next refresh)
         self.held: dict[tuple, bytes] = {}
         self.reads: list[SheetRead] = []
-        self.found: list[tuple | None] = []  # per read: (item, comparison) of its earlier copy in the file, or None
+        self.probes: list[Probe | None] = []  # per read: its look-up (None: no copy is looked for)
+        self.near: list[list[tuple[tuple, float]]] = []  # per read: the file's earlier sheets most alike it
 
     def add(self, reads: list[SheetRead]) -> None:
         for read in reads:
             self.reads.append(read)
-            if read.status == SHEET_REJECTED or read.test or not read.signature:
-                self.found.append(None)
-                continue
             group = (read.fingerprint, read.template_page)
-            self.found.append(self.index.find(group, read.signature, self.held.__getitem__))
-            item = (None, read.source, read.page)
-            self.held[item] = read.signature
-            self.index.add(group, read.signature, item)
+            looked = None if read.status == SHEET_REJECTED or read.test else probe(group, read.signature)
+            self.probes.append(looked)
+            self.near.append(self.index.nearest(looked) if looked is not None else [])
+            if looked is not None:
+                item = (None, read.source, read.page)
+                self.held[item] = read.signature
+                self.index.add(group, read.signature, item, looked)
 
     def made_for(self, reads: list[SheetRead]) -> bool:
         """Whether these are the very reads the look-ups were made for, in the same order."""
