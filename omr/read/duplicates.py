@@ -290,13 +290,13 @@ class DuplicateIndex:
                 self.groups[looked.key] = _Group(np.zeros((0, looked.vector.size), np.float32))
             self.groups[looked.key].add(looked.vector, item)
 
-    def nearest(self, probe: Probe) -> list[tuple[Hashable, float]]:
+    def nearest(self, looked: Probe) -> list[tuple[Hashable, float]]:
         """The CANDIDATES sheets most alike this one by descriptor (at least MIN_DESCRIPTOR_LIKENESS), best
         first, with that likeness: the only ones worth comparing in full."""
-        found = self.groups.get(probe.key)
-        return found.nearest(probe.vector, CANDIDATES, MIN_DESCRIPTOR_LIKENESS) if found is not None else []
+        found = self.groups.get(looked.key)
+        return found.nearest(looked.vector, CANDIDATES, MIN_DESCRIPTOR_LIKENESS) if found is not None else []
 
-    def confirm(self, probe: Probe, near: Sequence[tuple[Hashable, float]],
+    def confirm(self, looked: Probe, near: Sequence[tuple[Hashable, float]],
                 load: Callable[[Hashable], bytes]) -> tuple[Hashable, Comparison] | None:
         """Of the sheets `near` (nearest's, or several indexes' merged: at most CANDIDATES), compared in full
         with this one (their signatures fetched through `load`), the most alike by ink that passes
@@ -306,7 +306,7 @@ class DuplicateIndex:
             other = decode(load(item))
             if other is not None:
                 self.comparisons += 1
-                c = compare(probe.signature, other)
+                c = compare(looked.signature, other)
                 if same_sheet(c):
                     same.append((item, c))
         return max(same, key=lambda ic: ic[1].ink, default=None)
